@@ -1,0 +1,94 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "Aerie",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "aerie", targets: ["aerie"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+    ],
+    targets: [
+        // System libraries (Debian: libcrypt-dev, libsodium-dev).
+        .systemLibrary(name: "CCrypt", path: "Sources/CCrypt"),
+        .systemLibrary(name: "CSodium", path: "Sources/CSodium", pkgConfig: "libsodium"),
+        .systemLibrary(name: "CAerieSystem", path: "Sources/CAerieSystem"),
+
+        .target(name: "AerieCore", swiftSettings: strict),
+        .target(name: "AerieConfig", dependencies: ["AerieCore"], swiftSettings: strict),
+        .target(
+            name: "IMAPProtocol",
+            dependencies: ["AerieCore", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: strict
+        ),
+        .target(name: "SASL", dependencies: ["AerieCore"], swiftSettings: strict),
+        .target(
+            name: "AerieAuth",
+            dependencies: [
+                "AerieCore", "AerieConfig", "SASL", "CCrypt", "CSodium",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "AerieObservability",
+            dependencies: ["AerieCore", "CAerieSystem"],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "IMAPSession",
+            dependencies: ["AerieCore", "IMAPProtocol", "AerieAuth", "SASL"],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "AerieServer",
+            dependencies: [
+                "AerieCore", "AerieConfig", "AerieAuth", "AerieObservability", "IMAPProtocol", "IMAPSession", "SASL",
+                "CAerieSystem",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "aerie",
+            dependencies: [
+                "AerieCore", "AerieConfig", "AerieAuth", "AerieServer", "AerieObservability",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
+
+        // libFuzzer entry points: swift build --product FuzzX --sanitize=fuzzer
+        .executableTarget(name: "FuzzIMAPParser", dependencies: ["IMAPProtocol"], path: "Fuzz/IMAPParser"),
+        .executableTarget(name: "FuzzConfigParser", dependencies: ["AerieConfig"], path: "Fuzz/ConfigParser"),
+
+        .testTarget(name: "AerieConfigTests", dependencies: ["AerieConfig"], swiftSettings: strict),
+        .testTarget(name: "IMAPProtocolTests", dependencies: ["IMAPProtocol"], swiftSettings: strict),
+        .testTarget(name: "AerieAuthTests", dependencies: ["AerieAuth", "SASL"], swiftSettings: strict),
+        .testTarget(name: "IMAPSessionTests", dependencies: ["IMAPSession", "AerieAuth"], swiftSettings: strict),
+        .testTarget(name: "AerieServerTests", dependencies: ["AerieServer", "AerieObservability"], swiftSettings: strict),
+    ],
+    swiftLanguageModes: [.v6]
+)

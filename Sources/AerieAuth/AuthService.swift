@@ -1,0 +1,252 @@
+public import AerieCore
+
+/// Dovecot-style authentication over passwd-file passdbs and userdbs: deny passdbs first, then passdbs in order,
+/// then the userdb, then the uid/gid policy. Every failure is logged at once, at Info, in Dovecot 2.3's words.
+public final class AuthService: Authenticator {
+    private let configuration: AuthServiceConfiguration
+    private let log: any LogSink
+    private let pool: PasswordHashingPool
+    private let files: PasswdFileCache
+
+    public convenience init(configuration: AuthServiceConfiguration, log: any LogSink, pool: PasswordHashingPool) throws {
+        try self.init(configuration: configuration, log: log, pool: pool, files: nil)
+    }
+
+    /// `files` lets tests drive the reload clock.
+    init(configuration: AuthServiceConfiguration, log: any LogSink, pool: PasswordHashingPool, files: PasswdFileCache?)
+        throws
+    {
+        guard configuration.passdbs.contains(where: { !$0.deny }) else { throw AuthServiceError.noPassdb }
+        for driver in configuration.passdbs.map(\.driver) + configuration.userdbs.map(\.driver)
+        where driver != "passwd-file" {
+            throw AuthServiceError.unsupportedDriver(driver)
+        }
+        // Catch template typos at start instead of at the first login.
+        let templates = [configuration.usernameFormat] + configuration.passdbs.map(\.path) + configuration.userdbs.map(\.path)
+        for template in templates where template.contains("%") {
+            do { _ = try UserVariables.expand(template, user: "probe@example.com") } catch {
+                throw AuthServiceError.invalidTemplate(template)
+            }
+        }
+        self.configuration = configuration
+        self.log = log
+        self.pool = pool
+        self.files =
+            files
+            ?? PasswdFileCache(onProblems: { path, problems in
+                for problem in problems {
+                    log.warning(AuthLogFormat.category, "passwd-file \(path): line \(problem.line): \(problem.reason)")
+                }
+            })
+    }
+
+    public func authenticate(_ request: AuthRequest) async -> AuthResult {
+        guard let result = await pool.run({ self.authenticateBlocking(request) }) else {
+            log.warning(AuthLogFormat.category, "\(prefix("auth", request.user, request)): Password hashing queue full, temporary failure")
+            return .failure(.temporaryFailure)
+        }
+        return result
+    }
+
+    /// Userdb lookup without a password (LMTP delivery, `aerie adm user`); nil when unknown or not permitted.
+    public func lookupUser(_ user: String) async -> AuthenticatedUser? {
+        let request = AuthRequest(user: user, password: "", service: "lookup")
+        let result = await pool.run { () -> AuthResult in
+            let name = self.formatUser(user)
+            return self.userdbStage(name: name, passdbEntry: nil, request: request)
+        }
+        guard case .success(let found)? = result else { return nil }
+        return found
+    }
+
+    // MARK: - Stages (run on a pool thread)
+
+    private enum Lookup {
+        case found(PasswdFileEntry)
+        case notFound
+        case failure
+    }
+
+    func authenticateBlocking(_ request: AuthRequest) -> AuthResult {
+        let name = formatUser(request.user)
+        let allowWeak = configuration.allowWeakSchemes
+
+        for passdb in configuration.passdbs where passdb.deny {
+            switch lookup(name, path: passdb.path, driver: passdb.driver, request: request) {
+            case .found:
+                fail(passdb.driver, name, request, "User found from deny passdb")
+                return .failure(.denied)
+            case .failure: return .failure(.temporaryFailure)  // fail closed: an unreadable deny list denies nobody's way in
+            case .notFound: continue
+            }
+        }
+
+        var sawMismatch = false, sawWeak = false, sawTemporary = false
+        var lastDriver = "passwd-file"
+        for passdb in configuration.passdbs where !passdb.deny {
+            lastDriver = passdb.driver
+            guard case .found(let entry) = lookup(name, path: passdb.path, driver: passdb.driver, request: request) else {
+                continue
+            }
+            let check: PasswordCheck =
+                entry.password.isEmpty
+                ? .mismatch
+                : PasswordSchemes.verify(
+                    password: request.password, stored: entry.password, defaultScheme: passdb.defaultScheme,
+                    allowWeakSchemes: allowWeak)
+            switch check {
+            case .match:
+                debug(passdb.driver, name, request, "Password verified")
+                return userdbStage(name: name, passdbEntry: entry, request: request)
+            case .mismatch:
+                sawMismatch = true
+                fail(passdb.driver, name, request, "Password mismatch")
+            case .weakSchemeRefused(let scheme):
+                sawWeak = true
+                fail(passdb.driver, name, request, "Weak password scheme '\(scheme)' used and refused", level: .error)
+            case .unknownScheme(let scheme):
+                sawTemporary = true
+                fail(passdb.driver, name, request, "Unknown password scheme \(AuthLogFormat.sanitize(scheme))", level: .error)
+            case .malformed:
+                sawTemporary = true
+                fail(passdb.driver, name, request, "Invalid password field in passdb", level: .error)
+            }
+        }
+        if sawMismatch { return .failure(.passwordMismatch) }
+        if sawWeak { return .failure(.schemeNotAllowed) }
+        if sawTemporary { return .failure(.temporaryFailure) }
+        // A failed file read was already logged as an error; the user is not known to be unknown.
+        if lookupFailures(name, request) { return .failure(.temporaryFailure) }
+        fail(lastDriver, name, request, "unknown user")
+        return .failure(.unknownUser)
+    }
+
+    /// Whether any passdb file failed for this user (re-checked from the cache, no extra I/O within a second).
+    private func lookupFailures(_ name: String, _ request: AuthRequest) -> Bool {
+        configuration.passdbs.contains { passdb in
+            if case .failure = lookup(name, path: passdb.path, driver: passdb.driver, request: request, quiet: true) {
+                return true
+            }
+            return false
+        }
+    }
+
+    func userdbStage(name: String, passdbEntry: PasswdFileEntry?, request: AuthRequest) -> AuthResult {
+        var userdbEntry: PasswdFileEntry?
+        var driver = "passwd-file"
+        if configuration.userdbs.isEmpty {
+            userdbEntry = passdbEntry
+            if userdbEntry == nil {
+                // No userdb configured: passwd-file passdbs double as userdb (prefetch-like).
+                for passdb in configuration.passdbs where !passdb.deny {
+                    if case .found(let entry) = lookup(name, path: passdb.path, driver: passdb.driver, request: request) {
+                        userdbEntry = entry
+                        break
+                    }
+                }
+            }
+        } else {
+            for userdb in configuration.userdbs {
+                driver = userdb.driver
+                switch lookup(name, path: userdb.path, driver: userdb.driver, request: request) {
+                case .found(let entry): userdbEntry = entry
+                case .failure: return .failure(.temporaryFailure)
+                case .notFound: continue
+                }
+                break
+            }
+        }
+        guard let userdbEntry else {
+            fail(driver, name, request, "user not found from userdb", level: .error)
+            return .failure(.unknownUser)
+        }
+
+        var fields: [String: String] = [:]
+        for (key, value) in userdbEntry.extraFields { fields[Self.stripUserdbPrefix(key)] = value }
+        // Passdb `userdb_*` fields override the userdb (Dovecot prefetch semantics).
+        for (key, value) in passdbEntry?.extraFields ?? [:] where key.hasPrefix("userdb_") {
+            fields[Self.stripUserdbPrefix(key)] = value
+        }
+        let uidText = fields.removeValue(forKey: "uid"), gidText = fields.removeValue(forKey: "gid")
+        let home = fields.removeValue(forKey: "home") ?? userdbEntry.home
+        let uid = uidText.flatMap(UInt32.init) ?? userdbEntry.uid ?? configuration.defaultUID
+        let gid = gidText.flatMap(UInt32.init) ?? userdbEntry.gid ?? configuration.defaultGID
+
+        guard let uid else {
+            fail(driver, name, request, "User is missing UID (see mail_uid setting)")
+            return .failure(.uidNotPermitted)
+        }
+        if uid == 0 || uid < configuration.firstValidUID {
+            fail(driver, name, request, "Mail access for users with UID \(uid) not permitted (see first_valid_uid in config file)")
+            return .failure(.uidNotPermitted)
+        }
+        if configuration.lastValidUID != 0 && uid > configuration.lastValidUID {
+            fail(driver, name, request, "Mail access for users with UID \(uid) not permitted (see last_valid_uid in config file)")
+            return .failure(.uidNotPermitted)
+        }
+        guard let gid else {
+            fail(driver, name, request, "User is missing GID (see mail_gid setting)")
+            return .failure(.gidNotPermitted)
+        }
+        if gid < configuration.firstValidGID {
+            fail(driver, name, request, "Mail access for users with GID \(gid) not permitted (see first_valid_gid in config file)")
+            return .failure(.gidNotPermitted)
+        }
+        if configuration.lastValidGID != 0 && gid > configuration.lastValidGID {
+            fail(driver, name, request, "Mail access for users with GID \(gid) not permitted (see last_valid_gid in config file)")
+            return .failure(.gidNotPermitted)
+        }
+        if configuration.verbose || configuration.debug {
+            log.debug(AuthLogFormat.category, "\(prefix(driver, name, request)): Authenticated (uid=\(uid) gid=\(gid))")
+        }
+        return .success(AuthenticatedUser(user: name, uid: uid, gid: gid, home: home, extraFields: fields))
+    }
+
+    // MARK: - Helpers
+
+    private static func stripUserdbPrefix(_ key: String) -> String {
+        key.hasPrefix("userdb_") ? String(key.dropFirst("userdb_".count)) : key
+    }
+
+    /// Applies `usernameFormat`; an unexpandable name is kept as given (the template was validated at start).
+    func formatUser(_ user: String) -> String {
+        guard !configuration.usernameFormat.isEmpty else { return user }
+        return (try? UserVariables.expand(configuration.usernameFormat, user: user)) ?? user
+    }
+
+    private func lookup(_ name: String, path template: String, driver: String, request: AuthRequest, quiet: Bool = false)
+        -> Lookup
+    {
+        let path: String
+        do { path = try UserVariables.expandPath(template, user: name) } catch {
+            // A name that would escape the directory is simply unknown: it never reaches the filesystem.
+            if !quiet { debug(driver, name, request, "user name not usable in passwd-file path") }
+            return .notFound
+        }
+        switch files.lookup(user: name, path: path, missingIsUnknown: template.contains("%")) {
+        case .found(let entry):
+            if !quiet { debug(driver, name, request, "lookup: found in \(path)") }
+            return .found(entry)
+        case .notFound:
+            if !quiet { debug(driver, name, request, "lookup: not found in \(path)") }
+            return .notFound
+        case .failure(let message):
+            if !quiet { log.error(AuthLogFormat.category, "\(prefix(driver, name, request)): \(message)") }
+            return .failure
+        }
+    }
+
+    private func prefix(_ driver: String, _ name: String, _ request: AuthRequest) -> String {
+        AuthLogFormat.prefix(driver: driver, user: name, remoteIP: request.remoteIP, sessionID: request.sessionID)
+    }
+
+    /// Failures are always logged (secure default, fail2ban needs them), whatever `verbose` says.
+    private func fail(_ driver: String, _ name: String, _ request: AuthRequest, _ message: String, level: LogLevel = .info) {
+        log.log(level, category: AuthLogFormat.category, "\(prefix(driver, name, request)): \(message)")
+    }
+
+    private func debug(_ driver: String, _ name: String, _ request: AuthRequest, _ message: String) {
+        guard configuration.debug else { return }
+        log.debug(AuthLogFormat.category, "\(prefix(driver, name, request)): \(message)")
+    }
+}

@@ -1,0 +1,143 @@
+/// Auth settings the lead maps from `AerieSettings` (kept separate so AerieAuth does not depend on AerieConfig).
+public struct AuthServiceConfiguration: Sendable {
+    public var passdbs: [PassDBSpec]
+    public var userdbs: [UserDBSpec]
+    /// Dovecot `auth_allow_weak_schemes`.
+    public var allowWeakSchemes: Bool
+    public var firstValidUID: UInt32
+    /// 0 = no upper limit.
+    public var lastValidUID: UInt32
+    public var firstValidGID: UInt32
+    /// 0 = no upper limit.
+    public var lastValidGID: UInt32
+    /// Dovecot `mail_uid`/`mail_gid` resolved to numbers: used when a passwd-file line leaves uid/gid empty.
+    public var defaultUID: UInt32?
+    public var defaultGID: UInt32?
+    /// `auth_verbose`: also log successes.
+    public var verbose: Bool
+    /// `auth_debug`: log lookups. Never logs passwords, hashes or SASL data.
+    public var debug: Bool
+    /// `auth_username_format`, e.g. `%{user|lower}` or `%Lu`; empty keeps the name as given.
+    public var usernameFormat: String
+
+    public init(
+        passdbs: [PassDBSpec] = [], userdbs: [UserDBSpec] = [], allowWeakSchemes: Bool = false,
+        firstValidUID: UInt32 = 500, lastValidUID: UInt32 = 0, firstValidGID: UInt32 = 1, lastValidGID: UInt32 = 0,
+        defaultUID: UInt32? = nil, defaultGID: UInt32? = nil, verbose: Bool = false, debug: Bool = false,
+        usernameFormat: String = ""
+    ) {
+        self.passdbs = passdbs
+        self.userdbs = userdbs
+        self.allowWeakSchemes = allowWeakSchemes
+        self.firstValidUID = firstValidUID
+        self.lastValidUID = lastValidUID
+        self.firstValidGID = firstValidGID
+        self.lastValidGID = lastValidGID
+        self.defaultUID = defaultUID
+        self.defaultGID = defaultGID
+        self.verbose = verbose
+        self.debug = debug
+        self.usernameFormat = usernameFormat
+    }
+}
+
+public struct PassDBSpec: Sendable {
+    public var name: String
+    /// Only "passwd-file" for now.
+    public var driver: String
+    /// May contain user variables (`%{user|domain}`, `%d`, …).
+    public var path: String
+    /// Scheme for hashes without `{SCHEME}`; Dovecot's passwd-file default is CRYPT.
+    public var defaultScheme: String
+    /// A user found here is refused whatever the password (Dovecot `deny = yes`).
+    public var deny: Bool
+
+    public init(name: String = "", driver: String = "passwd-file", path: String, defaultScheme: String = "CRYPT", deny: Bool = false) {
+        self.name = name
+        self.driver = driver
+        self.path = path
+        self.defaultScheme = defaultScheme
+        self.deny = deny
+    }
+}
+
+public struct UserDBSpec: Sendable {
+    public var name: String
+    /// Only "passwd-file" for now.
+    public var driver: String
+    public var path: String
+
+    public init(name: String = "", driver: String = "passwd-file", path: String) {
+        self.name = name
+        self.driver = driver
+        self.path = path
+    }
+}
+
+/// One login attempt. `password` is a secret: it is used for verification only and never logged.
+public struct AuthRequest: Sendable {
+    public var user: String
+    public var password: String
+    /// SASL mechanism name ("PLAIN", "LOGIN") or "" for IMAP LOGIN / POP3 USER+PASS.
+    public var mechanism: String
+    /// "imap", "pop3", "lmtp", …
+    public var service: String
+    public var remoteIP: String
+    public var localIP: String
+    /// TLS (or a trusted local connection) protects the exchange.
+    public var secured: Bool
+    /// The login session id Dovecot shows in angle brackets; "" for none.
+    public var sessionID: String
+
+    public init(
+        user: String, password: String, mechanism: String = "", service: String = "imap", remoteIP: String = "",
+        localIP: String = "", secured: Bool = false, sessionID: String = ""
+    ) {
+        self.user = user
+        self.password = password
+        self.mechanism = mechanism
+        self.service = service
+        self.remoteIP = remoteIP
+        self.localIP = localIP
+        self.secured = secured
+        self.sessionID = sessionID
+    }
+}
+
+public struct AuthenticatedUser: Sendable, Equatable {
+    /// The user name after `usernameFormat`.
+    public var user: String
+    public var uid: UInt32
+    public var gid: UInt32
+    public var home: String
+    /// Userdb extra fields (`userdb_` prefix stripped), e.g. `mail`, `quota_rule`.
+    public var extraFields: [String: String]
+
+    public init(user: String, uid: UInt32, gid: UInt32, home: String, extraFields: [String: String] = [:]) {
+        self.user = user
+        self.uid = uid
+        self.gid = gid
+        self.home = home
+        self.extraFields = extraFields
+    }
+}
+
+public enum AuthFailure: Sendable, Equatable {
+    case passwordMismatch, unknownUser, uidNotPermitted, gidNotPermitted, schemeNotAllowed, temporaryFailure, denied
+}
+
+public enum AuthResult: Sendable, Equatable {
+    case success(AuthenticatedUser)
+    case failure(AuthFailure)
+}
+
+/// The one door every protocol session calls; lets auth move to its own process later.
+public protocol Authenticator: Sendable {
+    func authenticate(_ request: AuthRequest) async -> AuthResult
+}
+
+public enum AuthServiceError: Error, Sendable, Equatable {
+    case unsupportedDriver(String)
+    case invalidTemplate(String)
+    case noPassdb
+}

@@ -1,0 +1,87 @@
+/// Diagnostics beyond syntax: settings that load fine but do not mean what their author likely thinks.
+enum Audit {
+    /// Dovecot's built-in port for each plaintext listener name (used when `port` is left out).
+    static let plaintextDefaultPorts: [String: Int] = ["imap": 143, "pop3": 110, "submission": 587, "lmtp": 24, "sieve": 4190]
+
+    /// A dict socket only its owner can open locks out mail processes, which run as the mail user.
+    static func dictSocket(_ l: UnixListenerSettings, at: SourceLocation, diags: inout DiagnosticSink) {
+        guard l.mode & 0o077 == 0 else { return }
+        let owner = l.user.isEmpty ? "root" : l.user
+        diags.warning(at, "service dict unix_listener \(l.name): mode \(String(l.mode, radix: 8).leftPad(4)) lets only \(owner) connect; "
+                      + "mail processes run as the mail user (mail_uid or the userdb uid), so their dict lookups (quota, acl) fail: "
+                      + "use mode = 0660 with group = the mail users' group")
+    }
+
+    /// Audits that need the whole configuration; run after the walk.
+    static func whole(_ b: inout Builder) {
+        let s = b.settings
+        // Only when the author's own comment claims it is about root: 0 is otherwise a legitimate "no limit".
+        if s.explicit.contains("last_valid_uid"), s.lastValidUID == 0, let at = b.setAt["last_valid_uid"],
+           at.comment?.lowercased().contains("root") == true {
+            b.diags.warning(at.loc, "last_valid_uid = 0 means no upper UID limit; it does not disallow root "
+                            + "(root is refused by first_valid_uid = \(s.firstValidUID), which must stay above 0)")
+        }
+        if s.explicit.contains("mail_plugins"), let at = b.setAt["mail_plugins"] {
+            var unconfigured: [String] = []
+            let hasQuota = s.otherSections.contains { $0.kind == "quota" } || s.explicit.contains("quota_storage_size")
+                || s.explicit.contains("quota_message_count") || s.explicit.contains("quota")
+            if s.mailPlugins.contains("quota"), !hasQuota { unconfigured.append("quota (no quota NAME { } root or quota_storage_size)") }
+            if s.mailPlugins.contains("acl"), !s.explicit.contains("acl_driver") { unconfigured.append("acl (no acl_driver)") }
+            if !unconfigured.isEmpty {
+                b.diags.warning(at.loc, "mail_plugins loads \(unconfigured.joined(separator: " and ")): the plugin is loaded but enforces nothing")
+            }
+        }
+    }
+
+    /// One line per explicitly set value that weakens a secure default.
+    static func securityWarnings(_ s: AerieSettings) -> [String] {
+        var out: [String] = []
+        var pairs: [(prefix: String, key: String, value: SettingValue)] = []
+        for key in s.explicit.sorted() { if let v = s.store[key] { pairs.append(("", key, v)) } }
+        for f in s.protocolFilters { for o in f.overrides { pairs.append(("protocol \(f.name): ", o.key, o.value)) } }
+        for (prefix, key, value) in pairs {
+            if let m = weakening(key, value) { out.append(prefix + m) }
+        }
+        for svc in s.services {
+            for l in svc.inetListeners where !l.ssl && (l.port ?? 0) > 0 && s.ssl != .required {
+                out.append("service \(svc.name) inet_listener \(l.name): port \(l.port!) accepts connections without TLS "
+                           + "while ssl = \(s.ssl.rawValue) (set ssl = required)")
+            }
+        }
+        return out
+    }
+
+    private static func weakening(_ key: String, _ v: SettingValue) -> String? {
+        switch (key, v) {
+        case ("ssl", .string("no")): return "ssl = no: TLS is disabled; passwords and mail cross the network in cleartext"
+        case ("ssl", .string("yes")): return "ssl = yes: TLS is optional, clients may stay unencrypted (secure default: ssl = required)"
+        case ("auth_allow_cleartext", .bool(true)):
+            return "auth_allow_cleartext = yes: cleartext passwords are accepted on unencrypted connections"
+        case ("ssl_min_protocol", .string(let p)):
+            if let v = TLSProtocolVersion(rawValue: p), v < .tls1_2 { return "ssl_min_protocol = \(p): protocols older than TLSv1.2 are insecure" }
+        case ("auth_allow_weak_schemes", .bool(true)):
+            return "auth_allow_weak_schemes = yes: weak password hashes (e.g. PLAIN-MD5, CRYPT) are accepted"
+        case ("auth_failure_delay", .duration(let d)):
+            if d < .seconds(2) { return "auth_failure_delay = \(ValueParser.format(d)): below 2 secs, password guessing is faster" }
+        case ("auth_verbose_passwords", .string(let m)):
+            if m != "no" { return "auth_verbose_passwords = \(m): failed passwords are written to the log" }
+        case ("auth_debug_passwords", .bool(true)): return "auth_debug_passwords = yes: passwords are written to the debug log"
+        case ("first_valid_uid", .number(let n)):
+            if n < 100 { return "first_valid_uid = \(n): system accounts\(n == 0 ? " including root" : "") may access mail (keep it at 500 or above)" }
+        case ("first_valid_gid", .number(0)): return "first_valid_gid = 0: the root group may access mail"
+        case ("mail_uid", .string(let u)):
+            if u == "root" || u == "0" { return "mail_uid = \(u): mail access would run as root" }
+        case ("login_trusted_networks", .list(let l)):
+            if let any = l.first(where: { $0 == "0.0.0.0/0" || $0 == "::/0" }) { return "login_trusted_networks contains \(any): every client is trusted" }
+        case ("ssl_cipher_list", .string(let c)):
+            let weak = CipherList.weakParts(in: c)
+            if !weak.isEmpty { return "ssl_cipher_list enables weak ciphers: \(weak.joined(separator: ", "))" }
+        default: break
+        }
+        return nil
+    }
+}
+
+extension String {
+    func leftPad(_ n: Int) -> String { count >= n ? self : String(repeating: "0", count: n - count) + self }
+}

@@ -1,0 +1,259 @@
+/// service / passdb / userdb / namespace sections.
+extension Builder {
+    /// Reads `key = value` lines of a section against its table; 2.4 also allows global settings in any filter.
+    mutating func sectionValues(_ b: Block, table: SettingTable, renames: [String: String] = [:],
+                                record: inout SectionRecord) -> [(key: String, value: SettingValue, loc: SourceLocation)] {
+        var out: [(key: String, value: SettingValue, loc: SourceLocation)] = []
+        for case .setting(var key, let raw, let loc, _) in b.entries {
+            if let new = renames[key] {
+                diags.warning(loc, "\(b.kind) { \(key) } is the Dovecot 2.3 name; Dovecot 2.4 calls it \(new)")
+                key = new
+            }
+            if let def = table.lookup(key) {
+                guard let text = valueText(key: def.name, raw: raw, loc: loc, context: nil, keepFileMarker: false) else { continue }
+                var t = text
+                if def.name == "restart_request_count", t == "0" {
+                    t = "unlimited"  // 2.3 service_count = 0 meant unlimited; 0 is an error in 2.4
+                }
+                guard let v = typed(def, t, loc: loc) else { continue }
+                out.append((def.name, v, loc))
+                record.values.append((def.name, Dump.format(v)))
+            } else if Registry.global.lookup(key) != nil || Renames.global[key] != nil {
+                for (k, v) in assignments(key: key, raw: raw, loc: loc, context: nil) {
+                    out.append((k, v, loc))
+                    record.values.append((k, Dump.format(v)))
+                }
+            } else {
+                diags.error(loc, Validation.unknownMessage(key, kind: "\(b.kind) setting",
+                                                           among: table.names + Array(renames.keys) + Registry.global.names))
+            }
+        }
+        return out
+    }
+
+    static func string(_ v: SettingValue) -> String { v.stringValue }
+
+    static func int(_ v: SettingValue) -> Int? {
+        switch v {
+        case .number(let n), .size(let n): return n >= ValueParser.unlimited ? nil : Int(clamping: n)
+        default: return nil
+        }
+    }
+
+    mutating func buildService(_ b: Block) {
+        guard let name = b.name else {
+            diags.error(b.loc, "service section needs a name, e.g. service imap-login { }")
+            return
+        }
+        var record = SectionRecord(kind: "service", name: name)
+        var svc = settings.services.first { $0.name == name } ?? ServiceSettings(name: name)
+        for (k, v, _) in sectionValues(b, table: Registry.service, renames: Renames.service, record: &record) {
+            switch k {
+            case "process_limit": svc.processLimit = Self.int(v)
+            case "client_limit": svc.clientLimit = Self.int(v)
+            case "process_min_avail": svc.processMinAvail = Self.int(v)
+            case "vsz_limit": svc.vszLimit = Self.int(v)
+            case "user": svc.user = Self.string(v)
+            case "group": svc.group = Self.string(v)
+            case "chroot": svc.chroot = Self.string(v)
+            default: break
+            }
+        }
+        for case .block(let inner) in b.entries {
+            guard let lname = inner.name else {
+                diags.error(inner.loc, "\(inner.kind) needs a name, e.g. \(inner.kind) imaps { }")
+                continue
+            }
+            var child = SectionRecord(kind: inner.kind, name: lname)
+            switch inner.kind {
+            case "inet_listener":
+                var l = svc.inetListeners.first { $0.name == lname } ?? Self.defaultInetListener(lname)
+                var portSet = l.port != nil
+                for (k, v, _) in sectionValues(inner, table: Registry.inetListener, record: &child) {
+                    switch (k, v) {
+                    case ("address", .list(let a)): l.address = a.isEmpty ? nil : a
+                    case ("port", .number(let n)): l.port = Int(n); portSet = true
+                    case ("ssl", .bool(let x)): l.ssl = x
+                    case ("haproxy", .bool(let x)): l.haproxy = x
+                    default: break
+                    }
+                }
+                if !portSet, let dovecotPort = Audit.plaintextDefaultPorts[lname] {
+                    diags.warning(inner.loc, "inet_listener \(lname) has no port: Dovecot would still listen on its default port \(dovecotPort) "
+                                  + "(only port = 0 disables a listener); Aerie opens no plaintext listener without an explicit port")
+                }
+                svc.inetListeners.removeAll { $0.name == lname }
+                svc.inetListeners.append(l)
+            case "unix_listener", "fifo_listener":
+                var l = svc.unixListeners.first { $0.name == lname } ?? UnixListenerSettings(name: lname)
+                var modeAt: SourceLocation? = nil
+                for (k, v, loc) in sectionValues(inner, table: Registry.unixListener, record: &child) {
+                    switch (k, v) {
+                    case ("mode", .number(let n)): l.mode = UInt16(n); modeAt = loc
+                    case ("user", .string(let s)): l.user = s
+                    case ("group", .string(let s)): l.group = s
+                    case ("path", .string(let s)): l.path = s
+                    default: break
+                    }
+                }
+                if name == "dict", let at = modeAt { Audit.dictSocket(l, at: at, diags: &diags) }
+                svc.unixListeners.removeAll { $0.name == lname }
+                svc.unixListeners.append(l)
+            default:
+                diags.error(inner.loc, Validation.unknownMessage(inner.kind, kind: "section inside service",
+                                                                 among: ["inet_listener", "unix_listener", "fifo_listener"]))
+                continue
+            }
+            record.children.append(child)
+        }
+        settings.services.removeAll { $0.name == name }
+        settings.services.append(svc)
+        settings.sectionRecords.append(record)
+    }
+
+    /// imaps/pop3s/submissions default to TLS on their well-known port, as in Dovecot's built-in services.
+    static func defaultInetListener(_ name: String) -> InetListenerSettings {
+        switch name {
+        case "imaps": return InetListenerSettings(name: name, port: 993, ssl: true)
+        case "pop3s": return InetListenerSettings(name: name, port: 995, ssl: true)
+        case "submissions": return InetListenerSettings(name: name, port: 465, ssl: true)
+        default: return InetListenerSettings(name: name)
+        }
+    }
+
+    /// 2.3 `args = scheme=SHA512-CRYPT username_format=%u /etc/users` → typed fields.
+    mutating func parseArgs(_ args: String, driver: String, loc: SourceLocation,
+                            path: inout String, scheme: inout String?, fields: inout [String: String]) {
+        for token in Validation.splitList(args) {
+            if let eq = token.firstIndex(of: "=") {
+                let k = String(token[..<eq]), v = String(token[token.index(after: eq)...])
+                if k == "scheme" { scheme = v } else { fields[k] = Renames.translateVariables(v) ?? v }
+            } else if driver == "passwd-file", path.isEmpty {
+                path = token
+            } else {
+                fields["args", default: ""] += (fields["args"] == nil ? "" : " ") + token
+            }
+        }
+    }
+
+    mutating func authDB(_ b: Block, table: SettingTable) -> (name: String, driver: String, path: String, scheme: String?,
+                                                             values: [String: SettingValue], fields: [String: String])? {
+        var record = SectionRecord(kind: b.kind, name: b.name)
+        let values = sectionValues(b, table: table, record: &record)
+        var map: [String: SettingValue] = [:]
+        for (k, v, _) in values { map[k] = v }
+        let driver = map["driver"].map(Self.string) ?? b.name ?? ""
+        guard !driver.isEmpty else {
+            diags.error(b.loc, "\(b.kind) section needs a driver, e.g. \(b.kind) passwd-file { passwd_file_path = /etc/dovecot/users }")
+            return nil
+        }
+        var path = map["passwd_file_path"].map(Self.string) ?? ""
+        var scheme: String? = map["default_password_scheme"].map(Self.string)
+        var fields: [String: String] = [:]
+        for key in ["default_fields", "override_fields"] {
+            if let v = map[key] { for t in Validation.splitList(Self.string(v)) where t.contains("=") {
+                let p = t.split(separator: "=", maxSplits: 1).map(String.init)
+                fields[p[0]] = p.count > 1 ? p[1] : ""
+            } }
+        }
+        for case .block(let inner) in b.entries {
+            guard inner.kind == "fields", inner.name == nil else {
+                diags.error(inner.loc, "Section '\(Lexer.preview(inner.kind))' is not supported inside \(b.kind) { } (valid: fields)")
+                continue
+            }
+            for case .setting(let k, let raw, _, _) in inner.entries { fields[k] = raw.text }
+        }
+        if let args = map["args"].map(Self.string) {
+            var s = scheme
+            parseArgs(args, driver: driver, loc: b.loc, path: &path, scheme: &s, fields: &fields)
+            scheme = s
+            var suggested = "\(b.kind) \(driver) {"
+            if !path.isEmpty { suggested += " passwd_file_path = \(path)" }
+            if let s = scheme { suggested += " default_password_scheme = \(s)" }
+            diags.warning(b.loc, "\(b.kind) with driver/args is Dovecot 2.3 syntax; Dovecot 2.4 writes \(suggested) }")
+        } else if b.name == nil {
+            diags.warning(b.loc, "\(b.kind) without a name is Dovecot 2.3 syntax; Dovecot 2.4 writes \(b.kind) \(driver) { }")
+        }
+        if !path.isEmpty, !record.values.contains(where: { $0.key == "passwd_file_path" }) { record.values.append(("passwd_file_path", path)) }
+        settings.sectionRecords.append(record)
+        return (b.name ?? driver, driver, path, scheme, map, fields)
+    }
+
+    mutating func buildPassDB(_ b: Block) {
+        guard let r = authDB(b, table: Registry.passdb) else { return }
+        var p = PassDBSettings(name: r.name, driver: r.driver, passwdFilePath: r.path, fields: r.fields)
+        if let s = r.scheme { p.defaultPasswordScheme = s }
+        if case .bool(let x)? = r.values["deny"] { p.deny = x }
+        if case .bool(let x)? = r.values["master"] { p.master = x }
+        for k in ["result_success", "result_failure", "result_internalfail", "skip", "username_filter"] {
+            if let v = r.values[k] { p.fields[k] = Self.string(v) }
+        }
+        settings.passdbs.append(p)
+    }
+
+    mutating func buildUserDB(_ b: Block) {
+        guard let r = authDB(b, table: Registry.userdb) else { return }
+        var u = UserDBSettings(name: r.name, driver: r.driver, passwdFilePath: r.path, fields: r.fields)
+        for k in ["result_success", "result_failure", "result_internalfail", "skip"] {
+            if let v = r.values[k] { u.fields[k] = Self.string(v) }
+        }
+        settings.userdbs.append(u)
+    }
+
+    static let specialUses: Set<String> = ["\\All", "\\Archive", "\\Drafts", "\\Flagged", "\\Important", "\\Junk", "\\Sent", "\\Trash"]
+
+    mutating func buildNamespace(_ b: Block) {
+        guard let name = b.name else {
+            diags.error(b.loc, "namespace section needs a name, e.g. namespace inbox { }")
+            return
+        }
+        var record = SectionRecord(kind: "namespace", name: name)
+        var ns = settings.namespaces.first { $0.name == name } ?? NamespaceSettings(name: name)
+        var table = Registry.namespace
+        table = SettingTable(table.ordered + [SettingDef("location", .string)], prefixes: table.prefixes)
+        for (k, v, loc) in sectionValues(b, table: table, record: &record) {
+            switch (k, v) {
+            case ("inbox", .bool(let x)): ns.inbox = x
+            case ("separator", .string(let s)): ns.separator = s
+            case ("prefix", .string(let s)): ns.prefix = s
+            case ("location", .string(let s)):
+                record.values.removeAll { $0.key == "location" }
+                switch Renames.splitMailLocation(s) {
+                case .failure(let f): diags.error(loc, f.message)
+                case .success(let a):
+                    let text = a.map { "\($0.key) = \($0.value)" }.joined(separator: ", ")
+                    diags.warning(loc, "namespace { location } is Dovecot 2.3 syntax; Dovecot 2.4 uses \(text) inside the namespace")
+                    record.values += a.map { ($0.key, $0.value) }
+                }
+            default: break
+            }
+        }
+        for case .block(let inner) in b.entries {
+            guard inner.kind == "mailbox", let mname = inner.name else {
+                diags.error(inner.loc, "Only mailbox NAME { } sections are allowed inside namespace { }")
+                continue
+            }
+            var child = SectionRecord(kind: "mailbox", name: mname)
+            var mb = ns.mailboxes.first { $0.name == mname } ?? MailboxSettings(name: mname)
+            for (k, v, loc) in sectionValues(inner, table: Registry.mailbox, record: &child) {
+                switch (k, v) {
+                case ("special_use", .list(let l)):
+                    if let bad = l.first(where: { !Self.specialUses.contains($0) }) {
+                        diags.error(loc, "Invalid special_use '\(Lexer.preview(bad))' (valid values: \(Self.specialUses.sorted().joined(separator: " ")))")
+                    } else { mb.specialUse = l }
+                case ("auto", .string(let s)): mb.auto = s
+                default: break
+                }
+            }
+            for case .block(let deeper) in inner.entries {
+                diags.error(deeper.loc, "Sections are not allowed inside mailbox { }")
+            }
+            ns.mailboxes.removeAll { $0.name == mname }
+            ns.mailboxes.append(mb)
+            record.children.append(child)
+        }
+        settings.namespaces.removeAll { $0.name == name }
+        settings.namespaces.append(ns)
+        settings.sectionRecords.append(record)
+    }
+}

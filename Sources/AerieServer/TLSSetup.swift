@@ -1,0 +1,84 @@
+public import AerieConfig
+public import NIOSSL
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+public struct TLSSetupError: Error, CustomStringConvertible {
+    public var description: String
+}
+
+/// Builds the server's TLS context from `ssl_*` settings, refusing anything below the configured floor.
+public enum TLSSetup {
+    /// Reads certificate chain and key now (possibly as root, before privileges are dropped).
+    public static func makeContext(settings: AerieSettings) throws(TLSSetupError) -> NIOSSLContext {
+        let certPath = settings.sslServerCertFile
+        let keyPath = settings.sslServerKeyFile
+        guard !certPath.isEmpty, !keyPath.isEmpty else {
+            throw TLSSetupError(
+                description:
+                    "ssl is enabled but ssl_server_cert_file or ssl_server_key_file is not set (set both, or ssl = no to serve without TLS)"
+            )
+        }
+        try checkKeyFilePermissions(keyPath)
+        let chain: [NIOSSLCertificate]
+        do {
+            chain = try NIOSSLCertificate.fromPEMFile(certPath)
+        } catch {
+            throw TLSSetupError(description: "Cannot read certificate ssl_server_cert_file=\(certPath): \(error)")
+        }
+        guard !chain.isEmpty else {
+            throw TLSSetupError(description: "ssl_server_cert_file=\(certPath) holds no PEM certificate")
+        }
+        let key: NIOSSLPrivateKey
+        do {
+            if settings.sslServerKeyPassword.isEmpty {
+                key = try NIOSSLPrivateKey(file: keyPath, format: .pem)
+            } else {
+                let password = Array(settings.sslServerKeyPassword.utf8)
+                key = try NIOSSLPrivateKey(file: keyPath, format: .pem) { provide in provide(password) }
+            }
+        } catch {
+            throw TLSSetupError(description: "Cannot read private key ssl_server_key_file=\(keyPath): \(error)")
+        }
+        var configuration = TLSConfiguration.makeServerConfiguration(
+            certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
+        configuration.minimumTLSVersion = minimumVersion(settings.sslMinProtocol)
+        if !settings.sslCipherList.isEmpty {
+            // AerieConfig validated the list's syntax: NIOSSL traps on a string BoringSSL rejects.
+            configuration.cipherSuites = settings.sslCipherList
+        }
+        do {
+            return try NIOSSLContext(configuration: configuration)
+        } catch {
+            throw TLSSetupError(description: "Cannot set up TLS with \(certPath) and \(keyPath): \(error)")
+        }
+    }
+
+    /// NIOSSL's default floor is TLS 1.0; we always set one explicitly.
+    static func minimumVersion(_ version: TLSProtocolVersion) -> TLSVersion {
+        switch version {
+        case .any, .tls1: .tlsv1
+        case .tls1_1: .tlsv11
+        case .tls1_2: .tlsv12
+        case .tls1_3: .tlsv13
+        }
+    }
+
+    /// A private key readable by others is a leaked key; refuse to start rather than serve with it.
+    static func checkKeyFilePermissions(_ path: String) throws(TLSSetupError) {
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            throw TLSSetupError(
+                description: "Cannot read ssl_server_key_file=\(path): \(systemError())")
+        }
+        if info.st_mode & 0o077 != 0 {
+            let mode = String(info.st_mode & 0o777, radix: 8)
+            throw TLSSetupError(
+                description:
+                    "ssl_server_key_file=\(path) has mode 0\(mode): group or others may read it. Run: chmod 0600 \(path)"
+            )
+        }
+    }
+}

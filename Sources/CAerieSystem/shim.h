@@ -1,0 +1,14 @@
+#ifndef AERIE_SYSTEM_SHIM_H
+#define AERIE_SYSTEM_SHIM_H
+#include <sys/prctl.h>
+#include <grp.h>
+#include <unistd.h>
+#include <syslog.h>
+
+// prctl is variadic, which Swift cannot call: a fixed-argument wrapper.
+static inline int aerie_set_no_new_privs(void) { return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); }
+static inline int aerie_get_no_new_privs(void) { return prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0); }
+static inline int aerie_set_single_group(gid_t gid) { return setgroups(1, &gid); }
+// syslog is variadic too; the message is always passed as data, never as a format.
+static inline void aerie_syslog(int priority, const char *message) { syslog(priority, "%s", message); }
+#endif

@@ -1,0 +1,184 @@
+public import NIOCore
+
+/// Cuts the client byte stream into command units, within `IMAPFramingLimits`.
+///
+/// RFC 9051 §2.2.1 / §4.3: a command is a line, unless the line ends in a literal announcement
+/// (`{N}`, `{N+}` per RFC 7888 §3, `~{N}` per RFC 3516 §4.3), in which case N octets of data and
+/// another line follow. The framer does no other parsing, so any chunking of the same bytes gives
+/// the same events.
+///
+/// Line ends: CRLF, or a bare LF — tolerated as Dovecot's imap parser does (it skips a CR before
+/// LF), for hand-typed sessions. A CR not followed by LF stays in the line, where the parser refuses it.
+///
+/// After `lineTooLong`, or `literalTooLarge` for a non-synchronizing literal, the framer is closed:
+/// it drops all input and `next()` returns nil, since the connection must end.
+public struct IMAPCommandFramer: Sendable {
+    public var limits: IMAPFramingLimits
+
+    private enum State: Sendable, Equatable {
+        /// Reading a line part of the current command.
+        case line
+        /// Copying literal data into the unit.
+        case literal(remaining: Int)
+        /// Stopped after a fatal framing error.
+        case closed
+    }
+
+    private var buffer: [UInt8] = []
+    /// First byte not yet consumed into the unit (in `.line`, the start of the current line part).
+    private var readIndex = 0
+    /// Where the search for LF resumes, so byte-by-byte input costs O(n) overall.
+    private var scanIndex = 0
+    private var unit: [UInt8] = []
+    private var literalCount = 0
+    /// The tag of the command being framed, for error events; nil until its first line is complete.
+    private var tag: String?
+    private var state = State.line
+
+    public init(limits: IMAPFramingLimits = .preLogin) {
+        self.limits = limits
+    }
+
+    /// Adds bytes read from the connection.
+    public mutating func append(_ bytes: ByteBuffer) {
+        guard state != .closed else { return }
+        compact()
+        buffer.append(contentsOf: bytes.readableBytesView)
+    }
+
+    /// Adds bytes read from the connection.
+    public mutating func append(_ bytes: [UInt8]) {
+        guard state != .closed else { return }
+        compact()
+        buffer.append(contentsOf: bytes)
+    }
+
+    /// True if bytes remain that no event has accounted for (STARTTLS injection check, RFC 9051 §11.1).
+    public var hasBufferedBytes: Bool {
+        readIndex < buffer.count || !unit.isEmpty || (state != .line && state != .closed)
+    }
+
+    /// True after a fatal framing error; the connection must close.
+    public var isClosed: Bool { state == .closed }
+
+    /// Drops everything buffered and any half-framed command (after STARTTLS, before the handshake).
+    public mutating func discardBuffered() {
+        buffer.removeAll(keepingCapacity: false)
+        readIndex = 0
+        scanIndex = 0
+        resetCommand()
+        if state != .closed { state = .line }
+    }
+
+    /// The next framing event, or nil if more bytes are needed.
+    public mutating func next() -> FramerEvent? {
+        while true {
+            switch state {
+            case .closed:
+                return nil
+            case .literal(let remaining):
+                let take = min(remaining, buffer.count - readIndex)
+                unit.append(contentsOf: buffer[readIndex..<(readIndex + take)])
+                readIndex += take
+                scanIndex = readIndex
+                if take < remaining {
+                    state = .literal(remaining: remaining - take)
+                    return nil
+                }
+                state = .line
+            case .line:
+                if let event = nextFromLine() { return event }
+                if state == .line { return nil }
+            }
+        }
+    }
+
+    /// Handles one line part; nil with state still `.line` means more bytes are needed,
+    /// nil with state `.literal` means go on copying data.
+    private mutating func nextFromLine() -> FramerEvent? {
+        let lineLimit = max(0, min(limits.maxLineLength, limits.maxCommandSize - unit.count))
+        guard let lf = buffer[scanIndex...].firstIndex(of: ASCII.lf) else {
+            scanIndex = buffer.count
+            let pending = buffer.count - readIndex
+            // One byte of slack for a CR that may turn out to be the terminator.
+            if pending > lineLimit + 1 || (pending == lineLimit + 1 && buffer.last != ASCII.cr) {
+                return fail(.lineTooLong(tag: currentTag(orFrom: buffer[readIndex...], lineLimit: lineLimit)))
+            }
+            return nil
+        }
+        var lineEnd = lf
+        if lineEnd > readIndex, buffer[lineEnd - 1] == ASCII.cr { lineEnd -= 1 }
+        let line = buffer[readIndex..<lineEnd]
+        if line.count > lineLimit {
+            return fail(.lineTooLong(tag: currentTag(orFrom: line, lineLimit: lineLimit)))
+        }
+        readIndex = lf + 1
+        scanIndex = readIndex
+        if unit.isEmpty, literalCount == 0 { tag = Self.tag(in: line) }
+
+        guard let marker = LiteralMarker.atEnd(of: line) else {
+            unit.append(contentsOf: line)
+            let complete = unit
+            resetCommand()
+            return .unit(complete)
+        }
+        literalCount += 1
+        if literalCount > limits.maxLiteralsPerCommand {
+            return fail(.lineTooLong(tag: tag))
+        }
+        let roomForLiteral = limits.maxCommandSize - unit.count - line.count - 2  // subtraction: size may be Int.max
+        if marker.size > limits.maxLiteralSize || marker.size > roomForLiteral {
+            let event = FramerEvent.literalTooLarge(tag: tag, size: marker.size, synchronizing: marker.synchronizing)
+            guard marker.synchronizing else { return fail(event) }
+            resetCommand()
+            return event
+        }
+        unit.append(contentsOf: line)
+        unit.append(ASCII.cr)
+        unit.append(ASCII.lf)
+        state = .literal(remaining: marker.size)
+        return marker.synchronizing ? .needsContinuation : nil
+    }
+
+    private func currentTag(orFrom line: ArraySlice<UInt8>, lineLimit: Int) -> String? {
+        guard unit.isEmpty, literalCount == 0 else { return tag }
+        // Only the bytes every chunking has seen when the overflow is detected.
+        return Self.tag(in: line.prefix(lineLimit + 1))
+    }
+
+    /// The tag at the start of a command's first line, if it is a valid tag followed by SP.
+    static func tag(in line: ArraySlice<UInt8>) -> String? {
+        guard let space = line.prefix(IMAPTag.maximumLength + 1).firstIndex(of: ASCII.space) else { return nil }
+        let candidate = line[line.startIndex..<space]
+        guard !candidate.isEmpty, candidate.allSatisfy(\.isTagChar) else { return nil }
+        return String(decoding: candidate, as: UTF8.self)
+    }
+
+    private mutating func fail(_ event: FramerEvent) -> FramerEvent {
+        state = .closed
+        buffer = []
+        readIndex = 0
+        scanIndex = 0
+        resetCommand()
+        return event
+    }
+
+    private mutating func resetCommand() {
+        unit = []
+        literalCount = 0
+        tag = nil
+    }
+
+    /// Reclaims consumed bytes at the front of the buffer.
+    private mutating func compact() {
+        if readIndex == buffer.count {
+            buffer.removeAll(keepingCapacity: buffer.capacity <= 64 * 1024)
+            readIndex = 0
+            scanIndex = 0
+        } else if readIndex >= 16 * 1024, readIndex * 2 >= buffer.count {
+            buffer.removeFirst(readIndex)
+            scanIndex -= readIndex
+            readIndex = 0
+        }
+    }
+}

@@ -1,0 +1,299 @@
+public import AerieAuth
+public import IMAPProtocol
+import SASL
+
+/// The per-connection IMAP state machine: commands in, actions out (RFC 9051 §3 states).
+///
+/// It holds no socket and no clock, so every path — including the failure delay and the attempt limit —
+/// is testable by feeding bytes and reading the actions.
+public struct IMAPSession: Sendable {
+    enum State: Sendable {
+        case notAuthenticated
+        case saslExchange(tag: IMAPTag, exchange: SASLServerExchange)
+        case awaitingAuthResult(tag: IMAPTag)
+        case authenticated(AuthenticatedUser)
+        case loggedOut
+    }
+
+    public let settings: IMAPSessionSettings
+    public private(set) var context: ConnectionContext
+    private(set) var state: State = .notAuthenticated
+    /// Failed authentications so far; the disconnect log line reports them for fail2ban.
+    public private(set) var authFailures = 0
+    private var badCommands = 0
+    /// The last user name tried and how, for the disconnect log line (never the password).
+    public private(set) var lastAttemptedUser: String?
+    var lastMethod: String?
+    /// Set when a client tried LOGIN/plaintext SASL before TLS; Dovecot's log says so and fail2ban counts it.
+    var triedDisallowedPlaintext: String?
+
+    public init(settings: IMAPSessionSettings, context: ConnectionContext) {
+        self.settings = settings
+        self.context = context
+    }
+
+    public var isAuthenticated: Bool {
+        if case .authenticated = state { return true }
+        return false
+    }
+
+    public var authenticatedUser: AuthenticatedUser? {
+        if case .authenticated(let user) = state { return user }
+        return nil
+    }
+
+    /// True while the next unit from the client is a SASL response line rather than a command.
+    public var expectsSASLResponse: Bool {
+        if case .saslExchange = state { return true }
+        return false
+    }
+
+    var capabilities: [String] {
+        Capabilities.list(
+            authenticated: isAuthenticated, isTLS: context.isTLS, startTLSAvailable: context.startTLSAvailable,
+            cleartextAllowed: settings.allowCleartextWithoutTLS, mechanisms: settings.mechanisms)
+    }
+
+    /// RFC 9051 §7.1.1: the greeting carries the capabilities so clients save a round trip.
+    public func greeting() -> [IMAPSessionAction] {
+        [.send(.greeting(.ok, .capability(capabilities), settings.greeting))]
+    }
+
+    /// The transport finished the TLS handshake after STARTTLS.
+    public mutating func tlsEstablished() {
+        context.isTLS = true
+    }
+
+    // MARK: - Input
+
+    /// One complete unit from the framer: a command, or a SASL response line during AUTHENTICATE.
+    public mutating func receive(_ unit: [UInt8]) -> [IMAPSessionAction] {
+        switch state {
+        case .saslExchange(let tag, var exchange):
+            return continueSASL(tag: tag, exchange: &exchange, line: unit)
+        case .awaitingAuthResult, .loggedOut:
+            // The transport stops reading while an authentication runs; anything here is a transport bug.
+            return []
+        case .notAuthenticated, .authenticated:
+            break
+        }
+        let command: IMAPCommand
+        do {
+            command = try IMAPCommandParser.parse(unit)
+        } catch {
+            return badCommand(tag: error.tag, message: error.message)
+        }
+        return handle(command)
+    }
+
+    /// The framer refused input that broke a bound.
+    public mutating func framingFailed(_ event: FramerEvent) -> [IMAPSessionAction] {
+        switch event {
+        case .unit(let unit):
+            return receive(unit)
+        case .needsContinuation:
+            return [.send(.continuation("Ready for literal data"))]
+        case .lineTooLong:
+            return bye(.tooBig, "Command line too long.", reason: "Command line too long")
+        case .literalTooLarge(let tag, _, let synchronizing):
+            guard synchronizing, let tag = tag.flatMap(IMAPTag.init) else {
+                return bye(.tooBig, "Literal too large.", reason: "Literal too large")
+            }
+            return badCommand(tag: tag, message: "Literal too large.", code: .tooBig)
+        }
+    }
+
+    // MARK: - Commands
+
+    mutating func handle(_ command: IMAPCommand) -> [IMAPSessionAction] {
+        let tag = command.tag
+        switch command.kind {
+        case .capability:
+            return [
+                .send(.untagged("CAPABILITY " + capabilities.joined(separator: " "))),
+                .send(.tagged(tag, .ok, nil, "Capability completed.")),
+            ]
+        case .noop:
+            return [.send(.tagged(tag, .ok, nil, "NOOP completed."))]
+        case .logout:
+            let reason = isAuthenticated ? "Logged out" : "Aborted login by logging out"
+            state = .loggedOut
+            return [
+                .send(.untaggedStatus(.bye, nil, "Logging out")),
+                .send(.tagged(tag, .ok, nil, "Logout completed.")),
+                .close(reason: reason),
+            ]
+        case .id:
+            // RFC 2971 §3.1: we name the software but never its version, which would help an attacker.
+            return [
+                .send(.untagged("ID (\"name\" \"Aerie\")")),
+                .send(.tagged(tag, .ok, nil, "ID completed.")),
+            ]
+        case .enable:
+            guard isAuthenticated else {
+                return badCommand(tag: tag, message: "ENABLE is valid only after login.")
+            }
+            // RFC 5161 §3.1: ENABLED lists only what we turned on; nothing is enableable in this version.
+            return [.send(.untagged("ENABLED")), .send(.tagged(tag, .ok, nil, "Enabled."))]
+        case .starttls:
+            return startTLS(tag: tag)
+        case .login(let user, let password):
+            return login(tag: tag, user: user, password: password)
+        case .authenticate(let mechanism, let initialResponse):
+            return authenticate(tag: tag, mechanismName: mechanism, initialResponse: initialResponse)
+        case .other(let name):
+            guard isAuthenticated else {
+                return badCommand(tag: tag, message: "\(name) is not valid before login.")
+            }
+            return [.send(.tagged(tag, .no, .unavailable, "\(name) is not available in this version of Aerie."))]
+        }
+    }
+
+    mutating func startTLS(tag: IMAPTag) -> [IMAPSessionAction] {
+        if isAuthenticated { return badCommand(tag: tag, message: "STARTTLS is not valid after login.") }
+        if context.isTLS { return badCommand(tag: tag, message: "TLS is already active.") }
+        guard context.startTLSAvailable else { return badCommand(tag: tag, message: "TLS support isn't enabled.") }
+        return [.send(.tagged(tag, .ok, nil, "Begin TLS negotiation now.")), .startTLS]
+    }
+
+    mutating func login(tag: IMAPTag, user: String, password: String) -> [IMAPSessionAction] {
+        if isAuthenticated { return badCommand(tag: tag, message: "Already logged in.") }
+        guard context.isSecured || settings.allowCleartextWithoutTLS else {
+            triedDisallowedPlaintext = "plaintext"
+            return [
+                .send(
+                    .tagged(
+                        tag, .no, .privacyRequired,
+                        "Plaintext authentication disallowed on non-secure (SSL/TLS) connections."))
+            ]
+        }
+        return beginAuthentication(tag: tag, user: user, password: password, method: "PLAIN")
+    }
+
+    mutating func authenticate(tag: IMAPTag, mechanismName: String, initialResponse: String?) -> [IMAPSessionAction] {
+        if isAuthenticated { return badCommand(tag: tag, message: "Already logged in.") }
+        guard let mechanism = SASLMechanism(rawValue: mechanismName.uppercased()),
+            settings.mechanisms.contains(mechanism)
+        else {
+            return [.send(.tagged(tag, .no, nil, "Unsupported authentication mechanism."))]
+        }
+        guard context.isSecured || settings.allowCleartextWithoutTLS else {
+            triedDisallowedPlaintext = mechanism.rawValue
+            return [
+                .send(
+                    .tagged(
+                        tag, .no, .privacyRequired,
+                        "Plaintext authentication disallowed on non-secure (SSL/TLS) connections."))
+            ]
+        }
+        lastMethod = mechanism.rawValue
+        var exchange = SASLServerExchange(mechanism: mechanism, maxResponseLength: settings.maxSASLResponseLength)
+        var initial: [UInt8]?
+        if let initialResponse {
+            guard let decoded = SASLBase64.decode(initialResponse) else {
+                return badCommand(tag: tag, message: "Invalid base64 data in initial response.")
+            }
+            initial = decoded
+        }
+        return sasl(step: exchange.start(initialResponse: initial), tag: tag, exchange: exchange)
+    }
+
+    mutating func continueSASL(tag: IMAPTag, exchange: inout SASLServerExchange, line: [UInt8]) -> [IMAPSessionAction] {
+        switch SASLResponseLine.parse(line) {
+        case .cancel:
+            // RFC 9051 §6.2.2: a "*" line cancels, and the server answers BAD.
+            state = .notAuthenticated
+            return [.send(.tagged(tag, .bad, nil, "Authentication aborted by client."))]
+        case .data(let text):
+            guard let decoded = SASLBase64.decode(text) else {
+                state = .notAuthenticated
+                return badCommand(tag: tag, message: "Invalid base64 data in continued response.")
+            }
+            return sasl(step: exchange.respond(decoded), tag: tag, exchange: exchange)
+        }
+    }
+
+    mutating func sasl(step: SASLStep, tag: IMAPTag, exchange: SASLServerExchange) -> [IMAPSessionAction] {
+        switch step {
+        case .challenge(let bytes):
+            state = .saslExchange(tag: tag, exchange: exchange)
+            return [.send(.continuation(SASLBase64.encode(bytes)))]
+        case .done(let credentials):
+            state = .notAuthenticated
+            // Acting as another user (authzid) needs master-user support, which Aerie does not offer.
+            if !credentials.authorizationID.isEmpty && credentials.authorizationID != credentials.authenticationID {
+                lastAttemptedUser = credentials.authenticationID
+                return failedAuthentication(tag: tag)
+            }
+            return beginAuthentication(
+                tag: tag, user: credentials.authenticationID, password: credentials.password,
+                method: lastMethod ?? "PLAIN")
+        case .failed(.cancelled):
+            state = .notAuthenticated
+            return [.send(.tagged(tag, .bad, nil, "Authentication aborted by client."))]
+        case .failed:
+            state = .notAuthenticated
+            return badCommand(tag: tag, message: "Invalid SASL response.")
+        }
+    }
+
+    mutating func beginAuthentication(tag: IMAPTag, user: String, password: String, method: String)
+        -> [IMAPSessionAction]
+    {
+        lastAttemptedUser = user
+        lastMethod = method
+        state = .awaitingAuthResult(tag: tag)
+        let request = AuthRequest(
+            user: user, password: password, mechanism: method, service: "imap", remoteIP: context.remoteIP,
+            localIP: context.localIP, secured: context.isSecured, sessionID: context.sessionID)
+        return [.authenticate(request)]
+    }
+
+    /// The answer to an `.authenticate` action.
+    public mutating func authenticationFinished(_ result: AuthResult) -> [IMAPSessionAction] {
+        guard case .awaitingAuthResult(let tag) = state else { return [] }
+        switch result {
+        case .success(let user):
+            state = .authenticated(user)
+            return [
+                .loggedIn(user),
+                .send(.tagged(tag, .ok, .capability(capabilities), "Logged in")),
+            ]
+        case .failure(.temporaryFailure):
+            state = .notAuthenticated
+            return [.send(.tagged(tag, .no, .unavailable, "Temporary authentication failure. Try again later."))]
+        case .failure:
+            state = .notAuthenticated
+            return failedAuthentication(tag: tag)
+        }
+    }
+
+    /// Every kind of failure looks the same to the client, so it cannot probe which users exist.
+    mutating func failedAuthentication(tag: IMAPTag) -> [IMAPSessionAction] {
+        authFailures += 1
+        var actions: [IMAPSessionAction] = [
+            .sleep(settings.failureDelay),
+            .send(.tagged(tag, .no, .authenticationFailed, "Authentication failed.")),
+        ]
+        if authFailures >= settings.maxAuthFailures {
+            state = .loggedOut
+            actions += bye(nil, "Too many invalid authentication attempts.", reason: "Too many invalid authentication attempts")
+        }
+        return actions
+    }
+
+    mutating func badCommand(tag: IMAPTag?, message: String, code: IMAPResponseCode? = nil) -> [IMAPSessionAction] {
+        badCommands += 1
+        let response: IMAPResponse =
+            if let tag { .tagged(tag, .bad, code, message) } else { .untaggedStatus(.bad, code, message) }
+        if !isAuthenticated && badCommands >= settings.maxBadCommands {
+            return [.send(response)] + bye(nil, "Too many invalid IMAP commands.", reason: "Too many invalid commands")
+        }
+        return [.send(response)]
+    }
+
+    mutating func bye(_ code: IMAPResponseCode?, _ text: String, reason: String) -> [IMAPSessionAction] {
+        state = .loggedOut
+        return [.send(.untaggedStatus(.bye, code, text)), .close(reason: reason)]
+    }
+}

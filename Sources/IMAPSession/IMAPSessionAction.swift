@@ -1,0 +1,34 @@
+public import AerieAuth
+public import IMAPProtocol
+
+/// What the transport must do for the session, in order. The session itself never touches a socket or a clock.
+public enum IMAPSessionAction: Sendable, Equatable {
+    case send(IMAPResponse)
+    /// Flush what was sent, then start TLS and drop any bytes the client pipelined behind STARTTLS.
+    case startTLS
+    /// Run the authentication off the event loop, then call `IMAPSession.authenticationFinished`.
+    case authenticate(AuthRequest)
+    /// Wait before going on (auth failure delay); no command is read meanwhile.
+    case sleep(Duration)
+    /// A user logged in: the transport raises its limits and logs the login.
+    case loggedIn(AuthenticatedUser)
+    /// Write a continuation request for a synchronizing literal or SASL step; sent via `.send`.
+    /// Close the connection after flushing; `reason` is for the disconnect log line.
+    case close(reason: String)
+}
+
+extension IMAPSessionAction {
+    /// Requests compare by who and how; the password takes no part, so it never appears in a test failure message.
+    public static func == (lhs: IMAPSessionAction, rhs: IMAPSessionAction) -> Bool {
+        switch (lhs, rhs) {
+        case (.send(let a), .send(let b)): a == b
+        case (.startTLS, .startTLS): true
+        case (.authenticate(let a), .authenticate(let b)):
+            a.user == b.user && a.mechanism == b.mechanism && a.remoteIP == b.remoteIP && a.sessionID == b.sessionID
+        case (.sleep(let a), .sleep(let b)): a == b
+        case (.loggedIn(let a), .loggedIn(let b)): a == b
+        case (.close(let a), .close(let b)): a == b
+        default: false
+        }
+    }
+}

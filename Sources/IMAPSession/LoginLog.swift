@@ -1,0 +1,44 @@
+/// Log lines of the login phase, in the Dovecot 2.3 shapes that deployed fail2ban filters match.
+extension IMAPSession {
+    /// `Login: user=<u>, method=PLAIN, rip=…, lip=…, mpid=…, TLS, session=<…>`
+    public func loginLogLine(processID: Int32) -> String {
+        "Login: " + elements(user: authenticatedUser?.user, processID: processID)
+    }
+
+    /// `Disconnected: REASON (auth failed, N attempts in S secs): user=<u>, method=PLAIN, rip=…, lip=…, TLS, session=<…>`
+    public func disconnectLogLine(reason: String, elapsedSeconds: Int64) -> String {
+        var detail: String
+        if authFailures > 0 {
+            detail = "auth failed, \(authFailures) attempts in \(elapsedSeconds) secs"
+        } else if let method = triedDisallowedPlaintext {
+            detail = "tried to use disallowed \(method) auth"
+        } else {
+            detail = "no auth attempts in \(elapsedSeconds) secs"
+        }
+        let head = reason.hasPrefix("Aborted login") ? reason : "Disconnected: \(reason)"
+        return "\(head) (\(detail)): " + elements(user: lastAttemptedUser, processID: nil)
+    }
+
+    private func elements(user: String?, processID: Int32?) -> String {
+        var parts: [String] = []
+        if let user, !user.isEmpty { parts.append("user=<\(LogSafe.userName(user))>") }
+        if let method = lastMethod { parts.append("method=\(method)") }
+        parts.append("rip=\(context.remoteIP)")
+        parts.append("lip=\(context.localIP)")
+        if let processID { parts.append("mpid=\(processID)") }
+        if context.isTLS { parts.append("TLS") }
+        parts.append("session=<\(context.sessionID)>")
+        return parts.joined(separator: ", ")
+    }
+}
+
+/// Makes client-chosen text safe inside a log line: no control characters, no `>` to close the field early.
+enum LogSafe {
+    static func userName(_ name: String) -> String {
+        let cleaned = name.unicodeScalars.prefix(100).map { scalar -> Character in
+            if scalar.value < 0x20 || scalar.value == 0x7F || scalar == ">" || scalar == "<" { return "?" }
+            return Character(scalar)
+        }
+        return String(cleaned)
+    }
+}

@@ -1,0 +1,43 @@
+/// Server-side SASL mechanisms Aerie offers to IMAP and POP3 clients.
+public enum SASLMechanism: String, Sendable, CaseIterable {
+    /// RFC 4616.
+    case plain = "PLAIN"
+    /// draft-murchison-sasl-login-00 (obsolete but still used by Outlook and older clients).
+    case login = "LOGIN"
+}
+
+/// What a client proved it knows: the identity to act as, the identity it authenticates as, and the password.
+/// `password` is a secret: never log or print it (RFC 4616 §6).
+public struct SASLCredentials: Sendable, Equatable {
+    /// The identity to act as (RFC 4616 §2 `authzid`); empty when the client sent none.
+    public var authorizationID: String
+    /// The identity whose password is checked (RFC 4616 §2 `authcid`).
+    public var authenticationID: String
+    public var password: String
+
+    public init(authorizationID: String, authenticationID: String, password: String) {
+        self.authorizationID = authorizationID
+        self.authenticationID = authenticationID
+        self.password = password
+    }
+}
+
+/// One step of an exchange, as the session should act on it.
+public enum SASLStep: Sendable, Equatable {
+    /// Send these raw bytes as a server challenge; the session base64-encodes them (RFC 4422 §3.4 leaves framing to the protocol).
+    case challenge([UInt8])
+    /// The exchange finished with credentials to verify.
+    case done(SASLCredentials)
+    /// The exchange failed; the session answers NO/-ERR and may not reuse the exchange.
+    case failed(SASLFailure)
+}
+
+/// Why an exchange failed. Carries no client data, so it is always safe to log.
+public enum SASLFailure: Error, Sendable, Equatable {
+    /// Bytes that do not parse as the mechanism's message (RFC 4616 §2 grammar, invalid UTF-8, NUL inside a field).
+    case malformed
+    /// The client sent "*" (RFC 4422 §3.5 abort), or the exchange was used after it ended.
+    case cancelled
+    /// A response longer than the configured maximum.
+    case tooLong
+}

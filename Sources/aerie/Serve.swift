@@ -1,0 +1,126 @@
+import AerieConfig
+import AerieCore
+import AerieObservability
+import AerieServer
+import ArgumentParser
+import Dispatch
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the server in the foreground. SIGTERM stops it gracefully; SIGHUP reloads config and certificates."
+    )
+
+    @Option(name: .short, help: "Configuration file (default \(systemConfigPath), else the embedded default).")
+    var config: String?
+
+    @Option(name: .long, help: "Data folder for the embedded default.")
+    var data: String = "./aerie-data"
+
+    func run() async throws {
+        let configPath = try resolveConfigPath()
+        let loaded = try loadOrExit(configPath)
+        let settings = loaded.settings
+        let log: LogWriter
+        do {
+            log = try LogWriter(
+                destination: .init(logPath: settings.logPath, syslogFacility: settings.syslogFacility),
+                timestampFormat: settings.logTimestamp, minimumLevel: settings.authDebug || settings.mailDebug ? .debug : .info)
+        } catch {
+            printError("Fatal: \(error)")
+            throw ExitCode(1)
+        }
+        for warning in loaded.warnings { log.warning("config", warning.description) }
+        for warning in loaded.securityWarnings() { log.warning("config", "Insecure setting: \(warning)") }
+
+        let server: AerieServer
+        do {
+            try SecureFile.makeDirectory(settings.baseDir, mode: 0o755)
+            server = try AerieServer(config: loaded, log: log)
+            try await server.bind()
+            try dropPrivileges(settings: settings, log: log)
+            writePIDFile(baseDir: settings.baseDir)
+        } catch {
+            log.log(.fatal, category: "master", "\(error)")
+            printError("Fatal: \(error)")
+            throw ExitCode(1)
+        }
+        log.info("master", "Aerie starting up (pid \(getpid()), uid \(getuid()))")
+        await handleSignals(server: server, configPath: configPath, log: log)
+        log.info("master", "Aerie shutting down")
+        await server.shutdown()
+        log.info("master", "Aerie stopped")
+    }
+
+    private func resolveConfigPath() throws -> String? {
+        if let config { return config }
+        if access(systemConfigPath, F_OK) == 0 { return systemConfigPath }
+        do {
+            let prepared = try EmbeddedDefault.prepare(dataDirectory: data)
+            if let password = prepared.demoPassword {
+                print(
+                    """
+                    Aerie embedded default created in \(data).
+                      IMAP (STARTTLS): 127.0.0.1:\(EmbeddedDefault.imapPort)   IMAPS: 127.0.0.1:\(EmbeddedDefault.imapsPort)
+                      user: demo   password: \(password)   (shown once; stored as ARGON2ID)
+                      config: \(prepared.configPath)
+                    """)
+            } else {
+                print("Using the embedded default in \(data) (config \(prepared.configPath)).")
+            }
+            return prepared.configPath
+        } catch {
+            printError("Fatal: \(error)")
+            throw ExitCode(1)
+        }
+    }
+
+    /// After binding: as root, become the mail user for good; never keep serving as root.
+    private func dropPrivileges(settings: AerieSettings, log: LogWriter) throws {
+        if Privileges.isRoot {
+            let user = settings.mailUID.isEmpty ? settings.defaultInternalUser : settings.mailUID
+            let account = try ServiceAccount.lookup(user: user, group: settings.mailGID)
+            try? SecureFile.chown(settings.baseDir, uid: account.uid, gid: account.gid)
+            try Privileges.drop(to: account)
+            log.info("master", "Dropped privileges to \(account.name) (uid \(account.uid), gid \(account.gid))")
+        } else {
+            try Privileges.forbidNewPrivileges()
+        }
+    }
+
+    private func writePIDFile(baseDir: String) {
+        let path = baseDir + "/master.pid"
+        unlink(path)
+        try? SecureFile.createExclusive(path: path, contents: "\(getpid())\n", mode: 0o644)
+    }
+
+    /// Waits for SIGTERM/SIGINT; SIGHUP reloads in between.
+    private func handleSignals(server: AerieServer, configPath: String?, log: LogWriter) async {
+        let (stream, continuation) = AsyncStream<Int32>.makeStream()
+        var sources: [any DispatchSourceSignal] = []
+        for signalNumber in [SIGTERM, SIGINT, SIGHUP] {
+            signal(signalNumber, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+            source.setEventHandler { continuation.yield(signalNumber) }
+            source.resume()
+            sources.append(source)
+        }
+        defer { sources.forEach { $0.cancel() } }
+        for await signalNumber in stream {
+            if signalNumber != SIGHUP { break }
+            log.reopen()
+            guard let configPath else { continue }
+            do {
+                let reloaded = try ConfigLoader.load(path: configPath)
+                try server.reload(config: reloaded)
+            } catch let error as ConfigError {
+                for diagnostic in error.diagnostics { log.error("config", "Reload failed: \(diagnostic)") }
+            } catch {
+                log.error("master", "Reload failed, keeping the running configuration: \(error)")
+            }
+        }
+    }
+}

@@ -1,0 +1,43 @@
+import Testing
+import AerieCore
+import Foundation
+import Synchronization
+
+/// Collects log lines for assertions.
+final class CapturingLogSink: LogSink {
+    struct Line: Sendable, Equatable {
+        var level: LogLevel
+        var category: String
+        var message: String
+    }
+    private let storage = Mutex<[Line]>([])
+    var lines: [Line] { storage.withLock { $0 } }
+    func log(_ level: LogLevel, category: String, _ message: String) {
+        storage.withLock { $0.append(Line(level: level, category: category, message: message)) }
+    }
+}
+
+enum Fixtures {
+    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("Fixtures/auth")
+
+    struct Vector: Sendable, CustomTestStringConvertible {
+        var scheme: String, password: String, hash: String, source: String
+        var testDescription: String { "\(scheme) (\(source))" }
+    }
+
+    static func vectors() -> [Vector] {
+        let text = (try? String(contentsOf: directory.appendingPathComponent("vectors.txt"), encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").filter { !$0.hasPrefix("#") }.compactMap { line in
+            let f = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+            return f.count == 4 ? Vector(scheme: f[0], password: f[1], hash: f[2], source: f[3]) : nil
+        }
+    }
+
+    /// A fresh temporary directory, removed by the caller.
+    static func temporaryDirectory() throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("aerie-auth-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+}

@@ -1,0 +1,42 @@
+import Foundation
+import Testing
+@testable import AerieConfig
+
+/// Fixture directory in the source tree (symlinks resolved so sandbox packages find it too).
+let fixturesDir: String = {
+    let here = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath()
+    return here.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Fixtures/config").path
+}()
+
+/// A fresh temporary directory holding the given files (relative path → contents).
+func makeTempDir(_ files: [String: String]) throws -> String {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("aerie-config-\(UUID().uuidString)").path
+    for (rel, text) in files {
+        let path = dir + "/" + rel
+        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+    }
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    return dir
+}
+
+/// Loads text that must succeed; records the thrown diagnostics otherwise.
+func loadOK(_ text: String, path: String = "/nonexistent/aerie.conf") -> LoadedConfig? {
+    do { return try ConfigLoader.load(text: text, path: path) } catch {
+        Issue.record("unexpected errors: \(error.description)")
+        return nil
+    }
+}
+
+/// Loads text that must fail; returns the error lines as "FILE:LINE: message".
+func loadErrors(_ text: String, path: String = "/nonexistent/aerie.conf") -> [String] {
+    do {
+        _ = try ConfigLoader.load(text: text, path: path)
+        Issue.record("expected an error")
+        return []
+    } catch {
+        return error.diagnostics.filter { $0.severity == .error }.map(\.description)
+    }
+}
+
+func warningLines(_ c: LoadedConfig?) -> [String] { c?.warnings.map(\.description) ?? [] }

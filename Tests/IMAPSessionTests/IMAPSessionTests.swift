@@ -1,0 +1,277 @@
+import AerieAuth
+import IMAPProtocol
+import IMAPSession
+import Testing
+
+/// A session driven as a transcript: lines in, the exact lines (and transport actions) out.
+struct Transcript {
+    var session: IMAPSession
+
+    init(tls: Bool = false, startTLSAvailable: Bool = true, settings: IMAPSessionSettings = .init(mechanisms: [.plain, .login])) {
+        session = IMAPSession(
+            settings: settings,
+            context: ConnectionContext(
+                remoteIP: "192.0.2.7", localIP: "192.0.2.1", sessionID: "AbCdEfGhIjKl", isTLS: tls,
+                startTLSAvailable: startTLSAvailable))
+    }
+
+    mutating func send(_ line: String) -> [IMAPSessionAction] {
+        session.receive(Array(line.utf8))
+    }
+
+    mutating func finish(_ result: AuthResult) -> [IMAPSessionAction] {
+        session.authenticationFinished(result)
+    }
+}
+
+/// The lines a client would read, in order.
+func lines(_ actions: [IMAPSessionAction]) -> [String] {
+    actions.compactMap { action -> String? in
+        guard case .send(let response) = action else { return nil }
+        var text = String(decoding: response.bytes, as: UTF8.self)
+        if text.hasSuffix("\r\n") { text.removeLast() }
+        return text
+    }
+}
+
+func authRequest(_ actions: [IMAPSessionAction]) -> AuthRequest? {
+    for action in actions { if case .authenticate(let request) = action { return request } }
+    return nil
+}
+
+let demo = AuthenticatedUser(user: "demo", uid: 1500, gid: 1500, home: "/home/demo", extraFields: [:])
+
+@Suite struct GreetingAndCapabilityTests {
+    @Test func plaintextConnectionOffersStartTLSAndDisablesLogin() {
+        let transcript = Transcript()
+        let greeting = lines(transcript.session.greeting())
+        #expect(greeting.count == 1)
+        #expect(greeting[0].hasPrefix("* OK [CAPABILITY IMAP4rev2 IMAP4rev1 "))
+        #expect(greeting[0].contains(" STARTTLS"))
+        #expect(greeting[0].contains(" LOGINDISABLED"))
+        #expect(!greeting[0].contains("AUTH="))
+        #expect(greeting[0].hasSuffix("] Aerie ready."))
+    }
+
+    @Test func tlsConnectionOffersMechanismsButNotStartTLS() {
+        var transcript = Transcript(tls: true, startTLSAvailable: false)
+        let out = lines(transcript.send("a1 CAPABILITY"))
+        #expect(out.count == 2)
+        #expect(out[0].contains("AUTH=PLAIN AUTH=LOGIN"))
+        #expect(out[0].contains("SASL-IR"))
+        #expect(!out[0].contains("STARTTLS"))
+        #expect(!out[0].contains("LOGINDISABLED"))
+        #expect(out[1] == "a1 OK Capability completed.")
+    }
+
+    @Test func idNamesTheSoftwareWithoutAVersion() {
+        var transcript = Transcript()
+        #expect(lines(transcript.send("a ID NIL")) == ["* ID (\"name\" \"Aerie\")", "a OK ID completed."])
+    }
+
+    @Test func logoutBeforeLoginSaysByeAndCloses() {
+        var transcript = Transcript()
+        let actions = transcript.send("z LOGOUT")
+        #expect(lines(actions) == ["* BYE Logging out", "z OK Logout completed."])
+        #expect(actions.last == .close(reason: "Aborted login by logging out"))
+    }
+}
+
+@Suite struct CleartextRefusalTests {
+    @Test func loginBeforeTLSIsRefusedWithPrivacyRequired() {
+        var transcript = Transcript()
+        let actions = transcript.send("a LOGIN demo secret")
+        #expect(authRequest(actions) == nil)
+        #expect(lines(actions) == ["a NO [PRIVACYREQUIRED] Plaintext authentication disallowed on non-secure (SSL/TLS) connections."])
+        #expect(transcript.session.disconnectLogLine(reason: "Connection closed", elapsedSeconds: 1).contains("(tried to use disallowed plaintext auth)"))
+    }
+
+    @Test func authenticateBeforeTLSIsRefusedWithPrivacyRequired() {
+        var transcript = Transcript()
+        let out = lines(transcript.send("a AUTHENTICATE PLAIN AGRlbW8Ac2VjcmV0"))
+        #expect(out == ["a NO [PRIVACYREQUIRED] Plaintext authentication disallowed on non-secure (SSL/TLS) connections."])
+    }
+
+    @Test func startTLSOnAPlainListenerSwitchesAfterTheOK() {
+        var transcript = Transcript()
+        let actions = transcript.send("t STARTTLS")
+        #expect(lines(actions) == ["t OK Begin TLS negotiation now."])
+        #expect(actions.last == .startTLS)
+        transcript.session.tlsEstablished()
+        let again = lines(transcript.send("u STARTTLS"))
+        #expect(again == ["u BAD TLS is already active."])
+    }
+
+    @Test func explicitCleartextSettingAllowsLoginWithoutTLS() {
+        var transcript = Transcript(settings: .init(allowCleartextWithoutTLS: true))
+        #expect(authRequest(transcript.send("a LOGIN demo secret"))?.user == "demo")
+    }
+}
+
+@Suite struct LoginTests {
+    @Test func successfulLoginReportsUserAndCapabilities() {
+        var transcript = Transcript(tls: true)
+        let request = authRequest(transcript.send("a LOGIN demo secret"))
+        #expect(request?.user == "demo")
+        #expect(request?.password == "secret")
+        #expect(request?.remoteIP == "192.0.2.7")
+        #expect(request?.secured == true)
+        let actions = transcript.finish(.success(demo))
+        #expect(actions.first == .loggedIn(demo))
+        let out = lines(actions)
+        #expect(out.count == 1)
+        #expect(out[0].hasPrefix("a OK [CAPABILITY IMAP4rev2 "))
+        #expect(out[0].hasSuffix("] Logged in"))
+        #expect(transcript.session.isAuthenticated)
+        #expect(transcript.session.loginLogLine(processID: 42)
+            == "Login: user=<demo>, method=PLAIN, rip=192.0.2.7, lip=192.0.2.1, mpid=42, TLS, session=<AbCdEfGhIjKl>")
+    }
+
+    @Test func failureWaitsTheDelayThenSaysAuthenticationFailed() {
+        var transcript = Transcript(tls: true)
+        _ = transcript.send("a LOGIN demo wrong")
+        let actions = transcript.finish(.failure(.passwordMismatch))
+        #expect(actions.first == .sleep(.seconds(2)))
+        #expect(lines(actions) == ["a NO [AUTHENTICATIONFAILED] Authentication failed."])
+    }
+
+    @Test func everyFailureKindLooksTheSame() {
+        for failure in [AuthFailure.unknownUser, .uidNotPermitted, .schemeNotAllowed, .denied, .passwordMismatch] {
+            var transcript = Transcript(tls: true)
+            _ = transcript.send("a LOGIN someone wrong")
+            #expect(lines(transcript.finish(.failure(failure))) == ["a NO [AUTHENTICATIONFAILED] Authentication failed."])
+        }
+    }
+
+    @Test func thirdFailureClosesTheConnectionAndTheLogLineCountsAttempts() {
+        var transcript = Transcript(tls: true)
+        for attempt in 1...3 {
+            _ = transcript.send("a\(attempt) LOGIN mallory guess\(attempt)")
+            let actions = transcript.finish(.failure(.passwordMismatch))
+            if attempt < 3 {
+                #expect(!actions.contains(.close(reason: "Too many invalid authentication attempts")))
+            } else {
+                #expect(lines(actions).last == "* BYE Too many invalid authentication attempts.")
+                #expect(actions.last == .close(reason: "Too many invalid authentication attempts"))
+            }
+        }
+        let line = transcript.session.disconnectLogLine(reason: "Too many invalid authentication attempts", elapsedSeconds: 6)
+        #expect(line == "Disconnected: Too many invalid authentication attempts (auth failed, 3 attempts in 6 secs): user=<mallory>, method=PLAIN, rip=192.0.2.7, lip=192.0.2.1, TLS, session=<AbCdEfGhIjKl>")
+        #expect(!line.contains("guess"))
+    }
+
+    @Test func temporaryFailureIsNotCountedAsABadPassword() {
+        var transcript = Transcript(tls: true)
+        _ = transcript.send("a LOGIN demo secret")
+        let out = lines(transcript.finish(.failure(.temporaryFailure)))
+        #expect(out == ["a NO [UNAVAILABLE] Temporary authentication failure. Try again later."])
+        #expect(transcript.session.authFailures == 0)
+    }
+
+    @Test func loginAfterLoginIsBad() {
+        var transcript = Transcript(tls: true)
+        _ = transcript.send("a LOGIN demo secret")
+        _ = transcript.finish(.success(demo))
+        #expect(lines(transcript.send("b LOGIN demo secret")) == ["b BAD Already logged in."])
+    }
+
+    @Test func mailboxCommandsAfterLoginAnswerNo() {
+        var transcript = Transcript(tls: true)
+        _ = transcript.send("a LOGIN demo secret")
+        _ = transcript.finish(.success(demo))
+        let out = lines(transcript.send("b SELECT INBOX"))
+        #expect(out.count == 1)
+        #expect(out[0].hasPrefix("b NO "))
+    }
+}
+
+@Suite struct AuthenticateTests {
+    @Test func plainWithInitialResponse() {
+        var transcript = Transcript(tls: true)
+        // "\0demo\0secret"
+        let request = authRequest(transcript.send("a AUTHENTICATE PLAIN AGRlbW8Ac2VjcmV0"))
+        #expect(request?.user == "demo")
+        #expect(request?.password == "secret")
+        #expect(request?.mechanism == "PLAIN")
+    }
+
+    @Test func plainWithContinuation() {
+        var transcript = Transcript(tls: true)
+        #expect(lines(transcript.send("a AUTHENTICATE PLAIN")) == ["+ "])
+        #expect(transcript.session.expectsSASLResponse)
+        let request = authRequest(transcript.send("AGRlbW8Ac2VjcmV0"))
+        #expect(request?.user == "demo")
+    }
+
+    @Test func loginMechanismAsksForUserNameThenPassword() {
+        var transcript = Transcript(tls: true)
+        #expect(lines(transcript.send("a AUTHENTICATE LOGIN")) == ["+ VXNlcm5hbWU6"])
+        #expect(lines(transcript.send("ZGVtbw==")) == ["+ UGFzc3dvcmQ6"])
+        let request = authRequest(transcript.send("c2VjcmV0"))
+        #expect(request?.user == "demo")
+        #expect(request?.password == "secret")
+        #expect(request?.mechanism == "LOGIN")
+    }
+
+    @Test func starCancelsWithBad() {
+        var transcript = Transcript(tls: true)
+        _ = transcript.send("a AUTHENTICATE PLAIN")
+        #expect(lines(transcript.send("*")) == ["a BAD Authentication aborted by client."])
+        #expect(!transcript.session.expectsSASLResponse)
+    }
+
+    @Test func invalidBase64IsBad() {
+        var transcript = Transcript(tls: true)
+        _ = transcript.send("a AUTHENTICATE PLAIN")
+        let out = lines(transcript.send("!!!not base64"))
+        #expect(out.count == 1)
+        #expect(out[0].hasPrefix("a BAD "))
+    }
+
+    @Test func unknownMechanismIsRefused() {
+        var transcript = Transcript(tls: true)
+        #expect(lines(transcript.send("a AUTHENTICATE CRAM-MD5")) == ["a NO Unsupported authentication mechanism."])
+    }
+
+    @Test func actingAsAnotherUserIsRefused() {
+        var transcript = Transcript(tls: true)
+        // "admin\0demo\0secret": authzid admin, authcid demo
+        let actions = transcript.send("a AUTHENTICATE PLAIN YWRtaW4AZGVtbwBzZWNyZXQ=")
+        #expect(authRequest(actions) == nil)
+        #expect(lines(actions) == ["a NO [AUTHENTICATIONFAILED] Authentication failed."])
+    }
+}
+
+@Suite struct BadInputTests {
+    @Test func tenInvalidCommandsBeforeLoginCloseTheConnection() {
+        var transcript = Transcript()
+        var last: [IMAPSessionAction] = []
+        for index in 1...10 {
+            last = transcript.send("x\(index) FROBNICATE")
+            if index < 10 { #expect(!last.contains { if case .close = $0 { true } else { false } }) }
+        }
+        #expect(lines(last).last == "* BYE Too many invalid IMAP commands.")
+        #expect(last.last == .close(reason: "Too many invalid commands"))
+    }
+
+    @Test func commandsNeedingLoginAreBadBeforeIt() {
+        var transcript = Transcript()
+        let out = lines(transcript.send("a SELECT INBOX"))
+        #expect(out.count == 1)
+        #expect(out[0].hasPrefix("a BAD "))
+    }
+
+    @Test func overlongLineEndsTheConnection() {
+        var transcript = Transcript()
+        let actions = transcript.session.framingFailed(.lineTooLong(tag: nil))
+        #expect(lines(actions) == ["* BYE [TOOBIG] Command line too long."])
+        #expect(actions.last == .close(reason: "Command line too long"))
+    }
+
+    @Test func oversizedSynchronizingLiteralIsBadButKeepsTheConnection() {
+        var transcript = Transcript()
+        let actions = transcript.session.framingFailed(.literalTooLarge(tag: "a", size: 100_000, synchronizing: true))
+        #expect(lines(actions) == ["a BAD [TOOBIG] Literal too large."])
+        #expect(!actions.contains { if case .close = $0 { true } else { false } })
+    }
+}
