@@ -145,11 +145,13 @@ final class IMAPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
         drain(context: context)
     }
 
+    /// Performs queued actions until one has to wait, then flushes what they wrote.
     private func drain(context: ChannelHandlerContext) {
         while !busy, !pending.isEmpty {
             let action = pending.removeFirst()
             perform(action, context: context)
         }
+        context.flush()
     }
 
     private func perform(_ action: IMAPSessionAction, context: ChannelHandlerContext) {

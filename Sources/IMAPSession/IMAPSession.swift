@@ -37,10 +37,8 @@ public struct IMAPSession: Sendable {
         return false
     }
 
-    public var authenticatedUser: AuthenticatedUser? {
-        if case .authenticated(let user) = state { return user }
-        return nil
-    }
+    /// The user who logged in on this connection; stays set after LOGOUT, for the disconnect log line.
+    public private(set) var authenticatedUser: AuthenticatedUser?
 
     /// True while the next unit from the client is a SASL response line rather than a command.
     public var expectsSASLResponse: Bool {
@@ -255,6 +253,7 @@ public struct IMAPSession: Sendable {
         switch result {
         case .success(let user):
             state = .authenticated(user)
+            authenticatedUser = user
             return [
                 .loggedIn(user),
                 .send(.tagged(tag, .ok, .capability(capabilities), "Logged in")),

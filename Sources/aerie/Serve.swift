@@ -71,6 +71,7 @@ struct Serve: AsyncParsableCommand {
             } else {
                 print("Using the embedded default in \(data) (config \(prepared.configPath)).")
             }
+            fflush(nil)  // all streams: stdout is a C global Swift 6 will not touch
             return prepared.configPath
         } catch {
             printError("Fatal: \(error)")

@@ -125,6 +125,10 @@ let demo = AuthenticatedUser(user: "demo", uid: 1500, gid: 1500, home: "/home/de
         #expect(transcript.session.isAuthenticated)
         #expect(transcript.session.loginLogLine(processID: 42)
             == "Login: user=<demo>, method=PLAIN, rip=192.0.2.7, lip=192.0.2.1, mpid=42, TLS, session=<AbCdEfGhIjKl>")
+        let logout = transcript.send("b LOGOUT")
+        #expect(logout.last == .close(reason: "Logged out"))
+        // Still known after LOGOUT, so the disconnect is logged as the user's session, not as a failed login.
+        #expect(transcript.session.authenticatedUser == demo)
     }
 
     @Test func failureWaitsTheDelayThenSaysAuthenticationFailed() {
