@@ -35,6 +35,10 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(name: "SASL", dependencies: ["AerieCore"], swiftSettings: strict),
+        .target(name: "AerieMIME", dependencies: ["AerieCore"], swiftSettings: strict),
+        .target(name: "POP3Protocol", dependencies: ["AerieCore"], swiftSettings: strict),
+        .target(name: "LMTPProtocol", dependencies: ["AerieCore"], swiftSettings: strict),
+        .target(name: "AerieStorage", dependencies: ["AerieCore", "AerieMIME"], swiftSettings: strict),
         .target(
             name: "AerieAuth",
             dependencies: [
@@ -83,7 +87,12 @@ let package = Package(
         // libFuzzer entry points: swift build --product FuzzX --sanitize=fuzzer
         .executableTarget(name: "FuzzIMAPParser", dependencies: ["IMAPProtocol"], path: "Fuzz/IMAPParser"),
         .executableTarget(name: "FuzzConfigParser", dependencies: ["AerieConfig"], path: "Fuzz/ConfigParser"),
+        .executableTarget(name: "FuzzPOP3LMTPParser", dependencies: ["POP3Protocol", "LMTPProtocol"], path: "Fuzz/POP3LMTPParser"),
 
+        .testTarget(name: "POP3ProtocolTests", dependencies: ["POP3Protocol"], swiftSettings: strict),
+        .testTarget(name: "LMTPProtocolTests", dependencies: ["LMTPProtocol"], swiftSettings: strict),
+        .testTarget(name: "AerieMIMETests", dependencies: ["AerieMIME"], swiftSettings: strict),
+        .testTarget(name: "AerieStorageTests", dependencies: ["AerieStorage"], swiftSettings: strict),
         .testTarget(name: "AerieConfigTests", dependencies: ["AerieConfig"], swiftSettings: strict),
         .testTarget(name: "IMAPProtocolTests", dependencies: ["IMAPProtocol"], swiftSettings: strict),
         .testTarget(name: "AerieAuthTests", dependencies: ["AerieAuth", "SASL"], swiftSettings: strict),

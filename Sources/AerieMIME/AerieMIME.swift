@@ -1,0 +1,1 @@
+/// MIME parsing lives here (issue 3).

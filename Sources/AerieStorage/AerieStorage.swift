@@ -1,0 +1,1 @@
+/// Maildir storage lives here (issue 3).
