@@ -56,7 +56,7 @@ let package = Package(
         ),
         .target(
             name: "IMAPSession",
-            dependencies: ["AerieCore", "IMAPProtocol", "AerieAuth", "SASL"],
+            dependencies: ["AerieCore", "IMAPProtocol", "AerieAuth", "SASL", "AerieStorage", "AerieMIME"],
             swiftSettings: strict
         ),
         .target(
@@ -87,6 +87,7 @@ let package = Package(
         // libFuzzer entry points: swift build --product FuzzX --sanitize=fuzzer
         .executableTarget(name: "FuzzIMAPParser", dependencies: ["IMAPProtocol"], path: "Fuzz/IMAPParser"),
         .executableTarget(name: "FuzzConfigParser", dependencies: ["AerieConfig"], path: "Fuzz/ConfigParser"),
+        .executableTarget(name: "FuzzMIMEParser", dependencies: ["AerieMIME"], path: "Fuzz/MIMEParser"),
         .executableTarget(name: "FuzzPOP3LMTPParser", dependencies: ["POP3Protocol", "LMTPProtocol"], path: "Fuzz/POP3LMTPParser"),
 
         .testTarget(name: "POP3ProtocolTests", dependencies: ["POP3Protocol"], swiftSettings: strict),

@@ -1,6 +1,7 @@
-// libFuzzer entry point for the IMAP framer and command parser.
+// libFuzzer entry point for the IMAP framer and command parser, FETCH / SEARCH arguments included.
 // Build: swift build --product FuzzIMAPParser --sanitize=fuzzer
-// Run:   SWIFT_BACKTRACE=enable=no ./.build/debug/FuzzIMAPParser -max_total_time=60
+// Seeds: mkdir corpus && FUZZ_WRITE_SEEDS=corpus ./.build/debug/FuzzIMAPParser
+// Run:   SWIFT_BACKTRACE=enable=no ./.build/debug/FuzzIMAPParser -max_total_time=60 corpus
 import IMAPProtocol
 
 /// Small limits so the fuzzer reaches every bound quickly.
@@ -30,6 +31,10 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     }
     // The parser must also survive units the framer would never produce.
     exercise(bytes)
+    // Argument parsing head-on: the first byte picks a command, the rest are its arguments.
+    if let selector = bytes.first {
+        exercise(Array(argumentPrefixes[Int(selector) % argumentPrefixes.count].utf8) + bytes.dropFirst())
+    }
     return 0
 }
 
@@ -45,9 +50,16 @@ private func exercise(_ unit: [UInt8]) {
     precondition(!logged.utf8.contains(where: { $0 == 0x0D || $0 == 0x0A }), "description holds a line break")
     do {
         let command = try IMAPCommandParser.parse(unit)
-        if case .login(_, let password) = command.kind, password.utf8.count >= 4 {
-            precondition(!command.redactedDescription.contains(password), "password leaked into description")
+        if case .login(let user, let password) = command.kind {
+            // The password is LOGIN's last argument, so the description must end with it hidden.
+            let logged = command.redactedDescription
+            precondition(logged.hasSuffix("<hidden>") || logged.hasSuffix("..."), "password not hidden")
+            let visible = (command.tag.rawValue + " LOGIN " + user).uppercased()
+            if password.utf8.count >= 4, !visible.contains(password.uppercased()) {
+                precondition(!logged.contains(password), "password leaked into description")
+            }
         }
+        inspect(command.kind)
         let reply = IMAPResponse.tagged(command.tag, .ok, nil, command.redactedDescription).bytes
         precondition(reply.firstIndex(of: 0x0A) == reply.count - 1, "reply holds a line break")
     } catch {

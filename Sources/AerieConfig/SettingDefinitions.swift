@@ -107,7 +107,7 @@ enum Registry {
         SettingDef("imap_hibernate_timeout", .duration, "0"), SettingDef("imap_literal_minus", .bool, "no"),
         SettingDef("imap_metadata", .bool, "no"), SettingDef("imap_urlauth_host", .string), SettingDef("imap_acl_allow_anyone", .bool, "no"),
         // POP3
-        SettingDef("pop3_uidl_format", .string, "%08Xv%08Xu"), SettingDef("pop3_no_flag_updates", .bool, "no"),
+        SettingDef("pop3_uidl_format", .string, "%08Xu%08Xv"), SettingDef("pop3_no_flag_updates", .bool, "no"),
         SettingDef("pop3_enable_last", .bool, "no"), SettingDef("pop3_reuse_xuidl", .bool, "no"), SettingDef("pop3_lock_session", .bool, "no"),
         SettingDef("pop3_client_workarounds", .list), SettingDef("pop3_logout_format", .string), SettingDef("pop3_fast_size_lookups", .bool, "no"),
         SettingDef("pop3_deleted_flag", .string), SettingDef("pop3_delete_type", .enumeration(["default", "expunge", "flag"]), "default"),

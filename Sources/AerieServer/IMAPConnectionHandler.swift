@@ -196,6 +196,11 @@ final class IMAPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
             environment.log.info("imap-login", session.loginLogLine(processID: getpid()))
             _ = user
 
+        case .mailCommand(let command):
+            // Mailbox access arrives with the storage slice; until then the command is refused, not dropped.
+            let name = command.redactedDescription.split(separator: " ").dropFirst().first.map(String.init) ?? "Command"
+            perform(.send(.tagged(command.tag, .no, .unavailable, "\(name) is not available yet.")), context: context)
+
         case .close(let reason):
             closing = true
             pending.removeAll()

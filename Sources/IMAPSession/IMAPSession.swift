@@ -139,11 +139,12 @@ public struct IMAPSession: Sendable {
             return login(tag: tag, user: user, password: password)
         case .authenticate(let mechanism, let initialResponse):
             return authenticate(tag: tag, mechanismName: mechanism, initialResponse: initialResponse)
-        case .other(let name):
+        default:
+            let name = Self.commandName(command)
             guard isAuthenticated else {
                 return badCommand(tag: tag, message: "\(name) is not valid before login.")
             }
-            return [.send(.tagged(tag, .no, .unavailable, "\(name) is not available in this version of Aerie."))]
+            return [.mailCommand(command)]
         }
     }
 
@@ -294,5 +295,17 @@ public struct IMAPSession: Sendable {
     mutating func bye(_ code: IMAPResponseCode?, _ text: String, reason: String) -> [IMAPSessionAction] {
         state = .loggedOut
         return [.send(.untaggedStatus(.bye, code, text)), .close(reason: reason)]
+    }
+}
+
+extension IMAPSession {
+    /// The command word as the client sent it (upper-cased), for messages; taken from the log-safe rendering.
+    static func commandName(_ command: IMAPCommand) -> String {
+        if case .other(let name) = command.kind { return name }
+        let words = command.redactedDescription.split(separator: " ", maxSplits: 3)
+        guard words.count >= 2 else { return "Command" }
+        let first = words[1].uppercased()
+        if first == "UID", words.count >= 3 { return "UID " + words[2].uppercased() }
+        return first
     }
 }

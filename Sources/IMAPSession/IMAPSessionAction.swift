@@ -12,7 +12,8 @@ public enum IMAPSessionAction: Sendable, Equatable {
     case sleep(Duration)
     /// A user logged in: the transport raises its limits and logs the login.
     case loggedIn(AuthenticatedUser)
-    /// Write a continuation request for a synchronizing literal or SASL step; sent via `.send`.
+    /// A command of the authenticated or selected state: the transport runs it on the mail thread pool.
+    case mailCommand(IMAPCommand)
     /// Close the connection after flushing; `reason` is for the disconnect log line.
     case close(reason: String)
 }
@@ -28,6 +29,7 @@ extension IMAPSessionAction {
         case (.sleep(let a), .sleep(let b)): a == b
         case (.loggedIn(let a), .loggedIn(let b)): a == b
         case (.close(let a), .close(let b)): a == b
+        case (.mailCommand(let a), .mailCommand(let b)): a == b
         default: false
         }
     }

@@ -179,13 +179,17 @@ let demo = AuthenticatedUser(user: "demo", uid: 1500, gid: 1500, home: "/home/de
         #expect(lines(transcript.send("b LOGIN demo secret")) == ["b BAD Already logged in."])
     }
 
-    @Test func mailboxCommandsAfterLoginAnswerNo() {
+    @Test func mailboxCommandsAfterLoginGoToTheMailSession() throws {
         var transcript = Transcript(tls: true)
         _ = transcript.send("a LOGIN demo secret")
         _ = transcript.finish(.success(demo))
-        let out = lines(transcript.send("b SELECT INBOX"))
-        #expect(out.count == 1)
-        #expect(out[0].hasPrefix("b NO "))
+        let actions = transcript.send("b SELECT INBOX")
+        #expect(actions.count == 1)
+        guard case .mailCommand(let command) = actions.first else {
+            Issue.record("SELECT was not handed to the mail session: \(actions)")
+            return
+        }
+        #expect(command.tag.rawValue == "b")
     }
 }
 

@@ -53,6 +53,34 @@ public enum IMAPCommandParser {
         case "AUTHENTICATE": return try cursor.parseAuthenticateArguments()
         case "ID": return try cursor.parseIDArguments()
         case "ENABLE": return try cursor.parseEnableArguments()
+        case "SELECT", "EXAMINE": return try cursor.parseSelectArguments(examine: name == "EXAMINE")
+        case "CREATE": return try cursor.parseCreateArguments()
+        case "DELETE": return try cursor.parseSingleMailboxArgument(IMAPCommandKind.delete)
+        case "RENAME": return try cursor.parseRenameArguments()
+        case "SUBSCRIBE": return try cursor.parseSingleMailboxArgument(IMAPCommandKind.subscribe)
+        case "UNSUBSCRIBE": return try cursor.parseSingleMailboxArgument(IMAPCommandKind.unsubscribe)
+        case "LIST": return try cursor.parseListArguments()
+        case "LSUB": return try cursor.parseLSubArguments()
+        case "NAMESPACE": return try cursor.parseNoArguments(.namespace)
+        case "STATUS": return try cursor.parseStatusArguments()
+        case "APPEND": return try cursor.parseAppendArguments()
+        case "IDLE": return try cursor.parseNoArguments(.idle)
+        case "CHECK": return try cursor.parseNoArguments(.check)
+        case "CLOSE": return try cursor.parseNoArguments(.close)
+        case "UNSELECT": return try cursor.parseNoArguments(.unselect)
+        case "EXPUNGE": return try cursor.parseNoArguments(.expunge)
+        case "SEARCH": return try cursor.parseSearchArguments(uid: false)
+        case "FETCH": return try cursor.parseFetchArguments(uid: false)
+        case "STORE": return try cursor.parseStoreArguments(uid: false)
+        case "COPY", "MOVE": return try cursor.parseCopyArguments(uid: false, move: name == "MOVE")
+        case "UID": return try cursor.parseUIDArguments()
+        case "SORT": return try cursor.parseSortArguments(uid: false)
+        case "THREAD": return try cursor.parseThreadArguments(uid: false)
+        case "COMPRESS": return try cursor.parseCompressArguments()
+        case "GETQUOTA": return try cursor.parseGetQuotaArguments()
+        case "GETQUOTAROOT": return try cursor.parseSingleMailboxArgument(IMAPCommandKind.getQuotaRoot)
+        case "SETQUOTA": return try cursor.parseSetQuotaArguments()
+        case "UNAUTHENTICATE": return try cursor.parseNoArguments(.unauthenticate)
         default:
             guard IMAPCommandNames.known.contains(name) else {
                 throw .syntax(IMAPParseError.Message.unknownCommand(name))
@@ -77,7 +105,8 @@ extension ByteCursor {
     /// The single SP before a required argument, which must follow.
     mutating func parseArgumentSeparator(missing: String) throws(ParseFailure) {
         guard let next = peek else { throw endOfInput(missing) }
-        guard next == ASCII.space else { throw .syntax("Expected space") }
+        // A list closing early ("(QRESYNC)") lacks the argument rather than a space.
+        guard next == ASCII.space else { throw .syntax(next == ASCII.closeParen ? missing : "Expected space") }
         position += 1
         guard let following = peek else { throw endOfInput(missing) }
         if following == ASCII.space { throw .syntax(IMAPParseError.Message.doubleSpaces) }

@@ -44,7 +44,7 @@ struct IDTests {
         ("a ID NILL", "Expected '(' or NIL"),
         ("a ID name", "Expected '(' or NIL"),
         ("a ID (", "Missing ID field name"),
-        ("a ID (\"name\")", "Expected space"),
+        ("a ID (\"name\")", "Missing ID field value"),
         ("a ID (\"name\" ", "Missing ID field value"),
         ("a ID (\"name\" \"x\"", "Missing ')'"),
         ("a ID (\"name\" \"x\" )", "Expected string for ID field name"),

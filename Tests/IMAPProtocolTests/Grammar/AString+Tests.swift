@@ -37,11 +37,13 @@ struct AStringTests {
         for input in ["inbox", "InBox", "\"INBOX\""] {
             var cursor = ByteCursor(bytes(input))
             let name = try cursor.parseMailboxName()
-            #expect(name == "INBOX")
+            #expect(name == .inbox)
+            #expect(name.isInbox)
         }
         var other = ByteCursor(bytes("\"Sent Items\""))
         let name = try other.parseMailboxName()
-        #expect(name == "Sent Items")
+        #expect(name == MailboxName("Sent Items"))
+        #expect(!name.isInbox)
     }
 
     @Test func literal8AllowsNULWhereAllowed() throws {

@@ -1,1 +1,0 @@
-/// MIME parsing lives here (issue 3).

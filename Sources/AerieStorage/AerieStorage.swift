@@ -1,1 +1,0 @@
-/// Maildir storage lives here (issue 3).

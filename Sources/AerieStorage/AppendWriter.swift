@@ -1,0 +1,82 @@
+/// Streaming APPEND / LMTP DATA: chunks go straight to a tmp/ file (O_EXCL, 0600); commit fsyncs it, renames it into
+/// new/ or cur/, fsyncs the directory and records the UID. Until commit nothing is visible in new/ or cur/.
+import Glibc
+
+/// Owned by one session at a time; internally locked, so handing it to a blocking-I/O thread is safe.
+public final class AppendWriter: @unchecked Sendable {
+    private let mailbox: Mailbox
+    private let mutex = PosixMutex()
+    private let tmpPath: String
+    private let base: String
+    private let durable: Bool
+    private var fd: Int32
+    private var counter = VirtualSizeCounter()
+    private var finished = false
+
+    init(mailbox: Mailbox, tmpDirectory: String, durable: Bool) throws(StorageError) {
+        self.mailbox = mailbox
+        self.durable = durable
+        base = MaildirFileName.generateUniqueBase()
+        tmpPath = "\(tmpDirectory)/\(base)"
+        if !FS.isDirectory(tmpDirectory) { try FS.makeDirectory(tmpDirectory) }
+        fd = try FS.createExclusive(tmpPath)
+    }
+
+    deinit {
+        if !finished {
+            close(fd)
+            unlink(tmpPath)
+        }
+    }
+
+    /// Bytes written so far (for APPENDLIMIT / LMTP size checks while streaming).
+    public var bytesWritten: Int { mutex.run { counter.size } }
+
+    public func write(_ bytes: [UInt8]) throws(StorageError) {
+        try mutex.run { () throws(StorageError) in
+            guard !finished else { throw StorageError.io(path: tmpPath, errno: EBADF) }
+            try FS.writeAll(fd, bytes, path: tmpPath)
+            counter.add(bytes)
+        }
+    }
+
+    /// Durable before it returns; on failure the tmp/ file is removed and nothing appears in the mailbox.
+    public func commit(flags: MessageFlags, internalDate: Int64?) throws(StorageError) -> UInt32 {
+        let message = try mutex.run { () throws(StorageError) -> TempMessage in
+            guard !finished else { throw StorageError.io(path: tmpPath, errno: EBADF) }
+            finished = true
+            defer { close(fd) }
+            do throws(StorageError) {
+                if let internalDate {
+                    // Dovecot keeps INTERNALDATE as the file mtime.
+                    var times = [timespec(tv_sec: time(nil), tv_nsec: 0), timespec(tv_sec: Int(internalDate), tv_nsec: 0)]
+                    if futimens(fd, &times) != 0 { throw FS.ioError(tmpPath) }
+                }
+                if durable { try FS.fsync(fd, path: tmpPath) }
+            } catch {
+                unlink(tmpPath)
+                throw error
+            }
+            return TempMessage(
+                tmpPath: tmpPath, base: base, size: counter.size, virtualSize: counter.virtualSize, flags: flags)
+        }
+        do throws(StorageError) {
+            guard let uid = try mailbox.commit([message], internalDates: [internalDate]).first else {
+                throw StorageError.io(path: tmpPath, errno: EIO)
+            }
+            return uid
+        } catch {
+            unlink(tmpPath)
+            throw error
+        }
+    }
+
+    public func abort() {
+        mutex.run {
+            guard !finished else { return }
+            finished = true
+            close(fd)
+            unlink(tmpPath)
+        }
+    }
+}

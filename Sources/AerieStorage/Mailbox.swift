@@ -1,0 +1,277 @@
+/// A selected mailbox as one session sees it: `messages` changes only through this session's own operations and
+/// `sync()`, which reports what other sessions and processes did since (EXISTS / EXPUNGE / FETCH FLAGS material).
+import Glibc
+
+public final class Mailbox: @unchecked Sendable {
+    public let name: String
+    let engine: MaildirEngine
+    /// Guards the engine and the view; two Mailbox objects on one directory each have their own and meet on disk.
+    let mutex = PosixMutex()
+    private var view: [MessageRecord] = []
+    private var viewPosition: [UInt32: Int] = [:]
+    private var viewGeneration = -1
+    private var viewHighestModSeq: UInt64 = 0
+
+    init(name: String, engine: MaildirEngine) throws(StorageError) {
+        self.name = name
+        self.engine = engine
+        _ = try sync()
+    }
+
+    public var uidValidity: UInt32 { mutex.run { engine.index.header.uidValidity } }
+    public var uidNext: UInt32 { mutex.run { engine.index.header.nextUID } }
+    /// The highest modseq this session has been told about (never ahead of unreported changes, RFC 7162 §3.1.2.1).
+    public var highestModSeq: UInt64 { mutex.run { viewHighestModSeq } }
+    /// Ascending UID: message sequence number n is messages[n-1].
+    public var messages: [MessageRecord] { mutex.run { view } }
+
+    /// Picks up other sessions' and processes' deliveries, expunges and flag changes; own changes are not repeated.
+    public func sync() throws(StorageError) -> MailboxChanges {
+        try mutex.run { () throws(StorageError) -> MailboxChanges in
+            try engine.refresh()
+            return diffLocked()
+        }
+    }
+
+    private func diffLocked() -> MailboxChanges {
+        guard engine.generation != viewGeneration else { return MailboxChanges() }
+        var changes = MailboxChanges()
+        let uids = engine.index.records.keys.sorted()
+        var fresh: [MessageRecord] = []
+        fresh.reserveCapacity(uids.count)
+        var oldIndex = 0
+        for uid in uids {
+            let record = engine.index.records[uid]!
+            while oldIndex < view.count && view[oldIndex].uid < uid {
+                changes.expunged.append(view[oldIndex].uid)
+                oldIndex += 1
+            }
+            if oldIndex < view.count && view[oldIndex].uid == uid {
+                let old = view[oldIndex]
+                oldIndex += 1
+                if old.fileName == record.fileName && old.modSeq == record.modSeq {
+                    fresh.append(old)
+                    continue
+                }
+                let updated = engine.messageRecord(record)
+                if updated.flags != old.flags || updated.modSeq != old.modSeq { changes.flagsChanged.append(updated) }
+                fresh.append(updated)
+            } else {
+                let added = engine.messageRecord(record)
+                changes.added.append(added)
+                fresh.append(added)
+            }
+        }
+        while oldIndex < view.count {
+            changes.expunged.append(view[oldIndex].uid)
+            oldIndex += 1
+        }
+        setView(fresh)
+        viewGeneration = engine.generation
+        viewHighestModSeq = engine.index.header.highestModSeq
+        return changes
+    }
+
+    private func setView(_ records: [MessageRecord]) {
+        view = records
+        viewPosition = [:]
+        viewPosition.reserveCapacity(records.count)
+        for (position, record) in records.enumerated() { viewPosition[record.uid] = position }
+    }
+
+    /// After an own write: if nothing foreign was pending, the view is still complete and need not be diffed again.
+    private func ownWriteLocked(generationBefore: Int, modSeq: UInt64) {
+        if generationBefore == viewGeneration {
+            viewGeneration = engine.generation
+            viewHighestModSeq = max(viewHighestModSeq, modSeq)
+        }
+    }
+
+    public func append(_ message: [UInt8], flags: MessageFlags, internalDate: Int64?) throws(StorageError) -> UInt32 {
+        let writer = try beginAppend()
+        do throws(StorageError) {
+            try writer.write(message)
+            return try writer.commit(flags: flags, internalDate: internalDate)
+        } catch {
+            writer.abort()
+            throw error
+        }
+    }
+
+    /// Streaming APPEND: the data lives in tmp/ only until commit.
+    public func beginAppend() throws(StorageError) -> AppendWriter {
+        try AppendWriter(mailbox: self, tmpDirectory: engine.tmpDirectory, durable: engine.durable)
+    }
+
+    /// Called by AppendWriter and copy: moves fsynced tmp/ files into place and returns their UIDs.
+    func commit(_ messages: [TempMessage], internalDates: [Int64?]) throws(StorageError) -> [UInt32] {
+        try mutex.run { () throws(StorageError) -> [UInt32] in
+            try engine.withWriteLock { () throws(StorageError) -> [UInt32] in
+                try engine.commitLocked(messages, internalDates: internalDates)
+            }
+        }
+    }
+
+    public func store(
+        uids: [UInt32], flags: MessageFlags, mode: StoreMode, unchangedSince: UInt64?
+    ) throws(StorageError) -> (changed: [MessageRecord], failedModified: [UInt32]) {
+        try mutex.run { () throws(StorageError) -> (changed: [MessageRecord], failedModified: [UInt32]) in
+            try engine.withWriteLock { () throws(StorageError) -> (changed: [MessageRecord], failedModified: [UInt32]) in
+                let before = engine.generation
+                var failed: [UInt32] = []
+                var wanted: [UInt32] = []
+                for uid in Set(uids).sorted() {
+                    guard let record = engine.index.records[uid] else { continue }
+                    if let limit = unchangedSince, record.modSeq > limit {
+                        failed.append(uid)
+                        continue
+                    }
+                    wanted.append(uid)
+                }
+                let changed = try engine.storeLocked(wanted) { current in Self.apply(flags, mode: mode, to: current) }
+                    .map(engine.messageRecord)
+                for record in changed {
+                    if let position = viewPosition[record.uid] { view[position] = record }
+                }
+                ownWriteLocked(generationBefore: before, modSeq: changed.first?.modSeq ?? 0)
+                return (changed, failed)
+            }
+        }
+    }
+
+    static func apply(_ flags: MessageFlags, mode: StoreMode, to current: MessageFlags) -> MessageFlags {
+        switch mode {
+        case .replace:
+            return flags
+        case .add:
+            var result = current
+            result.system.formUnion(flags.system)
+            for keyword in flags.keywords where !result.contains(keyword: keyword) { result.keywords.append(keyword) }
+            return result
+        case .remove:
+            var result = current
+            result.system.subtract(flags.system)
+            result.keywords.removeAll { flags.contains(keyword: $0) }
+            return result
+        }
+    }
+
+    /// EXPUNGE (nil) or UID EXPUNGE (a UID set): removes the \Deleted messages among those this session knows.
+    public func expunge(uids: [UInt32]?) throws(StorageError) -> [UInt32] {
+        try mutex.run { () throws(StorageError) -> [UInt32] in
+            try engine.withWriteLock { () throws(StorageError) -> [UInt32] in
+                let candidates = uids.map { Set($0) } ?? Set(view.map(\.uid))
+                let targets = candidates.filter { uid in
+                    guard viewPosition[uid] != nil, let record = engine.index.records[uid] else { return false }
+                    return engine.flags(of: record).system.contains(.deleted)
+                }.sorted()
+                return try expungeLocked(targets)
+            }
+        }
+    }
+
+    /// Caller holds the mutex and the write lock.
+    private func expungeLocked(_ uids: [UInt32]) throws(StorageError) -> [UInt32] {
+        let before = engine.generation
+        let done = try engine.expungeLocked(uids)
+        guard !done.isEmpty else { return [] }
+        let gone = Set(done)
+        setView(view.filter { !gone.contains($0.uid) })
+        ownWriteLocked(generationBefore: before, modSeq: engine.index.header.highestModSeq)
+        return done
+    }
+
+    /// Hard link when possible, else a copy; flags and internal date are kept. Returns (source, destination) pairs.
+    public func copy(uids: [UInt32], to destination: Mailbox) throws(StorageError) -> [(source: UInt32, destination: UInt32)] {
+        let sources = mutex.run { () -> [(uid: UInt32, path: String, record: MessageRecord)] in
+            Set(uids).sorted().compactMap { uid in
+                guard viewPosition[uid] != nil, let record = engine.index.records[uid] else { return nil }
+                return (uid, engine.path(of: record), engine.messageRecord(record))
+            }
+        }
+        guard !sources.isEmpty else { return [] }
+        var temps: [TempMessage] = []
+        var dates: [Int64?] = []
+        var copied: [UInt32] = []
+        defer { for temp in temps where FS.exists(temp.tmpPath) { unlink(temp.tmpPath) } }
+        for source in sources {
+            let base = MaildirFileName.generateUniqueBase()
+            let tmpPath = "\(destination.engine.tmpDirectory)/\(base)"
+            var linked = try Self.linkOrCopy(source.path, to: tmpPath, internalDate: source.record.internalDate)
+            if !linked, let fresh = try currentPath(of: source.uid) {
+                // Renamed by another process meanwhile: look again once.
+                linked = try Self.linkOrCopy(fresh, to: tmpPath, internalDate: source.record.internalDate)
+            }
+            guard linked else { continue }  // expunged meanwhile
+            temps.append(TempMessage(
+                tmpPath: tmpPath, base: base, size: source.record.size, virtualSize: source.record.virtualSize,
+                flags: source.record.flags))
+            dates.append(source.record.internalDate)
+            copied.append(source.uid)
+        }
+        let newUIDs = try destination.commit(temps, internalDates: dates)
+        temps.removeAll()
+        return zip(copied, newUIDs).map { (source: $0.0, destination: $0.1) }
+    }
+
+    /// false when the source does not exist.
+    private static func linkOrCopy(_ source: String, to target: String, internalDate: Int64) throws(StorageError) -> Bool {
+        if link(source, target) == 0 { return true }
+        if errno == ENOENT { return false }
+        guard let bytes = try FS.readFile(source) else { return false }
+        let fd = try FS.createExclusive(target)
+        defer { close(fd) }
+        try FS.writeAll(fd, bytes, path: target)
+        var times = [timespec(tv_sec: time(nil), tv_nsec: 0), timespec(tv_sec: Int(internalDate), tv_nsec: 0)]
+        futimens(fd, &times)
+        try FS.fsync(fd, path: target)
+        return true
+    }
+
+    /// Copy, then expunge the originals (RFC 6851 semantics; the caller reports the source UIDs as expunged).
+    public func move(uids: [UInt32], to destination: Mailbox) throws(StorageError) -> [(source: UInt32, destination: UInt32)] {
+        let pairs = try copy(uids: uids, to: destination)
+        guard !pairs.isEmpty else { return [] }
+        try mutex.run { () throws(StorageError) in
+            try engine.withWriteLock { () throws(StorageError) in
+                _ = try expungeLocked(pairs.map(\.source))
+            }
+        }
+        return pairs
+    }
+
+    /// Current file path, for streaming reads; may go stale if another process renames it (then call again).
+    public func path(of uid: UInt32) -> String? {
+        mutex.run { engine.index.records[uid].map(engine.path(of:)) }
+    }
+
+    private func currentPath(of uid: UInt32) throws(StorageError) -> String? {
+        try mutex.run { () throws(StorageError) -> String? in
+            try engine.withWriteLock { () throws(StorageError) in try engine.scanLocked() }
+            return engine.index.records[uid].map(engine.path(of:))
+        }
+    }
+
+    /// Raw bytes as on disk; a concurrent flag rename by another process is followed by a rescan.
+    public func read(uid: UInt32) throws(StorageError) -> [UInt8] {
+        guard let path = path(of: uid) else { throw .messageNotFound(uid) }
+        if let bytes = try FS.readFile(path) { return bytes }
+        guard let fresh = try currentPath(of: uid), let bytes = try FS.readFile(fresh) else {
+            throw .messageNotFound(uid)
+        }
+        return bytes
+    }
+
+    /// UIDs expunged after `modSeq`, or nil when the remembered range does not reach back that far.
+    public func expungedSince(modSeq: UInt64) -> [UInt32]? {
+        mutex.run { engine.index.expunged(since: modSeq) }
+    }
+}
+
+extension MaildirFileName {
+    /// A base for tmp/ (sizes are appended at commit).
+    static func generateUniqueBase() -> String {
+        let (sec, usec) = UniqueClock.next()
+        return "\(sec).M\(usec)P\(getpid()).\(FS.hostName)"
+    }
+}

@@ -1,0 +1,378 @@
+/// One mailbox directory's shared state: the index, the uidlist and keywords, and the sync that reconciles them with
+/// cur/ and new/. Every write happens under `dovecot-uidlist.lock`, the lock Dovecot's writers take too.
+import Glibc
+
+/// A message fully written (and fsynced) in tmp/, waiting to be renamed into place.
+struct TempMessage {
+    var tmpPath: String
+    /// Base name without sizes; ",S=,W=" are added at commit as Dovecot does.
+    var base: String
+    var size: Int
+    var virtualSize: Int
+    var flags: MessageFlags
+}
+
+final class MaildirEngine {
+    let directory: String
+    let configuration: MailStoreConfiguration
+    private(set) var uidlist: UIDListFile
+    private(set) var keywords: KeywordFile
+    private(set) var index = MailboxIndex()
+    private var log: IndexLog
+    /// Bumped whenever `index` or `keywords` change, so views know when to diff.
+    private(set) var generation = 0
+    private var indexLoaded = false
+
+    init(directory: String, indexDirectory: String, configuration: MailStoreConfiguration) {
+        self.directory = directory
+        self.configuration = configuration
+        uidlist = UIDListFile(directory: directory)
+        keywords = KeywordFile(directory: directory)
+        log = IndexLog(directory: indexDirectory)
+    }
+
+    var durable: Bool { configuration.fsync }
+    var newDirectory: String { "\(directory)/new" }
+    var curDirectory: String { "\(directory)/cur" }
+    var tmpDirectory: String { "\(directory)/tmp" }
+
+    func path(of record: IndexRecord) -> String { "\(record.inNew ? newDirectory : curDirectory)/\(record.fileName)" }
+
+    func withWriteLock<T>(_ body: () throws(StorageError) -> T) throws(StorageError) -> T {
+        guard FS.isDirectory(directory) else { throw .mailboxNotFound(directory) }
+        let lock = try DotLock.acquire(for: uidlist.path, timeoutSeconds: configuration.lockTimeoutSeconds)
+        defer { lock.release() }
+        try loadIndex()
+        return try body()
+    }
+
+    /// Applies what other sessions appended to aerie.index.
+    private func loadIndex() throws(StorageError) {
+        switch try log.load(into: &index) {
+        case .updated:
+            indexLoaded = true
+            generation += 1
+        case .unchanged:
+            break
+        case .missing:
+            // Deleted or never written: keep what we know (or nothing) and let the next scan rebuild it.
+            if !indexLoaded { index.header.newMtimeNs = 0 }
+            index.header.curMtimeNs = 0
+        }
+    }
+
+    /// Cheap when nothing changed: the index tail, the keywords file and three stat calls.
+    func refresh() throws(StorageError) {
+        try loadIndex()
+        if try keywords.refresh() { generation += 1 }
+        if needsScan() {
+            try withWriteLock { () throws(StorageError) in
+                if needsScan() { try scanLocked() }
+            }
+        }
+    }
+
+    private func needsScan() -> Bool {
+        let header = index.header
+        guard indexLoaded, header.newMtimeNs != 0, header.curMtimeNs != 0,
+            let newStat = FS.stat(newDirectory), let curStat = FS.stat(curDirectory),
+            newStat.mtimeNs == header.newMtimeNs, curStat.mtimeNs == header.curMtimeNs,
+            let listStat = FS.stat(uidlist.path), listStat.inode == header.uidlistInode,
+            listStat.size == header.uidlistSize, listStat.mtimeNs == header.uidlistMtimeNs
+        else { return true }
+        return false
+    }
+
+    /// A directory mtime less than a second old may still change within the same timestamp: do not trust it.
+    private func trusted(_ stat: FileStat?) -> Int64 {
+        guard let stat, nowNanoseconds() - stat.mtimeNs > 1_000_000_000 else { return 0 }
+        return stat.mtimeNs
+    }
+
+    /// Makes sure the uidlist exists and carries a UIDVALIDITY; a fresh Maildir gets one from the root's allocator.
+    func ensureUIDList(root: String) throws(StorageError) {
+        try uidlist.refresh()
+        guard !uidlist.exists || uidlist.list.uidValidity == 0 else { return }
+        let validity =
+            index.header.uidValidity != 0
+            ? index.header.uidValidity
+            : try UIDValidityAllocator.next(root: root, durable: durable, lockTimeout: configuration.lockTimeoutSeconds)
+        uidlist.setHeader(uidValidity: validity, guid: uidlist.list.guid.isEmpty ? randomGUIDHex() : uidlist.list.guid)
+        try uidlist.rewrite(durable: durable)
+    }
+
+    /// Full reconciliation of cur/ and new/ with the uidlist and the index (caller holds the write lock).
+    func scanLocked() throws(StorageError) {
+        for sub in [newDirectory, curDirectory, tmpDirectory] where !FS.isDirectory(sub) { try FS.makeDirectory(sub) }
+        // stat before readdir: anything that changes afterwards moves the mtime on and triggers the next scan.
+        let newStat = FS.stat(newDirectory)
+        let curStat = FS.stat(curDirectory)
+        try ensureUIDList(root: configuration.root)
+        _ = try keywords.refresh()
+        if uidlist.list.uidValidity != index.header.uidValidity {
+            // A different (or first) uidlist: the index describes another mailbox generation, start over.
+            let rebuilding = index.header.uidValidity != 0 || !index.records.isEmpty || !indexLoaded
+            index = MailboxIndex()
+            index.header.uidValidity = uidlist.list.uidValidity
+            if rebuilding && !uidlist.list.entries.isEmpty {
+                // Modseqs were lost with the index; restart above any value handed out before (microsecond clock).
+                index.header.highestModSeq = UInt64(max(1, nowNanoseconds() / 1000))
+                index.header.expungeFloor = index.header.highestModSeq
+            }
+        }
+        StorageTestHooks.directoryScans.add(1, ordering: .relaxed)
+
+        var files: [String: (name: String, inNew: Bool)] = [:]
+        for (dir, inNew) in [(newDirectory, true), (curDirectory, false)] {
+            for entry in try FS.listDirectory(dir) ?? [] where !entry.name.hasPrefix(".") {
+                let base = MaildirFileName(entry.name).base
+                // The same message in new/ and cur/ (a rename in progress): cur/ wins.
+                if inNew, files[base] != nil { continue }
+                files[base] = (entry.name, inNew)
+            }
+        }
+
+        let modSeq = index.header.highestModSeq + 1
+        var changed = false
+        var lines = ""
+        for (uid, record) in index.records {
+            guard let file = files.removeValue(forKey: record.base) else {
+                index.expunge(uid, modSeq: modSeq)
+                lines += MailboxIndex.expungeLine(uid: uid, modSeq: modSeq)
+                changed = true
+                continue
+            }
+            guard file.name != record.fileName || file.inNew != record.inNew else { continue }
+            var updated = record
+            updated.fileName = file.name
+            updated.inNew = file.inNew
+            if (MaildirFileName(file.name).info ?? "") != (MaildirFileName(record.fileName).info ?? "") {
+                updated.modSeq = modSeq
+                changed = true
+            }
+            index.upsert(updated)
+            lines += MailboxIndex.recordLine(updated)
+        }
+
+        var nextUID = max(uidlist.list.nextUID, index.header.nextUID)
+        var newEntries: [UIDListEntry] = []
+        let now = nowSeconds()
+        for (base, file) in files.sorted(by: { maildirSortsBefore($0.key, $1.key) }) {
+            var uid = uidlist.list.uid(forBase: base) ?? 0
+            if uid == 0 || index.records[uid] != nil {
+                uid = nextUID
+                newEntries.append(UIDListEntry(uid: uid, extensions: [], base: base))
+            }
+            nextUID = max(nextUID, uid + 1)
+            let path = "\(file.inNew ? newDirectory : curDirectory)/\(file.name)"
+            let parsed = MaildirFileName(file.name)
+            StorageTestHooks.messageFileStats.add(1, ordering: .relaxed)
+            guard let st = FS.stat(path) else { continue }  // vanished meanwhile
+            var size = parsed.size ?? st.size
+            var vsize = parsed.virtualSize
+            if vsize == nil || parsed.size == nil {
+                StorageTestHooks.messageFileOpens.add(1, ordering: .relaxed)
+                if let bytes = try FS.readFile(path) {
+                    var counter = VirtualSizeCounter()
+                    counter.add(bytes)
+                    size = parsed.size ?? counter.size
+                    vsize = counter.virtualSize
+                }
+            }
+            let record = IndexRecord(
+                uid: uid, modSeq: modSeq, size: size, virtualSize: vsize ?? size, internalDate: st.mtimeSeconds,
+                saveDate: now, inNew: file.inNew, fileName: file.name)
+            index.upsert(record)
+            lines += MailboxIndex.recordLine(record)
+            changed = true
+        }
+        try uidlist.append(newEntries, durable: durable)
+        try compactUIDListIfSparse()
+        if changed { index.header.highestModSeq = modSeq }
+        index.header.nextUID = max(nextUID, uidlist.list.nextUID, index.header.nextUID)
+        index.header.newMtimeNs = trusted(newStat)
+        index.header.curMtimeNs = trusted(curStat)
+        stampUIDList()
+        lines += MailboxIndex.headerLine(index.header)
+        try log.append(lines, index: index, durable: false)
+        indexLoaded = true
+        generation += 1
+    }
+
+    private func stampUIDList() {
+        let listStat = FS.stat(uidlist.path)
+        index.header.uidlistInode = listStat?.inode ?? 0
+        index.header.uidlistSize = listStat?.size ?? 0
+        index.header.uidlistMtimeNs = listStat?.mtimeNs ?? 0
+    }
+
+    /// Dovecot keeps lines of expunged messages until they are a quarter of the file; the same rule here.
+    private func compactUIDListIfSparse() throws(StorageError) {
+        let total = uidlist.list.entries.count
+        let live = index.records.count
+        guard total - live > 16 && (total - live) * 4 > total else { return }
+        let bases = Set(index.records.values.map(\.base))
+        uidlist.raiseNextUID(index.header.nextUID)
+        try uidlist.rewrite(durable: durable, live: bases)
+    }
+
+    // MARK: Writes (caller holds the write lock)
+
+    /// Renames fsynced tmp/ files into new/ (no flags) or cur/, fsyncs the directory, then records the UIDs.
+    func commitLocked(_ messages: [TempMessage], internalDates: [Int64?]) throws(StorageError) -> [UInt32] {
+        var placed: [String] = []
+        do throws(StorageError) {
+            return try commitLocked(messages, internalDates: internalDates, placed: &placed)
+        } catch {
+            // Not acknowledged, so not visible: take back whatever was already renamed into new/ or cur/.
+            for path in placed { unlink(path) }
+            throw error
+        }
+    }
+
+    private func commitLocked(
+        _ messages: [TempMessage], internalDates: [Int64?], placed: inout [String]
+    ) throws(StorageError) -> [UInt32] {
+        try ensureUIDList(root: configuration.root)
+        var nextUID = max(uidlist.list.nextUID, index.header.nextUID)
+        let modSeq = index.header.highestModSeq + 1
+        var entries: [UIDListEntry] = []
+        var lines = ""
+        var uids: [UInt32] = []
+        var touchedNew = false
+        var touchedCur = false
+        let now = nowSeconds()
+        for (position, message) in messages.enumerated() {
+            let keywordIndexes = try keywords.indexes(
+                for: message.flags.keywords, durable: durable, lockTimeout: configuration.lockTimeoutSeconds)
+            let base = "\(message.base),S=\(message.size),W=\(message.virtualSize)"
+            let hasFlags = !message.flags.system.isEmpty || !keywordIndexes.isEmpty
+            let name = hasFlags
+                ? MaildirFileName(
+                    base: base,
+                    info: MaildirFileName.infoLetters(for: message.flags, keywordIndexes: keywordIndexes, preserving: nil)
+                ).name : base
+            let destination = "\(hasFlags ? curDirectory : newDirectory)/\(name)"
+            try FS.rename(message.tmpPath, to: destination)
+            placed.append(destination)
+            if hasFlags { touchedCur = true } else { touchedNew = true }
+            let record = IndexRecord(
+                uid: nextUID, modSeq: modSeq, size: message.size, virtualSize: message.virtualSize,
+                internalDate: internalDates[position] ?? (FS.stat(destination)?.mtimeSeconds ?? now), saveDate: now,
+                inNew: !hasFlags, fileName: name)
+            entries.append(UIDListEntry(uid: nextUID, extensions: [], base: base))
+            index.upsert(record)
+            lines += MailboxIndex.recordLine(record)
+            uids.append(nextUID)
+            nextUID += 1
+        }
+        if configuration.failCommitAfterRename { throw StorageError.io(path: directory, errno: EIO) }
+        if durable {
+            if touchedNew { try FS.fsyncDirectory(newDirectory) }
+            if touchedCur { try FS.fsyncDirectory(curDirectory) }
+        }
+        try uidlist.append(entries, durable: durable)
+        index.header.highestModSeq = modSeq
+        index.header.nextUID = max(nextUID, index.header.nextUID)
+        finishWrite(lines)
+        return uids
+    }
+
+    /// Records the change lines; directory mtimes are left as they were so the next refresh rescans once and picks up
+    /// anything another process did at the same moment.
+    private func finishWrite(_ lines: String) {
+        index.header.newMtimeNs = 0
+        index.header.curMtimeNs = 0
+        try? log.append(lines + MailboxIndex.headerLine(index.header), index: index, durable: false)
+        generation += 1
+    }
+
+    /// Renames files to carry new flags. Returns the records that really changed (all with one new modseq).
+    /// `transform` maps a message's current flags to the wanted ones; it is asked again after a rescan.
+    func storeLocked(
+        _ uids: [UInt32], transform: (MessageFlags) -> MessageFlags
+    ) throws(StorageError) -> [IndexRecord] {
+        let modSeq = index.header.highestModSeq + 1
+        var lines = ""
+        var changed: [IndexRecord] = []
+        var rescanned = false
+        for uid in uids {
+            var attempt = 0
+            while attempt < 2, let record = index.records[uid] {
+                attempt += 1
+                let current = flags(of: record)
+                let wanted = transform(current)
+                if wanted == current { break }
+                let keywordIndexes = try keywords.indexes(
+                    for: wanted.keywords, durable: durable, lockTimeout: configuration.lockTimeoutSeconds)
+                let old = MaildirFileName(record.fileName)
+                let info = MaildirFileName.infoLetters(for: wanted, keywordIndexes: keywordIndexes, preserving: old.info)
+                let newName = MaildirFileName(base: old.base, info: info).name
+                if newName == record.fileName && !record.inNew { break }
+                let target = "\(curDirectory)/\(newName)"
+                if rename(path(of: record), target) != 0 {
+                    guard errno == ENOENT, !rescanned else { throw FS.ioError(path(of: record)) }
+                    // Another process renamed or expunged it: rescan (as Dovecot does) and try once more.
+                    rescanned = true
+                    try scanLocked()
+                    continue
+                }
+                var updated = record
+                updated.fileName = newName
+                updated.inNew = false
+                updated.modSeq = modSeq
+                index.upsert(updated)
+                lines += MailboxIndex.recordLine(updated)
+                changed.append(updated)
+                break
+            }
+        }
+        if !changed.isEmpty {
+            index.header.highestModSeq = modSeq
+            finishWrite(lines)
+        }
+        return changed
+    }
+
+    /// Unlinks the files and records the expunges with one new modseq.
+    func expungeLocked(_ uids: [UInt32]) throws(StorageError) -> [UInt32] {
+        let modSeq = index.header.highestModSeq + 1
+        var lines = ""
+        var done: [UInt32] = []
+        for uid in uids {
+            guard let record = index.records[uid] else { continue }
+            if unlink(path(of: record)) != 0 && errno != ENOENT { throw FS.ioError(path(of: record)) }
+            index.expunge(uid, modSeq: modSeq)
+            lines += MailboxIndex.expungeLine(uid: uid, modSeq: modSeq)
+            done.append(uid)
+        }
+        guard !done.isEmpty else { return [] }
+        index.header.highestModSeq = modSeq
+        try compactUIDListIfSparse()
+        finishWrite(lines)
+        return done
+    }
+
+    func flags(of record: IndexRecord) -> MessageFlags { MaildirFileName(record.fileName).flags(keywords: keywords.table) }
+
+    func messageRecord(_ record: IndexRecord) -> MessageRecord {
+        MessageRecord(
+            uid: record.uid, flags: flags(of: record), size: record.size, virtualSize: record.virtualSize,
+            internalDate: record.internalDate, saveDate: record.saveDate, modSeq: record.modSeq,
+            fileName: record.fileName)
+    }
+}
+
+/// Dovecot's maildir_filename_sort_cmp: by the leading timestamp, then microseconds, then the name.
+func maildirSortsBefore(_ a: String, _ b: String) -> Bool {
+    func key(_ s: String) -> (Int64, Int64) {
+        let seconds = Int64(s.prefix { $0.isASCII && $0.isNumber }) ?? 0
+        var micros: Int64 = 0
+        if let m = s.firstIndex(of: "M") {
+            micros = Int64(s[s.index(after: m)...].prefix { $0.isASCII && $0.isNumber }) ?? 0
+        }
+        return (seconds, micros)
+    }
+    let (ka, kb) = (key(a), key(b))
+    return ka != kb ? ka < kb : a < b
+}

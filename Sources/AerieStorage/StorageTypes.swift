@@ -1,0 +1,183 @@
+/// Public value types of the mail store; the IMAP, POP3 and LMTP sessions are written against these names.
+
+/// IMAP system flags (RFC 9051 §2.3.2); `\Recent` is gone in IMAP4rev2 and not kept.
+public struct SystemFlags: OptionSet, Sendable, Hashable {
+    public let rawValue: UInt8
+    public init(rawValue: UInt8) { self.rawValue = rawValue }
+
+    public static let seen = SystemFlags(rawValue: 1 << 0)
+    public static let answered = SystemFlags(rawValue: 1 << 1)
+    public static let flagged = SystemFlags(rawValue: 1 << 2)
+    public static let deleted = SystemFlags(rawValue: 1 << 3)
+    public static let draft = SystemFlags(rawValue: 1 << 4)
+}
+
+/// System flags plus keywords; keywords keep their order, are unique and compared case-insensitively.
+public struct MessageFlags: Sendable, Equatable {
+    public var system: SystemFlags
+    public var keywords: [String]
+
+    public init(system: SystemFlags = [], keywords: [String] = []) {
+        self.system = system
+        self.keywords = []
+        for keyword in keywords where !self.contains(keyword: keyword) { self.keywords.append(keyword) }
+    }
+
+    public func contains(keyword: String) -> Bool {
+        keywords.contains { $0.lowercased() == keyword.lowercased() }
+    }
+
+    /// Equality ignores keyword order and case: flags are a set in IMAP.
+    public static func == (lhs: MessageFlags, rhs: MessageFlags) -> Bool {
+        lhs.system == rhs.system && Set(lhs.keywords.map { $0.lowercased() }) == Set(rhs.keywords.map { $0.lowercased() })
+    }
+}
+
+public enum MailboxLayout: String, Sendable {
+    case maildirPlusPlus
+    case fs
+}
+
+public struct MailStoreConfiguration: Sendable {
+    /// The user's Maildir (mail_path expanded).
+    public var root: String
+    public var layout: MailboxLayout
+    /// mail_inbox_path; nil means the root Maildir is INBOX (Dovecot's default for both layouts).
+    public var inboxPath: String?
+    /// mail_index_path; nil keeps `aerie.index` inside each mailbox directory.
+    public var indexPath: String?
+    /// Turning this off trades crash safety for speed (tests, benchmarks of the worst case).
+    public var fsync: Bool
+    /// How long to wait for `dovecot-uidlist.lock` before giving up (Dovecot: stale timeout + 2 s).
+    public var lockTimeoutSeconds: Int
+    /// Test hook: fail a commit after the rename into new/ or cur/, to prove the rollback.
+    var failCommitAfterRename = false
+
+    public init(
+        root: String, layout: MailboxLayout = .maildirPlusPlus, inboxPath: String? = nil, indexPath: String? = nil,
+        fsync: Bool = true
+    ) {
+        self.root = root
+        self.layout = layout
+        self.inboxPath = inboxPath
+        self.indexPath = indexPath
+        self.fsync = fsync
+        self.lockTimeoutSeconds = 122
+    }
+}
+
+public enum MailboxAttribute: String, Sendable, Hashable {
+    case noSelect = "\\Noselect"
+    case noInferiors = "\\Noinferiors"
+    case hasChildren = "\\HasChildren"
+    case hasNoChildren = "\\HasNoChildren"
+    case nonExistent = "\\NonExistent"
+    case subscribed = "\\Subscribed"
+    case marked = "\\Marked"
+    case unmarked = "\\Unmarked"
+}
+
+public struct MailboxListing: Sendable, Equatable {
+    /// "INBOX", "Sent", "Lists/dev": "/" separated, UTF-8.
+    public var name: String
+    public var attributes: Set<MailboxAttribute>
+
+    public init(name: String, attributes: Set<MailboxAttribute>) {
+        self.name = name
+        self.attributes = attributes
+    }
+}
+
+public struct MessageRecord: Sendable, Equatable {
+    public var uid: UInt32
+    public var flags: MessageFlags
+    /// Bytes on disk (the S= value).
+    public var size: Int
+    /// RFC822.SIZE: the size with CRLF line endings (the W= value).
+    public var virtualSize: Int
+    /// Unix seconds; the file's mtime, as Dovecot uses it.
+    public var internalDate: Int64
+    public var saveDate: Int64
+    public var modSeq: UInt64
+    /// Current name inside cur/ or new/.
+    public var fileName: String
+
+    public init(
+        uid: UInt32, flags: MessageFlags, size: Int, virtualSize: Int, internalDate: Int64, saveDate: Int64,
+        modSeq: UInt64, fileName: String
+    ) {
+        self.uid = uid
+        self.flags = flags
+        self.size = size
+        self.virtualSize = virtualSize
+        self.internalDate = internalDate
+        self.saveDate = saveDate
+        self.modSeq = modSeq
+        self.fileName = fileName
+    }
+}
+
+public struct MailboxStatus: Sendable, Equatable {
+    public var messages: Int
+    public var unseen: Int
+    public var deleted: Int
+    /// Always 0: IMAP4rev2 dropped \Recent.
+    public var recent: Int
+    public var uidNext: UInt32
+    public var uidValidity: UInt32
+    public var highestModSeq: UInt64
+    /// Sum of virtualSize (STATUS SIZE).
+    public var size: Int
+}
+
+public struct MailboxChanges: Sendable, Equatable {
+    public var added: [MessageRecord]
+    public var expunged: [UInt32]
+    public var flagsChanged: [MessageRecord]
+
+    public init(added: [MessageRecord] = [], expunged: [UInt32] = [], flagsChanged: [MessageRecord] = []) {
+        self.added = added
+        self.expunged = expunged
+        self.flagsChanged = flagsChanged
+    }
+
+    public var isEmpty: Bool { added.isEmpty && expunged.isEmpty && flagsChanged.isEmpty }
+}
+
+public enum StoreMode: Sendable {
+    case add, remove, replace
+}
+
+public enum StorageError: Error, Sendable, Equatable, CustomStringConvertible {
+    case mailboxNotFound(String)
+    case mailboxExists(String)
+    case invalidName(String)
+    case hasChildren(String)
+    case cannotDeleteInbox
+    case messageNotFound(UInt32)
+    case lockTimeout(String)
+    case quotaExceeded
+    case io(path: String, errno: Int32)
+
+    public var description: String {
+        switch self {
+        case .mailboxNotFound(let name): "Mailbox doesn't exist: \(name)"
+        case .mailboxExists(let name): "Mailbox already exists: \(name)"
+        case .invalidName(let name): "Invalid mailbox name: \(name)"
+        case .hasChildren(let name): "Mailbox has children, delete them first: \(name)"
+        case .cannotDeleteInbox: "INBOX can't be deleted"
+        case .messageNotFound(let uid): "Message UID \(uid) doesn't exist"
+        case .lockTimeout(let path): "Timeout waiting for lock \(path)"
+        case .quotaExceeded: "Quota exceeded"
+        case .io(let path, let code): "I/O error on \(path): \(errnoText(code)) (errno \(code))"
+        }
+    }
+
+    /// Temporary failures (LMTP answers 4xx so the MTA retries).
+    public var isTemporary: Bool {
+        switch self {
+        case .lockTimeout, .io: true
+        default: false
+        }
+    }
+}

@@ -1,0 +1,62 @@
+/// One message of an APPEND (RFC 9051 §6.3.12); MULTIAPPEND (RFC 3502) sends several.
+public struct AppendMessage: Sendable, Hashable {
+    public var flags: [Flag]
+    /// The internal date the client gave, if any.
+    public var internalDate: IMAPDateTime?
+    /// The message octets (the literal's data).
+    public var data: [UInt8]
+    /// True when sent as `~{N}` (RFC 3516 literal8, NULs allowed) or in RFC 6855 `UTF8 (~{N})`.
+    public var isBinary: Bool
+
+    public init(flags: [Flag] = [], internalDate: IMAPDateTime? = nil, data: [UInt8], isBinary: Bool = false) {
+        self.flags = flags
+        self.internalDate = internalDate
+        self.data = data
+        self.isBinary = isBinary
+    }
+
+    /// Most messages in one (MULTI)APPEND; the framer's literal count bounds it too.
+    public static let maximumCount = 1000
+}
+
+extension ByteCursor {
+    /// RFC 9051 §9: `append = "APPEND" SP mailbox 1*append-message`, `append-message = append-opts SP append-data`,
+    /// `append-opts = [SP flag-list] [SP date-time] *(SP append-ext)`, `append-data = literal / literal8 / append-data-ext`;
+    /// RFC 6855 §4: `append-data =/ "UTF8" SP "(" literal8 ")"`.
+    mutating func parseAppendArguments() throws(ParseFailure) -> IMAPCommandParser.Parsed {
+        let mailbox = try parseMailboxArgument()
+        var messages: [AppendMessage] = []
+        repeat {
+            guard messages.count < AppendMessage.maximumCount else { throw .syntax(IMAPParseError.Message.tooManyAppendMessages) }
+            try parseArgumentSeparator(missing: IMAPParseError.Message.missingAppendMessage)
+            messages.append(try parseAppendMessage())
+        } while peek != nil
+        return IMAPCommandParser.Parsed(kind: .append(mailbox: mailbox, messages: messages))
+    }
+
+    private mutating func parseAppendMessage() throws(ParseFailure) -> AppendMessage {
+        var message = AppendMessage(data: [])
+        if peek == ASCII.openParen {
+            message.flags = try parseFlagList()
+            try parseArgumentSeparator(missing: IMAPParseError.Message.missingAppendMessage)
+        }
+        if peek == ASCII.dquote {
+            message.internalDate = try parseDateTime()
+            try parseArgumentSeparator(missing: IMAPParseError.Message.missingAppendMessage)
+        }
+        if consumeCaseInsensitive("UTF8 (") {
+            guard peek == ASCII.tilde else { throw .syntax(IMAPParseError.Message.invalidAppendData) }
+            message.data = Array(try parseLiteral(allowLiteral8: true).data)
+            message.isBinary = true
+            try expect(ASCII.closeParen, orElse: IMAPParseError.Message.missingCloseParen)
+            return message
+        }
+        guard peek == ASCII.openBrace || peek == ASCII.tilde else {
+            throw isAtEnd ? endOfInput(IMAPParseError.Message.missingAppendMessage) : .syntax(IMAPParseError.Message.invalidAppendData)
+        }
+        let (marker, data) = try parseLiteral(allowLiteral8: true)
+        message.data = Array(data)
+        message.isBinary = marker.isLiteral8
+        return message
+    }
+}

@@ -1,0 +1,168 @@
+import Glibc
+import Testing
+@testable import AerieStorage
+
+/// A Maildir written by hand exactly as Dovecot 2.3 leaves it.
+@Suite struct DovecotFixtureTests {
+    static let header = "3 V1700000000 N5 G3085f01b7f11094c501100008c4a11c1"
+    static let files = [
+        ("cur", "1699999990.M100P1000.mail,S=100,W=104:2,S"),
+        ("cur", "1699999991.M200P1000.mail,S=200,W=210:2,FRSa"),
+        ("cur", "1699999993.M400P1000.mail,S=50,W=52:2,"),
+        ("new", "1699999995.M500P1000.mail,S=10,W=11"),
+    ]
+
+    func makeFixture() -> String {
+        let root = makeTempDirectory("dovecot")
+        for sub in ["cur", "new", "tmp"] { mkdir("\(root)/\(sub)", 0o700) }
+        writeText("\(root)/dovecot-uidlist", """
+            \(Self.header)
+            1 :1699999990.M100P1000.mail,S=100,W=104
+            2 G5d1a2b3c4d5e6f708192a3b4c5d6e7f8 :1699999991.M200P1000.mail,S=200,W=210
+            3 :1699999992.M300P1000.mail,S=30,W=31
+            4 :1699999993.M400P1000.mail,S=50,W=52
+
+            """)
+        writeText("\(root)/dovecot-keywords", "0 Junk\n1 $Label1\n")
+        writeText("\(root)/subscriptions", "V\t2\n\nINBOX\nArchive\t2023\n")
+        for (dir, name) in Self.files { writeText("\(root)/\(dir)/\(name)", "Subject: x\n\nbody\n") }
+        return root
+    }
+
+    @Test func readsDovecotTreeUnchanged() throws {
+        let root = makeFixture()
+        defer { removeTree(root) }
+        let store = try makeStore(root)
+        #expect(try store.subscriptions() == ["INBOX", "Archive/2023"])
+        let box = try store.open("INBOX")
+        #expect(box.uidValidity == 1_700_000_000)
+        // UIDs 1, 2, 4 kept; the file only in new/ gets N (5); line 3 has no file and is simply expunged.
+        #expect(box.messages.map(\.uid) == [1, 2, 4, 5])
+        #expect(box.messages[0].flags == MessageFlags(system: [.seen]))
+        #expect(box.messages[1].flags == MessageFlags(system: [.flagged, .answered, .seen], keywords: ["Junk"]))
+        #expect(box.messages[1].size == 200 && box.messages[1].virtualSize == 210)
+        #expect(box.messages[2].flags == MessageFlags())
+        #expect(box.uidNext == 6)
+
+        // Append; the uidlist must still be Dovecot's format, header and old lines untouched.
+        let uid = try box.append(sampleMessage, flags: .init(system: [.seen], keywords: ["$Label1"]), internalDate: nil)
+        #expect(uid == 6)
+        let text = readText("\(root)/dovecot-uidlist")!
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        #expect(lines[0] == Self.header)
+        #expect(lines[2] == "2 G5d1a2b3c4d5e6f708192a3b4c5d6e7f8 :1699999991.M200P1000.mail,S=200,W=210")
+        #expect(lines.contains("5 :1699999995.M500P1000.mail,S=10,W=11"))
+        let appended = MaildirFileName(box.path(of: uid)!.split(separator: "/").last.map(String.init)!)
+        #expect(lines.contains("6 :\(appended.base)"))
+        #expect(appended.info == "Sb")
+        #expect(text.hasSuffix("\n"))
+        let reparsed = UIDList.parse(Array(text.utf8))!
+        #expect(reparsed.uidValidity == 1_700_000_000)
+        #expect(reparsed.guid == "3085f01b7f11094c501100008c4a11c1")
+        #expect(reparsed.nextUID == 7)
+        #expect(reparsed.entry(forBase: "1699999991.M200P1000.mail,S=200,W=210")?.extensions == ["G5d1a2b3c4d5e6f708192a3b4c5d6e7f8"])
+        #expect(readText("\(root)/dovecot-keywords") == "0 Junk\n1 $Label1\n")
+    }
+
+    @Test func readsVersion1UIDList() {
+        let list = UIDList.parse(Array("1 1234 10\n3 1699.M1P1.host:2,S\n7 1700.M2P1.host\n".utf8))!
+        #expect(list.uidValidity == 1234 && list.nextUID == 10)
+        #expect(list.entries.map(\.uid) == [3, 7])
+        #expect(list.uid(forBase: "1699.M1P1.host") == 3)
+    }
+
+    @Test func tornLastLineIsIgnoredAndRepaired() throws {
+        let list = UIDList.parse(Array("3 V1 N3 G00\n1 :a\n2 :b-partial".utf8))!
+        #expect(list.entries.map(\.uid) == [1])
+        #expect(list.damaged)
+    }
+
+    @Test func staleLockOfDeadProcessIsOverridden() throws {
+        let root = makeFixture()
+        defer { removeTree(root) }
+        // A crashed writer: pid that cannot exist on this host.
+        writeText("\(root)/dovecot-uidlist.lock", "999999999:\(FS.hostName)")
+        var st = [timespec(tv_sec: time(nil) - 5, tv_nsec: 0), timespec(tv_sec: time(nil) - 5, tv_nsec: 0)]
+        utimensat(AT_FDCWD, "\(root)/dovecot-uidlist.lock", &st, 0)
+        var config = MailStoreConfiguration(root: root, fsync: false)
+        config.lockTimeoutSeconds = 1
+        let store = try MailStore(configuration: config)
+        #expect(try store.open("INBOX").messages.count == 4)
+        #expect(!FS.exists("\(root)/dovecot-uidlist.lock"))
+
+        // A live holder makes us time out instead.
+        writeText("\(root)/dovecot-uidlist.lock", "\(getpid()):\(FS.hostName)")
+        writeText("\(root)/new/1700000000.M1P2.other", "x\n")
+        #expect(throws: StorageError.lockTimeout("\(root)/dovecot-uidlist.lock")) { try store.open("INBOX") }
+        unlink("\(root)/dovecot-uidlist.lock")
+    }
+}
+
+@Suite struct IndexTests {
+    @Test func openWithFreshIndexReadsNoMessageFile() throws {
+        let root = makeTempDirectory("index")
+        defer { removeTree(root) }
+        let store = try makeStore(root)
+        // 20,000 files as an MDA would leave them (with S= and W=), then one open builds uidlist and index.
+        let count = 20_000
+        for n in 0..<count {
+            let fd = open("\(root)/cur/\(1_700_000_000 + n).M\(n)P1.host,S=10,W=11:2,S", O_WRONLY | O_CREAT | O_EXCL, 0o600)
+            close(fd)
+        }
+        let opensBefore = StorageTestHooks.messageFileOpens.load(ordering: .relaxed)
+        let first = try store.open("INBOX")
+        #expect(first.messages.count == count)
+        #expect(first.messages.last?.uid == UInt32(count))
+        // Names carry S= and W=: the rebuild needed no message reads either.
+        #expect(StorageTestHooks.messageFileOpens.load(ordering: .relaxed) == opensBefore)
+
+        // Make the directory mtimes old enough to trust, as in a real mailbox, and let one scan record them.
+        var past = [timespec(tv_sec: time(nil) - 60, tv_nsec: 0), timespec(tv_sec: time(nil) - 60, tv_nsec: 0)]
+        for dir in ["cur", "new"] { utimensat(AT_FDCWD, "\(root)/\(dir)", &past, 0) }
+        _ = try first.sync()
+
+        let statsBefore = StorageTestHooks.messageFileStats.load(ordering: .relaxed)
+        let scansBefore = StorageTestHooks.directoryScans.load(ordering: .relaxed)
+        let second = try store.open("INBOX")
+        #expect(second.messages.count == count)
+        #expect(second.messages.map(\.uid) == first.messages.map(\.uid))
+        #expect(StorageTestHooks.messageFileStats.load(ordering: .relaxed) == statsBefore)
+        #expect(StorageTestHooks.directoryScans.load(ordering: .relaxed) == scansBefore)
+
+        // A file added externally makes the index stale: one scan, one new UID.
+        writeText("\(root)/new/1800000000.M1P2.mda,S=3,W=4", "hi\n")
+        let changes = try second.sync()
+        #expect(changes.added.map(\.uid) == [UInt32(count + 1)])
+        #expect(StorageTestHooks.directoryScans.load(ordering: .relaxed) > scansBefore)
+    }
+
+    @Test func deletedIndexIsRebuiltWithSameUIDs() throws {
+        let root = makeTempDirectory("rebuild")
+        defer { removeTree(root) }
+        let store = try makeStore(root)
+        let box = try store.open("INBOX")
+        for n in 0..<5 { _ = try box.append(sampleMessage, flags: .init(system: n % 2 == 0 ? [.seen] : []), internalDate: 1_600_000_000 + Int64(n)) }
+        _ = try box.expunge(uids: nil)
+        _ = try box.sync()
+        let before = box.messages
+        let modSeq = box.highestModSeq
+        unlink("\(root)/aerie.index")
+        let reopened = try store.open("INBOX")
+        #expect(reopened.messages.map(\.uid) == before.map(\.uid))
+        #expect(reopened.messages.map(\.flags) == before.map(\.flags))
+        #expect(reopened.messages.map(\.internalDate) == before.map(\.internalDate))
+        #expect(reopened.highestModSeq > modSeq)  // never goes backwards after a rebuild
+        #expect(reopened.expungedSince(modSeq: modSeq) == nil)  // history was lost with the index
+        #expect(FS.exists("\(root)/aerie.index"))
+    }
+
+    @Test func indexPathKeepsIndexOutsideMaildir() throws {
+        let root = makeTempDirectory("idxroot")
+        defer { removeTree(root) }
+        let store = try MailStore(configuration: MailStoreConfiguration(root: "\(root)/Maildir", indexPath: "\(root)/index", fsync: false))
+        try store.create("Sent")
+        _ = try store.deliver(to: "Sent", message: sampleMessage)
+        #expect(FS.exists("\(root)/index/.Sent/aerie.index"))
+        #expect(!FS.exists("\(root)/Maildir/.Sent/aerie.index"))
+    }
+}

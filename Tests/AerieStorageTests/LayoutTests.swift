@@ -1,0 +1,125 @@
+import Testing
+@testable import AerieStorage
+
+@Suite struct MaildirPlusPlusLayoutTests {
+    @Test func createListRenameDelete() throws {
+        let root = makeTempDirectory("mpp")
+        defer { removeTree(root) }
+        let store = try makeStore(root)
+        #expect(names(in: root).contains("cur"))
+        try store.create("Entwürfe")
+        try store.create("Lists/dev/")
+        try store.create("Sent")
+        #expect(FS.isDirectory("\(root)/.Entw&APw-rfe/cur"))
+        #expect(FS.isDirectory("\(root)/.Lists.dev/new"))
+        #expect(FS.exists("\(root)/.Sent/maildirfolder"))
+        #expect(FS.exists("\(root)/.Sent/dovecot-uidlist"))
+        #expect(FS.stat("\(root)/.Sent")!.isDirectory)
+        #expect(throws: StorageError.mailboxExists("Sent")) { try store.create("Sent") }
+        #expect(throws: StorageError.invalidName("a.b")) { try store.create("a.b") }
+
+        let listing = try store.list()
+        #expect(listing.map(\.name) == ["INBOX", "Entwürfe", "Lists", "Lists/dev", "Sent"])
+        #expect(listing[2].attributes == [.noSelect, .hasChildren])
+        #expect(listing[3].attributes == [.hasNoChildren])
+        #expect(listing[0].attributes == [.hasNoChildren])
+
+        try store.rename("Lists", to: "Archive/Lists")
+        #expect(FS.isDirectory("\(root)/.Archive.Lists.dev"))
+        #expect(!FS.exists("\(root)/.Lists.dev"))
+
+        try store.delete("Sent")
+        #expect(!FS.exists("\(root)/.Sent"))
+        #expect(throws: StorageError.hasChildren("Archive")) { try store.delete("Archive") }
+        #expect(throws: StorageError.cannotDeleteInbox) { try store.delete("inbox") }
+        #expect(throws: StorageError.mailboxNotFound("Nope")) { try store.delete("Nope") }
+        #expect(!names(in: root).contains { $0.hasPrefix("..") })
+    }
+
+    @Test func deleteWithChildrenLeavesNoselectParent() throws {
+        let root = makeTempDirectory("mpp-del")
+        defer { removeTree(root) }
+        let store = try makeStore(root)
+        try store.create("Work")
+        try store.create("Work/2024")
+        try store.delete("Work")
+        let work = try store.list().first { $0.name == "Work" }
+        #expect(work?.attributes == [.noSelect, .hasChildren])
+    }
+
+    @Test func subscriptionsUseDovecotV2Format() throws {
+        let root = makeTempDirectory("subs")
+        defer { removeTree(root) }
+        let store = try makeStore(root)
+        try store.subscribe("inbox")
+        try store.subscribe("Lists/dev")
+        try store.subscribe("Entwürfe")
+        try store.subscribe("Lists/dev")
+        #expect(readText("\(root)/subscriptions") == "V\t2\n\nINBOX\nLists\tdev\nEntw&APw-rfe\n")
+        #expect(try store.subscriptions() == ["INBOX", "Lists/dev", "Entwürfe"])
+        try store.unsubscribe("Lists/dev")
+        #expect(try store.subscriptions() == ["INBOX", "Entwürfe"])
+        // The pre-2.2 format: one storage name per line.
+        writeText("\(root)/subscriptions", "INBOX\nLists.dev\nEntw&APw-rfe\n")
+        #expect(try store.subscriptions() == ["INBOX", "Lists/dev", "Entwürfe"])
+    }
+
+    @Test func renameCarriesSubscriptionsAndUIDs() throws {
+        let root = makeTempDirectory("ren")
+        defer { removeTree(root) }
+        let store = try makeStore(root)
+        try store.create("Old")
+        try store.subscribe("Old")
+        let box = try store.open("Old")
+        let uid = try box.append(sampleMessage, flags: .init(system: [.seen]), internalDate: nil)
+        let validity = box.uidValidity
+        try store.rename("Old", to: "New")
+        #expect(try store.subscriptions() == ["New"])
+        let renamed = try store.open("New")
+        #expect(renamed.uidValidity == validity)
+        #expect(renamed.messages.map(\.uid) == [uid])
+    }
+
+    @Test func renamingInboxMovesMessagesAndLeavesItEmpty() throws {
+        let root = makeTempDirectory("inbox-ren")
+        defer { removeTree(root) }
+        let store = try makeStore(root)
+        _ = try store.deliver(to: "INBOX", message: sampleMessage)
+        _ = try store.deliver(to: "INBOX", message: sampleMessage, flags: .init(system: [.flagged]))
+        try store.rename("INBOX", to: "Old Inbox")
+        #expect(try store.open("INBOX").messages.isEmpty)
+        let moved = try store.open("Old Inbox").messages
+        #expect(moved.count == 2)
+        #expect(moved[1].flags.system == [.flagged])
+    }
+}
+
+@Suite struct FSLayoutTests {
+    @Test func hierarchicalDirectories() throws {
+        let root = makeTempDirectory("fs")
+        defer { removeTree(root) }
+        let store = try makeStore(root, layout: .fs)
+        try store.create("Lists/dev")
+        try store.create("Entwürfe")
+        #expect(FS.isDirectory("\(root)/Lists/dev/cur"))
+        #expect(!FS.exists("\(root)/Lists/cur"))
+        #expect(FS.isDirectory("\(root)/Entw&APw-rfe/tmp"))
+        #expect(throws: StorageError.invalidName("cur")) { try store.create("cur") }
+        var listing = try store.list()
+        #expect(listing.map(\.name) == ["INBOX", "Entwürfe", "Lists", "Lists/dev"])
+        #expect(listing[2].attributes == [.noSelect, .hasChildren])
+
+        // A \Noselect parent can be made a real mailbox.
+        try store.create("Lists")
+        #expect(FS.isDirectory("\(root)/Lists/cur"))
+        try store.rename("Lists", to: "Archive/Lists")
+        #expect(FS.isDirectory("\(root)/Archive/Lists/dev/cur"))
+        try store.delete("Archive/Lists")
+        listing = try store.list()
+        #expect(listing.first { $0.name == "Archive/Lists" }?.attributes == [.noSelect, .hasChildren])
+        #expect(FS.isDirectory("\(root)/Archive/Lists/dev/cur"))
+        #expect(!FS.exists("\(root)/Archive/Lists/cur"))
+        try store.delete("Archive/Lists/dev")
+        #expect(!FS.exists("\(root)/Archive/Lists/dev"))
+    }
+}
