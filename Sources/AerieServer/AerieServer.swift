@@ -35,16 +35,19 @@ public final class AerieServer: Sendable {
     private let channels = Mutex<[any Channel]>([])
     private let registry = ConnectionRegistry()
     private let pool: PasswordHashingPool
+    private let mailPool: NIOThreadPool
     public let listeners: [ListenerPlan]
 
     /// Validates everything that can fail (TLS files, auth databases, listener plan) before binding anything.
     public init(config: LoadedConfig, log: any LogSink) throws {
         self.log = log
         self.pool = PasswordHashingPool()
+        self.mailPool = NIOThreadPool(numberOfThreads: max(2, System.coreCount))
+        mailPool.start()
         let settings = config.settings.forProtocol("imap")
         self.listeners = try Self.plan(settings: settings, log: log)
         let environment = try Self.makeEnvironment(
-            settings: settings, log: log, pool: pool, registry: registry, previousLimiter: nil)
+            settings: settings, log: log, pool: pool, mailPool: mailPool, registry: registry, previousLimiter: nil)
         self.state = Mutex(environment)
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
     }
@@ -96,8 +99,8 @@ public final class AerieServer: Sendable {
     }
 
     static func makeEnvironment(
-        settings: AerieSettings, log: any LogSink, pool: PasswordHashingPool, registry: ConnectionRegistry,
-        previousLimiter: ConnectionLimiter?
+        settings: AerieSettings, log: any LogSink, pool: PasswordHashingPool, mailPool: NIOThreadPool,
+        registry: ConnectionRegistry, previousLimiter: ConnectionLimiter?
     ) throws -> ConnectionEnvironment {
         let tlsContext: NIOSSLContext? = settings.ssl == .no ? nil : try TLSSetup.makeContext(settings: settings)
         let authService = try AuthService(configuration: authConfiguration(settings), log: log, pool: pool)
@@ -131,7 +134,8 @@ public final class AerieServer: Sendable {
             maxPipelinedPostLogin: 1000,
             unauthenticatedSlots: previousLimiter?.limit == unauthenticatedLimit
                 ? previousLimiter! : ConnectionLimiter(limit: unauthenticatedLimit),
-            registry: registry
+            registry: registry,
+            mailAccess: MailAccess(settings: settings, pool: mailPool)
         )
     }
 
@@ -214,7 +218,8 @@ public final class AerieServer: Sendable {
         }
         let previous = state.withLock { $0.unauthenticatedSlots }
         let environment = try Self.makeEnvironment(
-            settings: settings, log: log, pool: pool, registry: registry, previousLimiter: previous)
+            settings: settings, log: log, pool: pool, mailPool: mailPool, registry: registry,
+            previousLimiter: previous)
         state.withLock { $0 = environment }
         log.info("master", "Configuration and certificates reloaded")
     }
@@ -232,6 +237,7 @@ public final class AerieServer: Sendable {
             try? await Task.sleep(for: .milliseconds(50))
         }
         await pool.shutdown()
+        try? await mailPool.shutdownGracefully()
         try? await group.shutdownGracefully()
     }
 

@@ -19,6 +19,7 @@ struct ConnectionEnvironment: Sendable {
     var maxPipelinedPostLogin: Int
     var unauthenticatedSlots: ConnectionLimiter
     var registry: ConnectionRegistry
+    var mailAccess: MailAccess
 }
 
 /// A counting semaphore without waiting: refuses at once when full.

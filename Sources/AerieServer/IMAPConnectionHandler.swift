@@ -1,5 +1,6 @@
 import AerieAuth
 import AerieCore
+import NIOPosix
 import IMAPProtocol
 import IMAPSession
 import NIOCore
@@ -34,6 +35,8 @@ final class IMAPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
     private var bytesOut = 0
     private let connectedAt = ContinuousClock.now
     private var lastWrite: EventLoopFuture<Void>?
+    private var mailSession: MailSession?
+    private var idlePoll: RepeatedTask?
 
     init(environment: ConnectionEnvironment, context: ConnectionContext) {
         self.environment = environment
@@ -68,6 +71,7 @@ final class IMAPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
 
     func channelInactive(context: ChannelHandlerContext) {
         timeout?.cancel()
+        idlePoll?.cancel()
         if holdsUnauthenticatedSlot {
             environment.unauthenticatedSlots.release()
             holdsUnauthenticatedSlot = false
@@ -89,6 +93,11 @@ final class IMAPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if let sslError = error as? NIOSSLError, case .uncleanShutdown = sslError {
+            // The client dropped TCP without a TLS close_notify: common and harmless.
+            context.close(promise: nil)
+            return
+        }
         if closeReason == nil {
             if error is NIOSSLError || error is BoringSSLError {
                 closeReason = "TLS handshaking failed: \(error)"
@@ -122,6 +131,10 @@ final class IMAPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
             }
             if session.isAuthenticated {
                 scheduleTimeout(environment.idleTimeout, context: context)
+            }
+            if let mailSession, mailSession.isIdling, case .unit(let unit) = event {
+                idleInput(unit, context: context)
+                continue
             }
             let actions: [IMAPSessionAction]
             if case .unit(let unit) = event {
@@ -194,12 +207,10 @@ final class IMAPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
             framer.limits = environment.postLoginLimits
             scheduleTimeout(environment.idleTimeout, context: context)
             environment.log.info("imap-login", session.loginLogLine(processID: getpid()))
-            _ = user
+            openMailSession(for: user, context: context)
 
         case .mailCommand(let command):
-            // Mailbox access arrives with the storage slice; until then the command is refused, not dropped.
-            let name = command.redactedDescription.split(separator: " ").dropFirst().first.map(String.init) ?? "Command"
-            perform(.send(.tagged(command.tag, .no, .unavailable, "\(name) is not available yet.")), context: context)
+            runMailCommand(command, context: context)
 
         case .close(let reason):
             closing = true
@@ -207,6 +218,90 @@ final class IMAPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
             if closeReason == nil { closeReason = reason }
             context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(capacity: 0))).assumeIsolated()
                 .whenComplete { _ in context.close(promise: nil) }
+        }
+    }
+
+    // MARK: - Mail (authenticated and selected states)
+
+    /// Opening the store touches the disk, so it runs on the mail pool; the tagged OK waits for it.
+    private func openMailSession(for user: AuthenticatedUser, context: ChannelHandlerContext) {
+        busy = true
+        let access = environment.mailAccess
+        access.pool.runIfActive(eventLoop: context.eventLoop) { try access.openSession(for: user) }
+            .assumeIsolated().whenComplete { result in
+                switch result {
+                case .success(let mailSession):
+                    self.mailSession = mailSession
+                    self.resume(context: context)
+                case .failure(let error):
+                    self.environment.log.error("imap(\(user.user))<\(self.session.context.sessionID)>", "Mail storage unavailable: \(error)")
+                    self.busy = false
+                    self.pending = [
+                        .send(.untaggedStatus(.bye, .unavailable, "Mail storage is unavailable; refer to the server log.")),
+                        .close(reason: "Mail storage unavailable"),
+                    ]
+                    self.drain(context: context)
+                }
+            }
+    }
+
+    private func runMailCommand(_ command: IMAPCommand, context: ChannelHandlerContext) {
+        guard let mailSession else {
+            perform(.send(.tagged(command.tag, .no, .unavailable, "Mail storage is unavailable.")), context: context)
+            return
+        }
+        runOnMailPool(context: context) { output in mailSession.execute(command, output: output) }
+    }
+
+    /// Runs blocking mail work off the event loop; input waits until it is done and its output written.
+    private func runOnMailPool(
+        context: ChannelHandlerContext, _ work: @escaping @Sendable (ChannelOutput) -> Void
+    ) {
+        busy = true
+        context.flush()
+        let output = ChannelOutput(channel: context.channel)
+        environment.mailAccess.pool.runIfActive(eventLoop: context.eventLoop) {
+            work(output)
+            output.flush()
+            return output.bytesWritten
+        }.assumeIsolated().whenComplete { result in
+            if case .success(let written) = result { self.bytesOut += written }
+            guard context.channel.isActive else { return }
+            self.updateIdlePolling(context: context)
+            self.resume(context: context)
+        }
+    }
+
+    /// RFC 2177: while IDLE runs, poll for changes so the client hears of new mail within the poll interval.
+    private func updateIdlePolling(context: ChannelHandlerContext) {
+        let idling = mailSession?.isIdling ?? false
+        if idling && idlePoll == nil {
+            let interval = environment.mailAccess.sessionSettings.idlePollInterval.nanoseconds
+            let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            idlePoll = context.eventLoop.scheduleRepeatedTask(
+                initialDelay: .nanoseconds(interval), delay: .nanoseconds(interval)
+            ) { _ in
+                let (handler, context) = loopBound.value
+                handler.pollWhileIdle(context: context)
+            }
+        } else if !idling, let task = idlePoll {
+            task.cancel()
+            idlePoll = nil
+        }
+    }
+
+    private func pollWhileIdle(context: ChannelHandlerContext) {
+        guard !busy, !closing, let mailSession, mailSession.isIdling else { return }
+        runOnMailPool(context: context) { output in mailSession.idlePoll(output: output) }
+    }
+
+    /// During IDLE the only valid input is DONE (RFC 2177 §3).
+    private func idleInput(_ unit: [UInt8], context: ChannelHandlerContext) {
+        guard let mailSession else { return }
+        if IMAPCommandParser.parseIdleDone(unit) {
+            runOnMailPool(context: context) { output in mailSession.endIdle(output: output) }
+        } else {
+            perform(.send(.untaggedStatus(.bad, nil, "Expected DONE.")), context: context)
         }
     }
 

@@ -5,8 +5,8 @@ enum Capabilities {
     static func list(
         authenticated: Bool, isTLS: Bool, startTLSAvailable: Bool, cleartextAllowed: Bool, mechanisms: [SASLMechanism]
     ) -> [String] {
+        if authenticated { return MailSession.capabilities }
         var caps = ["IMAP4rev2", "IMAP4rev1", "ID", "ENABLE", "LITERAL+"]
-        if authenticated { return caps }
         caps.append("SASL-IR")
         if !isTLS && startTLSAvailable { caps.append("STARTTLS") }
         if isTLS || cleartextAllowed {

@@ -1,0 +1,94 @@
+import AerieAuth
+import AerieConfig
+import AerieStorage
+import IMAPProtocol
+import IMAPSession
+import NIOCore
+import NIOPosix
+import Synchronization
+
+/// How a logged-in user's mail store is found: `mail_path` with `~` and `%{user}`, the layout, the special folders.
+struct MailAccess: Sendable {
+    var mailPath: String
+    var layout: MailboxLayout
+    var inboxPath: String?
+    var indexPath: String?
+    var sessionSettings: MailSessionSettings
+    /// Blocking mail I/O runs here, never on an event loop.
+    var pool: NIOThreadPool
+
+    init(settings: AerieSettings, pool: NIOThreadPool) {
+        mailPath = settings.mailPath
+        layout = settings.mailboxListLayout.lowercased() == "fs" ? .fs : .maildirPlusPlus
+        inboxPath = settings.value(forKey: "mail_inbox_path").flatMap { $0.isEmpty ? nil : $0 }
+        indexPath = settings.value(forKey: "mail_index_path").flatMap { $0.isEmpty ? nil : $0 }
+        let autoMailboxes = settings.namespaces.filter(\.inbox).flatMap(\.mailboxes).map {
+            MailSessionSettings.AutoMailbox(name: $0.name, specialUse: $0.specialUse, auto: $0.auto)
+        }
+        sessionSettings = MailSessionSettings(autoMailboxes: autoMailboxes)
+        self.pool = pool
+    }
+
+    /// Opens (creating if needed) the user's mail store and the session on it.
+    func openSession(for user: AuthenticatedUser) throws -> MailSession {
+        let root = try Self.expand(mailPath, user: user, what: "mail_path")
+        let configuration = MailStoreConfiguration(
+            root: root, layout: layout, inboxPath: try inboxPath.map { try Self.expand($0, user: user, what: "mail_inbox_path") },
+            indexPath: try indexPath.map { try Self.expand($0, user: user, what: "mail_index_path") })
+        let store = try MailStore(configuration: configuration)
+        let session = MailSession(user: user, store: store, settings: sessionSettings)
+        session.prepareAutoMailboxes()
+        return session
+    }
+
+    /// `~` is the user's home (from the userdb); `%{user}`-style variables refuse names that could escape a path.
+    static func expand(_ template: String, user: AuthenticatedUser, what: String) throws -> String {
+        var path = template
+        if path == "~" || path.hasPrefix("~/") {
+            guard !user.home.isEmpty else {
+                throw ServerStartError("\(what) = \(template) uses ~ but user \(user.user) has no home directory in the userdb")
+            }
+            path = user.home + path.dropFirst()
+        }
+        do {
+            path = try UserVariables.expandPath(path, user: user.user)
+        } catch {
+            throw ServerStartError("\(what) = \(template): cannot expand for user \(user.user): \(error)")
+        }
+        guard path.hasPrefix("/") else {
+            throw ServerStartError("\(what) = \(template) is not an absolute path for user \(user.user)")
+        }
+        return path
+    }
+}
+
+/// Writes a mailbox command's responses from a pool thread to the connection, in chunks, waiting for each large
+/// chunk to reach the socket so a FETCH of a whole mailbox never piles up in memory.
+final class ChannelOutput: IMAPOutput, @unchecked Sendable {
+    private let channel: any Channel
+    private var pending: [UInt8] = []
+    private(set) var bytesWritten = 0
+    private static let chunkSize = 64 * 1024
+
+    init(channel: any Channel) {
+        self.channel = channel
+        pending.reserveCapacity(Self.chunkSize)
+    }
+
+    func send(_ response: IMAPResponse) { sendRaw(response.bytes) }
+
+    func sendRaw(_ bytes: [UInt8]) {
+        pending += bytes
+        if pending.count >= Self.chunkSize { flush(wait: true) }
+    }
+
+    /// Hands what is buffered to the channel; with `wait`, blocks this pool thread until it is written.
+    func flush(wait: Bool = false) {
+        guard !pending.isEmpty else { return }
+        let buffer = channel.allocator.buffer(bytes: pending)
+        bytesWritten += pending.count
+        pending.removeAll(keepingCapacity: true)
+        let future = channel.writeAndFlush(buffer)
+        if wait { try? future.wait() }
+    }
+}

@@ -1,0 +1,162 @@
+import AerieStorage
+import IMAPProtocol
+
+/// LIST, LSUB, STATUS and APPEND (RFC 9051 §6.3.9–6.3.12, RFC 5258, RFC 5819, RFC 6154).
+extension MailSession {
+    func list(_ command: ListCommand, output: any IMAPOutput) throws {
+        let reference = command.reference.decoded(utf8Enabled: utf8Enabled) ?? ""
+        // RFC 9051 §6.3.9: an empty pattern asks for the hierarchy delimiter.
+        if command.patterns.count == 1 && command.patterns[0].isEmpty && !command.isExtended {
+            output.send(.untagged("LIST (\\Noselect) \"/\" \"\""))
+            return
+        }
+        let listings = try store.list()
+        let subscribed = Set(try store.subscriptions())
+        let specialUse = Dictionary(
+            settings.autoMailboxes.map { ($0.name, $0.specialUse) }, uniquingKeysWith: { first, _ in first })
+        let patterns = command.patterns.map { pattern -> MailboxPattern in
+            let decoded = decodePattern(pattern)
+            return MailboxPattern(reference + decoded)
+        }
+        var existing = Set<String>()
+        for listing in listings {
+            existing.insert(listing.name)
+            guard patterns.contains(where: { $0.matches(listing.name) }) else { continue }
+            if command.selectionOptions.subscribed && !subscribed.contains(listing.name) { continue }
+            let uses = specialUse[listing.name] ?? []
+            if command.selectionOptions.specialUse && uses.isEmpty { continue }
+            var attributes = listing.attributes.map(\.rawValue).sorted()
+            if subscribed.contains(listing.name)
+                && (command.selectionOptions.subscribed || command.returnOptions.subscribed)
+            {
+                attributes.append("\\Subscribed")
+            }
+            if !command.isExtended || command.returnOptions.specialUse || command.selectionOptions.specialUse {
+                attributes += uses
+            }
+            output.send(
+                .untagged(
+                    IMAPResponseLine.list(
+                        attributes: attributes, delimiter: "/", mailbox: listing.name, utf8Enabled: utf8Enabled)))
+            if let items = command.returnOptions.status, !listing.attributes.contains(.noSelect) {
+                try? statusLine(listing.name, items: items, output: output)
+            }
+        }
+        // RFC 5258 §3.1: subscribed mailboxes that no longer exist are listed as \NonExistent.
+        if command.selectionOptions.subscribed {
+            for name in subscribed.sorted() where !existing.contains(name) && patterns.contains(where: { $0.matches(name) }) {
+                output.send(
+                    .untagged(
+                        IMAPResponseLine.list(
+                            attributes: ["\\NonExistent", "\\Subscribed"], delimiter: "/", mailbox: name,
+                            utf8Enabled: utf8Enabled)))
+            }
+        }
+    }
+
+    func lsub(reference: MailboxName, pattern: String, output: any IMAPOutput) throws {
+        let prefix = reference.decoded(utf8Enabled: utf8Enabled) ?? ""
+        let matcher = MailboxPattern(prefix + decodePattern(pattern))
+        let existing = Set(try store.list().filter { !$0.attributes.contains(.noSelect) }.map(\.name))
+        for name in try store.subscriptions() where matcher.matches(name) {
+            let attributes = existing.contains(name) ? [] : ["\\Noselect"]
+            output.send(
+                .untagged(
+                    IMAPResponseLine.lsub(attributes: attributes, delimiter: "/", mailbox: name, utf8Enabled: utf8Enabled)))
+        }
+    }
+
+    func status(_ mailbox: MailboxName, items: [StatusItem], output: any IMAPOutput) throws {
+        try statusLine(try name(mailbox), items: items, output: output)
+    }
+
+    func statusLine(_ name: String, items: [StatusItem], output: any IMAPOutput) throws {
+        let status = try store.status(name)
+        var values: [(StatusItem, UInt64)] = []
+        for item in items {
+            switch item {
+            case .messages: values.append((item, UInt64(status.messages)))
+            case .uidNext: values.append((item, UInt64(status.uidNext)))
+            case .uidValidity: values.append((item, UInt64(status.uidValidity)))
+            case .unseen: values.append((item, UInt64(status.unseen)))
+            case .deleted: values.append((item, UInt64(status.deleted)))
+            case .size: values.append((item, UInt64(status.size)))
+            case .recent: values.append((item, UInt64(status.recent)))
+            case .highestModSeq: values.append((item, status.highestModSeq))
+            case .appendLimit: values.append((item, UInt64(settings.appendLimit)))
+            case .mailboxID: break
+            }
+        }
+        output.send(.untagged(IMAPResponseLine.status(mailbox: name, utf8Enabled: utf8Enabled, values: values)))
+    }
+
+    func append(to mailbox: MailboxName, messages: [AppendMessage]) throws -> CommandResult {
+        let target = try name(mailbox)
+        for message in messages where message.data.count > settings.appendLimit {
+            throw CommandFailure(.no, .tooBig, "Message is larger than APPENDLIMIT \(settings.appendLimit).")
+        }
+        let destination: Mailbox
+        do {
+            destination = try store.open(target)
+        } catch {
+            // RFC 9051 §6.3.12: TRYCREATE tells the client it may CREATE and retry.
+            guard case .mailboxNotFound = error else { throw error }
+            throw CommandFailure(.no, .other("TRYCREATE"), "Mailbox doesn't exist.")
+        }
+        var uids: [UInt32] = []
+        for message in messages {
+            uids.append(
+                try destination.append(
+                    message.data, flags: MessageFlags(imapFlags: message.flags),
+                    internalDate: message.internalDate?.secondsSince1970))
+        }
+        let code = IMAPResponseCode.appendUID(uidValidity: destination.uidValidity, uids: uids)
+        return .ok("Append completed.", code: code)
+    }
+
+    /// LIST patterns arrive in modified UTF-7 from rev1 clients.
+    func decodePattern(_ pattern: String) -> String {
+        if utf8Enabled { return pattern }
+        return IMAPProtocol.ModifiedUTF7.decode(Array(pattern.utf8)) ?? pattern
+    }
+}
+
+/// RFC 9051 §6.3.9 wildcards: `*` matches anything, `%` anything but the hierarchy delimiter.
+struct MailboxPattern {
+    private let pattern: [Character]
+
+    init(_ pattern: String) {
+        // INBOX is case-insensitive, so a pattern spelling it otherwise still names it.
+        if pattern.uppercased().hasPrefix("INBOX") && (pattern.count == 5 || Array(pattern)[5] == "/") {
+            self.pattern = Array("INBOX" + pattern.dropFirst(5))
+        } else {
+            self.pattern = Array(pattern)
+        }
+    }
+
+    func matches(_ name: String) -> Bool {
+        let text = Array(name)
+        var memo = [Int: Bool]()
+        return match(0, 0, text, &memo)
+    }
+
+    private func match(_ p: Int, _ t: Int, _ text: [Character], _ memo: inout [Int: Bool]) -> Bool {
+        let key = p * (text.count + 1) + t
+        if let known = memo[key] { return known }
+        let result: Bool
+        if p == pattern.count {
+            result = t == text.count
+        } else {
+            switch pattern[p] {
+            case "*":
+                result = match(p + 1, t, text, &memo) || (t < text.count && match(p, t + 1, text, &memo))
+            case "%":
+                result = match(p + 1, t, text, &memo) || (t < text.count && text[t] != "/" && match(p, t + 1, text, &memo))
+            default:
+                result = t < text.count && text[t] == pattern[p] && match(p + 1, t + 1, text, &memo)
+            }
+        }
+        memo[key] = result
+        return result
+    }
+}

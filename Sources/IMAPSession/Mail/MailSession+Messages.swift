@@ -1,0 +1,277 @@
+import AerieMIME
+import AerieStorage
+import IMAPProtocol
+
+/// FETCH, STORE, COPY, MOVE and EXPUNGE (RFC 9051 §6.4, RFC 7162, RFC 4315, RFC 6851).
+extension MailSession {
+    func fetch(_ command: FetchCommand, output: any IMAPOutput) throws -> CommandResult {
+        let selected = try requireSelected()
+        let uids = try resolve(command.sequence, uid: command.uid)
+        var attributes = command.attributes
+        if command.uid && !attributes.contains(.uid) { attributes.insert(.uid, at: 0) }
+        if command.changedSince != nil && !attributes.contains(.modSeq) { attributes.append(.modSeq) }
+        if condstoreEnabled == false && command.changedSince != nil { enabled.insert("CONDSTORE") }
+        if command.vanished, let since = command.changedSince, qresyncEnabled,
+            let vanished = selected.mailbox.expungedSince(modSeq: since)
+        {
+            let max = selected.uids.last ?? 0
+            let reported = vanished.filter { command.sequence.contains($0, max: max) }
+            if !reported.isEmpty { output.send(.untagged(IMAPResponseLine.vanished(reported, earlier: true))) }
+        }
+        let setsSeen = !selected.readOnly && attributes.contains { $0.setsSeen }
+        var seenUIDs: [UInt32] = []
+        var missing = false
+        for uid in uids {
+            guard let record = selected.record(uid: uid), let sequence = selected.sequenceNumber(of: uid) else {
+                missing = true
+                continue
+            }
+            if let since = command.changedSince, record.modSeq <= since { continue }
+            var flags = record.flags
+            if setsSeen && !flags.system.contains(.seen) {
+                seenUIDs.append(uid)
+                flags.system.insert(.seen)
+            }
+            var message = MessageData(mailbox: selected.mailbox, record: record)
+            var builder = FetchResponseBuilder(sequenceNumber: UInt32(sequence), reservingCapacity: 256)
+            for attribute in attributes {
+                try add(attribute, record: record, flags: flags, message: &message, to: &builder)
+            }
+            if !seenUIDs.isEmpty && seenUIDs.last == uid && !attributes.contains(.flags) {
+                builder.flags(flags.imapFlags)
+            }
+            output.sendRaw(builder.bytes)
+        }
+        if !seenUIDs.isEmpty {
+            let changed = try selected.mailbox.store(
+                uids: seenUIDs, flags: MessageFlags(system: .seen), mode: .add, unchangedSince: nil)
+            for record in changed.changed { view?.noteAnnounced(record) }
+        }
+        if missing && !command.uid {
+            return CommandResult(
+                final: { .tagged($0, .no, .other("EXPUNGEISSUED"), "Some messages were expunged.") },
+                allowExpunge: false)
+        }
+        return .ok("Fetch completed.", allowExpunge: command.uid)
+    }
+
+    /// One FETCH item; message bytes are read and parsed at most once per message.
+    func add(
+        _ attribute: FetchAttribute, record: MessageRecord, flags: MessageFlags, message: inout MessageData,
+        to builder: inout FetchResponseBuilder
+    ) throws {
+        switch attribute {
+        case .uid: builder.uid(record.uid)
+        case .flags: builder.flags(flags.imapFlags)
+        case .internalDate: builder.internalDate(secondsSince1970: record.internalDate)
+        case .rfc822Size: builder.rfc822Size(record.virtualSize)
+        case .modSeq: builder.modSeq(record.modSeq)
+        case .saveDate: builder.saveDate(secondsSince1970: record.saveDate)
+        case .emailID: builder.objectID("EMAILID", nil)
+        case .threadID: builder.objectID("THREADID", nil)
+        case .envelope: builder.item("ENVELOPE", try message.parsed().envelope())
+        case .body: builder.item("BODY", try message.parsed().bodyStructure(extended: false))
+        case .bodyStructure: builder.item("BODYSTRUCTURE", try message.parsed().bodyStructure(extended: true))
+        case .rfc822: builder.literal("RFC822", try message.crlf())
+        case .rfc822Header:
+            builder.literal("RFC822.HEADER", try message.parsed().section(BodySection(text: .header)) ?? [])
+        case .rfc822Text:
+            builder.literal("RFC822.TEXT", try message.parsed().section(BodySection(text: .text)) ?? [])
+        case .bodySection(_, let section, let partial):
+            let bytes: [UInt8]
+            if section.part.isEmpty, case .complete = section.text {
+                bytes = try message.crlf()
+            } else {
+                bytes = try message.parsed().section(section.mimeSection) ?? []
+            }
+            let (slice, origin) = Self.apply(partial, to: bytes)
+            builder.literal("BODY[\(section)]" + (origin.map { "<\($0)>" } ?? ""), slice)
+        case .binary(_, let part, let partial):
+            guard let bytes = try message.parsed().binarySection(part.map { Int($0) }) else {
+                throw CommandFailure(.no, .other("UNKNOWN-CTE"), "Unknown Content-Transfer-Encoding.")
+            }
+            let (slice, origin) = Self.apply(partial, to: bytes)
+            let name = "BINARY[" + part.map(String.init).joined(separator: ".") + "]"
+            builder.binary(name + (origin.map { "<\($0)>" } ?? ""), slice)
+        case .binarySize(let part):
+            guard let bytes = try message.parsed().binarySection(part.map { Int($0) }) else {
+                throw CommandFailure(.no, .other("UNKNOWN-CTE"), "Unknown Content-Transfer-Encoding.")
+            }
+            builder.item("BINARY.SIZE[" + part.map(String.init).joined(separator: ".") + "]", String(bytes.count))
+        }
+    }
+
+    /// RFC 9051 §6.4.5: `<origin.octets>` partial fetch; the response names only the origin.
+    static func apply(_ partial: FetchPartial?, to bytes: [UInt8]) -> (ArraySlice<UInt8>, UInt64?) {
+        guard let partial else { return (bytes[...], nil) }
+        let start = Int(min(partial.offset, UInt64(bytes.count)))
+        let end = Int(min(UInt64(start) + partial.length, UInt64(bytes.count)))
+        return (bytes[start..<end], partial.offset)
+    }
+
+    func store(_ command: StoreCommand, output: any IMAPOutput) throws -> CommandResult {
+        let selected = try requireSelected()
+        guard !selected.readOnly else { throw CommandFailure(.no, .other("READ-ONLY"), "Mailbox is read-only.") }
+        let uids = try resolve(command.sequence, uid: command.uid)
+        let mode: StoreMode =
+            switch command.mode {
+            case .add: .add
+            case .remove: .remove
+            case .replace: .replace
+            }
+        if command.unchangedSince != nil { enabled.insert("CONDSTORE") }
+        let result = try selected.mailbox.store(
+            uids: uids, flags: MessageFlags(imapFlags: command.flags), mode: mode,
+            unchangedSince: command.unchangedSince)
+        for record in result.changed {
+            view?.noteAnnounced(record)
+            guard !command.silent || command.unchangedSince != nil,
+                let sequence = view?.sequenceNumber(of: record.uid)
+            else { continue }
+            var builder = FetchResponseBuilder(sequenceNumber: UInt32(sequence))
+            if !command.silent { builder.flags(record.flags.imapFlags) }
+            if command.uid { builder.uid(record.uid) }
+            if condstoreEnabled { builder.modSeq(record.modSeq) }
+            output.sendRaw(builder.bytes)
+        }
+        if !result.failedModified.isEmpty {
+            let numbers =
+                command.uid
+                ? result.failedModified : result.failedModified.compactMap { view?.sequenceNumber(of: $0) }.map(UInt32.init)
+            return .ok("Conditional store failed.", code: IMAPResponseCode.modified(numbers), allowExpunge: command.uid)
+        }
+        return .ok("Store completed.", allowExpunge: command.uid)
+    }
+
+    func copy(uid: Bool, set: SequenceSet, to mailbox: MailboxName, move: Bool, output: any IMAPOutput) throws
+        -> CommandResult
+    {
+        let selected = try requireSelected()
+        if move && selected.readOnly { throw CommandFailure(.no, .other("READ-ONLY"), "Mailbox is read-only.") }
+        let uids = try resolve(set, uid: uid)
+        let target = try name(mailbox)
+        let destination: Mailbox
+        do {
+            destination = try store.open(target)
+        } catch {
+            guard case .mailboxNotFound = error else { throw error }
+            throw CommandFailure(.no, .other("TRYCREATE"), "Mailbox doesn't exist.")
+        }
+        guard !uids.isEmpty else {
+            return .ok(move ? "No messages moved." : "No messages copied.", allowExpunge: uid)
+        }
+        let pairs =
+            move ? try selected.mailbox.move(uids: uids, to: destination) : try selected.mailbox.copy(uids: uids, to: destination)
+        let code = IMAPResponseCode.copyUID(
+            uidValidity: destination.uidValidity, source: pairs.map(\.source), destination: pairs.map(\.destination))
+        guard move else { return .ok("Copy completed.", code: code, allowExpunge: uid) }
+        // RFC 6851 §4.3: COPYUID comes untagged, before the expunges.
+        output.send(.untaggedStatus(.ok, code, "Moved UIDs."))
+        announceExpunged(pairs.map(\.source), output: output)
+        return .ok("Move completed.")
+    }
+
+    func expunge(uids: [UInt32]?, output: any IMAPOutput) throws -> CommandResult {
+        let selected = try requireSelected()
+        guard !selected.readOnly else { throw CommandFailure(.no, .other("READ-ONLY"), "Mailbox is read-only.") }
+        let removed = try selected.mailbox.expunge(uids: uids)
+        announceExpunged(removed, output: output)
+        return .ok("Expunge completed.")
+    }
+
+    /// Our own expunges: announce them now, in an order whose sequence numbers stay valid.
+    func announceExpunged(_ uids: [UInt32], output: any IMAPOutput) {
+        guard var current = view, !uids.isEmpty else { return }
+        let notes = current.absorb(MailboxChanges(expunged: uids), allowExpunge: true)
+        view = current
+        if qresyncEnabled {
+            output.send(.untagged(IMAPResponseLine.vanished(notes.vanished, earlier: false)))
+        } else {
+            for (sequence, _) in notes.expunged { output.send(.untagged(IMAPResponseLine.expunge(UInt32(sequence)))) }
+        }
+    }
+}
+
+/// A message's bytes, read once and parsed once, on demand.
+struct MessageData {
+    let mailbox: Mailbox
+    let record: MessageRecord
+    private var raw: [UInt8]?
+    private var normalized: [UInt8]?
+    private var parsedMessage: ParsedMessage?
+
+    init(mailbox: Mailbox, record: MessageRecord) {
+        self.mailbox = mailbox
+        self.record = record
+    }
+
+    mutating func bytes() throws -> [UInt8] {
+        if let raw { return raw }
+        let read = try mailbox.read(uid: record.uid)
+        raw = read
+        return read
+    }
+
+    /// The message as IMAP serves it: CRLF line endings (Maildir files usually hold LF).
+    mutating func crlf() throws -> [UInt8] {
+        if let normalized { return normalized }
+        if let parsedMessage { return parsedMessage.crlfBytes }
+        let result = CRLF.normalize(try bytes())
+        normalized = result
+        return result
+    }
+
+    mutating func parsed() throws -> ParsedMessage {
+        if let parsedMessage { return parsedMessage }
+        let message = ParsedMessage(bytes: try bytes())
+        parsedMessage = message
+        return message
+    }
+}
+
+enum CRLF {
+    /// Bare LF becomes CRLF; existing CRLF stays; the common all-CRLF file is returned as is.
+    static func normalize(_ bytes: [UInt8]) -> [UInt8] {
+        var bareLF = 0
+        var previous: UInt8 = 0
+        for byte in bytes {
+            if byte == 10 && previous != 13 { bareLF += 1 }
+            previous = byte
+        }
+        guard bareLF > 0 else { return bytes }
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count + bareLF)
+        previous = 0
+        for byte in bytes {
+            if byte == 10 && previous != 13 { out.append(13) }
+            out.append(byte)
+            previous = byte
+        }
+        return out
+    }
+}
+
+extension FetchAttribute {
+    /// RFC 9051 §6.4.5: BODY[…] and BINARY[…] (not .PEEK), RFC822 and RFC822.TEXT set \Seen.
+    var setsSeen: Bool {
+        switch self {
+        case .bodySection(let peek, _, _), .binary(let peek, _, _): !peek
+        case .rfc822, .rfc822Text: true
+        default: false
+        }
+    }
+}
+
+extension FetchSection {
+    var mimeSection: BodySection {
+        let part = self.part.map { Int($0) }
+        switch text {
+        case .complete: return BodySection(part: part, text: nil)
+        case .header: return BodySection(part: part, text: .header)
+        case .headerFields(let names): return BodySection(part: part, text: .headerFields(names))
+        case .headerFieldsNot(let names): return BodySection(part: part, text: .headerFieldsNot(names))
+        case .text: return BodySection(part: part, text: .text)
+        case .mime: return BodySection(part: part, text: .mime)
+        }
+    }
+}

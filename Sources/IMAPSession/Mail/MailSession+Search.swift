@@ -1,0 +1,152 @@
+import AerieMIME
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+import AerieStorage
+import IMAPProtocol
+
+/// SEARCH with ESEARCH and SEARCHRES (RFC 9051 §6.4.4, RFC 4731, RFC 5182, RFC 7162 §3.1.5).
+extension MailSession {
+    func search(_ command: SearchCommand, output: any IMAPOutput) throws -> CommandResult {
+        let selected = try requireSelected()
+        if let charset = command.charset?.uppercased(), !["UTF-8", "US-ASCII"].contains(charset) {
+            throw CommandFailure(.no, IMAPResponseCode.badCharset(["UTF-8", "US-ASCII"]), "Unsupported charset.")
+        }
+        let now = Int64(Glibc.time(nil))
+        var matches: [(sequence: Int, record: MessageRecord)] = []
+        for (index, uid) in selected.uids.enumerated() {
+            guard let record = selected.record(uid: uid) else { continue }
+            var message = MessageData(mailbox: selected.mailbox, record: record)
+            var context = SearchContext(
+                sequence: index + 1, count: selected.count, lastUID: selected.uids.last ?? 0, now: now,
+                saved: savedSearch)
+            if try evaluate(command.key, record: record, message: &message, context: &context) {
+                matches.append((index + 1, record))
+            }
+        }
+        let numbers = matches.map { command.uid ? $0.record.uid : UInt32($0.sequence) }
+        let searchedModSeq = command.key.mentionsModSeq ? matches.map(\.record.modSeq).max() : nil
+        if command.key.mentionsModSeq { enabled.insert("CONDSTORE") }
+        let options = Set(command.returnOptions)
+        if options.contains(.save) { savedSearch = matches.map(\.record.uid) }
+        if command.returnOptions.isEmpty {
+            output.send(.untagged(IMAPResponseLine.search(numbers, highestModSeq: searchedModSeq)))
+        } else if options != [.save] {
+            let wantsAll = options.contains(.all) || options.subtracting([.save]).isEmpty
+            output.send(
+                .untagged(
+                    IMAPResponseLine.esearch(
+                        tag: nil, uid: command.uid,
+                        min: options.contains(.min) ? numbers.first : nil,
+                        max: options.contains(.max) ? numbers.last : nil,
+                        count: options.contains(.count) ? numbers.count : nil,
+                        all: wantsAll ? numbers : nil, modSeq: searchedModSeq)))
+        }
+        return .ok("Search completed.", allowExpunge: command.uid)
+    }
+
+    struct SearchContext {
+        var sequence: Int
+        var count: Int
+        var lastUID: UInt32
+        var now: Int64
+        var saved: [UInt32]
+    }
+
+    func evaluate(_ key: SearchKey, record: MessageRecord, message: inout MessageData, context: inout SearchContext)
+        throws -> Bool
+    {
+        let system = record.flags.system
+        switch key {
+        case .all: return true
+        case .answered: return system.contains(.answered)
+        case .deleted: return system.contains(.deleted)
+        case .draft: return system.contains(.draft)
+        case .flagged: return system.contains(.flagged)
+        case .seen: return system.contains(.seen)
+        case .unanswered: return !system.contains(.answered)
+        case .undeleted: return !system.contains(.deleted)
+        case .undraft: return !system.contains(.draft)
+        case .unflagged: return !system.contains(.flagged)
+        case .unseen: return !system.contains(.seen)
+        // IMAP4rev2 dropped \Recent; no message is ever recent here.
+        case .new, .recent: return false
+        case .old: return true
+        case .keyword(let name): return record.flags.contains(keyword: name)
+        case .unkeyword(let name): return !record.flags.contains(keyword: name)
+        case .bcc(let text): return try headerContains("Bcc", text, &message)
+        case .cc(let text): return try headerContains("Cc", text, &message)
+        case .from(let text): return try headerContains("From", text, &message)
+        case .to(let text): return try headerContains("To", text, &message)
+        case .subject(let text): return try headerContains("Subject", text, &message)
+        case .header(let name, let value): return try headerContains(name, value, &message)
+        case .body(let text):
+            return Self.contains(try message.parsed().searchableText(headers: false, body: true), text)
+        case .text(let text):
+            return Self.contains(try message.parsed().searchableText(headers: true, body: true), text)
+        case .before(let date): return Self.day(record.internalDate) < date.daysSince1970
+        case .on(let date): return Self.day(record.internalDate) == date.daysSince1970
+        case .since(let date): return Self.day(record.internalDate) >= date.daysSince1970
+        case .sentBefore(let date):
+            return try message.parsed().date.map { Self.day($0) < date.daysSince1970 } ?? false
+        case .sentOn(let date):
+            return try message.parsed().date.map { Self.day($0) == date.daysSince1970 } ?? false
+        case .sentSince(let date):
+            return try message.parsed().date.map { Self.day($0) >= date.daysSince1970 } ?? false
+        case .savedBefore(let date): return Self.day(record.saveDate) < date.daysSince1970
+        case .savedOn(let date): return Self.day(record.saveDate) == date.daysSince1970
+        case .savedSince(let date): return Self.day(record.saveDate) >= date.daysSince1970
+        case .saveDateSupported: return true
+        case .older(let seconds): return record.internalDate <= context.now - Int64(seconds)
+        case .younger(let seconds): return record.internalDate >= context.now - Int64(seconds)
+        case .larger(let size): return UInt64(record.virtualSize) > size
+        case .smaller(let size): return UInt64(record.virtualSize) < size
+        case .sequenceNumbers(let set):
+            if set.isSearchResult { return context.saved.contains(record.uid) }
+            return set.contains(UInt32(context.sequence), max: UInt32(context.count))
+        case .uid(let set):
+            if set.isSearchResult { return context.saved.contains(record.uid) }
+            return set.contains(record.uid, max: context.lastUID)
+        case .modSeq(let modSeq, _): return record.modSeq >= modSeq
+        case .emailID, .threadID: return false
+        case .not(let inner): return try !evaluate(inner, record: record, message: &message, context: &context)
+        case .or(let left, let right):
+            return try evaluate(left, record: record, message: &message, context: &context)
+                || evaluate(right, record: record, message: &message, context: &context)
+        case .and(let keys):
+            for inner in keys where try !evaluate(inner, record: record, message: &message, context: &context) {
+                return false
+            }
+            return true
+        }
+    }
+
+    func headerContains(_ name: String, _ text: String, _ message: inout MessageData) throws -> Bool {
+        let values = try message.parsed().decodedHeaderValue(name)
+        // RFC 9051 §6.4.4: HEADER with an empty string matches every message that has the field.
+        if text.isEmpty { return !values.isEmpty }
+        return values.contains { Self.contains($0, text) }
+    }
+
+    /// Case-insensitive substring match, as RFC 9051 §6.4.4 asks.
+    static func contains(_ haystack: String, _ needle: String) -> Bool {
+        needle.isEmpty || haystack.lowercased().contains(needle.lowercased())
+    }
+
+    static func day(_ seconds: Int64) -> Int64 {
+        seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+    }
+}
+
+extension SearchKey {
+    var mentionsModSeq: Bool {
+        switch self {
+        case .modSeq: true
+        case .not(let inner): inner.mentionsModSeq
+        case .or(let a, let b): a.mentionsModSeq || b.mentionsModSeq
+        case .and(let keys): keys.contains { $0.mentionsModSeq }
+        default: false
+        }
+    }
+}

@@ -1,0 +1,374 @@
+public import AerieAuth
+public import AerieStorage
+public import IMAPProtocol
+
+/// The authenticated and selected states (RFC 9051 §3.2, §3.3): one per logged-in connection.
+///
+/// Every method blocks on disk I/O, so the transport calls it from the mail thread pool, never from an event loop,
+/// and never twice at once for the same connection.
+public final class MailSession: @unchecked Sendable {
+    public let user: AuthenticatedUser
+    let store: MailStore
+    let settings: MailSessionSettings
+    var view: MailboxView?
+    var enabled: Set<String> = []
+    /// RFC 5182 SEARCHRES: the UIDs saved by `SEARCH RETURN (SAVE)`, referred to as `$`.
+    var savedSearch: [UInt32] = []
+    var idleTag: IMAPTag?
+
+    public init(user: AuthenticatedUser, store: MailStore, settings: MailSessionSettings) {
+        self.user = user
+        self.store = store
+        self.settings = settings
+    }
+
+    /// Mailboxes the configuration wants to exist (Dovecot's `mailbox X { auto = create|subscribe }`).
+    public func prepareAutoMailboxes() {
+        let existing = Set(((try? store.list()) ?? []).map(\.name))
+        let subscribed = Set((try? store.subscriptions()) ?? [])
+        for mailbox in settings.autoMailboxes where mailbox.auto != "no" {
+            if !existing.contains(mailbox.name) { try? store.create(mailbox.name) }
+            if mailbox.auto == "subscribe" && !subscribed.contains(mailbox.name) { try? store.subscribe(mailbox.name) }
+        }
+    }
+
+    var utf8Enabled: Bool { enabled.contains("UTF8=ACCEPT") }
+    var condstoreEnabled: Bool { enabled.contains("CONDSTORE") || enabled.contains("QRESYNC") }
+    var qresyncEnabled: Bool { enabled.contains("QRESYNC") }
+
+    /// Capabilities after login: exactly what this session implements.
+    public static let capabilities = [
+        "IMAP4rev2", "IMAP4rev1", "ID", "ENABLE", "LITERAL+", "IDLE", "NAMESPACE", "UIDPLUS", "MOVE", "UNSELECT",
+        "CHILDREN", "SPECIAL-USE", "LIST-EXTENDED", "LIST-STATUS", "CONDSTORE", "QRESYNC", "ESEARCH", "SEARCHRES",
+        "STATUS=SIZE", "SAVEDATE", "UTF8=ACCEPT", "BINARY", "MULTIAPPEND",
+    ]
+
+    // MARK: - Dispatch
+
+    /// Runs one command of the authenticated/selected state and writes every response, tagged one last.
+    public func execute(_ command: IMAPCommand, output: any IMAPOutput) {
+        let tag = command.tag
+        let result: CommandResult
+        do {
+            result = try run(command, output: output)
+        } catch let error as StorageError {
+            output.send(.tagged(tag, .no, error.responseCode, error.clientText))
+            notifyChanges(output: output, allowExpunge: true)
+            return
+        } catch let error as CommandFailure {
+            output.send(.tagged(tag, error.status, error.code, error.text))
+            return
+        } catch {
+            output.send(.tagged(tag, .no, .serverBug, "Internal error"))
+            return
+        }
+        if result.notify { notifyChanges(output: output, allowExpunge: result.allowExpunge) }
+        if let final = result.final { output.send(final(tag)) }
+    }
+
+    struct CommandResult {
+        var final: (@Sendable (IMAPTag) -> IMAPResponse)?
+        var notify = true
+        var allowExpunge = true
+
+        static func ok(_ text: String, code: IMAPResponseCode? = nil, allowExpunge: Bool = true) -> CommandResult {
+            CommandResult(final: { .tagged($0, .ok, code, text) }, allowExpunge: allowExpunge)
+        }
+    }
+
+    func run(_ command: IMAPCommand, output: any IMAPOutput) throws -> CommandResult {
+        switch command.kind {
+        case .noop:
+            return .ok("NOOP completed.")
+        case .check:
+            try requireSelected()
+            return .ok("Check completed.")
+        case .enable(let names):
+            return enable(names, output: output)
+        case .select(let mailbox, let parameters):
+            return try select(mailbox, parameters: parameters, readOnly: false, output: output)
+        case .examine(let mailbox, let parameters):
+            return try select(mailbox, parameters: parameters, readOnly: true, output: output)
+        case .close:
+            let selected = try requireSelected()
+            if !selected.readOnly { _ = try selected.mailbox.expunge(uids: nil) }
+            view = nil
+            return CommandResult(final: { .tagged($0, .ok, nil, "Close completed.") }, notify: false)
+        case .unselect:
+            try requireSelected()
+            view = nil
+            return CommandResult(final: { .tagged($0, .ok, nil, "Unselect completed.") }, notify: false)
+        case .expunge:
+            return try expunge(uids: nil, output: output)
+        case .uidExpunge(let set):
+            return try expunge(uids: resolve(set, uid: true), output: output)
+        case .create(let mailbox, _):
+            try store.create(try name(mailbox))
+            return .ok("Create completed.")
+        case .delete(let mailbox):
+            let target = try name(mailbox)
+            if view?.mailbox.name == target { view = nil }
+            try store.delete(target)
+            return .ok("Delete completed.")
+        case .rename(let from, let to):
+            try store.rename(try name(from), to: try name(to))
+            return .ok("Rename completed.")
+        case .subscribe(let mailbox):
+            try store.subscribe(try name(mailbox))
+            return .ok("Subscribe completed.")
+        case .unsubscribe(let mailbox):
+            try store.unsubscribe(try name(mailbox))
+            return .ok("Unsubscribe completed.")
+        case .namespace:
+            output.send(.untagged("NAMESPACE ((\"\" \"/\")) NIL NIL"))
+            return .ok("Namespace completed.")
+        case .list(let list):
+            try self.list(list, output: output)
+            return .ok("List completed.")
+        case .lsub(let reference, let pattern):
+            try lsub(reference: reference, pattern: pattern, output: output)
+            return .ok("Lsub completed.")
+        case .status(let mailbox, let items):
+            try status(mailbox, items: items, output: output)
+            return .ok("Status completed.")
+        case .append(let mailbox, let messages):
+            return try append(to: mailbox, messages: messages)
+        case .fetch(let fetch):
+            return try self.fetch(fetch, output: output)
+        case .store(let storeCommand):
+            return try self.store(storeCommand, output: output)
+        case .copy(let uid, let set, let mailbox):
+            return try copy(uid: uid, set: set, to: mailbox, move: false, output: output)
+        case .move(let uid, let set, let mailbox):
+            return try copy(uid: uid, set: set, to: mailbox, move: true, output: output)
+        case .search(let search):
+            return try self.search(search, output: output)
+        case .idle:
+            idleTag = command.tag
+            output.send(.continuation("idling"))
+            notifyChanges(output: output, allowExpunge: true)
+            return CommandResult(final: nil, notify: false)
+        default:
+            throw CommandFailure(.bad, nil, "\(IMAPSession.commandName(command)) is not supported.")
+        }
+    }
+
+    // MARK: - IDLE (RFC 2177)
+
+    /// Called every poll interval while IDLE runs: announce what changed.
+    public func idlePoll(output: any IMAPOutput) {
+        notifyChanges(output: output, allowExpunge: true)
+    }
+
+    /// The client sent DONE.
+    public func endIdle(output: any IMAPOutput) {
+        guard let tag = idleTag else { return }
+        idleTag = nil
+        notifyChanges(output: output, allowExpunge: true)
+        output.send(.tagged(tag, .ok, nil, "Idle completed."))
+    }
+
+    public var isIdling: Bool { idleTag != nil }
+
+    // MARK: - Selected state
+
+    @discardableResult
+    func requireSelected() throws -> MailboxView {
+        guard let view else { throw CommandFailure(.bad, nil, "No mailbox selected.") }
+        return view
+    }
+
+    func enable(_ names: [String], output: any IMAPOutput) -> CommandResult {
+        var turnedOn: [String] = []
+        for name in names {
+            let upper = name.uppercased()
+            guard ["CONDSTORE", "QRESYNC", "UTF8=ACCEPT", "IMAP4REV2"].contains(upper), !enabled.contains(upper) else {
+                continue
+            }
+            enabled.insert(upper)
+            if upper == "QRESYNC" { enabled.insert("CONDSTORE") }
+            turnedOn.append(upper == "IMAP4REV2" ? "IMAP4rev2" : upper)
+        }
+        output.send(.untagged(IMAPResponseLine.enabled(turnedOn)))
+        return .ok("Enabled.")
+    }
+
+    func select(_ mailbox: MailboxName, parameters: SelectParameters, readOnly: Bool, output: any IMAPOutput) throws
+        -> CommandResult
+    {
+        if let previous = view {
+            view = nil
+            // RFC 7162 §3.2.11: with QRESYNC the client learns the old mailbox is closed.
+            if qresyncEnabled { output.send(.untaggedStatus(.ok, .other("CLOSED"), "Previous mailbox closed.")) }
+            _ = previous
+        }
+        let opened = try store.open(try name(mailbox))
+        if parameters.condstore { enabled.insert("CONDSTORE") }
+        var selected = MailboxView(mailbox: opened, readOnly: readOnly)
+        let keywords = Set(opened.messages.flatMap(\.flags.keywords)).sorted()
+        let flags: [Flag] = [.answered, .flagged, .deleted, .seen, .draft] + keywords.map { Flag.keyword($0) }
+        output.send(.untagged(IMAPResponseLine.flags(flags)))
+        if readOnly {
+            output.send(.untaggedStatus(.ok, IMAPResponseCode.permanentFlags([]), "Read-only mailbox."))
+        } else {
+            output.send(
+                .untaggedStatus(.ok, IMAPResponseCode.permanentFlags(flags + [.wildcard]), "Flags permitted."))
+        }
+        output.send(.untagged(IMAPResponseLine.exists(UInt32(selected.count))))
+        if !enabled.contains("IMAP4REV2") { output.send(.untagged(IMAPResponseLine.recent(0))) }
+        if let firstUnseen = opened.messages.firstIndex(where: { !$0.flags.system.contains(.seen) }),
+            !enabled.contains("IMAP4REV2")
+        {
+            output.send(.untaggedStatus(.ok, IMAPResponseCode.unseen(UInt32(firstUnseen + 1)), "First unseen."))
+        }
+        output.send(.untaggedStatus(.ok, IMAPResponseCode.uidValidity(opened.uidValidity), "UIDs valid"))
+        output.send(.untaggedStatus(.ok, IMAPResponseCode.uidNext(opened.uidNext), "Predicted next UID"))
+        if condstoreEnabled {
+            output.send(
+                .untaggedStatus(.ok, IMAPResponseCode.highestModSeq(opened.highestModSeq), "Highest"))
+        }
+        if let qresync = parameters.qresync, qresyncEnabled, qresync.uidValidity == opened.uidValidity {
+            resync(qresync, view: &selected, output: output)
+        }
+        view = selected
+        let code: IMAPResponseCode = readOnly ? IMAPResponseCode.readOnly : .other("READ-WRITE")
+        let verb = readOnly ? "Examine" : "Select"
+        return CommandResult(final: { .tagged($0, .ok, code, "\(verb) completed.") }, notify: false)
+    }
+
+    /// RFC 7162 §3.2.5.2: tell a reconnecting client what vanished and what changed since its modseq.
+    func resync(_ qresync: QResyncParameters, view: inout MailboxView, output: any IMAPOutput) {
+        let mailbox = view.mailbox
+        if let vanished = mailbox.expungedSince(modSeq: qresync.modSeq), !vanished.isEmpty {
+            let known = qresync.knownUIDs
+            let reported = known.map { set in vanished.filter { set.contains($0, max: UInt32.max) } } ?? vanished
+            if !reported.isEmpty { output.send(.untagged(IMAPResponseLine.vanished(reported, earlier: true))) }
+        }
+        for (index, record) in mailbox.messages.enumerated() where record.modSeq > qresync.modSeq {
+            var builder = FetchResponseBuilder(sequenceNumber: UInt32(index + 1))
+            builder.uid(record.uid)
+            builder.flags(record.flags.imapFlags)
+            builder.modSeq(record.modSeq)
+            output.sendRaw(builder.bytes)
+        }
+    }
+
+    /// Picks up changes from other sessions and deliveries and announces them (RFC 9051 §5.2).
+    func notifyChanges(output: any IMAPOutput, allowExpunge: Bool) {
+        guard var current = view, let changes = try? current.mailbox.sync() else { return }
+        let notes = current.absorb(changes, allowExpunge: allowExpunge)
+        if qresyncEnabled {
+            if !notes.vanished.isEmpty { output.send(.untagged(IMAPResponseLine.vanished(notes.vanished, earlier: false))) }
+        } else {
+            for (sequence, _) in notes.expunged { output.send(.untagged(IMAPResponseLine.expunge(UInt32(sequence)))) }
+        }
+        if let exists = notes.exists { output.send(.untagged(IMAPResponseLine.exists(UInt32(exists)))) }
+        for (sequence, record) in notes.flagChanges {
+            var builder = FetchResponseBuilder(sequenceNumber: UInt32(sequence))
+            builder.flags(record.flags.imapFlags)
+            builder.uid(record.uid)
+            if condstoreEnabled { builder.modSeq(record.modSeq) }
+            output.sendRaw(builder.bytes)
+        }
+        view = current
+    }
+
+    // MARK: - Helpers
+
+    /// The storage name of a client's mailbox argument: modified UTF-7 for rev1 clients, UTF-8 after UTF8=ACCEPT.
+    func name(_ mailbox: MailboxName) throws -> String {
+        guard let decoded = mailbox.decoded(utf8Enabled: utf8Enabled), !decoded.isEmpty else {
+            throw CommandFailure(.bad, nil, "Invalid mailbox name.")
+        }
+        var trimmed = decoded
+        while trimmed.hasSuffix("/") && trimmed.count > 1 { trimmed.removeLast() }
+        return trimmed.uppercased() == "INBOX" ? "INBOX" : trimmed
+    }
+
+    /// UIDs named by a sequence set, in the client's view (RFC 9051 §6.4.8 UID forms).
+    func resolve(_ set: SequenceSet, uid: Bool) throws -> [UInt32] {
+        let selected = try requireSelected()
+        if set.isSearchResult { return savedSearch.filter { selected.sequenceNumber(of: $0) != nil } }
+        let uids = selected.uids
+        if uid {
+            let max = uids.last ?? 0
+            return uids.filter { set.contains($0, max: max) }
+        }
+        let count = UInt32(uids.count)
+        guard let numbers = set.expanded(max: count, limit: uids.count + 1) else { return uids }
+        return numbers.compactMap { $0 >= 1 && $0 <= count ? uids[Int($0) - 1] : nil }
+    }
+}
+
+/// A command's failure, as the client sees it.
+struct CommandFailure: Error {
+    var status: IMAPStatus
+    var code: IMAPResponseCode?
+    var text: String
+
+    init(_ status: IMAPStatus, _ code: IMAPResponseCode?, _ text: String) {
+        self.status = status
+        self.code = code
+        self.text = text
+    }
+}
+
+extension StorageError {
+    /// RFC 5530 response codes for storage failures.
+    var responseCode: IMAPResponseCode? {
+        switch self {
+        case .mailboxNotFound: .other("NONEXISTENT")
+        case .mailboxExists: .other("ALREADYEXISTS")
+        case .invalidName, .cannotDeleteInbox: .cannot
+        case .hasChildren: .other("INUSE")
+        case .messageNotFound: .other("EXPUNGEISSUED")
+        case .lockTimeout: .other("INUSE")
+        case .quotaExceeded: .other("OVERQUOTA")
+        case .io: .serverBug
+        }
+    }
+
+    /// What the client reads: never a path on the server.
+    var clientText: String {
+        switch self {
+        case .mailboxNotFound: "Mailbox doesn't exist."
+        case .mailboxExists: "Mailbox already exists."
+        case .invalidName: "Invalid mailbox name."
+        case .hasChildren: "Mailbox has children, delete them first."
+        case .cannotDeleteInbox: "INBOX can't be deleted."
+        case .messageNotFound: "Some of the requested messages no longer exist."
+        case .lockTimeout: "Mailbox is locked, try again later."
+        case .quotaExceeded: "Quota exceeded."
+        case .io: "Internal error occurred. Refer to server log for more information."
+        }
+    }
+}
+
+extension MessageFlags {
+    var imapFlags: [Flag] {
+        var flags: [Flag] = []
+        if system.contains(.answered) { flags.append(.answered) }
+        if system.contains(.flagged) { flags.append(.flagged) }
+        if system.contains(.deleted) { flags.append(.deleted) }
+        if system.contains(.seen) { flags.append(.seen) }
+        if system.contains(.draft) { flags.append(.draft) }
+        return flags + keywords.map { Flag.keyword($0) }
+    }
+
+    init(imapFlags: [Flag]) {
+        var system: SystemFlags = []
+        var keywords: [String] = []
+        for flag in imapFlags {
+            switch flag {
+            case .answered: system.insert(.answered)
+            case .flagged: system.insert(.flagged)
+            case .deleted: system.insert(.deleted)
+            case .seen: system.insert(.seen)
+            case .draft: system.insert(.draft)
+            case .keyword(let name): if !keywords.contains(where: { $0.lowercased() == name.lowercased() }) { keywords.append(name) }
+            case .recent, .wildcard: break
+            }
+        }
+        self.init(system: system, keywords: keywords)
+    }
+}
