@@ -200,7 +200,8 @@ public final class AerieServer: Sendable {
             remoteIP: channel.remoteAddress?.ipAddress ?? "unknown",
             localIP: channel.localAddress?.ipAddress ?? "unknown",
             sessionID: SessionID.make(),
-            isTLS: false,
+            // Implicit TLS: nothing is read or answered before the handshake, so the greeting may say so.
+            isTLS: plan.implicitTLS,
             startTLSAvailable: !plan.implicitTLS && environment.tlsContext != nil)
         let sync = channel.pipeline.syncOperations
         if plan.implicitTLS, let tlsContext = environment.tlsContext {
