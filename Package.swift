@@ -60,6 +60,16 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "POP3Session",
+            dependencies: ["AerieCore", "POP3Protocol", "AerieAuth", "SASL", "AerieStorage"],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "LMTPSession",
+            dependencies: ["AerieCore", "LMTPProtocol", "AerieAuth", "AerieStorage"],
+            swiftSettings: strict
+        ),
+        .target(
             name: "AerieServer",
             dependencies: [
                 "AerieCore", "AerieConfig", "AerieAuth", "AerieObservability", "IMAPProtocol", "IMAPSession", "SASL",
@@ -97,7 +107,9 @@ let package = Package(
         .testTarget(name: "AerieConfigTests", dependencies: ["AerieConfig"], swiftSettings: strict),
         .testTarget(name: "IMAPProtocolTests", dependencies: ["IMAPProtocol"], swiftSettings: strict),
         .testTarget(name: "AerieAuthTests", dependencies: ["AerieAuth", "SASL"], swiftSettings: strict),
-        .testTarget(name: "IMAPSessionTests", dependencies: ["IMAPSession", "AerieAuth"], swiftSettings: strict),
+        .testTarget(name: "IMAPSessionTests", dependencies: ["IMAPSession", "AerieAuth", "AerieCore", "AerieStorage"], swiftSettings: strict),
+        .testTarget(name: "POP3SessionTests", dependencies: ["POP3Session", "AerieStorage"], swiftSettings: strict),
+        .testTarget(name: "LMTPSessionTests", dependencies: ["LMTPSession", "AerieStorage"], swiftSettings: strict),
         .testTarget(name: "AerieServerTests", dependencies: ["AerieServer", "AerieObservability"], swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]

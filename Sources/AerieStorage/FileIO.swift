@@ -8,10 +8,29 @@ func errnoText(_ code: Int32) -> String {
 }
 
 /// Counters the tests read to prove an open of a mailbox did not touch message files.
+/// Counted per watched directory, so tests running in parallel cannot disturb each other's counts.
 enum StorageTestHooks {
-    static let messageFileOpens = Atomic<Int>(0)
-    static let messageFileStats = Atomic<Int>(0)
-    static let directoryScans = Atomic<Int>(0)
+    enum Event: Hashable, Sendable { case messageFileOpen, messageFileStat, directoryScan }
+
+    private static let active = Atomic<Bool>(false)
+    private static let counts = Mutex<[String: [Event: Int]]>([:])
+
+    /// Counts events under `root` from now on; nothing is recorded for directories nobody watches.
+    static func watch(_ root: String) {
+        counts.withLock { $0[root] = [:] }
+        active.store(true, ordering: .relaxed)
+    }
+
+    static func count(_ event: Event, under root: String) -> Int {
+        counts.withLock { $0[root]?[event] ?? 0 }
+    }
+
+    static func record(_ event: Event, path: String) {
+        guard active.load(ordering: .relaxed) else { return }
+        counts.withLock { table in
+            for root in table.keys where path.hasPrefix(root) { table[root]![event, default: 0] += 1 }
+        }
+    }
 }
 
 /// A pthread mutex; Mailbox state is guarded by one so two sessions in one process can share the class safely.

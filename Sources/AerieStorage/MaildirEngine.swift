@@ -120,7 +120,7 @@ final class MaildirEngine {
                 index.header.expungeFloor = index.header.highestModSeq
             }
         }
-        StorageTestHooks.directoryScans.add(1, ordering: .relaxed)
+        StorageTestHooks.record(.directoryScan, path: curDirectory)
 
         var files: [String: (name: String, inNew: Bool)] = [:]
         for (dir, inNew) in [(newDirectory, true), (curDirectory, false)] {
@@ -166,12 +166,12 @@ final class MaildirEngine {
             nextUID = max(nextUID, uid + 1)
             let path = "\(file.inNew ? newDirectory : curDirectory)/\(file.name)"
             let parsed = MaildirFileName(file.name)
-            StorageTestHooks.messageFileStats.add(1, ordering: .relaxed)
+            StorageTestHooks.record(.messageFileStat, path: path)
             guard let st = FS.stat(path) else { continue }  // vanished meanwhile
             var size = parsed.size ?? st.size
             var vsize = parsed.virtualSize
             if vsize == nil || parsed.size == nil {
-                StorageTestHooks.messageFileOpens.add(1, ordering: .relaxed)
+                StorageTestHooks.record(.messageFileOpen, path: path)
                 if let bytes = try FS.readFile(path) {
                     var counter = VirtualSizeCounter()
                     counter.add(bytes)

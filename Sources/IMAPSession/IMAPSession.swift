@@ -1,4 +1,5 @@
 public import AerieAuth
+public import AerieCore
 public import IMAPProtocol
 import SASL
 

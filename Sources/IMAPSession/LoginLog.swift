@@ -1,3 +1,5 @@
+import AerieCore
+
 /// Log lines of the login phase, in the Dovecot 2.3 shapes that deployed fail2ban filters match.
 extension IMAPSession {
     /// `Login: user=<u>, method=PLAIN, rip=…, lip=…, mpid=…, TLS, session=<…>`
@@ -32,13 +34,3 @@ extension IMAPSession {
     }
 }
 
-/// Makes client-chosen text safe inside a log line: no control characters, no `>` to close the field early.
-enum LogSafe {
-    static func userName(_ name: String) -> String {
-        let cleaned = name.unicodeScalars.prefix(100).map { scalar -> Character in
-            if scalar.value < 0x20 || scalar.value == 0x7F || scalar == ">" || scalar == "<" { return "?" }
-            return Character(scalar)
-        }
-        return String(cleaned)
-    }
-}

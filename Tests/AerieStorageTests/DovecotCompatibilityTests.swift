@@ -109,31 +109,32 @@ import Testing
             let fd = open("\(root)/cur/\(1_700_000_000 + n).M\(n)P1.host,S=10,W=11:2,S", O_WRONLY | O_CREAT | O_EXCL, 0o600)
             close(fd)
         }
-        let opensBefore = StorageTestHooks.messageFileOpens.load(ordering: .relaxed)
+        StorageTestHooks.watch(root)
+        let opensBefore = StorageTestHooks.count(.messageFileOpen, under: root)
         let first = try store.open("INBOX")
         #expect(first.messages.count == count)
         #expect(first.messages.last?.uid == UInt32(count))
         // Names carry S= and W=: the rebuild needed no message reads either.
-        #expect(StorageTestHooks.messageFileOpens.load(ordering: .relaxed) == opensBefore)
+        #expect(StorageTestHooks.count(.messageFileOpen, under: root) == opensBefore)
 
         // Make the directory mtimes old enough to trust, as in a real mailbox, and let one scan record them.
         var past = [timespec(tv_sec: time(nil) - 60, tv_nsec: 0), timespec(tv_sec: time(nil) - 60, tv_nsec: 0)]
         for dir in ["cur", "new"] { utimensat(AT_FDCWD, "\(root)/\(dir)", &past, 0) }
         _ = try first.sync()
 
-        let statsBefore = StorageTestHooks.messageFileStats.load(ordering: .relaxed)
-        let scansBefore = StorageTestHooks.directoryScans.load(ordering: .relaxed)
+        let statsBefore = StorageTestHooks.count(.messageFileStat, under: root)
+        let scansBefore = StorageTestHooks.count(.directoryScan, under: root)
         let second = try store.open("INBOX")
         #expect(second.messages.count == count)
         #expect(second.messages.map(\.uid) == first.messages.map(\.uid))
-        #expect(StorageTestHooks.messageFileStats.load(ordering: .relaxed) == statsBefore)
-        #expect(StorageTestHooks.directoryScans.load(ordering: .relaxed) == scansBefore)
+        #expect(StorageTestHooks.count(.messageFileStat, under: root) == statsBefore)
+        #expect(StorageTestHooks.count(.directoryScan, under: root) == scansBefore)
 
         // A file added externally makes the index stale: one scan, one new UID.
         writeText("\(root)/new/1800000000.M1P2.mda,S=3,W=4", "hi\n")
         let changes = try second.sync()
         #expect(changes.added.map(\.uid) == [UInt32(count + 1)])
-        #expect(StorageTestHooks.directoryScans.load(ordering: .relaxed) > scansBefore)
+        #expect(StorageTestHooks.count(.directoryScan, under: root) > scansBefore)
     }
 
     @Test func deletedIndexIsRebuiltWithSameUIDs() throws {

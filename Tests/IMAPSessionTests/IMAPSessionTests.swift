@@ -1,3 +1,4 @@
+import AerieCore
 import AerieAuth
 import IMAPProtocol
 import IMAPSession

@@ -1,0 +1,1 @@
+/// LMTP session (issue 4).
