@@ -61,6 +61,8 @@ final class IMAPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
                     .send(.untaggedStatus(.bye, .unavailable, "Server is busy, try again later.")),
                     .close(reason: "Too many unauthenticated connections"),
                 ], context: context)
+            // Over implicit TLS the BYE can only go out after the handshake, which needs reads.
+            context.read()
             return
         }
         holdsUnauthenticatedSlot = true
@@ -216,8 +218,12 @@ final class IMAPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
             closing = true
             pending.removeAll()
             if closeReason == nil { closeReason = reason }
-            context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(capacity: 0))).assumeIsolated()
-                .whenComplete { _ in context.close(promise: nil) }
+            context.flush()
+            let written = lastWrite ?? context.eventLoop.makeSucceededVoidFuture()
+            written.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+            // A peer that never reads (or never finishes a TLS handshake) must not keep the socket open.
+            let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+            context.eventLoop.scheduleTask(in: .seconds(5)) { loopBound.value.close(promise: nil) }
         }
     }
 

@@ -17,7 +17,8 @@ extension IMAPSession {
         } else {
             detail = "no auth attempts in \(elapsedSeconds) secs"
         }
-        let head = reason.hasPrefix("Aborted login") ? reason : "Disconnected: \(reason)"
+        // Always "Disconnected: REASON (…)": fail2ban's filter misses Dovecot's bare "Aborted login by logging out (…)".
+        let head = "Disconnected: \(reason)"
         return "\(head) (\(detail)): " + elements(user: lastAttemptedUser, processID: nil)
     }
 

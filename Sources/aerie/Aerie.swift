@@ -1,7 +1,9 @@
 import ArgumentParser
+import Dispatch
+import Synchronization
 
 @main
-struct Aerie: AsyncParsableCommand {
+struct Aerie: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "aerie",
         abstract: "A secure-by-default IMAP server that reads Dovecot's configuration.",
@@ -11,3 +13,23 @@ struct Aerie: AsyncParsableCommand {
 
 /// Where `-c` points when it is not given.
 let systemConfigPath = "/etc/aerie/aerie.conf"
+
+/// Runs async work while the calling (main) thread waits, alive.
+///
+/// `aerie serve` must not hand its main thread to the async runtime: that thread would exit, and a thread that
+/// has exited is skipped by setuid(), so /proc and ps would still show the process as root after the drop.
+func runBlocking<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
+    let result = Mutex<Result<T, any Error>?>(nil)
+    let done = DispatchSemaphore(value: 0)
+    Task {
+        do {
+            let value = try await body()
+            result.withLock { $0 = .success(value) }
+        } catch {
+            result.withLock { $0 = .failure(error) }
+        }
+        done.signal()
+    }
+    done.wait()
+    return try result.withLock { $0! }.get()
+}

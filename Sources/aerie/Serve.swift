@@ -9,7 +9,7 @@ import Dispatch
     import Glibc
 #endif
 
-struct Serve: AsyncParsableCommand {
+struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the server in the foreground. SIGTERM stops it gracefully; SIGHUP reloads config and certificates."
     )
@@ -20,8 +20,14 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Data folder for the embedded default.")
     var data: String = "./aerie-data"
 
-    func run() async throws {
+    func run() throws {
+        // no_new_privs is per thread and inherited: set it before any thread exists so every thread has it.
+        try Privileges.forbidNewPrivileges()
         let configPath = try resolveConfigPath()
+        try runBlocking { [self] in try await self.serve(configPath: configPath) }
+    }
+
+    private func serve(configPath: String?) async throws {
         let loaded = try loadOrExit(configPath)
         let settings = loaded.settings
         let log: LogWriter

@@ -1,1 +1,0 @@
-/// LMTP session (issue 4).

@@ -1,0 +1,68 @@
+import AerieStorage
+import Glibc
+import POP3Protocol
+
+extension POP3Maildrop {
+    /// RETR (`bodyLines` nil) or TOP: `+OK`, the dot-stuffed message read from disk in 64 KiB chunks, `.`.
+    /// Returns the octets sent after the status line, or nil when the response broke off half way (the
+    /// connection must close: the client cannot tell a truncated message from a whole one otherwise).
+    func stream(_ index: Int, bodyLines: Int?, output: some POP3Output) -> Int? {
+        let record = messages[index]
+        let status = bodyLines == nil ? POP3Response.ok("\(record.virtualSize) octets") : POP3Response.ok("")
+        let source: MessageSource
+        do {
+            source = try open(record)
+        } catch {
+            // Nothing sent yet: a plain -ERR keeps the session usable.
+            log.error(logCategory, "RETR/TOP of UID \(record.uid) failed: \(error)")
+            output.send(Self.errorResponse(error).bytes)
+            return 0
+        }
+        var stuffer = DotStuffer(bodyLines: bodyLines)
+        var sent = 0
+        output.send(status.bytes)
+        switch source {
+        case .memory(let bytes):
+            var offset = 0
+            repeat {
+                let end = min(bytes.count, offset + Self.chunkSize)
+                let chunk = stuffer.feed(bytes[offset..<end])
+                if !chunk.isEmpty { output.send(chunk); sent += chunk.count }
+                offset = end
+            } while offset < bytes.count && !stuffer.isComplete
+        case .file(let fd, let path):
+            defer { close(fd) }
+            var buffer = [UInt8](repeating: 0, count: Self.chunkSize)
+            while !stuffer.isComplete {
+                let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+                if count < 0 {
+                    if errno == EINTR { continue }
+                    log.error(logCategory, "read(\(path)) failed: errno \(errno)")
+                    return nil
+                }
+                if count == 0 { break }
+                let chunk = stuffer.feed(buffer[0..<count])
+                if !chunk.isEmpty { output.send(chunk); sent += chunk.count }
+            }
+        }
+        let end = stuffer.finish()
+        output.send(end)
+        return sent + end.count
+    }
+
+    enum MessageSource {
+        case file(Int32, String)
+        case memory([UInt8])
+    }
+
+    /// The message file, opened for streaming; when another process renamed it meanwhile (a flag change),
+    /// the store's rescanning read finds it under its new name.
+    func open(_ record: MessageRecord) throws(StorageError) -> MessageSource {
+        if let path = mailbox.path(of: record.uid) {
+            let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+            if fd >= 0 { return .file(fd, path) }
+            guard errno == ENOENT else { throw StorageError.io(path: path, errno: errno) }
+        }
+        return .memory(try mailbox.read(uid: record.uid))
+    }
+}
