@@ -10,7 +10,8 @@ let package = Package(
     name: "Aerie",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "aerie", targets: ["aerie"])
+        .executable(name: "aerie", targets: ["aerie"]),
+        .executable(name: "aerie-bench", targets: ["AerieBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -91,6 +92,19 @@ let package = Package(
                 "AerieCore", "AerieConfig", "AerieAuth", "AerieServer", "AerieObservability",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
+            swiftSettings: strict
+        ),
+
+        // The load generator for bench/ (never part of the tests).
+        .executableTarget(
+            name: "AerieBench",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "bench/Sources/AerieBench",
             swiftSettings: strict
         ),
 

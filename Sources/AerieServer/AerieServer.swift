@@ -39,15 +39,19 @@ public final class AerieServer: Sendable {
     public let listeners: [ListenerPlan]
 
     /// Validates everything that can fail (TLS files, auth databases, listener plan) before binding anything.
-    public init(config: LoadedConfig, log: any LogSink) throws {
+    private let keeper: KeyKeeper?
+
+    public init(config: LoadedConfig, log: any LogSink, keeper: KeyKeeper? = nil) throws {
         self.log = log
+        self.keeper = keeper
         self.pool = PasswordHashingPool()
         self.mailPool = NIOThreadPool(numberOfThreads: max(2, System.coreCount))
         mailPool.start()
         let settings = config.settings.forProtocol("imap")
         self.listeners = try Self.plan(settings: settings, log: log)
         let environment = try Self.makeEnvironment(
-            settings: settings, log: log, pool: pool, mailPool: mailPool, registry: registry, previousLimiter: nil)
+            settings: settings, log: log, pool: pool, mailPool: mailPool, registry: registry, previousLimiter: nil,
+            keeper: nil)
         self.state = Mutex(environment)
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
     }
@@ -100,9 +104,10 @@ public final class AerieServer: Sendable {
 
     static func makeEnvironment(
         settings: AerieSettings, log: any LogSink, pool: PasswordHashingPool, mailPool: NIOThreadPool,
-        registry: ConnectionRegistry, previousLimiter: ConnectionLimiter?
+        registry: ConnectionRegistry, previousLimiter: ConnectionLimiter?, keeper: KeyKeeper?
     ) throws -> ConnectionEnvironment {
-        let tlsContext: NIOSSLContext? = settings.ssl == .no ? nil : try TLSSetup.makeContext(settings: settings)
+        let tlsContext: NIOSSLContext? =
+            settings.ssl == .no ? nil : try TLSSetup.makeContext(settings: settings, keeper: keeper)
         let authService = try AuthService(configuration: authConfiguration(settings), log: log, pool: pool)
         let mechanisms = try settings.authMechanisms.map { name in
             guard let mechanism = SASLMechanism(rawValue: name.uppercased()) else {
@@ -220,7 +225,7 @@ public final class AerieServer: Sendable {
         let previous = state.withLock { $0.unauthenticatedSlots }
         let environment = try Self.makeEnvironment(
             settings: settings, log: log, pool: pool, mailPool: mailPool, registry: registry,
-            previousLimiter: previous)
+            previousLimiter: previous, keeper: keeper)
         state.withLock { $0 = environment }
         log.info("master", "Configuration and certificates reloaded")
     }

@@ -6,13 +6,17 @@ public import NIOSSL
 #endif
 
 public struct TLSSetupError: Error, CustomStringConvertible {
+    public init(description: String) { self.description = description }
     public var description: String
 }
 
 /// Builds the server's TLS context from `ssl_*` settings, refusing anything below the configured floor.
 public enum TLSSetup {
-    /// Reads certificate chain and key now (possibly as root, before privileges are dropped).
-    public static func makeContext(settings: AerieSettings) throws(TLSSetupError) -> NIOSSLContext {
+    /// Reads certificate chain and key now: directly (at start, possibly as root), or through the root
+    /// `KeyKeeper` after privileges were dropped, so a root-only key can still be reloaded.
+    public static func makeContext(settings: AerieSettings, keeper: KeyKeeper? = nil) throws(TLSSetupError)
+        -> NIOSSLContext
+    {
         let certPath = settings.sslServerCertFile
         let keyPath = settings.sslServerKeyFile
         guard !certPath.isEmpty, !keyPath.isEmpty else {
@@ -21,10 +25,24 @@ public enum TLSSetup {
                     "ssl is enabled but ssl_server_cert_file or ssl_server_key_file is not set (set both, or ssl = no to serve without TLS)"
             )
         }
-        try checkKeyFilePermissions(keyPath)
+        let certificateBytes: [UInt8]
+        let keyBytes: [UInt8]
+        do {
+            if let keeper, keeper.certificatePath == certPath, keeper.keyPath == keyPath {
+                (certificateBytes, keyBytes) = try keeper.fetch()
+            } else {
+                try checkKeyFilePermissions(keyPath)
+                certificateBytes = try KeyKeeperProcess.readFile(certPath)
+                keyBytes = try KeyKeeperProcess.readFile(keyPath)
+            }
+        } catch let error as TLSSetupError {
+            throw error
+        } catch {
+            throw TLSSetupError(description: "\(error)")
+        }
         let chain: [NIOSSLCertificate]
         do {
-            chain = try NIOSSLCertificate.fromPEMFile(certPath)
+            chain = try NIOSSLCertificate.fromPEMBytes(certificateBytes)
         } catch {
             throw TLSSetupError(description: "Cannot read certificate ssl_server_cert_file=\(certPath): \(error)")
         }
@@ -34,10 +52,10 @@ public enum TLSSetup {
         let key: NIOSSLPrivateKey
         do {
             if settings.sslServerKeyPassword.isEmpty {
-                key = try NIOSSLPrivateKey(file: keyPath, format: .pem)
+                key = try NIOSSLPrivateKey(bytes: keyBytes, format: .pem)
             } else {
                 let password = Array(settings.sslServerKeyPassword.utf8)
-                key = try NIOSSLPrivateKey(file: keyPath, format: .pem) { provide in provide(password) }
+                key = try NIOSSLPrivateKey(bytes: keyBytes, format: .pem) { provide in provide(password) }
             }
         } catch {
             throw TLSSetupError(description: "Cannot read private key ssl_server_key_file=\(keyPath): \(error)")

@@ -9,6 +9,9 @@
 static inline int aerie_set_no_new_privs(void) { return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); }
 static inline int aerie_get_no_new_privs(void) { return prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0); }
 static inline int aerie_set_single_group(gid_t gid) { return setgroups(1, &gid); }
+// The privileged key keeper dies with the server instead of lingering as an orphaned root process.
+static inline int aerie_set_parent_death_signal(int sig) { return prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0); }
+
 // syslog is variadic too; the message is always passed as data, never as a format.
 static inline void aerie_syslog(int priority, const char *message) { syslog(priority, "%s", message); }
 #endif

@@ -1,3 +1,4 @@
+import AerieServer
 import ArgumentParser
 import Dispatch
 import Synchronization
@@ -7,7 +8,7 @@ struct Aerie: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "aerie",
         abstract: "A secure-by-default IMAP server that reads Dovecot's configuration.",
-        subcommands: [Serve.self, Conf.self, Pw.self]
+        subcommands: [Serve.self, Conf.self, Pw.self, TLSKeeper.self]
     )
 }
 
@@ -32,4 +33,16 @@ func runBlocking<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) 
     }
     done.wait()
     return try result.withLock { $0! }.get()
+}
+
+/// Internal: the root helper `aerie serve` starts to re-read TLS files for reloads. Not for people.
+struct TLSKeeper: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "tls-keeper", shouldDisplay: false)
+
+    @Argument var certificatePath: String
+    @Argument var keyPath: String
+
+    func run() throws {
+        KeyKeeperProcess.run(certificatePath: certificatePath, keyPath: keyPath)
+    }
 }

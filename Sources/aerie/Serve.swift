@@ -45,7 +45,13 @@ struct Serve: ParsableCommand {
         let server: AerieServer
         do {
             try SecureFile.makeDirectory(settings.baseDir, mode: 0o755)
-            server = try AerieServer(config: loaded, log: log)
+            // As root, keep a tiny root helper that can re-read a root-only key for SIGHUP reloads.
+            var keeper: KeyKeeper?
+            if Privileges.isRoot && settings.ssl != .no {
+                keeper = try KeyKeeper.spawn(
+                    certificatePath: settings.sslServerCertFile, keyPath: settings.sslServerKeyFile)
+            }
+            server = try AerieServer(config: loaded, log: log, keeper: keeper)
             try await server.bind()
             try dropPrivileges(settings: settings, log: log)
             writePIDFile(baseDir: settings.baseDir)

@@ -1,0 +1,613 @@
+"""Shared helpers for Aerie's integration tests: TLS material, users files, configs, the server process, and a
+small raw IMAP client in which every read has a timeout."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import pwd
+import random
+import re
+import signal
+import socket
+import ssl
+import subprocess
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", DeprecationWarning)
+    import crypt  # Python 3.11: deprecated but present; the reference for SHA512-CRYPT and BLF-CRYPT.
+
+REPO = Path(__file__).resolve().parents[2]
+READ_TIMEOUT = 10.0  # seconds; any single read longer than this is a hang, and fails the test
+START_TIMEOUT = 30.0
+
+# ------------------------------------------------------------------------------------------------------------
+# Accounts
+
+
+def vmail_ids() -> tuple[int, int]:
+    entry = pwd.getpwnam("vmail")
+    return entry.pw_uid, entry.pw_gid
+
+
+def make_readable_by_all(path: Path) -> None:
+    """Lets vmail traverse to `path`: pytest's base temp dir is 0700 by default."""
+    path = path.resolve()
+    for p in [path, *path.parents]:
+        if str(p) in ("/", "/tmp"):
+            break
+        mode = p.stat().st_mode & 0o7777
+        if mode & 0o005 != 0o005:
+            os.chmod(p, mode | 0o755)
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Ports
+
+
+_used_ports: set[int] = set()
+
+
+def free_port() -> int:
+    """A random high port (below Linux's ephemeral range) that is free for both listening and not yet handed out."""
+    for _ in range(200):
+        port = random.randint(20000, 32000)
+        if port in _used_ports:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _used_ports.add(port)
+        return port
+    raise RuntimeError("no free port found")
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
+# ------------------------------------------------------------------------------------------------------------
+# TLS material
+
+
+def run(cmd: list[str], **kw) -> subprocess.CompletedProcess:
+    kw.setdefault("capture_output", True)
+    kw.setdefault("text", True)
+    kw.setdefault("timeout", 120)
+    return subprocess.run(cmd, **kw)
+
+
+def _check(cmd: list[str], **kw) -> subprocess.CompletedProcess:
+    r = run(cmd, **kw)
+    if r.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed ({r.returncode}): {r.stdout}\n{r.stderr}")
+    return r
+
+
+@dataclass
+class TLSFiles:
+    directory: Path
+    cert: Path
+    key: Path
+    ca: Path
+    kind: str
+
+
+def make_ca(directory: Path) -> tuple[Path, Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    ca_key, ca_cert = directory / "ca.key", directory / "ca.pem"
+    if not ca_cert.exists():
+        _check(["openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", str(ca_key)])
+        _check(["openssl", "req", "-x509", "-new", "-key", str(ca_key), "-sha256", "-days", "30",
+                "-subj", "/CN=Aerie Test CA", "-addext", "basicConstraints=critical,CA:TRUE",
+                "-addext", "keyUsage=critical,keyCertSign,cRLSign", "-out", str(ca_cert)])
+    return ca_key, ca_cert
+
+
+def make_tls(directory: Path, kind: str = "rsa", ca_dir: Path | None = None, cn: str = "localhost") -> TLSFiles:
+    """A leaf certificate (RSA 2048 or ECDSA P-256) for localhost/127.0.0.1 issued by a small test CA.
+    cert.pem holds the leaf then the CA (a chain file); key.pem is 0600, owned by root."""
+    directory.mkdir(parents=True, exist_ok=True)
+    ca_key, ca_cert = make_ca(ca_dir or directory.parent / "ca")
+    key, csr, leaf, cert = directory / "key.pem", directory / "leaf.csr", directory / "leaf.pem", directory / "cert.pem"
+    tmp_key = directory / "key.pem.new"
+    if kind == "rsa":
+        _check(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", str(tmp_key)])
+    elif kind == "ecdsa":
+        _check(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", str(tmp_key)])
+    else:
+        raise ValueError(kind)
+    os.chmod(tmp_key, 0o600)
+    ext = directory / "leaf.ext"
+    ext.write_text("basicConstraints=CA:FALSE\nsubjectAltName=DNS:localhost,IP:127.0.0.1\n"
+                   "extendedKeyUsage=serverAuth\n")
+    _check(["openssl", "req", "-new", "-key", str(tmp_key), "-subj", f"/CN={cn}", "-out", str(csr)])
+    _check(["openssl", "x509", "-req", "-in", str(csr), "-CA", str(ca_cert), "-CAkey", str(ca_key),
+            "-CAcreateserial", "-days", "30", "-sha256", "-extfile", str(ext), "-out", str(leaf)])
+    chain = leaf.read_text() + ca_cert.read_text()
+    tmp_cert = directory / "cert.pem.new"
+    tmp_cert.write_text(chain)
+    os.chmod(tmp_cert, 0o644)
+    os.replace(tmp_key, key)  # atomic: a reload never sees a half-written file
+    os.replace(tmp_cert, cert)
+    return TLSFiles(directory, cert, key, ca_cert, kind)
+
+
+def cert_fingerprint_pem(pem: str) -> str:
+    der = ssl.PEM_cert_to_DER_cert(pem)
+    return hashlib.sha256(der).hexdigest()
+
+
+def file_leaf_fingerprint(cert_file: Path) -> str:
+    pem = cert_file.read_text()
+    first = pem[: pem.index("-----END CERTIFICATE-----") + len("-----END CERTIFICATE-----")] + "\n"
+    return cert_fingerprint_pem(first)
+
+
+def client_context(ca: Path | None = None) -> ssl.SSLContext:
+    if ca is None:
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        return ctx
+    ctx = ssl.create_default_context(cafile=str(ca))
+    ctx.check_hostname = False  # we connect to 127.0.0.1; the SAN has it, but keep it simple for imaplib
+    return ctx
+
+
+def server_fingerprint(port: int) -> str:
+    """SHA-256 of the leaf certificate a new IMAPS connection presents."""
+    ctx = client_context()
+    with socket.create_connection(("127.0.0.1", port), timeout=READ_TIMEOUT) as raw:
+        with ctx.wrap_socket(raw, server_hostname="localhost") as tls:
+            der = tls.getpeercert(binary_form=True)
+    return hashlib.sha256(der).hexdigest()
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Users
+
+
+@dataclass
+class User:
+    name: str
+    password: str
+    stored: str  # {SCHEME}hash as written to the users file
+    uid: int
+    gid: int
+    can_login: bool
+
+
+def sha512_crypt(password: str) -> str:
+    return "{SHA512-CRYPT}" + crypt.crypt(password, crypt.mksalt(crypt.METHOD_SHA512))
+
+
+def blf_crypt(password: str) -> str:
+    return "{BLF-CRYPT}" + crypt.crypt(password, crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=256))  # cost 08
+
+
+def argon2id(password: str) -> str:
+    from argon2 import PasswordHasher
+
+    return "{ARGON2ID}" + PasswordHasher(time_cost=3, memory_cost=65536, parallelism=1).hash(password)
+
+
+def doveadm_sha512(password: str) -> str:
+    out = _check(["doveadm", "pw", "-s", "SHA512-CRYPT", "-p", password]).stdout.strip()
+    assert out.startswith("{SHA512-CRYPT}$6$"), out
+    return out
+
+
+def make_users() -> dict[str, User]:
+    uid, gid = vmail_ids()
+    users = {
+        "sha512": User("sha512", "Sha512-Pw-7hQx2", "", uid, gid, True),
+        "argon": User("argon", "Argon-Pw-k3Vb9", "", uid, gid, True),
+        "blf": User("blf", "Blf-Pw-Zr5mW1", "", uid, gid, True),
+        "doveadm": User("doveadm", "Doveadm-Pw-Jt8c", "", uid, gid, True),
+        "lowuid": User("lowuid", "Lowuid-Pw-Pq4s", "", 999, 999, False),
+        "rootuser": User("rootuser", "Rootuser-Pw-Mx6n", "", 0, 0, False),
+        "weak": User("weak", "Weak-Pw-Ld2f", "", uid, gid, False),
+    }
+    users["sha512"].stored = sha512_crypt(users["sha512"].password)
+    users["argon"].stored = argon2id(users["argon"].password)
+    users["blf"].stored = blf_crypt(users["blf"].password)
+    users["doveadm"].stored = doveadm_sha512(users["doveadm"].password)
+    users["lowuid"].stored = sha512_crypt(users["lowuid"].password)
+    users["rootuser"].stored = sha512_crypt(users["rootuser"].password)
+    users["weak"].stored = "{PLAIN-MD5}" + hashlib.md5(users["weak"].password.encode()).hexdigest()
+    return users
+
+
+def write_users_file(path: Path, users: dict[str, User], home_root: Path) -> None:
+    uid, gid = vmail_ids()
+    home_root.mkdir(parents=True, exist_ok=True)
+    os.chown(home_root, uid, gid)
+    os.chmod(home_root, 0o755)
+    lines = []
+    for u in users.values():
+        home = home_root / u.name
+        home.mkdir(exist_ok=True)
+        if u.uid == uid:
+            os.chown(home, uid, gid)
+            os.chmod(home, 0o700)
+        lines.append(f"{u.name}:{u.stored}:{u.uid}:{u.gid}::{home}::\n")
+    path.write_text("".join(lines))
+    os.chown(path, uid, gid)
+    os.chmod(path, 0o600)
+
+
+def secrets_of(users: dict[str, User]) -> list[str]:
+    """Every string that must never reach a log: passwords, hashes (and their salt+digest part), SASL payloads."""
+    out = []
+    for u in users.values():
+        out.append(u.password)
+        out.append(u.stored)
+        body = u.stored.split("}", 1)[1]
+        out.append(body)
+        digest = body.rsplit("$", 1)[-1]
+        if len(digest) >= 16:
+            out.append(digest)
+        out.append(base64.b64encode(f"\0{u.name}\0{u.password}".encode()).decode())
+        out.append(base64.b64encode(u.password.encode()).decode())
+    return out
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Configuration
+
+ACCEPTANCE = """\
+dovecot_config_version = 2.4.0
+protocols = imap
+listen = 127.0.0.1
+base_dir = DIR/run
+log_path = DIR/aerie.log
+log_timestamp = "%Y-%m-%d %H:%M:%S "
+auth_verbose = yes
+ssl = required
+ssl_server_cert_file = DIR/tls/cert.pem
+ssl_server_key_file = DIR/tls/key.pem
+auth_mechanisms = plain login
+auth_failure_delay = 2 secs
+mail_driver = maildir
+mail_path = ~/Maildir
+mail_uid = vmail
+mail_gid = vmail
+first_valid_uid = 1000
+
+passdb passwd-file {
+  passwd_file_path = DIR/users
+}
+userdb passwd-file {
+  passwd_file_path = DIR/users
+}
+
+service imap-login {
+  inet_listener imap {
+    port = 11143
+  }
+  inet_listener imaps {
+    port = 11993
+    ssl = yes
+  }
+}
+"""
+
+
+def acceptance_config(directory: Path, imap_port: int, imaps_port: int, extra: str = "",
+                      replace: dict[str, str] | None = None, service_extra: str = "") -> str:
+    text = ACCEPTANCE.replace("DIR", str(directory))
+    text = text.replace("port = 11143", f"port = {imap_port}").replace("port = 11993", f"port = {imaps_port}")
+    for old, new in (replace or {}).items():
+        assert old in text, old
+        text = text.replace(old, new)
+    if service_extra:
+        text = text.replace("service imap-login {\n", "service imap-login {\n" + service_extra, 1)
+    if extra:
+        text += "\n" + extra + "\n"
+    return text
+
+
+# ------------------------------------------------------------------------------------------------------------
+# The server
+
+
+@dataclass
+class Server:
+    binary: str
+    directory: Path
+    config: Path
+    imap_port: int
+    imaps_port: int
+    users: dict[str, User]
+    tls: TLSFiles
+    log_path: Path
+    proc: subprocess.Popen | None = None
+    extra_args: list[str] = field(default_factory=list)
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def start(self, wait: bool = True) -> "Server":
+        self.stdout = open(self.directory / "stdout.txt", "wb")
+        self.stderr = open(self.directory / "stderr.txt", "wb")
+        self.proc = subprocess.Popen([self.binary, "serve", "-c", str(self.config), *self.extra_args],
+                                     stdout=self.stdout, stderr=self.stderr, stdin=subprocess.DEVNULL,
+                                     cwd=self.directory)
+        if wait:
+            self.wait_ready()
+        return self
+
+    def output(self) -> str:
+        parts = []
+        for name in ("stdout.txt", "stderr.txt"):
+            p = self.directory / name
+            if p.exists():
+                parts.append(p.read_text(errors="replace"))
+        return "\n".join(parts)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def wait_ready(self, timeout: float = START_TIMEOUT) -> None:
+        """Ready = both listeners accept and the plain one sends its greeting."""
+        deadline = time.monotonic() + timeout
+        last_error: Exception | None = None
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"aerie serve exited with {self.proc.returncode} during start-up:\n"
+                                   f"{self.output()}\nlog:\n{self.log()[-3000:]}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.imap_port), timeout=2) as s:
+                    s.settimeout(5)
+                    greeting = s.recv(4096)
+                    if greeting.startswith(b"* OK"):
+                        s.sendall(b"z LOGOUT\r\n")
+                        # A full TLS handshake and LOGOUT on the IMAPS port (a bare connect would log a failed
+                        # handshake).
+                        with RawIMAP(self.imaps_port, tls=True, timeout=5) as c:
+                            c.run("z", "LOGOUT")
+                        return
+            except OSError as e:
+                last_error = e
+            time.sleep(0.1)
+        raise RuntimeError(f"aerie did not become ready in {timeout}s ({last_error}):\n{self.output()}\n{self.log()}")
+
+    def stop(self, timeout: float = 20) -> int:
+        """SIGTERM, wait; returns the exit status (kills and fails loudly on a hang)."""
+        if self.proc is None:
+            return 0
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+                raise AssertionError(f"aerie did not exit within {timeout}s of SIGTERM")
+        for f in (self.stdout, self.stderr):
+            f.close()
+        return self.proc.returncode
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+
+
+# ------------------------------------------------------------------------------------------------------------
+# A raw IMAP client
+
+
+class IMAPError(AssertionError):
+    pass
+
+
+class RawIMAP:
+    """Line-oriented IMAP over a socket, every read bounded by a timeout. Lines are returned without CRLF."""
+
+    def __init__(self, port: int, tls: bool = False, timeout: float = READ_TIMEOUT, greeting: bool = True):
+        self.port = port
+        self.timeout = timeout
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.sock.settimeout(timeout)
+        if tls:
+            self.sock = client_context().wrap_socket(self.sock, server_hostname="localhost")
+            self.sock.settimeout(timeout)
+        self.buf = b""
+        self.greeting = self.readline() if greeting else None
+
+    def close(self) -> None:
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        self.close()
+
+    def send(self, data: bytes | str) -> None:
+        if isinstance(data, str):
+            data = data.encode()
+        self.sock.sendall(data)
+
+    def cmd(self, line: str) -> None:
+        self.send(line + "\r\n")
+
+    def readline(self, timeout: float | None = None, limit: int = 1 << 20) -> str:
+        deadline = time.monotonic() + (timeout or self.timeout)
+        while b"\r\n" not in self.buf:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise socket.timeout(f"no complete line within {timeout or self.timeout}s; have {self.buf[:200]!r}")
+            self.sock.settimeout(remaining)
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionError(f"connection closed; pending {self.buf[:200]!r}")
+            self.buf += chunk
+            if len(self.buf) > limit:
+                raise IMAPError("line too long")
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line.decode("utf-8", errors="replace")
+
+    def read_tagged(self, tag: str, timeout: float | None = None) -> tuple[list[str], str]:
+        """Reads until the tagged response for `tag`; returns (untagged/continuation lines, tagged line)."""
+        deadline = time.monotonic() + (timeout or self.timeout)
+        others = []
+        while True:
+            line = self.readline(timeout=max(0.01, deadline - time.monotonic()))
+            if line.startswith(tag + " "):
+                return others, line
+            others.append(line)
+
+    def run(self, tag: str, command: str, timeout: float | None = None) -> tuple[list[str], str]:
+        self.cmd(f"{tag} {command}")
+        return self.read_tagged(tag, timeout)
+
+    def starttls(self, tag: str = "s") -> None:
+        _, done = self.run(tag, "STARTTLS")
+        if not done.startswith(f"{tag} OK"):
+            raise IMAPError(done)
+        assert self.buf == b"", f"bytes after STARTTLS OK before handshake: {self.buf!r}"
+        self.sock = client_context().wrap_socket(self.sock, server_hostname="localhost")
+        self.sock.settimeout(self.timeout)
+
+    def read_until_closed(self, timeout: float | None = None) -> list[str]:
+        """Reads lines until EOF; raises socket.timeout if the server keeps the connection open."""
+        lines = []
+        deadline = time.monotonic() + (timeout or self.timeout)
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise socket.timeout(f"connection still open after {timeout or self.timeout}s; got {lines}")
+            self.sock.settimeout(remaining)
+            try:
+                chunk = self.sock.recv(65536)
+            except (ConnectionResetError, ssl.SSLEOFError, ssl.SSLZeroReturnError):
+                chunk = b""
+            if not chunk:
+                lines += [l.decode(errors="replace") for l in self.buf.split(b"\r\n") if l]
+                self.buf = b""
+                return lines
+            self.buf += chunk
+            while b"\r\n" in self.buf:
+                line, self.buf = self.buf.split(b"\r\n", 1)
+                lines.append(line.decode(errors="replace"))
+
+
+def plain_b64(user: str, password: str, authzid: str = "") -> str:
+    return base64.b64encode(f"{authzid}\0{user}\0{password}".encode()).decode()
+
+
+def b64(s: str) -> str:
+    return base64.b64encode(s.encode()).decode()
+
+
+def capabilities_from(line: str) -> set[str]:
+    """CAPABILITY atoms from a `* CAPABILITY …` line or a `[CAPABILITY …]` response code."""
+    m = re.search(r"\[CAPABILITY ([^\]]*)\]", line)
+    if m:
+        return set(m.group(1).upper().split())
+    m = re.match(r"\* CAPABILITY (.*)$", line, re.I)
+    assert m, f"no capabilities in {line!r}"
+    return set(m.group(1).upper().split())
+
+
+def wait_for(predicate, timeout: float, interval: float = 0.2, what: str = "condition"):
+    """Polls until predicate() is truthy (returns it) or fails after timeout. Not a speed assertion: the
+    timeout is a generous upper bound so a broken server fails instead of stalling."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+# ------------------------------------------------------------------------------------------------------------
+# A private network namespace (for tests bound to fixed ports)
+
+
+class PrivateNetwork:
+    """Moves the calling thread into a fresh network namespace with loopback up, so fixed ports (the embedded
+    default's 1143/1993) cannot collide with anything on the host; processes started from this thread inherit
+    it. `leave()` returns to the original namespace. Needs root (CAP_SYS_ADMIN); `enter()` returns False if the
+    kernel or container refuses."""
+
+    CLONE_NEWNET = 0x40000000
+
+    def __init__(self):
+        import ctypes
+
+        self.libc = ctypes.CDLL(None, use_errno=True)
+        self.original: int | None = None
+
+    def enter(self) -> bool:
+        import fcntl
+        import struct
+
+        self.original = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
+        if self.libc.unshare(self.CLONE_NEWNET) != 0:
+            os.close(self.original)
+            self.original = None
+            return False
+        # ioctl(SIOCSIFFLAGS, lo, IFF_UP|IFF_LOOPBACK|IFF_RUNNING)
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            ifr = struct.pack("16sH14s", b"lo", 0x1 | 0x8 | 0x40, b"\0" * 14)
+            fcntl.ioctl(sock.fileno(), 0x8914, ifr)
+        return True
+
+    def leave(self) -> None:
+        if self.original is not None:
+            if self.libc.setns(self.original, self.CLONE_NEWNET) != 0:
+                raise OSError(f"setns back to the host network failed: errno {__import__('ctypes').get_errno()}")
+            os.close(self.original)
+            self.original = None
+
+
+def thread_credentials(pid: int) -> list[tuple[str, str, tuple[str, ...], str]]:
+    """(tid, thread name, (real, effective, saved, fs uid), NoNewPrivs) for every thread of `pid`."""
+    out = []
+    for task in sorted(Path(f"/proc/{pid}/task").iterdir()):
+        try:
+            status = (task / "status").read_text()
+            name = (task / "comm").read_text().strip()
+        except FileNotFoundError:
+            continue  # the thread ended meanwhile
+        uids = tuple(re.search(r"^Uid:\s+(.*)$", status, re.M).group(1).split())
+        nnp = re.search(r"^NoNewPrivs:\s+(\d)", status, re.M).group(1)
+        out.append((task.name, name, uids, nnp))
+    return out
+
+
+def privilege_problems(pid: int, uid: int | None = None) -> list[str]:
+    """Threads still able to act as root (any uid 0, or not the expected uid) or without no_new_privs."""
+    bad = []
+    for tid, name, uids, nnp in thread_credentials(pid):
+        if "0" in uids or (uid is not None and uids != (str(uid),) * 4):
+            bad.append(f"thread {tid} ({name}) Uid {' '.join(uids)}")
+        if nnp != "1":
+            bad.append(f"thread {tid} ({name}) NoNewPrivs {nnp}")
+    return bad
+
