@@ -124,12 +124,13 @@ public final class AerieServer: Sendable {
         let loginService = settings.service(named: "imap-login")
         let unauthenticatedLimit = loginService?.clientLimit ?? 1000
         return ConnectionEnvironment(
-            sessionSettings: sessionSettings,
-            preLoginLimits: IMAPFramingLimits(
-                maxLineLength: 8192, maxLiteralSize: 8192, maxCommandSize: 16384, maxLiteralsPerCommand: 4),
-            postLoginLimits: IMAPFramingLimits(
-                maxLineLength: maxLine, maxLiteralSize: 64 * 1024 * 1024, maxCommandSize: 64 * 1024 * 1024 + maxLine,
-                maxLiteralsPerCommand: 64),
+            imap: .init(
+                sessionSettings: sessionSettings,
+                preLoginLimits: IMAPFramingLimits(
+                    maxLineLength: 8192, maxLiteralSize: 8192, maxCommandSize: 16384, maxLiteralsPerCommand: 4),
+                postLoginLimits: IMAPFramingLimits(
+                    maxLineLength: maxLine, maxLiteralSize: 64 * 1024 * 1024,
+                    maxCommandSize: 64 * 1024 * 1024 + maxLine, maxLiteralsPerCommand: 64)),
             authenticator: authService,
             log: log,
             tlsContext: tlsContext,

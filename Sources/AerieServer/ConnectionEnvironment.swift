@@ -7,9 +7,13 @@ import Synchronization
 
 /// Everything a new connection needs, captured when it is accepted; a reload swaps it for later connections only.
 struct ConnectionEnvironment: Sendable {
-    var sessionSettings: IMAPSessionSettings
-    var preLoginLimits: IMAPFramingLimits
-    var postLoginLimits: IMAPFramingLimits
+    struct IMAP: Sendable {
+        var sessionSettings: IMAPSessionSettings
+        var preLoginLimits: IMAPFramingLimits
+        var postLoginLimits: IMAPFramingLimits
+    }
+
+    var imap: IMAP
     var authenticator: any Authenticator
     var log: any LogSink
     var tlsContext: NIOSSLContext?

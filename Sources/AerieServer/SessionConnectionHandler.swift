@@ -1,0 +1,337 @@
+import AerieAuth
+import AerieCore
+import NIOCore
+import NIOPosix
+import NIOSSL
+import NIOTLS
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// What a protocol asks its connection to do, in order.
+enum ConnectionAction {
+    case send([UInt8])
+    /// Flush, then start TLS and drop anything the client pipelined behind the command.
+    case startTLS
+    /// Verify credentials off the event loop, then hand the result to `authenticationFinished`.
+    case authenticate(AuthRequest)
+    /// Wait (auth failure delay); no input is processed meanwhile.
+    case sleep(Duration)
+    case loggedIn(AuthenticatedUser)
+    case close(reason: String)
+    /// Protocol-specific work started on the event loop (a mail command on the pool, a userdb lookup).
+    case perform((ChannelHandlerContext) -> Void)
+}
+
+/// The transport side shared by IMAP, POP3 and LMTP: limits, timeouts, the ordered action queue, TLS upgrade,
+/// authentication off the loop, graceful shutdown. Subclasses supply framing, the session and the log lines.
+///
+/// Reading is demand-driven (autoRead off): we ask for more bytes only when every buffered command has been
+/// answered, so a client can never make us buffer more than one bounded command, however fast it pipelines.
+class SessionConnectionHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    let environment: ConnectionEnvironment
+    private var pending: [ConnectionAction] = []
+    /// Something asynchronous (auth, a delay, a TLS switch, pool work) is in progress; input waits.
+    private(set) var busy = false
+    private(set) var closing = false
+    var closeReason: String?
+    private var holdsUnauthenticatedSlot = false
+    private var registryID: UInt64?
+    private var timeout: Scheduled<Void>?
+    private var unitsInBurst = 0
+    private(set) var bytesIn = 0
+    var bytesOut = 0
+    let connectedAt = ContinuousClock.now
+    private var lastWrite: EventLoopFuture<Void>?
+
+    init(environment: ConnectionEnvironment) {
+        self.environment = environment
+    }
+
+    // MARK: - What a protocol provides
+
+    func greeting() -> [ConnectionAction] { [] }
+    /// The protocol's way to say goodbye before closing (`* BYE …`, `-ERR …`, `421 …`).
+    func goodbye(_ text: String, reason: String) -> [ConnectionAction] { [.close(reason: reason)] }
+    func appendInput(_ buffer: ByteBuffer) {}
+    /// Actions for the next complete unit of input, or nil when more bytes are needed.
+    func nextInput(context: ChannelHandlerContext) -> [ConnectionAction]? { nil }
+    var hasBufferedInput: Bool { false }
+    func discardBufferedInput() {}
+    func authenticationFinished(_ result: AuthResult) -> [ConnectionAction] { [] }
+    func tlsEstablished() {}
+    /// After a login: open the mailbox side (on the pool) before the tagged OK goes out.
+    func didLogIn(_ user: AuthenticatedUser, context: ChannelHandlerContext) {}
+    func logDisconnect(reason: String, elapsedSeconds: Int64) {}
+    var isAuthenticated: Bool { false }
+    var pipelineLimit: Int { isAuthenticated ? environment.maxPipelinedPostLogin : environment.maxPipelinedPreLogin }
+    /// Whether this connection counts against the unauthenticated-connection limit until it logs in.
+    var countsAsUnauthenticated: Bool { true }
+
+    // MARK: - Channel events
+
+    func channelActive(context: ChannelHandlerContext) {
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        registryID = environment.registry.register {
+            loopBound.eventLoop.execute {
+                let (handler, context) = loopBound.value
+                handler.serverShuttingDown(context: context)
+            }
+        }
+        if countsAsUnauthenticated {
+            guard environment.unauthenticatedSlots.tryAcquire() else {
+                closeReason = "Too many unauthenticated connections"
+                enqueue(goodbye("Server is busy, try again later.", reason: "Too many unauthenticated connections"), context: context)
+                // Over implicit TLS the goodbye can only go out after the handshake, which needs reads.
+                context.read()
+                return
+            }
+            holdsUnauthenticatedSlot = true
+        }
+        scheduleTimeout(environment.loginTimeout, context: context)
+        enqueue(greeting(), context: context)
+        context.read()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        timeout?.cancel()
+        releaseUnauthenticatedSlot()
+        if let registryID { environment.registry.unregister(registryID) }
+        let elapsed = (ContinuousClock.now - connectedAt).components.seconds
+        logDisconnect(reason: closeReason ?? "Connection closed", elapsedSeconds: elapsed)
+        connectionClosed()
+        context.fireChannelInactive()
+    }
+
+    /// Last chance to release protocol resources (POP3 drops its maildrop without committing deletes).
+    func connectionClosed() {}
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let buffer = unwrapInboundIn(data)
+        bytesIn += buffer.readableBytes
+        guard !closing else { return }
+        appendInput(buffer)
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        processInput(context: context)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if let sslError = error as? NIOSSLError, case .uncleanShutdown = sslError {
+            // The client dropped TCP without a TLS close_notify: common and harmless.
+            context.close(promise: nil)
+            return
+        }
+        if closeReason == nil {
+            if error is NIOSSLError || error is BoringSSLError {
+                closeReason = "TLS handshaking failed: \(error)"
+            } else {
+                closeReason = "Connection error: \(error)"
+            }
+        }
+        context.close(promise: nil)
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let tlsEvent = event as? TLSUserEvent, case .handshakeCompleted = tlsEvent {
+            tlsEstablished()
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    // MARK: - Input
+
+    func processInput(context: ChannelHandlerContext) {
+        while !busy && !closing, let actions = nextInput(context: context) {
+            unitsInBurst += 1
+            if unitsInBurst > pipelineLimit {
+                enqueue(goodbye("Too many pipelined commands.", reason: "Too many pipelined commands"), context: context)
+                return
+            }
+            if isAuthenticated {
+                scheduleTimeout(environment.idleTimeout, context: context)
+            }
+            enqueue(actions, context: context)
+        }
+        if !busy && !closing {
+            if !hasBufferedInput { unitsInBurst = 0 }
+            context.flush()
+            context.read()
+        }
+    }
+
+    // MARK: - Actions
+
+    func enqueue(_ actions: [ConnectionAction], context: ChannelHandlerContext) {
+        pending += actions
+        drain(context: context)
+    }
+
+    /// Performs queued actions until one has to wait, then flushes what they wrote.
+    private func drain(context: ChannelHandlerContext) {
+        while !busy, !pending.isEmpty {
+            let action = pending.removeFirst()
+            perform(action, context: context)
+        }
+        context.flush()
+    }
+
+    private func perform(_ action: ConnectionAction, context: ChannelHandlerContext) {
+        switch action {
+        case .send(let bytes):
+            bytesOut += bytes.count
+            lastWrite = context.write(wrapOutboundOut(context.channel.allocator.buffer(bytes: bytes)))
+
+        case .startTLS:
+            startTLS(context: context)
+
+        case .authenticate(let request):
+            busy = true
+            let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            let authenticator = environment.authenticator
+            Task {
+                let result = await authenticator.authenticate(request)
+                loopBound.eventLoop.execute {
+                    let (handler, context) = loopBound.value
+                    guard context.channel.isActive else { return }
+                    handler.pending = handler.authenticationFinished(result) + handler.pending
+                    handler.resume(context: context)
+                }
+            }
+
+        case .sleep(let duration):
+            busy = true
+            context.flush()
+            let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            context.eventLoop.scheduleTask(in: .nanoseconds(duration.nanoseconds)) {
+                let (handler, context) = loopBound.value
+                handler.resume(context: context)
+            }
+
+        case .loggedIn(let user):
+            releaseUnauthenticatedSlot()
+            scheduleTimeout(environment.idleTimeout, context: context)
+            didLogIn(user, context: context)
+
+        case .perform(let work):
+            work(context)
+
+        case .close(let reason):
+            closing = true
+            pending.removeAll()
+            if closeReason == nil { closeReason = reason }
+            context.flush()
+            let written = lastWrite ?? context.eventLoop.makeSucceededVoidFuture()
+            written.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+            // A peer that never reads (or never finishes a TLS handshake) must not keep the socket open.
+            let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+            context.eventLoop.scheduleTask(in: .seconds(5)) { loopBound.value.close(promise: nil) }
+        }
+    }
+
+    /// Continue after asynchronous work: the rest of the queue, then buffered input.
+    func resume(context: ChannelHandlerContext) {
+        busy = false
+        drain(context: context)
+        if !busy { processInput(context: context) }
+    }
+
+    /// Puts actions in front of the queue (answers to asynchronous work) and continues.
+    func resume(with actions: [ConnectionAction], context: ChannelHandlerContext) {
+        pending = actions + pending
+        resume(context: context)
+    }
+
+    /// Runs blocking mail work off the event loop; input waits until it is done and its output written.
+    func runOnMailPool(
+        context: ChannelHandlerContext, _ work: @escaping @Sendable (ChannelOutput) -> Void,
+        then finished: @escaping (ChannelHandlerContext) -> Void = { _ in }
+    ) {
+        busy = true
+        context.flush()
+        let output = ChannelOutput(channel: context.channel)
+        environment.mailAccess.pool.runIfActive(eventLoop: context.eventLoop) {
+            work(output)
+            output.flush()
+            return output.bytesWritten
+        }.assumeIsolated().whenComplete { result in
+            if case .success(let written) = result { self.bytesOut += written }
+            guard context.channel.isActive else { return }
+            finished(context)
+            self.resume(context: context)
+        }
+    }
+
+    /// Marks the connection busy while some other asynchronous step (a lookup) runs; call `resume` after.
+    func beginWaiting() { busy = true }
+
+    private func releaseUnauthenticatedSlot() {
+        if holdsUnauthenticatedSlot {
+            environment.unauthenticatedSlots.release()
+            holdsUnauthenticatedSlot = false
+        }
+    }
+
+    /// RFC 9051 §6.2.1, RFC 2595 §4: after our OK, TLS starts; plaintext the client sent behind the command is an
+    /// injection attempt and is dropped.
+    private func startTLS(context: ChannelHandlerContext) {
+        guard let tlsContext = environment.tlsContext else {
+            closing = true
+            context.close(promise: nil)
+            return
+        }
+        busy = true
+        discardBufferedInput()
+        context.flush()
+        let written = lastWrite ?? context.eventLoop.makeSucceededVoidFuture()
+        written.assumeIsolated().whenComplete { result in
+            guard case .success = result else {
+                context.close(promise: nil)
+                return
+            }
+            do {
+                try context.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tlsContext), position: .first)
+            } catch {
+                context.close(promise: nil)
+                return
+            }
+            // Anything read between our OK and the handler being in place was plaintext: drop it too.
+            self.discardBufferedInput()
+            self.resume(context: context)
+        }
+    }
+
+    // MARK: - Timeouts and shutdown
+
+    func scheduleTimeout(_ duration: Duration, context: ChannelHandlerContext) {
+        timeout?.cancel()
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        timeout = context.eventLoop.scheduleTask(in: .nanoseconds(duration.nanoseconds)) {
+            let (handler, context) = loopBound.value
+            handler.forceGoodbye("Disconnected for inactivity.", reason: "Inactivity", context: context)
+        }
+    }
+
+    private func serverShuttingDown(context: ChannelHandlerContext) {
+        forceGoodbye("Server shutting down.", reason: "Server shutting down", context: context)
+    }
+
+    private func forceGoodbye(_ text: String, reason: String, context: ChannelHandlerContext) {
+        guard !closing else { return }
+        pending.removeAll()
+        busy = false
+        enqueue(goodbye(text, reason: reason), context: context)
+    }
+}
+
+extension Duration {
+    var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+    }
+}
