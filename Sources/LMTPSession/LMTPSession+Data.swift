@@ -35,10 +35,12 @@ extension LMTPSession {
                 case .end: ended = true
                 }
             }
+            // Take the bytes after the chunk before the reader is stored, so they are handed on exactly once.
+            let rest = ended ? reader.takeRemainder() : []
             if accepted { chunks = reader } else { discardReader = reader }
             guard ended else { return [] }
             phase = .command
-            framer.append(reader.takeRemainder())
+            framer.append(rest)
             return chunkComplete(size: size, last: last, accepted: accepted, tooLarge: accepted && reader.isTooLarge)
         }
     }

@@ -1,0 +1,110 @@
+import AerieAuth
+import AerieCore
+import AerieStorage
+import Glibc
+import LMTPProtocol
+import LMTPSession
+
+func makeTempDirectory(_ label: String) -> String {
+    var template = Array("/tmp/aerie-lmtp-\(label)-XXXXXX".utf8CString)
+    _ = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
+    return String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+}
+
+func removeTree(_ path: String) {
+    guard let dir = opendir(path) else {
+        unlink(path)
+        return
+    }
+    while let entry = readdir(dir) {
+        let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+            String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+        }
+        if name == "." || name == ".." { continue }
+        let child = "\(path)/\(name)"
+        var info = stat()
+        if lstat(child, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR { removeTree(child) } else { unlink(child) }
+    }
+    closedir(dir)
+    rmdir(path)
+}
+
+/// Log lines collected in memory.
+final class CollectingLog: LogSink, @unchecked Sendable {
+    var lines: [(LogLevel, String, String)] = []
+    func log(_ level: LogLevel, category: String, _ message: String) { lines.append((level, category, message)) }
+}
+
+struct TemporaryStoreFailure: Error {}
+
+/// An MTA-side harness: plays the transport's part, answering lookups from a user table and deliveries
+/// with `LMTPDeliverer` over temp Maildirs, and records what the client reads.
+final class Harness {
+    let root = makeTempDirectory("harness")
+    var session: LMTPSession
+    var users: [String: AuthenticatedUser] = [:]
+    var lookups: [String] = []
+    var deliveries: [LMTPDelivery] = []
+    var closed: String?
+    var startedTLS = false
+    let log = CollectingLog()
+    /// Replaces the store for a delivery (a failing disk).
+    var storeOverride: ((AuthenticatedUser) throws -> MailStore)?
+
+    init(settings: LMTPSessionSettings = LMTPSessionSettings(hostname: "mx.example.org"), startTLSAvailable: Bool = false) {
+        session = LMTPSession(
+            settings: settings,
+            context: ConnectionContext(
+                remoteIP: "", localIP: "", sessionID: "S1d", isTLS: false, startTLSAvailable: startTLSAvailable))
+        for name in ["alice@example.org", "bob@example.org"] {
+            let local = String(name.prefix { $0 != "@" })
+            users[name] = AuthenticatedUser(user: name, uid: 1500, gid: 1500, home: "\(root)/\(local)")
+        }
+    }
+
+    deinit { removeTree(root) }
+
+    func store(for user: AuthenticatedUser) throws -> MailStore {
+        try MailStore(configuration: MailStoreConfiguration(root: user.home + "/Maildir", fsync: false))
+    }
+
+    /// Feeds bytes and plays every action through; returns the reply lines, CRLF removed.
+    @discardableResult
+    func feed(_ text: String) -> [String] { feed(Array(text.utf8)) }
+
+    @discardableResult
+    func feed(_ bytes: [UInt8]) -> [String] { play(session.receive(bytes)) }
+
+    func play(_ actions: [LMTPSessionAction]) -> [String] {
+        var out: [String] = []
+        var queue = actions
+        while !queue.isEmpty {
+            let action = queue.removeFirst()
+            switch action {
+            case .send(let bytes):
+                out += String(decoding: bytes, as: UTF8.self).split(separator: "\r\n").map(String.init)
+            case .lookupRecipient(let user):
+                precondition(session.isBusy)
+                lookups.append(user)
+                queue += session.recipientLookedUp(users[user])
+            case .deliver(let delivery):
+                deliveries.append(delivery)
+                let replies = LMTPDeliverer.deliver(
+                    delivery, store: storeOverride ?? store(for:), log: log, sessionID: "S1d")
+                queue += session.deliveryFinished(replies)
+            case .startTLS:
+                startedTLS = true
+            case .close(let reason):
+                closed = reason
+            }
+        }
+        return out
+    }
+
+    func inbox(_ user: String, mailbox: String = "INBOX") throws -> (Mailbox, [String]) {
+        let opened = try store(for: users[user]!).open(mailbox)
+        let texts = try opened.messages.map { String(decoding: try opened.read(uid: $0.uid), as: UTF8.self) }
+        return (opened, texts)
+    }
+}
+
