@@ -74,7 +74,7 @@ let package = Package(
             name: "AerieServer",
             dependencies: [
                 "AerieCore", "AerieConfig", "AerieAuth", "AerieObservability", "IMAPProtocol", "IMAPSession", "SASL",
-                "AerieStorage", "CAerieSystem",
+                "AerieStorage", "CAerieSystem", "POP3Protocol", "POP3Session", "LMTPProtocol", "LMTPSession",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

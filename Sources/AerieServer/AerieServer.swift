@@ -3,6 +3,8 @@ public import AerieCore
 import AerieAuth
 import IMAPProtocol
 import IMAPSession
+import LMTPSession
+import POP3Session
 import NIOCore
 import NIOPosix
 import NIOSSL
@@ -18,15 +20,6 @@ public struct ServerStartError: Error, CustomStringConvertible {
     public init(_ description: String) { self.description = description }
 }
 
-/// One listening socket, as resolved from `service imap-login { inet_listener NAME { … } }`.
-public struct ListenerPlan: Sendable, Equatable {
-    public var service: String
-    public var name: String
-    public var host: String
-    public var port: Int
-    public var implicitTLS: Bool
-}
-
 /// The server: listeners, shared limits and the auth service. One process, NIO event loops, no thread per connection.
 public final class AerieServer: Sendable {
     private let group: MultiThreadedEventLoopGroup
@@ -40,6 +33,8 @@ public final class AerieServer: Sendable {
 
     /// Validates everything that can fail (TLS files, auth databases, listener plan) before binding anything.
     private let keeper: KeyKeeper?
+    /// Who owns unix sockets whose listener names no user: the account the server drops to.
+    private let socketOwner: ServiceAccount?
 
     public init(config: LoadedConfig, log: any LogSink, keeper: KeyKeeper? = nil) throws {
         self.log = log
@@ -48,64 +43,21 @@ public final class AerieServer: Sendable {
         self.mailPool = NIOThreadPool(numberOfThreads: max(2, System.coreCount))
         mailPool.start()
         let settings = config.settings.forProtocol("imap")
-        self.listeners = try Self.plan(settings: settings, log: log)
+        self.listeners = try ListenerPlan.plan(settings: config.settings, log: log)
+        self.socketOwner = try? ServiceAccount.lookup(
+            user: settings.mailUID.isEmpty ? settings.defaultInternalUser : settings.mailUID, group: settings.mailGID)
         let environment = try Self.makeEnvironment(
-            settings: settings, log: log, pool: pool, mailPool: mailPool, registry: registry, previousLimiter: nil,
+            base: config.settings, log: log, pool: pool, mailPool: mailPool, registry: registry, previousLimiter: nil,
             keeper: nil)
         self.state = Mutex(environment)
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
     }
 
-    /// Resolves the listeners; a plaintext listener exists only where the configuration gives it a port.
-    static func plan(settings: AerieSettings, log: any LogSink) throws -> [ListenerPlan] {
-        guard settings.protocols.contains("imap") else {
-            throw ServerStartError("protocols does not include imap: nothing to serve (this version serves IMAP only)")
-        }
-        for proto in settings.protocols where proto != "imap" {
-            log.warning("master", "protocols includes \(proto), which this version of Aerie does not serve yet")
-        }
-        var plans: [ListenerPlan] = []
-        for listener in settings.service(named: "imap-login")?.inetListeners ?? [] {
-            guard let port = listener.port else {
-                log.warning(
-                    "master",
-                    "service imap-login: inet_listener \(listener.name) has no port, so it is not opened (Dovecot would open its default port; write port = 0 to say so)"
-                )
-                continue
-            }
-            guard port > 0 else { continue }
-            guard port <= 65535 else { throw ServerStartError("inet_listener \(listener.name): port \(port) out of range") }
-            if listener.ssl && settings.ssl == .no {
-                throw ServerStartError(
-                    "inet_listener \(listener.name) has ssl = yes but ssl = no: set ssl = required (the default)")
-            }
-            for address in listener.address ?? settings.listen {
-                for host in Self.hosts(for: address) {
-                    plans.append(
-                        ListenerPlan(
-                            service: "imap-login", name: listener.name, host: host, port: port,
-                            implicitTLS: listener.ssl))
-                }
-            }
-        }
-        guard !plans.isEmpty else { throw ServerStartError("no IMAP listener has a port: nothing to serve") }
-        return plans
-    }
-
-    static func hosts(for address: String) -> [String] {
-        address.split(whereSeparator: { $0 == "," || $0 == " " }).map { part in
-            switch part {
-            case "*": "0.0.0.0"
-            case "[::]": "::"
-            default: String(part)
-            }
-        }
-    }
-
     static func makeEnvironment(
-        settings: AerieSettings, log: any LogSink, pool: PasswordHashingPool, mailPool: NIOThreadPool,
+        base: AerieSettings, log: any LogSink, pool: PasswordHashingPool, mailPool: NIOThreadPool,
         registry: ConnectionRegistry, previousLimiter: ConnectionLimiter?, keeper: KeyKeeper?
     ) throws -> ConnectionEnvironment {
+        let settings = base.forProtocol("imap")
         let tlsContext: NIOSSLContext? =
             settings.ssl == .no ? nil : try TLSSetup.makeContext(settings: settings, keeper: keeper)
         let authService = try AuthService(configuration: authConfiguration(settings), log: log, pool: pool)
@@ -120,6 +72,16 @@ public final class AerieServer: Sendable {
         let sessionSettings = IMAPSessionSettings(
             greeting: settings.loginGreeting, mechanisms: mechanisms,
             allowCleartextWithoutTLS: settings.authAllowCleartext, failureDelay: settings.authFailureDelay)
+        let pop3Settings = base.forProtocol("pop3")
+        let pop3 = POP3SessionSettings(
+            greeting: pop3Settings.loginGreeting, mechanisms: mechanisms,
+            allowCleartextWithoutTLS: pop3Settings.authAllowCleartext, failureDelay: pop3Settings.authFailureDelay,
+            uidlFormat: pop3Settings.value(forKey: "pop3_uidl_format") ?? "%08Xu%08Xv")
+        let lmtpSettings = base.forProtocol("lmtp")
+        let lmtp = LMTPSessionSettings(
+            hostname: lmtpSettings.value(forKey: "hostname").flatMap { $0.isEmpty ? nil : $0 } ?? Self.hostname(),
+            recipientDelimiter: lmtpSettings.value(forKey: "recipient_delimiter") ?? "+",
+            saveToDetailMailbox: lmtpSettings.value(forKey: "lmtp_save_to_detail_mailbox") == "yes")
         let maxLine = max(1024, settings.imapMaxLineLength)
         let loginService = settings.service(named: "imap-login")
         let unauthenticatedLimit = loginService?.clientLimit ?? 1000
@@ -131,7 +93,10 @@ public final class AerieServer: Sendable {
                 postLoginLimits: IMAPFramingLimits(
                     maxLineLength: maxLine, maxLiteralSize: 64 * 1024 * 1024,
                     maxCommandSize: 64 * 1024 * 1024 + maxLine, maxLiteralsPerCommand: 64)),
+            pop3: pop3,
+            lmtp: lmtp,
             authenticator: authService,
+            userLookup: { await authService.lookupUser($0) },
             log: log,
             tlsContext: tlsContext,
             loginTimeout: settings.loginTimeout,
@@ -183,19 +148,23 @@ public final class AerieServer: Sendable {
                 .serverChannelOption(.backlog, value: 256)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .childChannelOption(.autoRead, value: false)
-                .childChannelOption(.socketOption(.so_keepalive), value: 1)
                 .childChannelInitializer { [self] channel in
                     channel.eventLoop.makeCompletedFuture {
                         try self.initialize(channel: channel, plan: plan)
                     }
                 }
             do {
-                let channel = try await bootstrap.bind(host: plan.host, port: plan.port).get()
+                let channel: any Channel
+                if let socket = plan.unixSocket {
+                    channel = try await bootstrap.bind(unixDomainSocketPath: socket.path, cleanupExistingSocketFile: true).get()
+                    try socket.applyPermissions(defaultOwner: socketOwner)
+                } else {
+                    channel = try await bootstrap.bind(host: plan.host, port: plan.port).get()
+                }
                 channels.withLock { $0.append(channel) }
-                let tls = plan.implicitTLS ? " (TLS)" : " (STARTTLS)"
-                log.info("master", "Listening for IMAP on \(plan.host):\(plan.port)\(tls)")
+                log.info("master", "Listening for \(plan.kind.rawValue.uppercased()) on \(plan.description)")
             } catch {
-                throw ServerStartError("Cannot listen on \(plan.host):\(plan.port): \(error)")
+                throw ServerStartError("Cannot listen on \(plan.description): \(error)")
             }
         }
     }
@@ -203,29 +172,32 @@ public final class AerieServer: Sendable {
     private func initialize(channel: any Channel, plan: ListenerPlan) throws {
         let environment = state.withLock { $0 }
         let context = ConnectionContext(
-            remoteIP: channel.remoteAddress?.ipAddress ?? "unknown",
-            localIP: channel.localAddress?.ipAddress ?? "unknown",
+            remoteIP: plan.unixSocket == nil ? channel.remoteAddress?.ipAddress ?? "unknown" : "local",
+            localIP: plan.unixSocket == nil ? channel.localAddress?.ipAddress ?? "unknown" : "local",
             sessionID: SessionID.make(),
             // Implicit TLS: nothing is read or answered before the handshake, so the greeting may say so.
             isTLS: plan.implicitTLS,
-            startTLSAvailable: !plan.implicitTLS && environment.tlsContext != nil)
+            startTLSAvailable: !plan.implicitTLS && environment.tlsContext != nil && plan.unixSocket == nil)
         let sync = channel.pipeline.syncOperations
         if plan.implicitTLS, let tlsContext = environment.tlsContext {
             try sync.addHandler(NIOSSLServerHandler(context: tlsContext))
         }
-        try sync.addHandler(IMAPConnectionHandler(environment: environment, context: context))
+        switch plan.kind {
+        case .imap: try sync.addHandler(IMAPConnectionHandler(environment: environment, context: context))
+        case .pop3: try sync.addHandler(POP3ConnectionHandler(environment: environment, context: context))
+        case .lmtp: try sync.addHandler(LMTPConnectionHandler(environment: environment, context: context))
+        }
     }
 
     /// SIGHUP: new certificates and settings for new connections; live connections keep theirs.
     public func reload(config: LoadedConfig) throws {
-        let settings = config.settings.forProtocol("imap")
-        let newPlan = try Self.plan(settings: settings, log: log)
+        let newPlan = try ListenerPlan.plan(settings: config.settings, log: log)
         if newPlan != listeners {
             log.warning("master", "listener changes take effect only after a restart")
         }
         let previous = state.withLock { $0.unauthenticatedSlots }
         let environment = try Self.makeEnvironment(
-            settings: settings, log: log, pool: pool, mailPool: mailPool, registry: registry,
+            base: config.settings, log: log, pool: pool, mailPool: mailPool, registry: registry,
             previousLimiter: previous, keeper: keeper)
         state.withLock { $0 = environment }
         log.info("master", "Configuration and certificates reloaded")
@@ -249,6 +221,15 @@ public final class AerieServer: Sendable {
     }
 
     public var liveConnections: Int { registry.count }
+}
+
+extension AerieServer {
+    static func hostname() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count) == 0 else { return "localhost" }
+        let name = buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
+        return String(validating: name, as: UTF8.self) ?? "localhost"
+    }
 }
 
 enum SessionID {

@@ -2,6 +2,8 @@ import AerieAuth
 import AerieCore
 import IMAPProtocol
 import IMAPSession
+import LMTPSession
+import POP3Session
 import NIOSSL
 import Synchronization
 
@@ -14,7 +16,11 @@ struct ConnectionEnvironment: Sendable {
     }
 
     var imap: IMAP
+    var pop3: POP3SessionSettings
+    var lmtp: LMTPSessionSettings
     var authenticator: any Authenticator
+    /// The userdb, for LMTP recipients.
+    var userLookup: @Sendable (String) async -> AuthenticatedUser?
     var log: any LogSink
     var tlsContext: NIOSSLContext?
     var loginTimeout: Duration

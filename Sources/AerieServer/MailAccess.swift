@@ -29,14 +29,18 @@ struct MailAccess: Sendable {
         self.pool = pool
     }
 
-    /// Opens (creating if needed) the user's mail store and the session on it.
-    func openSession(for user: AuthenticatedUser) throws -> MailSession {
+    /// Opens (creating if needed) the user's mail store.
+    func store(for user: AuthenticatedUser) throws -> MailStore {
         let root = try Self.expand(mailPath, user: user, what: "mail_path")
         let configuration = MailStoreConfiguration(
             root: root, layout: layout, inboxPath: try inboxPath.map { try Self.expand($0, user: user, what: "mail_inbox_path") },
             indexPath: try indexPath.map { try Self.expand($0, user: user, what: "mail_index_path") })
-        let store = try MailStore(configuration: configuration)
-        let session = MailSession(user: user, store: store, settings: sessionSettings)
+        return try MailStore(configuration: configuration)
+    }
+
+    /// Opens the user's store and the IMAP session on it, with the configured special mailboxes in place.
+    func openSession(for user: AuthenticatedUser) throws -> MailSession {
+        let session = MailSession(user: user, store: try store(for: user), settings: sessionSettings)
         session.prepareAutoMailboxes()
         return session
     }

@@ -10,13 +10,13 @@ import Testing
     }
 
     @Test func defaultsOpenOnlyImplicitTLS() throws {
-        let plans = try AerieServer.plan(settings: settings("listen = 127.0.0.1\n"), log: CapturingLogSink())
-        #expect(plans == [ListenerPlan(service: "imap-login", name: "imaps", host: "127.0.0.1", port: 993, implicitTLS: true)])
+        let plans = try ListenerPlan.plan(settings: settings("protocols = imap\nlisten = 127.0.0.1\n"), log: CapturingLogSink())
+        #expect(plans == [ListenerPlan(kind: .imap, name: "imaps", host: "127.0.0.1", port: 993, implicitTLS: true)])
     }
 
     @Test func plaintextListenerWithoutPortIsNotOpenedAndSaysSo() throws {
         let log = CapturingLogSink()
-        let plans = try AerieServer.plan(
+        let plans = try ListenerPlan.plan(
             settings: settings(
                 """
                 protocols = imap
@@ -36,7 +36,7 @@ import Testing
 
     @Test func portZeroDisablesAListenerSilently() throws {
         let log = CapturingLogSink()
-        let plans = try AerieServer.plan(
+        let plans = try ListenerPlan.plan(
             settings: settings(
                 """
                 protocols = imap
@@ -56,6 +56,48 @@ import Testing
     }
 
     @Test func wildcardListenResolvesToBothFamilies() {
-        #expect(AerieServer.hosts(for: "*, ::") == ["0.0.0.0", "::"])
+        #expect(ListenerPlan.hosts(for: "*, ::") == ["0.0.0.0", "::"])
+    }
+}
+
+@Suite struct LMTPListenerTests {
+    func settings(_ text: String) throws -> AerieSettings {
+        try ConfigLoader.load(text: text, path: "/nonexistent/aerie-test.conf").settings
+    }
+
+    @Test func lmtpListensOnAUnixSocketInBaseDirByDefault() throws {
+        let plans = try ListenerPlan.plan(
+            settings: settings("protocols = lmtp\nbase_dir = /run/aerie\n"), log: CapturingLogSink())
+        #expect(plans.count == 1)
+        #expect(plans[0].unixSocket == ListenerPlan.UnixSocket(path: "/run/aerie/lmtp", mode: 0o600, user: "", group: ""))
+    }
+
+    @Test func lmtpOverTCPToTheWorldIsRefused() throws {
+        let config = try settings(
+            """
+            protocols = lmtp
+            service lmtp {
+              inet_listener lmtp {
+                address = 0.0.0.0
+                port = 24
+              }
+            }
+            """)
+        #expect(throws: ServerStartError.self) { try ListenerPlan.plan(settings: config, log: CapturingLogSink()) }
+    }
+
+    @Test func lmtpOverLoopbackTCPIsAllowed() throws {
+        let config = try settings(
+            """
+            protocols = lmtp
+            service lmtp {
+              inet_listener lmtp {
+                address = 127.0.0.1
+                port = 2424
+              }
+            }
+            """)
+        let plans = try ListenerPlan.plan(settings: config, log: CapturingLogSink())
+        #expect(plans.contains { $0.host == "127.0.0.1" && $0.port == 2424 && $0.kind == .lmtp })
     }
 }

@@ -1,0 +1,87 @@
+import AerieAuth
+import AerieCore
+import LMTPProtocol
+import LMTPSession
+import NIOCore
+
+/// One LMTP connection from the MTA (RFC 2033): recipients resolved through the userdb, each copy durable before
+/// its 250.
+final class LMTPConnectionHandler: SessionConnectionHandler {
+    private var session: LMTPSession
+    private var received: [UInt8] = []
+
+    init(environment: ConnectionEnvironment, context: ConnectionContext) {
+        self.session = LMTPSession(settings: environment.lmtp, context: context)
+        super.init(environment: environment)
+    }
+
+    override func greeting() -> [ConnectionAction] { translate(session.greeting()) }
+
+    override func goodbye(_ text: String, reason: String) -> [ConnectionAction] {
+        [.send(LMTPReply(code: 421, enhanced: "4.3.2", text).bytes), .close(reason: reason)]
+    }
+
+    /// The MTA is a trusted peer on a local socket, not a login: it does not take an unauthenticated slot.
+    override var countsAsUnauthenticated: Bool { false }
+    override var isAuthenticated: Bool { true }
+    override var pipelineLimit: Int { .max }
+    override var hasBufferedInput: Bool { !received.isEmpty }
+    override func discardBufferedInput() { received.removeAll() }
+    override func tlsEstablished() { session.tlsEstablished() }
+
+    override func appendInput(_ buffer: ByteBuffer) {
+        received += buffer.readableBytesView
+    }
+
+    /// The session owns its framers (commands, DATA, BDAT), so it gets every byte and pipelining stays exact.
+    override func nextInput(context: ChannelHandlerContext) -> [ConnectionAction]? {
+        guard !received.isEmpty, !session.isBusy else { return nil }
+        let bytes = received
+        received.removeAll(keepingCapacity: true)
+        return translate(session.receive(bytes))
+    }
+
+    private func translate(_ actions: [LMTPSessionAction]) -> [ConnectionAction] {
+        actions.map { action in
+            switch action {
+            case .send(let bytes): .send(bytes)
+            case .startTLS: .startTLS
+            case .close(let reason): .close(reason: reason)
+            case .lookupRecipient(let user): .perform { [unowned self] context in lookUp(user, context: context) }
+            case .deliver(let delivery): .perform { [unowned self] context in deliver(delivery, context: context) }
+            }
+        }
+    }
+
+    private func lookUp(_ user: String, context: ChannelHandlerContext) {
+        beginWaiting()
+        let lookup = environment.userLookup
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        Task {
+            let found = await lookup(user)
+            loopBound.eventLoop.execute {
+                let (handler, context) = loopBound.value
+                guard context.channel.isActive else { return }
+                handler.resume(with: handler.translate(handler.session.recipientLookedUp(found)), context: context)
+            }
+        }
+    }
+
+    /// Writing and fsyncing the copies is blocking work: the mail pool, never the event loop.
+    private func deliver(_ delivery: LMTPDelivery, context: ChannelHandlerContext) {
+        let access = environment.mailAccess
+        let log = environment.log
+        let sessionID = session.context.sessionID
+        let replies = Box<[LMTPReply]>()
+        runOnMailPool(context: context) { _ in
+            replies.value = LMTPDeliverer.deliver(
+                delivery, store: { try access.store(for: $0) }, log: log, sessionID: sessionID)
+        } then: { [unowned self] context in
+            resume(with: translate(session.deliveryFinished(replies.value ?? [])), context: context)
+        }
+    }
+
+    override func logDisconnect(reason: String, elapsedSeconds: Int64) {
+        environment.log.debug("lmtp", "Disconnect from \(session.context.remoteIP): \(reason)")
+    }
+}

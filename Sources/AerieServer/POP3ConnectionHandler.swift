@@ -1,0 +1,131 @@
+import AerieAuth
+import AerieCore
+import AerieStorage
+import NIOCore
+import POP3Protocol
+import POP3Session
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// One POP3 connection (RFC 1939): the login phase in `POP3Session`, the maildrop on the mail pool.
+final class POP3ConnectionHandler: SessionConnectionHandler {
+    private var session: POP3Session
+    private var framer = POP3LineFramer()
+    private var maildrop: POP3Maildrop?
+
+    init(environment: ConnectionEnvironment, context: ConnectionContext) {
+        self.session = POP3Session(settings: environment.pop3, context: context)
+        super.init(environment: environment)
+    }
+
+    override func greeting() -> [ConnectionAction] { translate(session.greeting()) }
+
+    override func goodbye(_ text: String, reason: String) -> [ConnectionAction] {
+        [.send(POP3Response.err(code: nil, text).bytes), .close(reason: reason)]
+    }
+
+    override func appendInput(_ buffer: ByteBuffer) { framer.append(buffer.readableBytesView) }
+    override var hasBufferedInput: Bool { framer.hasBufferedBytes }
+    override func discardBufferedInput() { framer.discardBuffered() }
+    override var isAuthenticated: Bool { session.isAuthenticated }
+    override func tlsEstablished() { session.tlsEstablished() }
+
+    override func nextInput(context: ChannelHandlerContext) -> [ConnectionAction]? {
+        // A SASL response may be longer than a command line (RFC 5034 §4).
+        framer.maxLineLength = session.expectsSASLResponse ? 8192 : POP3LineFramer.defaultMaxLineLength
+        switch framer.next() {
+        case nil: return nil
+        case .line(let line): return translate(session.receive(line))
+        case .lineTooLong: return translate(session.lineTooLong())
+        }
+    }
+
+    override func authenticationFinished(_ result: AuthResult) -> [ConnectionAction] {
+        translate(session.authenticationFinished(result))
+    }
+
+    private func translate(_ actions: [POP3SessionAction]) -> [ConnectionAction] {
+        actions.map { action in
+            switch action {
+            case .send(let bytes): .send(bytes)
+            case .startTLS: .startTLS
+            case .authenticate(let request): .authenticate(request)
+            case .sleep(let duration): .sleep(duration)
+            case .loggedIn(let user): .loggedIn(user)
+            case .close(let reason): .close(reason: reason)
+            case .mailCommand(let command): .perform { [unowned self] context in runMailCommand(command, context: context) }
+            }
+        }
+    }
+
+    /// The maildrop is opened (and the INBOX snapshot taken) on the pool before `+OK Logged in.` goes out.
+    override func didLogIn(_ user: AuthenticatedUser, context: ChannelHandlerContext) {
+        environment.log.info("pop3-login", session.loginLogLine(processID: getpid()))
+        let access = environment.mailAccess
+        let uidlFormat = environment.pop3.uidlFormat
+        let log = environment.log
+        let sessionID = session.context.sessionID
+        let opened = Box<Result<POP3Maildrop, StorageError>>()
+        runOnMailPool(context: context) { _ in
+            do {
+                let store = try access.store(for: user)
+                opened.value = .success(
+                    try POP3Maildrop(user: user, store: store, uidlFormat: uidlFormat, log: log, sessionID: sessionID))
+            } catch let error as StorageError {
+                opened.value = .failure(error)
+            } catch {
+                log.error("pop3(\(LogSafe.userName(user.user)))<\(sessionID)>", "Mail storage unavailable: \(error)")
+                opened.value = .failure(.io(path: "", errno: 0))
+            }
+        } then: { [unowned self] context in
+            switch opened.value {
+            case .success(let maildrop): self.maildrop = maildrop
+            case .failure(let error):
+                resume(with: [.send(POP3Maildrop.openFailureReply(error)), .close(reason: "Mail storage unavailable")], context: context)
+            case nil: break
+            }
+        }
+    }
+
+    private func runMailCommand(_ command: POP3Command, context: ChannelHandlerContext) {
+        guard let maildrop else { return }
+        let finished = Box<Bool>()
+        runOnMailPool(context: context) { output in
+            finished.value = maildrop.execute(command, output: POP3ChannelOutput(output: output))
+        } then: { [unowned self] context in
+            if finished.value == true { resume(with: [.close(reason: "Logged out")], context: context) }
+        }
+    }
+
+    /// Without QUIT nothing is deleted (RFC 1939 §6); the maildrop only saves the \Seen marks.
+    override func connectionClosed() {
+        guard let maildrop else { return }
+        environment.mailAccess.pool.submit { state in
+            if case .active = state { maildrop.connectionClosed() }
+        }
+    }
+
+    override func logDisconnect(reason: String, elapsedSeconds: Int64) {
+        if let user = session.authenticatedUser {
+            let stats = maildrop?.logoutStatistics ?? ""
+            let text = reason == "Logged out" ? "Disconnected: Logged out" : "Disconnected: \(reason)"
+            environment.log.info(
+                "pop3(\(LogSafe.userName(user.user)))<\(session.context.sessionID)>", "\(text) \(stats)")
+        } else {
+            environment.log.info("pop3-login", session.disconnectLogLine(reason: reason, elapsedSeconds: elapsedSeconds))
+        }
+    }
+}
+
+/// Adapts the pool's channel writer to the maildrop's output protocol.
+struct POP3ChannelOutput: POP3Output {
+    let output: ChannelOutput
+    func send(_ bytes: [UInt8]) { output.sendRaw(bytes) }
+}
+
+/// Carries a value from a pool thread back to the event loop; the future's completion orders the accesses.
+final class Box<Value>: @unchecked Sendable {
+    var value: Value?
+}
