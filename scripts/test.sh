@@ -158,7 +158,9 @@ st_line=$(grep -E 'Test run with [0-9]+ tests?' "$LOGDIR/swift-test.log" | tail 
 st_total=0; st_failed=0
 if [ -n "$st_line" ]; then
   st_total=$(sed -E 's/.*Test run with ([0-9]+) tests?.*/\1/' <<<"$st_line")
-  st_failed=$(grep -E '✘ Test .* failed' "$LOGDIR/swift-test.log" | grep -vc 'Test run with' || true)
+  # One "✘ Test NAME failed after N seconds ..." line per failed test (issue lines say "recorded an issue").
+  st_failed=$(grep -E '^✘ Test .* failed after [0-9.]+ seconds' "$LOGDIR/swift-test.log" \
+    | grep -vcE '^✘ Test (run with|case passing)' || true)
 fi
 # A failing XCTest case can make the process stop before the Swift Testing summary; failed >= total protects
 # against counting nonsense.

@@ -128,10 +128,13 @@ class SessionConnectionHandler: ChannelInboundHandler {
             return
         }
         if closeReason == nil {
-            if error is NIOSSLError || error is BoringSSLError {
-                closeReason = "TLS handshaking failed: \(error)"
+            // Short, stable reasons: raw library descriptions carry build paths and unbalanced parentheses.
+            if let ioError = error as? IOError {
+                closeReason = "Connection closed: " + (String(validatingCString: strerror(ioError.errnoCode)) ?? "I/O error")
+            } else if error is NIOSSLError || error is BoringSSLError {
+                closeReason = "TLS handshaking failed"
             } else {
-                closeReason = "Connection error: \(error)"
+                closeReason = "Connection error"
             }
         }
         context.close(promise: nil)

@@ -5,7 +5,7 @@ public import LMTPProtocol
 
 /// Stores an accepted LMTP message for each recipient (the blocking half of DATA / BDAT LAST; run on the mail pool).
 public enum LMTPDeliverer {
-    /// Writes the message once per recipient, with `Return-Path: <sender>` and `Delivered-To: <address>` at the top.
+    /// Writes the message once per recipient, with `Return-Path: <sender>` and `Delivered-To: address` (no brackets, as Dovecot and Postfix write it) at the top.
     /// Each copy is fsynced and renamed into place (`Mailbox.append`) before its 250 is produced. A temporary
     /// storage failure (lock timeout, I/O: disk full) gives 451 so the MTA retries; a permanent one 552 (quota)
     /// or 550. The replies are in RCPT order, one per recipient (RFC 2033 §4.2).
@@ -66,7 +66,7 @@ public enum LMTPDeliverer {
 
     /// `Return-Path` (RFC 5321 §4.4) and `Delivered-To`, LF-terminated like the stored body.
     static func header(sender: String, recipient: String) -> [UInt8] {
-        Array("Return-Path: <\(headerSafe(sender))>\nDelivered-To: <\(headerSafe(recipient))>\n".utf8)
+        Array("Return-Path: <\(headerSafe(sender))>\nDelivered-To: \(headerSafe(recipient))\n".utf8)
     }
 
     /// Addresses come from the parser (no CR, LF or NUL); this keeps a header line one line whatever the caller passes.
