@@ -89,7 +89,7 @@ extension Builder {
                 var modeAt: SourceLocation? = nil
                 for (k, v, loc) in sectionValues(inner, table: Registry.unixListener, record: &child) {
                     switch (k, v) {
-                    case ("mode", .number(let n)): l.mode = UInt16(n); modeAt = loc
+                    case ("mode", .mode(let n)): l.mode = UInt16(n); modeAt = loc
                     case ("user", .string(let s)): l.user = s
                     case ("group", .string(let s)): l.group = s
                     case ("path", .string(let s)): l.path = s

@@ -27,6 +27,8 @@ enum SettingValue: Sendable, Equatable {
     case string(String)
     case bool(Bool)
     case number(UInt64)
+    /// A file mode, printed back in octal as written (`0600`).
+    case mode(UInt64)
     case size(UInt64)
     case duration(Duration)
     case list([String])
@@ -37,6 +39,9 @@ enum SettingValue: Sendable, Equatable {
         switch self {
         case .string(let s): return s
         case .bool(let b): return b ? "yes" : "no"
+        case .mode(let n):
+            let digits = String(n, radix: 8)
+            return String(repeating: "0", count: max(1, 4 - digits.count)) + digits
         case .number(let n): return n == ValueParser.unlimited ? "unlimited" : String(n)
         case .size(let n): return ValueParser.format(size: n)
         case .duration(let d): return ValueParser.format(d)

@@ -21,7 +21,7 @@ enum Validation {
             return .success(.number(n))
         case .octal:
             guard let n = ValueParser.octal(v), n <= 0o7777 else { return fail("Invalid mode for \(name): '\(Lexer.preview(v))' (use octal, e.g. 0600)") }
-            return .success(.number(n))
+            return .success(.mode(n))
         case .size:
             guard let n = ValueParser.size(v) else {
                 return fail("Invalid size for \(name): '\(Lexer.preview(v))' (use a number with an optional unit B, k, M, G, T, e.g. 64k)")

@@ -55,3 +55,12 @@ import Testing
         #expect(c.dump(nonDefaultOnly: true).contains("  mailbox \"Sent Messages\" {\n    auto = create\n  }\n"))
     }
 }
+
+@Suite struct ModeDumpTests {
+    @Test func socketModesPrintInOctalAsWritten() throws {
+        let loaded = try ConfigLoader.load(
+            text: "service lmtp {\n  unix_listener lmtp {\n    mode = 0660\n  }\n}\n", path: "/nonexistent/mode.conf")
+        #expect(loaded.dump(nonDefaultOnly: true).contains("mode = 0660"))
+        #expect(loaded.settings.service(named: "lmtp")?.unixListeners.first?.mode == 0o660)
+    }
+}
