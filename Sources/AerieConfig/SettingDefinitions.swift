@@ -79,7 +79,8 @@ enum Registry {
         SettingDef("mail_inbox_path", .variableString), SettingDef("mail_index_path", .variableString),
         SettingDef("mail_index_private_path", .variableString), SettingDef("mail_control_path", .variableString),
         SettingDef("mail_alt_path", .variableString), SettingDef("mail_volatile_path", .variableString),
-        SettingDef("mailbox_list_layout", .enumeration(["fs", "Maildir++", "index"]), "fs"),
+        // Maildir++ is what a maildir mail_driver gets when no layout is named (Dovecot, and issue 3).
+        SettingDef("mailbox_list_layout", .enumeration(["fs", "Maildir++", "index"]), "Maildir++"),
         SettingDef("mailbox_list_index", .bool, "yes"), SettingDef("mailbox_list_utf8", .bool, "no"),
         SettingDef("mail_uid", .string), SettingDef("mail_gid", .string), SettingDef("mail_privileged_group", .string),
         SettingDef("mail_access_groups", .list), SettingDef("mail_plugins", .boolList), SettingDef("mail_plugin_dir", .string, "/usr/lib/dovecot/modules"),

@@ -55,7 +55,8 @@ public final class AerieServer: Sendable {
 
     static func makeEnvironment(
         base: AerieSettings, log: any LogSink, pool: PasswordHashingPool, mailPool: NIOThreadPool,
-        registry: ConnectionRegistry, previousLimiter: ConnectionLimiter?, keeper: KeyKeeper?
+        registry: ConnectionRegistry, previousLimiter: ConnectionLimiter?, keeper: KeyKeeper?,
+        previousUserIP: UserIPLimiter? = nil
     ) throws -> ConnectionEnvironment {
         let settings = base.forProtocol("imap")
         let tlsContext: NIOSSLContext? =
@@ -106,7 +107,9 @@ public final class AerieServer: Sendable {
             unauthenticatedSlots: previousLimiter?.limit == unauthenticatedLimit
                 ? previousLimiter! : ConnectionLimiter(limit: unauthenticatedLimit),
             registry: registry,
-            mailAccess: MailAccess(settings: settings, pool: mailPool)
+            mailAccess: MailAccess(settings: settings, pool: mailPool),
+            userIPConnections: previousUserIP?.limit == settings.mailMaxUseripConnections
+                ? previousUserIP! : UserIPLimiter(limit: settings.mailMaxUseripConnections)
         )
     }
 
@@ -195,10 +198,10 @@ public final class AerieServer: Sendable {
         if newPlan != listeners {
             log.warning("master", "listener changes take effect only after a restart")
         }
-        let previous = state.withLock { $0.unauthenticatedSlots }
+        let (previous, previousUserIP) = state.withLock { ($0.unauthenticatedSlots, $0.userIPConnections) }
         let environment = try Self.makeEnvironment(
             base: config.settings, log: log, pool: pool, mailPool: mailPool, registry: registry,
-            previousLimiter: previous, keeper: keeper)
+            previousLimiter: previous, keeper: keeper, previousUserIP: previousUserIP)
         state.withLock { $0 = environment }
         log.info("master", "Configuration and certificates reloaded")
     }

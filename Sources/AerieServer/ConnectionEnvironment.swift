@@ -30,6 +30,7 @@ struct ConnectionEnvironment: Sendable {
     var unauthenticatedSlots: ConnectionLimiter
     var registry: ConnectionRegistry
     var mailAccess: MailAccess
+    var userIPConnections: UserIPLimiter
 }
 
 /// A counting semaphore without waiting: refuses at once when full.
@@ -52,4 +53,30 @@ final class ConnectionLimiter: Sendable {
     func release() { inUse.subtract(1, ordering: .acquiringAndReleasing) }
 
     var current: Int { inUse.load(ordering: .relaxed) }
+}
+
+/// Logged-in connections per user and remote IP (`mail_max_userip_connections`), shared by IMAP and POP3.
+final class UserIPLimiter: Sendable {
+    private let counts = Mutex<[String: Int]>([:])
+    let limit: Int
+
+    init(limit: Int) { self.limit = limit }
+
+    func tryAcquire(user: String, ip: String) -> Bool {
+        counts.withLock { counts in
+            let key = user + "\u{0}" + ip
+            let current = counts[key, default: 0]
+            guard current < limit else { return false }
+            counts[key] = current + 1
+            return true
+        }
+    }
+
+    func release(user: String, ip: String) {
+        counts.withLock { counts in
+            let key = user + "\u{0}" + ip
+            let remaining = counts[key, default: 1] - 1
+            counts[key] = remaining > 0 ? remaining : nil
+        }
+    }
 }

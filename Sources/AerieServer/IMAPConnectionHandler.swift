@@ -31,6 +31,7 @@ final class IMAPConnectionHandler: SessionConnectionHandler {
     override var hasBufferedInput: Bool { framer.hasBufferedBytes }
     override func discardBufferedInput() { framer.discardBuffered() }
     override var isAuthenticated: Bool { session.isAuthenticated }
+    override var remoteIP: String { session.context.remoteIP }
     override func tlsEstablished() { session.tlsEstablished() }
 
     override func nextInput(context: ChannelHandlerContext) -> [ConnectionAction]? {

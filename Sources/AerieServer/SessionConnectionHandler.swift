@@ -47,6 +47,10 @@ class SessionConnectionHandler: ChannelInboundHandler {
     var bytesOut = 0
     let connectedAt = ContinuousClock.now
     private var lastWrite: EventLoopFuture<Void>?
+    /// The user whose user+IP connection slot this connection holds, once logged in.
+    private var userIPSlot: String?
+    /// The peer's address as the limits see it.
+    var remoteIP: String { "" }
 
     init(environment: ConnectionEnvironment) {
         self.environment = environment
@@ -100,6 +104,7 @@ class SessionConnectionHandler: ChannelInboundHandler {
     func channelInactive(context: ChannelHandlerContext) {
         timeout?.cancel()
         releaseUnauthenticatedSlot()
+        if let userIPSlot { environment.userIPConnections.release(user: userIPSlot, ip: remoteIP) }
         if let registryID { environment.registry.unregister(registryID) }
         let elapsed = (ContinuousClock.now - connectedAt).components.seconds
         logDisconnect(reason: closeReason ?? "Connection closed", elapsedSeconds: elapsed)
@@ -218,6 +223,14 @@ class SessionConnectionHandler: ChannelInboundHandler {
 
         case .loggedIn(let user):
             releaseUnauthenticatedSlot()
+            guard environment.userIPConnections.tryAcquire(user: user.user, ip: remoteIP) else {
+                let limit = environment.userIPConnections.limit
+                pending = goodbye(
+                    "Maximum number of connections from user+IP exceeded (mail_max_userip_connections=\(limit))",
+                    reason: "Maximum number of connections from user+IP exceeded")
+                return
+            }
+            userIPSlot = user.user
             scheduleTimeout(environment.idleTimeout, context: context)
             didLogIn(user, context: context)
 

@@ -113,6 +113,8 @@ public struct IMAPSession: Sendable {
                 .send(.tagged(tag, .ok, nil, "Capability completed.")),
             ]
         case .noop:
+            // After login NOOP is how clients poll for new mail (RFC 9051 §6.1.2): the mail session answers it.
+            if isAuthenticated { return [.mailCommand(command)] }
             return [.send(.tagged(tag, .ok, nil, "NOOP completed."))]
         case .logout:
             let reason = isAuthenticated ? "Logged out" : "Aborted login by logging out"
@@ -132,8 +134,8 @@ public struct IMAPSession: Sendable {
             guard isAuthenticated else {
                 return badCommand(tag: tag, message: "ENABLE is valid only after login.")
             }
-            // RFC 5161 §3.1: ENABLED lists only what we turned on; nothing is enableable in this version.
-            return [.send(.untagged("ENABLED")), .send(.tagged(tag, .ok, nil, "Enabled."))]
+            // RFC 5161 §3.1: the mail session knows which extensions it can turn on.
+            return [.mailCommand(command)]
         case .starttls:
             return startTLS(tag: tag)
         case .login(let user, let password):

@@ -284,3 +284,26 @@ let demo = AuthenticatedUser(user: "demo", uid: 1500, gid: 1500, home: "/home/de
         #expect(!actions.contains { if case .close = $0 { true } else { false } })
     }
 }
+
+@Suite struct AuthenticatedRoutingTests {
+    /// After login, NOOP polls the mailbox and ENABLE needs the mail session's extensions: both go there.
+    @Test func noopAndEnableAfterLoginGoToTheMailSession() {
+        var transcript = Transcript(tls: true)
+        _ = transcript.send("a LOGIN demo secret")
+        _ = transcript.finish(.success(demo))
+        for line in ["b NOOP", "c ENABLE CONDSTORE"] {
+            let actions = transcript.send(line)
+            guard case .mailCommand(let command) = actions.first, actions.count == 1 else {
+                Issue.record("\(line) was answered by the login session: \(actions)")
+                continue
+            }
+            #expect(command.tag.rawValue == String(line.prefix(1)))
+        }
+        #expect(lines(Transcript().session.greeting()).count == 1)
+    }
+
+    @Test func noopBeforeLoginIsAnsweredAtOnce() {
+        var transcript = Transcript()
+        #expect(lines(transcript.send("a NOOP")) == ["a OK NOOP completed."])
+    }
+}

@@ -1,0 +1,189 @@
+"""IMAP mailbox access end to end (issue 3): real clients (imaplib, imapclient) against the release binary on
+Maildir, several sessions of one user seeing each other's changes, IDLE, the user+IP connection limit, and the
+on-disk format Dovecot reads (dovecot-uidlist v3, `:2,` flags, `,S=,W=` sizes)."""
+
+import imaplib
+import re
+import socket
+import ssl
+import time
+from pathlib import Path
+
+import pytest
+from imapclient import IMAPClient
+
+import helpers
+from helpers import RawIMAP
+
+MESSAGE = (
+    b"From: Alice Example <alice@example.com>\r\n"
+    b"To: Bob <bob@example.com>\r\n"
+    b"Subject: Quarterly report\r\n"
+    b"Date: Tue, 24 Nov 2026 10:00:00 +0000\r\n"
+    b"Message-ID: <report-1@example.com>\r\n"
+    b"MIME-Version: 1.0\r\n"
+    b"Content-Type: text/plain; charset=utf-8\r\n"
+    b"\r\n"
+    b"The numbers are in.\r\n"
+    b".A line that starts with a dot\r\n"
+)
+
+
+@pytest.fixture(scope="module")
+def mail(server_factory):
+    return server_factory.start(name="mail", extra="mail_max_userip_connections = 3\n")
+
+
+def user(mail):
+    return mail.users["sha512"]
+
+
+def client(mail) -> imaplib.IMAP4_SSL:
+    m = imaplib.IMAP4_SSL("127.0.0.1", mail.imaps_port, ssl_context=helpers.client_context(), timeout=15)
+    u = user(mail)
+    m.login(u.name, u.password)
+    return m
+
+
+def maildir(mail) -> Path:
+    return mail.directory / "home" / user(mail).name / "Maildir"
+
+
+def test_append_fetch_roundtrip_and_disk_format(mail):
+    m = client(mail)
+    typ, data = m.append("INBOX", r"(\Flagged)", None, MESSAGE)
+    assert typ == "OK" and b"APPENDUID" in data[0], data
+    uidvalidity, uid = re.search(rb"APPENDUID (\d+) (\d+)", data[0]).groups()
+    typ, data = m.select("INBOX")
+    assert typ == "OK"
+    typ, data = m.uid("FETCH", uid, "(FLAGS RFC822.SIZE BODY.PEEK[] ENVELOPE BODYSTRUCTURE)")
+    assert typ == "OK", data
+    meta, body = data[0]
+    assert body == MESSAGE
+    meta = b"".join(part if isinstance(part, bytes) else part[0] for part in data)
+    assert rb"RFC822.SIZE %d" % len(MESSAGE) in meta
+    assert rb"\Flagged" in meta
+    assert b'"Quarterly report"' in meta
+    assert b'("text" "plain" ("charset" "utf-8")' in meta
+    m.logout()
+    # On disk exactly as Dovecot keeps it: private directories, the uidlist v3 header and a line for the UID.
+    root = maildir(mail)
+    assert oct(root.stat().st_mode & 0o777) == "0o700"
+    uidlist = (root / "dovecot-uidlist").read_text().splitlines()
+    assert re.match(r"^3 V%s N\d+" % uidvalidity.decode(), uidlist[0]), uidlist[0]
+    assert any(line.startswith(uid.decode() + " ") for line in uidlist[1:]), uidlist
+    files = [p for p in (root / "cur").iterdir()]
+    assert any(re.search(r",S=\d+,W=%d:2,F$" % len(MESSAGE), p.name) for p in files), [p.name for p in files]
+    assert all(oct(p.stat().st_mode & 0o777) == "0o600" for p in files)
+
+
+def test_imapclient_flags_search_copy_move_expunge(mail):
+    u = user(mail)
+    with IMAPClient("127.0.0.1", port=mail.imaps_port, ssl=True, ssl_context=helpers.client_context(), timeout=15) as c:
+        c.login(u.name, u.password)
+        if not c.folder_exists("Archive"):
+            c.create_folder("Archive")
+        c.select_folder("INBOX")
+        c.append("INBOX", MESSAGE.replace(b"Quarterly", b"Weekly"))
+        c.select_folder("INBOX")
+        found = c.search(["SUBJECT", "Weekly"])
+        assert len(found) == 1, found
+        c.add_flags(found, [b"\\Seen", b"$Important"])
+        flags = c.get_flags(found)[found[0]]
+        assert b"\\Seen" in flags and b"$Important" in flags, flags
+        assert c.search(["KEYWORD", "$Important"]) == found
+        assert c.search(["TEXT", "numbers are in"])  # body search, case-insensitive
+        c.copy(found, "Archive")
+        assert c.folder_status("Archive", ["MESSAGES"])[b"MESSAGES"] == 1
+        c.move(found, "Archive")
+        assert c.search(["SUBJECT", "Weekly"]) == []
+        status = c.folder_status("Archive", ["MESSAGES", "UIDNEXT", "UIDVALIDITY"])
+        assert status[b"MESSAGES"] == 2, status
+        c.select_folder("Archive")
+        c.delete_messages(c.search(["ALL"]))
+        c.expunge()
+        assert c.search(["ALL"]) == []
+
+
+def test_list_status_namespace_and_rename(mail):
+    m = client(mail)
+    assert m.create("Projects/2026")[0] == "OK"
+    typ, data = m.list()
+    names = [d.decode() for d in data]
+    assert any(n.endswith('"/" INBOX') for n in names), names
+    assert any("Projects/2026" in n for n in names), names
+    assert m.rename("Projects/2026", "Projects/2027")[0] == "OK"
+    typ, data = m.status("Projects/2027", "(MESSAGES UIDNEXT)")
+    assert typ == "OK" and b"MESSAGES 0" in data[0], data
+    typ, data = m.namespace()
+    assert data[0] == b'(("" "/")) NIL NIL', data
+    assert m.delete("Projects/2027")[0] == "OK"
+    typ, data = m.select("No/Such/Box")
+    assert typ == "NO"
+    m.logout()
+
+
+def test_other_session_sees_new_mail_and_expunges(mail):
+    a = client(mail)
+    b = client(mail)
+    a.select("INBOX")
+    b.select("INBOX")
+    before = int(a.select("INBOX")[1][0])
+    b.append("INBOX", None, None, MESSAGE)
+    typ, data = a.noop()
+    assert typ == "OK"
+    exists = [int(x.split()[0]) for x in a.untagged_responses.get("EXISTS", [])]
+    assert exists and exists[-1] == before + 1, a.untagged_responses
+    # b expunges the new message; a hears EXPUNGE at its next NOOP.
+    b.store(str(before + 1), "+FLAGS", r"(\Deleted)")
+    b.expunge()
+    a.noop()
+    assert a.untagged_responses.get("EXPUNGE"), a.untagged_responses
+    a.logout()
+    b.logout()
+
+
+def test_idle_hears_a_new_message_promptly(mail):
+    u = user(mail)
+    with RawIMAP(mail.imaps_port, tls=True) as idler:
+        _, done = idler.run("a", f'LOGIN {u.name} "{u.password}"')
+        assert done.startswith("a OK"), done
+        _, done = idler.run("b", "SELECT INBOX")
+        assert done.startswith("b OK"), done
+        idler.cmd("c IDLE")
+        assert idler.readline().startswith("+"), "no IDLE continuation"
+        other = client(mail)
+        other.append("INBOX", None, None, MESSAGE)
+        other.logout()
+        line = idler.readline(timeout=5)
+        assert re.match(r"^\* \d+ EXISTS$", line), line
+        idler.send("DONE\r\n")
+        assert idler.readline().startswith("c OK"), "IDLE did not end with OK"
+
+
+def test_user_ip_connection_limit(mail):
+    held = [client(mail) for _ in range(3)]
+    try:
+        with pytest.raises(imaplib.IMAP4.abort) as excinfo:
+            client(mail)
+        assert "mail_max_userip_connections=3" in str(excinfo.value)
+    finally:
+        for m in held:
+            m.logout()
+    client(mail).logout()  # slots are released at logout
+
+
+def test_bad_input_after_login_gets_tagged_bad(mail):
+    u = user(mail)
+    with RawIMAP(mail.imaps_port, tls=True) as c:
+        c.run("a", f'LOGIN {u.name} "{u.password}"')
+        c.run("b", "SELECT INBOX")
+        _, done = c.run("c", "FETCH 1:* (FLAGS BOGUS)")
+        assert done.startswith("c BAD") and "BOGUS" in done, done
+        _, done = c.run("d", "SEARCH " + "(" * 1000 + "ALL" + ")" * 1000)
+        assert done.startswith("d BAD"), done
+        # A 5,000-range set within the line limit is answered, not choked on.
+        _, done = c.run("e", "UID FETCH " + ",".join(str(i) for i in range(1, 10001, 2)) + " FLAGS")
+        assert done.startswith("e OK"), done[:200]
+        _, done = c.run("f", "NOOP")
+        assert done.startswith("f OK"), done
