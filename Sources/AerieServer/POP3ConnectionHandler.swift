@@ -12,7 +12,7 @@ import POP3Session
 /// One POP3 connection (RFC 1939): the login phase in `POP3Session`, the maildrop on the mail pool.
 final class POP3ConnectionHandler: SessionConnectionHandler {
     private var session: POP3Session
-    private var framer = POP3LineFramer()
+    private var framer = POP3LineFramer(maxLineLength: LineFramer.pop3CommandLineLength)
     private var maildrop: POP3Maildrop?
 
     init(environment: ConnectionEnvironment, context: ConnectionContext) {
@@ -35,7 +35,7 @@ final class POP3ConnectionHandler: SessionConnectionHandler {
 
     override func nextInput(context: ChannelHandlerContext) -> [ConnectionAction]? {
         // A SASL response may be longer than a command line (RFC 5034 §4).
-        framer.maxLineLength = session.expectsSASLResponse ? 8192 : POP3LineFramer.defaultMaxLineLength
+        framer.maxLineLength = session.expectsSASLResponse ? 8192 : LineFramer.pop3CommandLineLength
         switch framer.next() {
         case nil: return nil
         case .line(let line): return translate(session.receive(line))

@@ -1,3 +1,4 @@
+import AerieCore
 import Testing
 
 @testable import LMTPProtocol
@@ -7,7 +8,7 @@ struct LMTPLineFramerTests {
     struct Fixture: CustomTestStringConvertible, Sendable {
         var input: String
         var events: [LMTPFramerEvent]
-        var limit = LMTPLineFramer.defaultMaxLineLength
+        var limit = LineFramer.lmtpCommandLineLength
         var testDescription: String { input.debugDescription }
     }
 
@@ -57,12 +58,12 @@ struct LMTPLineFramerTests {
 
     @Test func defaultLimit() {
         let line = bytes("RCPT TO:<a@b>") + [UInt8](repeating: 0x20, count: 4096 - 13)
-        #expect(frame(line + bytes("\r\n"), limit: LMTPLineFramer.defaultMaxLineLength, sizes: [1]) == [.line(line)])
-        #expect(frame(line + bytes("x\r\n"), limit: LMTPLineFramer.defaultMaxLineLength, sizes: [1]) == [.lineTooLong])
+        #expect(frame(line + bytes("\r\n"), limit: LineFramer.lmtpCommandLineLength, sizes: [1]) == [.line(line)])
+        #expect(frame(line + bytes("x\r\n"), limit: LineFramer.lmtpCommandLineLength, sizes: [1]) == [.lineTooLong])
     }
 
     @Test func handsDataOverToTheReaders() {
-        var framer = LMTPLineFramer()
+        var framer = LMTPLineFramer(maxLineLength: LineFramer.lmtpCommandLineLength)
         framer.append(bytes("BDAT 5 LAST\r\nhelloQUIT\r\n"))
         #expect(framer.next() == .line(bytes("BDAT 5 LAST")))
         var reader = BDATReader(maxMessageSize: 100)
@@ -74,7 +75,7 @@ struct LMTPLineFramerTests {
     }
 
     @Test func starttlsInjectionDefence() {
-        var framer = LMTPLineFramer()
+        var framer = LMTPLineFramer(maxLineLength: LineFramer.lmtpCommandLineLength)
         framer.append(bytes("STARTTLS\r\nRCPT TO:<evil@x>\r\n"))
         #expect(framer.next() == .line(bytes("STARTTLS")))
         #expect(framer.hasBufferedBytes)

@@ -1,3 +1,4 @@
+import AerieCore
 import Testing
 
 @testable import POP3Protocol
@@ -7,7 +8,7 @@ struct POP3LineFramerTests {
     struct Fixture: CustomTestStringConvertible, Sendable {
         var input: String
         var events: [POP3FramerEvent]
-        var limit = POP3LineFramer.defaultMaxLineLength
+        var limit = LineFramer.pop3CommandLineLength
         var testDescription: String { input.debugDescription }
     }
 
@@ -53,7 +54,7 @@ struct POP3LineFramerTests {
     }
 
     @Test func stlsInjectionDefence() {
-        var framer = POP3LineFramer()
+        var framer = POP3LineFramer(maxLineLength: LineFramer.pop3CommandLineLength)
         framer.append(bytes("STLS\r\nUSER evil\r\n"))
         #expect(framer.next() == .line(bytes("STLS")))
         #expect(framer.hasBufferedBytes)
@@ -66,7 +67,7 @@ struct POP3LineFramerTests {
     }
 
     @Test func partialLineCountsAsBuffered() {
-        var framer = POP3LineFramer()
+        var framer = POP3LineFramer(maxLineLength: LineFramer.pop3CommandLineLength)
         framer.append(bytes("STLS\r\nUS"))
         _ = framer.next()
         #expect(framer.next() == nil)

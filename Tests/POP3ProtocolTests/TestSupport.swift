@@ -1,3 +1,4 @@
+import AerieCore
 @testable import POP3Protocol
 
 /// The UTF-8 bytes of `text`; fixtures are written as Swift strings with `\r\n` spelt out.
@@ -31,7 +32,7 @@ func chunks(_ input: [UInt8], sizes: [Int]) -> [[UInt8]] {
 }
 
 /// Feeds `input` to a fresh framer in chunks and collects every event.
-func frame(_ input: [UInt8], maxLineLength: Int = POP3LineFramer.defaultMaxLineLength, chunkSizes: [Int]) -> [POP3FramerEvent] {
+func frame(_ input: [UInt8], maxLineLength: Int = LineFramer.pop3CommandLineLength, chunkSizes: [Int]) -> [POP3FramerEvent] {
     var framer = POP3LineFramer(maxLineLength: maxLineLength)
     var events: [POP3FramerEvent] = []
     for chunk in chunks(input, sizes: chunkSizes) {

@@ -178,7 +178,7 @@ import Testing
         #expect(actions.last == .close(reason: "Aborted login by logging out"))
         #expect(
             transcript.session.disconnectLogLine(reason: "Aborted login by logging out", elapsedSeconds: 0)
-                == "Aborted login by logging out (no auth attempts in 0 secs): rip=192.0.2.7, lip=192.0.2.1, session=<AbCdEfGhIjKl>")
+                == "Disconnected: Aborted login by logging out (no auth attempts in 0 secs): rip=192.0.2.7, lip=192.0.2.1, session=<AbCdEfGhIjKl>")
     }
 
     @Test func apopAndTransactionCommandsRefused() {
