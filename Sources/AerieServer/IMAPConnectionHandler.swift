@@ -74,7 +74,7 @@ final class IMAPConnectionHandler: SessionConnectionHandler {
         let opened = MailSessionBox()
         runOnMailPool(context: context) { _ in
             do {
-                opened.session = try access.openSession(for: user)
+                opened.session = try access.openSession(for: user, log: log, sessionID: sessionID)
             } catch {
                 log.error("imap(\(LogSafe.userName(user.user)))<\(sessionID)>", "Mail storage unavailable: \(error)")
             }

@@ -1,5 +1,6 @@
 import AerieAuth
 import AerieConfig
+import AerieCore
 import AerieStorage
 import IMAPProtocol
 import IMAPSession
@@ -39,8 +40,9 @@ struct MailAccess: Sendable {
     }
 
     /// Opens the user's store and the IMAP session on it, with the configured special mailboxes in place.
-    func openSession(for user: AuthenticatedUser) throws -> MailSession {
-        let session = MailSession(user: user, store: try store(for: user), settings: sessionSettings)
+    func openSession(for user: AuthenticatedUser, log: any LogSink, sessionID: String) throws -> MailSession {
+        let session = MailSession(
+            user: user, store: try store(for: user), settings: sessionSettings, log: log, sessionID: sessionID)
         session.prepareAutoMailboxes()
         return session
     }

@@ -611,3 +611,361 @@ def privilege_problems(pid: int, uid: int | None = None) -> list[str]:
             bad.append(f"thread {tid} ({name}) NoNewPrivs {nnp}")
     return bad
 
+
+
+# ------------------------------------------------------------------------------------------------------------
+# POP3 and LMTP (issue 4): a server with all three protocols, mail users, an LMTP client, mailbox inspection
+
+MAIL_PASSWORD = "secret"  # every mail test user's password (SHA512-CRYPT in the users file; fast to verify)
+MAIL_DOMAIN = "example.test"
+
+
+def make_mail_users(names: list[str] | None = None, password: str = MAIL_PASSWORD) -> dict[str, User]:
+    """Users for delivery tests: alice, bob, carol and u01..u40 (one fresh mailbox per test), all owned by vmail."""
+    uid, gid = vmail_ids()
+    names = names or ["alice", "bob", "carol", *[f"u{i:02d}" for i in range(1, 41)]]
+    return {n: User(n, password, sha512_crypt(password), uid, gid, True) for n in names}
+
+
+MAIL_SERVICES = """\
+service pop3-login {
+  inet_listener pop3 {
+    port = POP3_PORT
+  }
+  inet_listener pop3s {
+    port = POP3S_PORT
+    ssl = yes
+  }
+}
+service lmtp {
+  unix_listener lmtp {
+    mode = 0666
+  }
+  inet_listener lmtp {
+    address = 127.0.0.1
+    port = LMTP_PORT
+  }
+}
+"""
+
+
+def mail_config(directory: Path, imap_port: int, imaps_port: int, pop3_port: int, pop3s_port: int,
+                lmtp_port: int, extra: str = "") -> str:
+    """The acceptance configuration with `protocols = imap pop3 lmtp`, POP3 (STLS + implicit TLS) and LMTP (unix
+    socket `DIR/run/lmtp`, mode 0666, plus TCP on 127.0.0.1)."""
+    services = (MAIL_SERVICES.replace("POP3S_PORT", str(pop3s_port)).replace("POP3_PORT", str(pop3_port))
+                .replace("LMTP_PORT", str(lmtp_port)))
+    text = acceptance_config(directory, imap_port, imaps_port, replace={"protocols = imap": "protocols = imap pop3 lmtp"})
+    # The users file holds bare names; LMTP recipients are user@domain (Dovecot: auth_username_format strips it).
+    text += "auth_username_format = %{user | username | lower}\n"
+    return text + "\n" + services + ("\n" + extra + "\n" if extra else "")
+
+
+@dataclass
+class MailServer(Server):
+    pop3_port: int = 0
+    pop3s_port: int = 0
+    lmtp_port: int = 0
+    handed_out: set = field(default_factory=set)
+
+    @property
+    def lmtp_socket(self) -> Path:
+        return self.directory / "run" / "lmtp"
+
+    def start(self, wait: bool = True) -> "MailServer":
+        # Append: a restarted server (crash test) keeps the earlier output.
+        self.stdout = open(self.directory / "stdout.txt", "ab")
+        self.stderr = open(self.directory / "stderr.txt", "ab")
+        self.proc = subprocess.Popen([self.binary, "serve", "-c", str(self.config), *self.extra_args],
+                                     stdout=self.stdout, stderr=self.stderr, stdin=subprocess.DEVNULL,
+                                     cwd=self.directory)
+        if wait:
+            self.wait_ready()
+        return self
+
+    def wait_ready(self, timeout: float = START_TIMEOUT) -> None:
+        super().wait_ready(timeout)
+        deadline = time.monotonic() + timeout
+        while True:  # the LMTP unix socket answers with a 220 greeting
+            try:
+                with LMTPClient(self.lmtp_socket, timeout=5) as c:
+                    c.quit()
+                return
+            except OSError as e:
+                if time.monotonic() > deadline or self.proc.poll() is not None:
+                    raise RuntimeError(f"LMTP socket {self.lmtp_socket} not ready: {e}\n{self.log()[-3000:]}")
+                time.sleep(0.1)
+
+    def fresh_user(self) -> str:
+        """The next user (u01, u02, …) whose INBOX no test has touched yet."""
+        free = sorted(n for n in self.users if re.fullmatch(r"u\d+", n) and n not in self.handed_out)
+        assert free, "out of fresh users: make_mail_users() makes u01..u40"
+        self.handed_out.add(free[0])
+        return free[0]
+
+    def maildir(self, user: str) -> Path:
+        return self.directory / "home" / user / "Maildir"
+
+    def stop_if_running(self) -> int:
+        if self.proc is not None and self.proc.poll() is None:
+            return self.stop()
+        return 0
+
+
+def make_mail_server(binary: str, directory: Path, ca_dir: Path, users: dict[str, User], extra: str = "",
+                     start: bool = True) -> MailServer:
+    """A directory readable by vmail with TLS files, users and a config (mail_config); started unless told."""
+    directory.mkdir(parents=True, exist_ok=True)
+    make_readable_by_all(directory)
+    tls = make_tls(directory / "tls", ca_dir=ca_dir)
+    write_users_file(directory / "users", users, directory / "home")
+    ports = [free_port() for _ in range(5)]
+    conf = directory / "aerie.conf"
+    conf.write_text(mail_config(directory, *ports, extra=extra))
+    server = MailServer(binary, directory, conf, ports[0], ports[1], users, tls, directory / "aerie.log",
+                        pop3_port=ports[2], pop3s_port=ports[3], lmtp_port=ports[4])
+    return server.start() if start else server
+
+
+def crlf(data: bytes) -> bytes:
+    """Line endings normalized to CRLF (bare LF and bare CR become CRLF)."""
+    return re.sub(rb"\r\n|\r|\n", b"\r\n", data)
+
+
+def make_message(msgid: str, subject: str = "test", body: bytes = b"Hello.\r\n", sender: str = "sender@example.org",
+                 to: str = f"alice@{MAIL_DOMAIN}", size: int = 0) -> bytes:
+    """A small RFC 5322 message with CRLF line endings; `size` pads the body with lines to about that many octets."""
+    head = (f"From: <{sender}>\r\nTo: <{to}>\r\nSubject: {subject}\r\nMessage-ID: <{msgid}>\r\n"
+            f"Date: Mon, 01 Jan 2024 00:00:00 +0000\r\nMIME-Version: 1.0\r\n"
+            f"Content-Type: text/plain; charset=us-ascii\r\n\r\n").encode()
+    body = crlf(body)
+    msg = head + f"Body-ID: {msgid}\r\n".encode() + body
+    while len(msg) < size:
+        msg += b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdefghijk\r\n"
+    return msg
+
+
+def dot_stuff(message: bytes) -> bytes:
+    """DATA encoding: CRLF line endings, leading dots doubled, the terminating CRLF.CRLF appended."""
+    message = crlf(message)
+    if not message.endswith(b"\r\n"):
+        message += b"\r\n"
+    lines = message.split(b"\r\n")[:-1]
+    return b"".join((b"." + l if l.startswith(b".") else l) + b"\r\n" for l in lines) + b".\r\n"
+
+
+class LMTPError(AssertionError):
+    pass
+
+
+class LMTPClient:
+    """A raw LMTP client (unix socket path or TCP port), every read bounded by a timeout. Replies are returned as
+    (code, [text lines]) with multi-line replies joined."""
+
+    def __init__(self, where: Path | str | int, timeout: float = READ_TIMEOUT, greeting: bool = True):
+        self.timeout = timeout
+        if isinstance(where, int):
+            self.sock = socket.create_connection(("127.0.0.1", where), timeout=timeout)
+        else:
+            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.sock.settimeout(timeout)
+            try:
+                self.sock.connect(str(where))
+            except OSError:
+                self.sock.close()
+                raise
+        self.sock.settimeout(timeout)
+        self.buf = b""
+        self.greeting = self.reply() if greeting else None
+
+    def close(self) -> None:
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        self.close()
+
+    def send(self, data: bytes | str) -> None:
+        self.sock.sendall(data.encode() if isinstance(data, str) else data)
+
+    def readline(self, timeout: float | None = None) -> bytes:
+        deadline = time.monotonic() + (timeout or self.timeout)
+        while b"\r\n" not in self.buf:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise socket.timeout(f"no complete LMTP line within {timeout or self.timeout}s; have {self.buf[:200]!r}")
+            self.sock.settimeout(remaining)
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionError(f"LMTP connection closed; pending {self.buf[:200]!r}")
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line
+
+    def reply(self, timeout: float | None = None) -> tuple[int, list[str]]:
+        lines = []
+        while True:
+            line = self.readline(timeout).decode("utf-8", errors="replace")
+            if len(line) < 3 or not line[:3].isdigit():
+                raise LMTPError(f"malformed LMTP reply line {line!r}")
+            lines.append(line[4:])
+            if len(line) == 3 or line[3] == " ":
+                return int(line[:3]), lines
+            if line[3] != "-":
+                raise LMTPError(f"malformed LMTP reply line {line!r}")
+
+    def cmd(self, line: str, timeout: float | None = None) -> tuple[int, list[str]]:
+        self.send(line + "\r\n")
+        return self.reply(timeout)
+
+    def lhlo(self, name: str = "client.example.org") -> tuple[int, list[str]]:
+        return self.cmd(f"LHLO {name}")
+
+    def deliver(self, sender: str, recipients: list[str], message: bytes, lhlo: bool = True,
+                timeout: float | None = None) -> dict[str, tuple[int, str]]:
+        """One transaction: {recipient: (code, text)} — RCPT's reply if refused, else the DATA reply for it."""
+        if lhlo:
+            code, text = self.lhlo()
+            if code != 250:
+                raise LMTPError(f"LHLO: {code} {text}")
+        code, text = self.cmd(f"MAIL FROM:<{sender}>")
+        if code != 250:
+            raise LMTPError(f"MAIL FROM: {code} {text}")
+        out: dict[str, tuple[int, str]] = {}
+        accepted = []
+        for r in recipients:
+            code, text = self.cmd(f"RCPT TO:<{r}>")
+            out[r] = (code, " ".join(text))
+            if code == 250:
+                accepted.append(r)
+        if not accepted:
+            self.cmd("RSET")
+            return out
+        code, text = self.cmd("DATA")
+        if code != 354:
+            raise LMTPError(f"DATA: {code} {text}")
+        self.send(dot_stuff(message))
+        for r in accepted:
+            code, text = self.reply(timeout)
+            out[r] = (code, " ".join(text))
+        return out
+
+    def quit(self) -> None:
+        try:
+            self.cmd("QUIT", timeout=5)
+        except (OSError, LMTPError):
+            pass
+        self.close()
+
+
+def lmtp_deliver(where: Path | str | int, recipients: list[str], message: bytes, sender: str = "sender@example.org",
+                 timeout: float = READ_TIMEOUT) -> dict[str, tuple[int, str]]:
+    with LMTPClient(where, timeout=timeout) as c:
+        result = c.deliver(sender, recipients, message, timeout=timeout)
+        c.quit()
+    return result
+
+
+def imap_login(server: Server, user: str, password: str = MAIL_PASSWORD):
+    """imaplib.IMAP4_SSL logged in on the server's IMAPS port."""
+    import imaplib
+
+    c = imaplib.IMAP4_SSL("127.0.0.1", server.imaps_port, ssl_context=client_context(server.tls.ca),
+                          timeout=READ_TIMEOUT)
+    c.login(user, password)
+    return c
+
+
+def imap_messages(server: Server, user: str, password: str = MAIL_PASSWORD, mailbox: str = "INBOX"
+                  ) -> tuple[int, list[tuple[int, bytes]]]:
+    """(UIDVALIDITY, [(uid, full message bytes)]) of a mailbox, read with UID FETCH BODY.PEEK[]."""
+    c = imap_login(server, user, password)
+    try:
+        typ, data = c.select(mailbox, readonly=True)
+        assert typ == "OK", data
+        typ, data = c.response("UIDVALIDITY")
+        uidvalidity = int(data[0])
+        typ, data = c.uid("FETCH", "1:*", "(UID BODY.PEEK[])")
+        assert typ == "OK", data
+        out = []
+        for item in data:
+            if isinstance(item, tuple):
+                m = re.search(rb"UID (\d+)", item[0])
+                assert m, item[0]
+                out.append((int(m.group(1)), item[1]))
+        return uidvalidity, sorted(out)
+    finally:
+        try:
+            c.logout()
+        except Exception:
+            pass
+
+
+def wait_for_messages(server: Server, user: str, count: int, timeout: float = 10.0) -> list[tuple[int, bytes]]:
+    """Polls IMAP until the INBOX holds at least `count` messages; returns them."""
+    result: list = []
+
+    def enough():
+        nonlocal result
+        result = imap_messages(server, user)[1]
+        return len(result) >= count
+
+    wait_for(enough, timeout, interval=0.3, what=f"{count} messages in {user}'s INBOX")
+    return result
+
+
+def split_message(data: bytes) -> tuple[bytes, bytes]:
+    data = crlf(data)
+    head, sep, body = data.partition(b"\r\n\r\n")
+    return head + sep, body
+
+
+def header_values(message: bytes, name: str) -> list[str]:
+    head, _ = split_message(message)
+    unfolded = re.sub(rb"\r\n[ \t]", b" ", head)
+    out = []
+    for line in unfolded.split(b"\r\n"):
+        k, sep, v = line.partition(b":")
+        if sep and k.strip().lower() == name.lower().encode():
+            out.append(v.strip().decode(errors="replace"))
+    return out
+
+
+def strip_delivery_headers(message: bytes) -> bytes:
+    """The message without the headers a delivery agent prepends (Return-Path, Delivered-To, Received)."""
+    head, body = split_message(message)
+    unfolded_lines = re.split(rb"\r\n(?![ \t])", head.rstrip(b"\r\n"))
+    keep = [l for l in unfolded_lines
+            if l.split(b":", 1)[0].strip().lower() not in (b"return-path", b"delivered-to", b"received")]
+    return b"\r\n".join(keep) + b"\r\n\r\n" + body
+
+
+def pop3_uidl(uid: int, uidvalidity: int) -> str:
+    """Dovecot's default pop3_uidl_format %08Xu%08Xv (Aerie writes the hex in lowercase)."""
+    return f"{uid:08x}{uidvalidity:08x}"
+
+
+def private_dir(prefix: str) -> Path:
+    """A fresh directory under /tmp (mode 0755) for a server vmail and postfix must reach. Not under pytest's base
+    temp: pytest (>= 7.3) chmods /tmp/pytest-of-root back to 0700 whenever another pytest session starts, which
+    cuts a running server off from its own files. Remove it with remove_private_dir()."""
+    import tempfile
+
+    d = Path(tempfile.mkdtemp(prefix=f"aerie-it-{prefix}-", dir="/tmp"))
+    os.chmod(d, 0o755)
+    return d
+
+
+def remove_private_dir(d: Path) -> None:
+    """Removes a private_dir unless AERIE_KEEP_TMP=1 (then prints where it is)."""
+    import shutil
+
+    if os.environ.get("AERIE_KEEP_TMP") == "1":
+        print(f"kept {d}")
+        return
+    shutil.rmtree(d, ignore_errors=True)

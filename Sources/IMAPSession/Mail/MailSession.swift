@@ -1,4 +1,5 @@
 public import AerieAuth
+public import AerieCore
 public import AerieStorage
 public import IMAPProtocol
 
@@ -16,10 +17,18 @@ public final class MailSession: @unchecked Sendable {
     var savedSearch: [UInt32] = []
     var idleTag: IMAPTag?
 
-    public init(user: AuthenticatedUser, store: MailStore, settings: MailSessionSettings) {
+    let log: any LogSink
+    let logCategory: String
+
+    public init(
+        user: AuthenticatedUser, store: MailStore, settings: MailSessionSettings, log: any LogSink = DiscardingLogSink(),
+        sessionID: String = ""
+    ) {
         self.user = user
         self.store = store
         self.settings = settings
+        self.log = log
+        self.logCategory = "imap(\(LogSafe.userName(user.user)))<\(sessionID)>"
     }
 
     /// Mailboxes the configuration wants to exist (Dovecot's `mailbox X { auto = create|subscribe }`).
@@ -52,6 +61,8 @@ public final class MailSession: @unchecked Sendable {
         do {
             result = try run(command, output: output)
         } catch let error as StorageError {
+            // The client is told only that something failed; the admin gets the path and errno.
+            if case .io = error { log.error(logCategory, "\(IMAPSession.commandName(command)) failed: \(error)") }
             output.send(.tagged(tag, .no, error.responseCode, error.clientText))
             notifyChanges(output: output, allowExpunge: true)
             return
