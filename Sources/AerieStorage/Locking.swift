@@ -24,32 +24,18 @@ struct DotLock {
         unlink(lockPath)
     }
 
-    /// Dovecot's file_dotlock_open + file_dotlock_replace: under the lock the current file is read, `transform` makes the
-    /// new contents, they are written into the lock file and it is renamed over the target (lock released in the same
-    /// atomic step). `transform` returning nil means "no change": the lock is simply removed.
+    /// Replaces `path` under `<path>.lock`: `transform` maps the current contents to the new ones (nil: no change).
+    /// The lock always holds "pid:host" — never file data — so a writer killed mid-update leaves a lock that the
+    /// next writer sees is dead at once, instead of waiting out the stale timeout; the new contents go through a
+    /// temp file renamed over `path` (atomic for readers), then the lock is removed.
     static func update(
         _ path: String, durable: Bool, timeoutSeconds: Int, staleSeconds: Int64 = 30,
         transform: ([UInt8]?) throws(StorageError) -> [UInt8]?
     ) throws(StorageError) {
-        let lockPath = path + ".lock"
-        var changed = false
-        try waitAndCreate(lockPath, timeoutSeconds: timeoutSeconds, staleSeconds: staleSeconds) { fd throws(StorageError) in
-            guard let contents = try transform(try FS.readFile(path)) else { return }
-            changed = true
-            try FS.writeAll(fd, contents, path: lockPath)
-            if durable { try FS.fsync(fd, path: lockPath) }
-        }
-        guard changed else {
-            unlink(lockPath)
-            return
-        }
-        do throws(StorageError) {
-            try FS.rename(lockPath, to: path)
-        } catch {
-            unlink(lockPath)
-            throw error
-        }
-        if durable { try FS.fsyncDirectory(FS.parentPath(path)) }
+        let lock = try acquire(for: path, timeoutSeconds: timeoutSeconds, staleSeconds: staleSeconds)
+        defer { lock.release() }
+        guard let contents = try transform(try FS.readFile(path)) else { return }
+        try FS.writeAtomically(path, contents, durable: durable)
     }
 
     private static func waitAndCreate(
@@ -89,6 +75,9 @@ struct DotLock {
         if age >= staleSeconds { return true }
         guard age >= pidCheckAfterSeconds || st.size > 0 else { return false }
         guard let bytes = try? FS.readFile(lockPath), bytes.count < 512 else { return false }
+        // The owner writes its pid right after creating the lock: an empty lock this old belongs to a writer that died
+        // in between (a SIGKILL), not to a live one.
+        if bytes.isEmpty { return age >= pidCheckAfterSeconds }
         let text = String(decoding: bytes, as: UTF8.self)
         guard let colon = text.firstIndex(of: ":"), let pid = Int32(text[..<colon]) else { return false }
         guard text[text.index(after: colon)...] == FS.hostName else { return false }
