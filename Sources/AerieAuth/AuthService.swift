@@ -157,7 +157,9 @@ public final class AuthService: Authenticator {
             }
         }
         guard let userdbEntry else {
-            fail(driver, name, request, "user not found from userdb", level: .error)
+            // For a delivery lookup an unknown recipient is routine (Dovecot logs it at Info); after a correct
+            // password it means the databases disagree, which the admin must see.
+            fail(driver, name, request, "user not found from userdb", level: request.service == "lookup" ? .info : .error)
             return .failure(.unknownUser)
         }
 
