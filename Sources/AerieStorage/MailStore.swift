@@ -27,7 +27,7 @@ public final class MailStore: Sendable {
     }
 
     private func engine(for name: String) throws(StorageError) -> MaildirEngine {
-        MaildirEngine(
+        EngineCache.shared.engine(
             directory: try paths.directory(name), indexDirectory: try paths.indexDirectory(name),
             configuration: configuration)
     }
@@ -56,7 +56,9 @@ public final class MailStore: Sendable {
         if configuration.layout == .maildirPlusPlus && FS.exists(directory) { throw .mailboxExists(name) }
         try Self.makeMaildir(directory, folderMarker: configuration.layout == .maildirPlusPlus)
         let engine = try engine(for: name)
-        try engine.withWriteLock { () throws(StorageError) in try engine.ensureUIDList(root: configuration.root) }
+        try engine.mutex.run { () throws(StorageError) in
+            try engine.withWriteLock { () throws(StorageError) in try engine.ensureUIDList(root: configuration.root) }
+        }
     }
 
     /// RFC 9051 §6.3.5: a mailbox with children loses its messages and stays as \Noselect (fs layout) or disappears
@@ -69,6 +71,7 @@ public final class MailStore: Sendable {
         let hasChildren = found.keys.contains { $0.hasPrefix(name + "/") }
         if !selectable && hasChildren { throw .hasChildren(name) }
         let directory = try paths.directory(name)
+        defer { EngineCache.shared.forget(directory: directory) }
         if hasChildren && configuration.layout == .fs {
             // Keep the directory for the children; drop the Maildir inside it.
             for entry in try FS.listDirectory(directory) ?? [] {
@@ -115,12 +118,14 @@ public final class MailStore: Sendable {
         case .maildirPlusPlus:
             // Each Maildir++ folder is its own directory: rename the mailbox and every child.
             for name in ([old] + children) where FS.exists(try paths.directory(name)) {
+                EngineCache.shared.forget(directory: try paths.directory(name))
                 let renamed = new + name.dropFirst(old.count)
                 try FS.rename(try paths.directory(name), to: try paths.directory(renamed))
                 try renameIndex(from: name, to: renamed)
             }
         case .fs:
             let target = try paths.directory(new)
+            for name in [old] + children { EngineCache.shared.forget(directory: try paths.directory(name)) }
             try FS.makeDirectories(FS.parentPath(target))
             try FS.rename(try paths.directory(old), to: target)
             try renameIndex(from: old, to: new)
@@ -172,33 +177,35 @@ public final class MailStore: Sendable {
     /// Counts from the index after a cheap sync; message files are not read.
     public func status(_ name: String) throws(StorageError) -> MailboxStatus {
         let (_, engine) = try selectableEngine(name)
-        try engine.refresh()
-        var unseen = 0
-        var deleted = 0
-        var size = 0
-        for record in engine.index.records.values {
-            let info = MaildirFileName(record.fileName).info ?? ""
-            if !info.contains("S") { unseen += 1 }
-            if info.contains("T") { deleted += 1 }
-            size += record.virtualSize
+        return try engine.mutex.run { () throws(StorageError) -> MailboxStatus in
+            try engine.refresh()
+            var unseen = 0
+            var deleted = 0
+            var size = 0
+            for record in engine.sortedMessages() {
+                if !record.flags.system.contains(.seen) { unseen += 1 }
+                if record.flags.system.contains(.deleted) { deleted += 1 }
+                size += record.virtualSize
+            }
+            let header = engine.index.header
+            return MailboxStatus(
+                messages: engine.index.records.count, unseen: unseen, deleted: deleted, recent: 0,
+                uidNext: header.nextUID, uidValidity: header.uidValidity, highestModSeq: header.highestModSeq,
+                size: size)
         }
-        let header = engine.index.header
-        return MailboxStatus(
-            messages: engine.index.records.count, unseen: unseen, deleted: deleted, recent: 0,
-            uidNext: header.nextUID, uidValidity: header.uidValidity, highestModSeq: header.highestModSeq, size: size)
     }
 
-    /// A synced Mailbox for one session.
-    public func open(_ name: String) throws(StorageError) -> Mailbox {
+    /// A Mailbox for one session, synced with the disk unless `synced` is false (delivery: only the write path).
+    public func open(_ name: String, synced: Bool = true) throws(StorageError) -> Mailbox {
         let (normalized, engine) = try selectableEngine(name)
-        return try Mailbox(name: normalized, engine: engine)
+        return try Mailbox(name: normalized, engine: engine, synced: synced)
     }
 
     /// LMTP delivery: durable (fsynced file, fsynced directory, uidlist updated) before it returns the UID.
     public func deliver(
         to name: String, message: [UInt8], flags: MessageFlags = .init(), internalDate: Int64? = nil
     ) throws(StorageError) -> UInt32 {
-        let mailbox = try open(name)
+        let mailbox = try open(name, synced: false)
         return try mailbox.append(message, flags: flags, internalDate: internalDate)
     }
 }

@@ -5,17 +5,17 @@ import Glibc
 public final class Mailbox: @unchecked Sendable {
     public let name: String
     let engine: MaildirEngine
-    /// Guards the engine and the view; two Mailbox objects on one directory each have their own and meet on disk.
-    let mutex = PosixMutex()
+    /// The engine's mutex: it is shared by every session of the process that has this mailbox open (EngineCache).
+    var mutex: PosixMutex { engine.mutex }
     private var view: [MessageRecord] = []
-    private var viewPosition: [UInt32: Int] = [:]
     private var viewGeneration = -1
     private var viewHighestModSeq: UInt64 = 0
 
-    init(name: String, engine: MaildirEngine) throws(StorageError) {
+    /// `synced: false` skips the initial sync (LMTP delivery needs no view of the messages, only the write path).
+    init(name: String, engine: MaildirEngine, synced: Bool = true) throws(StorageError) {
         self.name = name
         self.engine = engine
-        _ = try sync()
+        if synced { _ = try sync() }
     }
 
     public var uidValidity: UInt32 { mutex.run { engine.index.header.uidValidity } }
@@ -24,6 +24,8 @@ public final class Mailbox: @unchecked Sendable {
     public var highestModSeq: UInt64 { mutex.run { viewHighestModSeq } }
     /// Ascending UID: message sequence number n is messages[n-1].
     public var messages: [MessageRecord] { mutex.run { view } }
+    /// Every keyword defined for the mailbox (dovecot-keywords), for the FLAGS response.
+    public var keywords: [String] { mutex.run { engine.keywords.table.names.compactMap { $0 } } }
 
     /// Picks up other sessions' and processes' deliveries, expunges and flag changes; own changes are not repeated.
     public func sync() throws(StorageError) -> MailboxChanges {
@@ -33,50 +35,49 @@ public final class Mailbox: @unchecked Sendable {
         }
     }
 
+    /// Compares the view with the engine's current snapshot; the snapshot then becomes the view (shared, not copied).
     private func diffLocked() -> MailboxChanges {
         guard engine.generation != viewGeneration else { return MailboxChanges() }
+        let fresh = engine.sortedMessages()
         var changes = MailboxChanges()
-        let uids = engine.index.records.keys.sorted()
-        var fresh: [MessageRecord] = []
-        fresh.reserveCapacity(uids.count)
-        var oldIndex = 0
-        for uid in uids {
-            let record = engine.index.records[uid]!
-            while oldIndex < view.count && view[oldIndex].uid < uid {
+        if view.isEmpty {
+            changes.added = fresh
+        } else {
+            var oldIndex = 0
+            for record in fresh {
+                while oldIndex < view.count && view[oldIndex].uid < record.uid {
+                    changes.expunged.append(view[oldIndex].uid)
+                    oldIndex += 1
+                }
+                if oldIndex < view.count && view[oldIndex].uid == record.uid {
+                    let old = view[oldIndex]
+                    oldIndex += 1
+                    if record.flags != old.flags || record.modSeq != old.modSeq { changes.flagsChanged.append(record) }
+                } else {
+                    changes.added.append(record)
+                }
+            }
+            while oldIndex < view.count {
                 changes.expunged.append(view[oldIndex].uid)
                 oldIndex += 1
             }
-            if oldIndex < view.count && view[oldIndex].uid == uid {
-                let old = view[oldIndex]
-                oldIndex += 1
-                if old.fileName == record.fileName && old.modSeq == record.modSeq {
-                    fresh.append(old)
-                    continue
-                }
-                let updated = engine.messageRecord(record)
-                if updated.flags != old.flags || updated.modSeq != old.modSeq { changes.flagsChanged.append(updated) }
-                fresh.append(updated)
-            } else {
-                let added = engine.messageRecord(record)
-                changes.added.append(added)
-                fresh.append(added)
-            }
         }
-        while oldIndex < view.count {
-            changes.expunged.append(view[oldIndex].uid)
-            oldIndex += 1
-        }
-        setView(fresh)
+        view = fresh
         viewGeneration = engine.generation
         viewHighestModSeq = engine.index.header.highestModSeq
         return changes
     }
 
-    private func setView(_ records: [MessageRecord]) {
-        view = records
-        viewPosition = [:]
-        viewPosition.reserveCapacity(records.count)
-        for (position, record) in records.enumerated() { viewPosition[record.uid] = position }
+    /// Position of a UID in the view (binary search: the view is in UID order).
+    private func position(of uid: UInt32) -> Int? {
+        var low = 0
+        var high = view.count - 1
+        while low <= high {
+            let mid = (low + high) / 2
+            if view[mid].uid == uid { return mid }
+            if view[mid].uid < uid { low = mid + 1 } else { high = mid - 1 }
+        }
+        return nil
     }
 
     /// After an own write: if nothing foreign was pending, the view is still complete and need not be diffed again.
@@ -131,7 +132,7 @@ public final class Mailbox: @unchecked Sendable {
                 let changed = try engine.storeLocked(wanted) { current in Self.apply(flags, mode: mode, to: current) }
                     .map(engine.messageRecord)
                 for record in changed {
-                    if let position = viewPosition[record.uid] { view[position] = record }
+                    if let position = position(of: record.uid) { view[position] = record }
                 }
                 ownWriteLocked(generationBefore: before, modSeq: changed.first?.modSeq ?? 0)
                 return (changed, failed)
@@ -162,7 +163,7 @@ public final class Mailbox: @unchecked Sendable {
             try engine.withWriteLock { () throws(StorageError) -> [UInt32] in
                 let candidates = uids.map { Set($0) } ?? Set(view.map(\.uid))
                 let targets = candidates.filter { uid in
-                    guard viewPosition[uid] != nil, let record = engine.index.records[uid] else { return false }
+                    guard position(of: uid) != nil, let record = engine.index.records[uid] else { return false }
                     return engine.flags(of: record).system.contains(.deleted)
                 }.sorted()
                 return try expungeLocked(targets)
@@ -176,7 +177,7 @@ public final class Mailbox: @unchecked Sendable {
         let done = try engine.expungeLocked(uids)
         guard !done.isEmpty else { return [] }
         let gone = Set(done)
-        setView(view.filter { !gone.contains($0.uid) })
+        view.removeAll { gone.contains($0.uid) }
         ownWriteLocked(generationBefore: before, modSeq: engine.index.header.highestModSeq)
         return done
     }
@@ -185,7 +186,7 @@ public final class Mailbox: @unchecked Sendable {
     public func copy(uids: [UInt32], to destination: Mailbox) throws(StorageError) -> [(source: UInt32, destination: UInt32)] {
         let sources = mutex.run { () -> [(uid: UInt32, path: String, record: MessageRecord)] in
             Set(uids).sorted().compactMap { uid in
-                guard viewPosition[uid] != nil, let record = engine.index.records[uid] else { return nil }
+                guard position(of: uid) != nil, let record = engine.index.records[uid] else { return nil }
                 return (uid, engine.path(of: record), engine.messageRecord(record))
             }
         }
@@ -260,6 +261,15 @@ public final class Mailbox: @unchecked Sendable {
             throw .messageNotFound(uid)
         }
         return bytes
+    }
+
+    /// A parsed FETCH item remembered for this message, shared by every session (nil: parse it and `cache` it).
+    public func cached(_ item: FetchCacheItem, uid: UInt32) -> String? {
+        mutex.run { engine.cachedItem(item, uid: uid) }
+    }
+
+    public func cache(_ item: FetchCacheItem, uid: UInt32, value: String) {
+        mutex.run { engine.cacheItem(item, uid: uid, value: value) }
     }
 
     /// UIDs expunged after `modSeq`, or nil when the remembered range does not reach back that far.

@@ -183,6 +183,7 @@ struct IndexLog {
         }
         if st.inode == inode && st.size == offset { return .unchanged }
         let fresh = st.inode != inode || st.size < offset
+        StorageTestHooks.record(.indexRead, path: path)
         guard let bytes = try FS.readFile(path, from: fresh ? 0 : offset) else { return .missing }
         // Only complete lines count; a torn final line (crash mid-append) is left for the next compaction.
         let complete = (bytes.lastIndex(of: 0x0A)).map { $0 + 1 } ?? 0

@@ -13,6 +13,8 @@ struct TempMessage {
 }
 
 final class MaildirEngine {
+    /// Guards everything below; the engine is shared by all sessions of the process (EngineCache).
+    let mutex = PosixMutex()
     let directory: String
     let configuration: MailStoreConfiguration
     private(set) var uidlist: UIDListFile
@@ -22,6 +24,10 @@ final class MaildirEngine {
     /// Bumped whenever `index` or `keywords` change, so views know when to diff.
     private(set) var generation = 0
     private var indexLoaded = false
+    /// `index.records` as MessageRecords in UID order, built once per generation and shared by every view.
+    private var snapshot: (generation: Int, records: [MessageRecord])?
+    /// Parsed ENVELOPE / BODY / BODYSTRUCTURE strings by UID: a message file never changes under its UID.
+    private(set) var fetchCache = FetchCache()
 
     init(directory: String, indexDirectory: String, configuration: MailStoreConfiguration) {
         self.directory = directory
@@ -351,6 +357,24 @@ final class MaildirEngine {
         try compactUIDListIfSparse()
         finishWrite(lines)
         return done
+    }
+
+    /// Every message in UID order (caller holds the mutex).
+    func sortedMessages() -> [MessageRecord] {
+        if let snapshot, snapshot.generation == generation { return snapshot.records }
+        let records = index.records.keys.sorted().map { messageRecord(index.records[$0]!) }
+        snapshot = (generation, records)
+        return records
+    }
+
+    func cachedItem(_ item: FetchCacheItem, uid: UInt32) -> String? {
+        guard index.records[uid] != nil else { return nil }
+        return fetchCache.value(item, uid: uid, uidValidity: index.header.uidValidity)
+    }
+
+    func cacheItem(_ item: FetchCacheItem, uid: UInt32, value: String) {
+        guard index.records[uid] != nil else { return }
+        fetchCache.store(item, uid: uid, uidValidity: index.header.uidValidity, value: value)
     }
 
     func flags(of record: IndexRecord) -> MessageFlags { MaildirFileName(record.fileName).flags(keywords: keywords.table) }

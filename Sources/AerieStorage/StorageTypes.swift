@@ -38,7 +38,7 @@ public enum MailboxLayout: String, Sendable {
     case fs
 }
 
-public struct MailStoreConfiguration: Sendable {
+public struct MailStoreConfiguration: Sendable, Equatable {
     /// The user's Maildir (mail_path expanded).
     public var root: String
     public var layout: MailboxLayout

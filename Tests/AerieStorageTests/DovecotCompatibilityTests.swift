@@ -137,6 +137,33 @@ import Testing
         #expect(StorageTestHooks.count(.directoryScan, under: root) > scansBefore)
     }
 
+    @Test func reopeningSharesTheEngineAndDeliveriesDoNotScan() throws {
+        let root = makeTempDirectory("shared")
+        defer { removeTree(root) }
+        let store = try makeStore(root)
+        let first = try store.open("INBOX")
+        for _ in 0..<3 { _ = try first.append(sampleMessage, flags: .init(), internalDate: nil) }
+        var past = [timespec(tv_sec: time(nil) - 60, tv_nsec: 0), timespec(tv_sec: time(nil) - 60, tv_nsec: 0)]
+        for dir in ["cur", "new"] { utimensat(AT_FDCWD, "\(root)/\(dir)", &past, 0) }
+        _ = try first.sync()
+        StorageTestHooks.watch(root)
+        let reads = StorageTestHooks.count(.indexRead, under: root)
+        let scans = StorageTestHooks.count(.directoryScan, under: root)
+
+        // Another session (another MailStore object, as another login gets) opens it: nothing is read again.
+        let second = try makeStore(root).open("INBOX")
+        #expect(second.messages.map(\.uid) == [1, 2, 3])
+        #expect(StorageTestHooks.count(.indexRead, under: root) == reads)
+        #expect(StorageTestHooks.count(.directoryScan, under: root) == scans)
+
+        // Deliveries (LMTP) write without scanning the Maildir; the open sessions see them at their next sync.
+        for _ in 0..<5 { _ = try store.deliver(to: "INBOX", message: sampleMessage) }
+        #expect(StorageTestHooks.count(.directoryScan, under: root) == scans)
+        #expect(try first.sync().added.map(\.uid) == [4, 5, 6, 7, 8])
+        #expect(try second.sync().added.map(\.uid) == [4, 5, 6, 7, 8])
+        #expect(UIDList.parse(Array(readText("\(root)/dovecot-uidlist")!.utf8))?.entries.map(\.uid) == Array(1...8))
+    }
+
     @Test func deletedIndexIsRebuiltWithSameUIDs() throws {
         let root = makeTempDirectory("rebuild")
         defer { removeTree(root) }
@@ -148,6 +175,7 @@ import Testing
         let before = box.messages
         let modSeq = box.highestModSeq
         unlink("\(root)/aerie.index")
+        EngineCache.shared.removeAll()  // as a restarted server: nothing of the index left in memory either
         let reopened = try store.open("INBOX")
         #expect(reopened.messages.map(\.uid) == before.map(\.uid))
         #expect(reopened.messages.map(\.flags) == before.map(\.flags))

@@ -69,9 +69,10 @@ extension MailSession {
         case .saveDate: builder.saveDate(secondsSince1970: record.saveDate)
         case .emailID: builder.objectID("EMAILID", nil)
         case .threadID: builder.objectID("THREADID", nil)
-        case .envelope: builder.item("ENVELOPE", try message.parsed().envelope())
-        case .body: builder.item("BODY", try message.parsed().bodyStructure(extended: false))
-        case .bodyStructure: builder.item("BODYSTRUCTURE", try message.parsed().bodyStructure(extended: true))
+        case .envelope: builder.item("ENVELOPE", try message.cached(.envelope) { $0.envelope() })
+        case .body: builder.item("BODY", try message.cached(.body) { $0.bodyStructure(extended: false) })
+        case .bodyStructure:
+            builder.item("BODYSTRUCTURE", try message.cached(.bodyStructure) { $0.bodyStructure(extended: true) })
         case .rfc822: builder.literal("RFC822", try message.crlf())
         case .rfc822Header:
             builder.literal("RFC822.HEADER", try message.parsed().section(BodySection(text: .header)) ?? [])
@@ -219,6 +220,14 @@ struct MessageData {
         let result = CRLF.normalize(try bytes())
         normalized = result
         return result
+    }
+
+    /// ENVELOPE / BODY / BODYSTRUCTURE from the mailbox's cache, parsing the message only on a miss.
+    mutating func cached(_ item: FetchCacheItem, _ make: (ParsedMessage) -> String) throws -> String {
+        if let value = mailbox.cached(item, uid: record.uid) { return value }
+        let value = make(try parsed())
+        mailbox.cache(item, uid: record.uid, value: value)
+        return value
     }
 
     mutating func parsed() throws -> ParsedMessage {

@@ -216,7 +216,7 @@ public final class MailSession: @unchecked Sendable {
         let opened = try store.open(try name(mailbox))
         if parameters.condstore { enabled.insert("CONDSTORE") }
         var selected = MailboxView(mailbox: opened, readOnly: readOnly)
-        let keywords = Set(opened.messages.flatMap(\.flags.keywords)).sorted()
+        let keywords = opened.keywords
         let flags: [Flag] = [.answered, .flagged, .deleted, .seen, .draft] + keywords.map { Flag.keyword($0) }
         output.send(.untagged(IMAPResponseLine.flags(flags)))
         if readOnly {
