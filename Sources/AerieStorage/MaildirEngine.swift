@@ -128,8 +128,13 @@ final class MaildirEngine {
         }
         StorageTestHooks.record(.directoryScan, path: curDirectory)
 
+        // A directory whose trusted mtime has not moved holds exactly what the index says: only the others are read
+        // (an LMTP delivery into new/ does not cost a listing of a big cur/).
+        let header = index.header
+        let scanNew = index.records.isEmpty || header.newMtimeNs == 0 || newStat?.mtimeNs != header.newMtimeNs
+        let scanCur = index.records.isEmpty || header.curMtimeNs == 0 || curStat?.mtimeNs != header.curMtimeNs
         var files: [String: (name: String, inNew: Bool)] = [:]
-        for (dir, inNew) in [(newDirectory, true), (curDirectory, false)] {
+        for (dir, inNew) in [(newDirectory, true), (curDirectory, false)] where inNew ? scanNew : scanCur {
             for entry in try FS.listDirectory(dir) ?? [] where !entry.name.hasPrefix(".") {
                 let base = MaildirFileName(entry.name).base
                 // The same message in new/ and cur/ (a rename in progress): cur/ wins.
@@ -141,13 +146,11 @@ final class MaildirEngine {
         let modSeq = index.header.highestModSeq + 1
         var changed = false
         var lines = ""
-        for (uid, record) in index.records {
-            guard let file = files.removeValue(forKey: record.base) else {
-                index.expunge(uid, modSeq: modSeq)
-                lines += MailboxIndex.expungeLine(uid: uid, modSeq: modSeq)
-                changed = true
-                continue
-            }
+        var seen = Set<UInt32>()
+        for (base, file) in files {
+            guard let uid = index.uidByBase[base], let record = index.records[uid] else { continue }
+            files[base] = nil
+            seen.insert(uid)
             guard file.name != record.fileName || file.inNew != record.inNew else { continue }
             var updated = record
             updated.fileName = file.name
@@ -158,6 +161,12 @@ final class MaildirEngine {
             }
             index.upsert(updated)
             lines += MailboxIndex.recordLine(updated)
+        }
+        let gone = index.records.values.filter { (($0.inNew && scanNew) || (!$0.inNew && scanCur)) && !seen.contains($0.uid) }
+        for record in gone {
+            index.expunge(record.uid, modSeq: modSeq)
+            lines += MailboxIndex.expungeLine(uid: record.uid, modSeq: modSeq)
+            changed = true
         }
 
         var nextUID = max(uidlist.list.nextUID, index.header.nextUID)
@@ -280,15 +289,15 @@ final class MaildirEngine {
         try uidlist.append(entries, durable: durable)
         index.header.highestModSeq = modSeq
         index.header.nextUID = max(nextUID, index.header.nextUID)
-        finishWrite(lines)
+        finishWrite(lines, new: touchedNew, cur: touchedCur)
         return uids
     }
 
-    /// Records the change lines; directory mtimes are left as they were so the next refresh rescans once and picks up
-    /// anything another process did at the same moment.
-    private func finishWrite(_ lines: String) {
-        index.header.newMtimeNs = 0
-        index.header.curMtimeNs = 0
+    /// Records the change lines; the mtimes of the directories written to are forgotten so the next refresh rescans
+    /// them once and picks up anything another process did there at the same moment.
+    private func finishWrite(_ lines: String, new touchedNew: Bool, cur touchedCur: Bool) {
+        if touchedNew { index.header.newMtimeNs = 0 }
+        if touchedCur { index.header.curMtimeNs = 0 }
         try? log.append(lines + MailboxIndex.headerLine(index.header), index: index, durable: false)
         generation += 1
     }
@@ -302,6 +311,7 @@ final class MaildirEngine {
         var lines = ""
         var changed: [IndexRecord] = []
         var rescanned = false
+        var touchedNew = false
         for uid in uids {
             var attempt = 0
             while attempt < 2, let record = index.records[uid] {
@@ -316,6 +326,7 @@ final class MaildirEngine {
                 let newName = MaildirFileName(base: old.base, info: info).name
                 if newName == record.fileName && !record.inNew { break }
                 let target = "\(curDirectory)/\(newName)"
+                if record.inNew { touchedNew = true }
                 if rename(path(of: record), target) != 0 {
                     guard errno == ENOENT, !rescanned else { throw FS.ioError(path(of: record)) }
                     // Another process renamed or expunged it: rescan (as Dovecot does) and try once more.
@@ -335,7 +346,7 @@ final class MaildirEngine {
         }
         if !changed.isEmpty {
             index.header.highestModSeq = modSeq
-            finishWrite(lines)
+            finishWrite(lines, new: touchedNew, cur: true)
         }
         return changed
     }
@@ -345,8 +356,11 @@ final class MaildirEngine {
         let modSeq = index.header.highestModSeq + 1
         var lines = ""
         var done: [UInt32] = []
+        var touchedNew = false
+        var touchedCur = false
         for uid in uids {
             guard let record = index.records[uid] else { continue }
+            if record.inNew { touchedNew = true } else { touchedCur = true }
             if unlink(path(of: record)) != 0 && errno != ENOENT { throw FS.ioError(path(of: record)) }
             index.expunge(uid, modSeq: modSeq)
             lines += MailboxIndex.expungeLine(uid: uid, modSeq: modSeq)
@@ -355,7 +369,7 @@ final class MaildirEngine {
         guard !done.isEmpty else { return [] }
         index.header.highestModSeq = modSeq
         try compactUIDListIfSparse()
-        finishWrite(lines)
+        finishWrite(lines, new: touchedNew, cur: touchedCur)
         return done
     }
 

@@ -164,6 +164,38 @@ import Testing
         #expect(UIDList.parse(Array(readText("\(root)/dovecot-uidlist")!.utf8))?.entries.map(\.uid) == Array(1...8))
     }
 
+    @Test func externalChangesAreFoundWhenOnlyOneDirectoryMoved() throws {
+        let root = makeTempDirectory("partial")
+        defer { removeTree(root) }
+        let store = try makeStore(root)
+        let box = try store.open("INBOX")
+        for n in 0..<4 { _ = try box.append(sampleMessage, flags: .init(system: n < 2 ? [.seen] : []), internalDate: nil) }
+        func age() {
+            var past = [timespec(tv_sec: time(nil) - 60, tv_nsec: 0), timespec(tv_sec: time(nil) - 60, tv_nsec: 0)]
+            for dir in ["cur", "new"] { utimensat(AT_FDCWD, "\(root)/\(dir)", &past, 0) }
+            _ = try? box.sync()
+        }
+        age()
+        // An MDA drops a file into new/ (cur/ untouched): it gets the next UID.
+        writeText("\(root)/new/1800000000.M1P2.mda,S=3,W=4", "hi\n")
+        #expect(try box.sync().added.map(\.uid) == [5])
+        age()
+        // Another process moves a message from new/ to cur/ with \Seen: same UID, new flags, nothing expunged.
+        let inNew = try #require(FS.listDirectory("\(root)/new")?.first { $0.name.hasPrefix("1800000000") })
+        rename("\(root)/new/\(inNew.name)", "\(root)/cur/\(inNew.name):2,S")
+        var changes = try box.sync()
+        #expect(changes.expunged.isEmpty && changes.added.isEmpty)
+        #expect(changes.flagsChanged.map(\.uid) == [5])
+        #expect(box.messages.last?.flags.system.contains(.seen) == true)
+        age()
+        // Another process deletes a file from cur/: reported as expunged, the others stay.
+        let victim = try #require(box.messages.first)
+        unlink("\(root)/cur/\(victim.fileName)")
+        changes = try box.sync()
+        #expect(changes.expunged == [victim.uid])
+        #expect(box.messages.map(\.uid) == [2, 3, 4, 5])
+    }
+
     @Test func deletedIndexIsRebuiltWithSameUIDs() throws {
         let root = makeTempDirectory("rebuild")
         defer { removeTree(root) }

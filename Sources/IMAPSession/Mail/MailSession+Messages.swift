@@ -43,9 +43,8 @@ extension MailSession {
             output.sendRaw(builder.bytes)
         }
         if !seenUIDs.isEmpty {
-            let changed = try selected.mailbox.store(
+            _ = try selected.mailbox.store(
                 uids: seenUIDs, flags: MessageFlags(system: .seen), mode: .add, unchangedSince: nil)
-            for record in changed.changed { view?.noteAnnounced(record) }
         }
         if missing && !command.uid {
             return CommandResult(
@@ -125,7 +124,6 @@ extension MailSession {
             uids: uids, flags: MessageFlags(imapFlags: command.flags), mode: mode,
             unchangedSince: command.unchangedSince)
         for record in result.changed {
-            view?.noteAnnounced(record)
             guard !command.silent || command.unchangedSince != nil,
                 let sequence = view?.sequenceNumber(of: record.uid)
             else { continue }

@@ -9,14 +9,11 @@ struct MailboxView {
     private(set) var uids: [UInt32]
     /// Expunges seen on disk but not yet announced, because the current command forbids EXPUNGE responses.
     private(set) var pendingExpunges: [UInt32] = []
-    /// Flags as last announced, to detect changes made by other sessions.
-    private var announcedFlags: [UInt32: MessageFlags]
 
     init(mailbox: Mailbox, readOnly: Bool) {
         self.mailbox = mailbox
         self.readOnly = readOnly
         self.uids = mailbox.messages.map(\.uid)
-        self.announcedFlags = Dictionary(uniqueKeysWithValues: mailbox.messages.map { ($0.uid, $0.flags) })
     }
 
     var count: Int { uids.count }
@@ -46,11 +43,6 @@ struct MailboxView {
         return nil
     }
 
-    /// Our own STORE already reported these flags; don't announce them again as someone else's change.
-    mutating func noteAnnounced(_ record: MessageRecord) {
-        announcedFlags[record.uid] = record.flags
-    }
-
     struct Notifications {
         var expunged: [(sequence: Int, uid: UInt32)] = []
         var vanished: [UInt32] = []
@@ -74,7 +66,6 @@ struct MailboxView {
                 if gone.contains(uid) {
                     result.expunged.append((sequence, uid))
                     result.vanished.append(uid)
-                    announcedFlags[uid] = nil
                 } else {
                     kept.append(uid)
                     sequence += 1
@@ -87,12 +78,11 @@ struct MailboxView {
         let added = changes.added.filter { $0.uid > known }.map(\.uid)
         if !added.isEmpty {
             uids += added
-            for record in changes.added { announcedFlags[record.uid] = record.flags }
             result.exists = uids.count
         }
+        // Own STOREs update the mailbox's view directly, so these are other sessions' and processes' changes only.
         for record in changes.flagsChanged {
-            guard let sequence = sequenceNumber(of: record.uid), announcedFlags[record.uid] != record.flags else { continue }
-            announcedFlags[record.uid] = record.flags
+            guard let sequence = sequenceNumber(of: record.uid) else { continue }
             result.flagChanges.append((sequence, record))
         }
         return result
