@@ -40,7 +40,7 @@ public final class AerieServer: Sendable {
         self.log = log
         self.keeper = keeper
         self.pool = PasswordHashingPool()
-        self.mailPool = NIOThreadPool(numberOfThreads: max(2, System.coreCount))
+        self.mailPool = NIOThreadPool(numberOfThreads: Self.mailThreadCount)
         mailPool.start()
         let settings = config.settings.forProtocol("imap")
         self.listeners = try ListenerPlan.plan(settings: config.settings, log: log)
@@ -52,6 +52,10 @@ public final class AerieServer: Sendable {
         self.state = Mutex(environment)
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
     }
+
+    /// Mail work is mostly waiting on the disk (fsync of every saved message, flag renames): with one thread per
+    /// core a few fsyncs would stall every other session's FETCH, so the pool is wider than the CPU.
+    static var mailThreadCount: Int { min(64, max(16, 8 * System.coreCount)) }
 
     static func makeEnvironment(
         base: AerieSettings, log: any LogSink, pool: PasswordHashingPool, mailPool: NIOThreadPool,
