@@ -1,3 +1,4 @@
+import Glibc
 public import NIOCore
 
 /// Builds one `* N FETCH (…)` response (RFC 9051 §7.5.2), item by item; message data goes out as literals.
@@ -43,7 +44,8 @@ public struct FetchResponseBuilder: Sendable {
         out.append(contentsOf: "{\(data.count)}\r\n".utf8)
         let start = out.count
         out.append(contentsOf: data)
-        if out[start...].contains(ASCII.nul) {
+        let hasNUL = out.withUnsafeBufferPointer { memchr($0.baseAddress! + start, 0, $0.count - start) != nil }
+        if hasNUL {
             for index in start..<out.count where out[index] == ASCII.nul { out[index] = ASCII.space }
         }
     }

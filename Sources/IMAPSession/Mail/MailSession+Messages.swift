@@ -1,5 +1,6 @@
 import AerieMIME
 import AerieStorage
+import Glibc
 import IMAPProtocol
 
 /// FETCH, STORE, COPY, MOVE and EXPUNGE (RFC 9051 §6.4, RFC 7162, RFC 4315, RFC 6851).
@@ -237,24 +238,43 @@ struct MessageData {
 }
 
 enum CRLF {
-    /// Bare LF becomes CRLF; existing CRLF stays; the common all-CRLF file is returned as is.
+    /// Bare LF becomes CRLF; existing CRLF stays; the common all-CRLF file is returned as is. Maildir files usually
+    /// hold LF, so this runs for nearly every BODY[] fetched: memchr finds the line ends, whole lines are copied.
     static func normalize(_ bytes: [UInt8]) -> [UInt8] {
-        var bareLF = 0
-        var previous: UInt8 = 0
-        for byte in bytes {
-            if byte == 10 && previous != 13 { bareLF += 1 }
-            previous = byte
+        bytes.withUnsafeBufferPointer { source -> [UInt8] in
+            guard let start = source.baseAddress, !source.isEmpty else { return bytes }
+            let end = start + source.count
+            func nextLF(after position: UnsafePointer<UInt8>) -> UnsafePointer<UInt8>? {
+                guard position < end, let hit = memchr(position, 10, end - position) else { return nil }
+                return UnsafePointer(hit.assumingMemoryBound(to: UInt8.self))
+            }
+            var bareLF = 0
+            var cursor = start
+            while let lf = nextLF(after: cursor) {
+                if lf == start || lf[-1] != 13 { bareLF += 1 }
+                cursor = lf + 1
+            }
+            guard bareLF > 0 else { return bytes }
+            return [UInt8](unsafeUninitializedCapacity: source.count + bareLF) { out, initialized in
+                var written = 0
+                var copied = start
+                cursor = start
+                while let lf = nextLF(after: cursor) {
+                    cursor = lf + 1
+                    guard lf == start || lf[-1] != 13 else { continue }
+                    let run = lf - copied
+                    (out.baseAddress! + written).update(from: copied, count: run)
+                    written += run
+                    out[written] = 13
+                    out[written + 1] = 10
+                    written += 2
+                    copied = lf + 1
+                }
+                let rest = end - copied
+                (out.baseAddress! + written).update(from: copied, count: rest)
+                initialized = written + rest
+            }
         }
-        guard bareLF > 0 else { return bytes }
-        var out: [UInt8] = []
-        out.reserveCapacity(bytes.count + bareLF)
-        previous = 0
-        for byte in bytes {
-            if byte == 10 && previous != 13 { out.append(13) }
-            out.append(byte)
-            previous = byte
-        }
-        return out
     }
 }
 
