@@ -14,6 +14,7 @@ final class IMAPConnectionHandler: SessionConnectionHandler {
     private var framer: IMAPCommandFramer
     private var mailSession: MailSession?
     private var idlePoll: RepeatedTask?
+    private var lastEventWasSpool = false
 
     init(environment: ConnectionEnvironment, context: ConnectionContext) {
         self.session = IMAPSession(settings: environment.imap.sessionSettings, context: context)
@@ -34,8 +35,21 @@ final class IMAPConnectionHandler: SessionConnectionHandler {
     override var remoteIP: String { session.context.remoteIP }
     override func tlsEstablished() { session.tlsEstablished() }
 
+    override var lastInputWasCommand: Bool { !lastEventWasSpool }
+
     override func nextInput(context: ChannelHandlerContext) -> [ConnectionAction]? {
         guard let event = framer.next() else { return nil }
+        lastEventWasSpool = false
+        switch event {
+        case .spoolStart(let offset, _):
+            lastEventWasSpool = true
+            return spoolWork { $0.beginSpool(offset: offset) }
+        case .spoolData(let bytes):
+            lastEventWasSpool = true
+            return spoolWork { $0.writeSpool(bytes) }
+        default:
+            break
+        }
         if let mailSession, mailSession.isIdling, case .unit(let unit) = event {
             return idleInput(unit, mailSession: mailSession)
         }
@@ -89,6 +103,12 @@ final class IMAPConnectionHandler: SessionConnectionHandler {
                     ], context: context)
             }
         }
+    }
+
+    /// A big APPEND literal goes to disk chunk by chunk on the mail pool; reading waits for each write (backpressure).
+    private func spoolWork(_ work: @escaping @Sendable (MailSession) -> Void) -> [ConnectionAction] {
+        guard let mailSession else { return [] }  // only after login, when the mail session exists
+        return [.perform { [unowned self] context in runOnMailPool(context: context) { _ in work(mailSession) } }]
     }
 
     private func runMailCommand(_ command: IMAPCommand, context: ChannelHandlerContext) {

@@ -64,6 +64,9 @@ class SessionConnectionHandler: ChannelInboundHandler {
     func appendInput(_ buffer: ByteBuffer) {}
     /// Actions for the next complete unit of input, or nil when more bytes are needed.
     func nextInput(context: ChannelHandlerContext) -> [ConnectionAction]? { nil }
+    /// False when the last `nextInput` was a piece of a command (a chunk of a streamed literal), not a command: it
+    /// does not count against the pipelining limit.
+    var lastInputWasCommand: Bool { true }
     var hasBufferedInput: Bool { false }
     func discardBufferedInput() {}
     func authenticationFinished(_ result: AuthResult) -> [ConnectionAction] { [] }
@@ -156,7 +159,7 @@ class SessionConnectionHandler: ChannelInboundHandler {
 
     func processInput(context: ChannelHandlerContext) {
         while !busy && !closing, let actions = nextInput(context: context) {
-            unitsInBurst += 1
+            if lastInputWasCommand { unitsInBurst += 1 }
             if unitsInBurst > pipelineLimit {
                 enqueue(goodbye("Too many pipelined commands.", reason: "Too many pipelined commands"), context: context)
                 return

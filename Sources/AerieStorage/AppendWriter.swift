@@ -4,7 +4,8 @@ import Glibc
 
 /// Owned by one session at a time; internally locked, so handing it to a blocking-I/O thread is safe.
 public final class AppendWriter: @unchecked Sendable {
-    private let mailbox: Mailbox
+    /// nil for a spool (the target mailbox is known only later): `Mailbox.append(spooled:)` commits it.
+    private let mailbox: Mailbox?
     private let mutex = PosixMutex()
     private let tmpPath: String
     private let base: String
@@ -13,7 +14,7 @@ public final class AppendWriter: @unchecked Sendable {
     private var counter = VirtualSizeCounter()
     private var finished = false
 
-    init(mailbox: Mailbox, tmpDirectory: String, durable: Bool) throws(StorageError) {
+    init(mailbox: Mailbox?, tmpDirectory: String, durable: Bool) throws(StorageError) {
         self.mailbox = mailbox
         self.durable = durable
         base = MaildirFileName.generateUniqueBase()
@@ -42,6 +43,12 @@ public final class AppendWriter: @unchecked Sendable {
 
     /// Durable before it returns; on failure the tmp/ file is removed and nothing appears in the mailbox.
     public func commit(flags: MessageFlags, internalDate: Int64?) throws(StorageError) -> UInt32 {
+        guard let mailbox else { throw StorageError.io(path: tmpPath, errno: EINVAL) }
+        return try commit(into: mailbox, flags: flags, internalDate: internalDate)
+    }
+
+    /// Commits into `mailbox`: a rename within the user's Maildir, whichever mailbox's tmp/ holds the file.
+    func commit(into mailbox: Mailbox, flags: MessageFlags, internalDate: Int64?) throws(StorageError) -> UInt32 {
         let message = try mutex.run { () throws(StorageError) -> TempMessage in
             guard !finished else { throw StorageError.io(path: tmpPath, errno: EBADF) }
             finished = true

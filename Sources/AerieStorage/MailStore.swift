@@ -201,6 +201,12 @@ public final class MailStore: Sendable {
         return try Mailbox(name: normalized, engine: engine, synced: synced)
     }
 
+    /// A file in INBOX's tmp/ for a message whose mailbox is not known yet (a big APPEND literal streamed as it
+    /// arrives); `Mailbox.append(spooled:)` renames it into place, dropping the writer removes it.
+    public func beginSpool() throws(StorageError) -> AppendWriter {
+        try AppendWriter(mailbox: nil, tmpDirectory: "\(paths.inboxDirectory)/tmp", durable: configuration.fsync)
+    }
+
     /// LMTP delivery: durable (fsynced file, fsynced directory, uidlist updated) before it returns the UID.
     public func deliver(
         to name: String, message: [UInt8], flags: MessageFlags = .init(), internalDate: Int64? = nil

@@ -99,6 +99,13 @@ public final class Mailbox: @unchecked Sendable {
         }
     }
 
+    /// A message streamed into a spool (`MailStore.beginSpool`) becomes this mailbox's; durable before it returns.
+    public func append(spooled writer: AppendWriter, flags: MessageFlags, internalDate: Int64?) throws(StorageError)
+        -> UInt32
+    {
+        try writer.commit(into: self, flags: flags, internalDate: internalDate)
+    }
+
     /// Streaming APPEND: the data lives in tmp/ only until commit.
     public func beginAppend() throws(StorageError) -> AppendWriter {
         try AppendWriter(mailbox: self, tmpDirectory: engine.tmpDirectory, durable: engine.durable)

@@ -92,6 +92,8 @@ public struct IMAPSession: Sendable {
             return receive(unit)
         case .needsContinuation:
             return [.send(.continuation("Ready for literal data"))]
+        case .spoolStart, .spoolData:
+            return []  // the connection streams these to the mail session; nothing to answer
         case .lineTooLong:
             return bye(.tooBig, "Command line too long.", reason: "Command line too long")
         case .literalTooLarge(let tag, _, let synchronizing):

@@ -95,3 +95,58 @@ func temporaryMaildir() -> String {
         #expect(try a.send("1 ENABLE CONDSTORE X-UNKNOWN") == ["* ENABLED CONDSTORE", "1 OK Enabled."])
     }
 }
+
+/// Big APPEND literals arrive as framer spool events and are written to tmp/ as they come (never whole in memory).
+@Suite struct SpooledAppendTests {
+    /// Frames `input` with a small spool threshold and drives the session the way the connection does.
+    static func run(_ input: [UInt8], on transcript: MailTranscript) throws -> [String] {
+        var framer = IMAPCommandFramer(
+            limits: IMAPFramingLimits(
+                maxLiteralSize: 1 << 20, maxCommandSize: 1 << 22, maxLiteralsPerCommand: 8, spoolThreshold: 64))
+        framer.append(input)
+        transcript.output.reset()
+        while let event = framer.next() {
+            switch event {
+            case .spoolStart(let offset, _): transcript.session.beginSpool(offset: offset)
+            case .spoolData(let bytes): transcript.session.writeSpool(bytes)
+            case .unit(let unit): transcript.session.execute(try IMAPCommandParser.parse(unit), output: transcript.output)
+            default: break
+            }
+        }
+        return transcript.output.lines
+    }
+
+    @Test func spooledMessagesAreStoredByteForByte() throws {
+        let root = temporaryMaildir()
+        let a = try MailTranscript(root: root)
+        let big = Array(("Subject: big\r\n\r\n" + String(repeating: "0123456789abcdef\r\n", count: 5000)).utf8)
+        let small = Array("Subject: small\r\n\r\nx".utf8)
+        let input =
+            Array("1 APPEND INBOX (\\Flagged) {\(big.count)+}\r\n".utf8) + big
+            + Array(" {\(small.count)+}\r\n".utf8) + small + Array(" {\(big.count)+}\r\n".utf8) + big + [13, 10]
+        let out = try Self.run(input, on: a)
+        #expect(out.last?.hasPrefix("1 OK [APPENDUID ") == true)
+        #expect(out.last?.contains(" 1:3]") == true)
+        _ = try a.send("2 SELECT INBOX")
+        let fetched = try a.send("3 FETCH 1:3 (FLAGS RFC822.SIZE)")
+        #expect(fetched.prefix(3) == [
+            "* 1 FETCH (FLAGS (\\Flagged) RFC822.SIZE \(big.count))",
+            "* 2 FETCH (FLAGS () RFC822.SIZE \(small.count))",
+            "* 3 FETCH (FLAGS () RFC822.SIZE \(big.count))",
+        ])
+        a.output.reset()
+        a.session.execute(try IMAPCommandParser.parse(Array("4 FETCH 3 BODY.PEEK[]".utf8)), output: a.output)
+        #expect(a.output.text.contains("BODY[] {\(big.count)}\r\n" + String(decoding: big, as: UTF8.self) + ")"))
+        // Nothing is left behind in tmp/.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: root + "/tmp").isEmpty)
+    }
+
+    @Test func aFailedAppendLeavesNoSpoolBehind() throws {
+        let root = temporaryMaildir()
+        let a = try MailTranscript(root: root)
+        let big = [UInt8](repeating: 0x61, count: 1000)
+        let out = try Self.run(Array("1 APPEND Nonexistent {1000+}\r\n".utf8) + big + [13, 10], on: a)
+        #expect(out.last?.hasPrefix("1 NO [TRYCREATE]") == true)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: root + "/tmp").isEmpty)
+    }
+}

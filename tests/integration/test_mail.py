@@ -187,3 +187,36 @@ def test_bad_input_after_login_gets_tagged_bad(mail):
         assert done.startswith("e OK"), done[:200]
         _, done = c.run("f", "NOOP")
         assert done.startswith("f OK"), done
+
+
+def test_big_append_is_streamed_to_disk_as_it_arrives(mail):
+    """RFC 9051 §6.3.12 APPEND of a 6 MB message: after the first 2 MB the bytes are already in a tmp/ file (the
+    server does not hold the literal in memory); when the rest arrives the message is stored whole and tmp/ is empty."""
+    u = user(mail)
+    body = b"".join(b"line %07d of a big attachment-like body, padded to a sensible length.....\r\n" % i
+                    for i in range(80000))
+    message = b"From: big@example.com\r\nSubject: big\r\n\r\n" + body
+    tmp = maildir(mail) / "tmp"
+    with RawIMAP(mail.imaps_port, tls=True) as c:
+        c.run("a", f'LOGIN {u.name} "{u.password}"')
+        c.send(b"b APPEND INBOX (\\Seen) {%d}\r\n" % len(message))
+        assert c.readline().startswith("+"), "no continuation for the literal"
+        first = 2_000_000
+        c.send(message[:first])
+
+        def spooled() -> bool:
+            return any(p.stat().st_size >= first - 65536 for p in tmp.iterdir())
+
+        helpers.wait_for(spooled, timeout=10, what="the first 2 MB in a tmp/ file")
+        c.send(message[first:] + b"\r\n")
+        _, done = c.read_tagged("b", timeout=30)
+        assert done.startswith("b OK [APPENDUID "), done
+        uid = done.split()[4].rstrip("]")
+    assert list(tmp.iterdir()) == []
+    m = client(mail)
+    m.select("INBOX", readonly=True)
+    typ, data = m.uid("FETCH", uid, "(RFC822.SIZE FLAGS BODY.PEEK[])")
+    assert typ == "OK"
+    assert data[0][1] == message
+    assert rb"\Seen" in data[0][0]
+    m.logout()

@@ -7,6 +7,8 @@ public struct AppendMessage: Sendable, Hashable {
     public var data: [UInt8]
     /// True when sent as `~{N}` (RFC 3516 literal8, NULs allowed) or in RFC 6855 `UTF8 (~{N})`.
     public var isBinary: Bool
+    /// Where the literal's data starts in the command unit: a literal the framer spooled (`spoolStart`) is found by it.
+    public var literalOffset = 0
 
     public init(flags: [Flag] = [], internalDate: IMAPDateTime? = nil, data: [UInt8], isBinary: Bool = false) {
         self.flags = flags
@@ -17,6 +19,18 @@ public struct AppendMessage: Sendable, Hashable {
 
     /// Most messages in one (MULTI)APPEND; the framer's literal count bounds it too.
     public static let maximumCount = 1000
+
+    /// The message's value; where its literal sat in the command unit is not part of it.
+    public static func == (a: AppendMessage, b: AppendMessage) -> Bool {
+        a.flags == b.flags && a.internalDate == b.internalDate && a.data == b.data && a.isBinary == b.isBinary
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(flags)
+        hasher.combine(internalDate)
+        hasher.combine(data)
+        hasher.combine(isBinary)
+    }
 }
 
 extension ByteCursor {
@@ -46,7 +60,9 @@ extension ByteCursor {
         }
         if consumeCaseInsensitive("UTF8 (") {
             guard peek == ASCII.tilde else { throw .syntax(IMAPParseError.Message.invalidAppendData) }
-            message.data = Array(try parseLiteral(allowLiteral8: true).data)
+            let data = try parseLiteral(allowLiteral8: true).data
+            message.data = Array(data)
+            message.literalOffset = data.startIndex
             message.isBinary = true
             try expect(ASCII.closeParen, orElse: IMAPParseError.Message.missingCloseParen)
             return message
@@ -56,6 +72,7 @@ extension ByteCursor {
         }
         let (marker, data) = try parseLiteral(allowLiteral8: true)
         message.data = Array(data)
+        message.literalOffset = data.startIndex
         message.isBinary = marker.isLiteral8
         return message
     }

@@ -20,6 +20,8 @@ public struct IMAPCommandFramer: Sendable {
         case line
         /// Copying literal data into the unit.
         case literal(remaining: Int)
+        /// Handing literal data out as `spoolData` events.
+        case spooling(remaining: Int)
         /// Stopped after a fatal framing error.
         case closed
     }
@@ -31,6 +33,10 @@ public struct IMAPCommandFramer: Sendable {
     private var scanIndex = 0
     private var unit: [UInt8] = []
     private var literalCount = 0
+    /// Literal octets of the current command handed out for spooling (they count against `maxCommandSize`).
+    private var spooledBytes = 0
+    /// The `spoolStart` still to report before the data of a spooled literal.
+    private var pendingSpoolStart: FramerEvent?
     /// The tag of the command being framed, for error events; nil until its first line is complete.
     private var tag: String?
     private var state = State.line
@@ -86,6 +92,18 @@ public struct IMAPCommandFramer: Sendable {
                     return nil
                 }
                 state = .line
+            case .spooling(let remaining):
+                if let start = pendingSpoolStart {
+                    pendingSpoolStart = nil
+                    return start
+                }
+                let take = min(remaining, buffer.count - readIndex)
+                guard take > 0 else { return nil }
+                let chunk = Array(buffer[readIndex..<(readIndex + take)])
+                readIndex += take
+                scanIndex = readIndex
+                state = take < remaining ? .spooling(remaining: remaining - take) : .line
+                return .spoolData(chunk)
             case .line:
                 if let event = nextFromLine() { return event }
                 if state == .line { return nil }
@@ -126,12 +144,21 @@ public struct IMAPCommandFramer: Sendable {
         if literalCount > limits.maxLiteralsPerCommand {
             return fail(.lineTooLong(tag: tag))
         }
-        let roomForLiteral = limits.maxCommandSize - unit.count - line.count - 2  // subtraction: size may be Int.max
+        // Subtraction: the size may be Int.max.
+        let roomForLiteral = limits.maxCommandSize - unit.count - spooledBytes - line.count - 2
         if marker.size > limits.maxLiteralSize || marker.size > roomForLiteral {
             let event = FramerEvent.literalTooLarge(tag: tag, size: marker.size, synchronizing: marker.synchronizing)
             guard marker.synchronizing else { return fail(event) }
             resetCommand()
             return event
+        }
+        if let threshold = limits.spoolThreshold, marker.size > threshold {
+            unit.append(contentsOf: line.dropLast(marker.length))
+            unit.append(contentsOf: (marker.isLiteral8 ? "~{0}\r\n" : "{0}\r\n").utf8)
+            spooledBytes += marker.size
+            pendingSpoolStart = .spoolStart(offset: unit.count, size: marker.size)
+            state = .spooling(remaining: marker.size)
+            return marker.synchronizing ? .needsContinuation : nil
         }
         unit.append(contentsOf: line)
         unit.append(ASCII.cr)
@@ -166,6 +193,8 @@ public struct IMAPCommandFramer: Sendable {
     private mutating func resetCommand() {
         unit = []
         literalCount = 0
+        spooledBytes = 0
+        pendingSpoolStart = nil
         tag = nil
     }
 

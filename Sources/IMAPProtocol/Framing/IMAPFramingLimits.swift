@@ -10,17 +10,22 @@ public struct IMAPFramingLimits: Sendable, Equatable {
     public var maxCommandSize: Int
     /// Most literals in one command.
     public var maxLiteralsPerCommand: Int
+    /// Literals larger than this are not kept in memory but handed out in chunks (`spoolStart`, `spoolData`) for the
+    /// caller to stream to disk (APPEND, RFC 9051 §6.3.12); nil keeps every literal in the unit.
+    public var spoolThreshold: Int?
 
     public init(
         maxLineLength: Int = 8192,
         maxLiteralSize: Int = 64 * 1024,
         maxCommandSize: Int = 128 * 1024,
-        maxLiteralsPerCommand: Int = 64
+        maxLiteralsPerCommand: Int = 64,
+        spoolThreshold: Int? = nil
     ) {
         self.maxLineLength = maxLineLength
         self.maxLiteralSize = maxLiteralSize
         self.maxCommandSize = maxCommandSize
         self.maxLiteralsPerCommand = maxLiteralsPerCommand
+        self.spoolThreshold = spoolThreshold
     }
 
     /// The pre-login defaults.
@@ -34,6 +39,11 @@ public enum FramerEvent: Sendable, Equatable {
     case unit([UInt8])
     /// A synchronizing literal `{N}` was accepted: the server must now write `+ OK`.
     case needsContinuation
+    /// A literal over `spoolThreshold` begins: its `size` octets follow as `spoolData` events, and the unit carries an
+    /// empty literal (`{0}` / `~{0}`) in its place whose data would start at byte `offset` of the unit.
+    case spoolStart(offset: Int, size: Int)
+    /// The next chunk of the literal announced by `spoolStart`.
+    case spoolData([UInt8])
     /// A literal over `maxLiteralSize` (or one that would overflow `maxCommandSize`).
     /// Synchronizing: answer the tag with NO/BAD; the framer already dropped the command and goes on.
     /// Non-synchronizing: the data is already on its way; the connection must close (the framer stops).

@@ -92,8 +92,13 @@ extension MailSession {
 
     func append(to mailbox: MailboxName, messages: [AppendMessage]) throws -> CommandResult {
         let target = try name(mailbox)
-        for message in messages where message.data.count > settings.appendLimit {
-            throw CommandFailure(.no, .tooBig, "Message is larger than APPENDLIMIT \(settings.appendLimit).")
+        var spooled: [Int: AppendWriter] = [:]
+        for (index, message) in messages.enumerated() {
+            if let writer = try takeSpool(at: message.literalOffset) { spooled[index] = writer }
+            let size = spooled[index]?.bytesWritten ?? message.data.count
+            if size > settings.appendLimit {
+                throw CommandFailure(.no, .tooBig, "Message is larger than APPENDLIMIT \(settings.appendLimit).")
+            }
         }
         let destination: Mailbox
         do {
@@ -104,11 +109,14 @@ extension MailSession {
             throw CommandFailure(.no, .other("TRYCREATE"), "Mailbox doesn't exist.")
         }
         var uids: [UInt32] = []
-        for message in messages {
-            uids.append(
-                try destination.append(
-                    message.data, flags: MessageFlags(imapFlags: message.flags),
-                    internalDate: message.internalDate?.secondsSince1970))
+        for (index, message) in messages.enumerated() {
+            let flags = MessageFlags(imapFlags: message.flags)
+            let date = message.internalDate?.secondsSince1970
+            if let writer = spooled[index] {
+                uids.append(try destination.append(spooled: writer, flags: flags, internalDate: date))
+            } else {
+                uids.append(try destination.append(message.data, flags: flags, internalDate: date))
+            }
         }
         let code = IMAPResponseCode.appendUID(uidValidity: destination.uidValidity, uids: uids)
         return .ok("Append completed.", code: code)

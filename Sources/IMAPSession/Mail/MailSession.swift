@@ -16,6 +16,11 @@ public final class MailSession: @unchecked Sendable {
     /// RFC 5182 SEARCHRES: the UIDs saved by `SEARCH RETURN (SAVE)`, referred to as `$`.
     var savedSearch: [UInt32] = []
     var idleTag: IMAPTag?
+    /// Big APPEND literals of the command being received, streamed to disk as they arrive, by their offset in the
+    /// command unit (`AppendMessage.literalOffset`); dropped (and their files removed) after each command.
+    var spools: [Int: AppendWriter] = [:]
+    private var spoolFailure: (any Error)?
+    private var currentSpool: AppendWriter?
 
     let log: any LogSink
     let logCategory: String
@@ -52,12 +57,52 @@ public final class MailSession: @unchecked Sendable {
         "STATUS=SIZE", "SAVEDATE", "UTF8=ACCEPT", "BINARY", "MULTIAPPEND",
     ]
 
+    // MARK: - Streamed literals
+
+    /// A literal too big to hold in memory begins (the framer's `spoolStart`); its data follows in `writeSpool`.
+    public func beginSpool(offset: Int) {
+        currentSpool = nil
+        guard spoolFailure == nil else { return }
+        do {
+            let writer = try store.beginSpool()
+            spools[offset] = writer
+            currentSpool = writer
+        } catch {
+            spoolFailure = error
+        }
+    }
+
+    public func writeSpool(_ bytes: [UInt8]) {
+        guard let writer = currentSpool, spoolFailure == nil else { return }
+        do {
+            try writer.write(bytes)
+        } catch {
+            spoolFailure = error
+        }
+    }
+
+    /// The spooled data of an APPEND message; a write that failed fails the command (the client gets NO).
+    func takeSpool(at offset: Int) throws -> AppendWriter? {
+        if let spoolFailure {
+            if case .io = spoolFailure as? StorageError { log.error(logCategory, "APPEND spool failed: \(spoolFailure)") }
+            throw spoolFailure
+        }
+        return spools.removeValue(forKey: offset)
+    }
+
+    private func dropSpools() {
+        spools.removeAll()
+        currentSpool = nil
+        spoolFailure = nil
+    }
+
     // MARK: - Dispatch
 
     /// Runs one command of the authenticated/selected state and writes every response, tagged one last.
     public func execute(_ command: IMAPCommand, output: any IMAPOutput) {
         let tag = command.tag
         let result: CommandResult
+        defer { dropSpools() }
         do {
             result = try run(command, output: output)
         } catch let error as StorageError {
