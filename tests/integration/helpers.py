@@ -950,13 +950,20 @@ def pop3_uidl(uid: int, uidvalidity: int) -> str:
     return f"{uid:08x}{uidvalidity:08x}"
 
 
-def private_dir(prefix: str) -> Path:
+def private_dir(prefix: str, memory: bool = False) -> Path:
     """A fresh directory under /tmp (mode 0755) for a server vmail and postfix must reach. Not under pytest's base
     temp: pytest (>= 7.3) chmods /tmp/pytest-of-root back to 0700 whenever another pytest session starts, which
-    cuts a running server off from its own files. Remove it with remove_private_dir()."""
+    cuts a running server off from its own files. Remove it with remove_private_dir().
+    memory=True puts it on /dev/shm (tmpfs) when that has 1 GiB free: for tests that write thousands of messages,
+    where each fsync on a busy disk would cost milliseconds and the test is about the protocol, not durability."""
     import tempfile
 
-    d = Path(tempfile.mkdtemp(prefix=f"aerie-it-{prefix}-", dir="/tmp"))
+    base = "/tmp"
+    if memory and os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK):
+        st = os.statvfs("/dev/shm")
+        if st.f_bavail * st.f_frsize >= 1 << 30:
+            base = "/dev/shm"
+    d = Path(tempfile.mkdtemp(prefix=f"aerie-it-{prefix}-", dir=base))
     os.chmod(d, 0o755)
     return d
 
