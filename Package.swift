@@ -39,7 +39,10 @@ let package = Package(
         .target(name: "AerieMIME", dependencies: ["AerieCore"], swiftSettings: strict),
         .target(name: "POP3Protocol", dependencies: ["AerieCore"], swiftSettings: strict),
         .target(name: "LMTPProtocol", dependencies: ["AerieCore"], swiftSettings: strict),
-        .target(name: "AerieStorage", dependencies: ["AerieCore", "AerieMIME"], swiftSettings: strict),
+        .target(
+            name: "AerieStorage",
+            dependencies: ["AerieCore", "AerieMIME", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strict),
         .target(
             name: "AerieAuth",
             dependencies: [

@@ -191,10 +191,11 @@ public final class Mailbox: @unchecked Sendable {
 
     /// Hard link when possible, else a copy; flags and internal date are kept. Returns (source, destination) pairs.
     public func copy(uids: [UInt32], to destination: Mailbox) throws(StorageError) -> [(source: UInt32, destination: UInt32)] {
-        let sources = mutex.run { () -> [(uid: UInt32, path: String, record: MessageRecord)] in
+        let sources = mutex.run { () -> [(uid: UInt32, path: String, record: MessageRecord, guid: String)] in
             Set(uids).sorted().compactMap { uid in
                 guard position(of: uid) != nil, let record = engine.index.records[uid] else { return nil }
-                return (uid, engine.path(of: record), engine.messageRecord(record))
+                let guid = MaildirEngine.objectGUID(engine.guid(of: record))
+                return (uid, engine.path(of: record), engine.messageRecord(record), guid)
             }
         }
         guard !sources.isEmpty else { return [] }
@@ -213,7 +214,7 @@ public final class Mailbox: @unchecked Sendable {
             guard linked else { continue }  // expunged meanwhile
             temps.append(TempMessage(
                 tmpPath: tmpPath, base: base, size: source.record.size, virtualSize: source.record.virtualSize,
-                flags: source.record.flags))
+                flags: source.record.flags, guid: source.guid))
             dates.append(source.record.internalDate)
             copied.append(source.uid)
         }
@@ -268,6 +269,14 @@ public final class Mailbox: @unchecked Sendable {
             throw .messageNotFound(uid)
         }
         return bytes
+    }
+
+    /// RFC 8474 §4 MAILBOXID.
+    public var mailboxID: String { mutex.run { engine.uidlist.list.guid } }
+
+    /// RFC 8474 §5.1 EMAILID of a message of this view; nil when it is gone.
+    public func emailID(uid: UInt32) -> String? {
+        mutex.run { engine.index.records[uid].map(engine.emailID(of:)) }
     }
 
     /// A parsed FETCH item remembered for this message, shared by every session (nil: parse it and `cache` it).

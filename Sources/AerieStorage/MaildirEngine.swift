@@ -1,5 +1,6 @@
 /// One mailbox directory's shared state: the index, the uidlist and keywords, and the sync that reconciles them with
 /// cur/ and new/. Every write happens under `dovecot-uidlist.lock`, the lock Dovecot's writers take too.
+import Crypto
 import Glibc
 
 /// A message fully written (and fsynced) in tmp/, waiting to be renamed into place.
@@ -10,6 +11,8 @@ struct TempMessage {
     var size: Int
     var virtualSize: Int
     var flags: MessageFlags
+    /// The GUID a copy carries over from its source (uidlist `G` extension), so its EMAILID stays the same.
+    var guid: String? = nil
 }
 
 final class MaildirEngine {
@@ -275,7 +278,7 @@ final class MaildirEngine {
                 uid: nextUID, modSeq: modSeq, size: message.size, virtualSize: message.virtualSize,
                 internalDate: internalDates[position] ?? (FS.stat(destination)?.mtimeSeconds ?? now), saveDate: now,
                 inNew: !hasFlags, fileName: name)
-            entries.append(UIDListEntry(uid: nextUID, extensions: [], base: base))
+            entries.append(UIDListEntry(uid: nextUID, extensions: message.guid.map { ["G" + $0] } ?? [], base: base))
             index.upsert(record)
             lines += MailboxIndex.recordLine(record)
             uids.append(nextUID)
@@ -389,6 +392,29 @@ final class MaildirEngine {
     func cacheItem(_ item: FetchCacheItem, uid: UInt32, value: String) {
         guard index.records[uid] != nil else { return }
         fetchCache.store(item, uid: uid, uidValidity: index.header.uidValidity, value: value)
+    }
+
+    /// The message's GUID as Dovecot's Maildir knows it: the uidlist `G` extension, else the file's base name.
+    func guid(of record: IndexRecord) -> String {
+        if let field = uidlist.list.entry(forBase: record.base)?.extensions.first(where: { $0.hasPrefix("G") && $0.count > 1 }) {
+            return String(field.dropFirst())
+        }
+        return record.base
+    }
+
+    /// RFC 8474 §5.1 EMAILID: the same for every copy of a message (COPY/MOVE carry the GUID over), objectid
+    /// characters only: a 128-bit GUID is used as it is, any other (a Maildir base name) is hashed into one.
+    func emailID(of record: IndexRecord) -> String { "M" + Self.objectGUID(guid(of: record)) }
+
+    static func objectGUID(_ guid: String) -> String {
+        if guid.utf8.count == 32 && guid.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }) {
+            return guid
+        }
+        let digest = SHA256.hash(data: Array(guid.utf8))
+        return digest.prefix(16).map { byte in
+            let hex = Array("0123456789abcdef".utf8)
+            return String(decoding: [hex[Int(byte >> 4)], hex[Int(byte & 15)]], as: UTF8.self)
+        }.joined()
     }
 
     func flags(of record: IndexRecord) -> MessageFlags { MaildirFileName(record.fileName).flags(keywords: keywords.table) }

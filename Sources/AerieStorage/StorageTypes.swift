@@ -128,6 +128,8 @@ public struct MailboxStatus: Sendable, Equatable {
     public var highestModSeq: UInt64
     /// Sum of virtualSize (STATUS SIZE).
     public var size: Int
+    /// RFC 8474 §4 MAILBOXID: the mailbox GUID of dovecot-uidlist (kept across RENAME, as the file moves along).
+    public var mailboxID = ""
 }
 
 public struct MailboxChanges: Sendable, Equatable {

@@ -150,3 +150,37 @@ func temporaryMaildir() -> String {
         #expect(try FileManager.default.contentsOfDirectory(atPath: root + "/tmp").isEmpty)
     }
 }
+
+/// RFC 8474 OBJECTID: MAILBOXID survives RENAME, EMAILID survives COPY and MOVE, THREADID is NIL.
+@Suite struct ObjectIDTests {
+    static func value(_ name: String, in line: String) -> String? {
+        guard let range = line.range(of: name + " (") else { return nil }
+        return String(line[range.upperBound...].prefix { $0 != ")" })
+    }
+
+    @Test func mailboxAndEmailIDsAreStable() throws {
+        let a = try MailTranscript(root: temporaryMaildir())
+        let created = try a.send("1 CREATE Work")
+        let mailboxID = try #require(created.last.flatMap { Self.value("MAILBOXID", in: $0) })
+        #expect(mailboxID.count >= 1 && mailboxID.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" })
+        #expect(try a.send("2 STATUS Work (MESSAGES MAILBOXID)").first == "* STATUS Work (MESSAGES 0 MAILBOXID (\(mailboxID)))")
+        _ = try a.send("3 RENAME Work Projects")
+        #expect(try a.send("4 STATUS Projects (MAILBOXID)").first == "* STATUS Projects (MAILBOXID (\(mailboxID)))")
+        #expect(try a.send("5 SELECT Projects").contains("* OK [MAILBOXID (\(mailboxID))] Mailbox ID"))
+
+        _ = try a.send("6 APPEND INBOX {17+}\r\nSubject: one\r\n\r\nx")
+        _ = try a.send("7 APPEND INBOX {17+}\r\nSubject: two\r\n\r\nx")
+        _ = try a.send("8 SELECT INBOX")
+        let fetched = try a.send("9 FETCH 1:2 (EMAILID THREADID)")
+        let ids = fetched.prefix(2).compactMap { Self.value("EMAILID", in: $0) }
+        #expect(ids.count == 2 && ids[0] != ids[1])
+        #expect(fetched.first?.contains("THREADID NIL") == true)
+        #expect(try a.send("10 SEARCH EMAILID \(ids[1])").first == "* SEARCH 2")
+
+        _ = try a.send("11 COPY 1 Projects")
+        _ = try a.send("12 MOVE 2 Projects")
+        _ = try a.send("13 SELECT Projects")
+        let copied = try a.send("14 UID FETCH 1:* (EMAILID)").compactMap { Self.value("EMAILID", in: $0) }
+        #expect(copied == ids)
+    }
+}

@@ -87,7 +87,10 @@ extension MailSession {
             case .mailboxID: break
             }
         }
-        output.send(.untagged(IMAPResponseLine.status(mailbox: name, utf8Enabled: utf8Enabled, values: values)))
+        let mailboxID = items.contains(.mailboxID) && !status.mailboxID.isEmpty ? status.mailboxID : nil
+        output.send(
+            .untagged(
+                IMAPResponseLine.status(mailbox: name, utf8Enabled: utf8Enabled, values: values, mailboxID: mailboxID)))
     }
 
     func append(to mailbox: MailboxName, messages: [AppendMessage]) throws -> CommandResult {

@@ -67,7 +67,7 @@ extension MailSession {
         case .rfc822Size: builder.rfc822Size(record.virtualSize)
         case .modSeq: builder.modSeq(record.modSeq)
         case .saveDate: builder.saveDate(secondsSince1970: record.saveDate)
-        case .emailID: builder.objectID("EMAILID", nil)
+        case .emailID: builder.objectID("EMAILID", message.mailbox.emailID(uid: record.uid))
         case .threadID: builder.objectID("THREADID", nil)
         case .envelope: builder.item("ENVELOPE", try message.cached(.envelope) { $0.envelope() })
         case .body: builder.item("BODY", try message.cached(.body) { $0.bodyStructure(extended: false) })

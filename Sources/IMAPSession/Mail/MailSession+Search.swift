@@ -109,7 +109,8 @@ extension MailSession {
             if set.isSearchResult { return context.saved.contains(record.uid) }
             return set.contains(record.uid, max: context.lastUID)
         case .modSeq(let modSeq, _): return record.modSeq >= modSeq
-        case .emailID, .threadID: return false
+        case .emailID(let id): return message.mailbox.emailID(uid: record.uid) == id
+        case .threadID: return false  // THREADID is NIL for every message (RFC 8474 §5.2 allows it)
         case .not(let inner): return try !evaluate(inner, record: record, message: &message, context: &context)
         case .or(let left, let right):
             return try evaluate(left, record: record, message: &message, context: &context)

@@ -54,7 +54,7 @@ public final class MailSession: @unchecked Sendable {
     public static let capabilities = [
         "IMAP4rev2", "IMAP4rev1", "ID", "ENABLE", "LITERAL+", "IDLE", "NAMESPACE", "UIDPLUS", "MOVE", "UNSELECT",
         "CHILDREN", "SPECIAL-USE", "LIST-EXTENDED", "LIST-STATUS", "CONDSTORE", "QRESYNC", "ESEARCH", "SEARCHRES",
-        "STATUS=SIZE", "SAVEDATE", "UTF8=ACCEPT", "BINARY", "MULTIAPPEND",
+        "STATUS=SIZE", "SAVEDATE", "OBJECTID", "UTF8=ACCEPT", "BINARY", "MULTIAPPEND",
     ]
 
     // MARK: - Streamed literals
@@ -159,8 +159,11 @@ public final class MailSession: @unchecked Sendable {
         case .uidExpunge(let set):
             return try expunge(uids: resolve(set, uid: true), output: output)
         case .create(let mailbox, _):
-            try store.create(try name(mailbox))
-            return .ok("Create completed.")
+            let created = try name(mailbox)
+            try store.create(created)
+            // RFC 8474 §4.1: the new mailbox's MAILBOXID in the tagged OK.
+            let id = (try? store.status(created).mailboxID) ?? ""
+            return .ok("Create completed.", code: id.isEmpty ? nil : IMAPResponseCode.mailboxID(id))
         case .delete(let mailbox):
             let target = try name(mailbox)
             if view?.mailbox.name == target { view = nil }
@@ -279,6 +282,8 @@ public final class MailSession: @unchecked Sendable {
         }
         output.send(.untaggedStatus(.ok, IMAPResponseCode.uidValidity(opened.uidValidity), "UIDs valid"))
         output.send(.untaggedStatus(.ok, IMAPResponseCode.uidNext(opened.uidNext), "Predicted next UID"))
+        let mailboxID = opened.mailboxID
+        if !mailboxID.isEmpty { output.send(.untaggedStatus(.ok, IMAPResponseCode.mailboxID(mailboxID), "Mailbox ID")) }
         if condstoreEnabled {
             output.send(
                 .untaggedStatus(.ok, IMAPResponseCode.highestModSeq(opened.highestModSeq), "Highest"))
