@@ -976,3 +976,94 @@ def remove_private_dir(d: Path) -> None:
         print(f"kept {d}")
         return
     shutil.rmtree(d, ignore_errors=True)
+
+
+# ------------------------------------------------------------------------------------------------------------
+# mbsync (isync 1.4): a local Maildir synchronised both ways with an IMAPS server
+
+
+class MBSync:
+    """An mbsync configuration in `directory`: near side DIR/Mail (Verbatim layout, INBOX at DIR/Mail/INBOX), far side
+    IMAPS on localhost:port trusting `ca`; one channel syncing everything both ways (create, flags, expunge)."""
+
+    def __init__(self, directory: Path, port: int, ca: Path, user: str, password: str):
+        self.directory = directory
+        self.local = directory / "Mail"
+        self.home = directory / "mbsync-home"
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.local.mkdir(exist_ok=True)
+        self.config = directory / "mbsyncrc"
+        self.user, self.password = user, password
+        self.runs = 0
+        self.point_at(port, ca)
+
+    def point_at(self, port: int, ca: Path) -> None:
+        """(Re)writes the configuration for a server on `port`; the sync state (UIDs, flags) is kept."""
+        # FSync no: the near side is scratch data; the server's durability is what the tests look at.
+        self.config.write_text(f"""\
+FSync no
+
+IMAPAccount server
+Host localhost
+Port {port}
+User {self.user}
+Pass {self.password}
+SSLType IMAPS
+SSLVersions TLSv1.2 TLSv1.3
+SystemCertificates no
+CertificateFile {ca}
+AuthMechs PLAIN
+PipelineDepth 50
+
+IMAPStore far
+Account server
+
+MaildirStore near
+Path {self.local}/
+Inbox {self.local}/INBOX
+SubFolders Verbatim
+
+Channel sync
+Far :far:
+Near :near:
+Patterns *
+Create Both
+Remove None
+Expunge Both
+Sync All
+SyncState *
+CopyArrivalDate yes
+""")
+        os.chmod(self.config, 0o600)
+
+    def sync(self, timeout: float = 150) -> str:
+        """One `mbsync -a` with its protocol trace (-Dn); fails with the trace's tail on a non-zero exit. Returns
+        the output; every run's is also kept in DIR/mbsync-N.log."""
+        import shutil
+
+        exe = shutil.which("mbsync")
+        assert exe, "mbsync missing (scripts/test.sh installs Debian's isync)"
+        self.runs += 1
+        log = self.directory / f"mbsync-{self.runs}.log"
+        r = run([exe, "-c", str(self.config), "-a", "-V", "-Dn"], env=dict(os.environ, HOME=str(self.home)),
+                timeout=timeout)
+        log.write_text(r.stdout + r.stderr)
+        assert r.returncode == 0, f"mbsync exited {r.returncode} (log {log}):\n{(r.stdout + r.stderr)[-6000:]}"
+        return r.stdout + r.stderr
+
+
+def mbsync_commands(output: str) -> list[str]:
+    """The IMAP commands in an mbsync -Dn trace (printed as `[(N in progress) ]>>> TAG COMMAND ...`)."""
+    cmds = []
+    for line in output.splitlines():
+        m = re.match(r"^(?:\(\d+ in progress\) )?>>> \d+ (.*)$", line)
+        if m:
+            cmds.append(m.group(1))
+    return cmds
+
+
+def mbsync_changes(output: str) -> list[str]:
+    """The commands in an mbsync trace that change the server or download a message body."""
+    return [c for c in mbsync_commands(output)
+            if re.match(r"(UID )?(APPEND|STORE|EXPUNGE|COPY|MOVE|CREATE|DELETE|RENAME)\b", c)
+            or re.search(r"BODY(\.PEEK)?\[", c)]

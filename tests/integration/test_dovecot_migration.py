@@ -38,12 +38,12 @@ def alive(pid: int) -> bool:
 
 
 class Dovecot:
-    """Debian's dovecot master in the foreground (-F) with a private config, base_dir and log; IMAP only,
-    plaintext on 127.0.0.1 (loopback counts as secured for Dovecot)."""
+    """Debian's dovecot master in the foreground (-F) with a private config, base_dir and log; IMAP only, on
+    127.0.0.1: plaintext (loopback counts as secured for Dovecot) and implicit TLS with Aerie's certificate."""
 
-    def __init__(self, directory: Path, home: Path):
+    def __init__(self, directory: Path, home: Path, tls: helpers.TLSFiles):
         self.directory = directory
-        self.port = helpers.free_port()
+        self.port, self.imaps_port = helpers.free_port(), helpers.free_port()
         self.log_path = directory / "dovecot.log"
         self.proc: subprocess.Popen | None = None
         directory.mkdir(parents=True)
@@ -61,7 +61,10 @@ log_path = {self.log_path}
 instance_name = aerie-migration-{self.port}
 auth_mechanisms = plain
 disable_plaintext_auth = no
-ssl = no
+ssl = yes
+ssl_cert = <{tls.cert}
+ssl_key = <{tls.key}
+ssl_min_protocol = TLSv1.2
 first_valid_uid = 500
 mail_location = maildir:~/Maildir
 passdb {{
@@ -82,7 +85,9 @@ service imap-login {{
     port = {self.port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = 127.0.0.1
+    port = {self.imaps_port}
+    ssl = yes
   }}
 }}
 """)
@@ -248,7 +253,7 @@ def trees(aerie_bin, ca_dir, vmail, request):
     aerie = helpers.make_mail_server(aerie_bin, directory / "srv", ca_dir, helpers.make_mail_users([USER]),
                                      start=False)
     home = aerie.directory / "home" / USER
-    dovecot = Dovecot(directory / "dovecot", home)
+    dovecot = Dovecot(directory / "dovecot", home, aerie.tls)
     yield aerie, dovecot, home / "Maildir"
     dovecot.stop()
     rc = aerie.stop_if_running()
@@ -339,5 +344,53 @@ def test_dovecot_to_aerie_and_back(trees):
     validity, uid = map(int, re.search(rb"APPENDUID (\d+) (\d+)", data[0]).groups())
     assert (validity, uid) == (inbox["uidvalidity"], 12)
     c.logout()
+    dovecot.stop()
+    assert dovecot.problems() == [], "\n".join(dovecot.problems())
+
+
+def test_mbsync_keeps_its_cache_across_the_switch(trees):
+    """What "clients keep their caches" means to a real client: mbsync, synced with Dovecot, is pointed at Aerie
+    on the same tree and finds nothing to download or change; a change made in Aerie reaches it as a flag update;
+    pointed back at Dovecot it again finds nothing to do."""
+    aerie, dovecot, maildir = trees
+    seed_maildir(maildir)
+    dovecot.start()
+    c = dovecot.login()
+    for box in ("Archive", "Archive/2023"):
+        assert c.create(f'"{box}"')[0] == "OK"
+    for i in range(30):
+        box = ("INBOX", "Archive", "Archive/2023")[i % 3]
+        assert c.append(f'"{box}"', r"(\Seen)" if i % 2 else "()", None, message(100 + i, f"mb{i}"))[0] == "OK"
+    assert c.select("INBOX")[0] == "OK"
+    assert c.uid("STORE", "1:3", "+FLAGS", r"(\Flagged)")[0] == "OK"
+    c.logout()
+    sync = helpers.MBSync(aerie.directory.parent / "mbsync", dovecot.imaps_port, aerie.tls.ca, USER, PW)
+    first = sync.sync()
+    assert len([c for c in helpers.mbsync_commands(first) if "BODY.PEEK[]" in c]) >= 3, "nothing was downloaded"
+    local = {p.name for p in sync.local.rglob("*") if p.parent.name in ("cur", "new")}
+    assert len(local) == 6 + 30, sorted(local)
+    dovecot.stop()
+
+    aerie.start()
+    sync.point_at(aerie.imaps_port, aerie.tls.ca)
+    changes = helpers.mbsync_changes(sync.sync())
+    assert changes == [], changes
+    assert {p.name for p in sync.local.rglob("*") if p.parent.name in ("cur", "new")} == local
+    c = helpers.imap_login(aerie, USER, PW)
+    assert c.select('"Archive/2023"')[0] == "OK"
+    assert c.uid("STORE", "1", "+FLAGS", r"(\Answered)")[0] == "OK"
+    c.logout()
+    changes = helpers.mbsync_changes(sync.sync())
+    assert changes == [], changes  # a flag change is read with FLAGS, not a body download, and not pushed back
+    answered = [p for p in (sync.local / "Archive" / "2023").rglob("*,U=1:2,*")]
+    assert len(answered) == 1 and "R" in answered[0].name.split(":2,")[1], answered
+    local = {p.name for p in sync.local.rglob("*") if p.parent.name in ("cur", "new")}
+    assert aerie.stop() == 0
+
+    dovecot.start()
+    sync.point_at(dovecot.imaps_port, aerie.tls.ca)
+    changes = helpers.mbsync_changes(sync.sync())
+    assert changes == [], changes
+    assert {p.name for p in sync.local.rglob("*") if p.parent.name in ("cur", "new")} == local
     dovecot.stop()
     assert dovecot.problems() == [], "\n".join(dovecot.problems())

@@ -12,7 +12,6 @@ import os
 import random
 import re
 import shutil
-import stat
 import time
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
@@ -114,73 +113,7 @@ def local_messages(root: Path, folder: str) -> dict[int, tuple[str, Path]]:
     return out
 
 
-# ---------------------------------------------------------------------------------------------------- mbsync
-
-
-class MBSync:
-    def __init__(self, directory: Path, server: helpers.MailServer):
-        self.directory = directory
-        self.local = directory / "Mail"
-        self.home = directory / "home"
-        self.home.mkdir()
-        self.config = directory / "mbsyncrc"
-        self.config.write_text(f"""\
-FSync no
-
-IMAPAccount aerie
-Host localhost
-Port {server.imaps_port}
-User {USER}
-Pass {PW}
-SSLType IMAPS
-SSLVersions TLSv1.2 TLSv1.3
-SystemCertificates no
-CertificateFile {server.tls.ca}
-AuthMechs PLAIN
-PipelineDepth 50
-
-IMAPStore aerie-far
-Account aerie
-
-MaildirStore local
-Path {self.local}/
-Inbox {self.local}/INBOX
-SubFolders Verbatim
-
-Channel sync
-Far :aerie-far:
-Near :local:
-Patterns *
-Create Both
-Remove None
-Expunge Both
-Sync All
-SyncState *
-CopyArrivalDate yes
-""")
-        os.chmod(self.config, stat.S_IRUSR | stat.S_IWUSR)
-        self.runs = 0
-
-    def sync(self, timeout: float = 150) -> str:
-        """One `mbsync -a`; fails with the tail of its protocol log on a non-zero exit. Returns the output."""
-        exe = shutil.which("mbsync")
-        self.runs += 1
-        log = self.directory / f"mbsync-{self.runs}.log"
-        env = dict(os.environ, HOME=str(self.home))
-        r = helpers.run([exe, "-c", str(self.config), "-a", "-V", "-Dn"], env=env, timeout=timeout)
-        log.write_text(r.stdout + r.stderr)
-        assert r.returncode == 0, f"mbsync exited {r.returncode} (log {log}):\n{(r.stdout + r.stderr)[-6000:]}"
-        return r.stdout + r.stderr
-
-
-def client_commands(output: str) -> list[str]:
-    """The IMAP commands mbsync sent (its -Dn trace prints them as `[(N in progress) ]>>> TAG COMMAND ...`)."""
-    cmds = []
-    for line in output.splitlines():
-        m = re.match(r"^(?:\(\d+ in progress\) )?>>> \d+ (.*)$", line)
-        if m:
-            cmds.append(m.group(1))
-    return cmds
+# ---------------------------------------------------------------------------------------------------- the server side
 
 
 def server_folder(local_folder: str) -> str:
@@ -239,7 +172,7 @@ def mbsync_env(aerie_bin, ca_dir, vmail, request):
     directory = helpers.private_dir("mbsync", memory=True)
     server = helpers.make_mail_server(aerie_bin, directory / "srv", ca_dir, helpers.make_mail_users([USER]))
     try:
-        sync = MBSync(directory, server)
+        sync = helpers.MBSync(directory, server.imaps_port, server.tls.ca, USER, PW)
         generated = write_local_maildir(sync.local)
         started = time.monotonic()
         first = sync.sync()
@@ -260,7 +193,7 @@ def mbsync_env(aerie_bin, ca_dir, vmail, request):
 def test_initial_push_arrives_whole(mbsync_env):
     server, sync, generated, first = mbsync_env
     # mbsync found UIDPLUS and used APPENDUID, so it never had to add an X-TUID header and search for it.
-    commands = client_commands(first)
+    commands = helpers.mbsync_commands(first)
     appends = [c for c in commands if c.startswith("APPEND ")]
     assert len(appends) == TOTAL, (len(appends), commands[:20])
     assert not [c for c in commands if "X-TUID" in c], "mbsync fell back to searching for X-TUID"
@@ -300,10 +233,8 @@ def snapshot(server, sync) -> dict:
 def test_second_sync_changes_nothing(mbsync_env):
     server, sync, _, _ = mbsync_env
     before = snapshot(server, sync)
-    out = sync.sync()
-    commands = client_commands(out)
-    changing = [c for c in commands if re.match(r"(UID )?(APPEND|STORE|EXPUNGE|COPY|MOVE|CREATE|DELETE)\b", c)]
-    assert changing == [], changing
+    changes = helpers.mbsync_changes(sync.sync())
+    assert changes == [], changes
     assert snapshot(server, sync) == before
 
 
@@ -422,7 +353,6 @@ def test_message_appended_on_server_is_pulled(mbsync_env):
 def test_final_sync_is_idempotent(mbsync_env):
     server, sync, _, _ = mbsync_env
     before = snapshot(server, sync)
-    commands = client_commands(sync.sync())
-    changing = [c for c in commands if re.match(r"(UID )?(APPEND|STORE|EXPUNGE|COPY|MOVE|CREATE|DELETE)\b", c)]
-    assert changing == [], changing
+    changes = helpers.mbsync_changes(sync.sync())
+    assert changes == [], changes
     assert snapshot(server, sync) == before
