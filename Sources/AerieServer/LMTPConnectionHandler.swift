@@ -11,7 +11,8 @@ final class LMTPConnectionHandler: SessionConnectionHandler {
     private var received: [UInt8] = []
 
     init(environment: ConnectionEnvironment, context: ConnectionContext) {
-        self.session = LMTPSession(settings: environment.lmtp, context: context)
+        self.session = LMTPSession(
+            settings: environment.lmtp, context: context, concurrency: environment.lmtpConcurrency)
         super.init(environment: environment)
     }
 
@@ -80,6 +81,9 @@ final class LMTPConnectionHandler: SessionConnectionHandler {
             resume(with: translate(session.deliveryFinished(replies.value ?? [])), context: context)
         }
     }
+
+    /// A dropped connection ends its transaction at once, which gives back the recipients' concurrency slots.
+    override func connectionClosed() { session.connectionClosed() }
 
     override func logDisconnect(reason: String, elapsedSeconds: Int64) {
         environment.log.debug("lmtp", "Disconnect from \(session.context.remoteIP): \(reason)")
