@@ -74,7 +74,13 @@ final class LMTPConnectionHandler: SessionConnectionHandler {
         let log = environment.log
         let sessionID = session.context.sessionID
         let replies = Box<[LMTPReply]>()
+        // Taken out on the pool, so the recipients' concurrency slots go when the copies are written, before the
+        // replies are sent, not whenever the pool lets go of its closure.
+        let pending = Box<LMTPDelivery>()
+        pending.value = delivery
         runOnMailPool(context: context) { _ in
+            guard let delivery = pending.value else { return }
+            pending.value = nil
             replies.value = LMTPDeliverer.deliver(
                 delivery, store: { try access.store(for: $0) }, log: log, sessionID: sessionID)
         } then: { [unowned self] context in
