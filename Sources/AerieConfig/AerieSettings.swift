@@ -72,6 +72,18 @@ public struct AerieSettings: Sendable {
     /// The string form of any known global setting, as `doveconf` would print it; nil for unknown names.
     public func value(forKey key: String) -> String? { store[key]?.stringValue }
 
+    /// A size setting in octets (`UInt64.max` for `unlimited`); nil for unknown names and other types.
+    public func size(forKey key: String) -> UInt64? {
+        if case .size(let n) = store[key] { return n }
+        return nil
+    }
+
+    /// An unsigned-integer setting (`unlimited` is `UInt32.max`); nil for unknown names and other types.
+    public func number(forKey key: String) -> UInt64? {
+        if case .number(let n) = store[key] { return n }
+        return nil
+    }
+
     /// Settings with `protocol NAME { … }` overrides applied on top.
     public func forProtocol(_ name: String) -> AerieSettings {
         var copy = self

@@ -69,6 +69,10 @@ enum Audit {
         case ("first_valid_uid", .number(let n)):
             if n < 100 { return "first_valid_uid = \(n): system accounts\(n == 0 ? " including root" : "") may access mail (keep it at 500 or above)" }
         case ("first_valid_gid", .number(0)): return "first_valid_gid = 0: the root group may access mail"
+        case ("quota_mail_size", .size(let n)):
+            if n == 0 || n == UInt64.max {
+                return "quota_mail_size = \(n == 0 ? "0" : "unlimited"): LMTP accepts a message of any size and holds it in memory until it is stored"
+            }
         case ("mail_uid", .string(let u)):
             if u == "root" || u == "0" { return "mail_uid = \(u): mail access would run as root" }
         case ("login_trusted_networks", .list(let l)):

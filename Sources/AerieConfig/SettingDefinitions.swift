@@ -127,7 +127,10 @@ enum Registry {
         SettingDef("quota_driver", .string, "count"), SettingDef("quota_storage_size", .size, "0"),
         SettingDef("quota_storage_grace", .size, "10M"), SettingDef("quota_storage_percentage", u32, "100"),
         SettingDef("quota_storage_extra", .size, "0"), SettingDef("quota_message_count", u32, "0"),
-        SettingDef("quota_message_percentage", u32, "100"), SettingDef("quota_mail_size", .size, "0"),
+        SettingDef("quota_message_percentage", u32, "100"),
+        // Dovecot 2.4's default is unlimited (and it applies only with the quota plugin). Aerie applies it always and
+        // defaults to 50M: LMTP keeps a message in memory until it is stored, so the bound is what keeps that finite.
+        SettingDef("quota_mail_size", .size, "50M"),
         SettingDef("quota_exceeded_message", .string), SettingDef("quota_warning", .string),
         SettingDef("quota_rule", .string, removedIn24: "2.3 syntax; Dovecot 2.4 uses quota_storage_size / quota_message_count"),
         SettingDef("quota", .string, removedIn24: "2.3 syntax; Dovecot 2.4 uses quota NAME { } with quota_driver"),

@@ -60,7 +60,7 @@ public final class AerieServer: Sendable {
     static func makeEnvironment(
         base: AerieSettings, log: any LogSink, pool: PasswordHashingPool, mailPool: NIOThreadPool,
         registry: ConnectionRegistry, previousLimiter: ConnectionLimiter?, keeper: KeyKeeper?,
-        previousUserIP: UserIPLimiter? = nil
+        previousUserIP: UserIPLimiter? = nil, previousLMTPConcurrency: LMTPUserConcurrency? = nil
     ) throws -> ConnectionEnvironment {
         let settings = base.forProtocol("imap")
         let tlsContext: NIOSSLContext? =
@@ -83,10 +83,17 @@ public final class AerieServer: Sendable {
             allowCleartextWithoutTLS: pop3Settings.authAllowCleartext, failureDelay: pop3Settings.authFailureDelay,
             uidlFormat: pop3Settings.value(forKey: "pop3_uidl_format") ?? "%08Xu%08Xv")
         let lmtpSettings = base.forProtocol("lmtp")
-        let lmtp = LMTPSessionSettings(
+        var lmtp = LMTPSessionSettings(
             hostname: lmtpSettings.value(forKey: "hostname").flatMap { $0.isEmpty ? nil : $0 } ?? Self.hostname(),
             recipientDelimiter: lmtpSettings.value(forKey: "recipient_delimiter") ?? "+",
-            saveToDetailMailbox: lmtpSettings.value(forKey: "lmtp_save_to_detail_mailbox") == "yes")
+            saveToDetailMailbox: lmtpSettings.value(forKey: "lmtp_save_to_detail_mailbox") == "yes",
+            addReceivedHeader: lmtpSettings.value(forKey: "lmtp_add_received_header") != "no")
+        // quota_mail_size 0 and unlimited both mean no limit, as in Dovecot.
+        let mailSize = lmtpSettings.size(forKey: "quota_mail_size") ?? 0
+        lmtp.maxMessageSize = mailSize == UInt64.max ? 0 : Int(clamping: mailSize)
+        let concurrencyLimit = Int(clamping: lmtpSettings.number(forKey: "lmtp_user_concurrency_limit") ?? 10)
+        let lmtpConcurrency = previousLMTPConcurrency ?? LMTPUserConcurrency(limit: concurrencyLimit)
+        lmtpConcurrency.limit = concurrencyLimit
         let maxLine = max(1024, settings.imapMaxLineLength)
         let loginService = settings.service(named: "imap-login")
         let unauthenticatedLimit = loginService?.clientLimit ?? 1000
@@ -114,7 +121,8 @@ public final class AerieServer: Sendable {
             registry: registry,
             mailAccess: MailAccess(settings: settings, pool: mailPool),
             userIPConnections: previousUserIP?.limit == settings.mailMaxUseripConnections
-                ? previousUserIP! : UserIPLimiter(limit: settings.mailMaxUseripConnections)
+                ? previousUserIP! : UserIPLimiter(limit: settings.mailMaxUseripConnections),
+            lmtpConcurrency: lmtpConcurrency
         )
     }
 
@@ -203,10 +211,13 @@ public final class AerieServer: Sendable {
         if newPlan != listeners {
             log.warning("master", "listener changes take effect only after a restart")
         }
-        let (previous, previousUserIP) = state.withLock { ($0.unauthenticatedSlots, $0.userIPConnections) }
+        let (previous, previousUserIP, previousLMTP) = state.withLock {
+            ($0.unauthenticatedSlots, $0.userIPConnections, $0.lmtpConcurrency)
+        }
         let environment = try Self.makeEnvironment(
             base: config.settings, log: log, pool: pool, mailPool: mailPool, registry: registry,
-            previousLimiter: previous, keeper: keeper, previousUserIP: previousUserIP)
+            previousLimiter: previous, keeper: keeper, previousUserIP: previousUserIP,
+            previousLMTPConcurrency: previousLMTP)
         state.withLock { $0 = environment }
         log.info("master", "Configuration and certificates reloaded")
     }

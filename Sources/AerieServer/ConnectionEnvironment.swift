@@ -31,6 +31,8 @@ struct ConnectionEnvironment: Sendable {
     var registry: ConnectionRegistry
     var mailAccess: MailAccess
     var userIPConnections: UserIPLimiter
+    /// `lmtp_user_concurrency_limit`, counted over all LMTP connections; kept across reloads.
+    var lmtpConcurrency: LMTPUserConcurrency
 }
 
 /// A counting semaphore without waiting: refuses at once when full.

@@ -11,7 +11,8 @@ final class LMTPConnectionHandler: SessionConnectionHandler {
     private var received: [UInt8] = []
 
     init(environment: ConnectionEnvironment, context: ConnectionContext) {
-        self.session = LMTPSession(settings: environment.lmtp, context: context)
+        self.session = LMTPSession(
+            settings: environment.lmtp, context: context, concurrency: environment.lmtpConcurrency)
         super.init(environment: environment)
     }
 
@@ -73,13 +74,22 @@ final class LMTPConnectionHandler: SessionConnectionHandler {
         let log = environment.log
         let sessionID = session.context.sessionID
         let replies = Box<[LMTPReply]>()
+        // Taken out on the pool, so the recipients' concurrency slots go when the copies are written, before the
+        // replies are sent, not whenever the pool lets go of its closure.
+        let pending = Box<LMTPDelivery>()
+        pending.value = delivery
         runOnMailPool(context: context) { _ in
+            guard let delivery = pending.value else { return }
+            pending.value = nil
             replies.value = LMTPDeliverer.deliver(
                 delivery, store: { try access.store(for: $0) }, log: log, sessionID: sessionID)
         } then: { [unowned self] context in
             resume(with: translate(session.deliveryFinished(replies.value ?? [])), context: context)
         }
     }
+
+    /// A dropped connection ends its transaction at once, which gives back the recipients' concurrency slots.
+    override func connectionClosed() { session.connectionClosed() }
 
     override func logDisconnect(reason: String, elapsedSeconds: Int64) {
         environment.log.debug("lmtp", "Disconnect from \(session.context.remoteIP): \(reason)")

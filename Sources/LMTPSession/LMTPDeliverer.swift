@@ -5,7 +5,9 @@ public import LMTPProtocol
 
 /// Stores an accepted LMTP message for each recipient (the blocking half of DATA / BDAT LAST; run on the mail pool).
 public enum LMTPDeliverer {
-    /// Writes the message once per recipient, with `Return-Path: <sender>` and `Delivered-To: address` (no brackets, as Dovecot and Postfix write it) at the top.
+    /// Writes the message once per recipient, with `Return-Path: <sender>` and `Delivered-To: address` (no brackets, as
+    /// Dovecot and Postfix write it) at the top, then the `Received:` trace header when the delivery carries one
+    /// (Dovecot's order); `date` is the trace header's time stamp.
     /// Each copy is fsynced and renamed into place (`Mailbox.append`) before its 250 is produced. A temporary
     /// storage failure (lock timeout, I/O: disk full) gives 451 so the MTA retries; a permanent one 552 (quota)
     /// or 550. The replies are in RCPT order, one per recipient (RFC 2033 §4.2).
@@ -15,10 +17,12 @@ public enum LMTPDeliverer {
     /// Logs one line per recipient in Dovecot's shape, category `lmtp(USER)<SESSIONID>`:
     /// Info `msgid=<…>: saved mail to INBOX`, or Error `msgid=<…>: save failed to INBOX: …`.
     public static func deliver(
-        _ delivery: LMTPDelivery, store: (AuthenticatedUser) throws -> MailStore, log: any LogSink, sessionID: String
+        _ delivery: LMTPDelivery, store: (AuthenticatedUser) throws -> MailStore, log: any LogSink, sessionID: String,
+        date: @autoclosure () -> String = RFC5322Date.now()
     ) -> [LMTPReply] {
         let body = storedForm(delivery.message)
         let messageID = messageID(in: delivery.message)
+        let stamp = delivery.trace == nil ? "" : date()
         return delivery.recipients.map { recipient in
             let category = "lmtp(\(LogSafe.userName(recipient.user.user)))<\(sessionID)>"
             let address = recipient.address
@@ -27,7 +31,14 @@ public enum LMTPDeliverer {
                 let mailStore = try store(recipient.user)
                 let mailbox = try openTarget(recipient.detail, in: mailStore)
                 target = mailbox.name
-                let content = header(sender: delivery.sender, recipient: address) + body
+                var prefix = header(sender: delivery.sender, recipient: address)
+                if let trace = delivery.trace {
+                    prefix += trace.header(sender: delivery.sender, recipient: address, date: stamp).utf8
+                }
+                var content: [UInt8] = []
+                content.reserveCapacity(prefix.count + body.count)  // one copy of the body per recipient, no regrowth
+                content += prefix
+                content += body
                 _ = try mailbox.append(content, flags: MessageFlags(), internalDate: nil)
                 log.info(category, "msgid=\(messageID): saved mail to \(LogSafe.userName(target))")
                 return LMTPReply(code: 250, enhanced: "2.0.0", "<\(address)> Saved")
@@ -128,6 +139,7 @@ public enum LMTPDeliverer {
 extension String {
     fileprivate func trimmingCharacters(in set: String) -> String {
         let characters = Set(set)
-        return String(drop(while: { characters.contains($0) }).reversed().drop(while: { characters.contains($0) }).reversed())
+        return String(
+            drop(while: { characters.contains($0) }).reversed().drop(while: { characters.contains($0) }).reversed())
     }
 }

@@ -26,7 +26,7 @@ extension LMTPSession {
             framer.append(reader.takeRemainder())
             return messageComplete(tooLarge: reader.isTooLarge)
         case .bdat(let size, let last, let accepted):
-            var reader = accepted ? chunks ?? BDATReader(maxMessageSize: settings.maxMessageSize) : discardReader
+            var reader = accepted ? chunks ?? BDATReader(maxMessageSize: readerLimit) : discardReader
             var ended = false
             for event in reader.feed(bytes) {
                 switch event {
@@ -66,14 +66,26 @@ extension LMTPSession {
     mutating func messageComplete(tooLarge: Bool) -> [LMTPSessionAction] {
         if tooLarge {
             // RFC 1870 §6.3 / RFC 3463 X.3.4: nothing was kept, so every recipient gets the same permanent failure.
-            let replies = recipients.map { _ in LMTPSessionAction.send(reply(552, "5.3.4", "Message too big for system")) }
+            let replies = recipients.map { _ in
+                LMTPSessionAction.send(reply(552, "5.3.4", "Message too big for system"))
+            }
             resetTransaction()
             return replies
         }
-        let delivery = LMTPDelivery(sender: sender ?? "", recipients: recipients, message: message)
+        let delivery = LMTPDelivery(sender: sender ?? "", recipients: recipients, message: message, trace: trace)
         message = []
         waiting = .delivery
         return [.deliver(delivery)]
+    }
+
+    /// The `Received:` header's facts (`lmtp_add_received_header`); the server names a unix socket peer "local".
+    var trace: LMTPTrace? {
+        guard settings.addReceivedHeader else { return nil }
+        let ip = context.remoteIP
+        return LMTPTrace(
+            heloName: heloName.isEmpty ? "unknown" : heloName,
+            remoteIP: ip.isEmpty || ip == "local" || ip == "unknown" ? nil : ip, hostname: settings.hostname,
+            isTLS: context.isTLS, id: context.sessionID)
     }
 
     /// The answer to `.deliver`: one reply per accepted recipient, in RCPT order (RFC 2033 §4.2).

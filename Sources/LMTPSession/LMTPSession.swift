@@ -25,24 +25,31 @@ public struct LMTPSession: Sendable {
 
     public let settings: LMTPSessionSettings
     public private(set) var context: ConnectionContext
+    /// The process-wide `lmtp_user_concurrency_limit` counter; nil: no limit.
+    let concurrency: LMTPUserConcurrency?
     var framer: LMTPLineFramer
     var phase = Phase.command
     var waiting: Waiting?
     var closed = false
     var greeted = false
+    /// The LHLO argument, for the `Received:` header.
+    var heloName = ""
     var badCommands = 0
 
     // The mail transaction (RFC 5321 §3.3): open from MAIL to the end of the data, RSET or LHLO.
     var sender: String?
+    /// MAIL FROM's `SIZE=` (RFC 1870 §6), within the limit: how much room the message will need.
+    var declaredSize: Int?
     var recipients: [LMTPRecipient] = []
     var message: [UInt8] = []
     /// Which data command the transaction uses; DATA and BDAT cannot be mixed (RFC 3030 §2).
     var usedData = false
     var chunks: BDATReader?
 
-    public init(settings: LMTPSessionSettings, context: ConnectionContext) {
+    public init(settings: LMTPSessionSettings, context: ConnectionContext, concurrency: LMTPUserConcurrency? = nil) {
         self.settings = settings
         self.context = context
+        self.concurrency = concurrency
         framer = LMTPLineFramer(maxLineLength: settings.maxLineLength)
     }
 
@@ -115,8 +122,9 @@ public struct LMTPSession: Sendable {
             return bad(error.reply)
         }
         switch command {
-        case .lhlo:
+        case .lhlo(let domain):
             greeted = true
+            heloName = domain
             resetTransaction()
             return [.send(capabilities.reply.bytes)]
         case .mailFrom(let address, let parameters):
@@ -149,10 +157,12 @@ public struct LMTPSession: Sendable {
         guard greeted else { return bad(reply(503, "5.5.1", "LHLO needed first")) }
         guard sender == nil else { return bad(reply(503, "5.5.1", "MAIL already given")) }
         // RFC 1870 §6.3: a declared size over the limit is refused at once.
-        if let size = LMTPMailParameters(parameters).size, size > settings.maxMessageSize {
+        let size = LMTPMailParameters(parameters).size
+        if let size, settings.maxMessageSize > 0, size > settings.maxMessageSize {
             return [.send(reply(552, "5.3.4", "Message too big for system"))]
         }
         sender = address
+        declaredSize = size
         return [.send(reply(250, "2.1.0", "OK"))]
     }
 
@@ -175,8 +185,18 @@ public struct LMTPSession: Sendable {
         waiting = nil
         let answer: [UInt8]
         if let user {
+            var slot: LMTPDeliverySlot?
+            if let concurrency {
+                slot = concurrency.acquire(user.user)
+                // Dovecot's reply: temporary, so the MTA retries once the user's other deliveries are done.
+                guard slot != nil else {
+                    return [.send(reply(451, "4.3.0", "<\(address)> Too many concurrent deliveries for user"))]
+                        + drain()
+                }
+            }
             recipients.append(
-                LMTPRecipient(address: address, user: user, detail: settings.saveToDetailMailbox ? detail : nil))
+                LMTPRecipient(
+                    address: address, user: user, detail: settings.saveToDetailMailbox ? detail : nil, slot: slot))
             answer = reply(250, "2.1.5", "OK")
         } else {
             answer = reply(550, "5.1.1", "<\(address)> User doesn't exist")
@@ -196,7 +216,8 @@ public struct LMTPSession: Sendable {
         guard chunks == nil else { return bad(reply(503, "5.5.1", "DATA not allowed after BDAT")) }
         guard !recipients.isEmpty else { return bad(reply(503, "5.5.1", "No valid recipients")) }
         usedData = true
-        phase = .data(DataReader(maxMessageSize: settings.maxMessageSize))
+        reserveMessageCapacity()
+        phase = .data(DataReader(maxMessageSize: readerLimit))
         return [.send(LMTPReply(code: 354, enhanced: nil, "OK").bytes)]
     }
 
@@ -205,7 +226,10 @@ public struct LMTPSession: Sendable {
     mutating func bdat(size: Int, last: Bool) -> [LMTPSessionAction] {
         guard settings.chunking else { return bad(LMTPParseError.unknownCommand.reply) }
         let accepted = sender != nil && !recipients.isEmpty && !usedData
-        if accepted && chunks == nil { chunks = BDATReader(maxMessageSize: settings.maxMessageSize) }
+        if accepted && chunks == nil {
+            chunks = BDATReader(maxMessageSize: readerLimit)
+            reserveMessageCapacity()
+        }
         var reader = accepted ? chunks! : BDATReader(maxMessageSize: 0)
         reader.beginChunk(size: size)
         if accepted { chunks = reader } else { discardReader = reader }
@@ -229,8 +253,25 @@ public struct LMTPSession: Sendable {
 
     // MARK: - Helpers
 
+    /// What the DATA and BDAT readers keep at most: nothing past it is stored, so memory stays bounded.
+    var readerLimit: Int { settings.maxMessageSize > 0 ? settings.maxMessageSize : Int.max }
+
+    /// One allocation for a message whose size MAIL FROM declared (never more than the limit), not a dozen regrowths.
+    mutating func reserveMessageCapacity() {
+        guard let declaredSize, declaredSize > 0 else { return }
+        message.reserveCapacity(min(declaredSize, readerLimit, 64 * 1024 * 1024))
+    }
+
+    /// The connection is gone: the transaction ends, and with it the recipients' concurrency slots (a delivery
+    /// still running on the pool keeps its own until it is done).
+    public mutating func connectionClosed() {
+        closed = true
+        resetTransaction()
+    }
+
     mutating func resetTransaction() {
         sender = nil
+        declaredSize = nil
         recipients = []
         message = []
         usedData = false

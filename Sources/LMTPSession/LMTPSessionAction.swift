@@ -23,11 +23,14 @@ public struct LMTPDelivery: Sendable {
     public var recipients: [LMTPRecipient]
     /// The message as received: CRLF line ends after DATA, the exact octets after BDAT.
     public var message: [UInt8]
+    /// What the `Received:` trace header says (`lmtp_add_received_header`); nil when it is not added.
+    public var trace: LMTPTrace?
 
-    public init(sender: String, recipients: [LMTPRecipient], message: [UInt8]) {
+    public init(sender: String, recipients: [LMTPRecipient], message: [UInt8], trace: LMTPTrace? = nil) {
         self.sender = sender
         self.recipients = recipients
         self.message = message
+        self.trace = trace
     }
 }
 
@@ -38,10 +41,18 @@ public struct LMTPRecipient: Sendable, Equatable {
     public var user: AuthenticatedUser
     /// The detail (`user+detail`) when `saveToDetailMailbox` is on: the mailbox to save to if it exists; nil for INBOX.
     public var detail: String?
+    /// The user's `lmtp_user_concurrency_limit` slot, held while this recipient is in a transaction or a delivery.
+    public var slot: LMTPDeliverySlot?
 
-    public init(address: String, user: AuthenticatedUser, detail: String?) {
+    public init(address: String, user: AuthenticatedUser, detail: String?, slot: LMTPDeliverySlot? = nil) {
         self.address = address
         self.user = user
         self.detail = detail
+        self.slot = slot
+    }
+
+    /// The slot is bookkeeping, not part of who the recipient is.
+    public static func == (lhs: LMTPRecipient, rhs: LMTPRecipient) -> Bool {
+        lhs.address == rhs.address && lhs.user == rhs.user && lhs.detail == rhs.detail
     }
 }

@@ -2,7 +2,8 @@
 public struct LMTPSessionSettings: Sendable {
     /// `hostname`: named in the greeting, the LHLO reply and 421 replies.
     public var hostname: String
-    /// `lmtp` message size limit (RFC 1870 SIZE), in octets of the message as received.
+    /// Dovecot `quota_mail_size`: the largest message accepted, in octets as received; advertised as RFC 1870
+    /// `SIZE n`, checked against MAIL FROM's `SIZE=` and while reading DATA / BDAT. 0: no limit (a bare `SIZE`).
     public var maxMessageSize: Int
     /// Dovecot `recipient_delimiter`: each character may separate the user from the detail.
     public var recipientDelimiter: String
@@ -17,6 +18,8 @@ public struct LMTPSessionSettings: Sendable {
     public var maxBadCommands: Int
     /// Longest command line, terminator excluded.
     public var maxLineLength: Int
+    /// Dovecot `lmtp_add_received_header`: prepend a `Received:` trace header to every stored copy.
+    public var addReceivedHeader: Bool
 
     public init(
         hostname: String = "localhost",
@@ -26,7 +29,8 @@ public struct LMTPSessionSettings: Sendable {
         maxRecipients: Int = 50,
         chunking: Bool = true,
         maxBadCommands: Int = 10,
-        maxLineLength: Int = 4096
+        maxLineLength: Int = 4096,
+        addReceivedHeader: Bool = true
     ) {
         self.hostname = hostname
         self.maxMessageSize = maxMessageSize
@@ -36,5 +40,6 @@ public struct LMTPSessionSettings: Sendable {
         self.chunking = chunking
         self.maxBadCommands = maxBadCommands
         self.maxLineLength = maxLineLength
+        self.addReceivedHeader = addReceivedHeader
     }
 }

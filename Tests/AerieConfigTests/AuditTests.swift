@@ -86,6 +86,32 @@ import Testing
         ])
     }
 
+    @Test func lmtpDeliverySettings() throws {
+        // Defaults: quota_mail_size bounds LMTP at 50M (Dovecot: unlimited), Dovecot 2.4's concurrency limit and header.
+        let d = try #require(loadOK("protocols = lmtp\n")).settings
+        #expect(d.size(forKey: "quota_mail_size") == 50 << 20)
+        #expect(d.number(forKey: "lmtp_user_concurrency_limit") == 10)
+        #expect(d.value(forKey: "lmtp_add_received_header") == "yes")
+        // The 2.3 plugin name is accepted as the 2.4 one; per-protocol values apply to LMTP.
+        let c = try #require(loadOK("""
+            quota_max_mail_size = 64k
+            lmtp_user_concurrency_limit = 2
+            protocol lmtp {
+              lmtp_add_received_header = no
+            }
+            """))
+        #expect(c.settings.size(forKey: "quota_mail_size") == 65536)
+        #expect(c.settings.number(forKey: "lmtp_user_concurrency_limit") == 2)
+        #expect(c.settings.forProtocol("lmtp").value(forKey: "lmtp_add_received_header") == "no")
+        #expect(c.securityWarnings().isEmpty)
+        for unlimited in ["0", "unlimited"] {
+            let open = try #require(loadOK("quota_mail_size = \(unlimited)\n"))
+            #expect(open.securityWarnings() == [
+                "quota_mail_size = \(unlimited): LMTP accepts a message of any size and holds it in memory until it is stored"
+            ])
+        }
+    }
+
     @Test func plaintextListenerWithRequiredSSLIsNotAWarning() throws {
         let c = try #require(loadOK("service imap-login {\n  inet_listener imap {\n    port = 143\n  }\n}\n"))
         #expect(c.securityWarnings().isEmpty)

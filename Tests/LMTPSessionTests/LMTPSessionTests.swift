@@ -21,7 +21,8 @@ import Testing
         let harness = Harness()
         let out = harness.feed(
             "LHLO mta.example.org\r\nMAIL FROM:<sender@example.net> SIZE=40\r\nRCPT TO:<alice@example.org>\r\n"
-                + "RCPT TO:<bob@example.org>\r\nDATA\r\nSubject: hi\r\nMessage-ID: <m1@example.net>\r\n\r\n..dot\r\nbody\r\n.\r\nQUIT\r\n")
+                + "RCPT TO:<bob@example.org>\r\nDATA\r\nSubject: hi\r\nMessage-ID: <m1@example.net>\r\n\r\n..dot\r\nbody\r\n.\r\nQUIT\r\n"
+        )
         #expect(
             out == Self.lhloReply + [
                 "250 2.1.0 OK", "250 2.1.5 OK", "250 2.1.5 OK", "354 OK",
@@ -31,14 +32,20 @@ import Testing
         #expect(harness.closed == "Client has quit the connection")
         #expect(harness.deliveries.count == 1)
         #expect(harness.deliveries[0].sender == "sender@example.net")
-        #expect(harness.deliveries[0].message == Array("Subject: hi\r\nMessage-ID: <m1@example.net>\r\n\r\n.dot\r\nbody\r\n".utf8))
+        #expect(
+            harness.deliveries[0].message
+                == Array("Subject: hi\r\nMessage-ID: <m1@example.net>\r\n\r\n.dot\r\nbody\r\n".utf8))
         let (_, alice) = try harness.inbox("alice@example.org")
         #expect(
             alice == [
-                "Return-Path: <sender@example.net>\nDelivered-To: alice@example.org\nSubject: hi\nMessage-ID: <m1@example.net>\n\n.dot\nbody\n"
+                "Return-Path: <sender@example.net>\nDelivered-To: alice@example.org\n"
+                    + "Received: from mta.example.org\n\tby mx.example.org with LMTP\n\tid S1d\n"
+                    + "\t(envelope-from <sender@example.net>)\n\tfor <alice@example.org>; Mon, 01 Jan 2024 00:00:00 +0000\n"
+                    + "Subject: hi\nMessage-ID: <m1@example.net>\n\n.dot\nbody\n"
             ])
         let (_, bob) = try harness.inbox("bob@example.org")
-        #expect(bob.count == 1 && bob[0].hasPrefix("Return-Path: <sender@example.net>\nDelivered-To: bob@example.org\n"))
+        #expect(
+            bob.count == 1 && bob[0].hasPrefix("Return-Path: <sender@example.net>\nDelivered-To: bob@example.org\n"))
         let logged = harness.log.lines.map { "\($0.0.dovecotName) \($0.1): \($0.2)" }
         #expect(
             logged == [
@@ -64,7 +71,8 @@ import Testing
     @Test func unknownUserIsRefusedAndOthersStillGetTheMessage() throws {
         let harness = Harness()
         let out = harness.feed(
-            "LHLO x\r\nMAIL FROM:<s@x>\r\nRCPT TO:<nobody@example.org>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\nhi\r\n.\r\n")
+            "LHLO x\r\nMAIL FROM:<s@x>\r\nRCPT TO:<nobody@example.org>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\nhi\r\n.\r\n"
+        )
         #expect(
             Array(out.dropFirst(6)) == [
                 "250 2.1.0 OK", "550 5.1.1 <nobody@example.org> User doesn't exist", "250 2.1.5 OK", "354 OK",
@@ -83,15 +91,20 @@ import Testing
         let harness = Harness(settings: LMTPSessionSettings(hostname: "mx", saveToDetailMailbox: true))
         try harness.store(for: harness.users["alice@example.org"]!).create("work")
         let out = harness.feed(
-            "LHLO x\r\nMAIL FROM:<s@x>\r\nRCPT TO:<alice+work@example.org>\r\nRCPT TO:<alice+nope@example.org>\r\nDATA\r\nhi\r\n.\r\n")
+            "LHLO x\r\nMAIL FROM:<s@x>\r\nRCPT TO:<alice+work@example.org>\r\nRCPT TO:<alice+nope@example.org>\r\nDATA\r\nhi\r\n.\r\n"
+        )
         #expect(harness.lookups == ["alice@example.org", "alice@example.org"])
         #expect(harness.deliveries[0].recipients.map(\.detail) == ["work", "nope"])
-        #expect(out.suffix(2) == ["250 2.0.0 <alice+work@example.org> Saved", "250 2.0.0 <alice+nope@example.org> Saved"])
+        #expect(
+            out.suffix(2) == ["250 2.0.0 <alice+work@example.org> Saved", "250 2.0.0 <alice+nope@example.org> Saved"])
         let (_, work) = try harness.inbox("alice@example.org", mailbox: "work")
         let (_, inbox) = try harness.inbox("alice@example.org")
         #expect(work.count == 1 && work[0].contains("Delivered-To: alice+work@example.org"))
         #expect(inbox.count == 1 && inbox[0].contains("Delivered-To: alice+nope@example.org"))
-        #expect(harness.log.lines.map(\.2) == ["msgid=unspecified: saved mail to work", "msgid=unspecified: saved mail to INBOX"])
+        #expect(
+            harness.log.lines.map(\.2) == [
+                "msgid=unspecified: saved mail to work", "msgid=unspecified: saved mail to INBOX",
+            ])
     }
 
     @Test func detailIgnoredUnlessSaveToDetailMailbox() throws {
@@ -106,10 +119,13 @@ import Testing
     @Test func oversizeMessageIsRefusedPerRecipientAfterTheTerminator() throws {
         let harness = Harness(settings: LMTPSessionSettings(hostname: "mx", maxMessageSize: 100))
         #expect(
-            Array(harness.feed("LHLO x\r\nMAIL FROM:<s@x> SIZE=101\r\n").suffix(1)) == ["552 5.3.4 Message too big for system"])
+            Array(harness.feed("LHLO x\r\nMAIL FROM:<s@x> SIZE=101\r\n").suffix(1)) == [
+                "552 5.3.4 Message too big for system"
+            ])
         let body = String(repeating: "0123456789012345678\r\n", count: 10)
         let out = harness.feed(
-            "MAIL FROM:<s@x>\r\nRCPT TO:<alice@example.org>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\n" + body + ".\r\nNOOP\r\n")
+            "MAIL FROM:<s@x>\r\nRCPT TO:<alice@example.org>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\n" + body
+                + ".\r\nNOOP\r\n")
         #expect(
             out == [
                 "250 2.1.0 OK", "250 2.1.5 OK", "250 2.1.5 OK", "354 OK", "552 5.3.4 Message too big for system",
@@ -121,11 +137,28 @@ import Testing
         #expect(harness.feed("MAIL FROM:<s@x>\r\n") == ["250 2.1.0 OK"])
     }
 
+    @Test func sizeLimitIsAdvertisedAndZeroMeansNone() {
+        let limited = Harness(settings: LMTPSessionSettings(hostname: "mx", maxMessageSize: 65536))
+        #expect(limited.feed("LHLO x\r\n").contains("250-SIZE 65536"))
+        #expect(limited.feed("MAIL FROM:<s@x> SIZE=65537\r\n") == ["552 5.3.4 Message too big for system"])
+        #expect(limited.feed("MAIL FROM:<s@x> SIZE=65536\r\n") == ["250 2.1.0 OK"])
+        let open = Harness(settings: LMTPSessionSettings(hostname: "mx", maxMessageSize: 0))
+        #expect(open.feed("LHLO x\r\n").contains("250-SIZE"))
+        #expect(open.feed("MAIL FROM:<s@x> SIZE=99999999999999999999\r\n") == ["250 2.1.0 OK"])
+        let body = String(repeating: "x", count: 100_000)
+        #expect(open.feed("RCPT TO:<alice@example.org>\r\nDATA\r\n\(body)\r\n.\r\n").last?.hasPrefix("250 ") == true)
+        #expect(open.deliveries.first?.message.count == 100_002)
+    }
+
     @Test func bdatChunks() throws {
         let harness = Harness()
         let out = harness.feed(
-            "LHLO x\r\nMAIL FROM:<s@x>\r\nRCPT TO:<alice@example.org>\r\nBDAT 14\r\nSubject: x\r\n\r\nBDAT 6 LAST\r\nbody\r\n")
-        #expect(Array(out.dropFirst(6)) == ["250 2.1.0 OK", "250 2.1.5 OK", "250 2.0.0 14 octets received", "250 2.0.0 <alice@example.org> Saved"])
+            "LHLO x\r\nMAIL FROM:<s@x>\r\nRCPT TO:<alice@example.org>\r\nBDAT 14\r\nSubject: x\r\n\r\nBDAT 6 LAST\r\nbody\r\n"
+        )
+        #expect(
+            Array(out.dropFirst(6)) == [
+                "250 2.1.0 OK", "250 2.1.5 OK", "250 2.0.0 14 octets received", "250 2.0.0 <alice@example.org> Saved",
+            ])
         #expect(harness.deliveries[0].message == Array("Subject: x\r\n\r\nbody\r\n".utf8))
         #expect(try harness.inbox("alice@example.org").1.first?.hasSuffix("Subject: x\n\nbody\n") == true)
     }
@@ -142,7 +175,10 @@ import Testing
         let harness = Harness(settings: LMTPSessionSettings(hostname: "mx", maxMessageSize: 10))
         let out = harness.feed(
             "LHLO x\r\nMAIL FROM:<s@x>\r\nRCPT TO:<alice@example.org>\r\nBDAT 11\r\n01234567890BDAT 1 LAST\r\nx")
-        #expect(Array(out.dropFirst(6)) == ["250 2.1.0 OK", "250 2.1.5 OK", "552 5.3.4 Message too big for system", "503 5.5.1 MAIL needed first"])
+        #expect(
+            Array(out.dropFirst(6)) == [
+                "250 2.1.0 OK", "250 2.1.5 OK", "552 5.3.4 Message too big for system", "503 5.5.1 MAIL needed first",
+            ])
         #expect(harness.deliveries.isEmpty)
     }
 
@@ -153,7 +189,8 @@ import Testing
         harness.feed("LHLO x\r\n")
         #expect(harness.feed("RCPT TO:<alice@example.org>\r\n") == ["503 5.5.1 MAIL needed first"])
         #expect(harness.feed("DATA\r\n") == ["503 5.5.1 MAIL needed first"])
-        #expect(harness.feed("MAIL FROM:<s@x>\r\nMAIL FROM:<s@x>\r\n") == ["250 2.1.0 OK", "503 5.5.1 MAIL already given"])
+        #expect(
+            harness.feed("MAIL FROM:<s@x>\r\nMAIL FROM:<s@x>\r\n") == ["250 2.1.0 OK", "503 5.5.1 MAIL already given"])
         #expect(harness.feed("RSET\r\nDATA\r\n") == ["250 2.0.0 OK", "503 5.5.1 MAIL needed first"])
         #expect(harness.feed("VRFY alice\r\n") == ["252 2.3.3 Try RCPT instead"])
         #expect(harness.feed("STARTTLS\r\n") == ["500 5.5.1 Unknown command"])
@@ -162,7 +199,8 @@ import Testing
 
     @Test func tooManyRecipients() {
         let harness = Harness(settings: LMTPSessionSettings(hostname: "mx", maxRecipients: 1))
-        let out = harness.feed("LHLO x\r\nMAIL FROM:<s@x>\r\nRCPT TO:<alice@example.org>\r\nRCPT TO:<bob@example.org>\r\n")
+        let out = harness.feed(
+            "LHLO x\r\nMAIL FROM:<s@x>\r\nRCPT TO:<alice@example.org>\r\nRCPT TO:<bob@example.org>\r\n")
         #expect(out.suffix(2) == ["250 2.1.5 OK", "452 4.5.3 Too many recipients"])
     }
 
@@ -178,7 +216,10 @@ import Testing
 
     @Test func longLineIsRefused() {
         let harness = Harness(settings: LMTPSessionSettings(hostname: "mx", maxLineLength: 64))
-        #expect(harness.feed("NOOP " + String(repeating: "x", count: 100) + "\r\nNOOP\r\n") == ["500 5.5.2 Line too long", "250 2.0.0 OK"])
+        #expect(
+            harness.feed("NOOP " + String(repeating: "x", count: 100) + "\r\nNOOP\r\n") == [
+                "500 5.5.2 Line too long", "250 2.0.0 OK",
+            ])
     }
 
     @Test func startTLSDropsPipelinedBytesAndNeedsLHLOAgain() {
@@ -195,7 +236,8 @@ import Testing
     @Test func busySessionWaitsForTheLookup() {
         var session = LMTPSession(
             settings: LMTPSessionSettings(hostname: "mx"),
-            context: ConnectionContext(remoteIP: "", localIP: "", sessionID: "s", isTLS: false, startTLSAvailable: false))
+            context: ConnectionContext(
+                remoteIP: "", localIP: "", sessionID: "s", isTLS: false, startTLSAvailable: false))
         let actions = session.receive(Array("LHLO x\r\nMAIL FROM:<s@x>\r\nRCPT TO:<a@x>\r\nRSET\r\n".utf8))
         guard case .lookupRecipient(let user) = actions.last else {
             Issue.record("expected a lookup")
@@ -219,7 +261,8 @@ import Testing
     @Test func temporaryStorageFailureGives451() {
         let harness = Harness()
         harness.storeOverride = { _ in throw StorageError.io(path: "/full", errno: 28) }
-        let out = harness.feed("LHLO x\r\nMAIL FROM:<s@x>\r\nRCPT TO:<alice@example.org>\r\nDATA\r\nMessage-ID: <q@x>\r\n\r\nx\r\n.\r\n")
+        let out = harness.feed(
+            "LHLO x\r\nMAIL FROM:<s@x>\r\nRCPT TO:<alice@example.org>\r\nDATA\r\nMessage-ID: <q@x>\r\n\r\nx\r\n.\r\n")
         #expect(out.last == "451 4.2.0 <alice@example.org> Temporary failure in storing the message")
         #expect(harness.log.lines.count == 1)
         #expect(harness.log.lines[0].0 == .error)

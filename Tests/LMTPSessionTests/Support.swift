@@ -51,11 +51,19 @@ final class Harness {
     /// Replaces the store for a delivery (a failing disk).
     var storeOverride: ((AuthenticatedUser) throws -> MailStore)?
 
-    init(settings: LMTPSessionSettings = LMTPSessionSettings(hostname: "mx.example.org"), startTLSAvailable: Bool = false) {
+    /// The `Received:` time stamp of every delivery.
+    static let date = "Mon, 01 Jan 2024 00:00:00 +0000"
+
+    init(
+        settings: LMTPSessionSettings = LMTPSessionSettings(hostname: "mx.example.org"),
+        startTLSAvailable: Bool = false,
+        remoteIP: String = "local", isTLS: Bool = false, concurrency: LMTPUserConcurrency? = nil
+    ) {
         session = LMTPSession(
             settings: settings,
             context: ConnectionContext(
-                remoteIP: "", localIP: "", sessionID: "S1d", isTLS: false, startTLSAvailable: startTLSAvailable))
+                remoteIP: remoteIP, localIP: "", sessionID: "S1d", isTLS: isTLS, startTLSAvailable: startTLSAvailable),
+            concurrency: concurrency)
         for name in ["alice@example.org", "bob@example.org"] {
             let local = String(name.prefix { $0 != "@" })
             users[name] = AuthenticatedUser(user: name, uid: 1500, gid: 1500, home: "\(root)/\(local)")
@@ -88,9 +96,14 @@ final class Harness {
                 lookups.append(user)
                 queue += session.recipientLookedUp(users[user])
             case .deliver(let delivery):
-                deliveries.append(delivery)
+                // Kept without the concurrency slots, which belong to the delivery in flight only.
+                var kept = delivery
+                kept.recipients = kept.recipients.map {
+                    LMTPRecipient(address: $0.address, user: $0.user, detail: $0.detail)
+                }
+                deliveries.append(kept)
                 let replies = LMTPDeliverer.deliver(
-                    delivery, store: storeOverride ?? store(for:), log: log, sessionID: "S1d")
+                    delivery, store: storeOverride ?? store(for:), log: log, sessionID: "S1d", date: Self.date)
                 queue += session.deliveryFinished(replies)
             case .startTLS:
                 startedTLS = true
@@ -107,4 +120,3 @@ final class Harness {
         return (opened, texts)
     }
 }
-

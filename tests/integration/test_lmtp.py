@@ -3,6 +3,8 @@ message is read back over IMAP (imaplib, BODY.PEEK[]) and compared byte for byte
 
 from __future__ import annotations
 
+import email.utils
+import re
 import smtplib
 import time
 
@@ -279,10 +281,142 @@ def test_oversize_message_streamed_is_refused(mail):
     assert helpers.imap_messages(mail, user)[1] == []
 
 
-def test_configured_small_size_limit(mail):
-    pytest.skip("no configuration setting bounds the LMTP message size: LHLO always advertises SIZE 52428800 "
-                "(LMTPSessionSettings.maxMessageSize is not read from the config), though issue 4 asks for "
-                "'Message size bounded by a setting'")
+LIMIT = 64 * 1024
+
+
+@pytest.fixture(scope="module")
+def limited(aerie_bin, ca_dir, vmail, request):
+    """A server with quota_mail_size = 64k, lmtp_user_concurrency_limit = 2 and no Received header."""
+    failed_before = request.session.testsfailed
+    directory = helpers.private_dir("lmtp-limited")
+    server = helpers.make_mail_server(
+        aerie_bin, directory / "srv", ca_dir, helpers.make_mail_users(),
+        extra="quota_mail_size = 64k\nlmtp_user_concurrency_limit = 2\nlmtp_add_received_header = no\n")
+    yield server
+    rc = server.stop_if_running()
+    if rc == 0 and request.session.testsfailed == failed_before:
+        helpers.remove_private_dir(directory)
+    assert rc == 0, f"aerie serve exited {rc} on SIGTERM:\n{server.log()[-3000:]}"
+
+
+def test_configured_small_size_limit(limited):
+    """quota_mail_size: advertised in LHLO, MAIL FROM SIZE= checked, DATA and BDAT cut off at the limit."""
+    u1, u2 = limited.fresh_user(), limited.fresh_user()
+    fits = make_message("fits@test", size=LIMIT - 100)
+    too_big = make_message("big@test", size=LIMIT + 1)
+    assert len(fits) <= LIMIT < len(too_big)
+    with LMTPClient(limited.lmtp_socket) as c:
+        code, lines = c.lhlo()
+        assert "SIZE 65536" in [l.upper() for l in lines], lines
+        code, text = c.cmd(f"MAIL FROM:<big@example.org> SIZE={LIMIT + 1}")
+        assert code == 552 and text[0].startswith("5.3.4"), (code, text)
+        # DATA past the limit: read to its end, one 552 per recipient, and the session goes on.
+        assert c.cmd(f"MAIL FROM:<big@example.org> SIZE={LIMIT}")[0] == 250
+        assert c.cmd(f"RCPT TO:<{u1}@{D}>")[0] == 250
+        assert c.cmd(f"RCPT TO:<{u2}@{D}>")[0] == 250
+        assert c.cmd("DATA")[0] == 354
+        c.send(dot_stuff(too_big))
+        r1, r2 = c.reply(), c.reply()
+        assert r1[0] == 552 and r2[0] == 552 and r1[1][0].startswith("5.3.4"), (r1, r2)
+        # BDAT past the limit: the transaction fails at the chunk that crosses it.
+        assert c.cmd("MAIL FROM:<big@example.org>")[0] == 250
+        assert c.cmd(f"RCPT TO:<{u1}@{D}>")[0] == 250
+        c.send(f"BDAT {len(too_big)} LAST\r\n".encode() + too_big)
+        code, text = c.reply()
+        assert code == 552 and text[0].startswith("5.3.4"), (code, text)
+        # Within the limit: delivered, without a Received header (lmtp_add_received_header = no).
+        replies = c.deliver("small@example.org", [f"{u1}@{D}"], fits)
+        assert replies[f"{u1}@{D}"][0] == 250, replies
+        c.quit()
+    got = helpers.wait_for_messages(limited, u1, 1)
+    assert len(got) == 1, [m[:100] for _, m in got]
+    assert header_values(got[0][1], "Received") == [], got[0][1][:400]
+    assert strip_delivery_headers(got[0][1]) == fits
+    assert helpers.imap_messages(limited, u2)[1] == []
+
+
+def open_delivery(where, user: str) -> tuple[LMTPClient, tuple[int, list[str]]]:
+    """LHLO, MAIL, RCPT for `user`; returns the client and the RCPT reply (the transaction stays open)."""
+    c = LMTPClient(where)
+    assert c.lhlo()[0] == 250
+    assert c.cmd("MAIL FROM:<flood@example.org>")[0] == 250
+    return c, c.cmd(f"RCPT TO:<{user}@{D}>")
+
+
+def test_user_concurrency_limit_over_all_connections(limited):
+    """lmtp_user_concurrency_limit = 2: two transactions holding DATA open for one user (one on the unix socket, one
+    over TCP) make a third RCPT for that user a temporary 451 4.3.0; other users are not affected; a finished
+    delivery and a dropped connection both give their slot back."""
+    user, other = limited.fresh_user(), limited.fresh_user()
+    msg = make_message("concurrent@test")
+    a, ra = open_delivery(limited.lmtp_socket, user)
+    b, rb = open_delivery(limited.lmtp_port, user)
+    try:
+        assert ra[0] == 250 and rb[0] == 250, (ra, rb)
+        assert a.cmd("DATA")[0] == 354 and b.cmd("DATA")[0] == 354
+        a.send(dot_stuff(msg)[:40])  # A is in the middle of its message
+        c, rc = open_delivery(limited.lmtp_socket, user)
+        with c:
+            assert rc[0] == 451 and rc[1][0] == f"4.3.0 <{user}@{D}> Too many concurrent deliveries for user", rc
+            assert c.cmd(f"RCPT TO:<{other}@{D}>")[0] == 250
+            # A finishes: its slot is free, so C may now add the user.
+            a.send(dot_stuff(msg)[40:])
+            assert a.reply()[0] == 250
+            code, text = c.cmd(f"RCPT TO:<{user}@{D}>")
+            assert code == 250, (code, text)
+            # B and C now hold the two slots; B drops its connection mid-DATA, which frees one.
+            b.send(b"Subject: never finished\r\n")
+            b.close()
+
+            def slot_free():
+                d, rd = open_delivery(limited.lmtp_port, user)
+                with d:
+                    if rd[0] == 451:
+                        return False
+                    assert rd[0] == 250, rd
+                    assert d.cmd("DATA")[0] == 354
+                    d.send(dot_stuff(msg))
+                    assert d.reply()[0] == 250
+                    return True
+
+            helpers.wait_for(slot_free, 10, interval=0.2, what="the dropped connection's slot")
+            assert c.cmd("DATA")[0] == 354
+            c.send(dot_stuff(msg))
+            assert [c.reply()[0], c.reply()[0]] == [250, 250]
+            c.quit()
+    finally:
+        a.close()
+        b.close()
+    assert len(helpers.wait_for_messages(limited, user, 3)) == 3
+    assert len(helpers.wait_for_messages(limited, other, 1)) == 1
+
+
+@pytest.mark.parametrize("transport", ["unix", "tcp"])
+def test_received_header(mail, transport):
+    """lmtp_add_received_header (default yes): Dovecot's trace field after Return-Path and Delivered-To."""
+    user = mail.fresh_user()
+    msg = make_message(f"received-{transport}@test")
+    where = mail.lmtp_socket if transport == "unix" else mail.lmtp_port
+    before = time.time()
+    with LMTPClient(where) as c:
+        replies = c.deliver("trace@example.org", [f"{user}@{D}"], msg)
+        assert replies[f"{user}@{D}"][0] == 250, replies
+        c.quit()
+    got = helpers.wait_for_messages(mail, user, 1)[0][1]
+    head = got.split(b"\r\n\r\n", 1)[0].decode()
+    names = [line.split(":", 1)[0] for line in head.split("\r\n") if line and line[0] not in " \t"]
+    assert names[:3] == ["Return-Path", "Delivered-To", "Received"], head
+    received = header_values(got, "Received")
+    assert len(received) == 1, received
+    m = re.fullmatch(r"from (\S+)( \(\[([0-9a-f.:]+)\]\))? by (\S+) with LMTP id (\S+) "
+                     r"\(envelope-from <trace@example\.org>\) for <([^>]+)>; (.+)", received[0])
+    assert m, received[0]
+    assert m.group(1) == "client.example.org" and m.group(6) == f"{user}@{D}", received[0]
+    assert m.group(3) == ("127.0.0.1" if transport == "tcp" else None), received[0]
+    stamp = email.utils.parsedate_to_datetime(m.group(7)).timestamp()
+    assert before - 2 <= stamp <= time.time() + 2, received[0]
+    # Folded the way Dovecot folds it: one part per line, tab-indented.
+    assert "\r\n\tby " in head and "\r\n\tid " in head and "\r\n\t(envelope-from <" in head, head
 
 
 # ---------------------------------------------------------------------------------------------------- IMAP IDLE
