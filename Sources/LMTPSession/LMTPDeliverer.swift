@@ -56,12 +56,12 @@ public enum LMTPDeliverer {
     static func openTarget(_ detail: String?, in store: MailStore) throws(StorageError) -> Mailbox {
         if let detail, !detail.isEmpty, detail.uppercased() != "INBOX" {
             do {
-                return try store.open(detail)
+                return try store.open(detail, synced: false)
             } catch {
                 if error.isTemporary { throw error }  // a detail mailbox that exists but is locked: retry later
             }
         }
-        return try store.open("INBOX")
+        return try store.open("INBOX", synced: false)
     }
 
     /// RFC 3463: X.2.2 mailbox full; X.2.0 / X.3.0 other mailbox and system problems; 4xx when retrying can help.

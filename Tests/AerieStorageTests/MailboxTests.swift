@@ -199,7 +199,7 @@ import Testing
         #expect(box.messages.first { $0.uid == uid }?.virtualSize == 20)
         #expect(box.messages.first { $0.uid == uid }?.size == 19)
         let status = try store.status("INBOX")
-        #expect(status == MailboxStatus(messages: 1, unseen: 1, deleted: 0, recent: 0, uidNext: 2, uidValidity: box.uidValidity, highestModSeq: box.highestModSeq, size: 20))
+        #expect(status == MailboxStatus(messages: 1, unseen: 1, deleted: 0, recent: 0, uidNext: 2, uidValidity: box.uidValidity, highestModSeq: box.highestModSeq, size: 20, mailboxID: box.mailboxID))
     }
 }
 
