@@ -1,5 +1,7 @@
-import IMAPSession
+import AerieStorage
 import Testing
+
+@testable import IMAPSession
 
 /// SORT and THREAD as a client sees them, over a real temporary Maildir.
 @Suite struct MailSessionSortTests {
@@ -83,5 +85,22 @@ import Testing
             MailSession.capabilities.suffix(4) == [
                 "SORT", "SORT=DISPLAY", "THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES",
             ])
+    }
+
+    @Test func onlyTheHeaderIsRead() throws {
+        let root = temporaryMaildir()
+        let t = try MailTranscript(root: root)
+        let header = "Subject: big\r\nFrom: a@b\r\n\r\n"
+        let body = String(repeating: "0123456789abcdef\r\n", count: 200_000)
+        _ = try t.send("1 APPEND INBOX {\((header + body).utf8.count)+}\r\n\(header)\(body)")
+        let mailbox = try MailStore(configuration: MailStoreConfiguration(root: root, fsync: false)).open("INBOX")
+        let record = try #require(mailbox.messages.first)
+        #expect(record.size > 3_000_000)
+        #expect(try MailSession.readHeader(of: record, in: mailbox) == Array(header.utf8))
+        #expect(MailSession.headerPrefix(of: Array("A: b\nC: d\n\nbody\n\nmore".utf8)) == Array("A: b\nC: d\n\n".utf8))
+        #expect(MailSession.headerPrefix(of: Array("\r\nbody".utf8)) == Array("\r\n".utf8))
+        #expect(MailSession.headerPrefix(of: Array("No: end".utf8)) == Array("No: end".utf8))
+        #expect(try t.send("2 SELECT INBOX").last?.hasPrefix("2 OK") == true)
+        #expect(try t.send("3 SORT (SUBJECT) UTF-8 ALL") == ["* SORT 1", "3 OK Sort completed."])
     }
 }
