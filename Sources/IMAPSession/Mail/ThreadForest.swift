@@ -77,6 +77,7 @@ enum OrderedSubjectThreader {
             return MessageSorter.sentBefore(messages[a], messages[b])
         }
         var forest = ThreadForest()
+        var firstMessage: [Int: Int] = [:]
         var start = 0
         while start < order.count {
             var end = start + 1
@@ -88,10 +89,12 @@ enum OrderedSubjectThreader {
                 forest.nodes[root].children.append(child)
             }
             forest.roots.append(root)
+            firstMessage[root] = order[start]
             start = end
         }
-        forest.roots.sort {
-            MessageSorter.sentBefore(messages[forest.nodes[$0].message!], messages[forest.nodes[$1].message!])
+        forest.roots.sort { a, b in
+            guard let x = firstMessage[a], let y = firstMessage[b] else { return false }
+            return MessageSorter.sentBefore(messages[x], messages[y])
         }
         return forest
     }
