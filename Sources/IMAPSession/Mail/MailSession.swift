@@ -54,7 +54,8 @@ public final class MailSession: @unchecked Sendable {
     public static let capabilities = [
         "IMAP4rev2", "IMAP4rev1", "ID", "ENABLE", "LITERAL+", "IDLE", "NAMESPACE", "UIDPLUS", "MOVE", "UNSELECT",
         "CHILDREN", "SPECIAL-USE", "LIST-EXTENDED", "LIST-STATUS", "CONDSTORE", "QRESYNC", "ESEARCH", "SEARCHRES",
-        "STATUS=SIZE", "SAVEDATE", "OBJECTID", "UTF8=ACCEPT", "BINARY", "MULTIAPPEND",
+        "STATUS=SIZE", "SAVEDATE", "OBJECTID", "UTF8=ACCEPT", "BINARY", "MULTIAPPEND", "SORT", "SORT=DISPLAY",
+        "THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES",
     ]
 
     // MARK: - Streamed literals
@@ -202,6 +203,11 @@ public final class MailSession: @unchecked Sendable {
             return try copy(uid: uid, set: set, to: mailbox, move: true, output: output)
         case .search(let search):
             return try self.search(search, output: output)
+        case .sort(let uid, let criteria, let charset, let key, let returnOptions):
+            return try sort(
+                uid: uid, criteria: criteria, charset: charset, key: key, returnOptions: returnOptions, output: output)
+        case .thread(let uid, let algorithm, let charset, let key):
+            return try thread(uid: uid, algorithm: algorithm, charset: charset, key: key, output: output)
         case .idle:
             idleTag = command.tag
             output.send(.continuation("idling"))
