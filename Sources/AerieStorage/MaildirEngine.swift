@@ -32,6 +32,8 @@ final class MaildirEngine {
     /// Parsed ENVELOPE / BODY / BODYSTRUCTURE strings by UID: a message file never changes under its UID.
     private(set) var fetchCache = FetchCache()
 
+    deinit { fetchCache.clear() }
+
     init(directory: String, indexDirectory: String, configuration: MailStoreConfiguration) {
         self.directory = directory
         self.configuration = configuration
