@@ -49,7 +49,7 @@ public final class MailSession: @unchecked Sendable {
     public static let capabilities = [
         "IMAP4rev2", "IMAP4rev1", "ID", "ENABLE", "LITERAL+", "IDLE", "NAMESPACE", "UIDPLUS", "MOVE", "UNSELECT",
         "CHILDREN", "SPECIAL-USE", "LIST-EXTENDED", "LIST-STATUS", "CONDSTORE", "QRESYNC", "ESEARCH", "SEARCHRES",
-        "STATUS=SIZE", "SAVEDATE", "UTF8=ACCEPT", "BINARY", "MULTIAPPEND",
+        "STATUS=SIZE", "SAVEDATE", "UTF8=ACCEPT", "BINARY", "MULTIAPPEND", "COMPRESS=DEFLATE",
     ]
 
     // MARK: - Dispatch
