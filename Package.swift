@@ -21,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
     ],
     targets: [
         // System libraries (Debian: libcrypt-dev, libsodium-dev).
@@ -86,6 +87,7 @@ let package = Package(
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CompressNIO", package: "compress-nio"),
             ],
             swiftSettings: strict
         ),
@@ -127,7 +129,16 @@ let package = Package(
         .testTarget(name: "IMAPSessionTests", dependencies: ["IMAPSession", "AerieAuth", "AerieCore", "AerieStorage"], swiftSettings: strict),
         .testTarget(name: "POP3SessionTests", dependencies: ["POP3Session", "AerieStorage"], swiftSettings: strict),
         .testTarget(name: "LMTPSessionTests", dependencies: ["LMTPSession", "AerieStorage"], swiftSettings: strict),
-        .testTarget(name: "AerieServerTests", dependencies: ["AerieServer", "AerieObservability"], swiftSettings: strict),
+        .testTarget(
+            name: "AerieServerTests",
+            dependencies: [
+                "AerieServer", "AerieObservability",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "CompressNIO", package: "compress-nio"),
+            ],
+            swiftSettings: strict
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -67,12 +67,27 @@ final class IMAPConnectionHandler: SessionConnectionHandler {
             switch action {
             case .send(let response): .send(response.bytes)
             case .startTLS: .startTLS
+            case .startCompression: .perform { [unowned self] context in startCompression(context: context) }
             case .authenticate(let request): .authenticate(request)
             case .sleep(let duration): .sleep(duration)
             case .loggedIn(let user): .loggedIn(user)
             case .close(let reason): .close(reason: reason)
             case .mailCommand(let command): .perform { [unowned self] context in runMailCommand(command, context: context) }
             }
+        }
+    }
+
+    /// RFC 4978 §3: the tagged OK is already written and leaves uncompressed; everything after it is DEFLATE, so the
+    /// codec goes right in front of this handler (behind TLS). Bytes the client sent behind COMPRESS are compressed.
+    private func startCompression(context: ChannelHandlerContext) {
+        context.flush()
+        let leftover = framer.takeUnframedBytes()
+        do {
+            let codec = try DeflateCompressionHandler(
+                initialInput: leftover.isEmpty ? nil : context.channel.allocator.buffer(bytes: leftover))
+            try context.pipeline.syncOperations.addHandler(codec, position: .before(self))
+        } catch {
+            enqueue([.close(reason: "Compression unavailable")], context: context)
         }
     }
 

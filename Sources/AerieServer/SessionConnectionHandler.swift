@@ -141,6 +141,8 @@ class SessionConnectionHandler: ChannelInboundHandler {
                 closeReason = "Connection closed: " + (String(validatingCString: strerror(ioError.errnoCode)) ?? "I/O error")
             } else if error is NIOSSLError || error is BoringSSLError {
                 closeReason = "TLS handshaking failed"
+            } else if let compressionError = error as? CompressionError {
+                closeReason = compressionError == .internalError ? "Compression failed" : "Invalid compressed input"
             } else {
                 closeReason = "Connection error"
             }

@@ -27,6 +27,8 @@ public struct IMAPSession: Sendable {
     var lastMethod: String?
     /// Set when a client tried LOGIN/plaintext SASL before TLS; Dovecot's log says so and fail2ban counts it.
     var triedDisallowedPlaintext: String?
+    /// RFC 4978: COMPRESS succeeded; the transport compresses both ways.
+    public private(set) var compressionActive = false
 
     public init(settings: IMAPSessionSettings, context: ConnectionContext) {
         self.settings = settings
@@ -140,6 +142,8 @@ public struct IMAPSession: Sendable {
             return [.mailCommand(command)]
         case .starttls:
             return startTLS(tag: tag)
+        case .compress(let algorithm):
+            return compress(tag: tag, algorithm: algorithm)
         case .login(let user, let password):
             return login(tag: tag, user: user, password: password)
         case .authenticate(let mechanism, let initialResponse):
@@ -158,6 +162,17 @@ public struct IMAPSession: Sendable {
         if context.isTLS { return badCommand(tag: tag, message: "TLS is already active.") }
         guard context.startTLSAvailable else { return badCommand(tag: tag, message: "TLS support isn't enabled.") }
         return [.send(.tagged(tag, .ok, nil, "Begin TLS negotiation now.")), .startTLS]
+    }
+
+    /// RFC 4978 §3 and §5 (`command-auth`): after login only, once per connection, DEFLATE the only algorithm.
+    mutating func compress(tag: IMAPTag, algorithm: String) -> [IMAPSessionAction] {
+        guard isAuthenticated else { return badCommand(tag: tag, message: "COMPRESS is not valid before login.") }
+        if compressionActive {
+            return [.send(.tagged(tag, .no, .other("COMPRESSIONACTIVE"), "DEFLATE compression is already active."))]
+        }
+        guard algorithm == "DEFLATE" else { return badCommand(tag: tag, message: "Unknown compression algorithm.") }
+        compressionActive = true
+        return [.send(.tagged(tag, .ok, nil, "Begin compression.")), .startCompression]
     }
 
     mutating func login(tag: IMAPTag, user: String, password: String) -> [IMAPSessionAction] {

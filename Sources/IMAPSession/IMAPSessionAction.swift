@@ -6,6 +6,8 @@ public enum IMAPSessionAction: Sendable, Equatable {
     case send(IMAPResponse)
     /// Flush what was sent, then start TLS and drop any bytes the client pipelined behind STARTTLS.
     case startTLS
+    /// RFC 4978 §3: flush what was sent (the tagged OK), then compress both directions from the next byte on.
+    case startCompression
     /// Run the authentication off the event loop, then call `IMAPSession.authenticationFinished`.
     case authenticate(AuthRequest)
     /// Wait before going on (auth failure delay); no command is read meanwhile.
@@ -24,6 +26,7 @@ extension IMAPSessionAction {
         switch (lhs, rhs) {
         case (.send(let a), .send(let b)): a == b
         case (.startTLS, .startTLS): true
+        case (.startCompression, .startCompression): true
         case (.authenticate(let a), .authenticate(let b)):
             a.user == b.user && a.mechanism == b.mechanism && a.remoteIP == b.remoteIP && a.sessionID == b.sessionID
         case (.sleep(let a), .sleep(let b)): a == b

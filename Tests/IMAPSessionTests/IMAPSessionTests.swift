@@ -307,3 +307,53 @@ let demo = AuthenticatedUser(user: "demo", uid: 1500, gid: 1500, home: "/home/de
         #expect(lines(transcript.send("a NOOP")) == ["a OK NOOP completed."])
     }
 }
+
+/// RFC 4978: COMPRESS=DEFLATE.
+@Suite struct CompressTests {
+    func loggedIn() -> Transcript {
+        var transcript = Transcript(tls: true)
+        _ = transcript.send("a LOGIN demo secret")
+        _ = transcript.finish(.success(demo))
+        return transcript
+    }
+
+    @Test func compressBeforeLoginIsBadAndStartsNothing() {
+        var transcript = Transcript(tls: true)
+        let actions = transcript.send("a COMPRESS DEFLATE")
+        #expect(lines(actions) == ["a BAD COMPRESS is not valid before login."])
+        #expect(!actions.contains(.startCompression))
+        #expect(!transcript.session.compressionActive)
+    }
+
+    @Test func deflateAfterLoginSendsOKThenStartsCompression() {
+        var transcript = loggedIn()
+        let actions = transcript.send("b COMPRESS DEFLATE")
+        #expect(lines(actions) == ["b OK Begin compression."])
+        // The OK must leave uncompressed, so the switch comes after it.
+        #expect(actions.last == .startCompression)
+        #expect(transcript.session.compressionActive)
+    }
+
+    @Test func secondCompressIsNoCompressionActive() {
+        var transcript = loggedIn()
+        _ = transcript.send("b COMPRESS DEFLATE")
+        let actions = transcript.send("c COMPRESS DEFLATE")
+        #expect(lines(actions) == ["c NO [COMPRESSIONACTIVE] DEFLATE compression is already active."])
+        #expect(!actions.contains(.startCompression))
+    }
+
+    @Test func unknownAlgorithmIsBad() {
+        var transcript = loggedIn()
+        let actions = transcript.send("b COMPRESS LZMA")
+        #expect(lines(actions) == ["b BAD Unknown compression algorithm."])
+        #expect(!transcript.session.compressionActive)
+    }
+
+    @Test func capabilitiesAdvertiseDeflateOnlyAfterLogin() {
+        var transcript = Transcript(tls: true)
+        #expect(!lines(transcript.send("a CAPABILITY"))[0].contains("COMPRESS=DEFLATE"))
+        _ = transcript.send("b LOGIN demo secret")
+        _ = transcript.finish(.success(demo))
+        #expect(lines(transcript.send("c CAPABILITY"))[0].split(separator: " ").contains("COMPRESS=DEFLATE"))
+    }
+}

@@ -81,10 +81,8 @@ import Testing
         #expect(try t.send("4 SORT RETURN (MIN) (DATE) UTF-8 ALL").first?.hasPrefix("4 BAD") == true)
         let unselected = try MailTranscript(root: temporaryMaildir())
         #expect(try unselected.send("5 SORT (DATE) UTF-8 ALL") == ["5 BAD No mailbox selected."])
-        #expect(
-            MailSession.capabilities.suffix(4) == [
-                "SORT", "SORT=DISPLAY", "THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES",
-            ])
+        let advertised = Set(MailSession.capabilities)
+        #expect(advertised.isSuperset(of: ["SORT", "SORT=DISPLAY", "THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES"]))
     }
 
     @Test func onlyTheHeaderIsRead() throws {

@@ -76,6 +76,14 @@ public struct IMAPCommandFramer: Sendable {
         if state != .closed { state = .line }
     }
 
+    /// Hands over the bytes read behind the last command and forgets them (RFC 4978 §3: after COMPRESS they are
+    /// compressed, so they must go through the inflater first).
+    public mutating func takeUnframedBytes() -> [UInt8] {
+        let rest = readIndex < buffer.count ? Array(buffer[readIndex...]) : []
+        discardBuffered()
+        return rest
+    }
+
     /// The next framing event, or nil if more bytes are needed.
     public mutating func next() -> FramerEvent? {
         while true {

@@ -163,6 +163,17 @@ struct IMAPCommandFramerTests {
         #expect(!framer.hasBufferedBytes)
     }
 
+    @Test func bytesBehindCompressAreHandedOverUnframed() {
+        var framer = IMAPCommandFramer()
+        framer.append(bytes("a COMPRESS DEFLATE\r\n") + [0x2A, 0xCE, 0x00, 0x0D, 0x0A])
+        #expect(framer.next() == .unit(bytes("a COMPRESS DEFLATE")))
+        #expect(framer.takeUnframedBytes() == [0x2A, 0xCE, 0x00, 0x0D, 0x0A])
+        #expect(!framer.hasBufferedBytes)
+        #expect(framer.takeUnframedBytes() == [])
+        framer.append(bytes("b NOOP\r\n"))
+        #expect(framer.next() == .unit(bytes("b NOOP")))
+    }
+
     @Test func partialLineAndLiteralCountAsBuffered() {
         var framer = IMAPCommandFramer()
         framer.append(bytes("a LOGIN {3}\r\n"))
