@@ -431,7 +431,7 @@ if [ -s "$A/aerie.log" ]; then
   fi
 fi
 
-aerie_version=$(cd "$repo" && git log -1 --format='%h %s' 2>/dev/null | cut -c1-100; cd "$repo" && git status --porcelain 2>/dev/null | grep -q . && echo "(with uncommitted changes)")
+aerie_version=$(cd "$repo" && git log -1 --format='%h %s' 2>/dev/null | cut -c1-100; cd "$repo" && git status --porcelain 2>/dev/null | grep -q . && echo "(with uncommitted changes)" || true)
 t_end=$(date +%s)
 python3 "$here/report.py" "$RAW" "$NOTES" \
   --date "$started_at" --command "$command_line" --elapsed $((t_end - t_start)) --load "$load_at_start / at the end $(cut -d" " -f1-3 /proc/loadavg)" \
