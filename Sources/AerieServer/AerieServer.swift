@@ -29,6 +29,7 @@ public final class AerieServer: Sendable {
     private let registry = ConnectionRegistry()
     private let pool: PasswordHashingPool
     private let mailPool: NIOThreadPool
+    private let mailWritePool: NIOThreadPool
     public let listeners: [ListenerPlan]
 
     /// Validates everything that can fail (TLS files, auth databases, listener plan) before binding anything.
@@ -40,25 +41,29 @@ public final class AerieServer: Sendable {
         self.log = log
         self.keeper = keeper
         self.pool = PasswordHashingPool()
-        self.mailPool = NIOThreadPool(numberOfThreads: Self.mailThreadCount)
+        self.mailPool = NIOThreadPool(numberOfThreads: max(2, System.coreCount))
+        self.mailWritePool = NIOThreadPool(numberOfThreads: Self.mailWriteThreadCount)
         mailPool.start()
+        mailWritePool.start()
         let settings = config.settings.forProtocol("imap")
         self.listeners = try ListenerPlan.plan(settings: config.settings, log: log)
         self.socketOwner = try? ServiceAccount.lookup(
             user: settings.mailUID.isEmpty ? settings.defaultInternalUser : settings.mailUID, group: settings.mailGID)
         let environment = try Self.makeEnvironment(
-            base: config.settings, log: log, pool: pool, mailPool: mailPool, registry: registry, previousLimiter: nil,
+            base: config.settings, log: log, pool: pool, mailPools: (mailPool, mailWritePool), registry: registry, previousLimiter: nil,
             keeper: nil)
         self.state = Mutex(environment)
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
     }
 
-    /// Mail work is mostly waiting on the disk (fsync of every saved message, flag renames): with one thread per
-    /// core a few fsyncs would stall every other session's FETCH, so the pool is wider than the CPU.
-    static var mailThreadCount: Int { min(64, max(16, 8 * System.coreCount)) }
+    /// Writes mostly wait on the disk (fsync of every saved message): with one thread per core a few fsyncs would
+    /// stall every other session, so their pool is wider than the CPU. Reads keep a thread per core: waking one of
+    /// many cold threads per command made request/response clients (POP3 RETR) ~1.5x slower.
+    static var mailWriteThreadCount: Int { min(64, max(16, 8 * System.coreCount)) }
 
     static func makeEnvironment(
-        base: AerieSettings, log: any LogSink, pool: PasswordHashingPool, mailPool: NIOThreadPool,
+        base: AerieSettings, log: any LogSink, pool: PasswordHashingPool,
+        mailPools: (read: NIOThreadPool, write: NIOThreadPool),
         registry: ConnectionRegistry, previousLimiter: ConnectionLimiter?, keeper: KeyKeeper?,
         previousUserIP: UserIPLimiter? = nil, previousLMTPConcurrency: LMTPUserConcurrency? = nil
     ) throws -> ConnectionEnvironment {
@@ -119,7 +124,7 @@ public final class AerieServer: Sendable {
             unauthenticatedSlots: previousLimiter?.limit == unauthenticatedLimit
                 ? previousLimiter! : ConnectionLimiter(limit: unauthenticatedLimit),
             registry: registry,
-            mailAccess: MailAccess(settings: settings, pool: mailPool),
+            mailAccess: MailAccess(settings: settings, pool: mailPools.read, writePool: mailPools.write),
             userIPConnections: previousUserIP?.limit == settings.mailMaxUseripConnections
                 ? previousUserIP! : UserIPLimiter(limit: settings.mailMaxUseripConnections),
             lmtpConcurrency: lmtpConcurrency
@@ -215,7 +220,7 @@ public final class AerieServer: Sendable {
             ($0.unauthenticatedSlots, $0.userIPConnections, $0.lmtpConcurrency)
         }
         let environment = try Self.makeEnvironment(
-            base: config.settings, log: log, pool: pool, mailPool: mailPool, registry: registry,
+            base: config.settings, log: log, pool: pool, mailPools: (mailPool, mailWritePool), registry: registry,
             previousLimiter: previous, keeper: keeper, previousUserIP: previousUserIP,
             previousLMTPConcurrency: previousLMTP)
         state.withLock { $0 = environment }
@@ -236,6 +241,7 @@ public final class AerieServer: Sendable {
         }
         await pool.shutdown()
         try? await mailPool.shutdownGracefully()
+        try? await mailWritePool.shutdownGracefully()
         try? await group.shutdownGracefully()
     }
 

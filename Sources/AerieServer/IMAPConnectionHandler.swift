@@ -123,7 +123,9 @@ final class IMAPConnectionHandler: SessionConnectionHandler {
     /// A big APPEND literal goes to disk chunk by chunk on the mail pool; reading waits for each write (backpressure).
     private func spoolWork(_ work: @escaping @Sendable (MailSession) -> Void) -> [ConnectionAction] {
         guard let mailSession else { return [] }  // only after login, when the mail session exists
-        return [.perform { [unowned self] context in runOnMailPool(context: context) { _ in work(mailSession) } }]
+        return [
+            .perform { [unowned self] context in runOnMailPool(context: context, writes: true) { _ in work(mailSession) } }
+        ]
     }
 
     private func runMailCommand(_ command: IMAPCommand, context: ChannelHandlerContext) {
@@ -131,8 +133,21 @@ final class IMAPConnectionHandler: SessionConnectionHandler {
             enqueue([.send(IMAPResponse.tagged(command.tag, .no, .unavailable, "Mail storage is unavailable.").bytes)], context: context)
             return
         }
-        runOnMailPool(context: context) { output in mailSession.execute(command, output: output) } then: {
+        runOnMailPool(context: context, writes: Self.waitsOnDisk(command)) { output in
+            mailSession.execute(command, output: output)
+        } then: {
             [unowned self] context in updateIdlePolling(context: context)
+        }
+    }
+
+    /// Commands that fsync or rewrite files go to the wide pool; reads stay on the per-core one.
+    private static func waitsOnDisk(_ command: IMAPCommand) -> Bool {
+        switch command.kind {
+        case .append, .store, .copy, .move, .expunge, .uidExpunge, .close, .create, .delete, .rename, .subscribe,
+            .unsubscribe:
+            true
+        default:
+            false
         }
     }
 

@@ -78,7 +78,7 @@ final class LMTPConnectionHandler: SessionConnectionHandler {
         // replies are sent, not whenever the pool lets go of its closure.
         let pending = Box<LMTPDelivery>()
         pending.value = delivery
-        runOnMailPool(context: context) { _ in
+        runOnMailPool(context: context, writes: true) { _ in
             guard let delivery = pending.value else { return }
             pending.value = nil
             replies.value = LMTPDeliverer.deliver(

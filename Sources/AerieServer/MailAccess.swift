@@ -15,10 +15,13 @@ struct MailAccess: Sendable {
     var inboxPath: String?
     var indexPath: String?
     var sessionSettings: MailSessionSettings
-    /// Blocking mail I/O runs here, never on an event loop.
+    /// Blocking mail I/O runs here, never on an event loop: reads on `pool` (a thread per core, so a request/response
+    /// client such as POP3 RETR is not slowed by waking cold threads), and work that waits on fsync on `writePool`
+    /// (wide, so a few fsyncs cannot stall every other session).
     var pool: NIOThreadPool
+    var writePool: NIOThreadPool
 
-    init(settings: AerieSettings, pool: NIOThreadPool) {
+    init(settings: AerieSettings, pool: NIOThreadPool, writePool: NIOThreadPool) {
         mailPath = settings.mailPath
         layout = settings.mailboxListLayout.lowercased() == "fs" ? .fs : .maildirPlusPlus
         inboxPath = settings.value(forKey: "mail_inbox_path").flatMap { $0.isEmpty ? nil : $0 }
@@ -28,6 +31,7 @@ struct MailAccess: Sendable {
         }
         sessionSettings = MailSessionSettings(autoMailboxes: autoMailboxes)
         self.pool = pool
+        self.writePool = writePool
     }
 
     /// Opens (creating if needed) the user's mail store.

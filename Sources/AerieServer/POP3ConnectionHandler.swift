@@ -93,7 +93,7 @@ final class POP3ConnectionHandler: SessionConnectionHandler {
     private func runMailCommand(_ command: POP3Command, context: ChannelHandlerContext) {
         guard let maildrop else { return }
         let finished = Box<Bool>()
-        runOnMailPool(context: context) { output in
+        runOnMailPool(context: context, writes: command == .quit) { output in
             finished.value = maildrop.execute(command, output: POP3ChannelOutput(output: output))
         } then: { [unowned self] context in
             if finished.value == true { resume(with: [.close(reason: "Logged out")], context: context) }

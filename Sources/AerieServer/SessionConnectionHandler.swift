@@ -270,13 +270,14 @@ class SessionConnectionHandler: ChannelInboundHandler {
 
     /// Runs blocking mail work off the event loop; input waits until it is done and its output written.
     func runOnMailPool(
-        context: ChannelHandlerContext, _ work: @escaping @Sendable (ChannelOutput) -> Void,
+        context: ChannelHandlerContext, writes: Bool = false, _ work: @escaping @Sendable (ChannelOutput) -> Void,
         then finished: @escaping (ChannelHandlerContext) -> Void = { _ in }
     ) {
         busy = true
         context.flush()
         let output = ChannelOutput(channel: context.channel)
-        environment.mailAccess.pool.runIfActive(eventLoop: context.eventLoop) {
+        let pool = writes ? environment.mailAccess.writePool : environment.mailAccess.pool
+        pool.runIfActive(eventLoop: context.eventLoop) {
             work(output)
             output.flush()
             return output.bytesWritten
