@@ -202,6 +202,21 @@ extension Builder {
 
     static let specialUses: Set<String> = ["\\All", "\\Archive", "\\Drafts", "\\Flagged", "\\Important", "\\Junk", "\\Sent", "\\Trash"]
 
+    /// Why a namespace `separator` can't be used: it must be one printable ASCII character that can't be part of a
+    /// mailbox name's level or a LIST wildcard (RFC 9051 §6.3.9); empty means unset, as in Dovecot.
+    static func separatorProblem(_ s: String) -> String? {
+        guard !s.isEmpty else { return nil }
+        guard s.count == 1, let c = s.unicodeScalars.first, s.unicodeScalars.count == 1 else {
+            return "use exactly one character"
+        }
+        guard c.value > 0x20 && c.value < 0x7F else { return "use a printable ASCII character" }
+        if c.properties.isAlphabetic || ("0"..."9").contains(c) {
+            return "a letter or digit can't separate hierarchy levels"
+        }
+        if c == "*" || c == "%" { return "'*' and '%' are LIST wildcards" }
+        return nil
+    }
+
     mutating func buildNamespace(_ b: Block) {
         guard let name = b.name else {
             diags.error(b.loc, "namespace section needs a name, e.g. namespace inbox { }")
@@ -214,7 +229,10 @@ extension Builder {
         for (k, v, loc) in sectionValues(b, table: table, record: &record) {
             switch (k, v) {
             case ("inbox", .bool(let x)): ns.inbox = x
-            case ("separator", .string(let s)): ns.separator = s
+            case ("separator", .string(let s)):
+                if let problem = Self.separatorProblem(s) {
+                    diags.error(loc, "Invalid separator '\(Lexer.preview(s))': \(problem)")
+                } else { ns.separator = s }
             case ("prefix", .string(let s)): ns.prefix = s
             case ("location", .string(let s)):
                 record.values.removeAll { $0.key == "location" }

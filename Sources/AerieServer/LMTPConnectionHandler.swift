@@ -82,7 +82,8 @@ final class LMTPConnectionHandler: SessionConnectionHandler {
             guard let delivery = pending.value else { return }
             pending.value = nil
             replies.value = LMTPDeliverer.deliver(
-                delivery, store: { try access.store(for: $0) }, log: log, sessionID: sessionID)
+                delivery, store: { try access.store(for: $0) }, log: log, sessionID: sessionID,
+                separator: access.sessionSettings.separator)
         } then: { [unowned self] context in
             resume(with: translate(session.deliveryFinished(replies.value ?? [])), context: context)
         }

@@ -29,9 +29,18 @@ struct MailAccess: Sendable {
         let autoMailboxes = settings.namespaces.filter(\.inbox).flatMap(\.mailboxes).map {
             MailSessionSettings.AutoMailbox(name: $0.name, specialUse: $0.specialUse, auto: $0.auto)
         }
-        sessionSettings = MailSessionSettings(autoMailboxes: autoMailboxes)
+        sessionSettings = MailSessionSettings(
+            autoMailboxes: autoMailboxes, separator: Self.separator(settings: settings, layout: layout))
         self.pool = pool
         self.writePool = writePool
+    }
+
+    /// The hierarchy separator clients see, as Dovecot picks it: the INBOX namespace's `separator`, else the mailbox
+    /// list's own: `.` for Maildir++ and `/` for LAYOUT=fs.
+    static func separator(settings: AerieSettings, layout: MailboxLayout) -> Character {
+        let namespace = settings.namespaces.first(where: \.inbox) ?? settings.namespaces.first
+        if let configured = namespace?.separator.first { return configured }
+        return layout == .fs ? "/" : "."
     }
 
     /// Opens (creating if needed) the user's mail store.

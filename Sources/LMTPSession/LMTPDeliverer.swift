@@ -13,12 +13,13 @@ public enum LMTPDeliverer {
     /// or 550. The replies are in RCPT order, one per recipient (RFC 2033 §4.2).
     ///
     /// Line ends are stored as LF, as Dovecot stores them (`mail_save_crlf = no`). The recipient's detail selects
-    /// the mailbox when it names an existing one, else INBOX (Dovecot `lmtp_save_to_detail_mailbox`).
+    /// the mailbox when it names an existing one, else INBOX (Dovecot `lmtp_save_to_detail_mailbox`); it is written
+    /// with the IMAP hierarchy `separator`, as clients see the mailbox.
     /// Logs one line per recipient in Dovecot's shape, category `lmtp(USER)<SESSIONID>`:
     /// Info `msgid=<…>: saved mail to INBOX`, or Error `msgid=<…>: save failed to INBOX: …`.
     public static func deliver(
         _ delivery: LMTPDelivery, store: (AuthenticatedUser) throws -> MailStore, log: any LogSink, sessionID: String,
-        date: @autoclosure () -> String = RFC5322Date.now()
+        date: @autoclosure () -> String = RFC5322Date.now(), separator: Character = "/"
     ) -> [LMTPReply] {
         let body = storedForm(delivery.message)
         let messageID = messageID(in: delivery.message)
@@ -29,7 +30,7 @@ public enum LMTPDeliverer {
             var target = "INBOX"
             do {
                 let mailStore = try store(recipient.user)
-                let mailbox = try openTarget(recipient.detail, in: mailStore)
+                let mailbox = try openTarget(recipient.detail, in: mailStore, separator: separator)
                 target = mailbox.name
                 var prefix = header(sender: delivery.sender, recipient: address)
                 if let trace = delivery.trace {
@@ -53,10 +54,13 @@ public enum LMTPDeliverer {
     }
 
     /// The detail mailbox when there is one and it exists, else INBOX.
-    static func openTarget(_ detail: String?, in store: MailStore) throws(StorageError) -> Mailbox {
-        if let detail, !detail.isEmpty, detail.uppercased() != "INBOX" {
+    static func openTarget(
+        _ detail: String?, in store: MailStore, separator: Character
+    ) throws(StorageError) -> Mailbox {
+        // With a separator other than `/`, a detail holding `/` names no mailbox a client could have made.
+        if let detail, !detail.isEmpty, detail.uppercased() != "INBOX", separator == "/" || !detail.contains("/") {
             do {
-                return try store.open(detail, synced: false)
+                return try store.open(String(detail.map { $0 == separator ? "/" : $0 }), synced: false)
             } catch {
                 if error.isTemporary { throw error }  // a detail mailbox that exists but is locked: retry later
             }

@@ -93,6 +93,28 @@ import Testing
                 == ["\(f):3: Invalid special_use '\\Spam' (valid values: \\All \\Archive \\Drafts \\Flagged \\Important \\Junk \\Sent \\Trash)"])
     }
 
+    @Test func namespaceSeparator() throws {
+        for good in [".", "/", "-", "\\"] {
+            let quoted = good.replacingOccurrences(of: "\\", with: "\\\\")
+            let c = try #require(loadOK("namespace inbox {\n  separator = \"\(quoted)\"\n}\n"))
+            #expect(c.settings.namespaces.first?.separator == good)
+        }
+        let unset = try #require(loadOK("namespace inbox {\n  inbox = yes\n}\n"))
+        #expect(unset.settings.namespaces.first?.separator == "")
+        #expect(loadErrors("namespace inbox {\n  inbox = yes\n  separator = ::\n}\n")
+                == ["\(f):3: Invalid separator '::': use exactly one character"])
+        #expect(loadErrors("namespace inbox {\n  separator = x\n}\n")
+                == ["\(f):2: Invalid separator 'x': a letter or digit can't separate hierarchy levels"])
+        #expect(loadErrors("namespace inbox {\n  separator = 7\n}\n")
+                == ["\(f):2: Invalid separator '7': a letter or digit can't separate hierarchy levels"])
+        #expect(loadErrors("namespace inbox {\n  separator = %\n}\n")
+                == ["\(f):2: Invalid separator '%': '*' and '%' are LIST wildcards"])
+        #expect(loadErrors("namespace inbox {\n  separator = *\n}\n")
+                == ["\(f):2: Invalid separator '*': '*' and '%' are LIST wildcards"])
+        #expect(loadErrors("namespace inbox {\n  separator = \"é\"\n}\n")
+                == ["\(f):2: Invalid separator 'é': use a printable ASCII character"])
+    }
+
     @Test func passdbUserdb24Style() throws {
         let c = try #require(loadOK("""
             passdb passwd-file {

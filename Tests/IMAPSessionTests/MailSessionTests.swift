@@ -11,11 +11,13 @@ struct MailTranscript {
     let session: MailSession
     let output = CollectingOutput()
 
-    init(root: String) throws {
-        let store = try MailStore(configuration: MailStoreConfiguration(root: root, fsync: false))
+    init(
+        root: String, settings: MailSessionSettings = MailSessionSettings(), layout: MailboxLayout = .maildirPlusPlus
+    ) throws {
+        let store = try MailStore(configuration: MailStoreConfiguration(root: root, layout: layout, fsync: false))
         session = MailSession(
             user: AuthenticatedUser(user: "demo", uid: 1500, gid: 1500, home: root, extraFields: [:]), store: store,
-            settings: MailSessionSettings())
+            settings: settings)
     }
 
     func send(_ line: String) throws -> [String] {

@@ -318,6 +318,26 @@ import Testing
             #expect(opendirCount(user.home + "/Maildir/tmp") == 0)
         }
     }
+
+    /// `lmtp_save_to_detail_mailbox`: the detail names the mailbox as IMAP clients write it, with their separator.
+    @Test func detailIsWrittenWithTheClientsSeparator() throws {
+        let root = makeTempDirectory("detail")
+        defer { removeTree(root) }
+        let user = AuthenticatedUser(user: "u1", uid: 1500, gid: 1500, home: root)
+        let store = { (_: AuthenticatedUser) in try MailStore(configuration: MailStoreConfiguration(root: root)) }
+        try store(user).create("Lists/Dev")
+        for detail in ["Lists.Dev", "Lists/Dev"] {
+            let delivery = LMTPDelivery(
+                sender: "", recipients: [LMTPRecipient(address: "u1+x@example.org", user: user, detail: detail)],
+                message: Array("Subject: s\r\n\r\nbody\r\n".utf8))
+            let replies = LMTPDeliverer.deliver(
+                delivery, store: store, log: DiscardingLogSink(), sessionID: "s", separator: ".")
+            #expect(replies.map(\.code) == [250])
+        }
+        // "Lists/Dev" is no name a client with separator "." could have made: it went to INBOX.
+        #expect(try store(user).open("Lists/Dev").messages.count == 1)
+        #expect(try store(user).open("INBOX").messages.count == 1)
+    }
 }
 
 func opendirCount(_ path: String) -> Int {

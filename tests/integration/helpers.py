@@ -881,6 +881,16 @@ def imap_login(server: Server, user: str, password: str = MAIL_PASSWORD):
     return c
 
 
+def hierarchy_separator(c) -> str:
+    """The hierarchy separator a logged-in server announces: RFC 9051 §6.3.9 `LIST "" ""` (Dovecot's default on
+    Maildir++ is ".", with `separator = /` it is "/")."""
+    typ, data = c.list('""', '""')
+    assert typ == "OK", data
+    m = re.match(rb'\([^)]*\) "(\\?.)" ""$', data[0])
+    assert m, data
+    return m.group(1).decode()[-1]
+
+
 def imap_messages(server: Server, user: str, password: str = MAIL_PASSWORD, mailbox: str = "INBOX"
                   ) -> tuple[int, list[tuple[int, bytes]]]:
     """(UIDVALIDITY, [(uid, full message bytes)]) of a mailbox, read with UID FETCH BODY.PEEK[]."""

@@ -4,7 +4,10 @@ never seen: it assigns UIDs, and we set flags and keywords, expunge, and create 
 serves the same tree as the same user: every message must keep its UID, UIDVALIDITY, flags, keywords, size, internal
 date and bytes, every folder its name and subscription. Then Aerie changes things (APPEND, flags, a new keyword, an
 expunge, a new folder) and Dovecot, started again on the tree, must see exactly Aerie's state and must not reuse
-the expunged UID."""
+the expunged UID.
+
+Each test runs twice: with both servers on Dovecot's default hierarchy separator (no `separator` setting: "." on
+Maildir++, so `Projects.2024`), and with `separator = /` configured on both."""
 
 from __future__ import annotations
 
@@ -41,7 +44,7 @@ class Dovecot:
     """Debian's dovecot master in the foreground (-F) with a private config, base_dir and log; IMAP only, on
     127.0.0.1: plaintext (loopback counts as secured for Dovecot) and implicit TLS with Aerie's certificate."""
 
-    def __init__(self, directory: Path, home: Path, tls: helpers.TLSFiles):
+    def __init__(self, directory: Path, home: Path, tls: helpers.TLSFiles, namespace: str):
         self.directory = directory
         self.port, self.imaps_port = helpers.free_port(), helpers.free_port()
         self.log_path = directory / "dovecot.log"
@@ -75,10 +78,7 @@ userdb {{
   driver = passwd-file
   args = {users}
 }}
-namespace inbox {{
-  inbox = yes
-  separator = /
-}}
+{namespace}
 service imap-login {{
   inet_listener imap {{
     address = 127.0.0.1
@@ -156,16 +156,21 @@ service imap-login {{
 # ---------------------------------------------------------------------------------------------------- IMAP state
 
 
-def mailbox_names(c) -> set[str]:
+def mailbox_names(c) -> set[tuple[str, str | None]]:
+    """Each name with the hierarchy delimiter its LIST line gives: ("Projects.2024", ".")."""
     typ, data = c.list('""', "*")
     assert typ == "OK", data
-    return {re.match(rb'\(.*?\) (?:"/"|NIL) "?(.*?)"?$', line).group(1).decode() for line in data}
+    out = set()
+    for line in data:
+        delimiter, name = re.match(rb'\(.*?\) (?:"(.)"|NIL) "?(.*?)"?$', line).groups()
+        out.add((name.decode(), delimiter.decode() if delimiter else None))
+    return out
 
 
 def subscribed(c) -> set[str]:
     typ, data = c.lsub('""', "*")
     assert typ == "OK", data
-    return {re.match(rb'\(.*?\) (?:"/"|NIL) "?(.*?)"?$', line).group(1).decode() for line in data if line}
+    return {re.match(rb'\(.*?\) (?:"."|NIL) "?(.*?)"?$', line).group(1).decode() for line in data if line}
 
 
 def mailbox_state(c, mailbox: str) -> dict:
@@ -192,15 +197,20 @@ def mailbox_state(c, mailbox: str) -> dict:
 
 
 def tree_state(c) -> dict:
+    """What a client sees and caches: the namespace, every name with its delimiter, subscriptions, mailboxes."""
     names = mailbox_names(c)
-    return {"names": names, "subscribed": subscribed(c), "boxes": {n: mailbox_state(c, n) for n in sorted(names)}}
+    typ, namespace = c.namespace()
+    assert typ == "OK", namespace
+    return {"namespace": namespace[0].decode(), "names": names, "subscribed": subscribed(c),
+            "boxes": {n: mailbox_state(c, n) for n, _ in sorted(names)}}
 
 
 def describe_difference(a: dict, b: dict) -> str:
     lines = []
-    for key in ("names", "subscribed"):
+    for key in ("namespace", "names", "subscribed"):
         if a[key] != b[key]:
-            lines.append(f"{key}: {sorted(a[key])} != {sorted(b[key])}")
+            lines.append(f"{key}: {a[key] if isinstance(a[key], str) else sorted(a[key])} != "
+                         f"{b[key] if isinstance(b[key], str) else sorted(b[key])}")
     for name in sorted(set(a["boxes"]) & set(b["boxes"])):
         x, y = a["boxes"][name], b["boxes"][name]
         for k in ("uidvalidity", "uidnext"):
@@ -244,17 +254,21 @@ def seed_maildir(maildir: Path) -> None:
 # ---------------------------------------------------------------------------------------------------- the test
 
 
-@pytest.fixture
+@pytest.fixture(params=[".", "/"], ids=["default-separator", "separator-slash"])
 def trees(aerie_bin, ca_dir, vmail, request):
+    """Aerie and Dovecot on one tree, both with Dovecot's default separator ("." on Maildir++: no setting at all) or
+    both with `separator = /`. Yields (aerie, dovecot, Maildir, the separator clients see)."""
     if shutil.which("dovecot") is None or not os.access("/usr/lib/dovecot/imap", os.X_OK):
         pytest.skip("Dovecot (Debian dovecot-core + dovecot-imapd) is not installed; scripts/test.sh installs it")
     failed_before = request.session.testsfailed
+    sep = request.param
+    namespace = "" if sep == "." else f"namespace inbox {{\n  inbox = yes\n  separator = {sep}\n}}\n"
     directory = helpers.private_dir("migration")
     aerie = helpers.make_mail_server(aerie_bin, directory / "srv", ca_dir, helpers.make_mail_users([USER]),
-                                     start=False)
+                                     extra=namespace, start=False)
     home = aerie.directory / "home" / USER
-    dovecot = Dovecot(directory / "dovecot", home, aerie.tls)
-    yield aerie, dovecot, home / "Maildir"
+    dovecot = Dovecot(directory / "dovecot", home, aerie.tls, namespace)
+    yield aerie, dovecot, home / "Maildir", sep
     dovecot.stop()
     rc = aerie.stop_if_running()
     if rc == 0 and request.session.testsfailed == failed_before:
@@ -263,7 +277,7 @@ def trees(aerie_bin, ca_dir, vmail, request):
 
 
 def test_dovecot_to_aerie_and_back(trees):
-    aerie, dovecot, maildir = trees
+    aerie, dovecot, maildir, sep = trees
     seed_maildir(maildir)
 
     # 1. Dovecot: assigns UIDs to the seeded files; APPEND, flags, keywords, an expunge, two folders.
@@ -277,14 +291,15 @@ def test_dovecot_to_aerie_and_back(trees):
     assert c.uid("STORE", "5", "+FLAGS", r"(Project-Alpha \Draft)")[0] == "OK"
     assert c.uid("STORE", "4", "+FLAGS", r"(\Deleted)")[0] == "OK"
     assert c.expunge()[0] == "OK"
-    for box in (ENTWUERFE, "Projects", "Projects/2024"):
+    assert helpers.hierarchy_separator(c) == sep
+    for box in (ENTWUERFE, "Projects", f"Projects{sep}2024"):
         assert c.create(f'"{box}"')[0] == "OK", box
-    for box in (ENTWUERFE, "Projects/2024"):
+    for box in (ENTWUERFE, f"Projects{sep}2024"):
         assert c.subscribe(f'"{box}"')[0] == "OK", box
     assert c.append(f'"{ENTWUERFE}"', r"(\Draft \Seen)", None, message(20, "Entwurf"))[0] == "OK"
     for i in (21, 22, 23):
-        assert c.append('"Projects/2024"', r"(\Seen)", None, message(i, f"p{i}"))[0] == "OK"
-    assert c.select('"Projects/2024"')[0] == "OK"
+        assert c.append(f'"Projects{sep}2024"', r"(\Seen)", None, message(i, f"p{i}"))[0] == "OK"
+    assert c.select(f'"Projects{sep}2024"')[0] == "OK"
     assert c.uid("STORE", "3", "+FLAGS", r"(\Deleted)")[0] == "OK"  # expunge the last: UIDNEXT stays 4
     assert c.expunge()[0] == "OK"
     c.close()
@@ -296,7 +311,9 @@ def test_dovecot_to_aerie_and_back(trees):
     # Sanity: Dovecot numbered the seeded files 1..6 and the APPENDs 7..9; 4 is gone.
     assert sorted(inbox["messages"]) == [1, 2, 3, 5, 6, 7, 8, 9], inbox["messages"].keys()
     assert inbox["uidnext"] == 10
-    assert by_dovecot["boxes"]["Projects/2024"]["uidnext"] == 4
+    assert by_dovecot["boxes"][f"Projects{sep}2024"]["uidnext"] == 4
+    assert (f"Projects{sep}2024", sep) in by_dovecot["names"]
+    assert (maildir / ".Projects.2024" / "cur").is_dir()  # Maildir++ on disk, whatever the separator
     assert "$Work" in inbox["messages"][7][0] and "Project-Alpha" in inbox["messages"][5][0]
 
     # 2. Aerie on the same tree sees exactly what Dovecot showed: UIDs, UIDVALIDITY, UIDNEXT, flags, keywords,
@@ -305,7 +322,7 @@ def test_dovecot_to_aerie_and_back(trees):
     c = helpers.imap_login(aerie, USER, PW)
     by_aerie = tree_state(c)
     assert by_aerie == by_dovecot, describe_difference(by_dovecot, by_aerie)
-    assert ENTWUERFE in by_aerie["names"] and "Projects/2024" in by_aerie["names"]
+    assert (ENTWUERFE, sep) in by_aerie["names"] and (f"Projects{sep}2024", sep) in by_aerie["names"]
 
     # 3. Aerie changes things: two APPENDs (one with a keyword Dovecot has never seen), flag and keyword changes,
     # an expunge of the newest message, a new folder.
@@ -325,6 +342,8 @@ def test_dovecot_to_aerie_and_back(trees):
     assert c.uid("STORE", "11", "+FLAGS", r"(\Deleted)")[0] == "OK"
     assert c.uid("EXPUNGE", "11")[0] == "OK"
     assert c.create('"Made-by-Aerie"')[0] == "OK"
+    assert c.create(f'"Projects{sep}2025"')[0] == "OK"
+    assert (maildir / ".Projects.2025" / "cur").is_dir()
     assert c.subscribe('"Made-by-Aerie"')[0] == "OK"
     assert c.append('"Made-by-Aerie"', r"(\Flagged)", None, message(40, "from aerie"))[0] == "OK"
     c.close()
@@ -352,14 +371,14 @@ def test_mbsync_keeps_its_cache_across_the_switch(trees):
     """What "clients keep their caches" means to a real client: mbsync, synced with Dovecot, is pointed at Aerie
     on the same tree and finds nothing to download or change; a change made in Aerie reaches it as a flag update;
     pointed back at Dovecot it again finds nothing to do."""
-    aerie, dovecot, maildir = trees
+    aerie, dovecot, maildir, sep = trees
     seed_maildir(maildir)
     dovecot.start()
     c = dovecot.login()
-    for box in ("Archive", "Archive/2023"):
+    for box in ("Archive", f"Archive{sep}2023"):
         assert c.create(f'"{box}"')[0] == "OK"
     for i in range(30):
-        box = ("INBOX", "Archive", "Archive/2023")[i % 3]
+        box = ("INBOX", "Archive", f"Archive{sep}2023")[i % 3]
         assert c.append(f'"{box}"', r"(\Seen)" if i % 2 else "()", None, message(100 + i, f"mb{i}"))[0] == "OK"
     assert c.select("INBOX")[0] == "OK"
     assert c.uid("STORE", "1:3", "+FLAGS", r"(\Flagged)")[0] == "OK"
@@ -377,7 +396,8 @@ def test_mbsync_keeps_its_cache_across_the_switch(trees):
     assert changes == [], changes
     assert {p.name for p in sync.local.rglob("*") if p.parent.name in ("cur", "new")} == local
     c = helpers.imap_login(aerie, USER, PW)
-    assert c.select('"Archive/2023"')[0] == "OK"
+    assert helpers.hierarchy_separator(c) == sep
+    assert c.select(f'"Archive{sep}2023"')[0] == "OK"
     assert c.uid("STORE", "1", "+FLAGS", r"(\Answered)")[0] == "OK"
     c.logout()
     changes = helpers.mbsync_changes(sync.sync())

@@ -72,7 +72,8 @@ def curl(mail, user: str, url_path: str, *args: str) -> helpers.subprocess.Compl
 def test_curl_lists_mailboxes(mail):
     c = helpers.imap_login(mail, "curly", PW)
     try:
-        for box in ("Archive", "Archive/2024", "Sent"):
+        sep = helpers.hierarchy_separator(c)  # "." with the default config, as Dovecot's Maildir++
+        for box in ("Archive", f"Archive{sep}2024", "Sent"):
             assert c.create(box)[0] == "OK"
     finally:
         c.logout()
@@ -80,13 +81,13 @@ def test_curl_lists_mailboxes(mail):
     assert r.returncode == 0, r.stderr
     lines = r.stdout.decode().splitlines()
     names = sorted(line.rsplit(" ", 1)[1].strip('"') for line in lines)
-    assert names == ["Archive", "Archive/2024", "INBOX", "Sent"], lines
-    assert all(re.match(r'^\* LIST \([^)]*\) "/" ', line) for line in lines), lines
+    assert names == ["Archive", f"Archive{sep}2024", "INBOX", "Sent"], lines
+    assert all(re.match(rf'^\* LIST \([^)]*\) "{re.escape(sep)}" ', line) for line in lines), lines
     # A mailbox in the URL and no message part: curl LISTs with that reference.
     r = curl(mail, "curly", "Archive")
     assert r.returncode == 0, r.stderr
     listed = sorted(line.rsplit(" ", 1)[1].strip('"') for line in r.stdout.decode().splitlines())
-    assert listed == ["Archive", "Archive/2024"], r.stdout
+    assert listed == ["Archive", f"Archive{sep}2024"], r.stdout
 
 
 def test_curl_fetches_by_uid_and_searches(mail):

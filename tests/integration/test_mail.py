@@ -106,20 +106,24 @@ def test_imapclient_flags_search_copy_move_expunge(mail):
 
 
 def test_list_status_namespace_and_rename(mail):
+    """With no namespace separator configured, Maildir++ names use ".", as Dovecot's default does."""
     m = client(mail)
-    assert m.create("Projects/2026")[0] == "OK"
+    assert m.create("Projects.2026")[0] == "OK"
     typ, data = m.list()
     names = [d.decode() for d in data]
-    assert any(n.endswith('"/" INBOX') for n in names), names
-    assert any("Projects/2026" in n for n in names), names
-    assert m.rename("Projects/2026", "Projects/2027")[0] == "OK"
-    typ, data = m.status("Projects/2027", "(MESSAGES UIDNEXT)")
-    assert typ == "OK" and b"MESSAGES 0" in data[0], data
+    assert any(n.endswith('"." INBOX') for n in names), names
+    assert '(\\HasChildren \\Noselect) "." Projects' in names and '(\\HasNoChildren) "." Projects.2026' in names, names
+    assert m.rename("Projects.2026", "Projects.2027")[0] == "OK"
+    typ, data = m.status("Projects.2027", "(MESSAGES UIDNEXT)")
+    assert typ == "OK" and data[0].startswith(b"Projects.2027 (MESSAGES 0"), data
     typ, data = m.namespace()
-    assert data[0] == b'(("" "/")) NIL NIL', data
-    assert m.delete("Projects/2027")[0] == "OK"
-    typ, data = m.select("No/Such/Box")
+    assert data[0] == b'(("" ".")) NIL NIL', data
+    assert m.delete("Projects.2027")[0] == "OK"
+    typ, data = m.select("No.Such.Box")
     assert typ == "NO"
+    # "/" is no separator here, and Maildir++ could not keep it apart from one.
+    typ, data = m.create("Projects/2028")
+    assert (typ, data) == ("NO", [b"[CANNOT] Invalid mailbox name."]), data
     m.logout()
 
 

@@ -116,9 +116,10 @@ def local_messages(root: Path, folder: str) -> dict[int, tuple[str, Path]]:
 # ---------------------------------------------------------------------------------------------------- the server side
 
 
-def server_folder(local_folder: str) -> str:
-    """The server's name of a local folder: Aerie's hierarchy separator is '/', as mbsync's Verbatim layout."""
-    return local_folder
+def server_folder(c, local_folder: str) -> str:
+    """The server's name of a local folder: mbsync's Verbatim layout separates levels with '/', the server with the
+    separator it announces ('.' by default on Maildir++, as Dovecot's)."""
+    return local_folder.replace("/", helpers.hierarchy_separator(c))
 
 
 def imap(server) -> imaplib.IMAP4_SSL:
@@ -126,10 +127,10 @@ def imap(server) -> imaplib.IMAP4_SSL:
 
 
 def server_state(server, folder: str) -> tuple[int, int, dict[int, tuple[set[str], bytes]]]:
-    """(UIDVALIDITY, UIDNEXT, {uid: (flags, message bytes)}) of a server mailbox, read-only."""
+    """(UIDVALIDITY, UIDNEXT, {uid: (flags, message bytes)}) of the server mailbox of a local folder, read-only."""
     c = imap(server)
     try:
-        typ, data = c.select(f'"{folder}"', readonly=True)
+        typ, data = c.select(f'"{server_folder(c, folder)}"', readonly=True)
         assert typ == "OK", (folder, data)
         uidvalidity = int(c.response("UIDVALIDITY")[1][0])
         uidnext = int(c.response("UIDNEXT")[1][0])
@@ -202,11 +203,13 @@ def test_initial_push_arrives_whole(mbsync_env):
         typ, listing = c.list()
         assert typ == "OK", listing
         names = {re.search(rb'"([^"]*)"$|(\S+)$', line).group(0).strip(b'"').decode() for line in listing}
+        server_names = {folder: server_folder(c, folder) for folder in generated}
     finally:
         c.logout()
+    assert server_names["Lists/Dev"] == "Lists.Dev"  # the default config: Dovecot's Maildir++ separator
     for folder, messages in generated.items():
-        assert server_folder(folder) in names, (folder, names)
-        _, uidnext, on_server = server_state(server, server_folder(folder))
+        assert server_names[folder] in names, (folder, names)
+        _, uidnext, on_server = server_state(server, folder)
         assert len(on_server) == len(messages), folder
         # Byte for byte (mbsync converts LF to CRLF on upload), with the flags the local file names carried.
         want = sorted((crlf(data), imap_flags(flags)) for data, flags in messages)
@@ -224,7 +227,7 @@ def test_initial_push_arrives_whole(mbsync_env):
 def snapshot(server, sync) -> dict:
     state = {}
     for folder in FOLDERS:
-        uidvalidity, uidnext, msgs = server_state(server, server_folder(folder))
+        uidvalidity, uidnext, msgs = server_state(server, folder)
         local = {uid: (flags, p.name) for uid, (flags, p) in local_messages(sync.local, folder).items()}
         state[folder] = (uidvalidity, uidnext, {u: sorted(f - {r"\Recent"}) for u, (f, _) in msgs.items()}, local)
     return state
@@ -296,7 +299,7 @@ def test_expunge_on_server_removes_local_files(mbsync_env):
     victims = sorted(before)[::10]
     c = imap(server)
     try:
-        assert c.select('"Lists/Dev"')[0] == "OK"
+        assert c.select(f'"{server_folder(c, "Lists/Dev")}"')[0] == "OK"
         assert c.uid("STORE", ",".join(map(str, victims)), "+FLAGS.SILENT", r"(\Deleted)")[0] == "OK"
         assert c.expunge()[0] == "OK"
     finally:
@@ -321,8 +324,8 @@ def test_folder_created_locally_appears_on_server(mbsync_env):
     try:
         typ, listing = c.list('""', "Projects*")
         assert typ == "OK"
-        assert any(line.endswith(b'"Projects/Aerie"') or line.endswith(b" Projects/Aerie") for line in listing), \
-            listing
+        name = server_folder(c, "Projects/Aerie").encode()
+        assert any(line.endswith(b'"' + name + b'"') or line.endswith(b" " + name) for line in listing), listing
     finally:
         c.logout()
     _, _, on_server = server_state(server, "Projects/Aerie")

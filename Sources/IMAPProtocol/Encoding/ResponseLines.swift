@@ -71,11 +71,20 @@ public enum IMAPResponseLine {
         (["ENABLED"] + capabilities.map(IMAPText.atom)).joined(separator: " ")
     }
 
+    /// RFC 2342 §5: `NAMESPACE (("" "/")) NIL NIL`, one personal namespace with an empty prefix.
+    public static func namespace(personalSeparator: Character) -> String {
+        "NAMESPACE ((\"\" \(quotedDelimiter(personalSeparator)))) NIL NIL"
+    }
+
     private static func mailboxList(_ name: String, attributes: [String], delimiter: Character?, mailbox: String, utf8Enabled: Bool) -> String {
         let attributeList = "(" + attributes.map(IMAPText.atomOrFlag).joined(separator: " ") + ")"
-        let delimiterText: String =
-            if let delimiter { delimiter == "\"" || delimiter == "\\" ? "\"\\\(delimiter)\"" : "\"\(delimiter)\"" } else { "NIL" }
+        let delimiterText = delimiter.map(quotedDelimiter) ?? "NIL"
         return "\(name) \(attributeList) \(delimiterText) " + IMAPEncoding.mailbox(mailbox, utf8Enabled: utf8Enabled)
+    }
+
+    /// RFC 9051 §9 `DQUOTE QUOTED-CHAR DQUOTE`: `"` and `\` escaped.
+    private static func quotedDelimiter(_ delimiter: Character) -> String {
+        delimiter == "\"" || delimiter == "\\" ? "\"\\\(delimiter)\"" : "\"\(delimiter)\""
     }
 
     private static func extendedItems(childInfoSubscribed: Bool, oldName: String?, utf8Enabled: Bool) -> String {

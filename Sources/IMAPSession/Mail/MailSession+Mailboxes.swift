@@ -7,21 +7,28 @@ extension MailSession {
         let reference = command.reference.decoded(utf8Enabled: utf8Enabled) ?? ""
         // RFC 9051 §6.3.9: an empty pattern asks for the hierarchy delimiter.
         if command.patterns.count == 1 && command.patterns[0].isEmpty && !command.isExtended {
-            output.send(.untagged("LIST (\\Noselect) \"/\" \"\""))
+            output.send(
+                .untagged(
+                    IMAPResponseLine.list(
+                        attributes: ["\\Noselect"], delimiter: settings.separator, mailbox: "",
+                        utf8Enabled: utf8Enabled)))
             return
         }
         let listings = try store.list()
         let subscribed = Set(try store.subscriptions())
         let specialUse = Dictionary(
-            settings.autoMailboxes.map { ($0.name, $0.specialUse) }, uniquingKeysWith: { first, _ in first })
+            settings.autoMailboxes.compactMap { mailbox in storageName(mailbox.name).map { ($0, mailbox.specialUse) } },
+            uniquingKeysWith: { first, _ in first })
+        // Patterns are matched against the names the client sees, so `%` stops at the client's separator.
         let patterns = command.patterns.map { pattern -> MailboxPattern in
             let decoded = decodePattern(pattern)
-            return MailboxPattern(reference + decoded)
+            return MailboxPattern(reference + decoded, separator: settings.separator)
         }
         var existing = Set<String>()
         for listing in listings {
             existing.insert(listing.name)
-            guard patterns.contains(where: { $0.matches(listing.name) }) else { continue }
+            let shown = clientName(listing.name)
+            guard patterns.contains(where: { $0.matches(shown) }) else { continue }
             if command.selectionOptions.subscribed && !subscribed.contains(listing.name) { continue }
             let uses = specialUse[listing.name] ?? []
             if command.selectionOptions.specialUse && uses.isEmpty { continue }
@@ -37,32 +44,39 @@ extension MailSession {
             output.send(
                 .untagged(
                     IMAPResponseLine.list(
-                        attributes: attributes, delimiter: "/", mailbox: listing.name, utf8Enabled: utf8Enabled)))
+                        attributes: attributes, delimiter: settings.separator, mailbox: shown,
+                        utf8Enabled: utf8Enabled)))
             if let items = command.returnOptions.status, !listing.attributes.contains(.noSelect) {
                 try? statusLine(listing.name, items: items, output: output)
             }
         }
         // RFC 5258 §3.1: subscribed mailboxes that no longer exist are listed as \NonExistent.
         if command.selectionOptions.subscribed {
-            for name in subscribed.sorted() where !existing.contains(name) && patterns.contains(where: { $0.matches(name) }) {
+            for name in subscribed.sorted() where !existing.contains(name) {
+                let shown = clientName(name)
+                guard patterns.contains(where: { $0.matches(shown) }) else { continue }
                 output.send(
                     .untagged(
                         IMAPResponseLine.list(
-                            attributes: ["\\NonExistent", "\\Subscribed"], delimiter: "/", mailbox: name,
-                            utf8Enabled: utf8Enabled)))
+                            attributes: ["\\NonExistent", "\\Subscribed"], delimiter: settings.separator,
+                            mailbox: shown, utf8Enabled: utf8Enabled)))
             }
         }
     }
 
     func lsub(reference: MailboxName, pattern: String, output: any IMAPOutput) throws {
         let prefix = reference.decoded(utf8Enabled: utf8Enabled) ?? ""
-        let matcher = MailboxPattern(prefix + decodePattern(pattern))
+        let matcher = MailboxPattern(prefix + decodePattern(pattern), separator: settings.separator)
         let existing = Set(try store.list().filter { !$0.attributes.contains(.noSelect) }.map(\.name))
-        for name in try store.subscriptions() where matcher.matches(name) {
+        for name in try store.subscriptions() {
+            let shown = clientName(name)
+            guard matcher.matches(shown) else { continue }
             let attributes = existing.contains(name) ? [] : ["\\Noselect"]
             output.send(
                 .untagged(
-                    IMAPResponseLine.lsub(attributes: attributes, delimiter: "/", mailbox: name, utf8Enabled: utf8Enabled)))
+                    IMAPResponseLine.lsub(
+                        attributes: attributes, delimiter: settings.separator, mailbox: shown,
+                        utf8Enabled: utf8Enabled)))
         }
     }
 
@@ -90,7 +104,8 @@ extension MailSession {
         let mailboxID = items.contains(.mailboxID) && !status.mailboxID.isEmpty ? status.mailboxID : nil
         output.send(
             .untagged(
-                IMAPResponseLine.status(mailbox: name, utf8Enabled: utf8Enabled, values: values, mailboxID: mailboxID)))
+                IMAPResponseLine.status(
+                    mailbox: clientName(name), utf8Enabled: utf8Enabled, values: values, mailboxID: mailboxID)))
     }
 
     func append(to mailbox: MailboxName, messages: [AppendMessage]) throws -> CommandResult {
@@ -135,10 +150,12 @@ extension MailSession {
 /// RFC 9051 §6.3.9 wildcards: `*` matches anything, `%` anything but the hierarchy delimiter.
 struct MailboxPattern {
     private let pattern: [Character]
+    private let separator: Character
 
-    init(_ pattern: String) {
+    init(_ pattern: String, separator: Character = "/") {
+        self.separator = separator
         // INBOX is case-insensitive, so a pattern spelling it otherwise still names it.
-        if pattern.uppercased().hasPrefix("INBOX") && (pattern.count == 5 || Array(pattern)[5] == "/") {
+        if pattern.uppercased().hasPrefix("INBOX") && (pattern.count == 5 || Array(pattern)[5] == separator) {
             self.pattern = Array("INBOX" + pattern.dropFirst(5))
         } else {
             self.pattern = Array(pattern)
@@ -162,7 +179,7 @@ struct MailboxPattern {
             case "*":
                 result = match(p + 1, t, text, &memo) || (t < text.count && match(p, t + 1, text, &memo))
             case "%":
-                result = match(p + 1, t, text, &memo) || (t < text.count && text[t] != "/" && match(p, t + 1, text, &memo))
+                result = match(p + 1, t, text, &memo) || (t < text.count && text[t] != separator && match(p, t + 1, text, &memo))
             default:
                 result = t < text.count && text[t] == pattern[p] && match(p + 1, t + 1, text, &memo)
             }

@@ -41,8 +41,9 @@ public final class MailSession: @unchecked Sendable {
         let existing = Set(((try? store.list()) ?? []).map(\.name))
         let subscribed = Set((try? store.subscriptions()) ?? [])
         for mailbox in settings.autoMailboxes where mailbox.auto != "no" {
-            if !existing.contains(mailbox.name) { try? store.create(mailbox.name) }
-            if mailbox.auto == "subscribe" && !subscribed.contains(mailbox.name) { try? store.subscribe(mailbox.name) }
+            guard let name = storageName(mailbox.name) else { continue }
+            if !existing.contains(name) { try? store.create(name) }
+            if mailbox.auto == "subscribe" && !subscribed.contains(name) { try? store.subscribe(name) }
         }
     }
 
@@ -180,7 +181,7 @@ public final class MailSession: @unchecked Sendable {
             try store.unsubscribe(try name(mailbox))
             return .ok("Unsubscribe completed.")
         case .namespace:
-            output.send(.untagged("NAMESPACE ((\"\" \"/\")) NIL NIL"))
+            output.send(.untagged(IMAPResponseLine.namespace(personalSeparator: settings.separator)))
             return .ok("Namespace completed.")
         case .list(let list):
             try self.list(list, output: output)
@@ -348,8 +349,27 @@ public final class MailSession: @unchecked Sendable {
             throw CommandFailure(.bad, nil, "Invalid mailbox name.")
         }
         var trimmed = decoded
-        while trimmed.hasSuffix("/") && trimmed.count > 1 { trimmed.removeLast() }
-        return trimmed.uppercased() == "INBOX" ? "INBOX" : trimmed
+        while trimmed.last == settings.separator && trimmed.count > 1 { trimmed.removeLast() }
+        guard let stored = storageName(trimmed) else {
+            throw CommandFailure(.no, .cannot, "Invalid mailbox name.")
+        }
+        return stored.uppercased() == "INBOX" ? "INBOX" : stored
+    }
+
+    /// A name as the client writes it (with `settings.separator`) in storage form (with `/`); nil when it holds a
+    /// `/` that is not the separator, which storage could not keep apart from a hierarchy level.
+    func storageName(_ clientName: String) -> String? {
+        let separator = settings.separator
+        if separator == "/" { return clientName }
+        if clientName.contains("/") { return nil }
+        return String(clientName.map { $0 == separator ? "/" : $0 })
+    }
+
+    /// A storage name as the client sees it: hierarchy levels joined with `settings.separator`.
+    func clientName(_ storageName: String) -> String {
+        let separator = settings.separator
+        if separator == "/" { return storageName }
+        return String(storageName.map { $0 == "/" ? separator : $0 })
     }
 
     /// UIDs named by a sequence set, in the client's view (RFC 9051 §6.4.8 UID forms).

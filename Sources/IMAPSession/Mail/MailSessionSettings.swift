@@ -6,8 +6,11 @@ public struct MailSessionSettings: Sendable {
     public var autoMailboxes: [AutoMailbox]
     /// How long an IDLE client waits at most before it hears of a change.
     public var idlePollInterval: Duration
+    /// The hierarchy separator clients see (Dovecot's namespace `separator`); storage names always use `/`.
+    public var separator: Character
 
     public struct AutoMailbox: Sendable, Equatable {
+        /// As written in the configuration: with the client's `separator`, like Dovecot's.
         public var name: String
         public var specialUse: [String]
         /// "no", "create" or "subscribe", as Dovecot's `auto`.
@@ -22,10 +25,11 @@ public struct MailSessionSettings: Sendable {
 
     public init(
         appendLimit: Int = 50 * 1024 * 1024, autoMailboxes: [AutoMailbox] = [],
-        idlePollInterval: Duration = .milliseconds(500)
+        idlePollInterval: Duration = .milliseconds(500), separator: Character = "/"
     ) {
         self.appendLimit = appendLimit
         self.autoMailboxes = autoMailboxes
         self.idlePollInterval = idlePollInterval
+        self.separator = separator
     }
 }
