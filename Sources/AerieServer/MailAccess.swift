@@ -85,28 +85,29 @@ struct MailAccess: Sendable {
 /// chunk to reach the socket so a FETCH of a whole mailbox never piles up in memory.
 final class ChannelOutput: IMAPOutput, @unchecked Sendable {
     private let channel: any Channel
-    private var pending: [UInt8] = []
+    /// Responses are copied once, into the buffer that goes to the channel as it is.
+    private var pending: ByteBuffer
     private(set) var bytesWritten = 0
     private static let chunkSize = 64 * 1024
 
     init(channel: any Channel) {
         self.channel = channel
-        pending.reserveCapacity(Self.chunkSize)
+        pending = channel.allocator.buffer(capacity: Self.chunkSize)
     }
 
     func send(_ response: IMAPResponse) { sendRaw(response.bytes) }
 
     func sendRaw(_ bytes: [UInt8]) {
-        pending += bytes
-        if pending.count >= Self.chunkSize { flush(wait: true) }
+        pending.writeBytes(bytes)
+        if pending.readableBytes >= Self.chunkSize { flush(wait: true) }
     }
 
     /// Hands what is buffered to the channel; with `wait`, blocks this pool thread until it is written.
     func flush(wait: Bool = false) {
-        guard !pending.isEmpty else { return }
-        let buffer = channel.allocator.buffer(bytes: pending)
-        bytesWritten += pending.count
-        pending.removeAll(keepingCapacity: true)
+        guard pending.readableBytes > 0 else { return }
+        let buffer = pending
+        bytesWritten += buffer.readableBytes
+        pending = channel.allocator.buffer(capacity: Self.chunkSize)
         let future = channel.writeAndFlush(buffer)
         if wait { try? future.wait() }
     }

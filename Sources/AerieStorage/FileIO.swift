@@ -151,26 +151,60 @@ enum FS {
         try readFile(path, from: 0)
     }
 
+    /// `name` inside the directory open as `directory` (no path walk from the root for every message).
+    static func readFile(_ name: String, in directory: Int32, path: @autoclosure () -> String) throws(StorageError)
+        -> [UInt8]?
+    {
+        let fd = openat(directory, name, O_RDONLY | O_CLOEXEC)
+        if fd < 0 {
+            if errno == ENOENT { return nil }
+            throw ioError(path())
+        }
+        return try read(fd, from: 0, path: path())
+    }
+
     static func readFile(_ path: String, from offset: Int) throws(StorageError) -> [UInt8]? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         if fd < 0 {
             if errno == ENOENT { return nil }
             throw ioError(path)
         }
+        return try read(fd, from: offset, path: path)
+    }
+
+    /// Reads an open file to its end and closes it.
+    private static func read(_ fd: Int32, from offset: Int, path: String) throws(StorageError) -> [UInt8] {
         defer { close(fd) }
-        var result: [UInt8] = []
         var st = Glibc.stat()
-        if fstat(fd, &st) == 0, st.st_size > offset { result.reserveCapacity(Int(st.st_size) - offset) }
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        var position = off_t(offset)
+        let expected = fstat(fd, &st) == 0 ? max(0, Int(st.st_size) - offset) : 0
+        // Read straight into the result (no zeroed bounce buffer); one octet of room shows whether the file grew.
+        var failure: Int32 = 0
+        var result = [UInt8](unsafeUninitializedCapacity: expected + 1) { buffer, initialized in
+            var filled = 0
+            while filled < buffer.count {
+                let count = pread(fd, buffer.baseAddress! + filled, buffer.count - filled, off_t(offset + filled))
+                if count < 0 {
+                    if errno == EINTR { continue }
+                    failure = errno
+                    break
+                }
+                if count == 0 { break }
+                filled += count
+            }
+            initialized = filled
+        }
+        if failure != 0 { throw ioError(path, failure) }
+        guard result.count > expected else { return result }
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        var position = off_t(offset + result.count)
         while true {
-            let count = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress!, $0.count, position) }
+            let count = chunk.withUnsafeMutableBytes { pread(fd, $0.baseAddress!, $0.count, position) }
             if count < 0 {
                 if errno == EINTR { continue }
                 throw ioError(path)
             }
             if count == 0 { break }
-            result.append(contentsOf: buffer[0..<count])
+            result.append(contentsOf: chunk[0..<count])
             position += off_t(count)
         }
         return result

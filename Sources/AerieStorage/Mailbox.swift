@@ -263,8 +263,16 @@ public final class Mailbox: @unchecked Sendable {
 
     /// Raw bytes as on disk; a concurrent flag rename by another process is followed by a rescan.
     public func read(uid: UInt32) throws(StorageError) -> [UInt8] {
-        guard let path = path(of: uid) else { throw .messageNotFound(uid) }
-        if let bytes = try FS.readFile(path) { return bytes }
+        let located = mutex.run { () -> (fd: Int32, name: String, path: String)? in
+            guard let record = engine.index.records[uid] else { return nil }
+            return (engine.directoryFD(of: record), record.fileName, engine.path(of: record))
+        }
+        guard let located else { throw .messageNotFound(uid) }
+        // The engine (and so the directory fd) lives as long as this Mailbox.
+        let first =
+            located.fd >= 0
+            ? try FS.readFile(located.name, in: located.fd, path: located.path) : try FS.readFile(located.path)
+        if let bytes = first { return bytes }
         guard let fresh = try currentPath(of: uid), let bytes = try FS.readFile(fresh) else {
             throw .messageNotFound(uid)
         }

@@ -32,7 +32,24 @@ final class MaildirEngine {
     /// Parsed ENVELOPE / BODY / BODYSTRUCTURE strings by UID: a message file never changes under its UID.
     private(set) var fetchCache = FetchCache()
 
-    deinit { fetchCache.clear() }
+    /// cur/ and new/ held open for reading messages by name; -1 until first needed (or when they can't be opened).
+    private var directoryFDs: (cur: Int32, new: Int32) = (-1, -1)
+
+    deinit {
+        fetchCache.clear()
+        if directoryFDs.cur >= 0 { close(directoryFDs.cur) }
+        if directoryFDs.new >= 0 { close(directoryFDs.new) }
+    }
+
+    /// The open directory a record's file is in (caller holds the mutex).
+    func directoryFD(of record: IndexRecord) -> Int32 {
+        if record.inNew {
+            if directoryFDs.new < 0 { directoryFDs.new = open(newDirectory, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
+            return directoryFDs.new
+        }
+        if directoryFDs.cur < 0 { directoryFDs.cur = open(curDirectory, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
+        return directoryFDs.cur
+    }
 
     init(directory: String, indexDirectory: String, configuration: MailStoreConfiguration) {
         self.directory = directory

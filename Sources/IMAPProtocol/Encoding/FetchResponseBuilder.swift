@@ -50,6 +50,21 @@ public struct FetchResponseBuilder: Sendable {
         }
     }
 
+    /// `NAME {count}\r\n` and then `count` octets that `write` appends straight into the response (no intermediate
+    /// copy of a big body); NULs become spaces as in `literal(_:_:)`.
+    public mutating func literal(_ name: String, count: Int, write: (inout [UInt8]) -> Void) {
+        startItem(name)
+        out.append(contentsOf: "{\(count)}\r\n".utf8)
+        let start = out.count
+        out.reserveCapacity(start + count + 3)
+        write(&out)
+        precondition(out.count == start + count, "literal writer wrote \(out.count - start) octets, announced \(count)")
+        let hasNUL = out.withUnsafeBufferPointer { memchr($0.baseAddress! + start, 0, $0.count - start) != nil }
+        if hasNUL {
+            for index in start..<out.count where out[index] == ASCII.nul { out[index] = ASCII.space }
+        }
+    }
+
     /// RFC 3516 §4.2: `BINARY[…] ~{N}\r\n<data>` when the data holds NUL, else a normal literal.
     public mutating func binary(_ name: String, _ data: some Collection<UInt8>) {
         guard data.contains(ASCII.nul) else { return literal(name, data) }
@@ -66,6 +81,13 @@ public struct FetchResponseBuilder: Sendable {
         var done = out
         done.append(contentsOf: ")\r\n".utf8)
         return done
+    }
+
+    /// The response, `)` and CRLF included, handed over without a copy; the builder is empty afterwards.
+    public mutating func finish() -> [UInt8] {
+        out.append(contentsOf: ")\r\n".utf8)
+        defer { out = [] }
+        return out
     }
 
     public func encode(into buffer: inout ByteBuffer) {

@@ -41,7 +41,7 @@ extension MailSession {
             if !seenUIDs.isEmpty && seenUIDs.last == uid && !attributes.contains(.flags) {
                 builder.flags(flags.imapFlags)
             }
-            output.sendRaw(builder.bytes)
+            output.sendRaw(builder.finish())
         }
         if !seenUIDs.isEmpty {
             _ = try selected.mailbox.store(
@@ -78,6 +78,12 @@ extension MailSession {
             builder.literal("RFC822.HEADER", try message.parsed().section(BodySection(text: .header)) ?? [])
         case .rfc822Text:
             builder.literal("RFC822.TEXT", try message.parsed().section(BodySection(text: .text)) ?? [])
+        case .bodySection(_, let section, nil) where section.part.isEmpty && section.text == .complete
+            && !message.isParsed:
+            // The whole message, the usual BODY.PEEK[]: converted to CRLF straight into the response.
+            let raw = try message.bytes()
+            let extra = CRLF.bareLineFeeds(raw)
+            builder.literal("BODY[]", count: raw.count + extra) { CRLF.append(raw, to: &$0) }
         case .bodySection(_, let section, let partial):
             let bytes: [UInt8]
             if section.part.isEmpty, case .complete = section.text {
@@ -205,6 +211,8 @@ struct MessageData {
         self.record = record
     }
 
+    var isParsed: Bool { parsedMessage != nil || normalized != nil }
+
     mutating func bytes() throws -> [UInt8] {
         if let raw { return raw }
         let read = try mailbox.read(uid: record.uid)
@@ -238,42 +246,50 @@ struct MessageData {
 }
 
 enum CRLF {
-    /// Bare LF becomes CRLF; existing CRLF stays; the common all-CRLF file is returned as is. Maildir files usually
-    /// hold LF, so this runs for nearly every BODY[] fetched: memchr finds the line ends, whole lines are copied.
+    /// Bare LF becomes CRLF; existing CRLF stays; the common all-CRLF file is returned as is.
     static func normalize(_ bytes: [UInt8]) -> [UInt8] {
-        bytes.withUnsafeBufferPointer { source -> [UInt8] in
-            guard let start = source.baseAddress, !source.isEmpty else { return bytes }
+        let bare = bareLineFeeds(bytes)
+        guard bare > 0 else { return bytes }
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count + bare)
+        append(bytes, to: &out)
+        return out
+    }
+
+    /// LFs not preceded by CR: the octets CRLF conversion adds. Maildir files usually hold LF, so this runs for nearly
+    /// every BODY[] fetched; memchr finds the line ends.
+    static func bareLineFeeds(_ bytes: [UInt8]) -> Int {
+        bytes.withUnsafeBufferPointer { source -> Int in
+            guard let start = source.baseAddress, !source.isEmpty else { return 0 }
             let end = start + source.count
-            func nextLF(after position: UnsafePointer<UInt8>) -> UnsafePointer<UInt8>? {
-                guard position < end, let hit = memchr(position, 10, end - position) else { return nil }
-                return UnsafePointer(hit.assumingMemoryBound(to: UInt8.self))
-            }
-            var bareLF = 0
+            var count = 0
             var cursor = start
-            while let lf = nextLF(after: cursor) {
-                if lf == start || lf[-1] != 13 { bareLF += 1 }
+            while cursor < end, let hit = memchr(cursor, 10, end - cursor) {
+                let lf = UnsafePointer(hit.assumingMemoryBound(to: UInt8.self))
+                if lf == start || lf[-1] != 13 { count += 1 }
                 cursor = lf + 1
             }
-            guard bareLF > 0 else { return bytes }
-            return [UInt8](unsafeUninitializedCapacity: source.count + bareLF) { out, initialized in
-                var written = 0
-                var copied = start
-                cursor = start
-                while let lf = nextLF(after: cursor) {
-                    cursor = lf + 1
-                    guard lf == start || lf[-1] != 13 else { continue }
-                    let run = lf - copied
-                    (out.baseAddress! + written).update(from: copied, count: run)
-                    written += run
-                    out[written] = 13
-                    out[written + 1] = 10
-                    written += 2
-                    copied = lf + 1
-                }
-                let rest = end - copied
-                (out.baseAddress! + written).update(from: copied, count: rest)
-                initialized = written + rest
+            return count
+        }
+    }
+
+    /// Appends `bytes` with every bare LF turned into CRLF, whole lines at a time.
+    static func append(_ bytes: [UInt8], to out: inout [UInt8]) {
+        bytes.withUnsafeBufferPointer { source in
+            guard let start = source.baseAddress, !source.isEmpty else { return }
+            let end = start + source.count
+            var copied = start
+            var cursor = start
+            while cursor < end, let hit = memchr(cursor, 10, end - cursor) {
+                let lf = UnsafePointer(hit.assumingMemoryBound(to: UInt8.self))
+                cursor = lf + 1
+                guard lf == start || lf[-1] != 13 else { continue }
+                out.append(contentsOf: UnsafeBufferPointer(start: copied, count: lf - copied))
+                out.append(13)
+                out.append(10)
+                copied = lf + 1
             }
+            out.append(contentsOf: UnsafeBufferPointer(start: copied, count: end - copied))
         }
     }
 }
