@@ -261,6 +261,22 @@ public final class Mailbox: @unchecked Sendable {
         }
     }
 
+    /// The message file opened for streaming (the caller closes it), relative to the held directory; nil when it is
+    /// not there under the name the index knows (renamed by another process meanwhile: use `read`).
+    public func openMessage(uid: UInt32) throws(StorageError) -> (fd: Int32, path: String)? {
+        let located = mutex.run { () -> (fd: Int32, name: String, path: String)? in
+            guard let record = engine.index.records[uid] else { return nil }
+            return (engine.directoryFD(of: record), record.fileName, engine.path(of: record))
+        }
+        guard let located else { return nil }
+        let fd =
+            located.fd >= 0
+            ? openat(located.fd, located.name, O_RDONLY | O_CLOEXEC) : Glibc.open(located.path, O_RDONLY | O_CLOEXEC)
+        if fd >= 0 { return (fd, located.path) }
+        guard errno == ENOENT else { throw FS.ioError(located.path) }
+        return nil
+    }
+
     /// Raw bytes as on disk; a concurrent flag rename by another process is followed by a rescan.
     public func read(uid: UInt32) throws(StorageError) -> [UInt8] {
         let located = mutex.run { () -> (fd: Int32, name: String, path: String)? in

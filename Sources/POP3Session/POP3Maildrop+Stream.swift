@@ -58,11 +58,7 @@ extension POP3Maildrop {
     /// The message file, opened for streaming; when another process renamed it meanwhile (a flag change),
     /// the store's rescanning read finds it under its new name.
     func open(_ record: MessageRecord) throws(StorageError) -> MessageSource {
-        if let path = mailbox.path(of: record.uid) {
-            let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
-            if fd >= 0 { return .file(fd, path) }
-            guard errno == ENOENT else { throw StorageError.io(path: path, errno: errno) }
-        }
+        if let opened = try mailbox.openMessage(uid: record.uid) { return .file(opened.fd, opened.path) }
         return .memory(try mailbox.read(uid: record.uid))
     }
 }
