@@ -1,3 +1,4 @@
+import IMAPProtocol
 @testable import IMAPSession
 import Testing
 
@@ -29,7 +30,28 @@ import Testing
         for _ in 0..<2_000 {
             let count = Int.random(in: 0..<200, using: &generator)
             let bytes = (0..<count).map { _ in alphabet.randomElement(using: &generator)! }
-            #expect(CRLF.normalize(bytes) == Self.reference(bytes))
+            let expected = Self.reference(bytes)
+            #expect(CRLF.normalize(bytes) == expected)
+            var buffer = [UInt8](repeating: 0, count: expected.count)
+            let needed = buffer.withUnsafeMutableBufferPointer { CRLF.write(bytes, into: $0) }
+            #expect(needed == expected.count && buffer == expected)
         }
+    }
+
+    /// BODY[] is written into the response from an estimate (the W= size); a wrong estimate still gives the exact
+    /// literal.
+    @Test(arguments: [-3, -1, 0, 1, 5])
+    func literalFromAnEstimateIsExactEvenWhenTheEstimateIsWrong(_ error: Int) {
+        let raw = Array("Subject: x\n\nline one\nline two\r\nend\n".utf8)
+        let converted = Self.reference(raw)
+        var expected = FetchResponseBuilder(sequenceNumber: 1)
+        expected.uid(7)
+        expected.literal("BODY[]", converted)
+        var built = FetchResponseBuilder(sequenceNumber: 1)
+        built.uid(7)
+        built.literal(
+            "BODY[]", count: converted.count + error, fill: { CRLF.write(raw, into: $0) },
+            fallback: { CRLF.normalize(raw) })
+        #expect(built.finish() == expected.finish())
     }
 }

@@ -50,15 +50,26 @@ public struct FetchResponseBuilder: Sendable {
         }
     }
 
-    /// `NAME {count}\r\n` and then `count` octets that `write` appends straight into the response (no intermediate
-    /// copy of a big body); NULs become spaces as in `literal(_:_:)`.
-    public mutating func literal(_ name: String, count: Int, write: (inout [UInt8]) -> Void) {
+    /// `NAME {count}\r\n` and then the octets `fill` writes straight into the response (no intermediate copy of a
+    /// big body). `fill` gets exactly `count` octets of room and returns how many it needed; if that is not `count`
+    /// (an estimate that was wrong), the item is written again from `fallback()`. NULs become spaces as in
+    /// `literal(_:_:)`.
+    public mutating func literal(
+        _ name: String, count: Int, fill: (UnsafeMutableBufferPointer<UInt8>) -> Int, fallback: () -> [UInt8]
+    ) {
+        let itemStart = out.count
+        let wasFirst = isFirst
         startItem(name)
         out.append(contentsOf: "{\(count)}\r\n".utf8)
         let start = out.count
-        out.reserveCapacity(start + count + 3)
-        write(&out)
-        precondition(out.count == start + count, "literal writer wrote \(out.count - start) octets, announced \(count)")
+        out.append(contentsOf: repeatElement(0, count: count))
+        let needed = out.withUnsafeMutableBufferPointer { fill(UnsafeMutableBufferPointer(rebasing: $0[start...])) }
+        guard needed == count else {
+            out.removeSubrange(itemStart...)
+            isFirst = wasFirst
+            literal(name, fallback())
+            return
+        }
         let hasNUL = out.withUnsafeBufferPointer { memchr($0.baseAddress! + start, 0, $0.count - start) != nil }
         if hasNUL {
             for index in start..<out.count where out[index] == ASCII.nul { out[index] = ASCII.space }

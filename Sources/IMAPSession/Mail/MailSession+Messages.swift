@@ -82,8 +82,9 @@ extension MailSession {
             && !message.isParsed:
             // The whole message, the usual BODY.PEEK[]: converted to CRLF straight into the response.
             let raw = try message.bytes()
-            let extra = CRLF.bareLineFeeds(raw)
-            builder.literal("BODY[]", count: raw.count + extra) { CRLF.append(raw, to: &$0) }
+            // The W= size in the file name is the CRLF size: trusted as the estimate, checked while writing.
+            let estimate = raw.count == record.size ? record.virtualSize : raw.count + CRLF.bareLineFeeds(raw)
+            builder.literal("BODY[]", count: estimate, fill: { CRLF.write(raw, into: $0) }, fallback: { CRLF.normalize(raw) })
         case .bodySection(_, let section, let partial):
             let bytes: [UInt8]
             if section.part.isEmpty, case .complete = section.text {
@@ -270,6 +271,37 @@ enum CRLF {
                 cursor = lf + 1
             }
             return count
+        }
+    }
+
+    /// Writes `bytes` with every bare LF turned into CRLF into `buffer`, as far as it fits; returns the size the whole
+    /// conversion needs (compare with `buffer.count` to know whether it was all written).
+    static func write(_ bytes: [UInt8], into buffer: UnsafeMutableBufferPointer<UInt8>) -> Int {
+        bytes.withUnsafeBufferPointer { source -> Int in
+            guard let start = source.baseAddress, !source.isEmpty else { return 0 }
+            let end = start + source.count
+            var written = 0
+            var needed = 0
+            func put(_ from: UnsafePointer<UInt8>, _ count: Int) {
+                if written + count <= buffer.count {
+                    (buffer.baseAddress! + written).update(from: from, count: count)
+                    written += count
+                }
+                needed += count
+            }
+            let crlf: [UInt8] = [13, 10]
+            var copied = start
+            var cursor = start
+            while cursor < end, let hit = memchr(cursor, 10, end - cursor) {
+                let lf = UnsafePointer(hit.assumingMemoryBound(to: UInt8.self))
+                cursor = lf + 1
+                guard lf == start || lf[-1] != 13 else { continue }
+                put(copied, lf - copied)
+                crlf.withUnsafeBufferPointer { put($0.baseAddress!, 2) }
+                copied = lf + 1
+            }
+            put(copied, end - copied)
+            return needed
         }
     }
 
