@@ -35,7 +35,8 @@ struct KeywordTable: Equatable {
         return Array(utf8: text)
     }
 
-    /// Adds missing keywords; returns the indexes for `keywords` (those beyond 26 are dropped, as Maildir cannot name them).
+    /// Adds missing keywords; returns the indexes for `keywords` (those beyond 26 are left out, as Maildir cannot name
+    /// them: callers refuse the change then).
     mutating func indexes(for keywords: [String], adding: Bool) -> (indexes: [Int], changed: Bool) {
         var result: [Int] = []
         var changed = false
@@ -98,6 +99,8 @@ struct KeywordFile {
         }
         table = final
         stamp = FS.stat(path)
+        // A keyword that got no letter would be lost silently: refuse the whole change instead.
+        if Set(result).count < Set(keywords.map { $0.lowercased() }).count { throw .tooManyKeywords }
         return result
     }
 }

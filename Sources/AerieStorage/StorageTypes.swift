@@ -159,6 +159,8 @@ public enum StorageError: Error, Sendable, Equatable, CustomStringConvertible {
     case messageNotFound(UInt32)
     case lockTimeout(String)
     case quotaExceeded
+    /// Maildir file names have 26 keyword letters; a 27th keyword of a mailbox cannot be stored.
+    case tooManyKeywords
     case io(path: String, errno: Int32)
 
     public var description: String {
@@ -171,6 +173,7 @@ public enum StorageError: Error, Sendable, Equatable, CustomStringConvertible {
         case .messageNotFound(let uid): "Message UID \(uid) doesn't exist"
         case .lockTimeout(let path): "Timeout waiting for lock \(path)"
         case .quotaExceeded: "Quota exceeded"
+        case .tooManyKeywords: "Too many keywords (a Maildir mailbox holds 26)"
         case .io(let path, let code): "I/O error on \(path): \(errnoText(code)) (errno \(code))"
         }
     }

@@ -186,3 +186,21 @@ func temporaryMaildir() -> String {
         #expect(copied == ids)
     }
 }
+
+/// Maildir names 26 keywords per mailbox (a-z in file names): a 27th is refused, never dropped silently.
+@Suite struct KeywordLimitTests {
+    @Test func aTwentySeventhKeywordIsRefusedAndNothingIsLost() throws {
+        let a = try MailTranscript(root: temporaryMaildir())
+        _ = try a.send("1 APPEND INBOX {17+}\r\nSubject: one\r\n\r\nx")
+        _ = try a.send("2 SELECT INBOX")
+        let first = (0..<26).map { "k\($0)" }
+        #expect(try a.send("3 STORE 1 +FLAGS.SILENT (\(first.joined(separator: " ")))").last == "3 OK Store completed.")
+        let refused = try a.send("4 STORE 1 +FLAGS (k0 extra)")
+        #expect(refused.last?.hasPrefix("4 NO [LIMIT] ") == true)
+        let flags = try a.send("5 FETCH 1 FLAGS").first ?? ""
+        #expect(first.allSatisfy { flags.contains(" \($0)") || flags.contains("(\($0)") } && !flags.contains("extra"))
+        let appended = try a.send("6 APPEND INBOX (another) {17+}\r\nSubject: two\r\n\r\nx")
+        #expect(appended.last?.hasPrefix("6 NO [LIMIT] ") == true)
+        #expect(try a.send("7 STATUS INBOX (MESSAGES)").first == "* STATUS INBOX (MESSAGES 1)")
+    }
+}

@@ -411,6 +411,7 @@ extension StorageError {
         case .messageNotFound: .other("EXPUNGEISSUED")
         case .lockTimeout: .other("INUSE")
         case .quotaExceeded: .other("OVERQUOTA")
+        case .tooManyKeywords: .limit
         case .io: .serverBug
         }
     }
@@ -426,6 +427,7 @@ extension StorageError {
         case .messageNotFound: "Some of the requested messages no longer exist."
         case .lockTimeout: "Mailbox is locked, try again later."
         case .quotaExceeded: "Quota exceeded."
+        case .tooManyKeywords: "Too many keywords in this mailbox (Maildir holds 26)."
         case .io: "Internal error occurred. Refer to server log for more information."
         }
     }
