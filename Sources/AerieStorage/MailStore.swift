@@ -90,6 +90,7 @@ public final class MailStore: Sendable {
         }
         if configuration.indexPath != nil {
             unlink("\(try paths.indexDirectory(name))/\(MailboxIndex.fileName)")
+            unlink("\(try paths.indexDirectory(name))/\(FetchCacheFile.fileName)")
         }
     }
 

@@ -312,6 +312,11 @@ public final class Mailbox: @unchecked Sendable {
         mutex.run { engine.cacheItem(item, uid: uid, value: value) }
     }
 
+    /// Saves what `cache` recorded to the mailbox's cache file.
+    public func flushCache() {
+        mutex.run { engine.flushFetchCache() }
+    }
+
     /// UIDs expunged after `modSeq`, or nil when the remembered range does not reach back that far.
     public func expungedSince(modSeq: UInt64) -> [UInt32]? {
         mutex.run { engine.index.expunged(since: modSeq) }

@@ -31,6 +31,7 @@ final class MaildirEngine {
     private var snapshot: (generation: Int, records: [MessageRecord])?
     /// Parsed ENVELOPE / BODY / BODYSTRUCTURE strings by UID: a message file never changes under its UID.
     private(set) var fetchCache = FetchCache()
+    private var fetchCacheFile: FetchCacheFile
 
     /// cur/ and new/ held open for reading messages by name; -1 until first needed (or when they can't be opened).
     private var directoryFDs: (cur: Int32, new: Int32) = (-1, -1)
@@ -57,6 +58,7 @@ final class MaildirEngine {
         uidlist = UIDListFile(directory: directory)
         keywords = KeywordFile(directory: directory)
         log = IndexLog(directory: indexDirectory)
+        fetchCacheFile = FetchCacheFile(directory: indexDirectory)
     }
 
     var durable: Bool { configuration.fsync }
@@ -405,13 +407,19 @@ final class MaildirEngine {
 
     func cachedItem(_ item: FetchCacheItem, uid: UInt32) -> String? {
         guard index.records[uid] != nil else { return nil }
+        if !fetchCacheFile.loaded { fetchCacheFile.load(into: &fetchCache, uidValidity: index.header.uidValidity) }
         return fetchCache.value(item, uid: uid, uidValidity: index.header.uidValidity)
     }
 
     func cacheItem(_ item: FetchCacheItem, uid: UInt32, value: String) {
         guard index.records[uid] != nil else { return }
+        if !fetchCacheFile.loaded { fetchCacheFile.load(into: &fetchCache, uidValidity: index.header.uidValidity) }
         fetchCache.store(item, uid: uid, uidValidity: index.header.uidValidity, value: value)
+        fetchCacheFile.record(item, uid: uid, uidValidity: index.header.uidValidity, value: value)
     }
+
+    /// Writes the newly parsed items to aerie.cache (after a FETCH; a cache, so not fsynced).
+    func flushFetchCache() { fetchCacheFile.flush() }
 
     /// The message's GUID as Dovecot's Maildir knows it: the uidlist `G` extension, else the file's base name.
     func guid(of record: IndexRecord) -> String {

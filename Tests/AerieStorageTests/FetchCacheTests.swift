@@ -1,3 +1,4 @@
+import Glibc
 import Testing
 
 @testable import AerieStorage
@@ -35,5 +36,40 @@ import Testing
         cache.store(.envelope, uid: 1, uidValidity: 1, value: String(repeating: "x", count: FetchCache.processLimit + 1))
         #expect(cache.value(.envelope, uid: 1, uidValidity: 1) == nil)
         #expect(cache.bytes == 0)
+    }
+}
+
+/// aerie.cache: what one server process parsed, the next one finds (a second engine on the same directory stands in
+/// for a restarted server).
+@Suite struct FetchCacheFileTests {
+    @Test func parsedItemsSurviveARestartAndATornTailIsCutOff() throws {
+        let root = makeTempDirectory("cachefile")
+        defer { removeTree(root) }
+        let before = try makeStore(root, fsync: false).open("INBOX")
+        for _ in 0..<3 { _ = try before.append(sampleMessage, flags: .init(), internalDate: nil) }
+        _ = try before.sync()
+        before.cache(.envelope, uid: 1, value: "(\"env one\")")
+        before.cache(.bodyStructure, uid: 2, value: "(\"text\" \"plain\")")
+        before.flushCache()
+        #expect(FS.exists("\(root)/aerie.cache"))
+
+        // A crash mid-append leaves half a record behind.
+        let fd = open("\(root)/aerie.cache", O_WRONLY | O_APPEND)
+        _ = "3 0 500\n(\"tor".withCString { write(fd, $0, strlen($0)) }
+        close(fd)
+
+        let after = try makeStore(root, fsync: true).open("INBOX")  // another configuration: a new engine
+        #expect(after.cached(.envelope, uid: 1) == "(\"env one\")")
+        #expect(after.cached(.bodyStructure, uid: 2) == "(\"text\" \"plain\")")
+        #expect(after.cached(.envelope, uid: 3) == nil)
+        after.cache(.envelope, uid: 3, value: "(\"env three\")")
+        after.flushCache()
+        let text = readText("\(root)/aerie.cache") ?? ""
+        #expect(!text.contains("tor") && text.hasSuffix("3 0 13\n(\"env three\")\n"))
+
+        // A third process (another configuration again) reads the repaired file.
+        let third = try makeStore(root, layout: .fs, fsync: false).open("INBOX")
+        #expect(third.cached(.envelope, uid: 3) == "(\"env three\")")
+        #expect(third.cached(.envelope, uid: 1) == "(\"env one\")")
     }
 }

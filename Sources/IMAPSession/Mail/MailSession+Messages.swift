@@ -43,6 +43,7 @@ extension MailSession {
             }
             output.sendRaw(builder.finish())
         }
+        selected.mailbox.flushCache()
         if !seenUIDs.isEmpty {
             _ = try selected.mailbox.store(
                 uids: seenUIDs, flags: MessageFlags(system: .seen), mode: .add, unchangedSince: nil)
