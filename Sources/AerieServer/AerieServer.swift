@@ -108,8 +108,8 @@ public final class AerieServer: Sendable {
                 preLoginLimits: IMAPFramingLimits(
                     maxLineLength: 8192, maxLiteralSize: 8192, maxCommandSize: 16384, maxLiteralsPerCommand: 4),
                 postLoginLimits: IMAPFramingLimits(
-                    maxLineLength: maxLine, maxLiteralSize: 64 * 1024 * 1024,
-                    maxCommandSize: 64 * 1024 * 1024 + maxLine, maxLiteralsPerCommand: 64,
+                    maxLineLength: maxLine, maxLiteralSize: MailAccess.maxAppendLiteral,
+                    maxCommandSize: MailAccess.maxAppendLiteral + maxLine, maxLiteralsPerCommand: 64,
                     spoolThreshold: 256 * 1024)),
             pop3: pop3,
             lmtp: lmtp,

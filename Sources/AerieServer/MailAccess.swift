@@ -30,9 +30,19 @@ struct MailAccess: Sendable {
             MailSessionSettings.AutoMailbox(name: $0.name, specialUse: $0.specialUse, auto: $0.auto)
         }
         sessionSettings = MailSessionSettings(
-            autoMailboxes: autoMailboxes, separator: Self.separator(settings: settings, layout: layout))
+            appendLimit: Self.appendLimit(settings: settings), autoMailboxes: autoMailboxes,
+            separator: Self.separator(settings: settings, layout: layout))
         self.pool = pool
         self.writePool = writePool
+    }
+
+    /// The largest APPEND literal the framer takes after login.
+    static let maxAppendLiteral = 64 * 1024 * 1024
+
+    /// RFC 7889 APPENDLIMIT: `quota_mail_size` (as LMTP uses it; 0 or unlimited: only the literal bound).
+    static func appendLimit(settings: AerieSettings) -> Int {
+        let size = settings.size(forKey: "quota_mail_size") ?? 0
+        return size == 0 || size == UInt64.max ? maxAppendLiteral : min(maxAppendLiteral, Int(clamping: size))
     }
 
     /// The hierarchy separator clients see, as Dovecot picks it: the INBOX namespace's `separator`, else the mailbox

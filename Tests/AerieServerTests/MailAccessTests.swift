@@ -28,3 +28,18 @@ import Testing
                 "namespace other {\n  separator = -\n}\nnamespace inbox {\n  inbox = yes\n  separator = /\n}\n") == "/")
     }
 }
+
+/// RFC 7889 APPENDLIMIT follows quota_mail_size, as LMTP's SIZE does.
+@Suite struct AppendLimitTests {
+    func limit(_ text: String) throws -> Int {
+        MailAccess.appendLimit(settings: try ConfigLoader.load(text: text, path: "/nonexistent/aerie-test.conf").settings)
+    }
+
+    @Test func followsQuotaMailSize() throws {
+        #expect(try limit("") == 50 * 1024 * 1024)
+        #expect(try limit("quota_mail_size = 10M\n") == 10 * 1024 * 1024)
+        #expect(try limit("quota_mail_size = 0\n") == MailAccess.maxAppendLiteral)
+        #expect(try limit("quota_mail_size = unlimited\n") == MailAccess.maxAppendLiteral)
+        #expect(try limit("quota_mail_size = 1G\n") == MailAccess.maxAppendLiteral)
+    }
+}
