@@ -1,3 +1,4 @@
+import AerieCore
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -62,7 +63,7 @@ public enum RFC5322Date {
         let local = seconds + Int64(zoneOffset)
         let dayNumber = local >= 0 ? local / 86_400 : (local - 86_399) / 86_400
         let secondOfDay = Int(local - dayNumber * 86_400)
-        let (year, month, day) = civil(daysSince1970: dayNumber)
+        let (year, month, day) = CivilDate.from(daysSince1970: dayNumber)
         // 1970-01-01 was a Thursday.
         let weekday = Int(((dayNumber % 7) + 11) % 7)
         let zoneMinutes = abs(zoneOffset) / 60
@@ -77,19 +78,6 @@ public enum RFC5322Date {
         var parts = tm()
         localtime_r(&clock, &parts)
         return format(secondsSince1970: Int64(clock), zoneOffset: parts.tm_gmtoff)
-    }
-
-    /// Howard Hinnant's `civil_from_days`.
-    static func civil(daysSince1970 days: Int64) -> (year: Int, month: Int, day: Int) {
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let day = Int(doy - (153 * mp + 2) / 5 + 1)
-        let month = Int(mp < 10 ? mp + 3 : mp - 9)
-        return (Int(yoe + era * 400) + (month <= 2 ? 1 : 0), month, day)
     }
 
     private static func two(_ n: Int) -> String { n < 10 ? "0\(n)" : String(n) }

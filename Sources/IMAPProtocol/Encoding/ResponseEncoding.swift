@@ -1,3 +1,5 @@
+import AerieCore
+
 /// Wire forms of values in server responses (RFC 9051 §4): astrings, mailbox names, flags, sets.
 public enum IMAPEncoding {
     /// RFC 9051 §9: `astring`: an atom when every octet is an ASTRING-CHAR, else quoted when short and
@@ -78,16 +80,7 @@ public enum IMAPEncoding {
 extension IMAPDate {
     /// The day `days` after 1970-01-01 (Howard Hinnant's civil_from_days), clamped to years 1…9999.
     init(daysSince1970 days: Int64) {
-        let clamped = min(max(days, -719_162), 2_932_896)
-        let z = clamped + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let day = Int(doy - (153 * mp + 2) / 5 + 1)
-        let month = Int(mp < 10 ? mp + 3 : mp - 9)
-        let year = Int(yoe + era * 400) + (month <= 2 ? 1 : 0)
+        let (year, month, day) = CivilDate.from(daysSince1970: min(max(days, -719_162), 2_932_896))
         self = IMAPDate(year: year, month: month, day: day) ?? IMAPDate(year: 1970, month: 1, day: 1)!
     }
 }

@@ -275,39 +275,27 @@ enum CRLF {
         }
     }
 
-    /// Writes `bytes` with every bare LF turned into CRLF into `buffer`, as far as it fits; returns the size the whole
+    /// Writes `bytes` with every bare LF turned into CRLF into `buffer`, if it fits; returns the size the whole
     /// conversion needs (compare with `buffer.count` to know whether it was all written).
     static func write(_ bytes: [UInt8], into buffer: UnsafeMutableBufferPointer<UInt8>) -> Int {
-        bytes.withUnsafeBufferPointer { source -> Int in
-            guard let start = source.baseAddress, !source.isEmpty else { return 0 }
-            let end = start + source.count
-            var written = 0
-            var needed = 0
-            func put(_ from: UnsafePointer<UInt8>, _ count: Int) {
-                if written + count <= buffer.count {
-                    (buffer.baseAddress! + written).update(from: from, count: count)
-                    written += count
-                }
-                needed += count
+        var needed = 0
+        forEachPiece(of: bytes) { piece in
+            if needed + piece.count <= buffer.count, let from = piece.baseAddress {
+                (buffer.baseAddress! + needed).update(from: from, count: piece.count)
             }
-            let crlf: [UInt8] = [13, 10]
-            var copied = start
-            var cursor = start
-            while cursor < end, let hit = memchr(cursor, 10, end - cursor) {
-                let lf = UnsafePointer(hit.assumingMemoryBound(to: UInt8.self))
-                cursor = lf + 1
-                guard lf == start || lf[-1] != 13 else { continue }
-                put(copied, lf - copied)
-                crlf.withUnsafeBufferPointer { put($0.baseAddress!, 2) }
-                copied = lf + 1
-            }
-            put(copied, end - copied)
-            return needed
+            needed += piece.count
         }
+        return needed
     }
 
-    /// Appends `bytes` with every bare LF turned into CRLF, whole lines at a time.
+    /// Appends `bytes` with every bare LF turned into CRLF.
     static func append(_ bytes: [UInt8], to out: inout [UInt8]) {
+        forEachPiece(of: bytes) { out.append(contentsOf: $0) }
+    }
+
+    /// The converted message in order, as runs of the original between bare LFs and a CRLF for each of them.
+    private static func forEachPiece(of bytes: [UInt8], _ visit: (UnsafeBufferPointer<UInt8>) -> Void) {
+        let crlf: StaticString = "\r\n"
         bytes.withUnsafeBufferPointer { source in
             guard let start = source.baseAddress, !source.isEmpty else { return }
             let end = start + source.count
@@ -317,12 +305,11 @@ enum CRLF {
                 let lf = UnsafePointer(hit.assumingMemoryBound(to: UInt8.self))
                 cursor = lf + 1
                 guard lf == start || lf[-1] != 13 else { continue }
-                out.append(contentsOf: UnsafeBufferPointer(start: copied, count: lf - copied))
-                out.append(13)
-                out.append(10)
+                visit(UnsafeBufferPointer(start: copied, count: lf - copied))
+                visit(UnsafeBufferPointer(start: crlf.utf8Start, count: 2))
                 copied = lf + 1
             }
-            out.append(contentsOf: UnsafeBufferPointer(start: copied, count: end - copied))
+            visit(UnsafeBufferPointer(start: copied, count: end - copied))
         }
     }
 }
