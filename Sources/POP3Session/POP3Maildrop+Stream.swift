@@ -32,7 +32,8 @@ extension POP3Maildrop {
             } while offset < bytes.count && !stuffer.isComplete
         case .file(let fd, let path):
             defer { close(fd) }
-            var buffer = [UInt8](repeating: 0, count: Self.chunkSize)
+            // Sized to the message (S=) when it is small: a zeroed 64 KiB buffer per RETR cost more than the read.
+            var buffer = [UInt8](repeating: 0, count: min(Self.chunkSize, max(4096, record.size + 1)))
             while !stuffer.isComplete {
                 let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
                 if count < 0 {
