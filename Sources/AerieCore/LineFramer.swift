@@ -87,14 +87,6 @@ public struct LineFramer: Sendable {
 
     /// Reclaims consumed bytes at the front of the buffer.
     private mutating func compact() {
-        if readIndex == buffer.count {
-            buffer.removeAll(keepingCapacity: buffer.capacity <= 64 * 1024)
-            readIndex = 0
-            scanIndex = 0
-        } else if readIndex >= 16 * 1024, readIndex * 2 >= buffer.count {
-            buffer.removeFirst(readIndex)
-            scanIndex -= readIndex
-            readIndex = 0
-        }
+        InputBuffer.compact(&buffer, readIndex: &readIndex, scanIndex: &scanIndex)
     }
 }

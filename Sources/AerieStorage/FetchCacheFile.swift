@@ -37,7 +37,7 @@ struct FetchCacheFile {
             }
             guard fields.count == 3, let uid = fields[0], let kind = fields[1], let length = fields[2],
                 uid > 0, uid <= Int(UInt32.max), let item = FetchCacheItem(rawValue: kind), length >= 0,
-                recordHeaderEnd + 1 + length < bytes.count, bytes[recordHeaderEnd + 1 + length] == 10
+                length < bytes.count, recordHeaderEnd + 1 + length < bytes.count, bytes[recordHeaderEnd + 1 + length] == 10
             else { break }
             let value = String(decoding: bytes[(recordHeaderEnd + 1)..<(recordHeaderEnd + 1 + length)], as: UTF8.self)
             cache.store(item, uid: UInt32(uid), uidValidity: uidValidity, value: value)

@@ -204,3 +204,19 @@ func temporaryMaildir() -> String {
         #expect(try a.send("7 STATUS INBOX (MESSAGES)").first == "* STATUS INBOX (MESSAGES 1)")
     }
 }
+
+/// A Maildir file name is not trusted for memory: a W= far beyond what CRLF conversion can make is ignored.
+@Suite struct ImplausibleFileNameTests {
+    @Test func aHugeWSizeDoesNotDriveTheResponse() throws {
+        let root = temporaryMaildir()
+        let a = try MailTranscript(root: root)
+        _ = try a.send("1 SELECT INBOX")
+        let body = "Subject: w\n\nbody\n"
+        let name = "1700000000.M1P1.host,S=\(body.utf8.count),W=9000000000000:2,S"
+        try body.write(toFile: root + "/cur/" + name, atomically: false, encoding: .utf8)
+        _ = try a.send("2 NOOP")
+        a.output.reset()
+        a.session.execute(try IMAPCommandParser.parse(Array("3 FETCH 1 BODY.PEEK[]".utf8)), output: a.output)
+        #expect(a.output.text.contains("BODY[] {20}\r\nSubject: w\r\n\r\nbody\r\n)"))
+    }
+}

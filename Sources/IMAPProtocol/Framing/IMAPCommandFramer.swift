@@ -1,3 +1,4 @@
+import AerieCore
 public import NIOCore
 
 /// Cuts the client byte stream into command units, within `IMAPFramingLimits`.
@@ -208,14 +209,6 @@ public struct IMAPCommandFramer: Sendable {
 
     /// Reclaims consumed bytes at the front of the buffer.
     private mutating func compact() {
-        if readIndex == buffer.count {
-            buffer.removeAll(keepingCapacity: buffer.capacity <= 64 * 1024)
-            readIndex = 0
-            scanIndex = 0
-        } else if readIndex >= 16 * 1024, readIndex * 2 >= buffer.count {
-            buffer.removeFirst(readIndex)
-            scanIndex -= readIndex
-            readIndex = 0
-        }
+        InputBuffer.compact(&buffer, readIndex: &readIndex, scanIndex: &scanIndex)
     }
 }

@@ -118,14 +118,7 @@ extension MailSession {
                 throw CommandFailure(.no, .tooBig, "Message is larger than APPENDLIMIT \(settings.appendLimit).")
             }
         }
-        let destination: Mailbox
-        do {
-            destination = try store.open(target)
-        } catch {
-            // RFC 9051 §6.3.12: TRYCREATE tells the client it may CREATE and retry.
-            guard case .mailboxNotFound = error else { throw error }
-            throw CommandFailure(.no, .other("TRYCREATE"), "Mailbox doesn't exist.")
-        }
+        let destination = try openTarget(target)
         var uids: [UInt32] = []
         for (index, message) in messages.enumerated() {
             let flags = MessageFlags(imapFlags: message.flags)
@@ -138,6 +131,17 @@ extension MailSession {
         }
         let code = IMAPResponseCode.appendUID(uidValidity: destination.uidValidity, uids: uids)
         return .ok("Append completed.", code: code)
+    }
+
+    /// The mailbox an APPEND, COPY or MOVE writes to; RFC 9051 §6.3.12: TRYCREATE tells the client it may CREATE it
+    /// and retry.
+    func openTarget(_ name: String) throws -> Mailbox {
+        do {
+            return try store.open(name)
+        } catch {
+            guard case .mailboxNotFound = error else { throw error }
+            throw CommandFailure(.no, .other("TRYCREATE"), "Mailbox doesn't exist.")
+        }
     }
 
     /// LIST patterns arrive in modified UTF-7 from rev1 clients.

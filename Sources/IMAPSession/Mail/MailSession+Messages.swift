@@ -83,8 +83,10 @@ extension MailSession {
             && !message.isParsed:
             // The whole message, the usual BODY.PEEK[]: converted to CRLF straight into the response.
             let raw = try message.bytes()
-            // The W= size in the file name is the CRLF size: trusted as the estimate, checked while writing.
-            let estimate = raw.count == record.size ? record.virtualSize : raw.count + CRLF.bareLineFeeds(raw)
+            // The W= size in the file name is the CRLF size: the estimate, checked while writing. A file name is not
+            // trusted beyond what CRLF conversion can produce (at most twice the octets).
+            let plausible = raw.count == record.size && (raw.count...(2 * raw.count)).contains(record.virtualSize)
+            let estimate = plausible ? record.virtualSize : raw.count + CRLF.bareLineFeeds(raw)
             builder.literal("BODY[]", count: estimate, fill: { CRLF.write(raw, into: $0) }, fallback: { CRLF.normalize(raw) })
         case .bodySection(_, let section, let partial):
             let bytes: [UInt8]
@@ -157,14 +159,7 @@ extension MailSession {
         let selected = try requireSelected()
         if move && selected.readOnly { throw CommandFailure(.no, .other("READ-ONLY"), "Mailbox is read-only.") }
         let uids = try resolve(set, uid: uid)
-        let target = try name(mailbox)
-        let destination: Mailbox
-        do {
-            destination = try store.open(target)
-        } catch {
-            guard case .mailboxNotFound = error else { throw error }
-            throw CommandFailure(.no, .other("TRYCREATE"), "Mailbox doesn't exist.")
-        }
+        let destination = try openTarget(try name(mailbox))
         guard !uids.isEmpty else {
             return .ok(move ? "No messages moved." : "No messages copied.", allowExpunge: uid)
         }

@@ -8,11 +8,8 @@ import IMAPProtocol
 
 /// SEARCH with ESEARCH and SEARCHRES (RFC 9051 §6.4.4, RFC 4731, RFC 5182, RFC 7162 §3.1.5).
 extension MailSession {
-    func search(_ command: SearchCommand, output: any IMAPOutput) throws -> CommandResult {
-        let selected = try requireSelected()
-        if let charset = command.charset?.uppercased(), !["UTF-8", "US-ASCII"].contains(charset) {
-            throw CommandFailure(.no, IMAPResponseCode.badCharset(["UTF-8", "US-ASCII"]), "Unsupported charset.")
-        }
+    /// The messages of the view that `key` matches, in sequence order (SEARCH, SORT and THREAD share it).
+    func matching(_ key: SearchKey, in selected: MailboxView) throws -> [(sequence: Int, record: MessageRecord)] {
         let now = Int64(Glibc.time(nil))
         var matches: [(sequence: Int, record: MessageRecord)] = []
         for (index, uid) in selected.uids.enumerated() {
@@ -21,10 +18,19 @@ extension MailSession {
             var context = SearchContext(
                 sequence: index + 1, count: selected.count, lastUID: selected.uids.last ?? 0, now: now,
                 saved: savedSearch)
-            if try evaluate(command.key, record: record, message: &message, context: &context) {
+            if try evaluate(key, record: record, message: &message, context: &context) {
                 matches.append((index + 1, record))
             }
         }
+        return matches
+    }
+
+    func search(_ command: SearchCommand, output: any IMAPOutput) throws -> CommandResult {
+        let selected = try requireSelected()
+        if let charset = command.charset?.uppercased(), !["UTF-8", "US-ASCII"].contains(charset) {
+            throw CommandFailure(.no, IMAPResponseCode.badCharset(["UTF-8", "US-ASCII"]), "Unsupported charset.")
+        }
+        let matches = try matching(command.key, in: selected)
         let numbers = matches.map { command.uid ? $0.record.uid : UInt32($0.sequence) }
         let searchedModSeq = command.key.mentionsModSeq ? matches.map(\.record.modSeq).max() : nil
         if command.key.mentionsModSeq { enabled.insert("CONDSTORE") }

@@ -59,22 +59,15 @@ extension MailSession {
     /// also the highest modseq among them when the key searched MODSEQ (RFC 7162 §3.1.5).
     func sortMessages(matching key: SearchKey, fields: SortFields) throws -> ([SortMessage], UInt64?) {
         let selected = try requireSelected()
-        let now = Int64(Glibc.time(nil))
         var ids = MessageIDTable()
         var messages: [SortMessage] = []
         var highestModSeq: UInt64 = 0
-        for (index, uid) in selected.uids.enumerated() {
-            guard let record = selected.record(uid: uid) else { continue }
-            var message = MessageData(mailbox: selected.mailbox, record: record)
-            var context = SearchContext(
-                sequence: index + 1, count: selected.count, lastUID: selected.uids.last ?? 0, now: now,
-                saved: savedSearch)
-            guard try evaluate(key, record: record, message: &message, context: &context) else { continue }
+        for (sequence, record) in try matching(key, in: selected) {
             highestModSeq = max(highestModSeq, record.modSeq)
             let header = fields.isEmpty ? nil : try Self.readHeader(of: record, in: selected.mailbox)
             messages.append(
                 SortMessage(
-                    sequence: UInt32(index + 1), uid: uid, arrival: record.internalDate, size: record.virtualSize,
+                    sequence: UInt32(sequence), uid: record.uid, arrival: record.internalDate, size: record.virtualSize,
                     header: header, fields: fields, ids: &ids))
         }
         if key.mentionsModSeq { enabled.insert("CONDSTORE") }
