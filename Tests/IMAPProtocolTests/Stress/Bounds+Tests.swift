@@ -5,20 +5,17 @@ import Testing
 /// Hostile input gets a prompt BAD with bounded work, never a crash or an unbounded allocation.
 @Suite("Stress: parser bounds")
 struct BoundsStressTests {
-    /// Parses `unit` and returns the BAD message and how long it took.
-    static func refusal(_ unit: [UInt8]) -> (message: String?, seconds: Double) {
-        let clock = ContinuousClock()
-        var message: String?
-        let elapsed = clock.measure {
-            do {
-                _ = try IMAPCommandParser.parse(unit)
-            } catch let error as IMAPParseError {
-                message = error.message
-            } catch {
-                message = "unexpected \(error)"
-            }
+    /// Parses `unit` and returns the BAD message. (Quadratic work on these inputs would show as a hung test run;
+    /// speed itself is measured in bench/, not here.)
+    static func refusal(_ unit: [UInt8]) -> String? {
+        do {
+            _ = try IMAPCommandParser.parse(unit)
+            return nil
+        } catch let error as IMAPParseError {
+            return error.message
+        } catch {
+            return "unexpected \(error)"
         }
-        return (message, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
     }
 
     static func unit(_ prefix: String, repeating piece: String, count: Int, separator: String, suffix: String) -> [UInt8] {
@@ -34,12 +31,10 @@ struct BoundsStressTests {
         return out
     }
 
-    @Test func millionRangeSequenceSetIsRefusedQuickly() {
+    @Test func millionRangeSequenceSetIsRefused() {
         // 1,000,000 ranges "1:2,1:2,…" — about 4 MB.
         let input = Self.unit("a FETCH ", repeating: "1:2", count: 1_000_000, separator: ",", suffix: " FLAGS")
-        let (message, seconds) = Self.refusal(input)
-        #expect(message == "Sequence set too long")
-        #expect(seconds < 5)
+        #expect(Self.refusal(input) == "Sequence set too long")
     }
 
     @Test func sequenceSetAtTheBoundParses() throws {
@@ -60,37 +55,33 @@ struct BoundsStressTests {
     func thousandDeepSearchIsRefused(_ opener: String) {
         let closer = opener == "(" ? ")" : ""
         let input = bytes("a SEARCH " + String(repeating: opener, count: 1000) + "ALL" + String(repeating: closer, count: 1000))
-        let (message, seconds) = Self.refusal(input)
-        #expect(message == "SEARCH nested too deep")
-        #expect(seconds < 1)
+        #expect(Self.refusal(input) == "SEARCH nested too deep")
     }
 
     @Test func hugeDeepSearchIsRefused() {
         let input = bytes("a UID SEARCH " + String(repeating: "(", count: 1_000_000))
-        let (message, seconds) = Self.refusal(input)
-        #expect(message == "SEARCH nested too deep")
-        #expect(seconds < 1)
+        #expect(Self.refusal(input) == "SEARCH nested too deep")
     }
 
     @Test func hugeFetchListsAreRefused() {
         let attributes = Self.unit("a FETCH 1:* (", repeating: "FLAGS", count: 100_000, separator: " ", suffix: ")")
-        #expect(Self.refusal(attributes).message == "Too many FETCH attributes")
+        #expect(Self.refusal(attributes) == "Too many FETCH attributes")
         let fields = Self.unit("a FETCH 1 BODY.PEEK[HEADER.FIELDS (", repeating: "X-Header", count: 100_000, separator: " ", suffix: ")]")
-        #expect(Self.refusal(fields).message == "Too many header fields")
+        #expect(Self.refusal(fields) == "Too many header fields")
         let parts = Self.unit("a FETCH 1 BODY[", repeating: "1", count: 100_000, separator: ".", suffix: "]")
-        #expect(Self.refusal(parts).message == "Invalid body section")
+        #expect(Self.refusal(parts) == "Invalid body section")
     }
 
     @Test func otherListsAreBounded() {
-        #expect(Self.refusal(Self.unit("a STORE 1 +FLAGS (", repeating: "k", count: 100_000, separator: " ", suffix: ")")).message == "Too many flags")
-        #expect(Self.refusal(Self.unit("a STORE 1 +FLAGS ", repeating: "k", count: 100_000, separator: " ", suffix: "")).message == "Too many flags")
-        #expect(Self.refusal(Self.unit("a APPEND INBOX (", repeating: "\\Seen", count: 100_000, separator: " ", suffix: ") {1}\r\nx")).message == "Too many flags")
-        #expect(Self.refusal(Self.unit("a SEARCH ", repeating: "SEEN", count: 100_000, separator: " ", suffix: "")).message == "Too many SEARCH keys")
-        #expect(Self.refusal(Self.unit("a SEARCH (", repeating: "SEEN", count: 100_000, separator: " ", suffix: ")")).message == "Too many SEARCH keys")
-        #expect(Self.refusal(Self.unit("a LIST \"\" (", repeating: "%", count: 100_000, separator: " ", suffix: ")")).message == "Too many mailbox patterns")
-        #expect(Self.refusal(Self.unit("a SORT (", repeating: "DATE", count: 100_000, separator: " ", suffix: ") UTF-8 ALL")).message == "Too many SORT criteria")
-        #expect(Self.refusal(Self.unit("a APPEND INBOX ", repeating: "{1}\r\nx", count: 2000, separator: " ", suffix: "")).message == "Too many messages in APPEND")
-        #expect(Self.refusal(bytes("a SELECT " + String(repeating: "m", count: 100_000))).message == "Mailbox name too long")
-        #expect(Self.refusal(bytes("a FETCH 1:" + String(repeating: "9", count: 100_000) + " FLAGS")).message == "Invalid sequence set")
+        #expect(Self.refusal(Self.unit("a STORE 1 +FLAGS (", repeating: "k", count: 100_000, separator: " ", suffix: ")")) == "Too many flags")
+        #expect(Self.refusal(Self.unit("a STORE 1 +FLAGS ", repeating: "k", count: 100_000, separator: " ", suffix: "")) == "Too many flags")
+        #expect(Self.refusal(Self.unit("a APPEND INBOX (", repeating: "\\Seen", count: 100_000, separator: " ", suffix: ") {1}\r\nx")) == "Too many flags")
+        #expect(Self.refusal(Self.unit("a SEARCH ", repeating: "SEEN", count: 100_000, separator: " ", suffix: "")) == "Too many SEARCH keys")
+        #expect(Self.refusal(Self.unit("a SEARCH (", repeating: "SEEN", count: 100_000, separator: " ", suffix: ")")) == "Too many SEARCH keys")
+        #expect(Self.refusal(Self.unit("a LIST \"\" (", repeating: "%", count: 100_000, separator: " ", suffix: ")")) == "Too many mailbox patterns")
+        #expect(Self.refusal(Self.unit("a SORT (", repeating: "DATE", count: 100_000, separator: " ", suffix: ") UTF-8 ALL")) == "Too many SORT criteria")
+        #expect(Self.refusal(Self.unit("a APPEND INBOX ", repeating: "{1}\r\nx", count: 2000, separator: " ", suffix: "")) == "Too many messages in APPEND")
+        #expect(Self.refusal(bytes("a SELECT " + String(repeating: "m", count: 100_000))) == "Mailbox name too long")
+        #expect(Self.refusal(bytes("a FETCH 1:" + String(repeating: "9", count: 100_000) + " FLAGS")) == "Invalid sequence set")
     }
 }
