@@ -84,6 +84,9 @@ def metrics():
     m.append(("SELECT of a 100,000-message INBOX (index present)", "ms",
               lambda rows, s: (lambda v: v * 1000 if v is not None else None)(result_value(by(rows, "select", s), "seconds")),
               False, 1.0))
+    m.append(("SELECT of the same INBOX, first after a server restart", "ms",
+              lambda rows, s: (lambda v: v * 1000 if v is not None else None)(result_value(by(rows, "select", s), "first_seconds")),
+              False, 1.0))
     m.append(("LMTP deliveries, 4 KB, 4 senders", "msgs/s", lambda rows, s: result_value(by(rows, "lmtp", s), "deliveries_per_s"), True, 1.0))
     m.append(("LMTP, server CPU", "ms/msg", lambda rows, s: cpu_per_op_ms(by(rows, "lmtp", s)), False, None))
     m.append(("POP3 RETR of 10k msgs", "MB/s", lambda rows, s: result_value(by(rows, "pop3", s), "mb_per_s"), True, 1.0))

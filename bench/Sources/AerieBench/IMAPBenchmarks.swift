@@ -388,11 +388,13 @@ struct Select: AsyncParsableCommand {
                 ("bench", .string("select")), ("server", .string(server.label)), ("port", .int(server.port)),
                 ("user", .string(user)), ("exists", .int(exists)), ("response_bytes", .int(bytes)),
                 ("seconds", .double(seconds)), ("best_seconds", .double(times.min() ?? .nan)),
+                ("first_seconds", .double(times.first ?? .nan)),
                 ("runs", .array(times.map { .double($0) })), ("ops", .int(times.count)),
                 ("error", failure.map { .string($0) } ?? .null),
             ],
             human: "select \(server.label) \(user)/\(mailbox): "
-                + (failure.map { "FAILED: \($0)" } ?? "\(exists) messages, median \(fmt(seconds * 1000, 1)) ms"))
+                + (failure.map { "FAILED: \($0)" }
+                    ?? "\(exists) messages, median \(fmt(seconds * 1000, 1)) ms (first \(fmt((times.first ?? .nan) * 1000, 1)) ms)"))
         if failure != nil { throw ExitCode(2) }
     }
 }
