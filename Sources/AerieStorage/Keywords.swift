@@ -104,3 +104,8 @@ struct KeywordFile {
         return result
     }
 }
+
+extension Mailbox {
+    /// RFC 9051 §7.1 (PERMANENTFLAGS `\*`): a new keyword can be stored only while one of the 26 letters is free.
+    public var acceptsNewKeywords: Bool { keywords.count < KeywordTable.maximum }
+}

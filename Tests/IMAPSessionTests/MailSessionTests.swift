@@ -202,6 +202,15 @@ func temporaryMaildir() -> String {
         let appended = try a.send("6 APPEND INBOX (another) {17+}\r\nSubject: two\r\n\r\nx")
         #expect(appended.last?.hasPrefix("6 NO [LIMIT] ") == true)
         #expect(try a.send("7 STATUS INBOX (MESSAGES)").first == "* STATUS INBOX (MESSAGES 1)")
+        // RFC 9051 §7.1: with every letter taken, PERMANENTFLAGS no longer offers `\*` (new keywords).
+        let permanent = try a.send("8 SELECT INBOX").first { $0.contains("PERMANENTFLAGS") } ?? ""
+        #expect(permanent.contains("k25") && !permanent.contains("\\*"))
+    }
+
+    @Test func permanentFlagsOfferNewKeywordsWhileALetterIsFree() throws {
+        let a = try MailTranscript(root: temporaryMaildir())
+        let permanent = try a.send("1 SELECT INBOX").first { $0.contains("PERMANENTFLAGS") } ?? ""
+        #expect(permanent.contains("\\*)"))
     }
 }
 

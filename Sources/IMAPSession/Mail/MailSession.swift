@@ -277,8 +277,8 @@ public final class MailSession: @unchecked Sendable {
         if readOnly {
             output.send(.untaggedStatus(.ok, IMAPResponseCode.permanentFlags([]), "Read-only mailbox."))
         } else {
-            output.send(
-                .untaggedStatus(.ok, IMAPResponseCode.permanentFlags(flags + [.wildcard]), "Flags permitted."))
+            let permanent = opened.acceptsNewKeywords ? flags + [.wildcard] : flags
+            output.send(.untaggedStatus(.ok, IMAPResponseCode.permanentFlags(permanent), "Flags permitted."))
         }
         output.send(.untagged(IMAPResponseLine.exists(UInt32(selected.count))))
         if !enabled.contains("IMAP4REV2") { output.send(.untagged(IMAPResponseLine.recent(0))) }
