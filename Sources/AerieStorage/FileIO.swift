@@ -182,14 +182,16 @@ enum FS {
         var result = [UInt8](unsafeUninitializedCapacity: expected + 1) { buffer, initialized in
             var filled = 0
             while filled < buffer.count {
-                let count = pread(fd, buffer.baseAddress! + filled, buffer.count - filled, off_t(offset + filled))
+                let wanted = buffer.count - filled
+                let count = pread(fd, buffer.baseAddress! + filled, wanted, off_t(offset + filled))
                 if count < 0 {
                     if errno == EINTR { continue }
                     failure = errno
                     break
                 }
-                if count == 0 { break }
                 filled += count
+                // A short read of a regular file is its end: no second pread just to be told so.
+                if count < wanted { break }
             }
             initialized = filled
         }
