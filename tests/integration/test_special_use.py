@@ -7,7 +7,7 @@ import re
 
 import pytest
 from imapclient import IMAPClient
-import imapclient
+from imapclient.imapclient import ARCHIVE
 
 import helpers
 from helpers import RawIMAP
@@ -82,9 +82,9 @@ def test_created_attribute_is_listed_survives_restart_moves_with_rename_and_goes
                     timeout=30) as ic:
         ic.login(user(srv).name, user(srv).password)
         # The name is none of imapclient's guesses for an archive, so only the attribute can find it.
-        assert ic.find_special_folder(imapclient.ARCHIVE) == "Keep2026"
+        assert ic.find_special_folder(ARCHIVE) == "Keep2026"
         ic.rename_folder("Keep2026", "Kept2026")
-        assert ic.find_special_folder(imapclient.ARCHIVE) == "Kept2026"
+        assert ic.find_special_folder(ARCHIVE) == "Kept2026"
     listed = special_use_list(srv)
     assert r"\Archive" in listed["Kept2026"] and "Keep2026" not in listed, listed
 
@@ -101,7 +101,7 @@ def test_unknown_or_virtual_attribute_creates_nothing(srv):
     for attribute in (r"\Bogus", r"\All", r"\Flagged"):
         typ, data = m._simple_command("CREATE", rf"Nope2026 (USE ({attribute}))")
         assert typ == "NO" and data[0].startswith(b"[USEATTR]"), (attribute, typ, data)
-    typ, data = m.list("", "Nope2026")
+    typ, data = m.list('""', "Nope2026")
     assert typ == "OK" and data == [None], data
     m.logout()
 
