@@ -81,7 +81,8 @@ public final class AerieServer: Sendable {
         }
         let sessionSettings = IMAPSessionSettings(
             greeting: settings.loginGreeting, mechanisms: mechanisms,
-            allowCleartextWithoutTLS: settings.authAllowCleartext, failureDelay: settings.authFailureDelay)
+            allowCleartextWithoutTLS: settings.authAllowCleartext, failureDelay: settings.authFailureDelay,
+            appendLimit: MailAccess.appendLimit(settings: settings))
         let pop3Settings = base.forProtocol("pop3")
         let pop3 = POP3SessionSettings(
             greeting: pop3Settings.loginGreeting, mechanisms: mechanisms,

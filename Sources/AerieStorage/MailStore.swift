@@ -47,7 +47,8 @@ public final class MailStore: Sendable {
     }
 
     /// Parents are created as needed in fs layout (as plain \Noselect directories, like Dovecot); Maildir++ needs none.
-    public func create(_ name: String) throws(StorageError) {
+    /// `specialUse` (RFC 6154 §3) is stored with the mailbox; if it cannot be, the mailbox is not created.
+    public func create(_ name: String, specialUse: [String] = []) throws(StorageError) {
         let name = try MailboxNames.normalize(name)
         if name == "INBOX" { throw .mailboxExists(name) }
         _ = try paths.validate(name)
@@ -55,10 +56,29 @@ public final class MailStore: Sendable {
         if paths.isSelectable(directory) { throw .mailboxExists(name) }
         if configuration.layout == .maildirPlusPlus && FS.exists(directory) { throw .mailboxExists(name) }
         try Self.makeMaildir(directory, folderMarker: configuration.layout == .maildirPlusPlus)
+        let specialUseFile = SpecialUseFile(directory: directory, durable: configuration.fsync)
+        if specialUse.isEmpty {
+            // An fs-layout \Noselect parent becoming a mailbox again starts with no special use.
+            unlink(specialUseFile.path)
+        } else {
+            do throws(StorageError) {
+                try specialUseFile.write(specialUse)
+            } catch {
+                try? delete(name)
+                throw error
+            }
+        }
         let engine = try engine(for: name)
         try engine.mutex.run { () throws(StorageError) in
             try engine.withWriteLock { () throws(StorageError) in try engine.ensureUIDList(root: configuration.root) }
         }
+    }
+
+    /// The special-use attributes stored by `create(_:specialUse:)`; none for a mailbox created without them.
+    public func specialUse(_ name: String) -> [String] {
+        guard let normalized = try? MailboxNames.normalize(name), let directory = try? paths.directory(normalized)
+        else { return [] }
+        return SpecialUseFile(directory: directory, durable: configuration.fsync).read()
     }
 
     /// RFC 9051 §6.3.5: a mailbox with children loses its messages and stays as \Noselect (fs layout) or disappears

@@ -3,9 +3,10 @@ import SASL
 /// RFC 9051 §7.2.2: what we advertise depends on the state, so clients never see a command that would fail.
 enum Capabilities {
     static func list(
-        authenticated: Bool, isTLS: Bool, startTLSAvailable: Bool, cleartextAllowed: Bool, mechanisms: [SASLMechanism]
+        authenticated: Bool, isTLS: Bool, startTLSAvailable: Bool, cleartextAllowed: Bool, mechanisms: [SASLMechanism],
+        appendLimit: Int? = nil
     ) -> [String] {
-        if authenticated { return MailSession.capabilities }
+        if authenticated { return MailSession.capabilities(appendLimit: appendLimit) }
         var caps = ["IMAP4rev2", "IMAP4rev1", "ID", "ENABLE", "LITERAL+"]
         caps.append("SASL-IR")
         if !isTLS && startTLSAvailable { caps.append("STARTTLS") }

@@ -52,7 +52,8 @@ public struct IMAPSession: Sendable {
     var capabilities: [String] {
         Capabilities.list(
             authenticated: isAuthenticated, isTLS: context.isTLS, startTLSAvailable: context.startTLSAvailable,
-            cleartextAllowed: settings.allowCleartextWithoutTLS, mechanisms: settings.mechanisms)
+            cleartextAllowed: settings.allowCleartextWithoutTLS, mechanisms: settings.mechanisms,
+            appendLimit: settings.appendLimit)
     }
 
     /// RFC 9051 §7.1.1: the greeting carries the capabilities so clients save a round trip.

@@ -14,6 +14,8 @@ public struct IMAPSessionSettings: Sendable {
     public var maxBadCommands: Int
     /// Longest SASL response line we decode.
     public var maxSASLResponseLength: Int
+    /// RFC 7889 §3: the APPEND limit of every mailbox, advertised after login; nil advertises none.
+    public var appendLimit: Int?
 
     public init(
         greeting: String = "Aerie ready.",
@@ -22,7 +24,8 @@ public struct IMAPSessionSettings: Sendable {
         failureDelay: Duration = .seconds(2),
         maxAuthFailures: Int = 3,
         maxBadCommands: Int = 10,
-        maxSASLResponseLength: Int = 8192
+        maxSASLResponseLength: Int = 8192,
+        appendLimit: Int? = nil
     ) {
         self.greeting = greeting
         self.mechanisms = mechanisms
@@ -31,6 +34,7 @@ public struct IMAPSessionSettings: Sendable {
         self.maxAuthFailures = maxAuthFailures
         self.maxBadCommands = maxBadCommands
         self.maxSASLResponseLength = maxSASLResponseLength
+        self.appendLimit = appendLimit
     }
 }
 

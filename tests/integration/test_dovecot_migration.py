@@ -341,7 +341,9 @@ def test_dovecot_to_aerie_and_back(trees):
     assert c.uid("STORE", "8", "+FLAGS", r"(Project-Alpha)")[0] == "OK"
     assert c.uid("STORE", "11", "+FLAGS", r"(\Deleted)")[0] == "OK"
     assert c.uid("EXPUNGE", "11")[0] == "OK"
-    assert c.create('"Made-by-Aerie"')[0] == "OK"
+    # RFC 6154 §3 CREATE … USE: the attribute file inside the folder must not disturb Dovecot in step 4.
+    assert c._simple_command("CREATE", r'"Made-by-Aerie" (USE (\Archive))')[0] == "OK"
+    assert (maildir / ".Made-by-Aerie" / ".aerie-special-use").is_file()
     assert c.create(f'"Projects{sep}2025"')[0] == "OK"
     assert (maildir / ".Projects.2025" / "cur").is_dir()
     assert c.subscribe('"Made-by-Aerie"')[0] == "OK"

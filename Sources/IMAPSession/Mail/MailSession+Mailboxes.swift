@@ -16,9 +16,11 @@ extension MailSession {
         }
         let listings = try store.list()
         let subscribed = Set(try store.subscriptions())
-        let specialUse = Dictionary(
+        let configuredSpecialUse = Dictionary(
             settings.autoMailboxes.compactMap { mailbox in storageName(mailbox.name).map { ($0, mailbox.specialUse) } },
             uniquingKeysWith: { first, _ in first })
+        let showsSpecialUse =
+            !command.isExtended || command.returnOptions.specialUse || command.selectionOptions.specialUse
         // Patterns are matched against the names the client sees, so `%` stops at the client's separator.
         let patterns = command.patterns.map { pattern -> MailboxPattern in
             let decoded = decodePattern(pattern)
@@ -30,7 +32,7 @@ extension MailSession {
             let shown = clientName(listing.name)
             guard patterns.contains(where: { $0.matches(shown) }) else { continue }
             if command.selectionOptions.subscribed && !subscribed.contains(listing.name) { continue }
-            let uses = specialUse[listing.name] ?? []
+            let uses = showsSpecialUse ? specialUse(of: listing.name, configured: configuredSpecialUse) : []
             if command.selectionOptions.specialUse && uses.isEmpty { continue }
             var attributes = listing.attributes.map(\.rawValue).sorted()
             if subscribed.contains(listing.name)
@@ -38,9 +40,7 @@ extension MailSession {
             {
                 attributes.append("\\Subscribed")
             }
-            if !command.isExtended || command.returnOptions.specialUse || command.selectionOptions.specialUse {
-                attributes += uses
-            }
+            attributes += uses
             output.send(
                 .untagged(
                     IMAPResponseLine.list(
@@ -62,6 +62,15 @@ extension MailSession {
                             mailbox: shown, utf8Enabled: utf8Enabled)))
             }
         }
+    }
+
+    /// RFC 6154 §5.1: the configured attributes (`mailbox { special_use }`), then those from CREATE … USE (§3).
+    func specialUse(of name: String, configured: [String: [String]]) -> [String] {
+        var uses = configured[name] ?? []
+        for stored in store.specialUse(name).compactMap(SpecialUse.canonical) where !uses.contains(stored) {
+            uses.append(stored)
+        }
+        return uses
     }
 
     func lsub(reference: MailboxName, pattern: String, output: any IMAPOutput) throws {

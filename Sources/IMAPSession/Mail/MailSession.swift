@@ -57,7 +57,14 @@ public final class MailSession: @unchecked Sendable {
         "CHILDREN", "SPECIAL-USE", "LIST-EXTENDED", "LIST-STATUS", "CONDSTORE", "QRESYNC", "ESEARCH", "SEARCHRES",
         "STATUS=SIZE", "SAVEDATE", "OBJECTID", "UTF8=ACCEPT", "BINARY", "MULTIAPPEND", "SORT", "SORT=DISPLAY",
         "THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES", "COMPRESS=DEFLATE",
+        "CREATE-SPECIAL-USE",
     ]
+
+    /// RFC 7889 §3: `APPENDLIMIT=n` joins the list when one limit applies to every mailbox, as `appendLimit` does.
+    public static func capabilities(appendLimit: Int?) -> [String] {
+        guard let appendLimit else { return capabilities }
+        return capabilities + ["APPENDLIMIT=\(appendLimit)"]
+    }
 
     // MARK: - Streamed literals
 
@@ -160,9 +167,9 @@ public final class MailSession: @unchecked Sendable {
             return try expunge(uids: nil, output: output)
         case .uidExpunge(let set):
             return try expunge(uids: resolve(set, uid: true), output: output)
-        case .create(let mailbox, _):
+        case .create(let mailbox, let specialUse):
             let created = try name(mailbox)
-            try store.create(created)
+            try store.create(created, specialUse: try SpecialUse.attributesForCreate(specialUse))
             // RFC 8474 §4.1: the new mailbox's MAILBOXID in the tagged OK.
             let id = (try? store.status(created).mailboxID) ?? ""
             return .ok("Create completed.", code: id.isEmpty ? nil : IMAPResponseCode.mailboxID(id))

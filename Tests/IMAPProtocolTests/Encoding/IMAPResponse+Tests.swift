@@ -40,6 +40,7 @@ struct IMAPResponseTests {
             (.authorizationFailed, "AUTHORIZATIONFAILED"), (.unavailable, "UNAVAILABLE"), (.tooBig, "TOOBIG"),
             (.limit, "LIMIT"), (.cannot, "CANNOT"), (.clientBug, "CLIENTBUG"), (.serverBug, "SERVERBUG"),
             (.contactAdmin, "CONTACTADMIN"), (.expired, "EXPIRED"), (.parse, "PARSE"), (.capability([]), "CAPABILITY"),
+            (.useAttribute, "USEATTR"),
         ]
         for (code, text) in codes { #expect(code.text == text) }
     }

@@ -1,0 +1,69 @@
+import Glibc
+import Testing
+
+@testable import AerieStorage
+
+/// RFC 6154 §3 attributes stored with a mailbox: they outlive the process, move with RENAME, go with DELETE.
+@Suite struct SpecialUseStorageTests {
+    @Test(arguments: [MailboxLayout.maildirPlusPlus, .fs])
+    func attributesSurviveReopenAndMoveWithRename(layout: MailboxLayout) throws {
+        let root = makeTempDirectory("use")
+        defer { removeTree(root) }
+        let store = try makeStore(root, layout: layout)
+        try store.create("Old", specialUse: ["\\Archive"])
+        try store.create("Old/Child", specialUse: ["\\Junk"])
+        try store.create("Plain")
+        #expect(store.specialUse("Old") == ["\\Archive"])
+        #expect(store.specialUse("Plain") == [])
+
+        let reopened = try makeStore(root, layout: layout)
+        #expect(reopened.specialUse("Old") == ["\\Archive"])
+        try reopened.rename("Old", to: "New")
+        #expect(reopened.specialUse("New") == ["\\Archive"])
+        #expect(reopened.specialUse("New/Child") == ["\\Junk"])
+        #expect(reopened.specialUse("Old") == [])
+        #expect(try reopened.list().map(\.name) == ["INBOX", "New", "New/Child", "Plain"])
+    }
+
+    @Test(arguments: [MailboxLayout.maildirPlusPlus, .fs])
+    func deleteRemovesTheAttributes(layout: MailboxLayout) throws {
+        let root = makeTempDirectory("use-del")
+        defer { removeTree(root) }
+        let store = try makeStore(root, layout: layout)
+        try store.create("Box", specialUse: ["\\Trash"])
+        try store.delete("Box")
+        try store.create("Box")
+        #expect(store.specialUse("Box") == [])
+
+        // A mailbox with children: fs layout keeps its directory as a \Noselect parent, which has no special use.
+        try store.create("Parent", specialUse: ["\\Sent"])
+        try store.create("Parent/Child")
+        try store.delete("Parent")
+        #expect(store.specialUse("Parent") == [])
+        try store.create("Parent")
+        #expect(store.specialUse("Parent") == [])
+    }
+
+    @Test func theFileIsPrivateAndNeverAMailboxOrAMessage() throws {
+        let root = makeTempDirectory("use-file")
+        defer { removeTree(root) }
+        let store = try makeStore(root, layout: .fs)
+        try store.create("Box", specialUse: ["\\Drafts", "\\Sent"])
+        let path = "\(root)/Box/\(SpecialUseFile.fileName)"
+        #expect(readText(path) == "\\Drafts\n\\Sent\n")
+        var st = stat()
+        #expect(stat(path, &st) == 0 && st.st_mode & 0o777 == 0o600)
+        // Written through a temporary file that does not stay behind.
+        #expect(names(in: "\(root)/Box").filter { $0.hasPrefix(".") } == [SpecialUseFile.fileName])
+        #expect(throws: StorageError.invalidName("Box/\(SpecialUseFile.fileName)")) {
+            try store.create("Box/\(SpecialUseFile.fileName)")
+        }
+        #expect(try store.list().map(\.name) == ["INBOX", "Box"])
+        #expect(try store.open("Box").messages.isEmpty)
+    }
+
+    @Test func aDamagedFileYieldsOnlyFlagLikeWords() {
+        let parsed = SpecialUseFile.parse(Array(" \\Sent \n\\Sent\nJunk\n\\a b\n\\x)\n\r\n\\Drafts".utf8))
+        #expect(parsed == ["\\Sent", "\\Drafts"])
+    }
+}
