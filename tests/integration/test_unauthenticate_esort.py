@@ -127,6 +127,21 @@ def test_tls_stays_and_plaintext_rules_stay_the_first_ones(srv):
         assert done.startswith("h OK"), done
 
 
+def test_unauthenticate_pipelined_with_the_next_login(srv):
+    # RFC 8437 §3: without a SASL security layer the client may pipeline UNAUTHENTICATE with the next login.
+    u, other = srv.users["sha512"], srv.users["blf"]
+    with RawIMAP(srv.imaps_port, tls=True) as c:
+        _, done = c.run("a", f'LOGIN {u.name} "{u.password}"')
+        assert done.startswith("a OK"), done
+        c.send(f'b UNAUTHENTICATE\r\nc LOGIN {other.name} "{other.password}"\r\nd SELECT INBOX\r\n')
+        _, done = c.read_tagged("b")
+        assert done == "b OK Unauthenticate completed.", done
+        _, done = c.read_tagged("c")
+        assert done.startswith("c OK"), done
+        _, done = c.read_tagged("d")
+        assert done.startswith("d OK"), done
+
+
 def test_unauthenticate_gives_back_the_user_ip_slot(srv):
     held = [login(srv, "sha512") for _ in range(USER_LIMIT)]
     try:
