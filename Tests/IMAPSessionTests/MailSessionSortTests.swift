@@ -71,7 +71,9 @@ import Testing
                 "* ESEARCH (TAG \"2\") ALL 2,4,3,1", "2 OK Sort completed.",
             ])
         #expect(
-            try t.send("3 SORT RETURN (ALL) (SIZE) UTF-8 ALL") == ["* ESEARCH (TAG \"3\") ALL 1,4,2:3", "3 OK Sort completed."])
+            try t.send("3 SORT RETURN (ALL) (SIZE) UTF-8 ALL") == [
+                "* ESEARCH (TAG \"3\") ALL 1,4,2:3", "3 OK Sort completed.",
+            ])
         #expect(
             try t.send("4 SORT RETURN (COUNT MIN) (DATE) UTF-8 SUBJECT hello") == [
                 "* ESEARCH (TAG \"4\") MIN 1 COUNT 3", "4 OK Sort completed.",
@@ -107,15 +109,18 @@ import Testing
         #expect(try t.send("9 SEARCH $") == ["* SEARCH 1 2 3 4", "9 OK Search completed."])
     }
 
-    /// RFC 9051 §7.3.4: an ESEARCH caused by a command names it in its correlator; SEARCH's MIN and MAX stay the lowest
-    /// and highest.
+    /// RFC 9051 §7.3.4: an ESEARCH caused by a command names it in its correlator; SEARCH's MIN and MAX stay the
+    /// lowest and highest.
     @Test func extendedSearchCarriesTheCommandTag() throws {
         let t = try mailbox()
         #expect(
             try t.send("a1 SEARCH RETURN (MAX COUNT MIN) SUBJECT hello") == [
                 "* ESEARCH (TAG \"a1\") MIN 1 MAX 4 COUNT 3", "a1 OK Search completed.",
             ])
-        #expect(try t.send("a2 SEARCH RETURN (SAVE MAX) ALL") == ["* ESEARCH (TAG \"a2\") MAX 4", "a2 OK Search completed."])
+        #expect(
+            try t.send("a2 SEARCH RETURN (SAVE MAX) ALL") == [
+                "* ESEARCH (TAG \"a2\") MAX 4", "a2 OK Search completed.",
+            ])
         #expect(try t.send("a3 SEARCH $") == ["* SEARCH 4", "a3 OK Search completed."])
     }
 

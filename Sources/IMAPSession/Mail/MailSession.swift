@@ -206,8 +206,8 @@ public final class MailSession: @unchecked Sendable {
             return try self.search(search, tag: command.tag, output: output)
         case .sort(let uid, let criteria, let charset, let key, let returnOptions):
             return try sort(
-                uid: uid, criteria: criteria, charset: charset, key: key, returnOptions: returnOptions, tag: command.tag,
-                output: output)
+                uid: uid, criteria: criteria, charset: charset, key: key, returnOptions: returnOptions,
+                tag: command.tag, output: output)
         case .thread(let uid, let algorithm, let charset, let key):
             return try thread(uid: uid, algorithm: algorithm, charset: charset, key: key, output: output)
         case .idle:

@@ -73,7 +73,9 @@ struct SearchTests {
         ),
         (
             "a SORT RETURN (min MAX save) (DATE) UTF-8 ALL",
-            .sort(uid: false, criteria: [SortCriterion(.date)], charset: "UTF-8", key: .all, returnOptions: [.min, .max, .save])
+            .sort(
+                uid: false, criteria: [SortCriterion(.date)], charset: "UTF-8", key: .all,
+                returnOptions: [.min, .max, .save])
         ),
         ("a THREAD REFERENCES UTF-8 ALL", .thread(uid: false, algorithm: "REFERENCES", charset: "UTF-8", key: .all)),
         ("a UID THREAD orderedsubject UTF-8 SINCE 5-MAR-2000", .thread(uid: true, algorithm: "ORDEREDSUBJECT", charset: "UTF-8", key: .since(day(2000, 3, 5)))),
