@@ -223,6 +223,9 @@ final class DeflateCompressionHandler: ChannelDuplexHandler {
     }
 }
 
+/// RFC 8437 §4.1: UNAUTHENTICATE takes the codec out again.
+extension DeflateCompressionHandler: RemovableChannelHandler {}
+
 /// Why a compressed connection had to close.
 enum CompressionError: Error, Equatable {
     /// The client's DEFLATE stream is corrupt.

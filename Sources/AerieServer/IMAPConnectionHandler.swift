@@ -15,6 +15,8 @@ final class IMAPConnectionHandler: SessionConnectionHandler {
     private var mailSession: MailSession?
     private var idlePoll: RepeatedTask?
     private var lastEventWasSpool = false
+    /// Traffic before the current user's session (an earlier user's, before UNAUTHENTICATE), left out of its totals.
+    private var bytesBeforeSession = (in: 0, out: 0)
 
     init(environment: ConnectionEnvironment, context: ConnectionContext) {
         self.session = IMAPSession(settings: environment.imap.sessionSettings, context: context)
@@ -68,6 +70,8 @@ final class IMAPConnectionHandler: SessionConnectionHandler {
             case .send(let response): .send(response.bytes)
             case .startTLS: .startTLS
             case .startCompression: .perform { [unowned self] context in startCompression(context: context) }
+            case .stopCompression: .perform { [unowned self] context in stopCompression(context: context) }
+            case .loggedOut(let user): .loggedOut(user)
             case .authenticate(let request): .authenticate(request)
             case .sleep(let duration): .sleep(duration)
             case .loggedIn(let user): .loggedIn(user)
@@ -89,6 +93,17 @@ final class IMAPConnectionHandler: SessionConnectionHandler {
         } catch {
             enqueue([.close(reason: "Compression unavailable")], context: context)
         }
+    }
+
+    /// RFC 8437 §4.1: the tagged OK leaves through the deflater, whose sync flush ends our stream; the client stopped
+    /// compressing after its command line. Anything already inflated behind that line cannot be the client's plain
+    /// text, so it is dropped, as behind STARTTLS (a client waits for the OK: on NO or BAD compression would go on).
+    private func stopCompression(context: ChannelHandlerContext) {
+        context.flush()
+        framer.discardBuffered()
+        let operations = context.pipeline.syncOperations
+        guard let codec = try? operations.handler(type: DeflateCompressionHandler.self) else { return }
+        operations.removeHandler(codec, promise: nil)
     }
 
     // MARK: - Mail (authenticated and selected states)
@@ -118,6 +133,16 @@ final class IMAPConnectionHandler: SessionConnectionHandler {
                     ], context: context)
             }
         }
+    }
+
+    /// RFC 8437 UNAUTHENTICATE: the user's session ends as at LOGOUT (mailbox left without expunge, IDLE polling
+    /// stopped), and the connection reads with the pre-login limits again.
+    override func didLogOut(_ user: AuthenticatedUser, context: ChannelHandlerContext) {
+        logSessionEnd(of: user, text: "Logged out")
+        bytesBeforeSession = (bytesIn, bytesOut)
+        mailSession = nil
+        updateIdlePolling(context: context)
+        framer.limits = environment.imap.preLoginLimits
     }
 
     /// A big APPEND literal goes to disk chunk by chunk on the mail pool; reading waits for each write (backpressure).
@@ -192,12 +217,16 @@ final class IMAPConnectionHandler: SessionConnectionHandler {
         idlePoll?.cancel()
     }
 
+    /// Dovecot's line for the end of a user's session, with the traffic of that session.
+    private func logSessionEnd(of user: AuthenticatedUser, text: String) {
+        environment.log.info(
+            "imap(\(LogSafe.userName(user.user)))<\(session.context.sessionID)>",
+            "\(text) in=\(bytesIn - bytesBeforeSession.in) out=\(bytesOut - bytesBeforeSession.out)")
+    }
+
     override func logDisconnect(reason: String, elapsedSeconds: Int64) {
         if let user = session.authenticatedUser {
-            let text = reason == "Logged out" ? "Logged out" : "Disconnected: \(reason)"
-            environment.log.info(
-                "imap(\(LogSafe.userName(user.user)))<\(session.context.sessionID)>",
-                "\(text) in=\(bytesIn) out=\(bytesOut)")
+            logSessionEnd(of: user, text: reason == "Logged out" ? "Logged out" : "Disconnected: \(reason)")
         } else {
             environment.log.info("imap-login", session.disconnectLogLine(reason: reason, elapsedSeconds: elapsedSeconds))
         }

@@ -19,6 +19,8 @@ enum ConnectionAction {
     /// Wait (auth failure delay); no input is processed meanwhile.
     case sleep(Duration)
     case loggedIn(AuthenticatedUser)
+    /// RFC 8437 UNAUTHENTICATE: the user's session ended and the connection is back before login.
+    case loggedOut(AuthenticatedUser)
     case close(reason: String)
     /// Protocol-specific work started on the event loop (a mail command on the pool, a userdb lookup).
     case perform((ChannelHandlerContext) -> Void)
@@ -73,6 +75,8 @@ class SessionConnectionHandler: ChannelInboundHandler {
     func tlsEstablished() {}
     /// After a login: open the mailbox side (on the pool) before the tagged OK goes out.
     func didLogIn(_ user: AuthenticatedUser, context: ChannelHandlerContext) {}
+    /// After UNAUTHENTICATE: drop the user's mail side and log the logout; the connection stays open.
+    func didLogOut(_ user: AuthenticatedUser, context: ChannelHandlerContext) {}
     func logDisconnect(reason: String, elapsedSeconds: Int64) {}
     var isAuthenticated: Bool { false }
     var pipelineLimit: Int { isAuthenticated ? environment.maxPipelinedPostLogin : environment.maxPipelinedPreLogin }
@@ -238,6 +242,25 @@ class SessionConnectionHandler: ChannelInboundHandler {
             userIPSlot = user.user
             scheduleTimeout(environment.idleTimeout, context: context)
             didLogIn(user, context: context)
+
+        case .loggedOut(let user):
+            if let userIPSlot {
+                environment.userIPConnections.release(user: userIPSlot, ip: remoteIP)
+                self.userIPSlot = nil
+            }
+            didLogOut(user, context: context)
+            // Back before login: the login timeout, the pipelining limit (from here on) and the
+            // unauthenticated-connection limit apply again.
+            scheduleTimeout(environment.loginTimeout, context: context)
+            unitsInBurst = 0
+            if countsAsUnauthenticated {
+                if environment.unauthenticatedSlots.tryAcquire() {
+                    holdsUnauthenticatedSlot = true
+                } else {
+                    pending += goodbye(
+                        "Server is busy, try again later.", reason: "Too many unauthenticated connections")
+                }
+            }
 
         case .perform(let work):
             work(context)

@@ -149,6 +149,8 @@ public struct IMAPSession: Sendable {
             return login(tag: tag, user: user, password: password)
         case .authenticate(let mechanism, let initialResponse):
             return authenticate(tag: tag, mechanismName: mechanism, initialResponse: initialResponse)
+        case .unauthenticate:
+            return unauthenticate(tag: tag)
         default:
             let name = Self.commandName(command)
             guard isAuthenticated else {
@@ -174,6 +176,30 @@ public struct IMAPSession: Sendable {
         guard algorithm == "DEFLATE" else { return badCommand(tag: tag, message: "Unknown compression algorithm.") }
         compressionActive = true
         return [.send(.tagged(tag, .ok, nil, "Begin compression.")), .startCompression]
+    }
+
+    /// RFC 8437 §3: back to the not-authenticated state with everything but TLS reset. The mail session goes (a
+    /// selected mailbox is left without expunge, ENABLE and SEARCHRES state with it), and §4.1: COMPRESS ends once
+    /// the tagged OK is out. A new LOGIN or AUTHENTICATE then meets the same TLS rules as the first one.
+    mutating func unauthenticate(tag: IMAPTag) -> [IMAPSessionAction] {
+        guard case .authenticated(let user) = state else {
+            return badCommand(tag: tag, message: "UNAUTHENTICATE is valid only after login.")
+        }
+        state = .notAuthenticated
+        authenticatedUser = nil
+        lastAttemptedUser = nil
+        lastMethod = nil
+        triedDisallowedPlaintext = nil
+        badCommands = 0
+        // `authFailures` stays: the connection's limit on wrong passwords must not be renewed by logging in again.
+        var actions: [IMAPSessionAction] = [
+            .loggedOut(user), .send(.tagged(tag, .ok, nil, "Unauthenticate completed.")),
+        ]
+        if compressionActive {
+            compressionActive = false
+            actions.append(.stopCompression)
+        }
+        return actions
     }
 
     mutating func login(tag: IMAPTag, user: String, password: String) -> [IMAPSessionAction] {

@@ -25,7 +25,7 @@ extension MailSession {
         return matches
     }
 
-    func search(_ command: SearchCommand, output: any IMAPOutput) throws -> CommandResult {
+    func search(_ command: SearchCommand, tag: IMAPTag, output: any IMAPOutput) throws -> CommandResult {
         let selected = try requireSelected()
         if let charset = command.charset?.uppercased(), !["UTF-8", "US-ASCII"].contains(charset) {
             throw CommandFailure(.no, IMAPResponseCode.badCharset(["UTF-8", "US-ASCII"]), "Unsupported charset.")
@@ -34,22 +34,43 @@ extension MailSession {
         let numbers = matches.map { command.uid ? $0.record.uid : UInt32($0.sequence) }
         let searchedModSeq = command.key.mentionsModSeq ? matches.map(\.record.modSeq).max() : nil
         if command.key.mentionsModSeq { enabled.insert("CONDSTORE") }
-        let options = Set(command.returnOptions)
-        if options.contains(.save) { savedSearch = matches.map(\.record.uid) }
         if command.returnOptions.isEmpty {
             output.send(.untagged(IMAPResponseLine.search(numbers, highestModSeq: searchedModSeq)))
-        } else if options != [.save] {
-            let wantsAll = options.contains(.all) || options.subtracting([.save]).isEmpty
-            output.send(
-                .untagged(
-                    IMAPResponseLine.esearch(
-                        tag: nil, uid: command.uid,
-                        min: options.contains(.min) ? numbers.first : nil,
-                        max: options.contains(.max) ? numbers.last : nil,
-                        count: options.contains(.count) ? numbers.count : nil,
-                        all: wantsAll ? numbers : nil, modSeq: searchedModSeq)))
+        } else {
+            answerExtended(
+                command.returnOptions, tag: tag, uid: command.uid, numbers: numbers, uids: matches.map(\.record.uid),
+                modSeq: searchedModSeq, output: output)
         }
         return .ok("Search completed.", allowExpunge: command.uid)
+    }
+
+    /// RFC 4731 §3.1 ESEARCH for SEARCH, and for SORT as RFC 5267 §3.1 adapts it: `numbers` (and the same messages'
+    /// `uids`) come in result order, so MIN and MAX are the first and last of that order and ALL keeps it.
+    /// RFC 5182 §2.4: SAVE keeps every match in `$`, or only the MIN/MAX messages when nothing else but MIN/MAX was
+    /// asked for; SAVE alone sends no ESEARCH at all.
+    func answerExtended(
+        _ returnOptions: [SearchReturnOption], tag: IMAPTag, uid: Bool, numbers: [UInt32], uids: [UInt32],
+        modSeq: UInt64?, output: any IMAPOutput
+    ) {
+        let options = Set(returnOptions)
+        let reported = options.subtracting([.save])
+        if options.contains(.save) {
+            if !reported.isEmpty, reported.isSubset(of: [.min, .max]), let first = uids.first, let last = uids.last {
+                savedSearch = reported.contains(.min) ? [first] : []
+                if reported.contains(.max), last != first || savedSearch.isEmpty { savedSearch.append(last) }
+            } else {
+                savedSearch = uids
+            }
+        }
+        guard !reported.isEmpty else { return }
+        output.send(
+            .untagged(
+                IMAPResponseLine.esearch(
+                    tag: tag, uid: uid,
+                    min: reported.contains(.min) ? numbers.first : nil,
+                    max: reported.contains(.max) ? numbers.last : nil,
+                    count: reported.contains(.count) ? numbers.count : nil,
+                    all: reported.contains(.all) ? numbers : nil, modSeq: modSeq)))
     }
 
     struct SearchContext {

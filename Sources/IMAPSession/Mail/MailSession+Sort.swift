@@ -14,18 +14,23 @@ extension MailSession {
     /// RFC 5256 §4: the THREAD algorithms advertised as `THREAD=…`.
     static let threadAlgorithms = ["ORDEREDSUBJECT", "REFERENCES"]
 
-    /// RFC 5256 §3 SORT and UID SORT.
+    /// RFC 5256 §3 SORT and UID SORT; with RETURN options, RFC 5267 §3 ESORT answers in an ESEARCH response.
     func sort(
         uid: Bool, criteria: [SortCriterion], charset: String, key: SearchKey, returnOptions: [SearchReturnOption],
-        output: any IMAPOutput
+        tag: IMAPTag, output: any IMAPOutput
     ) throws -> CommandResult {
         try requireSelected()
-        // RFC 5267 ESORT is not advertised, so SORT RETURN (…) is not part of what we speak.
-        guard returnOptions.isEmpty else { throw CommandFailure(.bad, nil, "SORT RETURN options are not supported.") }
         try checkSortCharset(charset)
         let (messages, modSeq) = try sortMessages(matching: key, fields: MessageSorter.fields(for: criteria))
         let sorted = MessageSorter.sort(messages, by: criteria)
-        output.send(.untagged(IMAPResponseLine.sort(sorted.map { uid ? $0.uid : $0.sequence }, highestModSeq: modSeq)))
+        let numbers = sorted.map { uid ? $0.uid : $0.sequence }
+        if returnOptions.isEmpty {
+            output.send(.untagged(IMAPResponseLine.sort(numbers, highestModSeq: modSeq)))
+        } else {
+            answerExtended(
+                returnOptions, tag: tag, uid: uid, numbers: numbers, uids: sorted.map(\.uid), modSeq: modSeq,
+                output: output)
+        }
         return .ok("Sort completed.", allowExpunge: uid)
     }
 

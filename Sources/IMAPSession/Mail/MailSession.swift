@@ -55,8 +55,8 @@ public final class MailSession: @unchecked Sendable {
     public static let capabilities = [
         "IMAP4rev2", "IMAP4rev1", "ID", "ENABLE", "LITERAL+", "IDLE", "NAMESPACE", "UIDPLUS", "MOVE", "UNSELECT",
         "CHILDREN", "SPECIAL-USE", "LIST-EXTENDED", "LIST-STATUS", "CONDSTORE", "QRESYNC", "ESEARCH", "SEARCHRES",
-        "STATUS=SIZE", "SAVEDATE", "OBJECTID", "UTF8=ACCEPT", "BINARY", "MULTIAPPEND", "SORT", "SORT=DISPLAY",
-        "THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES", "COMPRESS=DEFLATE",
+        "STATUS=SIZE", "SAVEDATE", "OBJECTID", "UTF8=ACCEPT", "BINARY", "MULTIAPPEND", "SORT", "SORT=DISPLAY", "ESORT",
+        "THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES", "COMPRESS=DEFLATE", "UNAUTHENTICATE",
         "CREATE-SPECIAL-USE",
     ]
 
@@ -210,10 +210,11 @@ public final class MailSession: @unchecked Sendable {
         case .move(let uid, let set, let mailbox):
             return try copy(uid: uid, set: set, to: mailbox, move: true, output: output)
         case .search(let search):
-            return try self.search(search, output: output)
+            return try self.search(search, tag: command.tag, output: output)
         case .sort(let uid, let criteria, let charset, let key, let returnOptions):
             return try sort(
-                uid: uid, criteria: criteria, charset: charset, key: key, returnOptions: returnOptions, output: output)
+                uid: uid, criteria: criteria, charset: charset, key: key, returnOptions: returnOptions,
+                tag: command.tag, output: output)
         case .thread(let uid, let algorithm, let charset, let key):
             return try thread(uid: uid, algorithm: algorithm, charset: charset, key: key, output: output)
         case .idle:

@@ -38,6 +38,7 @@ struct QuotaAndMiscTests {
         ("a COMPRESS DEFLATE x", "Unexpected arguments"),
         ("a IDLE x", "Unexpected arguments"),
         ("a EXPUNGE 1", "Unexpected arguments"),
+        ("a UNAUTHENTICATE x", "Unexpected arguments"),
         ("a DONE", "Unknown command DONE"),
     ]
 

@@ -64,6 +64,19 @@ struct SearchTests {
             "a SORT RETURN (COUNT) (SIZE) UTF-8 ALL",
             .sort(uid: false, criteria: [SortCriterion(.size)], charset: "UTF-8", key: .all, returnOptions: [.count])
         ),
+        // RFC 5267 §3.3's example: an empty RETURN list means ALL.
+        (
+            "a UID SORT RETURN () (REVERSE DATE) UTF-8 UNDELETED UNKEYWORD $Junk",
+            .sort(
+                uid: true, criteria: [SortCriterion(.date, reverse: true)], charset: "UTF-8",
+                key: .and([.undeleted, .unkeyword("$Junk")]), returnOptions: [.all])
+        ),
+        (
+            "a SORT RETURN (min MAX save) (DATE) UTF-8 ALL",
+            .sort(
+                uid: false, criteria: [SortCriterion(.date)], charset: "UTF-8", key: .all,
+                returnOptions: [.min, .max, .save])
+        ),
         ("a THREAD REFERENCES UTF-8 ALL", .thread(uid: false, algorithm: "REFERENCES", charset: "UTF-8", key: .all)),
         ("a UID THREAD orderedsubject UTF-8 SINCE 5-MAR-2000", .thread(uid: true, algorithm: "ORDEREDSUBJECT", charset: "UTF-8", key: .since(day(2000, 3, 5)))),
     ]
@@ -111,6 +124,9 @@ struct SearchTests {
         ("a SORT (REVERSE) UTF-8 ALL", "Missing SORT criteria"),
         ("a SORT (DATE)", "Missing charset"),
         ("a SORT (DATE) UTF-8", "Missing SEARCH key"),
+        // CONTEXT=SORT (RFC 5267 §4) is not offered.
+        ("a SORT RETURN (CONTEXT) (DATE) UTF-8 ALL", "Unknown SEARCH return option CONTEXT"),
+        ("a SORT RETURN MIN (DATE) UTF-8 ALL", "Missing RETURN options"),
         ("a THREAD", "Missing THREAD algorithm"),
         ("a THREAD REFERENCES", "Missing charset"),
         ("a THREAD REFERENCES UTF-8", "Missing SEARCH key"),
