@@ -119,16 +119,19 @@ let package = Package(
         .executableTarget(name: "FuzzMIMEParser", dependencies: ["AerieMIME"], path: "Fuzz/MIMEParser"),
         .executableTarget(name: "FuzzPOP3LMTPParser", dependencies: ["POP3Protocol", "LMTPProtocol"], path: "Fuzz/POP3LMTPParser"),
 
-        .testTarget(name: "POP3ProtocolTests", dependencies: ["POP3Protocol"], swiftSettings: strict),
-        .testTarget(name: "LMTPProtocolTests", dependencies: ["LMTPProtocol"], swiftSettings: strict),
+        // Helpers shared by the test targets (temporary directories, an in-memory log); never part of a product.
+        .target(name: "AerieTestSupport", dependencies: ["AerieCore"], path: "Tests/AerieTestSupport", swiftSettings: strict),
+
+        .testTarget(name: "POP3ProtocolTests", dependencies: ["POP3Protocol", "AerieTestSupport"], swiftSettings: strict),
+        .testTarget(name: "LMTPProtocolTests", dependencies: ["LMTPProtocol", "AerieTestSupport"], swiftSettings: strict),
         .testTarget(name: "AerieMIMETests", dependencies: ["AerieMIME"], swiftSettings: strict),
-        .testTarget(name: "AerieStorageTests", dependencies: ["AerieStorage"], swiftSettings: strict),
+        .testTarget(name: "AerieStorageTests", dependencies: ["AerieStorage", "AerieTestSupport"], swiftSettings: strict),
         .testTarget(name: "AerieConfigTests", dependencies: ["AerieConfig"], swiftSettings: strict),
-        .testTarget(name: "IMAPProtocolTests", dependencies: ["IMAPProtocol"], swiftSettings: strict),
-        .testTarget(name: "AerieAuthTests", dependencies: ["AerieAuth", "SASL"], swiftSettings: strict),
+        .testTarget(name: "IMAPProtocolTests", dependencies: ["IMAPProtocol", "AerieTestSupport"], swiftSettings: strict),
+        .testTarget(name: "AerieAuthTests", dependencies: ["AerieAuth", "SASL", "AerieTestSupport"], swiftSettings: strict),
         .testTarget(name: "IMAPSessionTests", dependencies: ["IMAPSession", "AerieAuth", "AerieCore", "AerieStorage"], swiftSettings: strict),
-        .testTarget(name: "POP3SessionTests", dependencies: ["POP3Session", "AerieStorage"], swiftSettings: strict),
-        .testTarget(name: "LMTPSessionTests", dependencies: ["LMTPSession", "AerieStorage"], swiftSettings: strict),
+        .testTarget(name: "POP3SessionTests", dependencies: ["POP3Session", "AerieStorage", "AerieTestSupport"], swiftSettings: strict),
+        .testTarget(name: "LMTPSessionTests", dependencies: ["LMTPSession", "AerieStorage", "AerieTestSupport"], swiftSettings: strict),
         .testTarget(
             name: "AerieServerTests",
             dependencies: [

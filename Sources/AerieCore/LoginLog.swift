@@ -36,3 +36,30 @@ public enum LoginLog {
         return parts.joined(separator: ", ")
     }
 }
+
+/// A session with a login phase (IMAP, POP3): what its `Login:` and `Disconnected:` lines report.
+public protocol LoginLogSource {
+    var context: ConnectionContext { get }
+    /// The name the connection logged in as, once it has.
+    var loggedInUserName: String? { get }
+    /// The last user name tried (never the password).
+    var lastAttemptedUser: String? { get }
+    /// The authentication method last tried, as the log names it.
+    var lastMethod: String? { get }
+    var authFailures: Int { get }
+    /// What a client tried in cleartext before TLS where that is not allowed, as the log names it.
+    var triedDisallowedPlaintext: String? { get }
+}
+
+extension LoginLogSource {
+    public func loginLogLine(processID: Int32) -> String {
+        LoginLog.login(user: loggedInUserName, method: lastMethod, context: context, processID: processID)
+    }
+
+    public func disconnectLogLine(reason: String, elapsedSeconds: Int64) -> String {
+        LoginLog.disconnect(
+            reason: reason, elapsedSeconds: elapsedSeconds, authFailures: authFailures,
+            disallowedPlaintextMethod: triedDisallowedPlaintext, user: lastAttemptedUser, method: lastMethod,
+            context: context)
+    }
+}

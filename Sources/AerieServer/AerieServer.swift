@@ -80,13 +80,17 @@ public final class AerieServer: Sendable {
             return mechanism
         }
         let sessionSettings = IMAPSessionSettings(
-            greeting: settings.loginGreeting, mechanisms: mechanisms,
-            allowCleartextWithoutTLS: settings.authAllowCleartext, failureDelay: settings.authFailureDelay,
+            greeting: settings.loginGreeting,
+            auth: LoginAuthSettings(
+                mechanisms: mechanisms, allowCleartextWithoutTLS: settings.authAllowCleartext,
+                failureDelay: settings.authFailureDelay),
             appendLimit: MailAccess.appendLimit(settings: settings))
         let pop3Settings = base.forProtocol("pop3")
         let pop3 = POP3SessionSettings(
-            greeting: pop3Settings.loginGreeting, mechanisms: mechanisms,
-            allowCleartextWithoutTLS: pop3Settings.authAllowCleartext, failureDelay: pop3Settings.authFailureDelay,
+            greeting: pop3Settings.loginGreeting,
+            auth: LoginAuthSettings(
+                mechanisms: mechanisms, allowCleartextWithoutTLS: pop3Settings.authAllowCleartext,
+                failureDelay: pop3Settings.authFailureDelay),
             uidlFormat: pop3Settings.value(forKey: "pop3_uidl_format") ?? "%08Xu%08Xv")
         let lmtpSettings = base.forProtocol("lmtp")
         var lmtp = LMTPSessionSettings(

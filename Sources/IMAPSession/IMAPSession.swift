@@ -24,9 +24,9 @@ public struct IMAPSession: Sendable {
     private var badCommands = 0
     /// The last user name tried and how, for the disconnect log line (never the password).
     public private(set) var lastAttemptedUser: String?
-    var lastMethod: String?
+    public internal(set) var lastMethod: String?
     /// Set when a client tried LOGIN/plaintext SASL before TLS; Dovecot's log says so and fail2ban counts it.
-    var triedDisallowedPlaintext: String?
+    public internal(set) var triedDisallowedPlaintext: String?
     /// RFC 4978: COMPRESS succeeded; the transport compresses both ways.
     public private(set) var compressionActive = false
 
@@ -52,7 +52,7 @@ public struct IMAPSession: Sendable {
     var capabilities: [String] {
         Capabilities.list(
             authenticated: isAuthenticated, isTLS: context.isTLS, startTLSAvailable: context.startTLSAvailable,
-            cleartextAllowed: settings.allowCleartextWithoutTLS, mechanisms: settings.mechanisms,
+            cleartextAllowed: settings.auth.allowCleartextWithoutTLS, mechanisms: settings.auth.mechanisms,
             appendLimit: settings.appendLimit)
     }
 
@@ -204,7 +204,7 @@ public struct IMAPSession: Sendable {
 
     mutating func login(tag: IMAPTag, user: String, password: String) -> [IMAPSessionAction] {
         if isAuthenticated { return badCommand(tag: tag, message: "Already logged in.") }
-        guard context.isSecured || settings.allowCleartextWithoutTLS else {
+        guard context.isSecured || settings.auth.allowCleartextWithoutTLS else {
             triedDisallowedPlaintext = "plaintext"
             return [
                 .send(
@@ -219,11 +219,11 @@ public struct IMAPSession: Sendable {
     mutating func authenticate(tag: IMAPTag, mechanismName: String, initialResponse: String?) -> [IMAPSessionAction] {
         if isAuthenticated { return badCommand(tag: tag, message: "Already logged in.") }
         guard let mechanism = SASLMechanism(rawValue: mechanismName.uppercased()),
-            settings.mechanisms.contains(mechanism)
+            settings.auth.mechanisms.contains(mechanism)
         else {
             return [.send(.tagged(tag, .no, nil, "Unsupported authentication mechanism."))]
         }
-        guard context.isSecured || settings.allowCleartextWithoutTLS else {
+        guard context.isSecured || settings.auth.allowCleartextWithoutTLS else {
             triedDisallowedPlaintext = mechanism.rawValue
             return [
                 .send(
@@ -233,7 +233,7 @@ public struct IMAPSession: Sendable {
             ]
         }
         lastMethod = mechanism.rawValue
-        var exchange = SASLServerExchange(mechanism: mechanism, maxResponseLength: settings.maxSASLResponseLength)
+        var exchange = SASLServerExchange(mechanism: mechanism, maxResponseLength: settings.auth.maxSASLResponseLength)
         var initial: [UInt8]?
         if let initialResponse {
             guard let decoded = SASLBase64.decode(initialResponse) else {
@@ -319,10 +319,10 @@ public struct IMAPSession: Sendable {
     mutating func failedAuthentication(tag: IMAPTag) -> [IMAPSessionAction] {
         authFailures += 1
         var actions: [IMAPSessionAction] = [
-            .sleep(settings.failureDelay),
+            .sleep(settings.auth.failureDelay),
             .send(.tagged(tag, .no, .authenticationFailed, "Authentication failed.")),
         ]
-        if authFailures >= settings.maxAuthFailures {
+        if authFailures >= settings.auth.maxAuthFailures {
             state = .loggedOut
             actions += bye(nil, "Too many invalid authentication attempts.", reason: "Too many invalid authentication attempts")
         }

@@ -47,21 +47,7 @@ enum MailPath {
 
     /// The `>` closing the path: the first one outside a quoted local part.
     private static func closingBracket(in bytes: ArraySlice<UInt8>) -> Int? {
-        var quoted = false
-        var escaped = false
-        for index in bytes.indices.dropFirst() {
-            let byte = bytes[index]
-            if escaped {
-                escaped = false
-            } else if quoted {
-                if byte == ASCII.backslash { escaped = true } else if byte == ASCII.dquote { quoted = false }
-            } else if byte == ASCII.dquote {
-                quoted = true
-            } else if byte == ASCII.greaterThan {
-                return index
-            }
-        }
-        return nil
+        bytes.dropFirst().indicesOutsideQuotes().first { bytes[$0] == ASCII.greaterThan }
     }
 
     /// `Local-part ["@" (Domain / address-literal)]`, as sent; nil if invalid.

@@ -24,21 +24,7 @@ public enum RecipientAddress {
     }
 
     private static func lastAtOutsideQuotes(_ bytes: [UInt8]) -> Int? {
-        var quoted = false
-        var escaped = false
-        var last: Int?
-        for (index, byte) in bytes.enumerated() {
-            if escaped {
-                escaped = false
-            } else if quoted {
-                if byte == ASCII.backslash { escaped = true } else if byte == ASCII.dquote { quoted = false }
-            } else if byte == ASCII.dquote {
-                quoted = true
-            } else if byte == ASCII.at {
-                last = index
-            }
-        }
-        return last
+        bytes.indicesOutsideQuotes().last { bytes[$0] == ASCII.at }
     }
 
     /// RFC 5321 §4.1.2 Quoted-string to its content: quotes removed, quoted-pairs resolved.

@@ -23,11 +23,3 @@ extension UInt8 {
             || self == 0x2B || self == 0x2F || self == ASCII.equals
     }
 }
-
-extension String {
-    /// One reply line: CR, LF and NUL become spaces so a text can never end the line early or inject another.
-    var singleLine: String {
-        guard utf8.contains(where: { $0 == ASCII.cr || $0 == ASCII.lf || $0 == ASCII.nul }) else { return self }
-        return String(decoding: utf8.map { $0 == ASCII.cr || $0 == ASCII.lf || $0 == ASCII.nul ? ASCII.space : $0 }, as: UTF8.self)
-    }
-}

@@ -1,3 +1,5 @@
+import AerieCore
+
 /// Extended response codes (RFC 2449 §8, RFC 3206 §4–§5, RFC 6856 §3), sent as `-ERR [CODE] text`.
 public enum POP3ResponseCode: String, Sendable, Equatable, CaseIterable {
     /// RFC 3206 §5: the failure is about the credentials; retrying them will not help.

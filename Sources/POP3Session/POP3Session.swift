@@ -27,9 +27,9 @@ public struct POP3Session: Sendable {
     private var badCommands = 0
     /// The last user name tried (never the password), for the disconnect log line.
     public private(set) var lastAttemptedUser: String?
-    var lastMethod: String?
+    public internal(set) var lastMethod: String?
     /// Set when a client tried USER/PASS or plaintext SASL before TLS; the log says so and fail2ban counts it.
-    var triedDisallowedPlaintext: String?
+    public internal(set) var triedDisallowedPlaintext: String?
 
     public init(settings: POP3SessionSettings, context: ConnectionContext) {
         self.settings = settings
@@ -45,19 +45,19 @@ public struct POP3Session: Sendable {
     public private(set) var authenticatedUser: AuthenticatedUser?
 
     /// True while the next line is a SASL response (RFC 5034 §4): the transport raises the framer's line limit
-    /// to `settings.maxSASLResponseLength` and logs the line as `POP3Command.redactedSASLResponse`.
+    /// to `settings.auth.maxSASLResponseLength` and logs the line as `POP3Command.redactedSASLResponse`.
     public var expectsSASLResponse: Bool {
         if case .saslExchange = state { return true }
         return false
     }
 
     /// USER/PASS and plaintext SASL are allowed on this connection now.
-    var cleartextAllowed: Bool { context.isSecured || settings.allowCleartextWithoutTLS }
+    var cleartextAllowed: Bool { context.isSecured || settings.auth.allowCleartextWithoutTLS }
 
     /// RFC 2449 §5: what the AUTHORIZATION state offers at this moment.
     var capabilities: POP3Capabilities {
         POP3Capabilities(
-            saslMechanisms: cleartextAllowed ? settings.mechanisms.map(\.rawValue) : [],
+            saslMechanisms: cleartextAllowed ? settings.auth.mechanisms.map(\.rawValue) : [],
             user: cleartextAllowed,
             stls: context.startTLSAvailable && !context.isTLS,
             implementation: "Aerie")
@@ -139,7 +139,7 @@ public struct POP3Session: Sendable {
             return badCommand("APOP is not supported.")
         case .auth(nil, _):
             // RFC 1939-era `AUTH` without arguments lists the mechanisms (as CAPA's SASL line does).
-            let names = cleartextAllowed ? settings.mechanisms.map(\.rawValue) : []
+            let names = cleartextAllowed ? settings.auth.mechanisms.map(\.rawValue) : []
             return [.send(POP3Response.multiline(first: "", lines: names).bytes)]
         case .auth(let name?, let initialResponse):
             return authenticate(mechanismName: name, initialResponse: initialResponse)
@@ -168,13 +168,14 @@ public struct POP3Session: Sendable {
     // MARK: - AUTH (RFC 5034 §4)
 
     mutating func authenticate(mechanismName: String, initialResponse: String?) -> [POP3SessionAction] {
-        guard let mechanism = SASLMechanism(rawValue: mechanismName.uppercased()), settings.mechanisms.contains(mechanism)
+        guard let mechanism = SASLMechanism(rawValue: mechanismName.uppercased()),
+            settings.auth.mechanisms.contains(mechanism)
         else {
             return [.send(POP3Response.err(code: nil, "Unsupported authentication mechanism.").bytes)]
         }
         guard cleartextAllowed else { return plaintextRefused(mechanism.rawValue) }
         lastMethod = mechanism.rawValue
-        var exchange = SASLServerExchange(mechanism: mechanism, maxResponseLength: settings.maxSASLResponseLength)
+        var exchange = SASLServerExchange(mechanism: mechanism, maxResponseLength: settings.auth.maxSASLResponseLength)
         var initial: [UInt8]?
         if let initialResponse {
             guard let decoded = SASLBase64.decode(initialResponse) else {
@@ -254,10 +255,10 @@ public struct POP3Session: Sendable {
     mutating func failedAuthentication() -> [POP3SessionAction] {
         authFailures += 1
         var actions: [POP3SessionAction] = [
-            .sleep(settings.failureDelay),
+            .sleep(settings.auth.failureDelay),
             .send(POP3Response.err(code: .auth, "Authentication failed.").bytes),
         ]
-        if authFailures >= settings.maxAuthFailures {
+        if authFailures >= settings.auth.maxAuthFailures {
             state = .loggedOut
             actions.append(.close(reason: "Too many invalid authentication attempts"))
         }

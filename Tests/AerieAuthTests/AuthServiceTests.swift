@@ -1,5 +1,6 @@
 import AerieCore
 @testable import AerieAuth
+import AerieTestSupport
 import Foundation
 import Synchronization
 import Testing
@@ -10,7 +11,7 @@ import Testing
     /// Builds a passwd-file with one user per failure kind and runs `body` against a service over it.
     func withService(
         debug: Bool = false, configure: (inout AuthServiceConfiguration, URL) throws -> Void = { _, _ in },
-        _ body: (AuthService, CapturingLogSink, String) async throws -> Void
+        _ body: (AuthService, CollectingLog, String) async throws -> Void
     ) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -39,7 +40,7 @@ import Testing
             ],
             userdbs: [UserDBSpec(name: "main", path: passwd.path)], debug: debug)
         try configure(&configuration, dir)
-        let log = CapturingLogSink()
+        let log = CollectingLog()
         let pool = PasswordHashingPool(threads: 2, maxQueued: 16)
         let service = try AuthService(configuration: configuration, log: log, pool: pool)
         try await body(service, log, hash)

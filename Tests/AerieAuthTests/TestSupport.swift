@@ -1,21 +1,5 @@
 import Testing
-import AerieCore
 import Foundation
-import Synchronization
-
-/// Collects log lines for assertions.
-final class CapturingLogSink: LogSink {
-    struct Line: Sendable, Equatable {
-        var level: LogLevel
-        var category: String
-        var message: String
-    }
-    private let storage = Mutex<[Line]>([])
-    var lines: [Line] { storage.withLock { $0 } }
-    func log(_ level: LogLevel, category: String, _ message: String) {
-        storage.withLock { $0.append(Line(level: level, category: category, message: message)) }
-    }
-}
 
 enum Fixtures {
     static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()

@@ -1,11 +1,12 @@
 import AerieStorage
+import AerieTestSupport
 import Glibc
 import Testing
 
 @Suite struct CrossSessionTests {
     /// Two sessions (two stores, as two connections have) on one Maildir: one appends, the other's sync sees it.
     @Test func appendInOneSessionIsSeenBySyncInAnother() throws {
-        let root = makeTempDirectory("cross")
+        let root = makeTempDirectory("storage-cross")
         defer { removeTree(root) }
         let first = try makeStore(root)
         let second = try makeStore(root)
@@ -24,7 +25,7 @@ import Testing
     /// Directory mtimes older than a second are trusted; another session's append must still be seen.
     @Test(arguments: [MailboxLayout.maildirPlusPlus, .fs])
     func appendAfterTheMailboxWasQuietIsSeen(layout: MailboxLayout) throws {
-        let root = makeTempDirectory("quiet")
+        let root = makeTempDirectory("storage-quiet")
         defer { removeTree(root) }
         let first = try makeStore(root, layout: layout, fsync: true)
         let second = try makeStore(root, layout: layout, fsync: true)

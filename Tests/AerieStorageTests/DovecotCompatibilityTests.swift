@@ -1,3 +1,4 @@
+import AerieTestSupport
 import Glibc
 import Testing
 @testable import AerieStorage
@@ -13,7 +14,7 @@ import Testing
     ]
 
     func makeFixture() -> String {
-        let root = makeTempDirectory("dovecot")
+        let root = makeTempDirectory("storage-dovecot")
         for sub in ["cur", "new", "tmp"] { mkdir("\(root)/\(sub)", 0o700) }
         writeText("\(root)/dovecot-uidlist", """
             \(Self.header)
@@ -100,7 +101,7 @@ import Testing
 
 @Suite struct IndexTests {
     @Test func openWithFreshIndexReadsNoMessageFile() throws {
-        let root = makeTempDirectory("index")
+        let root = makeTempDirectory("storage-index")
         defer { removeTree(root) }
         let store = try makeStore(root)
         // 20,000 files as an MDA would leave them (with S= and W=), then one open builds uidlist and index.
@@ -138,7 +139,7 @@ import Testing
     }
 
     @Test func reopeningSharesTheEngineAndDeliveriesDoNotScan() throws {
-        let root = makeTempDirectory("shared")
+        let root = makeTempDirectory("storage-shared")
         defer { removeTree(root) }
         let store = try makeStore(root)
         let first = try store.open("INBOX")
@@ -165,7 +166,7 @@ import Testing
     }
 
     @Test func externalChangesAreFoundWhenOnlyOneDirectoryMoved() throws {
-        let root = makeTempDirectory("partial")
+        let root = makeTempDirectory("storage-partial")
         defer { removeTree(root) }
         let store = try makeStore(root)
         let box = try store.open("INBOX")
@@ -197,7 +198,7 @@ import Testing
     }
 
     @Test func deletedIndexIsRebuiltWithSameUIDs() throws {
-        let root = makeTempDirectory("rebuild")
+        let root = makeTempDirectory("storage-rebuild")
         defer { removeTree(root) }
         let store = try makeStore(root)
         let box = try store.open("INBOX")
@@ -218,7 +219,7 @@ import Testing
     }
 
     @Test func indexPathKeepsIndexOutsideMaildir() throws {
-        let root = makeTempDirectory("idxroot")
+        let root = makeTempDirectory("storage-idxroot")
         defer { removeTree(root) }
         let store = try MailStore(configuration: MailStoreConfiguration(root: "\(root)/Maildir", indexPath: "\(root)/index", fsync: false))
         try store.create("Sent")

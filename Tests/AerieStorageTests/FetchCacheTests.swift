@@ -1,3 +1,4 @@
+import AerieTestSupport
 import Glibc
 import Testing
 
@@ -43,7 +44,7 @@ import Testing
 /// for a restarted server).
 @Suite struct FetchCacheFileTests {
     @Test func parsedItemsSurviveARestartAndATornTailIsCutOff() throws {
-        let root = makeTempDirectory("cachefile")
+        let root = makeTempDirectory("storage-cachefile")
         defer { removeTree(root) }
         let before = try makeStore(root, fsync: false).open("INBOX")
         for _ in 0..<3 { _ = try before.append(sampleMessage, flags: .init(), internalDate: nil) }

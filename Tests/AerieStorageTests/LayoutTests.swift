@@ -1,9 +1,10 @@
+import AerieTestSupport
 import Testing
 @testable import AerieStorage
 
 @Suite struct MaildirPlusPlusLayoutTests {
     @Test func createListRenameDelete() throws {
-        let root = makeTempDirectory("mpp")
+        let root = makeTempDirectory("storage-mpp")
         defer { removeTree(root) }
         let store = try makeStore(root)
         #expect(names(in: root).contains("cur"))
@@ -37,7 +38,7 @@ import Testing
     }
 
     @Test func deleteWithChildrenLeavesNoselectParent() throws {
-        let root = makeTempDirectory("mpp-del")
+        let root = makeTempDirectory("storage-mpp-del")
         defer { removeTree(root) }
         let store = try makeStore(root)
         try store.create("Work")
@@ -48,7 +49,7 @@ import Testing
     }
 
     @Test func subscriptionsUseDovecotV2Format() throws {
-        let root = makeTempDirectory("subs")
+        let root = makeTempDirectory("storage-subs")
         defer { removeTree(root) }
         let store = try makeStore(root)
         try store.subscribe("inbox")
@@ -65,7 +66,7 @@ import Testing
     }
 
     @Test func renameCarriesSubscriptionsAndUIDs() throws {
-        let root = makeTempDirectory("ren")
+        let root = makeTempDirectory("storage-ren")
         defer { removeTree(root) }
         let store = try makeStore(root)
         try store.create("Old")
@@ -81,7 +82,7 @@ import Testing
     }
 
     @Test func renamingInboxMovesMessagesAndLeavesItEmpty() throws {
-        let root = makeTempDirectory("inbox-ren")
+        let root = makeTempDirectory("storage-inbox-ren")
         defer { removeTree(root) }
         let store = try makeStore(root)
         _ = try store.deliver(to: "INBOX", message: sampleMessage)
@@ -96,7 +97,7 @@ import Testing
 
 @Suite struct FSLayoutTests {
     @Test func hierarchicalDirectories() throws {
-        let root = makeTempDirectory("fs")
+        let root = makeTempDirectory("storage-fs")
         defer { removeTree(root) }
         let store = try makeStore(root, layout: .fs)
         try store.create("Lists/dev")

@@ -1,10 +1,11 @@
+import AerieTestSupport
 import Glibc
 import Testing
 @testable import AerieStorage
 
 @Suite struct MailboxTests {
     @Test func appendWritesDovecotNamesUIDListAndKeywords() throws {
-        let root = makeTempDirectory("append")
+        let root = makeTempDirectory("storage-append")
         defer { removeTree(root) }
         let store = try makeStore(root)
         let inbox = try store.open("INBOX")
@@ -42,7 +43,7 @@ import Testing
     }
 
     @Test func modesAndPermissions() throws {
-        let root = makeTempDirectory("modes")
+        let root = makeTempDirectory("storage-modes")
         defer { removeTree(root) }
         let store = try makeStore(root)
         try store.create("Sent")
@@ -60,7 +61,7 @@ import Testing
     }
 
     @Test func uidsStableAcrossReopenAndExternalChanges() throws {
-        let root = makeTempDirectory("external")
+        let root = makeTempDirectory("storage-external")
         defer { removeTree(root) }
         let store = try makeStore(root)
         let box = try store.open("INBOX")
@@ -83,7 +84,7 @@ import Testing
     }
 
     @Test func storeRenamesAndBumpsModSeq() throws {
-        let root = makeTempDirectory("store")
+        let root = makeTempDirectory("storage-store")
         defer { removeTree(root) }
         let store = try makeStore(root)
         let box = try store.open("INBOX")
@@ -113,7 +114,7 @@ import Testing
     }
 
     @Test func storeSurvivesConcurrentRenameByAnotherProcess() throws {
-        let root = makeTempDirectory("race")
+        let root = makeTempDirectory("storage-race")
         defer { removeTree(root) }
         let store = try makeStore(root)
         let box = try store.open("INBOX")
@@ -128,7 +129,7 @@ import Testing
     }
 
     @Test func expungeCopyMove() throws {
-        let root = makeTempDirectory("copy")
+        let root = makeTempDirectory("storage-copy")
         defer { removeTree(root) }
         let store = try makeStore(root)
         try store.create("Archive")
@@ -161,7 +162,7 @@ import Testing
     }
 
     @Test func deliverIsAllOrNothing() throws {
-        let root = makeTempDirectory("deliver")
+        let root = makeTempDirectory("storage-deliver")
         defer { removeTree(root) }
         let store = try makeStore(root, fsync: true)
         #expect(try store.deliver(to: "INBOX", message: sampleMessage) == 1)
@@ -187,7 +188,7 @@ import Testing
     }
 
     @Test func streamingAppend() throws {
-        let root = makeTempDirectory("stream")
+        let root = makeTempDirectory("storage-stream")
         defer { removeTree(root) }
         let store = try makeStore(root)
         let box = try store.open("INBOX")

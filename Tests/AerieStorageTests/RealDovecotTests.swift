@@ -1,3 +1,4 @@
+import AerieTestSupport
 import Glibc
 import Testing
 @testable import AerieStorage
@@ -31,7 +32,7 @@ import Testing
         """#
 
     @Test(.enabled(if: RealDovecotTests.enabled)) func aerieReadsWhatDovecotWrote() throws {
-        let dir = makeTempDirectory("anchor")
+        let dir = makeTempDirectory("storage-anchor")
         chmod(dir, 0o755)  // Dovecot drops to vmail and must reach DIR/mail
         // Ports of our own, away from any other anchor instance on this machine.
         let base = 20_000 + Int(getpid() % 400) * 100

@@ -1,4 +1,5 @@
 import Glibc
+import AerieTestSupport
 import Testing
 
 @testable import AerieStorage

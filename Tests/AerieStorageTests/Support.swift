@@ -1,15 +1,6 @@
 import Glibc
 @testable import AerieStorage
 
-/// A fresh directory under /tmp, removed by the caller with `removeTree`.
-func makeTempDirectory(_ label: String = "store") -> String {
-    var template = Array("/tmp/aerie-storage-\(label)-XXXXXX".utf8CString)
-    let path = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
-    return String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) + (path == nil ? "-failed" : "")
-}
-
-func removeTree(_ path: String) { try? FS.removeTree(path) }
-
 func readText(_ path: String) -> String? {
     (try? FS.readFile(path))?.map { String(decoding: $0, as: UTF8.self) }
 }

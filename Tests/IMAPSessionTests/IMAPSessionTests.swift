@@ -8,7 +8,10 @@ import Testing
 struct Transcript {
     var session: IMAPSession
 
-    init(tls: Bool = false, startTLSAvailable: Bool = true, settings: IMAPSessionSettings = .init(mechanisms: [.plain, .login])) {
+    init(
+        tls: Bool = false, startTLSAvailable: Bool = true,
+        settings: IMAPSessionSettings = .init(auth: LoginAuthSettings(mechanisms: [.plain, .login]))
+    ) {
         session = IMAPSession(
             settings: settings,
             context: ConnectionContext(
@@ -104,7 +107,7 @@ let demo = AuthenticatedUser(user: "demo", uid: 1500, gid: 1500, home: "/home/de
     }
 
     @Test func explicitCleartextSettingAllowsLoginWithoutTLS() {
-        var transcript = Transcript(settings: .init(allowCleartextWithoutTLS: true))
+        var transcript = Transcript(settings: .init(auth: LoginAuthSettings(mechanisms: [.plain], allowCleartextWithoutTLS: true)))
         #expect(authRequest(transcript.send("a LOGIN demo secret"))?.user == "demo")
     }
 }

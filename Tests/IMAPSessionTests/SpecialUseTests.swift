@@ -1,3 +1,4 @@
+import AerieAuth
 import AerieStorage
 import IMAPProtocol
 import IMAPSession
@@ -79,7 +80,7 @@ import Testing
 /// RFC 7889 §3: APPENDLIMIT=n after login, when one limit applies to every mailbox.
 @Suite struct AppendLimitCapabilityTests {
     @Test func advertisedAfterLoginOnly() {
-        var transcript = Transcript(tls: true, settings: .init(mechanisms: [.plain], appendLimit: 10_485_760))
+        var transcript = Transcript(tls: true, settings: .init(auth: LoginAuthSettings(mechanisms: [.plain]), appendLimit: 10_485_760))
         let before = lines(transcript.send("a CAPABILITY"))[0].split(separator: " ")
         #expect(!before.contains { $0.hasPrefix("APPENDLIMIT") })
         #expect(!before.contains("CREATE-SPECIAL-USE"))

@@ -1,4 +1,5 @@
 import AerieCore
+import AerieTestSupport
 import Testing
 
 @testable import LMTPProtocol

@@ -1,6 +1,7 @@
 import AerieAuth
 import AerieCore
 import AerieStorage
+import AerieTestSupport
 import Glibc
 import LMTPProtocol
 import LMTPSession
@@ -46,7 +47,7 @@ import Testing
         let (_, bob) = try harness.inbox("bob@example.org")
         #expect(
             bob.count == 1 && bob[0].hasPrefix("Return-Path: <sender@example.net>\nDelivered-To: bob@example.org\n"))
-        let logged = harness.log.lines.map { "\($0.0.dovecotName) \($0.1): \($0.2)" }
+        let logged = harness.log.lines.map { "\($0.level.dovecotName) \($0.category): \($0.message)" }
         #expect(
             logged == [
                 "Info lmtp(alice@example.org)<S1d>: msgid=<m1@example.net>: saved mail to INBOX",
@@ -102,7 +103,7 @@ import Testing
         #expect(work.count == 1 && work[0].contains("Delivered-To: alice+work@example.org"))
         #expect(inbox.count == 1 && inbox[0].contains("Delivered-To: alice+nope@example.org"))
         #expect(
-            harness.log.lines.map(\.2) == [
+            harness.log.lines.map(\.message) == [
                 "msgid=unspecified: saved mail to work", "msgid=unspecified: saved mail to INBOX",
             ])
     }
@@ -265,8 +266,8 @@ import Testing
             "LHLO x\r\nMAIL FROM:<s@x>\r\nRCPT TO:<alice@example.org>\r\nDATA\r\nMessage-ID: <q@x>\r\n\r\nx\r\n.\r\n")
         #expect(out.last == "451 4.2.0 <alice@example.org> Temporary failure in storing the message")
         #expect(harness.log.lines.count == 1)
-        #expect(harness.log.lines[0].0 == .error)
-        #expect(harness.log.lines[0].2.hasPrefix("msgid=<q@x>: save failed to INBOX: I/O error on /full"))
+        #expect(harness.log.lines[0].level == .error)
+        #expect(harness.log.lines[0].message.hasPrefix("msgid=<q@x>: save failed to INBOX: I/O error on /full"))
     }
 
     @Test func failuresPerRecipient() {
@@ -297,7 +298,7 @@ import Testing
     }
 
     @Test func oneDurableFilePerRecipient() throws {
-        let root = makeTempDirectory("deliver")
+        let root = makeTempDirectory("lmtp-deliver")
         defer { removeTree(root) }
         let users = ["u1", "u2"].map { AuthenticatedUser(user: $0, uid: 1500, gid: 1500, home: "\(root)/\($0)") }
         let delivery = LMTPDelivery(
@@ -321,7 +322,7 @@ import Testing
 
     /// `lmtp_save_to_detail_mailbox`: the detail names the mailbox as IMAP clients write it, with their separator.
     @Test func detailIsWrittenWithTheClientsSeparator() throws {
-        let root = makeTempDirectory("detail")
+        let root = makeTempDirectory("lmtp-detail")
         defer { removeTree(root) }
         let user = AuthenticatedUser(user: "u1", uid: 1500, gid: 1500, home: root)
         let store = { (_: AuthenticatedUser) in try MailStore(configuration: MailStoreConfiguration(root: root)) }

@@ -1,46 +1,16 @@
 import AerieAuth
 import AerieCore
 import AerieStorage
-import Glibc
+import AerieTestSupport
 import LMTPProtocol
 import LMTPSession
-
-func makeTempDirectory(_ label: String) -> String {
-    var template = Array("/tmp/aerie-lmtp-\(label)-XXXXXX".utf8CString)
-    _ = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
-    return String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-}
-
-func removeTree(_ path: String) {
-    guard let dir = opendir(path) else {
-        unlink(path)
-        return
-    }
-    while let entry = readdir(dir) {
-        let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-            String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-        }
-        if name == "." || name == ".." { continue }
-        let child = "\(path)/\(name)"
-        var info = stat()
-        if lstat(child, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR { removeTree(child) } else { unlink(child) }
-    }
-    closedir(dir)
-    rmdir(path)
-}
-
-/// Log lines collected in memory.
-final class CollectingLog: LogSink, @unchecked Sendable {
-    var lines: [(LogLevel, String, String)] = []
-    func log(_ level: LogLevel, category: String, _ message: String) { lines.append((level, category, message)) }
-}
 
 struct TemporaryStoreFailure: Error {}
 
 /// An MTA-side harness: plays the transport's part, answering lookups from a user table and deliveries
 /// with `LMTPDeliverer` over temp Maildirs, and records what the client reads.
 final class Harness {
-    let root = makeTempDirectory("harness")
+    let root = makeTempDirectory("lmtp-harness")
     var session: LMTPSession
     var users: [String: AuthenticatedUser] = [:]
     var lookups: [String] = []

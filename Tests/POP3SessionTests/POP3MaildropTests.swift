@@ -1,12 +1,13 @@
 import AerieAuth
 import AerieStorage
+import AerieTestSupport
 import POP3Protocol
 import POP3Session
 import Testing
 
 /// A temp Maildir with three delivered messages, and a maildrop on it.
 final class MaildropFixture {
-    let root = makeTempDirectory("maildrop")
+    let root = makeTempDirectory("pop3-maildrop")
     let store: MailStore
     static let messages = [
         "From: a@example.com\nSubject: one\n\nhello\n.leading dot\n..two dots\nbye\n",

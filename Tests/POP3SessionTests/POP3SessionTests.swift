@@ -38,7 +38,7 @@ import Testing
     }
 
     @Test func cleartextAllowedOffersUserWithoutTLS() {
-        var transcript = Transcript(settings: .init(allowCleartextWithoutTLS: true))
+        var transcript = Transcript(settings: .init(auth: LoginAuthSettings(mechanisms: [.plain, .login], allowCleartextWithoutTLS: true)))
         let out = lines(transcript.send("CAPA"))
         #expect(out.contains("USER") && out.contains("STLS") && out.contains("SASL PLAIN LOGIN"))
     }

@@ -1,34 +1,8 @@
 import AerieAuth
 import AerieCore
 import AerieStorage
-import Glibc
 import POP3Protocol
 import POP3Session
-
-/// A fresh directory under /tmp; `removeTree` deletes it.
-func makeTempDirectory(_ label: String) -> String {
-    var template = Array("/tmp/aerie-pop3-\(label)-XXXXXX".utf8CString)
-    _ = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
-    return String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-}
-
-func removeTree(_ path: String) {
-    guard let dir = opendir(path) else {
-        unlink(path)
-        return
-    }
-    while let entry = readdir(dir) {
-        let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-            String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-        }
-        if name == "." || name == ".." { continue }
-        let child = "\(path)/\(name)"
-        var info = stat()
-        if lstat(child, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR { removeTree(child) } else { unlink(child) }
-    }
-    closedir(dir)
-    rmdir(path)
-}
 
 func makeStore(_ root: String) throws -> MailStore {
     try MailStore(configuration: MailStoreConfiguration(root: root, fsync: false))

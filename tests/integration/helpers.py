@@ -1,9 +1,10 @@
-"""Shared helpers for Aerie's integration tests: TLS material, users files, configs, the server process, and a
-small raw IMAP client in which every read has a timeout."""
+"""Shared helpers for Aerie's integration tests: TLS material, users files, configs, the server process, and
+small raw IMAP and LMTP clients in which every read has a timeout."""
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import os
 import pwd
@@ -15,6 +16,7 @@ import ssl
 import subprocess
 import time
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -338,6 +340,7 @@ class Server:
     log_path: Path
     proc: subprocess.Popen | None = None
     extra_args: list[str] = field(default_factory=list)
+    output_mode = "wb"  # how start() opens stdout.txt and stderr.txt (not a dataclass field: no annotation)
 
     @property
     def pid(self) -> int:
@@ -345,8 +348,8 @@ class Server:
         return self.proc.pid
 
     def start(self, wait: bool = True) -> "Server":
-        self.stdout = open(self.directory / "stdout.txt", "wb")
-        self.stderr = open(self.directory / "stderr.txt", "wb")
+        self.stdout = open(self.directory / "stdout.txt", self.output_mode)
+        self.stderr = open(self.directory / "stderr.txt", self.output_mode)
         self.proc = subprocess.Popen([self.binary, "serve", "-c", str(self.config), *self.extra_args],
                                      stdout=self.stdout, stderr=self.stderr, stdin=subprocess.DEVNULL,
                                      cwd=self.directory)
@@ -412,26 +415,20 @@ class Server:
 
 
 # ------------------------------------------------------------------------------------------------------------
-# A raw IMAP client
+# Raw line clients
 
 
-class IMAPError(AssertionError):
-    pass
+class LineClient:
+    """A client of a CRLF line protocol over a connected socket, every read bounded by a timeout."""
 
+    protocol = ""  # how timeout and end-of-stream messages name the protocol ("LMTP ")
+    error: type[AssertionError] = AssertionError  # raised for a line longer than readline_bytes' limit
 
-class RawIMAP:
-    """Line-oriented IMAP over a socket, every read bounded by a timeout. Lines are returned without CRLF."""
-
-    def __init__(self, port: int, tls: bool = False, timeout: float = READ_TIMEOUT, greeting: bool = True):
-        self.port = port
+    def __init__(self, sock: socket.socket, timeout: float):
         self.timeout = timeout
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.sock = sock
         self.sock.settimeout(timeout)
-        if tls:
-            self.sock = client_context().wrap_socket(self.sock, server_hostname="localhost")
-            self.sock.settimeout(timeout)
         self.buf = b""
-        self.greeting = self.readline() if greeting else None
 
     def close(self) -> None:
         try:
@@ -446,28 +443,49 @@ class RawIMAP:
         self.close()
 
     def send(self, data: bytes | str) -> None:
-        if isinstance(data, str):
-            data = data.encode()
-        self.sock.sendall(data)
+        self.sock.sendall(data.encode() if isinstance(data, str) else data)
+
+    def readline_bytes(self, timeout: float | None = None, limit: int | None = None) -> bytes:
+        """The next line without its CRLF."""
+        deadline = time.monotonic() + (timeout or self.timeout)
+        while b"\r\n" not in self.buf:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise socket.timeout(f"no complete {self.protocol}line within {timeout or self.timeout}s; "
+                                     f"have {self.buf[:200]!r}")
+            self.sock.settimeout(remaining)
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionError(f"{self.protocol}connection closed; pending {self.buf[:200]!r}")
+            self.buf += chunk
+            if limit is not None and len(self.buf) > limit:
+                raise self.error("line too long")
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line
+
+
+class IMAPError(AssertionError):
+    pass
+
+
+class RawIMAP(LineClient):
+    """Line-oriented IMAP over a socket, every read bounded by a timeout. Lines are returned without CRLF."""
+
+    error = IMAPError
+
+    def __init__(self, port: int, tls: bool = False, timeout: float = READ_TIMEOUT, greeting: bool = True):
+        self.port = port
+        sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        if tls:
+            sock = client_context().wrap_socket(sock, server_hostname="localhost")
+        super().__init__(sock, timeout)
+        self.greeting = self.readline() if greeting else None
 
     def cmd(self, line: str) -> None:
         self.send(line + "\r\n")
 
     def readline(self, timeout: float | None = None, limit: int = 1 << 20) -> str:
-        deadline = time.monotonic() + (timeout or self.timeout)
-        while b"\r\n" not in self.buf:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise socket.timeout(f"no complete line within {timeout or self.timeout}s; have {self.buf[:200]!r}")
-            self.sock.settimeout(remaining)
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                raise ConnectionError(f"connection closed; pending {self.buf[:200]!r}")
-            self.buf += chunk
-            if len(self.buf) > limit:
-                raise IMAPError("line too long")
-        line, self.buf = self.buf.split(b"\r\n", 1)
-        return line.decode("utf-8", errors="replace")
+        return self.readline_bytes(timeout, limit).decode("utf-8", errors="replace")
 
     def read_tagged(self, tag: str, timeout: float | None = None) -> tuple[list[str], str]:
         """Reads until the tagged response for `tag`; returns (untagged/continuation lines, tagged line)."""
@@ -667,21 +685,11 @@ class MailServer(Server):
     pop3s_port: int = 0
     lmtp_port: int = 0
     handed_out: set = field(default_factory=set)
+    output_mode = "ab"  # a restarted server (crash test) keeps the earlier output
 
     @property
     def lmtp_socket(self) -> Path:
         return self.directory / "run" / "lmtp"
-
-    def start(self, wait: bool = True) -> "MailServer":
-        # Append: a restarted server (crash test) keeps the earlier output.
-        self.stdout = open(self.directory / "stdout.txt", "ab")
-        self.stderr = open(self.directory / "stderr.txt", "ab")
-        self.proc = subprocess.Popen([self.binary, "serve", "-c", str(self.config), *self.extra_args],
-                                     stdout=self.stdout, stderr=self.stderr, stdin=subprocess.DEVNULL,
-                                     cwd=self.directory)
-        if wait:
-            self.wait_ready()
-        return self
 
     def wait_ready(self, timeout: float = START_TIMEOUT) -> None:
         super().wait_ready(timeout)
@@ -727,6 +735,22 @@ def make_mail_server(binary: str, directory: Path, ca_dir: Path, users: dict[str
     return server.start() if start else server
 
 
+@contextlib.contextmanager
+def private_mail_server(binary: str, ca_dir: Path, request, name: str, users: dict[str, User] | None = None,
+                        extra: str = "") -> Iterator[MailServer]:
+    """A module fixture's mail server: started in a fresh private_dir(name) with make_mail_users() unless told;
+    afterwards stopped, where it must exit 0 on SIGTERM, and its directory removed unless a test failed meanwhile."""
+    failed_before = request.session.testsfailed
+    directory = private_dir(name)
+    server = make_mail_server(binary, directory / "srv", ca_dir, make_mail_users() if users is None else users,
+                              extra=extra)
+    yield server
+    rc = server.stop_if_running()
+    if rc == 0 and request.session.testsfailed == failed_before:
+        remove_private_dir(directory)  # kept (with the log) when a test failed
+    assert rc == 0, f"aerie serve exited {rc} on SIGTERM:\n{server.log()[-3000:]}"
+
+
 def crlf(data: bytes) -> bytes:
     """Line endings normalized to CRLF (bare LF and bare CR become CRLF)."""
     return re.sub(rb"\r\n|\r|\n", b"\r\n", data)
@@ -758,54 +782,29 @@ class LMTPError(AssertionError):
     pass
 
 
-class LMTPClient:
+class LMTPClient(LineClient):
     """A raw LMTP client (unix socket path or TCP port), every read bounded by a timeout. Replies are returned as
     (code, [text lines]) with multi-line replies joined."""
 
+    protocol = "LMTP "
+    error = LMTPError
+
     def __init__(self, where: Path | str | int, timeout: float = READ_TIMEOUT, greeting: bool = True):
-        self.timeout = timeout
         if isinstance(where, int):
-            self.sock = socket.create_connection(("127.0.0.1", where), timeout=timeout)
+            sock = socket.create_connection(("127.0.0.1", where), timeout=timeout)
         else:
-            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            self.sock.settimeout(timeout)
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.settimeout(timeout)
             try:
-                self.sock.connect(str(where))
+                sock.connect(str(where))
             except OSError:
-                self.sock.close()
+                sock.close()
                 raise
-        self.sock.settimeout(timeout)
-        self.buf = b""
+        super().__init__(sock, timeout)
         self.greeting = self.reply() if greeting else None
 
-    def close(self) -> None:
-        try:
-            self.sock.close()
-        except OSError:
-            pass
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *a):
-        self.close()
-
-    def send(self, data: bytes | str) -> None:
-        self.sock.sendall(data.encode() if isinstance(data, str) else data)
-
     def readline(self, timeout: float | None = None) -> bytes:
-        deadline = time.monotonic() + (timeout or self.timeout)
-        while b"\r\n" not in self.buf:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise socket.timeout(f"no complete LMTP line within {timeout or self.timeout}s; have {self.buf[:200]!r}")
-            self.sock.settimeout(remaining)
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                raise ConnectionError(f"LMTP connection closed; pending {self.buf[:200]!r}")
-            self.buf += chunk
-        line, self.buf = self.buf.split(b"\r\n", 1)
-        return line
+        return self.readline_bytes(timeout)
 
     def reply(self, timeout: float | None = None) -> tuple[int, list[str]]:
         lines = []

@@ -37,14 +37,8 @@ SEED = int(os.environ.get("AERIE_CRASH_SEED", str(random.randrange(1 << 30))))
 
 @pytest.fixture(scope="module")
 def mail(aerie_bin, ca_dir, vmail, request):
-    failed_before = request.session.testsfailed
-    directory = helpers.private_dir("crash")
-    server = helpers.make_mail_server(aerie_bin, directory / "srv", ca_dir, helpers.make_mail_users())
-    yield server
-    rc = server.stop_if_running()
-    if rc == 0 and request.session.testsfailed == failed_before:
-        helpers.remove_private_dir(directory)  # kept (with the log) when a test failed
-    assert rc == 0, f"aerie serve exited {rc} on SIGTERM:\n{server.log()[-3000:]}"
+    with helpers.private_mail_server(aerie_bin, ca_dir, request, "crash") as server:
+        yield server
 
 
 def keeper_pids(server: helpers.MailServer) -> list[int]:

@@ -18,14 +18,8 @@ D = helpers.MAIL_DOMAIN
 
 @pytest.fixture(scope="module")
 def mail(aerie_bin, ca_dir, vmail, request):
-    failed_before = request.session.testsfailed
-    directory = helpers.private_dir("lmtp")
-    server = helpers.make_mail_server(aerie_bin, directory / "srv", ca_dir, helpers.make_mail_users())
-    yield server
-    rc = server.stop_if_running()
-    if rc == 0 and request.session.testsfailed == failed_before:
-        helpers.remove_private_dir(directory)  # kept (with the log) when a test failed
-    assert rc == 0, f"aerie serve exited {rc} on SIGTERM:\n{server.log()[-3000:]}"
+    with helpers.private_mail_server(aerie_bin, ca_dir, request, "lmtp") as server:
+        yield server
 
 
 def smtplib_lmtp(mail, transport: str) -> smtplib.LMTP:
@@ -287,16 +281,9 @@ LIMIT = 64 * 1024
 @pytest.fixture(scope="module")
 def limited(aerie_bin, ca_dir, vmail, request):
     """A server with quota_mail_size = 64k, lmtp_user_concurrency_limit = 2 and no Received header."""
-    failed_before = request.session.testsfailed
-    directory = helpers.private_dir("lmtp-limited")
-    server = helpers.make_mail_server(
-        aerie_bin, directory / "srv", ca_dir, helpers.make_mail_users(),
-        extra="quota_mail_size = 64k\nlmtp_user_concurrency_limit = 2\nlmtp_add_received_header = no\n")
-    yield server
-    rc = server.stop_if_running()
-    if rc == 0 and request.session.testsfailed == failed_before:
-        helpers.remove_private_dir(directory)
-    assert rc == 0, f"aerie serve exited {rc} on SIGTERM:\n{server.log()[-3000:]}"
+    extra = "quota_mail_size = 64k\nlmtp_user_concurrency_limit = 2\nlmtp_add_received_header = no\n"
+    with helpers.private_mail_server(aerie_bin, ca_dir, request, "lmtp-limited", extra=extra) as server:
+        yield server
 
 
 def test_configured_small_size_limit(limited):

@@ -24,14 +24,8 @@ PW = helpers.MAIL_PASSWORD
 
 @pytest.fixture(scope="module")
 def mail(aerie_bin, ca_dir, vmail, request):
-    failed_before = request.session.testsfailed
-    directory = helpers.private_dir("pop3")
-    server = helpers.make_mail_server(aerie_bin, directory / "srv", ca_dir, helpers.make_mail_users())
-    yield server
-    rc = server.stop_if_running()
-    if rc == 0 and request.session.testsfailed == failed_before:
-        helpers.remove_private_dir(directory)  # kept (with the log) when a test failed
-    assert rc == 0, f"aerie serve exited {rc} on SIGTERM:\n{server.log()[-3000:]}"
+    with helpers.private_mail_server(aerie_bin, ca_dir, request, "pop3") as server:
+        yield server
 
 
 def deliver(mail, user: str, messages: list[bytes], sender: str = "sender@example.org") -> None:

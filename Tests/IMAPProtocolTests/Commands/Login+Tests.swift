@@ -1,3 +1,4 @@
+import AerieTestSupport
 import Testing
 
 @testable import IMAPProtocol

@@ -1,3 +1,4 @@
+import AerieTestSupport
 import NIOCore
 import Testing
 
