@@ -50,6 +50,8 @@ public struct AerieSettings: Sendable {
     public var loginTrustedNetworks: [String] = []
     /// Aerie-specific: how long a client may stay connected without logging in.
     public var loginTimeout: Duration = .seconds(60)
+    /// RFC 8437 UNAUTHENTICATE offered after login (`imap_unauthenticate`).
+    public var imapUnauthenticate = true
     public var mailPlugins: [String] = []
     public var passdbs: [PassDBSettings] = []
     public var userdbs: [UserDBSettings] = []
@@ -146,6 +148,7 @@ public struct AerieSettings: Sendable {
         case ("login_greeting", .string(let s)): loginGreeting = s
         case ("login_trusted_networks", .list(let l)): loginTrustedNetworks = l
         case ("login_timeout", .duration(let d)): loginTimeout = d
+        case ("imap_unauthenticate", .bool(let b)): imapUnauthenticate = b
         case ("mail_plugins", .boolList(let l)): mailPlugins = l.filter(\.enabled).map(\.name)
         default: break
         }

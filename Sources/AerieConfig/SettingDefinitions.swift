@@ -74,6 +74,8 @@ enum Registry {
         SettingDef("login_proxy_max_disconnect_delay", .duration, "0"),
         // Aerie-specific (no Dovecot equivalent; Dovecot hardcodes its pre-login timeout): idle time before login.
         SettingDef("login_timeout", .duration, "1 min"),
+        // Aerie-specific (Dovecot has no UNAUTHENTICATE): RFC 8437 §8 asks servers for a way to turn the command off.
+        SettingDef("imap_unauthenticate", .bool, "yes"),
         // Mail storage
         SettingDef("mail_driver", .string), SettingDef("mail_path", .variableString), SettingDef("mail_home", .variableString),
         SettingDef("mail_inbox_path", .variableString), SettingDef("mail_index_path", .variableString),

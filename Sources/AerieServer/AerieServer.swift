@@ -84,7 +84,7 @@ public final class AerieServer: Sendable {
             auth: LoginAuthSettings(
                 mechanisms: mechanisms, allowCleartextWithoutTLS: settings.authAllowCleartext,
                 failureDelay: settings.authFailureDelay),
-            appendLimit: MailAccess.appendLimit(settings: settings))
+            appendLimit: MailAccess.appendLimit(settings: settings), unauthenticate: settings.imapUnauthenticate)
         let pop3Settings = base.forProtocol("pop3")
         let pop3 = POP3SessionSettings(
             greeting: pop3Settings.loginGreeting,

@@ -4,9 +4,12 @@ import SASL
 enum Capabilities {
     static func list(
         authenticated: Bool, isTLS: Bool, startTLSAvailable: Bool, cleartextAllowed: Bool, mechanisms: [SASLMechanism],
-        appendLimit: Int? = nil
+        appendLimit: Int? = nil, unauthenticate: Bool = true
     ) -> [String] {
-        if authenticated { return MailSession.capabilities(appendLimit: appendLimit) }
+        if authenticated {
+            let all = MailSession.capabilities(appendLimit: appendLimit)
+            return unauthenticate ? all : all.filter { $0 != "UNAUTHENTICATE" }
+        }
         var caps = ["IMAP4rev2", "IMAP4rev1", "ID", "ENABLE", "LITERAL+"]
         caps.append("SASL-IR")
         if !isTLS && startTLSAvailable { caps.append("STARTTLS") }

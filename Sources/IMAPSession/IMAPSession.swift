@@ -53,7 +53,7 @@ public struct IMAPSession: Sendable {
         Capabilities.list(
             authenticated: isAuthenticated, isTLS: context.isTLS, startTLSAvailable: context.startTLSAvailable,
             cleartextAllowed: settings.auth.allowCleartextWithoutTLS, mechanisms: settings.auth.mechanisms,
-            appendLimit: settings.appendLimit)
+            appendLimit: settings.appendLimit, unauthenticate: settings.unauthenticate)
     }
 
     /// RFC 9051 §7.1.1: the greeting carries the capabilities so clients save a round trip.
@@ -182,6 +182,7 @@ public struct IMAPSession: Sendable {
     /// selected mailbox is left without expunge, ENABLE and SEARCHRES state with it), and §4.1: COMPRESS ends once
     /// the tagged OK is out. A new LOGIN or AUTHENTICATE then meets the same TLS rules as the first one.
     mutating func unauthenticate(tag: IMAPTag) -> [IMAPSessionAction] {
+        guard settings.unauthenticate else { return badCommand(tag: tag, message: "UNAUTHENTICATE is disabled.") }
         guard case .authenticated(let user) = state else {
             return badCommand(tag: tag, message: "UNAUTHENTICATE is valid only after login.")
         }

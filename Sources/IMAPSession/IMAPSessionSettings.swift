@@ -10,16 +10,21 @@ public struct IMAPSessionSettings: Sendable {
     public var maxBadCommands: Int
     /// RFC 7889 §3: the APPEND limit of every mailbox, advertised after login; nil advertises none.
     public var appendLimit: Int?
+    /// RFC 8437 §8: UNAUTHENTICATE can be turned off (`imap_unauthenticate = no`); then it is neither advertised
+    /// nor accepted.
+    public var unauthenticate: Bool
 
     public init(
         greeting: String = "Aerie ready.",
         auth: LoginAuthSettings = LoginAuthSettings(mechanisms: [.plain]),
         maxBadCommands: Int = 10,
-        appendLimit: Int? = nil
+        appendLimit: Int? = nil,
+        unauthenticate: Bool = true
     ) {
         self.greeting = greeting
         self.auth = auth
         self.maxBadCommands = maxBadCommands
         self.appendLimit = appendLimit
+        self.unauthenticate = unauthenticate
     }
 }

@@ -28,6 +28,17 @@ import Testing
         #expect(!lines(transcript.send("d CAPABILITY"))[0].split(separator: " ").contains("UNAUTHENTICATE"))
     }
 
+    /// RFC 8437 §8: `imap_unauthenticate = no` takes the command away: not advertised, refused, the user stays.
+    @Test func disabledItIsNeitherAdvertisedNorAccepted() {
+        var transcript = Transcript(tls: true, settings: .init(unauthenticate: false))
+        loggedIn(&transcript)
+        #expect(!lines(transcript.send("b CAPABILITY"))[0].split(separator: " ").contains("UNAUTHENTICATE"))
+        let actions = transcript.send("c UNAUTHENTICATE")
+        #expect(lines(actions) == ["c BAD UNAUTHENTICATE is disabled."])
+        #expect(!actions.contains(.loggedOut(demo)))
+        #expect(transcript.session.isAuthenticated)
+    }
+
     @Test func endsTheUserSessionThenAnotherUserCanLogIn() {
         var transcript = Transcript(tls: true)
         loggedIn(&transcript)
