@@ -50,11 +50,10 @@ enum IndexFormat {
                     guard applyRecords(raw, shared, from: payload, to: end, to: &index) else { return nil }
                 case UInt8(ascii: "E"):
                     guard length % expungeSize == 0 else { return nil }
-                    var at = payload
-                    while at < end {
-                        index.expunge(raw.loadLE(UInt32.self, at: at), modSeq: raw.loadLE(UInt64.self, at: at + 4))
-                        at += expungeSize
-                    }
+                    index.expunge(
+                        stride(from: payload, to: end, by: expungeSize).map {
+                            (raw.loadLE(UInt32.self, at: $0), raw.loadLE(UInt64.self, at: $0 + 4))
+                        })
                 default:
                     return nil
                 }

@@ -7,6 +7,8 @@
 enum IndexTextFormat {
     /// Applies complete lines of `bytes`; the octets used (a torn last line is left out).
     static func apply(_ bytes: ArraySlice<UInt8>, to index: inout MailboxIndex) -> Int {
+        // Expunges come one line at a time here: a dictionary keeps each one cheap.
+        index.hashRecords()
         var lineStart = bytes.startIndex
         var position = bytes.startIndex
         while position < bytes.endIndex {

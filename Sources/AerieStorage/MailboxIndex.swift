@@ -61,9 +61,13 @@ struct IndexHeader: Equatable {
 }
 
 /// The records by UID. An index read from a snapshot is already in UID order: it is kept as that array (no hashing of
-/// 100,000 keys at open), deliveries append to it and flag changes replace in place; the first removal turns it into
-/// a dictionary, as removing from the middle of a large array one UID at a time would be quadratic.
+/// 100,000 keys at open), deliveries append to it, flag changes replace in place and a few expunges close the gap;
+/// a larger batch of expunges turns it into a dictionary, as removing many UIDs from the middle of a large array
+/// would be quadratic.
 struct IndexRecords {
+    /// Removals from the ordered array per batch before it becomes a dictionary (each moves the array's tail).
+    static let inPlaceRemovals = 16
+
     private var ordered: [IndexRecord] = []
     private var hashed: [UInt32: IndexRecord]?
 
@@ -107,13 +111,22 @@ struct IndexRecords {
         return nil
     }
 
-    mutating func remove(_ uid: UInt32) -> IndexRecord? {
+    /// Removes the records of `uids` (absent ones are skipped); returns the removed records.
+    mutating func remove(_ uids: [UInt32]) -> [IndexRecord] {
         if hashed == nil {
-            guard position(of: uid) != nil else { return nil }
+            let positions = Set(uids.compactMap(position(of:))).sorted(by: >)
+            if positions.count <= Self.inPlaceRemovals { return positions.map { ordered.remove(at: $0) } }
             hashed = Dictionary(uniqueKeysWithValues: ordered.lazy.map { ($0.uid, $0) })
             ordered = []
         }
-        return hashed!.removeValue(forKey: uid)
+        return uids.compactMap { hashed!.removeValue(forKey: $0) }
+    }
+
+    /// Dictionary from now on (an old text log, whose expunges come one line at a time).
+    mutating func hashAll() {
+        guard hashed == nil else { return }
+        hashed = Dictionary(uniqueKeysWithValues: ordered.lazy.map { ($0.uid, $0) })
+        ordered = []
     }
 
     private func position(of uid: UInt32) -> Int? {
@@ -167,10 +180,17 @@ struct MailboxIndex {
         if record.modSeq > header.highestModSeq { header.highestModSeq = record.modSeq }
     }
 
-    mutating func expunge(_ uid: UInt32, modSeq: UInt64) {
-        if let old = records.remove(uid), uidByBase != nil { uidByBase![old.base] = nil }
-        expunges.append((uid, modSeq))
-        if modSeq > header.highestModSeq { header.highestModSeq = modSeq }
+    mutating func expunge(_ uid: UInt32, modSeq: UInt64) { expunge([(uid, modSeq)]) }
+
+    mutating func expunge(_ uids: [UInt32], modSeq: UInt64) { expunge(uids.map { ($0, modSeq) }) }
+
+    /// One batch, so a few expunges from a large mailbox move its records once each (IndexRecords).
+    mutating func expunge(_ entries: [(uid: UInt32, modSeq: UInt64)]) {
+        guard !entries.isEmpty else { return }
+        for old in records.remove(entries.map(\.uid)) where uidByBase != nil { uidByBase![old.base] = nil }
+        expunges += entries
+        let highest = entries.lazy.map(\.modSeq).max()!
+        if highest > header.highestModSeq { header.highestModSeq = highest }
         if expunges.count > Self.expungeMemory + Self.expungeMemory / 4 {
             let dropped = expunges.count - Self.expungeMemory
             header.expungeFloor = max(header.expungeFloor, expunges[dropped - 1].modSeq)
@@ -194,4 +214,6 @@ struct MailboxIndex {
     }
 
     mutating func reserveCapacity(_ count: Int) { records.reserveCapacity(count) }
+
+    mutating func hashRecords() { records.hashAll() }
 }

@@ -203,8 +203,8 @@ final class MaildirEngine {
             journal.record(updated)
         }
         let gone = index.records.values.filter { (($0.inNew && scanNew) || (!$0.inNew && scanCur)) && !seen.contains($0.uid) }
+        index.expunge(gone.map(\.uid), modSeq: modSeq)
         for record in gone {
-            index.expunge(record.uid, modSeq: modSeq)
             journal.expunge(uid: record.uid, modSeq: modSeq)
             changed = true
         }
@@ -401,15 +401,19 @@ final class MaildirEngine {
         var done: [UInt32] = []
         var touchedNew = false
         var touchedCur = false
-        for uid in uids {
+        for uid in Set(uids).sorted() {
             guard let record = index.records[uid] else { continue }
             if record.inNew { touchedNew = true } else { touchedCur = true }
-            if unlink(path(of: record)) != 0 && errno != ENOENT { throw FS.ioError(path(of: record)) }
-            index.expunge(uid, modSeq: modSeq)
+            if unlink(path(of: record)) != 0 && errno != ENOENT {
+                // The files already gone are expunged all the same.
+                index.expunge(done, modSeq: modSeq)
+                throw FS.ioError(path(of: record))
+            }
             journal.expunge(uid: uid, modSeq: modSeq)
             done.append(uid)
         }
         guard !done.isEmpty else { return [] }
+        index.expunge(done, modSeq: modSeq)
         index.header.highestModSeq = modSeq
         try compactUIDListIfSparse()
         finishWrite(journal, new: touchedNew, cur: touchedCur)

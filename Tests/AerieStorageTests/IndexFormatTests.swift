@@ -107,6 +107,40 @@ import Testing
         #expect(IndexLog.decode(bytes + [UInt8(ascii: "R"), 3, 0, 0, 0, 1, 2, 3]) == nil)
     }
 
+    @Test func recordsKeepUIDOrderThroughDeliveriesRenamesAndExpunges() {
+        func record(_ uid: UInt32, _ name: String? = nil) -> IndexRecord {
+            IndexRecord(
+                uid: uid, modSeq: UInt64(uid), size: 1, virtualSize: 1, internalDate: 0, saveDate: 0, inNew: false,
+                fileName: name ?? "\(uid).M1P1.host:2,S")
+        }
+        var index = MailboxIndex()
+        var expected = Set<UInt32>()
+        for uid in stride(from: 2, through: 200, by: 2) {
+            index.upsert(record(UInt32(uid)))
+            expected.insert(UInt32(uid))
+        }
+        #expect(index.uid(forBase: "10.M1P1.host") == 10)
+        index.upsert(record(51))  // below the highest UID (taken from the uidlist in a scan)
+        index.upsert(record(10, "10.M1P1.host:2,FS"))  // a flag change
+        index.upsert(record(12, "12.other.host:2,"))  // another file under the same UID
+        expected.insert(51)
+        index.expunge([4, 6, 51, 999], modSeq: 300)  // a few: in place
+        expected.subtract([4, 6, 51])
+        #expect(index.records.sorted().map(\.uid) == expected.sorted())
+        let many = (100...180).map(UInt32.init)
+        index.expunge(many, modSeq: 301)  // many: as a dictionary
+        expected.subtract(many)
+        #expect(index.records.sorted().map(\.uid) == expected.sorted())
+        #expect(index.records.count == expected.count)
+        #expect(index.records[10]?.fileName == "10.M1P1.host:2,FS")
+        #expect(index.records[4] == nil && index.records[2] != nil && index.records[51] == nil)
+        #expect(index.uid(forBase: "10.M1P1.host") == 10)
+        #expect(index.uid(forBase: "12.M1P1.host") == nil && index.uid(forBase: "12.other.host") == 12)
+        #expect(index.uid(forBase: "4.M1P1.host") == nil)
+        #expect(index.header.highestModSeq == 301 && index.header.nextUID == 201)
+        #expect(index.expunged(since: 300) == many)
+    }
+
     // MARK: Through the mail store
 
     private func fill(_ store: MailStore, root: String, count: Int) throws -> Mailbox {
