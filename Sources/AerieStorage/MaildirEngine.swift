@@ -35,6 +35,10 @@ final class MaildirEngine {
     private(set) var fetchCache = FetchCache()
     private var fetchCacheFile: FetchCacheFile
 
+    /// EMAILIDs worked out so far (otherwise a uidlist lookup and a SHA-256 per message at every FETCH EMAILID): the
+    /// GUID of a UID never changes within one UIDVALIDITY.
+    private var emailIDs: (uidValidity: UInt32, byUID: [UInt32: String]) = (0, [:])
+
     /// cur/ and new/ held open for reading messages by name; -1 until first needed (or when they can't be opened).
     private var directoryFDs: (cur: Int32, new: Int32) = (-1, -1)
 
@@ -205,6 +209,7 @@ final class MaildirEngine {
         let gone = index.records.values.filter { (($0.inNew && scanNew) || (!$0.inNew && scanCur)) && !seen.contains($0.uid) }
         index.expunge(gone.map(\.uid), modSeq: modSeq)
         for record in gone {
+            emailIDs.byUID[record.uid] = nil
             journal.expunge(uid: record.uid, modSeq: modSeq)
             changed = true
         }
@@ -409,6 +414,7 @@ final class MaildirEngine {
                 index.expunge(done, modSeq: modSeq)
                 throw FS.ioError(path(of: record))
             }
+            emailIDs.byUID[uid] = nil
             journal.expunge(uid: uid, modSeq: modSeq)
             done.append(uid)
         }
@@ -456,7 +462,13 @@ final class MaildirEngine {
 
     /// RFC 8474 §5.1 EMAILID: the same for every copy of a message (COPY/MOVE carry the GUID over), objectid
     /// characters only: a 128-bit GUID is used as it is, any other (a Maildir base name) is hashed into one.
-    func emailID(of record: IndexRecord) -> String { "M" + Self.objectGUID(guid(of: record)) }
+    func emailID(of record: IndexRecord) -> String {
+        if emailIDs.uidValidity != index.header.uidValidity { emailIDs = (index.header.uidValidity, [:]) }
+        if let known = emailIDs.byUID[record.uid] { return known }
+        let id = "M" + Self.objectGUID(guid(of: record))
+        emailIDs.byUID[record.uid] = id
+        return id
+    }
 
     static func objectGUID(_ guid: String) -> String {
         if guid.utf8.count == 32 && guid.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }) {
