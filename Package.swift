@@ -112,6 +112,13 @@ let package = Package(
             path: "bench/Sources/AerieBench",
             swiftSettings: strict
         ),
+        // Times the first open of a mailbox in a fresh process (a restarted server) against a warm one.
+        .executableTarget(
+            name: "IndexOpenTiming",
+            dependencies: ["AerieStorage"],
+            path: "bench/Sources/IndexOpenTiming",
+            swiftSettings: strict
+        ),
 
         // libFuzzer entry points: swift build --product FuzzX --sanitize=fuzzer
         .executableTarget(name: "FuzzIMAPParser", dependencies: ["IMAPProtocol"], path: "Fuzz/IMAPParser"),

@@ -10,7 +10,7 @@ func errnoText(_ code: Int32) -> String {
 /// Counters the tests read to prove an open of a mailbox did not touch message files.
 /// Counted per watched directory, so tests running in parallel cannot disturb each other's counts.
 enum StorageTestHooks {
-    enum Event: Hashable, Sendable { case messageFileOpen, messageFileStat, directoryScan, indexRead }
+    enum Event: Hashable, Sendable { case messageFileOpen, messageFileStat, directoryScan, indexRead, uidlistRead }
 
     private static let active = Atomic<Bool>(false)
     private static let counts = Mutex<[String: [Event: Int]]>([:])

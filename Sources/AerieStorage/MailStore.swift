@@ -212,7 +212,7 @@ public final class MailStore: Sendable {
             return MailboxStatus(
                 messages: engine.index.records.count, unseen: unseen, deleted: deleted, recent: 0,
                 uidNext: header.nextUID, uidValidity: header.uidValidity, highestModSeq: header.highestModSeq,
-                size: size, mailboxID: engine.uidlist.list.guid)
+                size: size, mailboxID: engine.mailboxGUID)
         }
     }
 

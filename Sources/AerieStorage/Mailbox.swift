@@ -296,7 +296,7 @@ public final class Mailbox: @unchecked Sendable {
     }
 
     /// RFC 8474 §4 MAILBOXID.
-    public var mailboxID: String { mutex.run { engine.uidlist.list.guid } }
+    public var mailboxID: String { mutex.run { engine.mailboxGUID } }
 
     /// RFC 8474 §5.1 EMAILID of a message of this view; nil when it is gone.
     public func emailID(uid: UInt32) -> String? {

@@ -27,11 +27,17 @@ final class MaildirEngine {
     /// Bumped whenever `index` or `keywords` change, so views know when to diff.
     private(set) var generation = 0
     private var indexLoaded = false
+    /// An index in the old text format was found and its rewrite attempted (once per engine).
+    private var upgradeTried = false
     /// `index.records` as MessageRecords in UID order, built once per generation and shared by every view.
     private var snapshot: (generation: Int, records: [MessageRecord])?
     /// Parsed ENVELOPE / BODY / BODYSTRUCTURE strings by UID: a message file never changes under its UID.
     private(set) var fetchCache = FetchCache()
     private var fetchCacheFile: FetchCacheFile
+
+    /// EMAILIDs worked out so far (otherwise a uidlist lookup and a SHA-256 per message at every FETCH EMAILID): the
+    /// GUID of a UID never changes within one UIDVALIDITY.
+    private var emailIDs: (uidValidity: UInt32, byUID: [UInt32: String]) = (0, [:])
 
     /// cur/ and new/ held open for reading messages by name; -1 until first needed (or when they can't be opened).
     private var directoryFDs: (cur: Int32, new: Int32) = (-1, -1)
@@ -99,7 +105,21 @@ final class MaildirEngine {
             try withWriteLock { () throws(StorageError) in
                 if needsScan() { try scanLocked() }
             }
+        } else if log.isTextFormat && !upgradeTried {
+            // A cache: if it cannot be rewritten now, the text file still serves and the next write replaces it.
+            upgradeTried = true
+            try? withWriteLock { () throws(StorageError) in
+                if log.isTextFormat && !needsScan() { try upgradeIndexLocked() }
+            }
         }
+    }
+
+    /// An index in the text format of earlier versions is rewritten once in the compact one (with the mailbox GUID
+    /// the text header did not carry), so the next open reads it fast.
+    private func upgradeIndexLocked() throws(StorageError) {
+        try uidlist.refresh()
+        if index.header.mailboxGUID.isEmpty { index.header.mailboxGUID = uidlist.list.guid }
+        try log.compact(index, durable: false)
     }
 
     private func needsScan() -> Bool {
@@ -169,10 +189,10 @@ final class MaildirEngine {
 
         let modSeq = index.header.highestModSeq + 1
         var changed = false
-        var lines = ""
+        var journal = IndexJournal()
         var seen = Set<UInt32>()
         for (base, file) in files {
-            guard let uid = index.uidByBase[base], let record = index.records[uid] else { continue }
+            guard let uid = index.uid(forBase: base), let record = index.records[uid] else { continue }
             files[base] = nil
             seen.insert(uid)
             guard file.name != record.fileName || file.inNew != record.inNew else { continue }
@@ -184,12 +204,13 @@ final class MaildirEngine {
                 changed = true
             }
             index.upsert(updated)
-            lines += MailboxIndex.recordLine(updated)
+            journal.record(updated)
         }
         let gone = index.records.values.filter { (($0.inNew && scanNew) || (!$0.inNew && scanCur)) && !seen.contains($0.uid) }
+        index.expunge(gone.map(\.uid), modSeq: modSeq)
         for record in gone {
-            index.expunge(record.uid, modSeq: modSeq)
-            lines += MailboxIndex.expungeLine(uid: record.uid, modSeq: modSeq)
+            emailIDs.byUID[record.uid] = nil
+            journal.expunge(uid: record.uid, modSeq: modSeq)
             changed = true
         }
 
@@ -222,7 +243,7 @@ final class MaildirEngine {
                 uid: uid, modSeq: modSeq, size: size, virtualSize: vsize ?? size, internalDate: st.mtimeSeconds,
                 saveDate: now, inNew: file.inNew, fileName: file.name)
             index.upsert(record)
-            lines += MailboxIndex.recordLine(record)
+            journal.record(record)
             changed = true
         }
         try uidlist.append(newEntries, durable: durable)
@@ -232,8 +253,8 @@ final class MaildirEngine {
         index.header.newMtimeNs = trusted(newStat)
         index.header.curMtimeNs = trusted(curStat)
         stampUIDList()
-        lines += MailboxIndex.headerLine(index.header)
-        try log.append(lines, index: index, durable: false)
+        journal.header(index.header)
+        try log.append(journal, index: index, durable: false)
         indexLoaded = true
         generation += 1
     }
@@ -243,6 +264,7 @@ final class MaildirEngine {
         index.header.uidlistInode = listStat?.inode ?? 0
         index.header.uidlistSize = listStat?.size ?? 0
         index.header.uidlistMtimeNs = listStat?.mtimeNs ?? 0
+        index.header.mailboxGUID = uidlist.list.guid
     }
 
     /// Dovecot keeps lines of expunged messages until they are a quarter of the file; the same rule here.
@@ -276,7 +298,7 @@ final class MaildirEngine {
         var nextUID = max(uidlist.list.nextUID, index.header.nextUID)
         let modSeq = index.header.highestModSeq + 1
         var entries: [UIDListEntry] = []
-        var lines = ""
+        var journal = IndexJournal()
         var uids: [UInt32] = []
         var touchedNew = false
         var touchedCur = false
@@ -301,7 +323,7 @@ final class MaildirEngine {
                 inNew: !hasFlags, fileName: name)
             entries.append(UIDListEntry(uid: nextUID, extensions: message.guid.map { ["G" + $0] } ?? [], base: base))
             index.upsert(record)
-            lines += MailboxIndex.recordLine(record)
+            journal.record(record)
             uids.append(nextUID)
             nextUID += 1
         }
@@ -313,16 +335,18 @@ final class MaildirEngine {
         try uidlist.append(entries, durable: durable)
         index.header.highestModSeq = modSeq
         index.header.nextUID = max(nextUID, index.header.nextUID)
-        finishWrite(lines, new: touchedNew, cur: touchedCur)
+        finishWrite(journal, new: touchedNew, cur: touchedCur)
         return uids
     }
 
     /// Records the change lines; the mtimes of the directories written to are forgotten so the next refresh rescans
     /// them once and picks up anything another process did there at the same moment.
-    private func finishWrite(_ lines: String, new touchedNew: Bool, cur touchedCur: Bool) {
+    private func finishWrite(_ journal: IndexJournal, new touchedNew: Bool, cur touchedCur: Bool) {
         if touchedNew { index.header.newMtimeNs = 0 }
         if touchedCur { index.header.curMtimeNs = 0 }
-        try? log.append(lines + MailboxIndex.headerLine(index.header), index: index, durable: false)
+        var journal = journal
+        journal.header(index.header)
+        try? log.append(journal, index: index, durable: false)
         generation += 1
     }
 
@@ -332,7 +356,7 @@ final class MaildirEngine {
         _ uids: [UInt32], transform: (MessageFlags) -> MessageFlags
     ) throws(StorageError) -> [IndexRecord] {
         let modSeq = index.header.highestModSeq + 1
-        var lines = ""
+        var journal = IndexJournal()
         var changed: [IndexRecord] = []
         var rescanned = false
         var touchedNew = false
@@ -363,14 +387,14 @@ final class MaildirEngine {
                 updated.inNew = false
                 updated.modSeq = modSeq
                 index.upsert(updated)
-                lines += MailboxIndex.recordLine(updated)
+                journal.record(updated)
                 changed.append(updated)
                 break
             }
         }
         if !changed.isEmpty {
             index.header.highestModSeq = modSeq
-            finishWrite(lines, new: touchedNew, cur: true)
+            finishWrite(journal, new: touchedNew, cur: true)
         }
         return changed
     }
@@ -378,29 +402,34 @@ final class MaildirEngine {
     /// Unlinks the files and records the expunges with one new modseq.
     func expungeLocked(_ uids: [UInt32]) throws(StorageError) -> [UInt32] {
         let modSeq = index.header.highestModSeq + 1
-        var lines = ""
+        var journal = IndexJournal()
         var done: [UInt32] = []
         var touchedNew = false
         var touchedCur = false
-        for uid in uids {
+        for uid in Set(uids).sorted() {
             guard let record = index.records[uid] else { continue }
             if record.inNew { touchedNew = true } else { touchedCur = true }
-            if unlink(path(of: record)) != 0 && errno != ENOENT { throw FS.ioError(path(of: record)) }
-            index.expunge(uid, modSeq: modSeq)
-            lines += MailboxIndex.expungeLine(uid: uid, modSeq: modSeq)
+            if unlink(path(of: record)) != 0 && errno != ENOENT {
+                // The files already gone are expunged all the same.
+                index.expunge(done, modSeq: modSeq)
+                throw FS.ioError(path(of: record))
+            }
+            emailIDs.byUID[uid] = nil
+            journal.expunge(uid: uid, modSeq: modSeq)
             done.append(uid)
         }
         guard !done.isEmpty else { return [] }
+        index.expunge(done, modSeq: modSeq)
         index.header.highestModSeq = modSeq
         try compactUIDListIfSparse()
-        finishWrite(lines, new: touchedNew, cur: touchedCur)
+        finishWrite(journal, new: touchedNew, cur: touchedCur)
         return done
     }
 
     /// Every message in UID order (caller holds the mutex).
     func sortedMessages() -> [MessageRecord] {
         if let snapshot, snapshot.generation == generation { return snapshot.records }
-        let records = index.records.keys.sorted().map { messageRecord(index.records[$0]!) }
+        let records = index.records.sorted().map(messageRecord)
         snapshot = (generation, records)
         return records
     }
@@ -423,6 +452,8 @@ final class MaildirEngine {
 
     /// The message's GUID as Dovecot's Maildir knows it: the uidlist `G` extension, else the file's base name.
     func guid(of record: IndexRecord) -> String {
+        // An open that needed no scan has not read the uidlist: read it now, once.
+        if !uidlist.loaded { _ = try? uidlist.refresh() }
         if let field = uidlist.list.entry(forBase: record.base)?.extensions.first(where: { $0.hasPrefix("G") && $0.count > 1 }) {
             return String(field.dropFirst())
         }
@@ -431,7 +462,13 @@ final class MaildirEngine {
 
     /// RFC 8474 §5.1 EMAILID: the same for every copy of a message (COPY/MOVE carry the GUID over), objectid
     /// characters only: a 128-bit GUID is used as it is, any other (a Maildir base name) is hashed into one.
-    func emailID(of record: IndexRecord) -> String { "M" + Self.objectGUID(guid(of: record)) }
+    func emailID(of record: IndexRecord) -> String {
+        if emailIDs.uidValidity != index.header.uidValidity { emailIDs = (index.header.uidValidity, [:]) }
+        if let known = emailIDs.byUID[record.uid] { return known }
+        let id = "M" + Self.objectGUID(guid(of: record))
+        emailIDs.byUID[record.uid] = id
+        return id
+    }
 
     static func objectGUID(_ guid: String) -> String {
         if guid.utf8.count == 32 && guid.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }) {
@@ -444,13 +481,21 @@ final class MaildirEngine {
         }.joined()
     }
 
-    func flags(of record: IndexRecord) -> MessageFlags { MaildirFileName(record.fileName).flags(keywords: keywords.table) }
+    /// RFC 8474 §4 MAILBOXID: the uidlist's GUID, as the index header remembers it when the uidlist was not read.
+    var mailboxGUID: String {
+        if uidlist.loaded { return uidlist.list.guid }
+        if !index.header.mailboxGUID.isEmpty { return index.header.mailboxGUID }
+        _ = try? uidlist.refresh()
+        return uidlist.list.guid
+    }
+
+    func flags(of record: IndexRecord) -> MessageFlags { record.name.flags(keywords: keywords.table) }
 
     func messageRecord(_ record: IndexRecord) -> MessageRecord {
         MessageRecord(
             uid: record.uid, flags: flags(of: record), size: record.size, virtualSize: record.virtualSize,
             internalDate: record.internalDate, saveDate: record.saveDate, modSeq: record.modSeq,
-            fileName: record.fileName)
+            name: record.name)
     }
 }
 

@@ -99,12 +99,27 @@ public struct MessageRecord: Sendable, Equatable {
     public var internalDate: Int64
     public var saveDate: Int64
     public var modSeq: UInt64
+    /// Kept as the index holds it (a slice of the index file), decoded only when `fileName` is asked for.
+    var name: StoredFileName
+
     /// Current name inside cur/ or new/.
-    public var fileName: String
+    public var fileName: String {
+        get { name.string }
+        set { name = StoredFileName(newValue) }
+    }
 
     public init(
         uid: UInt32, flags: MessageFlags, size: Int, virtualSize: Int, internalDate: Int64, saveDate: Int64,
         modSeq: UInt64, fileName: String
+    ) {
+        self.init(
+            uid: uid, flags: flags, size: size, virtualSize: virtualSize, internalDate: internalDate,
+            saveDate: saveDate, modSeq: modSeq, name: StoredFileName(fileName))
+    }
+
+    init(
+        uid: UInt32, flags: MessageFlags, size: Int, virtualSize: Int, internalDate: Int64, saveDate: Int64,
+        modSeq: UInt64, name: StoredFileName
     ) {
         self.uid = uid
         self.flags = flags
@@ -113,7 +128,7 @@ public struct MessageRecord: Sendable, Equatable {
         self.internalDate = internalDate
         self.saveDate = saveDate
         self.modSeq = modSeq
-        self.fileName = fileName
+        self.name = name
     }
 }
 

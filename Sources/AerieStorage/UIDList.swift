@@ -150,6 +150,7 @@ struct UIDListFile {
         if loaded && current == stamp { return false }
         loaded = true
         stamp = current
+        if current != nil { StorageTestHooks.record(.uidlistRead, path: path) }
         guard current != nil, let bytes = try FS.readFile(path), let parsed = UIDList.parse(bytes) else {
             if current == nil { list = UIDList() }
             return true

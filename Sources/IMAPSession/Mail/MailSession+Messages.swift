@@ -22,8 +22,9 @@ extension MailSession {
         let setsSeen = !selected.readOnly && attributes.contains { $0.setsSeen }
         var seenUIDs: [UInt32] = []
         var missing = false
+        let records = selected.records()
         for uid in uids {
-            guard let record = selected.record(uid: uid), let sequence = selected.sequenceNumber(of: uid) else {
+            guard let record = records.record(uid: uid), let sequence = selected.sequenceNumber(of: uid) else {
                 missing = true
                 continue
             }

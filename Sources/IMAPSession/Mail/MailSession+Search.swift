@@ -12,8 +12,9 @@ extension MailSession {
     func matching(_ key: SearchKey, in selected: MailboxView) throws -> [(sequence: Int, record: MessageRecord)] {
         let now = Int64(Glibc.time(nil))
         var matches: [(sequence: Int, record: MessageRecord)] = []
+        let records = selected.records()
         for (index, uid) in selected.uids.enumerated() {
-            guard let record = selected.record(uid: uid) else { continue }
+            guard let record = records.record(uid: uid) else { continue }
             var message = MessageData(mailbox: selected.mailbox, record: record)
             var context = SearchContext(
                 sequence: index + 1, count: selected.count, lastUID: selected.uids.last ?? 0, now: now,

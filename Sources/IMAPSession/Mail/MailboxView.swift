@@ -31,17 +31,11 @@ struct MailboxView {
     }
 
     /// The storage record of an announced UID; nil if it vanished from disk meanwhile.
-    func record(uid: UInt32) -> MessageRecord? {
-        let messages = mailbox.messages
-        var low = 0
-        var high = messages.count - 1
-        while low <= high {
-            let mid = (low + high) / 2
-            if messages[mid].uid == uid { return messages[mid] }
-            if messages[mid].uid < uid { low = mid + 1 } else { high = mid - 1 }
-        }
-        return nil
-    }
+    func record(uid: UInt32) -> MessageRecord? { records().record(uid: uid) }
+
+    /// The mailbox's records as they are now, taken under its lock once: a FETCH or SEARCH over many messages looks
+    /// them up here instead of locking once per message.
+    func records() -> MessageRecords { MessageRecords(messages: mailbox.messages) }
 
     struct Notifications {
         var expunged: [(sequence: Int, uid: UInt32)] = []
@@ -86,5 +80,22 @@ struct MailboxView {
             result.flagChanges.append((sequence, record))
         }
         return result
+    }
+}
+
+/// The storage records of a mailbox in UID order, for lookups by UID.
+struct MessageRecords {
+    let messages: [MessageRecord]
+
+    /// nil if the UID vanished from disk.
+    func record(uid: UInt32) -> MessageRecord? {
+        var low = 0
+        var high = messages.count - 1
+        while low <= high {
+            let mid = (low + high) / 2
+            if messages[mid].uid == uid { return messages[mid] }
+            if messages[mid].uid < uid { low = mid + 1 } else { high = mid - 1 }
+        }
+        return nil
     }
 }
