@@ -92,9 +92,18 @@ final class POP3ConnectionHandler: SessionConnectionHandler {
 
     private func runMailCommand(_ command: POP3Command, context: ChannelHandlerContext) {
         guard let maildrop else { return }
+        let answered = CollectedPOP3Output()
+        if maildrop.answerFromReadAhead(command, output: answered) {
+            // Answered from memory: out it goes, and the next message is read while the client takes this one.
+            write(answered.bytes, context: context)
+            runOnMailPool(context: context) { _ in maildrop.readAhead(after: command) }
+            return
+        }
         let finished = Box<Bool>()
         runOnMailPool(context: context, writes: command == .quit) { output in
             finished.value = maildrop.execute(command, output: POP3ChannelOutput(output: output))
+            output.flush()
+            maildrop.readAhead(after: command)
         } then: { [unowned self] context in
             if finished.value == true { resume(with: [.close(reason: "Logged out")], context: context) }
         }
@@ -118,6 +127,12 @@ final class POP3ConnectionHandler: SessionConnectionHandler {
             environment.log.info("pop3-login", session.disconnectLogLine(reason: reason, elapsedSeconds: elapsedSeconds))
         }
     }
+}
+
+/// A response built on the event loop (from a message read ahead), written in one piece.
+final class CollectedPOP3Output: POP3Output, @unchecked Sendable {
+    private(set) var bytes: [UInt8] = []
+    func send(_ bytes: [UInt8]) { self.bytes += bytes }
 }
 
 /// Adapts the pool's channel writer to the maildrop's output protocol.

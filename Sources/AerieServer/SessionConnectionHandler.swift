@@ -312,6 +312,9 @@ class SessionConnectionHandler: ChannelInboundHandler {
         }
     }
 
+    /// Writes a response a `.perform` step built on the event loop itself.
+    func write(_ bytes: [UInt8], context: ChannelHandlerContext) { perform(.send(bytes), context: context) }
+
     /// Marks the connection busy while some other asynchronous step (a lookup) runs; call `resume` after.
     func beginWaiting() { busy = true }
 

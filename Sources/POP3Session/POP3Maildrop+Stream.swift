@@ -1,22 +1,26 @@
 import AerieStorage
 import Glibc
-import POP3Protocol
+public import POP3Protocol
 
 extension POP3Maildrop {
     /// RETR (`bodyLines` nil) or TOP: `+OK`, the dot-stuffed message read from disk in 64 KiB chunks, `.`.
     /// Returns the octets sent after the status line, or nil when the response broke off half way (the
     /// connection must close: the client cannot tell a truncated message from a whole one otherwise).
-    func stream(_ index: Int, bodyLines: Int?, output: some POP3Output) -> Int? {
+    func stream(_ index: Int, bodyLines: Int?, output: some POP3Output, from given: MessageSource? = nil) -> Int? {
         let record = messages[index]
         let status = bodyLines == nil ? POP3Response.ok("\(record.virtualSize) octets") : POP3Response.ok("")
         let source: MessageSource
-        do {
-            source = try open(record)
-        } catch {
-            // Nothing sent yet: a plain -ERR keeps the session usable.
-            log.error(logCategory, "RETR/TOP of UID \(record.uid) failed: \(error)")
-            output.send(Self.errorResponse(error).bytes)
-            return 0
+        if let given {
+            source = given
+        } else {
+            do {
+                source = try open(record)
+            } catch {
+                // Nothing sent yet: a plain -ERR keeps the session usable.
+                log.error(logCategory, "RETR/TOP of UID \(record.uid) failed: \(error)")
+                output.send(Self.errorResponse(error).bytes)
+                return 0
+            }
         }
         var stuffer = DotStuffer(bodyLines: bodyLines)
         var sent = 0
@@ -61,5 +65,35 @@ extension POP3Maildrop {
     func open(_ record: MessageRecord) throws(StorageError) -> MessageSource {
         if let opened = try mailbox.openMessage(uid: record.uid) { return .file(opened.fd, opened.path) }
         return .memory(try mailbox.read(uid: record.uid))
+    }
+
+    /// The largest message read ahead (one per connection at most).
+    static let readAheadLimit = 64 * 1024
+
+    /// RFC 1939 clients (fetchmail, getmail, mail apps) RETR one message after the other: after RETR n's response
+    /// has gone out, message n+1 is read on the pool, so its RETR can be answered from memory on the event loop while
+    /// the read of the one after runs behind it. Messages are files that never change, so a copy read early is the
+    /// message.
+    public func readAhead(after command: POP3Command) {
+        readAheadMessage = nil
+        guard !finished, case .retr(let number) = command, number >= 1, number < messages.count else { return }
+        let next = number  // the index of message number + 1
+        guard !deleted.contains(next), messages[next].size <= Self.readAheadLimit,
+            let bytes = try? mailbox.read(uid: messages[next].uid), bytes.count <= Self.readAheadLimit
+        else { return }
+        readAheadMessage = (next, bytes)
+    }
+
+    /// Answers `command` if it is the RETR of the message read ahead; false for anything else (run it on the pool).
+    public func answerFromReadAhead(_ command: POP3Command, output: some POP3Output) -> Bool {
+        guard !finished, case .retr(let number) = command, let ahead = readAheadMessage, ahead.index == number - 1,
+            !deleted.contains(ahead.index)
+        else { return false }
+        readAheadMessage = nil
+        let sent = stream(ahead.index, bodyLines: nil, output: output, from: .memory(ahead.bytes)) ?? 0
+        retrCount += 1
+        retrBytes += sent
+        retrieved.insert(ahead.index)
+        return true
     }
 }

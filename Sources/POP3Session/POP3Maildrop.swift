@@ -30,6 +30,8 @@ public final class POP3Maildrop: @unchecked Sendable {
     let uidValidity: UInt32
     var deleted: Set<Int> = []
     var retrieved: Set<Int> = []
+    /// The next message's file, read after a RETR (see `readAhead(after:)`).
+    var readAheadMessage: (index: Int, bytes: [UInt8])?
     var finished = false
 
     /// Statistics for Dovecot's `pop3_logout_format` (`top=%t/%p, retr=%r/%b, del=%d/%m, size=%s`).

@@ -206,3 +206,42 @@ func format8(_ value: UInt32) -> String {
     let hex = String(value, radix: 16)
     return String(repeating: "0", count: max(0, 8 - hex.count)) + hex
 }
+
+/// RETR n+1 after RETR n is answered from the copy read ahead: the same bytes, the same bookkeeping.
+@Suite struct ReadAheadTests {
+    func command(_ line: String) throws -> POP3Command { try POP3Command.parse(Array(line.utf8)) }
+
+    @Test func theNextRetrIsAnsweredFromMemoryWithTheSameBytes() throws {
+        let fixture = try MaildropFixture()
+        let fromDisk = try fixture.maildrop()
+        let expected = try fixture.run(fromDisk, "RETR 2").bytes
+        let drop = try fixture.maildrop()
+        _ = try fixture.run(drop, "RETR 1")
+        drop.readAhead(after: try command("RETR 1"))
+        // The file goes away (another process expunged it): the copy read ahead is still the message.
+        let inbox = try fixture.inbox()
+        _ = try inbox.store(uids: [inbox.messages[1].uid], flags: .init(system: [.deleted]), mode: .add, unchangedSince: nil)
+        #expect(try inbox.expunge(uids: nil).count == 1)
+        let output = CollectingOutput()
+        #expect(drop.answerFromReadAhead(try command("RETR 2"), output: output))
+        #expect(output.bytes == expected)
+        // Counted as retrieved: QUIT's statistics say two RETRs.
+        #expect(drop.logoutStatistics.hasPrefix("top=0/0, retr=2/"))
+    }
+
+    @Test func onlyTheNextLiveMessageIsAnswered() throws {
+        let fixture = try MaildropFixture()
+        let drop = try fixture.maildrop()
+        drop.readAhead(after: try command("RETR 1"))
+        let output = CollectingOutput()
+        #expect(!drop.answerFromReadAhead(try command("RETR 3"), output: output))
+        #expect(!drop.answerFromReadAhead(try command("TOP 2 1"), output: output))
+        _ = try fixture.run(drop, "DELE 2")
+        #expect(!drop.answerFromReadAhead(try command("RETR 2"), output: output))
+        #expect(output.bytes.isEmpty)
+        // The last message has nothing after it; an out-of-range RETR reads nothing.
+        drop.readAhead(after: try command("RETR 3"))
+        drop.readAhead(after: try command("RETR 99"))
+        #expect(!drop.answerFromReadAhead(try command("RETR 4"), output: output))
+    }
+}
