@@ -115,7 +115,7 @@ public final class AerieServer: Sendable {
                 postLoginLimits: IMAPFramingLimits(
                     maxLineLength: maxLine, maxLiteralSize: MailAccess.maxAppendLiteral,
                     maxCommandSize: MailAccess.maxAppendLiteral + maxLine, maxLiteralsPerCommand: 64,
-                    spoolThreshold: 256 * 1024)),
+                    spoolThreshold: 256 * 1024, maxSynchronizingLiteralSize: MailAccess.appendLimit(settings: settings))),
             pop3: pop3,
             lmtp: lmtp,
             authenticator: authService,

@@ -103,6 +103,11 @@ public struct IMAPSession: Sendable {
             guard synchronizing, let tag = tag.flatMap(IMAPTag.init) else {
                 return bye(.tooBig, "Literal too large.", reason: "Literal too large")
             }
+            // RFC 7889 §4: after login the bound is the APPENDLIMIT; as Dovecot, the APPEND is refused with NO before
+            // the message is sent.
+            if isAuthenticated, let limit = settings.appendLimit {
+                return [.send(.tagged(tag, .no, .tooBig, "Message is larger than APPENDLIMIT \(limit)."))]
+            }
             return badCommand(tag: tag, message: "Literal too large.", code: .tooBig)
         }
     }

@@ -136,6 +136,14 @@ def test_append_over_the_limit_is_refused_as_too_big(srv):
     before = int(m.status("INBOX", "(MESSAGES)")[1][0].split()[-1].rstrip(b")"))
     typ, data = m.append("INBOX", None, None, header + body)
     assert typ == "NO" and data[0].startswith(b"[TOOBIG]"), (typ, data)
+    # RFC 7889 §4: a synchronizing literal beyond the limit is refused before it is sent (no "+" continuation).
+    raw = helpers.RawIMAP(srv.imaps_port, tls=True)
+    raw.run("l", f'LOGIN {user(srv).name} "{user(srv).password}"')
+    raw.send(b"t APPEND INBOX {%d}\r\n" % (LIMIT + 1))
+    assert raw.readline().startswith("t NO [TOOBIG]")
+    _, done = raw.run("n", "NOOP")
+    assert done.startswith("n OK"), done
+    raw.close()
     # Exactly at the limit is accepted.
     typ, data = m.append("INBOX", None, None, header + body[: LIMIT - len(header)])
     assert typ == "OK", data

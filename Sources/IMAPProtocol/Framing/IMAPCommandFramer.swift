@@ -155,7 +155,8 @@ public struct IMAPCommandFramer: Sendable {
         }
         // Subtraction: the size may be Int.max.
         let roomForLiteral = limits.maxCommandSize - unit.count - spooledBytes - line.count - 2
-        if marker.size > limits.maxLiteralSize || marker.size > roomForLiteral {
+        let refusedUnsent = marker.synchronizing && marker.size > (limits.maxSynchronizingLiteralSize ?? Int.max)
+        if marker.size > limits.maxLiteralSize || marker.size > roomForLiteral || refusedUnsent {
             let event = FramerEvent.literalTooLarge(tag: tag, size: marker.size, synchronizing: marker.synchronizing)
             guard marker.synchronizing else { return fail(event) }
             resetCommand()

@@ -13,19 +13,25 @@ public struct IMAPFramingLimits: Sendable, Equatable {
     /// Literals larger than this are not kept in memory but handed out in chunks (`spoolStart`, `spoolData`) for the
     /// caller to stream to disk (APPEND, RFC 9051 §6.3.12); nil keeps every literal in the unit.
     public var spoolThreshold: Int?
+    /// A synchronizing literal larger than this is refused before the client sends it (RFC 7889 §4: APPEND beyond the
+    /// APPENDLIMIT); nil: only `maxLiteralSize`. Non-synchronizing literals cannot be refused unread, so they keep
+    /// `maxLiteralSize` and the command that gets them checks their size.
+    public var maxSynchronizingLiteralSize: Int?
 
     public init(
         maxLineLength: Int = 8192,
         maxLiteralSize: Int = 64 * 1024,
         maxCommandSize: Int = 128 * 1024,
         maxLiteralsPerCommand: Int = 64,
-        spoolThreshold: Int? = nil
+        spoolThreshold: Int? = nil,
+        maxSynchronizingLiteralSize: Int? = nil
     ) {
         self.maxLineLength = maxLineLength
         self.maxLiteralSize = maxLiteralSize
         self.maxCommandSize = maxCommandSize
         self.maxLiteralsPerCommand = maxLiteralsPerCommand
         self.spoolThreshold = spoolThreshold
+        self.maxSynchronizingLiteralSize = maxSynchronizingLiteralSize
     }
 
     /// The pre-login defaults.

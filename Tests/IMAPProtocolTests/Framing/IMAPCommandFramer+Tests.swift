@@ -14,6 +14,7 @@ struct IMAPCommandFramerTests {
     }
 
     static let small = IMAPFramingLimits(maxLineLength: 20, maxLiteralSize: 10, maxCommandSize: 60, maxLiteralsPerCommand: 2)
+    static let appendBound = IMAPFramingLimits(maxLiteralSize: 100, maxSynchronizingLiteralSize: 5)
 
     static let fixtures: [Fixture] = [
         Fixture(input: "a NOOP\r\n", events: [.unit(bytes("a NOOP"))]),
@@ -46,6 +47,10 @@ struct IMAPCommandFramerTests {
         Fixture(input: "t X {10}\r\n0123456789\r\n", events: [.needsContinuation, .unit(bytes("t X {10}\r\n0123456789"))], limits: small),
         Fixture(input: "t X {11}\r\nt NOOP\r\n", events: [.literalTooLarge(tag: "t", size: 11, synchronizing: true), .unit(bytes("t NOOP"))], limits: small),
         Fixture(input: "t X {11+}\r\n01234567890\r\nt NOOP\r\n", events: [.literalTooLarge(tag: "t", size: 11, synchronizing: false)], limits: small),
+        // RFC 7889 §4: a synchronizing literal over the APPEND bound is refused unsent; a non-synchronizing one is read.
+        Fixture(input: "t APPEND I {6}\r\nt NOOP\r\n", events: [.literalTooLarge(tag: "t", size: 6, synchronizing: true), .unit(bytes("t NOOP"))], limits: appendBound),
+        Fixture(input: "t APPEND I {6+}\r\n012345\r\n", events: [.unit(bytes("t APPEND I {6+}\r\n012345"))], limits: appendBound),
+        Fixture(input: "t APPEND I {5}\r\n01234\r\n", events: [.needsContinuation, .unit(bytes("t APPEND I {5}\r\n01234"))], limits: appendBound),
         Fixture(input: "t X {99999999999999999999}\r\n", events: [.literalTooLarge(tag: "t", size: .max, synchronizing: true)]),
         Fixture(
             input: "t X {1+}\r\na {1+}\r\nb {1+}\r\nc\r\n",
