@@ -101,7 +101,7 @@ enum IndexFormat {
             guard uid > 0 else { return false }
             let nameLength = Int(raw.loadLE(UInt16.self, at: at + 4))
             index.upsert(
-                IndexRecord(
+                MessageRecord(
                     uid: uid, modSeq: raw.loadLE(UInt64.self, at: at + 8),
                     size: Int(raw.loadLE(Int64.self, at: at + 16)),
                     virtualSize: Int(raw.loadLE(Int64.self, at: at + 24)),
@@ -142,7 +142,7 @@ struct IndexJournal {
         return bytes
     }
 
-    mutating func record(_ record: IndexRecord) {
+    mutating func record(_ record: MessageRecord) {
         open(UInt8(ascii: "R"))
         let nameLength = min(record.name.utf8Count, Int(UInt16.max))
         bytes.appendLE(record.uid)

@@ -26,7 +26,7 @@ struct IndexLog {
         StorageTestHooks.record(.indexRead, path: path)
         guard let bytes = try FS.readFile(path, from: fresh ? 0 : offset) else { return .missing }
         if fresh {
-            guard let (loaded, used, textFormat) = Self.decode(bytes) else {
+            guard let (loaded, used, textFormat) = Self.decode(bytes, keywords: index.keywords) else {
                 inode = 0
                 offset = 0
                 return .missing
@@ -54,9 +54,9 @@ struct IndexLog {
         return .updated
     }
 
-    /// A whole file: the index, the octets of complete entries, and whether it is the text format.
-    static func decode(_ bytes: [UInt8]) -> (MailboxIndex, Int, Bool)? {
-        var index = MailboxIndex()
+    /// A whole file (keyword letters resolved with `keywords`): the index, the octets of complete entries, and whether it is the text format.
+    static func decode(_ bytes: [UInt8], keywords: KeywordTable = KeywordTable()) -> (MailboxIndex, Int, Bool)? {
+        var index = MailboxIndex(keywords: keywords)
         if bytes.starts(with: IndexFormat.magic) {
             let shared = SharedBytes(bytes)
             guard let applied = IndexFormat.apply(shared, from: IndexFormat.magic.count, to: &index) else { return nil }

@@ -48,7 +48,7 @@ enum IndexTextFormat {
                 highestModSeq: UInt64(int(2)), newMtimeNs: int(3), curMtimeNs: int(4), uidlistInode: UInt64(int(5)),
                 uidlistSize: Int(int(6)), uidlistMtimeNs: int(7), expungeFloor: UInt64(int(8)))
         case UInt8(ascii: "R") where fields.count == 8:
-            let record = IndexRecord(
+            let record = MessageRecord(
                 uid: UInt32(truncatingIfNeeded: int(0)), modSeq: UInt64(int(1)), size: Int(int(2)),
                 virtualSize: Int(int(3)), internalDate: int(4), saveDate: int(5),
                 inNew: fields[6].first == UInt8(ascii: "n"), fileName: String(decoding: fields[7], as: UTF8.self))

@@ -10,6 +10,8 @@ public final class Mailbox: @unchecked Sendable {
     private var view: [MessageRecord] = []
     private var viewGeneration = -1
     private var viewHighestModSeq: UInt64 = 0
+    /// The keyword table the view's flags were resolved with: a change re-resolves flags without a new modseq.
+    private var viewKeywords = KeywordTable()
 
     /// `synced: false` skips the initial sync (LMTP delivery needs no view of the messages, only the write path).
     init(name: String, engine: MaildirEngine, synced: Bool = true) throws(StorageError) {
@@ -40,6 +42,8 @@ public final class Mailbox: @unchecked Sendable {
         guard engine.generation != viewGeneration else { return MailboxChanges() }
         let fresh = engine.sortedMessages()
         var changes = MailboxChanges()
+        let keywordsChanged = viewKeywords != engine.index.keywords
+        viewKeywords = engine.index.keywords
         if view.isEmpty {
             changes.added = fresh
         } else {
@@ -52,7 +56,10 @@ public final class Mailbox: @unchecked Sendable {
                 if oldIndex < view.count && view[oldIndex].uid == record.uid {
                     let old = view[oldIndex]
                     oldIndex += 1
-                    if record.flags != old.flags || record.modSeq != old.modSeq { changes.flagsChanged.append(record) }
+                    // Every flag change comes with a new modseq, unless the keywords' meaning changed.
+                    if record.modSeq != old.modSeq || (keywordsChanged && record.flags != old.flags) {
+                        changes.flagsChanged.append(record)
+                    }
                 } else {
                     changes.added.append(record)
                 }
@@ -84,6 +91,7 @@ public final class Mailbox: @unchecked Sendable {
     private func ownWriteLocked(generationBefore: Int, modSeq: UInt64) {
         if generationBefore == viewGeneration {
             viewGeneration = engine.generation
+            viewKeywords = engine.index.keywords
             viewHighestModSeq = max(viewHighestModSeq, modSeq)
         }
     }
@@ -137,7 +145,6 @@ public final class Mailbox: @unchecked Sendable {
                     wanted.append(uid)
                 }
                 let changed = try engine.storeLocked(wanted) { current in Self.apply(flags, mode: mode, to: current) }
-                    .map(engine.messageRecord)
                 for record in changed {
                     if let position = position(of: record.uid) { view[position] = record }
                 }
@@ -171,7 +178,7 @@ public final class Mailbox: @unchecked Sendable {
                 let candidates = uids.map { Set($0) } ?? Set(view.map(\.uid))
                 let targets = candidates.filter { uid in
                     guard position(of: uid) != nil, let record = engine.index.records[uid] else { return false }
-                    return engine.flags(of: record).system.contains(.deleted)
+                    return record.flags.system.contains(.deleted)
                 }.sorted()
                 return try expungeLocked(targets)
             }
@@ -195,7 +202,7 @@ public final class Mailbox: @unchecked Sendable {
             Set(uids).sorted().compactMap { uid in
                 guard position(of: uid) != nil, let record = engine.index.records[uid] else { return nil }
                 let guid = MaildirEngine.objectGUID(engine.guid(of: record))
-                return (uid, engine.path(of: record), engine.messageRecord(record), guid)
+                return (uid, engine.path(of: record), record, guid)
             }
         }
         guard !sources.isEmpty else { return [] }

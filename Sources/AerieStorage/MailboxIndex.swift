@@ -1,48 +1,6 @@
 /// Aerie's own per-mailbox index (`aerie.index`): a rebuildable cache of everything a SELECT needs, so opening a mailbox
 /// reads one file and never the messages. The file format is in IndexFormat.swift, its handling in IndexLog.swift.
 
-struct IndexRecord: Equatable {
-    var uid: UInt32
-    // Next to the UID so it fills that word's padding: 64 octets a record, 100,000 of them at an open.
-    var inNew: Bool
-    var modSeq: UInt64
-    var size: Int
-    var virtualSize: Int
-    var internalDate: Int64
-    var saveDate: Int64
-    var name: StoredFileName
-
-    init(
-        uid: UInt32, modSeq: UInt64, size: Int, virtualSize: Int, internalDate: Int64, saveDate: Int64, inNew: Bool,
-        name: StoredFileName
-    ) {
-        self.uid = uid
-        self.modSeq = modSeq
-        self.size = size
-        self.virtualSize = virtualSize
-        self.internalDate = internalDate
-        self.saveDate = saveDate
-        self.inNew = inNew
-        self.name = name
-    }
-
-    init(
-        uid: UInt32, modSeq: UInt64, size: Int, virtualSize: Int, internalDate: Int64, saveDate: Int64, inNew: Bool,
-        fileName: String
-    ) {
-        self.init(
-            uid: uid, modSeq: modSeq, size: size, virtualSize: virtualSize, internalDate: internalDate,
-            saveDate: saveDate, inNew: inNew, name: StoredFileName(fileName))
-    }
-
-    var fileName: String {
-        get { name.string }
-        set { name = StoredFileName(newValue) }
-    }
-
-    var base: String { name.base }
-}
-
 struct IndexHeader: Equatable {
     var uidValidity: UInt32 = 0
     var nextUID: UInt32 = 1
@@ -68,22 +26,23 @@ struct IndexRecords {
     /// Removals from the ordered array per batch before it becomes a dictionary (each moves the array's tail).
     static let inPlaceRemovals = 16
 
-    private var ordered: [IndexRecord] = []
-    private var hashed: [UInt32: IndexRecord]?
+    private var ordered: [MessageRecord] = []
+    private var hashed: [UInt32: MessageRecord]?
 
     var count: Int { hashed?.count ?? ordered.count }
+    var isHashed: Bool { hashed != nil }
     var isEmpty: Bool { count == 0 }
 
-    subscript(uid: UInt32) -> IndexRecord? {
+    subscript(uid: UInt32) -> MessageRecord? {
         if let hashed { return hashed[uid] }
         return position(of: uid).map { ordered[$0] }
     }
 
     /// Every record in no particular order.
-    var values: [IndexRecord] { hashed.map { Array($0.values) } ?? ordered }
+    var values: [MessageRecord] { hashed.map { Array($0.values) } ?? ordered }
 
     /// Every record in UID order.
-    func sorted() -> [IndexRecord] {
+    func sorted() -> [MessageRecord] {
         guard let hashed else { return ordered }
         return hashed.keys.sorted().map { hashed[$0]! }
     }
@@ -92,27 +51,28 @@ struct IndexRecords {
         if hashed == nil { ordered.reserveCapacity(count) }
     }
 
-    /// Inserts or replaces; returns the record it replaced.
-    @discardableResult
-    mutating func set(_ record: IndexRecord) -> IndexRecord? {
-        if hashed != nil { return hashed!.updateValue(record, forKey: record.uid) }
-        if ordered.isEmpty || ordered[ordered.count - 1].uid < record.uid {
-            ordered.append(record)
-            return nil
+    /// Inserts or replaces.
+    mutating func set(_ record: consuming MessageRecord) {
+        let uid = record.uid
+        if hashed != nil {
+            hashed![uid] = record
+            return
         }
-        if let position = position(of: record.uid) {
-            let old = ordered[position]
+        if ordered.isEmpty || ordered[ordered.count - 1].uid < uid {
+            ordered.append(record)
+            return
+        }
+        if let position = position(of: uid) {
             ordered[position] = record
-            return old
+            return
         }
         // A UID below the highest (from the uidlist, during a scan): rare, so an insertion in place is fine.
-        let insertion = ordered.partitioningIndex { $0.uid > record.uid }
+        let insertion = ordered.partitioningIndex { $0.uid > uid }
         ordered.insert(record, at: insertion)
-        return nil
     }
 
     /// Removes the records of `uids` (absent ones are skipped); returns the removed records.
-    mutating func remove(_ uids: [UInt32]) -> [IndexRecord] {
+    mutating func remove(_ uids: [UInt32]) -> [MessageRecord] {
         if hashed == nil {
             let positions = Set(uids.compactMap(position(of:))).sorted(by: >)
             if positions.count <= Self.inPlaceRemovals { return positions.map { ordered.remove(at: $0) } }
@@ -120,6 +80,22 @@ struct IndexRecords {
             ordered = []
         }
         return uids.compactMap { hashed!.removeValue(forKey: $0) }
+    }
+
+    /// Changes records in place; `body` returns whether it changed the record (untouched ones are not written back,
+    /// so a view sharing the array is not copied for nothing).
+    mutating func updateAll(_ body: (inout MessageRecord) -> Bool) {
+        if hashed != nil {
+            for uid in Array(hashed!.keys) {
+                var record = hashed![uid]!
+                if body(&record) { hashed![uid] = record }
+            }
+            return
+        }
+        for position in ordered.indices {
+            var record = ordered[position]
+            if body(&record) { ordered[position] = record }
+        }
     }
 
     /// Dictionary from now on (an old text log, whose expunges come one line at a time).
@@ -166,18 +142,27 @@ struct MailboxIndex {
     /// Built at the first lookup by base name (a scan of cur/ or new/), then kept up to date: an open that needs no
     /// scan never decodes 100,000 names.
     private var uidByBase: [String: UInt32]?
+    /// What the keyword letters of the file names mean (dovecot-keywords): every record's flags are resolved with it.
+    private(set) var keywords: KeywordTable
 
-    mutating func upsert(_ record: IndexRecord) {
-        let old = records.set(record)
-        if uidByBase != nil {
-            if let old, old.name != record.name {
-                let oldBase = old.base
-                if oldBase != record.base { uidByBase![oldBase] = nil }
-            }
-            uidByBase![record.base] = record.uid
-        }
-        if record.uid >= header.nextUID { header.nextUID = record.uid &+ 1 }
+    init(keywords: KeywordTable = KeywordTable()) { self.keywords = keywords }
+
+    /// Resolves the record's flags from its file name, then inserts or replaces it.
+    mutating func upsert(_ record: consuming MessageRecord) {
+        record.flags = record.name.flags(keywords: keywords)
+        let uid = record.uid
+        if uid >= header.nextUID { header.nextUID = uid &+ 1 }
         if record.modSeq > header.highestModSeq { header.highestModSeq = record.modSeq }
+        if uidByBase != nil {
+            let base = record.base
+            if let old = records[uid], old.name != record.name {
+                let oldBase = old.base
+                if oldBase != base { uidByBase![oldBase] = nil }
+            }
+            uidByBase![base] = uid
+        }
+        // Moved in, not copied: a snapshot's 100,000 records go in without a retain each.
+        records.set(record)
     }
 
     mutating func expunge(_ uid: UInt32, modSeq: UInt64) { expunge([(uid, modSeq)]) }
@@ -214,6 +199,18 @@ struct MailboxIndex {
     }
 
     mutating func reserveCapacity(_ count: Int) { records.reserveCapacity(count) }
+
+    /// A changed keyword table (another process defined or rewrote keywords): records with keyword letters are
+    /// resolved again.
+    mutating func setKeywords(_ table: KeywordTable) {
+        guard table != keywords else { return }
+        keywords = table
+        records.updateAll { record in
+            guard record.name.hasKeywordLetters else { return false }
+            record.flags = record.name.flags(keywords: table)
+            return true
+        }
+    }
 
     mutating func hashRecords() { records.hashAll() }
 }

@@ -29,8 +29,8 @@ final class MaildirEngine {
     private var indexLoaded = false
     /// An index in the old text format was found and its rewrite attempted (once per engine).
     private var upgradeTried = false
-    /// `index.records` as MessageRecords in UID order, built once per generation and shared by every view.
-    private var snapshot: (generation: Int, records: [MessageRecord])?
+    /// `index.records` in UID order when they are hashed (after many expunges), built once per generation.
+    private var sortedCache: (generation: Int, records: [MessageRecord])?
     /// Parsed ENVELOPE / BODY / BODYSTRUCTURE strings by UID: a message file never changes under its UID.
     private(set) var fetchCache = FetchCache()
     private var fetchCacheFile: FetchCacheFile
@@ -49,7 +49,7 @@ final class MaildirEngine {
     }
 
     /// The open directory a record's file is in (caller holds the mutex).
-    func directoryFD(of record: IndexRecord) -> Int32 {
+    func directoryFD(of record: MessageRecord) -> Int32 {
         if record.inNew {
             if directoryFDs.new < 0 { directoryFDs.new = open(newDirectory, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
             return directoryFDs.new
@@ -72,7 +72,7 @@ final class MaildirEngine {
     var curDirectory: String { "\(directory)/cur" }
     var tmpDirectory: String { "\(directory)/tmp" }
 
-    func path(of record: IndexRecord) -> String { "\(record.inNew ? newDirectory : curDirectory)/\(record.fileName)" }
+    func path(of record: MessageRecord) -> String { "\(record.inNew ? newDirectory : curDirectory)/\(record.fileName)" }
 
     func withWriteLock<T>(_ body: () throws(StorageError) -> T) throws(StorageError) -> T {
         guard FS.isDirectory(directory) else { throw .mailboxNotFound(directory) }
@@ -101,6 +101,7 @@ final class MaildirEngine {
     func refresh() throws(StorageError) {
         try loadIndex()
         if try keywords.refresh() { generation += 1 }
+        index.setKeywords(keywords.table)
         if needsScan() {
             try withWriteLock { () throws(StorageError) in
                 if needsScan() { try scanLocked() }
@@ -159,10 +160,11 @@ final class MaildirEngine {
         let curStat = FS.stat(curDirectory)
         try ensureUIDList(root: configuration.root)
         _ = try keywords.refresh()
+        index.setKeywords(keywords.table)
         if uidlist.list.uidValidity != index.header.uidValidity {
             // A different (or first) uidlist: the index describes another mailbox generation, start over.
             let rebuilding = index.header.uidValidity != 0 || !index.records.isEmpty || !indexLoaded
-            index = MailboxIndex()
+            index = MailboxIndex(keywords: keywords.table)
             index.header.uidValidity = uidlist.list.uidValidity
             if rebuilding && !uidlist.list.entries.isEmpty {
                 // Modseqs were lost with the index; restart above any value handed out before (microsecond clock).
@@ -239,7 +241,7 @@ final class MaildirEngine {
                     vsize = counter.virtualSize
                 }
             }
-            let record = IndexRecord(
+            let record = MessageRecord(
                 uid: uid, modSeq: modSeq, size: size, virtualSize: vsize ?? size, internalDate: st.mtimeSeconds,
                 saveDate: now, inNew: file.inNew, fileName: file.name)
             index.upsert(record)
@@ -306,6 +308,7 @@ final class MaildirEngine {
         for (position, message) in messages.enumerated() {
             let keywordIndexes = try keywords.indexes(
                 for: message.flags.keywords, durable: durable, lockTimeout: configuration.lockTimeoutSeconds)
+            index.setKeywords(keywords.table)
             let base = "\(message.base),S=\(message.size),W=\(message.virtualSize)"
             let hasFlags = !message.flags.system.isEmpty || !keywordIndexes.isEmpty
             let name = hasFlags
@@ -317,7 +320,7 @@ final class MaildirEngine {
             try FS.rename(message.tmpPath, to: destination)
             placed.append(destination)
             if hasFlags { touchedCur = true } else { touchedNew = true }
-            let record = IndexRecord(
+            let record = MessageRecord(
                 uid: nextUID, modSeq: modSeq, size: message.size, virtualSize: message.virtualSize,
                 internalDate: internalDates[position] ?? (FS.stat(destination)?.mtimeSeconds ?? now), saveDate: now,
                 inNew: !hasFlags, fileName: name)
@@ -354,21 +357,22 @@ final class MaildirEngine {
     /// `transform` maps a message's current flags to the wanted ones; it is asked again after a rescan.
     func storeLocked(
         _ uids: [UInt32], transform: (MessageFlags) -> MessageFlags
-    ) throws(StorageError) -> [IndexRecord] {
+    ) throws(StorageError) -> [MessageRecord] {
         let modSeq = index.header.highestModSeq + 1
         var journal = IndexJournal()
-        var changed: [IndexRecord] = []
+        var changed: [MessageRecord] = []
         var rescanned = false
         var touchedNew = false
         for uid in uids {
             var attempt = 0
             while attempt < 2, let record = index.records[uid] {
                 attempt += 1
-                let current = flags(of: record)
+                let current = record.flags
                 let wanted = transform(current)
                 if wanted == current { break }
                 let keywordIndexes = try keywords.indexes(
                     for: wanted.keywords, durable: durable, lockTimeout: configuration.lockTimeoutSeconds)
+                index.setKeywords(keywords.table)
                 let old = MaildirFileName(record.fileName)
                 let info = MaildirFileName.infoLetters(for: wanted, keywordIndexes: keywordIndexes, preserving: old.info)
                 let newName = MaildirFileName(base: old.base, info: info).name
@@ -388,7 +392,7 @@ final class MaildirEngine {
                 updated.modSeq = modSeq
                 index.upsert(updated)
                 journal.record(updated)
-                changed.append(updated)
+                changed.append(index.records[uid] ?? updated)
                 break
             }
         }
@@ -426,11 +430,12 @@ final class MaildirEngine {
         return done
     }
 
-    /// Every message in UID order (caller holds the mutex).
+    /// Every message in UID order (caller holds the mutex): usually the index's own array, shared, not copied.
     func sortedMessages() -> [MessageRecord] {
-        if let snapshot, snapshot.generation == generation { return snapshot.records }
-        let records = index.records.sorted().map(messageRecord)
-        snapshot = (generation, records)
+        guard index.records.isHashed else { return index.records.sorted() }
+        if let sortedCache, sortedCache.generation == generation { return sortedCache.records }
+        let records = index.records.sorted()
+        sortedCache = (generation, records)
         return records
     }
 
@@ -451,7 +456,7 @@ final class MaildirEngine {
     func flushFetchCache() { fetchCacheFile.flush() }
 
     /// The message's GUID as Dovecot's Maildir knows it: the uidlist `G` extension, else the file's base name.
-    func guid(of record: IndexRecord) -> String {
+    func guid(of record: MessageRecord) -> String {
         // An open that needed no scan has not read the uidlist: read it now, once.
         if !uidlist.loaded { _ = try? uidlist.refresh() }
         if let field = uidlist.list.entry(forBase: record.base)?.extensions.first(where: { $0.hasPrefix("G") && $0.count > 1 }) {
@@ -462,7 +467,7 @@ final class MaildirEngine {
 
     /// RFC 8474 §5.1 EMAILID: the same for every copy of a message (COPY/MOVE carry the GUID over), objectid
     /// characters only: a 128-bit GUID is used as it is, any other (a Maildir base name) is hashed into one.
-    func emailID(of record: IndexRecord) -> String {
+    func emailID(of record: MessageRecord) -> String {
         if emailIDs.uidValidity != index.header.uidValidity { emailIDs = (index.header.uidValidity, [:]) }
         if let known = emailIDs.byUID[record.uid] { return known }
         let id = "M" + Self.objectGUID(guid(of: record))
@@ -487,15 +492,6 @@ final class MaildirEngine {
         if !index.header.mailboxGUID.isEmpty { return index.header.mailboxGUID }
         _ = try? uidlist.refresh()
         return uidlist.list.guid
-    }
-
-    func flags(of record: IndexRecord) -> MessageFlags { record.name.flags(keywords: keywords.table) }
-
-    func messageRecord(_ record: IndexRecord) -> MessageRecord {
-        MessageRecord(
-            uid: record.uid, flags: flags(of: record), size: record.size, virtualSize: record.virtualSize,
-            internalDate: record.internalDate, saveDate: record.saveDate, modSeq: record.modSeq,
-            name: record.name)
     }
 }
 

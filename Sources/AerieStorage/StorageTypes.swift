@@ -88,8 +88,13 @@ public struct MailboxListing: Sendable, Equatable {
     }
 }
 
+/// One message as the index and the sessions see it. The index keeps an array of these in UID order and a selected
+/// mailbox's view shares it (copy on write), so a mailbox of 100,000 messages is held once, not once per view.
 public struct MessageRecord: Sendable, Equatable {
     public var uid: UInt32
+    /// The file is in new/ (not yet seen by any client), else in cur/. Next to the UID, in that word's padding.
+    var inNew: Bool
+    /// Resolved from the file name's info letters and the mailbox's keyword table (MailboxIndex keeps it current).
     public var flags: MessageFlags
     /// Bytes on disk (the S= value).
     public var size: Int
@@ -108,20 +113,24 @@ public struct MessageRecord: Sendable, Equatable {
         set { name = StoredFileName(newValue) }
     }
 
+    var base: String { name.base }
+
     public init(
         uid: UInt32, flags: MessageFlags, size: Int, virtualSize: Int, internalDate: Int64, saveDate: Int64,
         modSeq: UInt64, fileName: String
     ) {
         self.init(
-            uid: uid, flags: flags, size: size, virtualSize: virtualSize, internalDate: internalDate,
-            saveDate: saveDate, modSeq: modSeq, name: StoredFileName(fileName))
+            uid: uid, modSeq: modSeq, size: size, virtualSize: virtualSize, internalDate: internalDate,
+            saveDate: saveDate, inNew: false, name: StoredFileName(fileName), flags: flags)
     }
 
+    /// As the index stores it; `flags` are filled in when the record goes into a MailboxIndex.
     init(
-        uid: UInt32, flags: MessageFlags, size: Int, virtualSize: Int, internalDate: Int64, saveDate: Int64,
-        modSeq: UInt64, name: StoredFileName
+        uid: UInt32, modSeq: UInt64, size: Int, virtualSize: Int, internalDate: Int64, saveDate: Int64, inNew: Bool,
+        name: StoredFileName, flags: MessageFlags = MessageFlags()
     ) {
         self.uid = uid
+        self.inNew = inNew
         self.flags = flags
         self.size = size
         self.virtualSize = virtualSize
@@ -129,6 +138,15 @@ public struct MessageRecord: Sendable, Equatable {
         self.saveDate = saveDate
         self.modSeq = modSeq
         self.name = name
+    }
+
+    init(
+        uid: UInt32, modSeq: UInt64, size: Int, virtualSize: Int, internalDate: Int64, saveDate: Int64, inNew: Bool,
+        fileName: String
+    ) {
+        self.init(
+            uid: uid, modSeq: modSeq, size: size, virtualSize: virtualSize, internalDate: internalDate,
+            saveDate: saveDate, inNew: inNew, name: StoredFileName(fileName))
     }
 }
 

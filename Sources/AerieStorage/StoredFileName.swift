@@ -48,6 +48,14 @@ struct StoredFileName: Sendable, Equatable {
         }
     }
 
+    /// Lowercase letters after ":2,": the message has keywords (whose meaning depends on the keyword table).
+    var hasKeywordLetters: Bool {
+        withUTF8 { name in
+            guard let colon = name.firstIndex(of: UInt8(ascii: ":")) else { return false }
+            return name[colon...].contains { $0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z") }
+        }
+    }
+
     /// The letters after ":2," as `MaildirFileName.flags` reads them, without building Strings for the name.
     func flags(keywords: KeywordTable) -> MessageFlags {
         var result = MessageFlags()

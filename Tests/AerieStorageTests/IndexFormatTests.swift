@@ -15,16 +15,16 @@ import Testing
             uidlistMtimeNs: 1_700_000_001_000_000_007,
             expungeFloor: 3, mailboxGUID: "0123456789abcdef0123456789abcdef")
         index.upsert(
-            IndexRecord(
+            MessageRecord(
                 uid: 7, modSeq: 12, size: 4_400, virtualSize: 4_500, internalDate: 1_600_000_000,
                 saveDate: 1_700_000_000,
                 inNew: false, fileName: "1600000000.M1P2.host,S=4400,W=4500:2,FRSa"))
         index.upsert(
-            IndexRecord(
+            MessageRecord(
                 uid: 3, modSeq: 9, size: 0, virtualSize: 0, internalDate: -86_400, saveDate: 0, inNew: true,
                 fileName: "1600000001.M2P3.hÖst"))
         index.upsert(
-            IndexRecord(
+            MessageRecord(
                 uid: UInt32.max - 1, modSeq: 1 << 40, size: 3_000_000_000, virtualSize: 3_100_000_000,
                 internalDate: 4_000_000_000, saveDate: 4_000_000_001, inNew: false,
                 fileName: "1600000002.M3P4.host,S=3000000000,W=3100000000:2,"))
@@ -67,7 +67,7 @@ import Testing
         journal.record(changed)
         index.expunge(3, modSeq: 13)
         journal.expunge(uid: 3, modSeq: 13)
-        let added = IndexRecord(
+        let added = MessageRecord(
             uid: 8, modSeq: 13, size: 1, virtualSize: 2, internalDate: 3, saveDate: 4, inNew: true, fileName: "8.M8P8.h"
         )
         index.upsert(added)
@@ -86,7 +86,7 @@ import Testing
         let bytes = IndexFormat.snapshot(index)
         var journal = IndexJournal()
         journal.record(
-            IndexRecord(
+            MessageRecord(
                 uid: 9, modSeq: 14, size: 1, virtualSize: 1, internalDate: 1, saveDate: 1, inNew: true,
                 fileName: "9.M9P9.h"))
         journal.header(index.header)
@@ -109,8 +109,8 @@ import Testing
     }
 
     @Test func recordsKeepUIDOrderThroughDeliveriesRenamesAndExpunges() {
-        func record(_ uid: UInt32, _ name: String? = nil) -> IndexRecord {
-            IndexRecord(
+        func record(_ uid: UInt32, _ name: String? = nil) -> MessageRecord {
+            MessageRecord(
                 uid: uid, modSeq: UInt64(uid), size: 1, virtualSize: 1, internalDate: 0, saveDate: 0, inNew: false,
                 fileName: name ?? "\(uid).M1P1.host:2,S")
         }

@@ -42,6 +42,26 @@ import Testing
         #expect(FS.stat(root)!.isDirectory)
     }
 
+    /// Flags live in the file names as letters; the letters' keywords in dovecot-keywords. When another process
+    /// rewrites that table, open views report the changed flags although no file was renamed (no new modseq).
+    @Test func keywordTableRewrittenElsewhereChangesTheFlagsOfOpenViews() throws {
+        let root = makeTempDirectory("storage-keyword-table")
+        defer { removeTree(root) }
+        let store = try makeStore(root)
+        let inbox = try store.open("INBOX")
+        _ = try inbox.append(sampleMessage, flags: .init(system: [.seen], keywords: ["Junk"]), internalDate: nil)
+        // Directories a minute old are trusted: the next syncs need no listing of cur/ (the usual case).
+        var past = [timespec(tv_sec: time(nil) - 60, tv_nsec: 0), timespec(tv_sec: time(nil) - 60, tv_nsec: 0)]
+        for dir in ["cur", "new"] { utimensat(AT_FDCWD, "\(root)/\(dir)", &past, 0) }
+        let other = try store.open("INBOX")
+        #expect(other.messages.map(\.flags.keywords) == [["Junk"]])
+        writeText("\(root)/dovecot-keywords", "0 NotJunk\n")
+        let changes = try other.sync()
+        #expect(changes.flagsChanged.map(\.uid) == [1])
+        #expect(other.messages[0].flags == MessageFlags(system: [.seen], keywords: ["NotJunk"]))
+        #expect(try store.open("INBOX").messages[0].flags.keywords == ["NotJunk"])
+    }
+
     @Test func modesAndPermissions() throws {
         let root = makeTempDirectory("storage-modes")
         defer { removeTree(root) }
