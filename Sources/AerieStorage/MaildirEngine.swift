@@ -39,6 +39,20 @@ final class MaildirEngine {
     /// GUID of a UID never changes within one UIDVALIDITY.
     private var emailIDs: (uidValidity: UInt32, byUID: [UInt32: String]) = (0, [:])
 
+    /// A directory listed (or written by us) less than a second after its last change: its mtime alone cannot prove
+    /// that nothing else changed in the same instant, so it is not stored as trusted. While unchanged it spares the
+    /// listing for a second; then one listing verifies it (Dovecot's delayed refresh, MAILDIR_SYNC_SECS). Without
+    /// this, every sync in the second after a write listed cur/ again: 60 ms each for 100,000 messages.
+    private struct ProvisionalMtime {
+        var mtimeNs: Int64
+        var seenAtNs: Int64
+    }
+    private var provisionalNew: ProvisionalMtime?
+    private var provisionalCur: ProvisionalMtime?
+    /// Whether new/, cur/ and the uidlist held nothing unknown to the index when the current write began: only then
+    /// may the write's own changes to them be recorded as known.
+    private var writeBase = (new: false, cur: false, uidlist: false)
+
     /// cur/ and new/ held open for reading messages by name; -1 until first needed (or when they can't be opened).
     private var directoryFDs: (cur: Int32, new: Int32) = (-1, -1)
 
@@ -79,6 +93,11 @@ final class MaildirEngine {
         let lock = try DotLock.acquire(for: uidlist.path, timeoutSeconds: configuration.lockTimeoutSeconds)
         defer { lock.release() }
         try loadIndex()
+        writeBase = (
+            isCurrent(FS.stat(newDirectory), trusted: index.header.newMtimeNs, provisional: provisionalNew),
+            isCurrent(FS.stat(curDirectory), trusted: index.header.curMtimeNs, provisional: provisionalCur),
+            uidlistIsCurrent()
+        )
         return try body()
     }
 
@@ -125,13 +144,29 @@ final class MaildirEngine {
 
     private func needsScan() -> Bool {
         let header = index.header
-        guard indexLoaded, header.newMtimeNs != 0, header.curMtimeNs != 0,
-            let newStat = FS.stat(newDirectory), let curStat = FS.stat(curDirectory),
-            newStat.mtimeNs == header.newMtimeNs, curStat.mtimeNs == header.curMtimeNs,
-            let listStat = FS.stat(uidlist.path), listStat.inode == header.uidlistInode,
-            listStat.size == header.uidlistSize, listStat.mtimeNs == header.uidlistMtimeNs
-        else { return true }
-        return false
+        return !(indexLoaded
+            && isCurrent(FS.stat(newDirectory), trusted: header.newMtimeNs, provisional: provisionalNew)
+            && isCurrent(FS.stat(curDirectory), trusted: header.curMtimeNs, provisional: provisionalCur)
+            && uidlistIsCurrent())
+    }
+
+    /// The directory holds exactly what the index says, as far as its mtime tells.
+    private func isCurrent(_ stat: FileStat?, trusted: Int64, provisional: ProvisionalMtime?) -> Bool {
+        guard let stat else { return false }
+        if trusted != 0 && stat.mtimeNs == trusted { return true }
+        guard let provisional, stat.mtimeNs == provisional.mtimeNs else { return false }
+        return nowNanoseconds() - provisional.seenAtNs < 1_000_000_000
+    }
+
+    private func uidlistIsCurrent() -> Bool {
+        guard let listStat = FS.stat(uidlist.path) else { return false }
+        let header = index.header
+        return listStat.inode == header.uidlistInode && listStat.size == header.uidlistSize
+            && listStat.mtimeNs == header.uidlistMtimeNs
+    }
+
+    private func provisional(_ stat: FileStat?) -> ProvisionalMtime? {
+        stat.map { ProvisionalMtime(mtimeNs: $0.mtimeNs, seenAtNs: nowNanoseconds()) }
     }
 
     /// A directory mtime less than a second old may still change within the same timestamp: do not trust it.
@@ -177,8 +212,10 @@ final class MaildirEngine {
         // A directory whose trusted mtime has not moved holds exactly what the index says: only the others are read
         // (an LMTP delivery into new/ does not cost a listing of a big cur/).
         let header = index.header
-        let scanNew = index.records.isEmpty || header.newMtimeNs == 0 || newStat?.mtimeNs != header.newMtimeNs
-        let scanCur = index.records.isEmpty || header.curMtimeNs == 0 || curStat?.mtimeNs != header.curMtimeNs
+        let scanNew =
+            index.records.isEmpty || !isCurrent(newStat, trusted: header.newMtimeNs, provisional: provisionalNew)
+        let scanCur =
+            index.records.isEmpty || !isCurrent(curStat, trusted: header.curMtimeNs, provisional: provisionalCur)
         var files: [String: (name: String, inNew: Bool)] = [:]
         for (dir, inNew) in [(newDirectory, true), (curDirectory, false)] where inNew ? scanNew : scanCur {
             for entry in try FS.listDirectory(dir) ?? [] where !entry.name.hasPrefix(".") {
@@ -252,9 +289,17 @@ final class MaildirEngine {
         try compactUIDListIfSparse()
         if changed { index.header.highestModSeq = modSeq }
         index.header.nextUID = max(nextUID, uidlist.list.nextUID, index.header.nextUID)
-        index.header.newMtimeNs = trusted(newStat)
-        index.header.curMtimeNs = trusted(curStat)
+        // A directory not listed keeps what it had: an unverified mtime does not become trusted by growing old.
+        if scanNew {
+            index.header.newMtimeNs = trusted(newStat)
+            provisionalNew = index.header.newMtimeNs == 0 ? provisional(newStat) : nil
+        }
+        if scanCur {
+            index.header.curMtimeNs = trusted(curStat)
+            provisionalCur = index.header.curMtimeNs == 0 ? provisional(curStat) : nil
+        }
         stampUIDList()
+        writeBase = (true, true, true)
         journal.header(index.header)
         try log.append(journal, index: index, durable: false)
         indexLoaded = true
@@ -342,11 +387,20 @@ final class MaildirEngine {
         return uids
     }
 
-    /// Records the change lines; the mtimes of the directories written to are forgotten so the next refresh rescans
-    /// them once and picks up anything another process did there at the same moment.
+    /// Records the change lines. The directories written to are no longer trusted (the file says so, for a restarted
+    /// server); if they held nothing unknown before, their new mtimes are our own change, provisionally known, and
+    /// one listing a second later catches anything another process did there in the same instant.
     private func finishWrite(_ journal: IndexJournal, new touchedNew: Bool, cur touchedCur: Bool) {
-        if touchedNew { index.header.newMtimeNs = 0 }
-        if touchedCur { index.header.curMtimeNs = 0 }
+        if touchedNew {
+            index.header.newMtimeNs = 0
+            provisionalNew = writeBase.new ? provisional(FS.stat(newDirectory)) : nil
+        }
+        if touchedCur {
+            index.header.curMtimeNs = 0
+            provisionalCur = writeBase.cur ? provisional(FS.stat(curDirectory)) : nil
+        }
+        // We hold the uidlist lock: if the file held nothing unknown when the write began, it now holds our lines.
+        if writeBase.uidlist && uidlist.loaded { stampUIDList() }
         var journal = journal
         journal.header(index.header)
         try? log.append(journal, index: index, durable: false)

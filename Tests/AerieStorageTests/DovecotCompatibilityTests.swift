@@ -165,6 +165,44 @@ import Testing
         #expect(UIDList.parse(Array(readText("\(root)/dovecot-uidlist")!.utf8))?.entries.map(\.uid) == Array(1...8))
     }
 
+    /// After our own write the directories' mtimes are ours: the syncs that follow do not list cur/ again (for a big
+    /// mailbox that listing is most of a command's time), another process's change moves the mtime and is found at
+    /// once, and one listing a second later verifies what the mtime alone could not.
+    @Test func ownWritesAreNotListedAgainButForeignChangesAreFound() throws {
+        let root = makeTempDirectory("storage-own-writes")
+        defer { removeTree(root) }
+        let store = try makeStore(root)
+        let box = try store.open("INBOX")
+        for _ in 0..<3 { _ = try box.append(sampleMessage, flags: .init(system: [.seen]), internalDate: nil) }
+        var past = [timespec(tv_sec: time(nil) - 60, tv_nsec: 0), timespec(tv_sec: time(nil) - 60, tv_nsec: 0)]
+        for dir in ["cur", "new"] { utimensat(AT_FDCWD, "\(root)/\(dir)", &past, 0) }
+        _ = try box.sync()
+        StorageTestHooks.watch(root)
+        let scans = StorageTestHooks.count(.directoryScan, under: root)
+        let other = try makeStore(root).open("INBOX")
+
+        _ = try box.store(uids: [1], flags: .init(system: [.flagged]), mode: .add, unchangedSince: nil)
+        _ = try store.deliver(to: "INBOX", message: sampleMessage)
+        for _ in 0..<3 { _ = try other.sync() }
+        #expect(other.messages.map(\.uid) == [1, 2, 3, 4])
+        #expect(other.messages[0].flags.system == [.seen, .flagged])
+        #expect(StorageTestHooks.count(.directoryScan, under: root) == scans)
+
+        // Another process (Dovecot, an MUA on the Maildir) flags message 2 by renaming its file.
+        let name = try #require(names(in: "\(root)/cur").first { $0 == box.messages[1].fileName })
+        #expect(rename("\(root)/cur/\(name)", "\(root)/cur/\(name)F") == 0)
+        let changes = try other.sync()
+        #expect(changes.flagsChanged.map(\.uid) == [2])
+        let afterForeign = StorageTestHooks.count(.directoryScan, under: root)
+        #expect(afterForeign == scans + 1)
+
+        // A second on, one listing verifies the directories; after that they are trusted and not listed again.
+        usleep(1_100_000)
+        _ = try other.sync()
+        _ = try other.sync()
+        #expect(StorageTestHooks.count(.directoryScan, under: root) == afterForeign + 1)
+    }
+
     @Test func externalChangesAreFoundWhenOnlyOneDirectoryMoved() throws {
         let root = makeTempDirectory("storage-partial")
         defer { removeTree(root) }
