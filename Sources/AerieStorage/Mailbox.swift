@@ -190,8 +190,14 @@ public final class Mailbox: @unchecked Sendable {
         let before = engine.generation
         let done = try engine.expungeLocked(uids)
         guard !done.isEmpty else { return [] }
-        let gone = Set(done)
-        view.removeAll { gone.contains($0.uid) }
+        let positions = done.compactMap(position(of:))
+        if positions.count <= IndexRecords.inPlaceRemovals {
+            // A few expunges from a big mailbox: close each gap instead of testing every record.
+            for position in positions.sorted(by: >) { view.remove(at: position) }
+        } else {
+            let gone = Set(done)
+            view.removeAll { gone.contains($0.uid) }
+        }
         ownWriteLocked(generationBefore: before, modSeq: engine.index.header.highestModSeq)
         return done
     }
