@@ -45,6 +45,7 @@ final class MaildirEngine {
     /// this, every sync in the second after a write listed cur/ again: 60 ms each for 100,000 messages.
     private struct ProvisionalMtime {
         var mtimeNs: Int64
+        /// CLOCK_MONOTONIC: a wall clock set back must not stretch the second.
         var seenAtNs: Int64
     }
     private var provisionalNew: ProvisionalMtime?
@@ -155,7 +156,7 @@ final class MaildirEngine {
         guard let stat else { return false }
         if trusted != 0 && stat.mtimeNs == trusted { return true }
         guard let provisional, stat.mtimeNs == provisional.mtimeNs else { return false }
-        return nowNanoseconds() - provisional.seenAtNs < 1_000_000_000
+        return monotonicNanoseconds() - provisional.seenAtNs < 1_000_000_000
     }
 
     private func uidlistIsCurrent() -> Bool {
@@ -166,7 +167,7 @@ final class MaildirEngine {
     }
 
     private func provisional(_ stat: FileStat?) -> ProvisionalMtime? {
-        stat.map { ProvisionalMtime(mtimeNs: $0.mtimeNs, seenAtNs: nowNanoseconds()) }
+        stat.map { ProvisionalMtime(mtimeNs: $0.mtimeNs, seenAtNs: monotonicNanoseconds()) }
     }
 
     /// A directory mtime less than a second old may still change within the same timestamp: do not trust it.
