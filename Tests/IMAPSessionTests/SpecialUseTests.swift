@@ -1,5 +1,6 @@
 import AerieAuth
 import AerieStorage
+import AerieTestSupport
 import IMAPProtocol
 import IMAPSession
 import Testing
@@ -7,7 +8,9 @@ import Testing
 /// RFC 6154 §3 CREATE-SPECIAL-USE and the LIST that reports it (§5.1).
 @Suite struct CreateSpecialUseTests {
     @Test func createdAttributeIsListedWhereverSpecialUseIsAsked() throws {
-        let t = try MailTranscript(root: temporaryMaildir())
+        let root = makeTempDirectory("mail")
+        defer { removeTree(root) }
+        let t = try MailTranscript(root: root)
         #expect(try t.send("1 CREATE Old (USE (\\archive))").last?.hasPrefix("1 OK ") == true)
         _ = try t.send("2 CREATE Other")
         #expect(
@@ -29,7 +32,8 @@ import Testing
     }
 
     @Test func attributeMovesWithRenameAndGoesWithDelete() throws {
-        let root = temporaryMaildir()
+        let root = makeTempDirectory("mail")
+        defer { removeTree(root) }
         let t = try MailTranscript(root: root)
         _ = try t.send("1 CREATE Old (USE (\\Trash \\Junk))")
         #expect(try t.send("2 RENAME Old New") == ["2 OK Rename completed."])
@@ -45,7 +49,9 @@ import Testing
     }
 
     @Test func unknownOrVirtualAttributesRefuseTheCreate() throws {
-        let t = try MailTranscript(root: temporaryMaildir())
+        let root = makeTempDirectory("mail")
+        defer { removeTree(root) }
+        let t = try MailTranscript(root: root)
         #expect(
             try t.send("1 CREATE x (USE (\\Bogus))") == ["1 NO [USEATTR] Unsupported special-use attribute \\Bogus."])
         #expect(
@@ -61,7 +67,8 @@ import Testing
     @Test func configuredAndCreatedAttributesAreMerged() throws {
         let settings = MailSessionSettings(
             autoMailboxes: [.init(name: "Sent", specialUse: ["\\Sent"], auto: "create")])
-        let root = temporaryMaildir()
+        let root = makeTempDirectory("mail")
+        defer { removeTree(root) }
         let t = try MailTranscript(root: root, settings: settings)
         t.session.prepareAutoMailboxes()
         _ = try t.send("1 CREATE Archive (USE (\\Archive))")
@@ -94,7 +101,9 @@ import Testing
     }
 
     @Test func appendOverTheLimitIsTooBig() throws {
-        let t = try MailTranscript(root: temporaryMaildir(), settings: MailSessionSettings(appendLimit: 20))
+        let root = makeTempDirectory("mail")
+        defer { removeTree(root) }
+        let t = try MailTranscript(root: root, settings: MailSessionSettings(appendLimit: 20))
         #expect(
             try t.send("1 APPEND INBOX {21+}\r\nSubject: x\r\n\r\n1234567") == [
                 "1 NO [TOOBIG] Message is larger than APPENDLIMIT 20."
