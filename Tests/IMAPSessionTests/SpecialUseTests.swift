@@ -1,6 +1,7 @@
 import AerieAuth
 import AerieStorage
 import AerieTestSupport
+import Glibc
 import IMAPProtocol
 import IMAPSession
 import Testing
@@ -62,6 +63,26 @@ import Testing
         #expect(try t.send("4 LIST \"\" x") == ["4 OK List completed."])
         #expect(try t.send("5 CREATE x (USE ())").last?.hasPrefix("5 OK ") == true)
         #expect(try t.send("6 LIST \"\" x") == ["* LIST (\\HasNoChildren) \"/\" x", "6 OK List completed."])
+    }
+
+    /// RFC 6154 §3: an attribute the server cannot store fails the CREATE; the name stays what it was (here an fs
+    /// layout \Noselect parent). A directory where the attribute file goes fails the write even for root.
+    @Test func anAttributeThatCannotBeStoredIsRefusedAndCreatesNothing() throws {
+        let root = makeTempDirectory("mail")
+        defer { removeTree(root) }
+        let t = try MailTranscript(root: root, layout: .fs)
+        _ = try t.send("1 CREATE Parent/Child")
+        #expect(mkdir(root + "/Parent/.aerie-special-use", 0o700) == 0)
+        #expect(
+            try t.send("2 CREATE Parent (USE (\\Archive))") == [
+                "2 NO [SERVERBUG] Internal error occurred. Refer to server log for more information."
+            ])
+        #expect(
+            try t.send("3 LIST \"\" * RETURN (SPECIAL-USE)") == [
+                "* LIST (\\HasNoChildren) \"/\" INBOX", "* LIST (\\HasChildren \\Noselect) \"/\" Parent",
+                "* LIST (\\HasNoChildren) \"/\" Parent/Child", "3 OK List completed.",
+            ])
+        #expect(try t.send("4 SELECT Parent").last?.hasPrefix("4 NO ") == true)
     }
 
     @Test func configuredAndCreatedAttributesAreMerged() throws {
