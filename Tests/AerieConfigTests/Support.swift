@@ -16,7 +16,8 @@ func makeTempDir(_ files: [String: String]) throws -> String {
     do {
         for (rel, text) in files {
             let path = dir + "/" + rel
-            try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
             try text.write(toFile: path, atomically: true, encoding: .utf8)
         }
     } catch {
