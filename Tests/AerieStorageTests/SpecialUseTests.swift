@@ -79,6 +79,17 @@ import Testing
         #expect(try store.open("Parent/Child").messages.isEmpty)
     }
 
+    /// The same failure for a mailbox with no children: it goes whole (as DELETE does it), as a Maildir++ mailbox would
+    /// on a full disk. The directory held only the obstacle, so nothing is left at all.
+    @Test func aMailboxWithoutChildrenWhoseAttributeCannotBeStoredGoesWhole() throws {
+        let store = try makeStore(root, layout: .fs)
+        #expect(mkdir("\(root)/Box", 0o700) == 0 && mkdir("\(root)/Box/\(SpecialUseFile.fileName)", 0o700) == 0)
+
+        #expect(throws: StorageError.self) { try store.create("Box", specialUse: ["\\Archive"]) }
+        #expect(try store.list().map(\.name) == ["INBOX"])
+        #expect(!names(in: root).contains { $0 == "Box" || $0.hasPrefix("..") })
+    }
+
     @Test func aDamagedFileYieldsOnlyFlagLikeWords() {
         let parsed = SpecialUseFile.parse(Array(" \\Sent \n\\Sent\nJunk\n\\a b\n\\x)\n\r\n\\Drafts".utf8))
         #expect(parsed == ["\\Sent", "\\Drafts"])
