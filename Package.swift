@@ -133,16 +133,19 @@ let package = Package(
         .testTarget(name: "LMTPProtocolTests", dependencies: ["LMTPProtocol", "AerieTestSupport"], swiftSettings: strict),
         .testTarget(name: "AerieMIMETests", dependencies: ["AerieMIME"], swiftSettings: strict),
         .testTarget(name: "AerieStorageTests", dependencies: ["AerieStorage", "AerieTestSupport"], swiftSettings: strict),
-        .testTarget(name: "AerieConfigTests", dependencies: ["AerieConfig"], swiftSettings: strict),
+        .testTarget(name: "AerieConfigTests", dependencies: ["AerieConfig", "AerieTestSupport"], swiftSettings: strict),
         .testTarget(name: "IMAPProtocolTests", dependencies: ["IMAPProtocol", "AerieTestSupport"], swiftSettings: strict),
         .testTarget(name: "AerieAuthTests", dependencies: ["AerieAuth", "SASL", "AerieTestSupport"], swiftSettings: strict),
-        .testTarget(name: "IMAPSessionTests", dependencies: ["IMAPSession", "AerieAuth", "AerieCore", "AerieStorage"], swiftSettings: strict),
+        .testTarget(
+            name: "IMAPSessionTests",
+            dependencies: ["IMAPSession", "AerieAuth", "AerieCore", "AerieStorage", "AerieTestSupport"],
+            swiftSettings: strict),
         .testTarget(name: "POP3SessionTests", dependencies: ["POP3Session", "AerieStorage", "AerieTestSupport"], swiftSettings: strict),
         .testTarget(name: "LMTPSessionTests", dependencies: ["LMTPSession", "AerieStorage", "AerieTestSupport"], swiftSettings: strict),
         .testTarget(
             name: "AerieServerTests",
             dependencies: [
-                "AerieServer", "AerieObservability",
+                "AerieServer", "AerieObservability", "AerieTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "CompressNIO", package: "compress-nio"),

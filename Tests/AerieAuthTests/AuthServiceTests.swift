@@ -13,8 +13,8 @@ import Testing
         debug: Bool = false, configure: (inout AuthServiceConfiguration, URL) throws -> Void = { _, _ in },
         _ body: (AuthService, CollectingLog, String) async throws -> Void
     ) async throws {
-        let dir = try Fixtures.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = URL(fileURLWithPath: makeTempDirectory("auth"))
+        defer { removeTree(dir.path) }
         let hash = try PasswordSchemes.hash(password: Self.password, scheme: "SHA512-CRYPT")
         let bare = String(hash.dropFirst("{SHA512-CRYPT}".count))
         let lines = [

@@ -1,5 +1,6 @@
 import AerieCore
 @testable import AerieAuth
+import AerieTestSupport
 import Foundation
 import Synchronization
 import Testing
@@ -65,8 +66,8 @@ import Testing
     }
 
     @Test func reloadsOnChangeAtMostOncePerSecond() throws {
-        let dir = try Fixtures.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = URL(fileURLWithPath: makeTempDirectory("auth"))
+        defer { removeTree(dir.path) }
         let path = dir.appendingPathComponent("passwd").path
         try "alice:{PLAIN}one:1000:1000\n".write(toFile: path, atomically: false, encoding: .utf8)
         let clock = Clock()

@@ -1,3 +1,4 @@
+import AerieTestSupport
 import Foundation
 import Testing
 @testable import AerieConfig
@@ -11,6 +12,7 @@ import Testing
             "conf.d/sub/extra.conf": "first_valid_uid = 2000\n",
             "conf.d/ignored.txt": "garbage without equals\n",
         ])
+        defer { removeTree(dir) }
         let c = try ConfigLoader.load(path: dir + "/dovecot.conf")
         #expect(c.settings.authMechanisms == ["plain"])  // 20-b.conf is read after 10-a.conf
         #expect(c.settings.firstValidUID == 2000)
@@ -22,6 +24,7 @@ import Testing
             "dovecot.conf": "protocol imap {\n  !include imap.conf\n}\n",
             "imap.conf": "auth_mechanisms = plain login\n",
         ])
+        defer { removeTree(dir) }
         let c = try ConfigLoader.load(path: dir + "/dovecot.conf")
         #expect(c.settings.authMechanisms == ["plain"])
         #expect(c.settings.forProtocol("imap").authMechanisms == ["plain", "login"])
@@ -29,6 +32,7 @@ import Testing
 
     @Test func missingIncludeIsAnErrorButIncludeTryIsNot() throws {
         let dir = try makeTempDir(["dovecot.conf": "!include_try nothere.conf\n!include none/*.conf\n!include missing.conf\n"])
+        defer { removeTree(dir) }
         do {
             _ = try ConfigLoader.load(path: dir + "/dovecot.conf")
             Issue.record("expected error")
@@ -39,6 +43,7 @@ import Testing
 
     @Test func includeLoopIsAnError() throws {
         let dir = try makeTempDir(["a.conf": "!include b.conf\n", "b.conf": "ssl = yes\n!include a.conf\n"])
+        defer { removeTree(dir) }
         do {
             _ = try ConfigLoader.load(path: dir + "/a.conf")
             Issue.record("expected error")
@@ -53,6 +58,7 @@ import Testing
         for i in 0...21 { files["f\(i).conf"] = "!include f\(i + 1).conf\n" }
         files["f22.conf"] = "ssl = yes\n"
         let dir = try makeTempDir(files)
+        defer { removeTree(dir) }
         do {
             _ = try ConfigLoader.load(path: dir + "/f0.conf")
             Issue.record("expected error")
@@ -66,6 +72,7 @@ import Testing
         var files = ["dovecot.conf": "!include many/*.conf\n"]
         for i in 0..<257 { files["many/\(String(i).leftPad(3)).conf"] = "# empty\n" }
         let dir = try makeTempDir(files)
+        defer { removeTree(dir) }
         do {
             _ = try ConfigLoader.load(path: dir + "/dovecot.conf")
             Issue.record("expected error")
@@ -76,6 +83,7 @@ import Testing
 
     @Test func oversizedIncludedFile() throws {
         let dir = try makeTempDir(["dovecot.conf": "!include big.conf\n", "big.conf": String(repeating: "#", count: 4 * 1024 * 1024 + 1)])
+        defer { removeTree(dir) }
         do {
             _ = try ConfigLoader.load(path: dir + "/dovecot.conf")
             Issue.record("expected error")
@@ -86,6 +94,7 @@ import Testing
 
     @Test func valueFromFile() throws {
         let dir = try makeTempDir(["dovecot.conf": "login_greeting = <greeting.txt\n", "greeting.txt": "Welcome to Aerie\n"])
+        defer { removeTree(dir) }
         let c = try ConfigLoader.load(path: dir + "/dovecot.conf")
         #expect(c.settings.loginGreeting == "Welcome to Aerie")
         #expect(c.warnings.isEmpty)

@@ -1,3 +1,4 @@
+import AerieTestSupport
 import Foundation
 import Testing
 @testable import AerieConfig
@@ -8,15 +9,21 @@ let fixturesDir: String = {
     return here.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Fixtures/config").path
 }()
 
-/// A fresh temporary directory holding the given files (relative path → contents).
+/// A fresh temporary directory holding the given files (relative path → contents); the caller removes it with
+/// `removeTree`.
 func makeTempDir(_ files: [String: String]) throws -> String {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("aerie-config-\(UUID().uuidString)").path
-    for (rel, text) in files {
-        let path = dir + "/" + rel
-        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        try text.write(toFile: path, atomically: true, encoding: .utf8)
+    let dir = makeTempDirectory("config")
+    do {
+        for (rel, text) in files {
+            let path = dir + "/" + rel
+            try FileManager.default.createDirectory(
+                atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
+        }
+    } catch {
+        removeTree(dir)
+        throw error
     }
-    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     return dir
 }
 

@@ -1,13 +1,19 @@
 import AerieConfig
 @testable import AerieObservability
+import AerieTestSupport
 import Foundation
 import Testing
 
 @testable import AerieServer
 
-@Suite struct FileSafetyTests {
+@Suite final class FileSafetyTests {
+    /// Swift Testing makes one suite instance per test: each test's files go when it ends.
+    let root = makeTempDirectory("server-files")
+    deinit { removeTree(root) }
+
+    /// A directory made the way the server makes its own (mode 0700), inside this test's `root`.
     func temporaryDirectory() throws -> String {
-        let path = NSTemporaryDirectory() + "aerie-test-\(UUID().uuidString)"
+        let path = root + "/secure"
         try SecureFile.makeDirectory(path)
         return path
     }

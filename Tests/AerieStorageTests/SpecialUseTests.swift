@@ -5,11 +5,13 @@ import Testing
 @testable import AerieStorage
 
 /// RFC 6154 §3 attributes stored with a mailbox: they outlive the process, move with RENAME, go with DELETE.
-@Suite struct SpecialUseStorageTests {
+@Suite final class SpecialUseStorageTests {
+    /// Swift Testing makes one suite instance per test case: each gets its own root, removed after it.
+    let root = makeTempDirectory("use")
+    deinit { removeTree(root) }
+
     @Test(arguments: [MailboxLayout.maildirPlusPlus, .fs])
     func attributesSurviveReopenAndMoveWithRename(layout: MailboxLayout) throws {
-        let root = makeTempDirectory("use")
-        defer { removeTree(root) }
         let store = try makeStore(root, layout: layout)
         try store.create("Old", specialUse: ["\\Archive"])
         try store.create("Old/Child", specialUse: ["\\Junk"])
@@ -28,8 +30,6 @@ import Testing
 
     @Test(arguments: [MailboxLayout.maildirPlusPlus, .fs])
     func deleteRemovesTheAttributes(layout: MailboxLayout) throws {
-        let root = makeTempDirectory("use-del")
-        defer { removeTree(root) }
         let store = try makeStore(root, layout: layout)
         try store.create("Box", specialUse: ["\\Trash"])
         try store.delete("Box")
@@ -46,8 +46,6 @@ import Testing
     }
 
     @Test func theFileIsPrivateAndNeverAMailboxOrAMessage() throws {
-        let root = makeTempDirectory("use-file")
-        defer { removeTree(root) }
         let store = try makeStore(root, layout: .fs)
         try store.create("Box", specialUse: ["\\Drafts", "\\Sent"])
         let path = "\(root)/Box/\(SpecialUseFile.fileName)"
@@ -61,6 +59,35 @@ import Testing
         }
         #expect(try store.list().map(\.name) == ["INBOX", "Box"])
         #expect(try store.open("Box").messages.isEmpty)
+    }
+
+    /// RFC 6154 §3: if the attribute cannot be stored, CREATE fails and leaves the name as it was. A directory where
+    /// the file goes makes the final rename(2) fail with EISDIR even for root, for whom a read-only directory
+    /// would not; only fs layout can hold it beforehand, in an existing \Noselect parent.
+    @Test func anAttributeThatCannotBeStoredCreatesNoMailbox() throws {
+        let store = try makeStore(root, layout: .fs)
+        try store.create("Parent/Child")
+        #expect(mkdir("\(root)/Parent/\(SpecialUseFile.fileName)", 0o700) == 0)
+
+        #expect(throws: StorageError.self) { try store.create("Parent", specialUse: ["\\Archive"]) }
+        #expect(try store.list().first { $0.name == "Parent" }?.attributes.contains(.noSelect) == true)
+        #expect(throws: StorageError.self) { try store.open("Parent") }
+        // The Maildir made for the new mailbox is gone and no temporary file of the failed write stays; what is
+        // left is what was there before: the child and the obstacle.
+        #expect(names(in: "\(root)/Parent") == [SpecialUseFile.fileName, "Child"].sorted())
+        #expect(store.specialUse("Parent") == [])
+        #expect(try store.open("Parent/Child").messages.isEmpty)
+    }
+
+    /// The same failure for a mailbox with no children: it goes whole (as DELETE does it), as a Maildir++ mailbox would
+    /// on a full disk. The directory held only the obstacle, so nothing is left at all.
+    @Test func aMailboxWithoutChildrenWhoseAttributeCannotBeStoredGoesWhole() throws {
+        let store = try makeStore(root, layout: .fs)
+        #expect(mkdir("\(root)/Box", 0o700) == 0 && mkdir("\(root)/Box/\(SpecialUseFile.fileName)", 0o700) == 0)
+
+        #expect(throws: StorageError.self) { try store.create("Box", specialUse: ["\\Archive"]) }
+        #expect(try store.list().map(\.name) == ["INBOX"])
+        #expect(!names(in: root).contains { $0 == "Box" || $0.hasPrefix("..") })
     }
 
     @Test func aDamagedFileYieldsOnlyFlagLikeWords() {

@@ -1,10 +1,15 @@
 import AerieStorage
+import AerieTestSupport
 import Testing
 
 @testable import IMAPSession
 
 /// SORT and THREAD as a client sees them, over a real temporary Maildir.
-@Suite struct MailSessionSortTests {
+@Suite final class MailSessionSortTests {
+    /// Swift Testing makes one suite instance per test: each test gets its own Maildir, removed after it.
+    let root = makeTempDirectory("mail-sort")
+    deinit { removeTree(root) }
+
     /// Appends a message with an INTERNALDATE; the body is padded so RFC822.SIZE differs per message.
     private func append(_ t: MailTranscript, _ header: String, date: String, padding: Int = 0) throws {
         let message =
@@ -15,7 +20,7 @@ import Testing
     }
 
     private func mailbox() throws -> MailTranscript {
-        let t = try MailTranscript(root: temporaryMaildir())
+        let t = try MailTranscript(root: root)
         try append(
             t, "Message-ID: <one@x>\nFrom: Zed <zed@x>\nSubject: hello\nDate: Tue, 3 Jan 2023 10:00:00 +0000",
             date: "05-Jan-2023 00:00:00 +0000", padding: 0)
@@ -145,7 +150,7 @@ import Testing
         #expect(
             try t.send("2 THREAD REFERENCES KOI8-R ALL") == ["2 NO [BADCHARSET (UTF-8 US-ASCII)] Unsupported charset."])
         #expect(try t.send("3 THREAD FANCY UTF-8 ALL") == ["3 BAD Unknown thread algorithm."])
-        let unselected = try MailTranscript(root: temporaryMaildir())
+        let unselected = try MailTranscript(root: root)
         #expect(try unselected.send("5 SORT (DATE) UTF-8 ALL") == ["5 BAD No mailbox selected."])
         let advertised = Set(MailSession.capabilities)
         #expect(
@@ -153,7 +158,6 @@ import Testing
     }
 
     @Test func onlyTheHeaderIsRead() throws {
-        let root = temporaryMaildir()
         let t = try MailTranscript(root: root)
         let header = "Subject: big\r\nFrom: a@b\r\n\r\n"
         let body = String(repeating: "0123456789abcdef\r\n", count: 200_000)

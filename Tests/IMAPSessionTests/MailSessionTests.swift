@@ -1,5 +1,6 @@
 import AerieAuth
 import AerieStorage
+import AerieTestSupport
 import Foundation
 import Glibc
 import IMAPProtocol
@@ -27,15 +28,10 @@ struct MailTranscript {
     }
 }
 
-func temporaryMaildir() -> String {
-    let path = NSTemporaryDirectory() + "aerie-mail-\(UUID().uuidString)"
-    try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    return path + "/Maildir"
-}
-
 @Suite struct MailSessionTests {
     @Test func anotherSessionsAppendIsAnnouncedAtNoop() throws {
-        let root = temporaryMaildir()
+        let root = makeTempDirectory("mail")
+        defer { removeTree(root) }
         let a = try MailTranscript(root: root)
         let b = try MailTranscript(root: root)
         _ = try b.send("1 APPEND INBOX {17+}\r\nSubject: one\r\n\r\nx")
@@ -47,7 +43,8 @@ func temporaryMaildir() -> String {
     }
 
     @Test func expungeInOneSessionIsAnnouncedInTheOther() throws {
-        let root = temporaryMaildir()
+        let root = makeTempDirectory("mail")
+        defer { removeTree(root) }
         let a = try MailTranscript(root: root)
         let b = try MailTranscript(root: root)
         _ = try a.send("1 APPEND INBOX {17+}\r\nSubject: one\r\n\r\nx")
@@ -60,7 +57,8 @@ func temporaryMaildir() -> String {
     }
 
     @Test func fetchOfAMissingSequenceNumberIsBadOrEmpty() throws {
-        let root = temporaryMaildir()
+        let root = makeTempDirectory("mail")
+        defer { removeTree(root) }
         let a = try MailTranscript(root: root)
         _ = try a.send("1 SELECT INBOX")
         let out = try a.send("2 FETCH 1 FLAGS")
@@ -71,7 +69,8 @@ func temporaryMaildir() -> String {
 @Suite struct MailSessionQuietTests {
     /// As in a real server: seconds pass between commands, so directory mtimes become trusted.
     @Test func appendSeenAfterQuietPeriods() throws {
-        let root = temporaryMaildir()
+        let root = makeTempDirectory("mail")
+        defer { removeTree(root) }
         let a = try MailTranscript(root: root)
         let b = try MailTranscript(root: root)
         _ = try b.send("1 APPEND INBOX {17+}\r\nSubject: one\r\n\r\nx")
@@ -93,7 +92,9 @@ func temporaryMaildir() -> String {
 
 @Suite struct MailSessionEnableTests {
     @Test func enableTurnsOnWhatTheSessionSupports() throws {
-        let a = try MailTranscript(root: temporaryMaildir())
+        let root = makeTempDirectory("mail")
+        defer { removeTree(root) }
+        let a = try MailTranscript(root: root)
         #expect(try a.send("1 ENABLE CONDSTORE X-UNKNOWN") == ["* ENABLED CONDSTORE", "1 OK Enabled."])
     }
 }
@@ -119,7 +120,8 @@ func temporaryMaildir() -> String {
     }
 
     @Test func spooledMessagesAreStoredByteForByte() throws {
-        let root = temporaryMaildir()
+        let root = makeTempDirectory("mail")
+        defer { removeTree(root) }
         let a = try MailTranscript(root: root)
         let big = Array(("Subject: big\r\n\r\n" + String(repeating: "0123456789abcdef\r\n", count: 5000)).utf8)
         let small = Array("Subject: small\r\n\r\nx".utf8)
@@ -144,7 +146,8 @@ func temporaryMaildir() -> String {
     }
 
     @Test func aFailedAppendLeavesNoSpoolBehind() throws {
-        let root = temporaryMaildir()
+        let root = makeTempDirectory("mail")
+        defer { removeTree(root) }
         let a = try MailTranscript(root: root)
         let big = [UInt8](repeating: 0x61, count: 1000)
         let out = try Self.run(Array("1 APPEND Nonexistent {1000+}\r\n".utf8) + big + [13, 10], on: a)
@@ -161,7 +164,9 @@ func temporaryMaildir() -> String {
     }
 
     @Test func mailboxAndEmailIDsAreStable() throws {
-        let a = try MailTranscript(root: temporaryMaildir())
+        let root = makeTempDirectory("mail")
+        defer { removeTree(root) }
+        let a = try MailTranscript(root: root)
         let created = try a.send("1 CREATE Work")
         let mailboxID = try #require(created.last.flatMap { Self.value("MAILBOXID", in: $0) })
         #expect(mailboxID.count >= 1 && mailboxID.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" })
@@ -190,7 +195,9 @@ func temporaryMaildir() -> String {
 /// Maildir names 26 keywords per mailbox (a-z in file names): a 27th is refused, never dropped silently.
 @Suite struct KeywordLimitTests {
     @Test func aTwentySeventhKeywordIsRefusedAndNothingIsLost() throws {
-        let a = try MailTranscript(root: temporaryMaildir())
+        let root = makeTempDirectory("mail")
+        defer { removeTree(root) }
+        let a = try MailTranscript(root: root)
         _ = try a.send("1 APPEND INBOX {17+}\r\nSubject: one\r\n\r\nx")
         _ = try a.send("2 SELECT INBOX")
         let first = (0..<26).map { "k\($0)" }
@@ -208,7 +215,9 @@ func temporaryMaildir() -> String {
     }
 
     @Test func permanentFlagsOfferNewKeywordsWhileALetterIsFree() throws {
-        let a = try MailTranscript(root: temporaryMaildir())
+        let root = makeTempDirectory("mail")
+        defer { removeTree(root) }
+        let a = try MailTranscript(root: root)
         let permanent = try a.send("1 SELECT INBOX").first { $0.contains("PERMANENTFLAGS") } ?? ""
         #expect(permanent.contains("\\*)"))
     }
@@ -217,7 +226,8 @@ func temporaryMaildir() -> String {
 /// A Maildir file name is not trusted for memory: a W= far beyond what CRLF conversion can make is ignored.
 @Suite struct ImplausibleFileNameTests {
     @Test func aHugeWSizeDoesNotDriveTheResponse() throws {
-        let root = temporaryMaildir()
+        let root = makeTempDirectory("mail")
+        defer { removeTree(root) }
         let a = try MailTranscript(root: root)
         _ = try a.send("1 SELECT INBOX")
         let body = "Subject: w\n\nbody\n"

@@ -1,12 +1,15 @@
 import AerieStorage
+import AerieTestSupport
 import Foundation
 import IMAPSession
 import Testing
 
 /// The hierarchy separator clients see (Dovecot's namespace `separator`; `.` by default on Maildir++), while
 /// storage names always use `/`.
-@Suite struct DotSeparatorTests {
-    let root = temporaryMaildir()
+@Suite final class DotSeparatorTests {
+    /// Swift Testing makes one suite instance per test: each test gets its own Maildir, removed after it.
+    let root = makeTempDirectory("mail-separator")
+    deinit { removeTree(root) }
 
     func transcript(autoMailboxes: [MailSessionSettings.AutoMailbox] = []) throws -> MailTranscript {
         try MailTranscript(root: root, settings: MailSessionSettings(autoMailboxes: autoMailboxes, separator: "."))
@@ -120,7 +123,8 @@ import Testing
 /// With `separator = /` (MailSessionSettings' own default) names are what storage keeps.
 @Suite struct SlashSeparatorTests {
     @Test func everythingAsBefore() throws {
-        let root = temporaryMaildir()
+        let root = makeTempDirectory("mail")
+        defer { removeTree(root) }
         let a = try MailTranscript(root: root)
         #expect(try a.send("1 CREATE A/B").last?.hasPrefix("1 OK") == true)
         #expect(FileManager.default.fileExists(atPath: root + "/.A.B/cur"))

@@ -1,5 +1,7 @@
 import AerieAuth
 import AerieStorage
+import AerieTestSupport
+import Glibc
 import IMAPProtocol
 import IMAPSession
 import Testing
@@ -7,7 +9,9 @@ import Testing
 /// RFC 6154 §3 CREATE-SPECIAL-USE and the LIST that reports it (§5.1).
 @Suite struct CreateSpecialUseTests {
     @Test func createdAttributeIsListedWhereverSpecialUseIsAsked() throws {
-        let t = try MailTranscript(root: temporaryMaildir())
+        let root = makeTempDirectory("mail")
+        defer { removeTree(root) }
+        let t = try MailTranscript(root: root)
         #expect(try t.send("1 CREATE Old (USE (\\archive))").last?.hasPrefix("1 OK ") == true)
         _ = try t.send("2 CREATE Other")
         #expect(
@@ -29,7 +33,8 @@ import Testing
     }
 
     @Test func attributeMovesWithRenameAndGoesWithDelete() throws {
-        let root = temporaryMaildir()
+        let root = makeTempDirectory("mail")
+        defer { removeTree(root) }
         let t = try MailTranscript(root: root)
         _ = try t.send("1 CREATE Old (USE (\\Trash \\Junk))")
         #expect(try t.send("2 RENAME Old New") == ["2 OK Rename completed."])
@@ -45,7 +50,9 @@ import Testing
     }
 
     @Test func unknownOrVirtualAttributesRefuseTheCreate() throws {
-        let t = try MailTranscript(root: temporaryMaildir())
+        let root = makeTempDirectory("mail")
+        defer { removeTree(root) }
+        let t = try MailTranscript(root: root)
         #expect(
             try t.send("1 CREATE x (USE (\\Bogus))") == ["1 NO [USEATTR] Unsupported special-use attribute \\Bogus."])
         #expect(
@@ -58,10 +65,31 @@ import Testing
         #expect(try t.send("6 LIST \"\" x") == ["* LIST (\\HasNoChildren) \"/\" x", "6 OK List completed."])
     }
 
+    /// RFC 6154 §3: an attribute the server cannot store fails the CREATE; the name stays what it was (here an fs
+    /// layout \Noselect parent). A directory where the attribute file goes fails the write even for root.
+    @Test func anAttributeThatCannotBeStoredIsRefusedAndCreatesNothing() throws {
+        let root = makeTempDirectory("mail")
+        defer { removeTree(root) }
+        let t = try MailTranscript(root: root, layout: .fs)
+        _ = try t.send("1 CREATE Parent/Child")
+        #expect(mkdir(root + "/Parent/.aerie-special-use", 0o700) == 0)
+        #expect(
+            try t.send("2 CREATE Parent (USE (\\Archive))") == [
+                "2 NO [SERVERBUG] Internal error occurred. Refer to server log for more information."
+            ])
+        #expect(
+            try t.send("3 LIST \"\" * RETURN (SPECIAL-USE)") == [
+                "* LIST (\\HasNoChildren) \"/\" INBOX", "* LIST (\\HasChildren \\Noselect) \"/\" Parent",
+                "* LIST (\\HasNoChildren) \"/\" Parent/Child", "3 OK List completed.",
+            ])
+        #expect(try t.send("4 SELECT Parent").last?.hasPrefix("4 NO ") == true)
+    }
+
     @Test func configuredAndCreatedAttributesAreMerged() throws {
         let settings = MailSessionSettings(
             autoMailboxes: [.init(name: "Sent", specialUse: ["\\Sent"], auto: "create")])
-        let root = temporaryMaildir()
+        let root = makeTempDirectory("mail")
+        defer { removeTree(root) }
         let t = try MailTranscript(root: root, settings: settings)
         t.session.prepareAutoMailboxes()
         _ = try t.send("1 CREATE Archive (USE (\\Archive))")
@@ -94,7 +122,9 @@ import Testing
     }
 
     @Test func appendOverTheLimitIsTooBig() throws {
-        let t = try MailTranscript(root: temporaryMaildir(), settings: MailSessionSettings(appendLimit: 20))
+        let root = makeTempDirectory("mail")
+        defer { removeTree(root) }
+        let t = try MailTranscript(root: root, settings: MailSessionSettings(appendLimit: 20))
         #expect(
             try t.send("1 APPEND INBOX {21+}\r\nSubject: x\r\n\r\n1234567") == [
                 "1 NO [TOOBIG] Message is larger than APPENDLIMIT 20."

@@ -413,6 +413,38 @@ class Server:
             self.proc.kill()
             self.proc.wait(timeout=10)
 
+    def maildir(self, user: str) -> Path:
+        return self.directory / "home" / user / "Maildir"
+
+    def account(self, user: str) -> "Account":
+        return Account(self, self.users[user])
+
+
+@dataclass
+class Account:
+    """One user of a running server, and the ways a test reaches their mail."""
+
+    server: Server
+    user: User
+
+    @property
+    def maildir(self) -> Path:
+        return self.server.maildir(self.user.name)
+
+    def imap(self):
+        """imaplib.IMAP4_SSL, logged in on the IMAPS port."""
+        return imap_login(self.server, self.user.name, self.user.password)
+
+    def raw(self) -> "RawIMAP":
+        """RawIMAP over implicit TLS, logged in."""
+        c = RawIMAP(self.server.imaps_port, tls=True)
+        try:
+            c.login(self.user)
+        except BaseException:
+            c.close()
+            raise
+        return c
+
 
 # ------------------------------------------------------------------------------------------------------------
 # Raw line clients
@@ -500,6 +532,12 @@ class RawIMAP(LineClient):
     def run(self, tag: str, command: str, timeout: float | None = None) -> tuple[list[str], str]:
         self.cmd(f"{tag} {command}")
         return self.read_tagged(tag, timeout)
+
+    def login(self, user: User, tag: str = "l") -> str:
+        """LOGIN that must succeed; returns the tagged OK (it carries the capabilities after login)."""
+        _, done = self.run(tag, f'LOGIN "{user.name}" "{user.password}"')
+        assert done.startswith(f"{tag} OK"), done
+        return done
 
     def starttls(self, tag: str = "s") -> None:
         _, done = self.run(tag, "STARTTLS")
@@ -710,9 +748,6 @@ class MailServer(Server):
         assert free, "out of fresh users: make_mail_users() makes u01..u40"
         self.handed_out.add(free[0])
         return free[0]
-
-    def maildir(self, user: str) -> Path:
-        return self.directory / "home" / user / "Maildir"
 
     def stop_if_running(self) -> int:
         if self.proc is not None and self.proc.poll() is None:

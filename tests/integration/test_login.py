@@ -93,8 +93,7 @@ def test_login_every_scheme_over_starttls(server, name):
     u = server.users[name]
     with RawIMAP(server.imap_port) as c:
         c.starttls()
-        _, done = c.run("a", f'LOGIN {u.name} "{u.password}"')
-        assert done.startswith("a OK"), done
+        c.login(u, tag="a")
         _, done = c.run("b", "NOOP")
         assert done.startswith("b OK"), done
         _, done = c.run("c", "CAPABILITY")

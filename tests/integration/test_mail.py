@@ -4,16 +4,11 @@ on-disk format Dovecot reads (dovecot-uidlist v3, `:2,` flags, `,S=,W=` sizes)."
 
 import imaplib
 import re
-import socket
-import ssl
-import time
-from pathlib import Path
 
 import pytest
 from imapclient import IMAPClient
 
 import helpers
-from helpers import RawIMAP
 
 MESSAGE = (
     b"From: Alice Example <alice@example.com>\r\n"
@@ -34,23 +29,13 @@ def mail(server_factory):
     return server_factory.start(name="mail", extra="mail_max_userip_connections = 3\n")
 
 
-def user(mail):
-    return mail.users["sha512"]
+@pytest.fixture(scope="module")
+def account(mail) -> helpers.Account:
+    return mail.account("sha512")
 
 
-def client(mail) -> imaplib.IMAP4_SSL:
-    m = imaplib.IMAP4_SSL("127.0.0.1", mail.imaps_port, ssl_context=helpers.client_context(), timeout=15)
-    u = user(mail)
-    m.login(u.name, u.password)
-    return m
-
-
-def maildir(mail) -> Path:
-    return mail.directory / "home" / user(mail).name / "Maildir"
-
-
-def test_append_fetch_roundtrip_and_disk_format(mail):
-    m = client(mail)
+def test_append_fetch_roundtrip_and_disk_format(account):
+    m = account.imap()
     typ, data = m.append("INBOX", r"(\Flagged)", None, MESSAGE)
     assert typ == "OK" and b"APPENDUID" in data[0], data
     uidvalidity, uid = re.search(rb"APPENDUID (\d+) (\d+)", data[0]).groups()
@@ -67,7 +52,7 @@ def test_append_fetch_roundtrip_and_disk_format(mail):
     assert b'("text" "plain" ("charset" "utf-8")' in meta
     m.logout()
     # On disk exactly as Dovecot keeps it: private directories, the uidlist v3 header and a line for the UID.
-    root = maildir(mail)
+    root = account.maildir
     assert oct(root.stat().st_mode & 0o777) == "0o700"
     uidlist = (root / "dovecot-uidlist").read_text().splitlines()
     assert re.match(r"^3 V%s N\d+" % uidvalidity.decode(), uidlist[0]), uidlist[0]
@@ -77,10 +62,10 @@ def test_append_fetch_roundtrip_and_disk_format(mail):
     assert all(oct(p.stat().st_mode & 0o777) == "0o600" for p in files)
 
 
-def test_imapclient_flags_search_copy_move_expunge(mail):
-    u = user(mail)
-    with IMAPClient("127.0.0.1", port=mail.imaps_port, ssl=True, ssl_context=helpers.client_context(), timeout=15) as c:
-        c.login(u.name, u.password)
+def test_imapclient_flags_search_copy_move_expunge(account):
+    with IMAPClient("127.0.0.1", port=account.server.imaps_port, ssl=True, ssl_context=helpers.client_context(),
+                    timeout=15) as c:
+        c.login(account.user.name, account.user.password)
         if not c.folder_exists("Archive"):
             c.create_folder("Archive")
         c.select_folder("INBOX")
@@ -105,9 +90,9 @@ def test_imapclient_flags_search_copy_move_expunge(mail):
         assert c.search(["ALL"]) == []
 
 
-def test_list_status_namespace_and_rename(mail):
+def test_list_status_namespace_and_rename(account):
     """With no namespace separator configured, Maildir++ names use ".", as Dovecot's default does."""
-    m = client(mail)
+    m = account.imap()
     assert m.create("Projects.2026")[0] == "OK"
     typ, data = m.list()
     names = [d.decode() for d in data]
@@ -127,9 +112,9 @@ def test_list_status_namespace_and_rename(mail):
     m.logout()
 
 
-def test_other_session_sees_new_mail_and_expunges(mail):
-    a = client(mail)
-    b = client(mail)
+def test_other_session_sees_new_mail_and_expunges(account):
+    a = account.imap()
+    b = account.imap()
     a.select("INBOX")
     b.select("INBOX")
     before = int(a.select("INBOX")[1][0])
@@ -147,16 +132,13 @@ def test_other_session_sees_new_mail_and_expunges(mail):
     b.logout()
 
 
-def test_idle_hears_a_new_message_promptly(mail):
-    u = user(mail)
-    with RawIMAP(mail.imaps_port, tls=True) as idler:
-        _, done = idler.run("a", f'LOGIN {u.name} "{u.password}"')
-        assert done.startswith("a OK"), done
+def test_idle_hears_a_new_message_promptly(account):
+    with account.raw() as idler:
         _, done = idler.run("b", "SELECT INBOX")
         assert done.startswith("b OK"), done
         idler.cmd("c IDLE")
         assert idler.readline().startswith("+"), "no IDLE continuation"
-        other = client(mail)
+        other = account.imap()
         other.append("INBOX", None, None, MESSAGE)
         other.logout()
         line = idler.readline(timeout=5)
@@ -165,22 +147,20 @@ def test_idle_hears_a_new_message_promptly(mail):
         assert idler.readline().startswith("c OK"), "IDLE did not end with OK"
 
 
-def test_user_ip_connection_limit(mail):
-    held = [client(mail) for _ in range(3)]
+def test_user_ip_connection_limit(account):
+    held = [account.imap() for _ in range(3)]
     try:
         with pytest.raises(imaplib.IMAP4.abort) as excinfo:
-            client(mail)
+            account.imap()
         assert "mail_max_userip_connections=3" in str(excinfo.value)
     finally:
         for m in held:
             m.logout()
-    client(mail).logout()  # slots are released at logout
+    account.imap().logout()  # slots are released at logout
 
 
-def test_bad_input_after_login_gets_tagged_bad(mail):
-    u = user(mail)
-    with RawIMAP(mail.imaps_port, tls=True) as c:
-        c.run("a", f'LOGIN {u.name} "{u.password}"')
+def test_bad_input_after_login_gets_tagged_bad(account):
+    with account.raw() as c:
         c.run("b", "SELECT INBOX")
         _, done = c.run("c", "FETCH 1:* (FLAGS BOGUS)")
         assert done.startswith("c BAD") and "BOGUS" in done, done
@@ -193,16 +173,14 @@ def test_bad_input_after_login_gets_tagged_bad(mail):
         assert done.startswith("f OK"), done
 
 
-def test_big_append_is_streamed_to_disk_as_it_arrives(mail):
+def test_big_append_is_streamed_to_disk_as_it_arrives(account):
     """RFC 9051 §6.3.12 APPEND of a 6 MB message: after the first 2 MB the bytes are already in a tmp/ file (the
     server does not hold the literal in memory); when the rest arrives the message is stored whole and tmp/ is empty."""
-    u = user(mail)
     body = b"".join(b"line %07d of a big attachment-like body, padded to a sensible length.....\r\n" % i
                     for i in range(80000))
     message = b"From: big@example.com\r\nSubject: big\r\n\r\n" + body
-    tmp = maildir(mail) / "tmp"
-    with RawIMAP(mail.imaps_port, tls=True) as c:
-        c.run("a", f'LOGIN {u.name} "{u.password}"')
+    tmp = account.maildir / "tmp"
+    with account.raw() as c:
         c.send(b"b APPEND INBOX (\\Seen) {%d}\r\n" % len(message))
         assert c.readline().startswith("+"), "no continuation for the literal"
         first = 2_000_000
@@ -217,7 +195,7 @@ def test_big_append_is_streamed_to_disk_as_it_arrives(mail):
         assert done.startswith("b OK [APPENDUID "), done
         uid = done.split()[4].rstrip("]")
     assert list(tmp.iterdir()) == []
-    m = client(mail)
+    m = account.imap()
     m.select("INBOX", readonly=True)
     typ, data = m.uid("FETCH", uid, "(RFC822.SIZE FLAGS BODY.PEEK[])")
     assert typ == "OK"

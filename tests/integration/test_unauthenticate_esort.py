@@ -30,10 +30,7 @@ def connect(srv) -> imaplib.IMAP4_SSL:
 
 
 def login(srv, name: str) -> imaplib.IMAP4_SSL:
-    m = connect(srv)
-    u = srv.users[name]
-    m.login(u.name, u.password)
-    return m
+    return srv.account(name).imap()
 
 
 def unauthenticate(m: imaplib.IMAP4) -> None:
@@ -110,8 +107,7 @@ def test_tls_stays_and_plaintext_rules_stay_the_first_ones(srv):
         _, done = c.run("b", f'LOGIN {u.name} "{u.password}"')
         assert done.startswith("b NO [PRIVACYREQUIRED]"), done
         c.starttls()
-        _, done = c.run("c", f'LOGIN {u.name} "{u.password}"')
-        assert done.startswith("c OK"), done
+        c.login(u, tag="c")
         _, done = c.run("d", "UNAUTHENTICATE")
         assert done == "d OK Unauthenticate completed.", done
         _, done = c.run("d2", "SELECT INBOX")
@@ -121,18 +117,15 @@ def test_tls_stays_and_plaintext_rules_stay_the_first_ones(srv):
         assert "AUTH=PLAIN" in caps and "STARTTLS" not in caps and "LOGINDISABLED" not in caps, caps
         _, done = c.run("f", "STARTTLS")
         assert done == "f BAD TLS is already active.", done
-        _, done = c.run("g", f'LOGIN {other.name} "{other.password}"')
-        assert done.startswith("g OK"), done
+        c.login(other, tag="g")
         _, done = c.run("h", "LOGOUT")
         assert done.startswith("h OK"), done
 
 
 def test_unauthenticate_pipelined_with_the_next_login(srv):
     # RFC 8437 §3: without a SASL security layer the client may pipeline UNAUTHENTICATE with the next login.
-    u, other = srv.users["sha512"], srv.users["blf"]
-    with RawIMAP(srv.imaps_port, tls=True) as c:
-        _, done = c.run("a", f'LOGIN {u.name} "{u.password}"')
-        assert done.startswith("a OK"), done
+    other = srv.users["blf"]
+    with srv.account("sha512").raw() as c:
         c.send(f'b UNAUTHENTICATE\r\nc LOGIN {other.name} "{other.password}"\r\nd SELECT INBOX\r\n')
         _, done = c.read_tagged("b")
         assert done == "b OK Unauthenticate completed.", done
@@ -160,11 +153,40 @@ def test_unauthenticate_gives_back_the_user_ip_slot(srv):
             m.logout()
 
 
+def test_unauthenticate_without_a_free_pre_login_slot_says_bye_and_closes(server_factory):
+    """Back before login, the connection needs one of the imap-login client_limit slots again; with the only one
+    taken meanwhile by a new connection, the server says BYE after the OK and closes."""
+    busy = server_factory.start(name="unauth-busy", service_extra="  client_limit = 1\n")
+    account = busy.account("sha512")
+
+    def logged_in() -> RawIMAP | None:
+        # The readiness probes of server_factory.start may still hold the slot for a moment.
+        try:
+            c = RawIMAP(busy.imaps_port, tls=True)
+        except OSError:
+            return None
+        if not c.greeting.startswith("* OK"):
+            c.close()
+            return None
+        c.login(account.user)
+        return c
+
+    with helpers.wait_for(logged_in, timeout=10, what="a pre-login slot for the first connection") as first:
+        # Logged in, the first connection has given its slot back; this one takes it and stays before login.
+        with RawIMAP(busy.imap_port) as waiting:
+            assert waiting.greeting.startswith("* OK"), waiting.greeting
+            first.cmd("u UNAUTHENTICATE")
+            assert first.read_until_closed(timeout=10) == [
+                "u OK Unauthenticate completed.", "* BYE Server is busy, try again later."]
+            _, done = waiting.run("n", "NOOP")
+            assert done == "n OK NOOP completed.", done
+    helpers.wait_for(lambda: "Too many unauthenticated connections" in busy.log(), timeout=5,
+                     what="the disconnect reason in the log")
+
+
 def test_unauthenticate_ends_compression(srv):
     u = srv.users["sha512"]
-    with RawIMAP(srv.imaps_port, tls=True) as c:
-        _, done = c.run("a", f'LOGIN {u.name} "{u.password}"')
-        assert done.startswith("a OK"), done
+    with srv.account("sha512").raw() as c:
         _, done = c.run("b", "COMPRESS DEFLATE")
         assert done.startswith("b OK"), done
         deflate = zlib.compressobj(wbits=-15)
@@ -178,8 +200,7 @@ def test_unauthenticate_ends_compression(srv):
         # RFC 8437 §4.1: both directions are plain text again.
         _, done = c.run("d", "NOOP")
         assert done == "d OK NOOP completed.", done
-        _, done = c.run("e", f'LOGIN {u.name} "{u.password}"')
-        assert done.startswith("e OK"), done
+        c.login(u, tag="e")
 
 
 # ---------------------------------------------------------------------------------------------------- ESORT
