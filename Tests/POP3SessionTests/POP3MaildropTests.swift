@@ -250,7 +250,7 @@ func format8(_ value: UInt32) -> String {
         let fixture = try MaildropFixture()
         let inbox = try fixture.inbox()
         let uid = inbox.messages[1].uid
-        // Another program grew message 2 in place: its name's S= still says 67 octets.
+        // Another program grew message 2 in place: its name's S= still says the size it was delivered with.
         let opened = try #require(try inbox.openMessage(uid: uid))
         close(opened.fd)
         let grown = Array(MaildropFixture.messages[1].utf8) + Array(String(repeating: "y\r\n", count: 40_000).utf8)
