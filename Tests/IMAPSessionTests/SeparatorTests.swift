@@ -115,6 +115,24 @@ import Testing
         #expect(isMaildir("A/B"))
         #expect(try a.send("2 LIST \"\" A.*") == ["* LIST (\\HasNoChildren) \".\" A.B", "2 OK List completed."])
     }
+
+    /// A directory `Old.Lists` (made by another program) reads as "Old" › "Lists", which leads to `Old/Lists`: as in
+    /// Dovecot it is listed \Noselect under that name and cannot be opened or deleted, so its mail stays where it is.
+    @Test func fsLayoutDirectoryWithADotInItsName() throws {
+        let a = try MailTranscript(root: root, settings: MailSessionSettings(separator: "."), layout: .fs)
+        for sub in ["cur", "new", "tmp"] {
+            try FileManager.default.createDirectory(
+                atPath: root + "/Old.Lists/" + sub, withIntermediateDirectories: true)
+        }
+        #expect(
+            try a.send("1 LIST \"\" *") == [
+                "* LIST (\\HasNoChildren) \".\" INBOX", "* LIST (\\HasChildren \\Noselect) \".\" Old",
+                "* LIST (\\HasNoChildren \\Noselect) \".\" Old.Lists", "1 OK List completed.",
+            ])
+        #expect(try a.send("2 SELECT Old.Lists").last?.hasPrefix("2 NO ") == true)
+        #expect(try a.send("3 DELETE Old.Lists").last?.hasPrefix("3 NO ") == true)
+        #expect(isMaildir("Old.Lists"))
+    }
 }
 
 /// With `separator = /` (MailSessionSettings' own default) names are what storage keeps.
