@@ -86,9 +86,11 @@ import Testing
 
     @Test func aNameWithASlashIsRefused() throws {
         let a = try transcript()
-        #expect(try a.send("1 CREATE X/Y") == ["1 NO [CANNOT] Invalid mailbox name."])
-        #expect(try a.send("2 CREATE \"X.Y/Z\"") == ["2 NO [CANNOT] Invalid mailbox name."])
-        #expect(try a.send("3 SELECT X/Y") == ["3 NO [CANNOT] Invalid mailbox name."])
+        // Dovecot's words for Maildir++.
+        let refused = "NO [CANNOT] Invalid mailbox name: Name must not have '/' characters"
+        #expect(try a.send("1 CREATE X/Y") == ["1 \(refused)"])
+        #expect(try a.send("2 CREATE \"X.Y/Z\"") == ["2 \(refused)"])
+        #expect(try a.send("3 SELECT X/Y") == ["3 \(refused)"])
         #expect(try FileManager.default.contentsOfDirectory(atPath: root).filter { $0.hasPrefix(".X") } == [])
         #expect(try a.send("4 LIST \"\" *") == ["* LIST (\\HasNoChildren) \".\" INBOX", "4 OK List completed."])
     }
@@ -132,6 +134,8 @@ import Testing
         #expect(try a.send("2 SELECT Old.Lists").last?.hasPrefix("2 NO ") == true)
         #expect(try a.send("3 DELETE Old.Lists").last?.hasPrefix("3 NO ") == true)
         #expect(isMaildir("Old.Lists"))
+        // `/` is the directory separator here, and no part of a name (Dovecot's words for LAYOUT=fs).
+        #expect(try a.send("4 CREATE Old/Lists") == ["4 NO [CANNOT] Character not allowed in mailbox name: '/'"])
     }
 }
 

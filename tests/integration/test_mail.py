@@ -123,7 +123,7 @@ def test_list_status_namespace_and_rename(mail):
     assert typ == "NO"
     # "/" is no separator here, and Maildir++ could not keep it apart from one.
     typ, data = m.create("Projects/2028")
-    assert (typ, data) == ("NO", [b"[CANNOT] Invalid mailbox name."]), data
+    assert (typ, data) == ("NO", [b"[CANNOT] Invalid mailbox name: Name must not have '/' characters"]), data
     m.logout()
 
 
