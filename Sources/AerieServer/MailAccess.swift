@@ -58,7 +58,8 @@ struct MailAccess: Sendable {
         let root = try Self.expand(mailPath, user: user, what: "mail_path")
         let configuration = MailStoreConfiguration(
             root: root, layout: layout, inboxPath: try inboxPath.map { try Self.expand($0, user: user, what: "mail_inbox_path") },
-            indexPath: try indexPath.map { try Self.expand($0, user: user, what: "mail_index_path") })
+            indexPath: try indexPath.map { try Self.expand($0, user: user, what: "mail_index_path") },
+            separator: sessionSettings.separator)
         return try MailStore(configuration: configuration)
     }
 

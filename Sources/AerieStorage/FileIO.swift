@@ -178,14 +178,26 @@ enum FS {
         return try read(fd, from: offset, path: path)
     }
 
-    /// Reads an open file to its end and closes it.
-    private static func read(_ fd: Int32, from offset: Int, path: String) throws(StorageError) -> [UInt8] {
+    /// The first `limit` octets at most (a file that may be huge), or nil when it does not exist.
+    static func readFile(_ path: String, atMost limit: Int) throws(StorageError) -> [UInt8]? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 {
+            if errno == ENOENT { return nil }
+            throw ioError(path)
+        }
+        return try read(fd, from: 0, atMost: limit, path: path)
+    }
+
+    /// Reads an open file to its end, or to `limit` octets, and closes it.
+    static func read(_ fd: Int32, from offset: Int, atMost limit: Int = .max, path: String) throws(StorageError)
+        -> [UInt8]
+    {
         defer { close(fd) }
         var st = Glibc.stat()
         let expected = fstat(fd, &st) == 0 ? max(0, Int(st.st_size) - offset) : 0
         // Read straight into the result (no zeroed bounce buffer); one octet of room shows whether the file grew.
         var failure: Int32 = 0
-        var result = [UInt8](unsafeUninitializedCapacity: expected + 1) { buffer, initialized in
+        var result = [UInt8](unsafeUninitializedCapacity: min(max(0, limit), expected + 1)) { buffer, initialized in
             var filled = 0
             while filled < buffer.count {
                 let wanted = buffer.count - filled
@@ -202,11 +214,12 @@ enum FS {
             initialized = filled
         }
         if failure != 0 { throw ioError(path, failure) }
-        guard result.count > expected else { return result }
+        guard result.count > expected && result.count < limit else { return result }
         var chunk = [UInt8](repeating: 0, count: 65536)
         var position = off_t(offset + result.count)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { pread(fd, $0.baseAddress!, $0.count, position) }
+        while result.count < limit {
+            let wanted = min(chunk.count, limit - result.count)
+            let count = chunk.withUnsafeMutableBytes { pread(fd, $0.baseAddress!, wanted, position) }
             if count < 0 {
                 if errno == EINTR { continue }
                 throw ioError(path)

@@ -12,7 +12,7 @@ public final class MailStore: Sendable {
         self.configuration = configuration
         paths = MailboxPaths(
             root: configuration.root, layout: configuration.layout, inboxPath: configuration.inboxPath,
-            indexRoot: configuration.indexPath)
+            indexRoot: configuration.indexPath, separator: configuration.separator)
         try FS.makeDirectories(configuration.root)
         try Self.makeMaildir(paths.inboxDirectory, folderMarker: false)
     }
@@ -91,6 +91,8 @@ public final class MailStore: Sendable {
         let hasChildren = found.keys.contains { $0.hasPrefix(name + "/") }
         if !selectable && hasChildren { throw .hasChildren(name) }
         let directory = try paths.directory(name)
+        // Listed only through a directory it does not lead to (see `MailboxNames`): that one is not the client's.
+        if !selectable && !FS.exists(directory) { throw .mailboxNotFound(name) }
         defer { EngineCache.shared.forget(directory: directory) }
         if hasChildren && configuration.layout == .fs {
             // Keep the directory for the children; drop the Maildir inside it.
@@ -138,13 +140,18 @@ public final class MailStore: Sendable {
         switch configuration.layout {
         case .maildirPlusPlus:
             // Each Maildir++ folder is its own directory: rename the mailbox and every child.
+            var moved = false
             for name in ([old] + children) where FS.exists(try paths.directory(name)) {
+                moved = true
                 EngineCache.shared.forget(directory: try paths.directory(name))
                 let renamed = new + name.dropFirst(old.count)
                 try FS.rename(try paths.directory(name), to: try paths.directory(renamed))
                 try renameIndex(from: name, to: renamed)
             }
+            // Listed only through directories the names do not lead to (see `MailboxNames`): nothing to move.
+            if !moved { throw .mailboxNotFound(old) }
         case .fs:
+            guard FS.exists(try paths.directory(old)) else { throw .mailboxNotFound(old) }
             let target = try paths.directory(new)
             for name in [old] + children { EngineCache.shared.forget(directory: try paths.directory(name)) }
             try FS.makeDirectories(FS.parentPath(target))

@@ -3,6 +3,10 @@
 ///   LAYOUT=fs: "Lists/dev" is `<root>/Lists/dev`. INBOX is still the root Maildir unless mail_inbox_path is set —
 ///   Dovecot's maildir_storage_get_list_settings sets inbox_path = root_dir for both layouts.
 /// Each level is stored in modified UTF-7 ("Entwürfe" → `.Entw&APw-rfe`), as Dovecot does without the UTF-8 option.
+/// With a client separator other than `/` (LAYOUT=fs and `separator = .`), a directory level holding it (`a.b`) cannot
+/// round-trip: clients read "a.b" as "a" › "b", which leads to `a/b`. As Dovecot does, it is listed under that reading,
+/// \Noselect unless `a/b` exists too (then once, as that mailbox), and never opened, renamed or deleted: its mail stays
+/// on disk untouched. No level is created with the separator in it.
 enum MailboxNames {
     static func isInbox(_ name: String) -> Bool { name.uppercased() == "INBOX" }
 
@@ -22,6 +26,8 @@ struct MailboxPaths {
     let layout: MailboxLayout
     let inboxPath: String?
     let indexRoot: String?
+    /// The separator clients see; see `MailboxNames`.
+    var separator: Character = "/"
 
     var inboxDirectory: String { inboxPath ?? root }
 
@@ -32,6 +38,8 @@ struct MailboxPaths {
         for level in levels {
             guard !level.isEmpty, level != ".", level != ".." else { throw .invalidName(name) }
             if level.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) { throw .invalidName(name) }
+            // It would come back to clients as two levels (Dovecot: "Character not allowed in mailbox name").
+            if separator != "/" && level.contains(separator) { throw .invalidName(name) }
             switch layout {
             case .maildirPlusPlus:
                 if level.contains(".") { throw .invalidName(name) }
@@ -78,13 +86,15 @@ struct MailboxPaths {
                 guard entry.isDirectory ?? FS.isDirectory(path) else { continue }
                 let levels = entry.name.dropFirst().split(separator: ".", omittingEmptySubsequences: false)
                 let decoded = levels.map { ModifiedUTF7.decode(String($0)) }
-                guard !decoded.contains(where: { $0 == nil || $0!.isEmpty }) else { continue }
-                var name = decoded.map { $0! }.joined(separator: "/")
-                if MailboxNames.isInbox(decoded[0]!) { name = (try? MailboxNames.normalize(name)) ?? name }
-                found[name] = true
+                guard !decoded.contains(where: { $0 == nil || $0!.isEmpty }),
+                    let visible = visibleLevels(decoded.map { $0! })
+                else { continue }
+                var name = visible.joined(separator: "/")
+                if MailboxNames.isInbox(visible[0]) { name = (try? MailboxNames.normalize(name)) ?? name }
+                record(name, selectable: true, isAlias: visible.count > decoded.count, into: &found)
             }
         case .fs:
-            try walk(root, prefix: nil, into: &found)
+            try walk(root, prefix: nil, isAlias: false, into: &found)
         }
         // Implicit parents ("Lists" for "Lists/dev") are \Noselect.
         for name in Array(found.keys) {
@@ -98,22 +108,48 @@ struct MailboxPaths {
         return found
     }
 
-    private func walk(_ directory: String, prefix: String?, into found: inout [String: Bool]) throws(StorageError) {
+    /// The levels clients see for levels on disk: one holding their separator reads as several; nil when that leaves
+    /// an empty level (`a..b`), which no client name can reach at all.
+    func visibleLevels(_ levels: [String]) -> [String]? {
+        guard separator != "/", levels.contains(where: { $0.contains(separator) }) else { return levels }
+        let split = levels.flatMap { $0.split(separator: separator, omittingEmptySubsequences: false).map(String.init) }
+        return split.contains(where: \.isEmpty) ? nil : split
+    }
+
+    /// A directory under the name it leads to is what it is; one listed only under a reading that leads elsewhere
+    /// (`isAlias`) is \Noselect, unless the mailbox that name leads to exists as well.
+    private func record(_ name: String, selectable: Bool, isAlias: Bool, into found: inout [String: Bool]) {
+        if isAlias {
+            if found[name] == nil { found[name] = false }
+        } else {
+            found[name] = found[name] == true || selectable
+        }
+    }
+
+    private func walk(
+        _ directory: String, prefix: String?, isAlias parentIsAlias: Bool, into found: inout [String: Bool]
+    ) throws(StorageError) {
         for entry in try FS.listDirectory(directory) ?? [] {
             guard !entry.name.hasPrefix("."), !["cur", "new", "tmp"].contains(entry.name) else { continue }
             let path = "\(directory)/\(entry.name)"
-            guard entry.isDirectory ?? FS.isDirectory(path), let level = ModifiedUTF7.decode(entry.name) else { continue }
-            var name = prefix.map { "\($0)/\(level)" } ?? level
-            if prefix == nil && MailboxNames.isInbox(level) {
+            guard entry.isDirectory ?? FS.isDirectory(path), let level = ModifiedUTF7.decode(entry.name),
+                let visible = visibleLevels([level])
+            else { continue }
+            let isAlias = parentIsAlias || visible.count > 1
+            var name = ((prefix.map { [$0] } ?? []) + visible).joined(separator: "/")
+            if prefix == nil && isAlias && MailboxNames.isInbox(visible[0]) {
+                name = (try? MailboxNames.normalize(name)) ?? name
+            }
+            if prefix == nil && !isAlias && MailboxNames.isInbox(level) {
                 // <root>/INBOX holds INBOX's children when INBOX is the root itself.
                 name = "INBOX"
                 if inboxPath == nil || inboxPath == path {
-                    try walk(path, prefix: name, into: &found)
+                    try walk(path, prefix: name, isAlias: false, into: &found)
                     continue
                 }
             }
-            found[name] = isSelectable(path)
-            try walk(path, prefix: name, into: &found)
+            record(name, selectable: !isAlias && isSelectable(path), isAlias: isAlias, into: &found)
+            try walk(path, prefix: name, isAlias: isAlias, into: &found)
         }
     }
 

@@ -18,10 +18,14 @@ struct SpecialUseFile {
         self.durable = durable
     }
 
-    /// The stored attributes in file order; none when the file is missing or unreadable.
+    /// The stored attributes in file order; none when the file is missing or unreadable. Of an oversized file only the
+    /// whole lines in its first `maxSize` octets count, read without reading the rest.
     func read() -> [String] {
-        guard let bytes = try? FS.readFile(path) else { return [] }
-        return Self.parse(Array(bytes.prefix(Self.maxSize)))
+        guard let bytes = try? FS.readFile(path, atMost: Self.maxSize + 1) else { return [] }
+        guard bytes.count > Self.maxSize else { return Self.parse(bytes) }
+        // The octet past the bound shows whether the last line ended there; a cut-off `\Arch` is not `\Archive`.
+        guard let lastNewline = bytes.lastIndex(of: UInt8(ascii: "\n")) else { return [] }
+        return Self.parse(Array(bytes[...lastNewline]))
     }
 
     static func parse(_ bytes: [UInt8]) -> [String] {

@@ -50,18 +50,22 @@ public struct MailStoreConfiguration: Sendable, Equatable {
     public var fsync: Bool
     /// How long to wait for `dovecot-uidlist.lock` before giving up (Dovecot: stale timeout + 2 s).
     public var lockTimeoutSeconds: Int
+    /// The hierarchy separator clients see (the namespace's `separator`); storage names always use `/`. A directory
+    /// level holding it (LAYOUT=fs `a.b` with `.`) reads as two levels, as Dovecot lists it, and no level is made with it.
+    public var separator: Character
     /// Test hook: fail a commit after the rename into new/ or cur/, to prove the rollback.
     var failCommitAfterRename = false
 
     public init(
         root: String, layout: MailboxLayout = .maildirPlusPlus, inboxPath: String? = nil, indexPath: String? = nil,
-        fsync: Bool = true
+        fsync: Bool = true, separator: Character = "/"
     ) {
         self.root = root
         self.layout = layout
         self.inboxPath = inboxPath
         self.indexPath = indexPath
         self.fsync = fsync
+        self.separator = separator
         self.lockTimeoutSeconds = 122
     }
 }

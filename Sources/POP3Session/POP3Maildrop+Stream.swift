@@ -78,8 +78,10 @@ extension POP3Maildrop {
         readAheadMessage = nil
         guard !finished, case .retr(let number) = command, number >= 1, number < messages.count else { return }
         let next = number  // the index of message number + 1
+        // S= can understate the file: one octet past the bound shows that, and its RETR streams it from disk.
         guard !deleted.contains(next), messages[next].size <= Self.readAheadLimit,
-            let bytes = try? mailbox.read(uid: messages[next].uid), bytes.count <= Self.readAheadLimit
+            let bytes = try? mailbox.read(uid: messages[next].uid, atMost: Self.readAheadLimit + 1),
+            bytes.count <= Self.readAheadLimit
         else { return }
         readAheadMessage = (next, bytes)
     }

@@ -124,3 +124,73 @@ import Testing
         #expect(!FS.exists("\(root)/Archive/Lists/dev"))
     }
 }
+
+/// LAYOUT=fs with `separator = .`: a directory level holding a dot cannot round-trip, since "a.b" leads clients to
+/// `a/b`. As Dovecot 2.3/2.4 list it: under that reading, \Noselect unless `a/b` exists too, and never touched.
+@Suite struct FSLayoutDotSeparatorTests {
+    func makeDotStore(_ root: String) throws -> MailStore {
+        try MailStore(configuration: MailStoreConfiguration(root: root, layout: .fs, fsync: false, separator: "."))
+    }
+
+    /// A Maildir with one message file, made by another program (Aerie never makes a level with the separator).
+    func makeForeignMaildir(_ path: String) throws {
+        try MailStore.makeMaildir(path, folderMarker: false)
+        writeText("\(path)/new/1000.M1P1.host,S=6", "hello\n")
+    }
+
+    @Test func aDottedDirectoryIsListedAsClientsReadItAndLeftAlone() throws {
+        let root = makeTempDirectory("storage-fs-dot")
+        defer { removeTree(root) }
+        let store = try makeDotStore(root)
+        try makeForeignMaildir("\(root)/only.dot")
+        try makeForeignMaildir("\(root)/a.b")
+        try store.create("a/b")
+
+        let listing = try store.list()
+        #expect(listing.map(\.name) == ["INBOX", "a", "a/b", "only", "only/dot"])
+        #expect(listing[1].attributes == [.noSelect, .hasChildren])
+        // `a/b` is where "a.b" leads: listed once, selectable; `a.b`'s mail is not shown under its name.
+        #expect(listing[2].attributes == [.hasNoChildren])
+        #expect(try store.open("a/b").messages.isEmpty)
+        #expect(listing[3].attributes == [.noSelect, .hasChildren])
+        #expect(listing[4].attributes == [.noSelect, .hasNoChildren])
+
+        #expect(throws: StorageError.mailboxNotFound("only/dot")) { try store.open("only/dot") }
+        #expect(throws: StorageError.mailboxNotFound("only/dot")) { try store.delete("only/dot") }
+        #expect(throws: StorageError.mailboxNotFound("only/dot")) { try store.rename("only/dot", to: "x") }
+        #expect(throws: StorageError.mailboxNotFound("only")) { try store.rename("only", to: "x") }
+        #expect(readText("\(root)/only.dot/new/1000.M1P1.host,S=6") == "hello\n")
+        #expect(readText("\(root)/a.b/new/1000.M1P1.host,S=6") == "hello\n")
+
+        // Creating the name a client sees makes the real mailbox; the dotted directory stays beside it.
+        try store.create("only/dot")
+        #expect(FS.isDirectory("\(root)/only/dot/cur"))
+        #expect(try store.list().first { $0.name == "only/dot" }?.attributes == [.hasNoChildren])
+        #expect(FS.isDirectory("\(root)/only.dot/cur"))
+    }
+
+    @Test func noLevelIsMadeWithTheSeparatorInIt() throws {
+        let root = makeTempDirectory("storage-fs-dot-create")
+        defer { removeTree(root) }
+        let store = try makeDotStore(root)
+        #expect(throws: StorageError.invalidName("p.q")) { try store.create("p.q") }
+        #expect(throws: StorageError.invalidName("x/p.q")) { try store.subscribe("x/p.q") }
+        try store.create("p")
+        #expect(throws: StorageError.invalidName("p.q")) { try store.rename("p", to: "p.q") }
+        #expect(names(in: root).filter { $0.contains(".") && !$0.hasPrefix(".") && !$0.hasPrefix("dovecot") } == [])
+        // Levels a client's name cannot reach at all (an empty level) are not listed.
+        try makeForeignMaildir("\(root)/x..y")
+        #expect(try store.list().map(\.name) == ["INBOX", "p"])
+    }
+
+    @Test func withTheDefaultSeparatorADotIsJustACharacter() throws {
+        let root = makeTempDirectory("storage-fs-slash")
+        defer { removeTree(root) }
+        let store = try makeStore(root, layout: .fs)
+        try makeForeignMaildir("\(root)/only.dot")
+        try store.create("p.q")
+        #expect(FS.isDirectory("\(root)/p.q/cur"))
+        #expect(try store.list().map(\.name) == ["INBOX", "only.dot", "p.q"])
+        #expect(try store.open("only.dot").messages.count == 1)
+    }
+}

@@ -95,3 +95,28 @@ import Testing
         #expect(parsed == ["\\Sent", "\\Drafts"])
     }
 }
+
+/// A huge `.aerie-special-use` (hand-edited, or damaged) is read only to its bound: LIST still works, and the
+/// attributes are the whole lines of the first 4 KiB.
+@Suite struct OversizedSpecialUseFileTests {
+    @Test func onlyWholeLinesOfTheFirstFourKiBCount() throws {
+        let root = makeTempDirectory("use-huge")
+        defer { removeTree(root) }
+        let store = try makeStore(root, layout: .fs)
+        try store.create("Cut")
+        try store.create("Whole")
+        let bound = SpecialUseFile.maxSize
+        // `\Archive` starts 4 octets before the bound; `\Junk`'s newline is the first octet past it.
+        let cut = "\\Sent\n" + String(repeating: "x", count: bound - 11) + "\n\\Archive\n"
+        let whole = "\\Sent\n" + String(repeating: "x", count: bound - 12) + "\n\\Junk\n"
+        for (name, text) in [("Cut", cut), ("Whole", whole)] {
+            let path = "\(root)/\(name)/\(SpecialUseFile.fileName)"
+            writeText(path, text)
+            // Sparse, so the test costs no disk: read whole it would be 256 MiB.
+            #expect(truncate(path, 256 << 20) == 0)
+        }
+        #expect(store.specialUse("Cut") == ["\\Sent"])
+        #expect(store.specialUse("Whole") == ["\\Sent", "\\Junk"])
+        #expect(try store.list().map(\.name) == ["INBOX", "Cut", "Whole"])
+    }
+}

@@ -15,7 +15,9 @@ struct MailTranscript {
     init(
         root: String, settings: MailSessionSettings = MailSessionSettings(), layout: MailboxLayout = .maildirPlusPlus
     ) throws {
-        let store = try MailStore(configuration: MailStoreConfiguration(root: root, layout: layout, fsync: false))
+        let configuration = MailStoreConfiguration(
+            root: root, layout: layout, fsync: false, separator: settings.separator)
+        let store = try MailStore(configuration: configuration)
         session = MailSession(
             user: AuthenticatedUser(user: "demo", uid: 1500, gid: 1500, home: root, extraFields: [:]), store: store,
             settings: settings)

@@ -89,9 +89,11 @@ import Testing
 
     @Test func aNameWithASlashIsRefused() throws {
         let a = try transcript()
-        #expect(try a.send("1 CREATE X/Y") == ["1 NO [CANNOT] Invalid mailbox name."])
-        #expect(try a.send("2 CREATE \"X.Y/Z\"") == ["2 NO [CANNOT] Invalid mailbox name."])
-        #expect(try a.send("3 SELECT X/Y") == ["3 NO [CANNOT] Invalid mailbox name."])
+        // Dovecot's words for Maildir++.
+        let refused = "NO [CANNOT] Invalid mailbox name: Name must not have '/' characters"
+        #expect(try a.send("1 CREATE X/Y") == ["1 \(refused)"])
+        #expect(try a.send("2 CREATE \"X.Y/Z\"") == ["2 \(refused)"])
+        #expect(try a.send("3 SELECT X/Y") == ["3 \(refused)"])
         #expect(try FileManager.default.contentsOfDirectory(atPath: root).filter { $0.hasPrefix(".X") } == [])
         #expect(try a.send("4 LIST \"\" *") == ["* LIST (\\HasNoChildren) \".\" INBOX", "4 OK List completed."])
     }
@@ -117,6 +119,26 @@ import Testing
         #expect(try a.send("1 CREATE A.B").last?.hasPrefix("1 OK") == true)
         #expect(isMaildir("A/B"))
         #expect(try a.send("2 LIST \"\" A.*") == ["* LIST (\\HasNoChildren) \".\" A.B", "2 OK List completed."])
+    }
+
+    /// A directory `Old.Lists` (made by another program) reads as "Old" › "Lists", which leads to `Old/Lists`: as in
+    /// Dovecot it is listed \Noselect under that name and cannot be opened or deleted, so its mail stays where it is.
+    @Test func fsLayoutDirectoryWithADotInItsName() throws {
+        let a = try MailTranscript(root: root, settings: MailSessionSettings(separator: "."), layout: .fs)
+        for sub in ["cur", "new", "tmp"] {
+            try FileManager.default.createDirectory(
+                atPath: root + "/Old.Lists/" + sub, withIntermediateDirectories: true)
+        }
+        #expect(
+            try a.send("1 LIST \"\" *") == [
+                "* LIST (\\HasNoChildren) \".\" INBOX", "* LIST (\\HasChildren \\Noselect) \".\" Old",
+                "* LIST (\\HasNoChildren \\Noselect) \".\" Old.Lists", "1 OK List completed.",
+            ])
+        #expect(try a.send("2 SELECT Old.Lists").last?.hasPrefix("2 NO ") == true)
+        #expect(try a.send("3 DELETE Old.Lists").last?.hasPrefix("3 NO ") == true)
+        #expect(isMaildir("Old.Lists"))
+        // `/` is the directory separator here, and no part of a name (Dovecot's words for LAYOUT=fs).
+        #expect(try a.send("4 CREATE Old/Lists") == ["4 NO [CANNOT] Character not allowed in mailbox name: '/'"])
     }
 }
 

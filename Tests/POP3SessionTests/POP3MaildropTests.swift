@@ -1,6 +1,7 @@
 import AerieAuth
 import AerieStorage
 import AerieTestSupport
+import Glibc
 import POP3Protocol
 import POP3Session
 import Testing
@@ -243,5 +244,33 @@ func format8(_ value: UInt32) -> String {
         drop.readAhead(after: try command("RETR 3"))
         drop.readAhead(after: try command("RETR 99"))
         #expect(!drop.answerFromReadAhead(try command("RETR 4"), output: output))
+    }
+
+    @Test func aFileLargerThanItsNameSaysIsNotReadAheadAndRetrSendsItWhole() throws {
+        let fixture = try MaildropFixture()
+        let inbox = try fixture.inbox()
+        let uid = inbox.messages[1].uid
+        // Another program grew message 2 in place: its name's S= still says the size it was delivered with.
+        let opened = try #require(try inbox.openMessage(uid: uid))
+        close(opened.fd)
+        let grown = Array(MaildropFixture.messages[1].utf8) + Array(String(repeating: "y\r\n", count: 40_000).utf8)
+        let fd = open(opened.path, O_WRONLY | O_TRUNC)
+        #expect(fd >= 0)
+        #expect(grown.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) } == grown.count)
+        close(fd)
+        // The read-ahead bound is 64 KiB; what the name says is below it, what the file holds above.
+        let limit = 64 * 1024
+        #expect(try fixture.inbox().messages[1].size < limit && grown.count > limit)
+        #expect(try inbox.read(uid: uid, atMost: limit + 1)?.count == limit + 1)
+
+        let drop = try fixture.maildrop()
+        _ = try fixture.run(drop, "RETR 1")
+        drop.readAhead(after: try command("RETR 1"))
+        let output = CollectingOutput()
+        #expect(!drop.answerFromReadAhead(try command("RETR 2"), output: output))
+        #expect(output.bytes.isEmpty)
+        let (status, body) = splitStatus(try fixture.run(drop, "RETR 2").bytes)
+        #expect(status.hasPrefix("+OK "))
+        #expect(unstuff(body) == grown)
     }
 }

@@ -3,6 +3,7 @@ Maildir, several sessions of one user seeing each other's changes, IDLE, the use
 on-disk format Dovecot reads (dovecot-uidlist v3, `:2,` flags, `,S=,W=` sizes)."""
 
 import imaplib
+import os
 import re
 
 import pytest
@@ -108,7 +109,34 @@ def test_list_status_namespace_and_rename(account):
     assert typ == "NO"
     # "/" is no separator here, and Maildir++ could not keep it apart from one.
     typ, data = m.create("Projects/2028")
-    assert (typ, data) == ("NO", [b"[CANNOT] Invalid mailbox name."]), data
+    assert (typ, data) == ("NO", [b"[CANNOT] Invalid mailbox name: Name must not have '/' characters"]), data
+    m.logout()
+
+
+def test_fs_layout_with_a_dot_separator_leaves_a_dotted_directory_alone(server_factory):
+    """LAYOUT=fs with `separator = .`, as Dovecot 2.3.19 answers it: a directory `Old.Lists` made by another program
+    reads as "Old" > "Lists", which leads to `Old/Lists`, so it is listed \\Noselect and never opened or deleted."""
+    srv = server_factory.start(
+        name="fsdot", extra="mailbox_list_layout = fs\nnamespace inbox {\n  inbox = yes\n  separator = .\n}\n")
+    m = client(srv)
+    dotted = maildir(srv) / "Old.Lists"
+    uid, gid = helpers.vmail_ids()
+    for path in (dotted, dotted / "cur", dotted / "new", dotted / "tmp"):
+        path.mkdir(mode=0o700)
+        os.chown(path, uid, gid)
+    (dotted / "new" / "1000.M1P1.elsewhere,S=6").write_bytes(b"hello\n")
+    assert m.create("Projects.2026")[0] == "OK"
+    assert (maildir(srv) / "Projects" / "2026" / "cur").is_dir()
+    typ, data = m.list()
+    assert sorted(d.decode() for d in data) == sorted([
+        '(\\HasNoChildren) "." INBOX', '(\\HasChildren \\Noselect) "." Old',
+        '(\\HasNoChildren \\Noselect) "." Old.Lists', '(\\HasChildren \\Noselect) "." Projects',
+        '(\\HasNoChildren) "." Projects.2026']), data
+    assert m.select("Old.Lists")[0] == "NO"
+    assert m.delete("Old.Lists")[0] == "NO"
+    assert (dotted / "new" / "1000.M1P1.elsewhere,S=6").read_bytes() == b"hello\n"
+    typ, data = m.create("Projects/2027")
+    assert (typ, data) == ("NO", [b"[CANNOT] Character not allowed in mailbox name: '/'"]), data
     m.logout()
 
 

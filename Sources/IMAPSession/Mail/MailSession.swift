@@ -359,7 +359,13 @@ public final class MailSession: @unchecked Sendable {
         var trimmed = decoded
         while trimmed.last == settings.separator && trimmed.count > 1 { trimmed.removeLast() }
         guard let stored = storageName(trimmed) else {
-            throw CommandFailure(.no, .cannot, "Invalid mailbox name.")
+            // Dovecot's words for each layout: Maildir++'s list refuses `/` itself; with LAYOUT=fs `/` is the list's
+            // own separator, which mailbox_verify_name refuses when clients use another.
+            let reason =
+                store.configuration.layout == .fs
+                ? "Character not allowed in mailbox name: '/'"
+                : "Invalid mailbox name: Name must not have '/' characters"
+            throw CommandFailure(.no, .cannot, reason)
         }
         return stored.uppercased() == "INBOX" ? "INBOX" : stored
     }
