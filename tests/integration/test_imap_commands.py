@@ -5,7 +5,6 @@ RFC 9051/3501 and the extensions, each test in folders of its own."""
 
 import imaplib
 import re
-import ssl
 import time
 
 import pytest

@@ -118,15 +118,16 @@ def test_fs_layout_with_a_dot_separator_leaves_a_dotted_directory_alone(server_f
     reads as "Old" > "Lists", which leads to `Old/Lists`, so it is listed \\Noselect and never opened or deleted."""
     srv = server_factory.start(
         name="fsdot", extra="mailbox_list_layout = fs\nnamespace inbox {\n  inbox = yes\n  separator = .\n}\n")
-    m = client(srv)
-    dotted = maildir(srv) / "Old.Lists"
+    account = srv.account("sha512")
+    m = account.imap()
+    dotted = account.maildir / "Old.Lists"
     uid, gid = helpers.vmail_ids()
     for path in (dotted, dotted / "cur", dotted / "new", dotted / "tmp"):
         path.mkdir(mode=0o700)
         os.chown(path, uid, gid)
     (dotted / "new" / "1000.M1P1.elsewhere,S=6").write_bytes(b"hello\n")
     assert m.create("Projects.2026")[0] == "OK"
-    assert (maildir(srv) / "Projects" / "2026" / "cur").is_dir()
+    assert (account.maildir / "Projects" / "2026" / "cur").is_dir()
     typ, data = m.list()
     assert sorted(d.decode() for d in data) == sorted([
         '(\\HasNoChildren) "." INBOX', '(\\HasChildren \\Noselect) "." Old',
