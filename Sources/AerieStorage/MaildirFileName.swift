@@ -48,27 +48,6 @@ struct MaildirFileName: Equatable {
     var size: Int? { Self.sizeField(base, "S") }
     var virtualSize: Int? { Self.sizeField(base, "W") }
 
-    /// Keyword letters a–z are indexes into dovecot-keywords.
-    func flags(keywords: KeywordTable) -> MessageFlags {
-        var result = MessageFlags()
-        for ch in info ?? "" {
-            switch ch {
-            case "D": result.system.insert(.draft)
-            case "F": result.system.insert(.flagged)
-            case "R": result.system.insert(.answered)
-            case "S": result.system.insert(.seen)
-            case "T": result.system.insert(.deleted)
-            case "a"..."z":
-                let index = Int(ch.asciiValue! - UInt8(ascii: "a"))
-                if let keyword = keywords.name(at: index), !result.contains(keyword: keyword) {
-                    result.keywords.append(keyword)
-                }
-            default: break
-            }
-        }
-        return result
-    }
-
     /// The info letters for `flags`, keeping letters Aerie does not interpret (P passed, unknown ones) from `old`.
     static func infoLetters(for flags: MessageFlags, keywordIndexes: [Int], preserving old: String?) -> String {
         var letters = Set<Character>()

@@ -48,22 +48,26 @@ struct StoredFileName: Sendable, Equatable {
         }
     }
 
-    /// Lowercase letters after ":2,": the message has keywords (whose meaning depends on the keyword table).
-    var hasKeywordLetters: Bool {
-        withUTF8 { name in
-            guard let colon = name.firstIndex(of: UInt8(ascii: ":")) else { return false }
-            return name[colon...].contains { $0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z") }
-        }
-    }
-
-    /// The letters after ":2," as `MaildirFileName.flags` reads them, without building Strings for the name.
-    func flags(keywords: KeywordTable) -> MessageFlags {
-        var result = MessageFlags()
+    /// The letters after ":2," (none when the name has no such info part), as `MaildirFileName.info` reads them.
+    private func withInfoLetters<T>(_ body: (Slice<UnsafeBufferPointer<UInt8>>) -> T) -> T {
         withUTF8 { name in
             guard let colon = name.firstIndex(of: UInt8(ascii: ":")), colon + 2 < name.endIndex,
                 name[colon + 1] == UInt8(ascii: "2"), name[colon + 2] == UInt8(ascii: ",")
-            else { return }
-            for letter in name[(colon + 3)...] {
+            else { return body(name[name.endIndex...]) }
+            return body(name[(colon + 3)...])
+        }
+    }
+
+    /// Keyword letters (a-z) among the info letters: the flags depend on the keyword table.
+    var hasKeywordLetters: Bool {
+        withInfoLetters { letters in letters.contains { $0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z") } }
+    }
+
+    /// The message's flags; keyword letters are indexes into dovecot-keywords.
+    func flags(keywords: KeywordTable) -> MessageFlags {
+        var result = MessageFlags()
+        withInfoLetters { letters in
+            for letter in letters {
                 switch letter {
                 case UInt8(ascii: "D"): result.system.insert(.draft)
                 case UInt8(ascii: "F"): result.system.insert(.flagged)

@@ -33,8 +33,9 @@ import Testing
         #expect(name.info == "FS")
         #expect(name.size == 1234)
         #expect(name.virtualSize == 1260)
-        let flags = name.flags(keywords: KeywordTable())
+        let flags = StoredFileName(name.name).flags(keywords: KeywordTable())
         #expect(flags.system == [.flagged, .seen])
+        #expect(StoredFileName("1700000000.M1P2.host:1,S").flags(keywords: KeywordTable()) == MessageFlags())
         #expect(MaildirFileName("1700000000.M1P2.host").info == nil)
         #expect(MaildirFileName("1700000000.M1P2.host").size == nil)
     }
