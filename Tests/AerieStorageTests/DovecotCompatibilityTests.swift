@@ -119,8 +119,7 @@ import Testing
         #expect(StorageTestHooks.count(.messageFileOpen, under: root) == opensBefore)
 
         // Make the directory mtimes old enough to trust, as in a real mailbox, and let one scan record them.
-        var past = [timespec(tv_sec: time(nil) - 60, tv_nsec: 0), timespec(tv_sec: time(nil) - 60, tv_nsec: 0)]
-        for dir in ["cur", "new"] { utimensat(AT_FDCWD, "\(root)/\(dir)", &past, 0) }
+        ageDirectories(root)
         _ = try first.sync()
 
         let statsBefore = StorageTestHooks.count(.messageFileStat, under: root)
@@ -144,8 +143,7 @@ import Testing
         let store = try makeStore(root)
         let first = try store.open("INBOX")
         for _ in 0..<3 { _ = try first.append(sampleMessage, flags: .init(), internalDate: nil) }
-        var past = [timespec(tv_sec: time(nil) - 60, tv_nsec: 0), timespec(tv_sec: time(nil) - 60, tv_nsec: 0)]
-        for dir in ["cur", "new"] { utimensat(AT_FDCWD, "\(root)/\(dir)", &past, 0) }
+        ageDirectories(root)
         _ = try first.sync()
         StorageTestHooks.watch(root)
         let reads = StorageTestHooks.count(.indexRead, under: root)
@@ -174,8 +172,7 @@ import Testing
         let store = try makeStore(root)
         let box = try store.open("INBOX")
         for _ in 0..<3 { _ = try box.append(sampleMessage, flags: .init(system: [.seen]), internalDate: nil) }
-        var past = [timespec(tv_sec: time(nil) - 60, tv_nsec: 0), timespec(tv_sec: time(nil) - 60, tv_nsec: 0)]
-        for dir in ["cur", "new"] { utimensat(AT_FDCWD, "\(root)/\(dir)", &past, 0) }
+        ageDirectories(root)
         _ = try box.sync()
         StorageTestHooks.watch(root)
         let scans = StorageTestHooks.count(.directoryScan, under: root)
@@ -212,8 +209,7 @@ import Testing
         let box = try store.open("INBOX")
         for n in 0..<4 { _ = try box.append(sampleMessage, flags: .init(system: n < 2 ? [.seen] : []), internalDate: nil) }
         func age() {
-            var past = [timespec(tv_sec: time(nil) - 60, tv_nsec: 0), timespec(tv_sec: time(nil) - 60, tv_nsec: 0)]
-            for dir in ["cur", "new"] { utimensat(AT_FDCWD, "\(root)/\(dir)", &past, 0) }
+            ageDirectories(root)
             _ = try? box.sync()
         }
         age()

@@ -158,12 +158,6 @@ import Testing
         return box
     }
 
-    /// Directory mtimes old enough to trust, as in a mailbox nobody touched for a while.
-    private func ageDirectories(_ directory: String) {
-        var past = [timespec(tv_sec: time(nil) - 60, tv_nsec: 0), timespec(tv_sec: time(nil) - 60, tv_nsec: 0)]
-        for dir in ["cur", "new"] { utimensat(AT_FDCWD, "\(directory)/\(dir)", &past, 0) }
-    }
-
     @Test func coldOpenOfAnUnchangedMailboxReadsOnlyTheIndex() throws {
         let root = makeTempDirectory("coldopen")
         defer { removeTree(root) }

@@ -51,8 +51,7 @@ import Testing
         let inbox = try store.open("INBOX")
         _ = try inbox.append(sampleMessage, flags: .init(system: [.seen], keywords: ["Junk"]), internalDate: nil)
         // Directories a minute old are trusted: the next syncs need no listing of cur/ (the usual case).
-        var past = [timespec(tv_sec: time(nil) - 60, tv_nsec: 0), timespec(tv_sec: time(nil) - 60, tv_nsec: 0)]
-        for dir in ["cur", "new"] { utimensat(AT_FDCWD, "\(root)/\(dir)", &past, 0) }
+        ageDirectories(root)
         let other = try store.open("INBOX")
         #expect(other.messages.map(\.flags.keywords) == [["Junk"]])
         writeText("\(root)/dovecot-keywords", "0 NotJunk\n")
