@@ -156,7 +156,7 @@ final class MaildirEngine {
         guard let stat else { return false }
         if trusted != 0 && stat.mtimeNs == trusted { return true }
         guard let provisional, stat.mtimeNs == provisional.mtimeNs else { return false }
-        return monotonicNanoseconds() - provisional.seenAtNs < 1_000_000_000
+        return monotonicNanoseconds() - provisional.seenAtNs < configuration.syncWindowNs
     }
 
     private func uidlistIsCurrent() -> Bool {
@@ -172,7 +172,7 @@ final class MaildirEngine {
 
     /// A directory mtime less than a second old may still change within the same timestamp: do not trust it.
     private func trusted(_ stat: FileStat?) -> Int64 {
-        guard let stat, nowNanoseconds() - stat.mtimeNs > 1_000_000_000 else { return 0 }
+        guard let stat, nowNanoseconds() - stat.mtimeNs > configuration.syncWindowNs else { return 0 }
         return stat.mtimeNs
     }
 

@@ -55,6 +55,9 @@ public struct MailStoreConfiguration: Sendable, Equatable {
     public var separator: Character
     /// Test hook: fail a commit after the rename into new/ or cur/, to prove the rollback.
     var failCommitAfterRename = false
+    /// How old a directory mtime must be before it is trusted on its own, and how long one seen younger spares the
+    /// listing (Dovecot's MAILDIR_SYNC_SECS). Tests lengthen it so a slow run cannot make a verifying listing fall due.
+    var syncWindowNs: Int64 = 1_000_000_000
 
     public init(
         root: String, layout: MailboxLayout = .maildirPlusPlus, inboxPath: String? = nil, indexPath: String? = nil,
