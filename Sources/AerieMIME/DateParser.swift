@@ -9,6 +9,11 @@ enum DateParser {
 
     /// Unix seconds (UTC) or nil.
     static func parse(_ value: [UInt8]) -> Int64? {
+        parseWithZone(value).map { $0.utc }
+    }
+
+    /// The instant (Unix seconds, UTC) and the zone offset it was written in, in minutes east of UTC.
+    static func parseWithZone(_ value: [UInt8]) -> (utc: Int64, offsetMinutes: Int)? {
         var tokens = tokenize(value)
         if let first = tokens.first, first.count >= 3, first.first!.isLetter, first.last == "," || first.count == 3,
             Int(first) == nil, monthIndex(first) == nil
@@ -47,7 +52,8 @@ enum DateParser {
             }
         }
         let days = daysFromCivil(year, month + 1, day)
-        return Int64(days) * 86_400 + Int64(h * 3600 + mi * 60 + s) - Int64(offsetMinutes * 60)
+        let utc = Int64(days) * 86_400 + Int64(h * 3600 + mi * 60 + s) - Int64(offsetMinutes * 60)
+        return (utc, offsetMinutes)
     }
 
     private static func monthIndex(_ s: String) -> Int? {

@@ -39,3 +39,57 @@ extension ParsedMessage {
         }
     }
 }
+
+extension ParsedMessage {
+    /// The Date: header's date and time as written, its zone ignored, as seconds since 1970 read as if UTC: RFC 3501
+    /// §6.4.4 SENTBEFORE/SENTON/SENTSINCE compare this date "disregarding time and timezone" (Dovecot adds the zone).
+    public var sentLocalDate: Int64? {
+        guard let v = parts[0].fields.first(where: { ASCII.equalsIgnoringCase($0.name(in: crlfBytes), "Date") }) else {
+            return nil
+        }
+        return DateParser.parseWithZone(v.value(in: crlfBytes)).map { $0.utc + Int64($0.offsetMinutes) * 60 }
+    }
+
+    /// RFC 3501 §6.4.4 FROM/TO/CC/BCC: each field with this name as a normalised address list
+    /// (`Name <mailbox@domain>`, `group: …;`, comments dropped, a trailing comment as the name), encoded words
+    /// decoded, so a search finds the address form and the display name however the header wrote them (as Dovecot).
+    public func searchableAddresses(_ name: String) -> [String] {
+        parts[0].fields.filter { ASCII.equalsIgnoringCase($0.name(in: crlfBytes), name) }.map { field in
+            let value = field.value(in: crlfBytes)
+            guard let list = AddressParser.parse(value) else { return EncodedWords.decode(value) }
+            return EncodedWords.decode(Self.addressText(list))
+        }
+    }
+
+    /// Dovecot's message_address_write without its quoting: the text a substring search looks at.
+    static func addressText(_ list: [MailAddress]) -> [UInt8] {
+        var out: [UInt8] = []
+        var inGroup = false
+        var first = true
+        for address in list {
+            if address.domain == nil {
+                if !inGroup {
+                    if !first { out += Array(", ".utf8) }
+                    out += address.mailbox ?? []
+                    out += Array(": ".utf8)
+                    first = true
+                } else {
+                    if out.last == UInt8(ascii: " ") { out.removeLast() }
+                    out.append(UInt8(ascii: ";"))
+                    first = false
+                }
+                inGroup.toggle()
+                continue
+            }
+            if !first { out += Array(", ".utf8) }
+            first = false
+            if let name = address.name, !name.isEmpty { out += name + [UInt8(ascii: " ")] }
+            out.append(UInt8(ascii: "<"))
+            if let route = address.route { out += route + [UInt8(ascii: ":")] }
+            out += address.mailbox ?? []
+            if let domain = address.domain, !domain.isEmpty { out += [UInt8(ascii: "@")] + domain }
+            out.append(UInt8(ascii: ">"))
+        }
+        return out
+    }
+}
