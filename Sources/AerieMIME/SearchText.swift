@@ -43,11 +43,12 @@ extension ParsedMessage {
 extension ParsedMessage {
     /// The Date: header's date and time as written, its zone ignored, as seconds since 1970 read as if UTC: RFC 3501
     /// §6.4.4 SENTBEFORE/SENTON/SENTSINCE compare this date "disregarding time and timezone" (Dovecot adds the zone).
-    public var sentLocalDate: Int64? {
+    /// A missing or unparsable Date counts as 1970-01-01, as in Dovecot: SENTBEFORE finds such messages.
+    public var sentLocalDate: Int64 {
         guard let v = parts[0].fields.first(where: { ASCII.equalsIgnoringCase($0.name(in: crlfBytes), "Date") }) else {
-            return nil
+            return 0
         }
-        return DateParser.parseWithZone(v.value(in: crlfBytes)).map { $0.utc + Int64($0.offsetMinutes) * 60 }
+        return DateParser.parseWithZone(v.value(in: crlfBytes)).map { $0.utc + Int64($0.offsetMinutes) * 60 } ?? 0
     }
 
     /// RFC 3501 §6.4.4 FROM/TO/CC/BCC: each field with this name as a normalised address list
@@ -56,12 +57,13 @@ extension ParsedMessage {
     public func searchableAddresses(_ name: String) -> [String] {
         parts[0].fields.filter { ASCII.equalsIgnoringCase($0.name(in: crlfBytes), name) }.map { field in
             let value = field.value(in: crlfBytes)
-            guard let list = AddressParser.parse(value) else { return EncodedWords.decode(value) }
+            // A field with no address at all (only a comment) has no text to find, only its presence.
+            guard let list = AddressParser.parse(value) else { return "" }
             return EncodedWords.decode(Self.addressText(list))
         }
     }
 
-    /// Dovecot's message_address_write without its quoting: the text a substring search looks at.
+    /// Dovecot's message_address_write: the text a substring search looks at.
     static func addressText(_ list: [MailAddress]) -> [UInt8] {
         var out: [UInt8] = []
         var inGroup = false
@@ -70,7 +72,7 @@ extension ParsedMessage {
             if address.domain == nil {
                 if !inGroup {
                     if !first { out += Array(", ".utf8) }
-                    out += address.mailbox ?? []
+                    appendPhrase(address.mailbox ?? [], to: &out)
                     out += Array(": ".utf8)
                     first = true
                 } else {
@@ -83,13 +85,44 @@ extension ParsedMessage {
             }
             if !first { out += Array(", ".utf8) }
             first = false
-            if let name = address.name, !name.isEmpty { out += name + [UInt8(ascii: " ")] }
+            let mailbox = address.mailbox ?? []
+            let domain = address.domain ?? []
+            if let name = address.name { appendPhrase(name, to: &out, emptyQuoted: false) }
+            guard address.route != nil || !mailbox.isEmpty || !domain.isEmpty else { continue }
+            if let name = address.name, !name.isEmpty { out.append(UInt8(ascii: " ")) }
             out.append(UInt8(ascii: "<"))
             if let route = address.route { out += route + [UInt8(ascii: ":")] }
-            out += address.mailbox ?? []
-            if let domain = address.domain, !domain.isEmpty { out += [UInt8(ascii: "@")] + domain }
+            if mailbox.isEmpty { out += Array("\"\"".utf8) } else { appendMaybeQuoted(mailbox, to: &out, dot: false) }
+            if !domain.isEmpty { out += [UInt8(ascii: "@")] + domain }
             out.append(UInt8(ascii: ">"))
         }
         return out
+    }
+
+    /// A display or group name: encoded words as they are (they are decoded afterwards), else quoted when needed.
+    private static func appendPhrase(_ phrase: [UInt8], to out: inout [UInt8], emptyQuoted: Bool = true) {
+        if phrase.isEmpty {
+            if emptyQuoted { out += Array("\"\"".utf8) }
+        } else if zip(phrase, phrase.dropFirst()).contains(where: { $0 == 61 && $1 == 63 }) {  // "=?"
+            out += phrase
+        } else {
+            appendMaybeQuoted(phrase, to: &out, dot: true)
+        }
+    }
+
+    /// As an atom when every byte is atext (and "." when `dot` is false), else quoted with \\, " and ' escaped.
+    private static func appendMaybeQuoted(_ text: [UInt8], to out: inout [UInt8], dot: Bool) {
+        if text.allSatisfy({ RFC822Lexer.isAtext($0) || (!dot && $0 == UInt8(ascii: ".")) }) {
+            out += text
+            return
+        }
+        out.append(UInt8(ascii: "\""))
+        for byte in text {
+            if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte == UInt8(ascii: "'") {
+                out.append(UInt8(ascii: "\\"))
+            }
+            out.append(byte)
+        }
+        out.append(UInt8(ascii: "\""))
     }
 }

@@ -118,11 +118,11 @@ extension MailSession {
         case .since(let date): return Self.day(record.internalDate) >= date.daysSince1970
         // RFC 3501 §6.4.4: the Date header's own date, its time and zone disregarded.
         case .sentBefore(let date):
-            return try message.parsed().sentLocalDate.map { Self.day($0) < date.daysSince1970 } ?? false
+            return try Self.day(message.parsed().sentLocalDate) < date.daysSince1970
         case .sentOn(let date):
-            return try message.parsed().sentLocalDate.map { Self.day($0) == date.daysSince1970 } ?? false
+            return try Self.day(message.parsed().sentLocalDate) == date.daysSince1970
         case .sentSince(let date):
-            return try message.parsed().sentLocalDate.map { Self.day($0) >= date.daysSince1970 } ?? false
+            return try Self.day(message.parsed().sentLocalDate) >= date.daysSince1970
         case .savedBefore(let date): return Self.day(record.saveDate) < date.daysSince1970
         case .savedOn(let date): return Self.day(record.saveDate) == date.daysSince1970
         case .savedSince(let date): return Self.day(record.saveDate) >= date.daysSince1970
