@@ -9,6 +9,11 @@ enum DateParser {
 
     /// Unix seconds (UTC) or nil.
     static func parse(_ value: [UInt8]) -> Int64? {
+        parseWithZone(value).map { $0.utc }
+    }
+
+    /// The instant (Unix seconds, UTC) and the zone offset it was written in, in minutes east of UTC.
+    static func parseWithZone(_ value: [UInt8]) -> (utc: Int64, offsetMinutes: Int)? {
         var tokens = tokenize(value)
         if let first = tokens.first, first.count >= 3, first.first!.isLetter, first.last == "," || first.count == 3,
             Int(first) == nil, monthIndex(first) == nil
@@ -29,13 +34,17 @@ enum DateParser {
         idx += 1
         let ylen = tokens[idx - 1].count
         if ylen <= 2 { year += year < 50 ? 2000 : 1900 } else if ylen == 3 { year += 1900 }
-        guard (1000...9999).contains(year), idx < tokens.count else { return nil }
+        // A day the month does not have (30 Feb) is no date, as in Dovecot, rather than one in the next month.
+        guard (1000...9999).contains(year), day <= daysIn(month: month + 1, year: year), idx < tokens.count else {
+            return nil
+        }
         let hms = tokens[idx].split(separator: ":", omittingEmptySubsequences: false).map { Int($0) }
         idx += 1
         guard hms.count >= 2, hms.count <= 3, let h = hms[0], let mi = hms[1], (0...23).contains(h), (0...59).contains(mi)
         else { return nil }
-        let s = hms.count == 3 ? (hms[2] ?? -1) : 0
+        var s = hms.count == 3 ? (hms[2] ?? -1) : 0
         guard (0...60).contains(s) else { return nil }
+        s = min(s, 59)  // a leap second counts as the second before it
         var offsetMinutes = 0
         if idx < tokens.count {
             let z = tokens[idx]
@@ -47,7 +56,8 @@ enum DateParser {
             }
         }
         let days = daysFromCivil(year, month + 1, day)
-        return Int64(days) * 86_400 + Int64(h * 3600 + mi * 60 + s) - Int64(offsetMinutes * 60)
+        let utc = Int64(days) * 86_400 + Int64(h * 3600 + mi * 60 + s) - Int64(offsetMinutes * 60)
+        return (utc, offsetMinutes)
     }
 
     private static func monthIndex(_ s: String) -> Int? {
@@ -72,6 +82,14 @@ enum DateParser {
         }
         if !cur.isEmpty { out.append(ASCII.string(cur)) }
         return out
+    }
+
+    static func daysIn(month: Int, year: Int) -> Int {
+        switch month {
+        case 2: year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) ? 29 : 28
+        case 4, 6, 9, 11: 30
+        default: 31
+        }
     }
 
     /// Days since 1970-01-01 for a proleptic Gregorian date (H. Hinnant's algorithm).

@@ -4,10 +4,10 @@ public struct SortAddress: Sendable, Equatable {
     public var displayName: String?
     /// addr-mailbox (the local part).
     public var mailbox: String
-    /// addr-host.
-    public var host: String
+    /// addr-host; nil for a group start, whose addr-mailbox is the group name (RFC 9051 §7.5.2).
+    public var host: String?
 
-    public init(displayName: String?, mailbox: String, host: String) {
+    public init(displayName: String?, mailbox: String, host: String?) {
         self.displayName = displayName
         self.mailbox = mailbox
         self.host = host
@@ -21,16 +21,16 @@ extension ParsedMessage {
         return SortKeys.extractBaseSubject(field.value(in: crlfBytes))
     }
 
-    /// RFC 5256 §3: the first mailbox of the first field with this name (From, To, Cc); group names and ends are
-    /// skipped. Nil when the field is missing or holds no mailbox.
+    /// RFC 5256 §3: the first address of the first field with this name (From, To, Cc) as ENVELOPE lists it, so a
+    /// group's start (its name as addr-mailbox, no host) counts, as in Dovecot. Nil when the field is missing or empty.
     public func firstAddress(_ name: String) -> SortAddress? {
-        guard let field = firstField(name), let list = AddressParser.parse(field.value(in: crlfBytes), maxAddresses: 64)
+        guard let field = firstField(name),
+            let first = AddressParser.parse(field.value(in: crlfBytes), maxAddresses: 64)?.first,
+            let mailbox = first.mailbox
         else { return nil }
-        // A group start has no domain, a group end has nothing: neither is a mailbox.
-        guard let first = list.first(where: { $0.mailbox != nil && $0.domain != nil }) else { return nil }
         return SortAddress(
-            displayName: first.name.map { EncodedWords.decode($0) }, mailbox: ASCII.string(first.mailbox ?? []),
-            host: ASCII.string(first.domain ?? []))
+            displayName: first.name.map { EncodedWords.decode($0) }, mailbox: ASCII.string(mailbox),
+            host: first.domain.map { ASCII.string($0) })
     }
 
     private func firstField(_ name: String) -> HeaderField? {

@@ -63,8 +63,11 @@ import Testing
                     + "To: undisclosed-recipients:;\r\nCc: team: Ann <ann@x>;, bob@y\r\nCc: later@z\r\n\r\n").utf8))
         #expect(
             message.firstAddress("From") == SortAddress(displayName: "Émile", mailbox: "Emile", host: "Example.COM"))
-        #expect(message.firstAddress("To") == nil)
-        #expect(message.firstAddress("Cc") == SortAddress(displayName: "Ann", mailbox: "ann", host: "x"))
+        // A group's start is the first address (RFC 9051 §7.5.2: addr-mailbox holds the group name), as in Dovecot.
+        #expect(
+            message.firstAddress("To")
+                == SortAddress(displayName: nil, mailbox: "undisclosed-recipients", host: nil))
+        #expect(message.firstAddress("Cc") == SortAddress(displayName: nil, mailbox: "team", host: nil))
         #expect(message.firstAddress("Bcc") == nil)
     }
 }

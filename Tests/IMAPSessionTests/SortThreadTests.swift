@@ -61,10 +61,33 @@ struct SortFixture {
         #expect(try f.sorted("DATE") == [4, 3, 1, 2, 5])
         #expect(try f.sorted("SUBJECT") == [4, 2, 1, 3, 5])
         #expect(try f.sorted("FROM") == [4, 2, 3, 1, 5])
-        #expect(try f.sorted("TO") == [4, 5, 3, 1, 2])
+        // 5's To is a group: its name is the first address's addr-mailbox.
+        #expect(try f.sorted("TO") == [4, 3, 1, 5, 2])
         #expect(try f.sorted("CC") == [1, 4, 5, 3, 2])
         #expect(try f.sorted("DISPLAYFROM") == [4, 1, 2, 3, 5])
-        #expect(try f.sorted("DISPLAYTO") == [4, 5, 3, 2, 1])
+        #expect(try f.sorted("DISPLAYTO") == [4, 3, 2, 1, 5])
+    }
+
+    /// RFC 5256 §3 / RFC 5957 §2 on the first address as ENVELOPE lists it: a group start counts with its name as
+    /// addr-mailbox (imaptest's sort-addresses and sort-display-to, as Dovecot answers them).
+    @Test func aGroupNameIsTheFirstAddress() throws {
+        var f = SortFixture()
+        f.add(
+            "From: user2@domain2.org\r\nTo: foo bar <user2@domain2.org>\r\nCc: user2@domain2.org (foo bar)", arrival: 0)
+        f.add("From: user2@domain1.org\r\nTo: user2@domain1.org\r\nCc: user2: blah@domain1.org;", arrival: 1)
+        f.add("From: user1@domain1.org\r\nTo: user1@domain1.org\r\nCc: user1@domain1.org", arrival: 2)
+        #expect(try f.sorted("CC") == [3, 1, 2])
+        #expect(try f.sorted("CC REVERSE ARRIVAL") == [3, 2, 1])
+
+        var d = SortFixture()
+        for to in [
+            "foo bar <a@b.c>", "b@c.d", "d", "=?iso-8859-1?q?foo_aar?= <e@f.g>", "=?iso-8859-1?q?foo_car?= <f@g.h>",
+            "a: xx@xx.org, yy@yy.org;", "z: aa@aa.org, bb@bb.org;", "empty:;",
+        ] {
+            d.add("To: \(to)")
+        }
+        #expect(try d.sorted("DISPLAYTO") == [6, 2, 3, 8, 4, 1, 5, 7])
+        #expect(try d.sorted("REVERSE DISPLAYTO") == [7, 5, 1, 4, 8, 3, 2, 6])
     }
 
     @Test func reverseFlipsOneKeyButNotTheSequenceTieBreak() throws {
@@ -191,6 +214,18 @@ struct SortFixture {
         f.add("Message-ID: <m3@x>\r\nReferences: <wrong@x>\r\nSubject: three\r\nDate: 1 Jan 2023 00:02:00 +0000")
         // Otherwise it would be ((2 1)(3)) under <wrong>.
         #expect(f.references() == "THREAD (2 1)(3)")
+    }
+
+    /// RFC 5256 §4 (1)(B): the message's old parent (from an earlier References) goes even when the new link
+    /// would make a loop (imaptest's thread group, as Dovecot answers it).
+    @Test func aConflictingParentGoesEvenWhenTheNewLinkWouldLoop() {
+        var f = SortFixture()
+        f.add("Message-ID: <a@b>", arrival: 17 * 3600)
+        // <a> becomes <c>'s parent, <c> becomes 2's parent.
+        f.add("Message-Id: <b@b>\r\nReferences: <a@b> <c@b>", arrival: 15 * 3600)
+        // 3 is <c>: its parent would be 2, its own child; the link to <a> goes all the same.
+        f.add("Message-Id: <c@b>\r\nReferences: <b@b>", arrival: 16 * 3600)
+        #expect(f.references() == "THREAD (3 2)(1)")
     }
 
     @Test func aDummyKeepsSeveralChildrenAtTheTop() {

@@ -103,10 +103,10 @@ extension MailSession {
         case .old: return true
         case .keyword(let name): return record.flags.contains(keyword: name)
         case .unkeyword(let name): return !record.flags.contains(keyword: name)
-        case .bcc(let text): return try headerContains("Bcc", text, &message)
-        case .cc(let text): return try headerContains("Cc", text, &message)
-        case .from(let text): return try headerContains("From", text, &message)
-        case .to(let text): return try headerContains("To", text, &message)
+        case .bcc(let text): return try addressContains("Bcc", text, &message)
+        case .cc(let text): return try addressContains("Cc", text, &message)
+        case .from(let text): return try addressContains("From", text, &message)
+        case .to(let text): return try addressContains("To", text, &message)
         case .subject(let text): return try headerContains("Subject", text, &message)
         case .header(let name, let value): return try headerContains(name, value, &message)
         case .body(let text):
@@ -116,12 +116,13 @@ extension MailSession {
         case .before(let date): return Self.day(record.internalDate) < date.daysSince1970
         case .on(let date): return Self.day(record.internalDate) == date.daysSince1970
         case .since(let date): return Self.day(record.internalDate) >= date.daysSince1970
+        // RFC 3501 §6.4.4: the Date header's own date, its time and zone disregarded.
         case .sentBefore(let date):
-            return try message.parsed().date.map { Self.day($0) < date.daysSince1970 } ?? false
+            return try Self.day(message.parsed().sentLocalDate) < date.daysSince1970
         case .sentOn(let date):
-            return try message.parsed().date.map { Self.day($0) == date.daysSince1970 } ?? false
+            return try Self.day(message.parsed().sentLocalDate) == date.daysSince1970
         case .sentSince(let date):
-            return try message.parsed().date.map { Self.day($0) >= date.daysSince1970 } ?? false
+            return try Self.day(message.parsed().sentLocalDate) >= date.daysSince1970
         case .savedBefore(let date): return Self.day(record.saveDate) < date.daysSince1970
         case .savedOn(let date): return Self.day(record.saveDate) == date.daysSince1970
         case .savedSince(let date): return Self.day(record.saveDate) >= date.daysSince1970
@@ -156,6 +157,11 @@ extension MailSession {
         // RFC 9051 §6.4.4: HEADER with an empty string matches every message that has the field.
         if text.isEmpty { return !values.isEmpty }
         return values.contains { Self.contains($0, text) }
+    }
+
+    /// RFC 3501 §6.4.4 FROM/TO/CC/BCC: a substring of the field's addresses, written out in one normal form.
+    func addressContains(_ name: String, _ text: String, _ message: inout MessageData) throws -> Bool {
+        try message.parsed().searchableAddresses(name).contains { Self.contains($0, text) }
     }
 
     /// Case-insensitive substring match, as RFC 9051 §6.4.4 asks.

@@ -43,14 +43,11 @@ struct ReferencesThreader {
                 }
                 previous = current
             }
-            // (1)(B): the last reference is this message's parent, replacing a link a truncated References made.
-            if let parent = previous {
-                if forest.nodes[own].parent != parent, canLink(parent: parent, child: own) {
-                    detach(own)
-                    attach(own, to: parent)
-                }
-            } else {
-                detach(own)
+            // (1)(B): the last reference is this message's parent. A different parent (a truncated References made
+            // it) is dropped first, even when the new link would make a loop and is not made either (as Dovecot).
+            if forest.nodes[own].parent != previous { detach(own) }
+            if let parent = previous, forest.nodes[own].parent == nil, canLink(parent: parent, child: own) {
+                attach(own, to: parent)
             }
         }
     }

@@ -90,11 +90,13 @@ struct SortMessage: Sendable, Equatable {
         return Array(address.mailbox.utf8.prefix(addressKeyLimit).map { $0 >= 97 && $0 <= 122 ? $0 - 32 : $0 })
     }
 
-    /// RFC 5957 §2: the display name when present and not empty, else addr-mailbox "@" addr-host.
+    /// RFC 5957 §2: the display name when present and not empty, else addr-mailbox "@" addr-host (a group's name
+    /// alone, as Dovecot).
     static func displayKey(_ address: SortAddress?) -> [UInt8] {
         guard let address else { return [] }
         let name = address.displayName.map { String($0.drop { $0 == " " || $0 == "\t" }) } ?? ""
-        return unicodeKey(name.isEmpty ? address.mailbox + "@" + address.host : name, limit: addressKeyLimit)
+        let spec = address.host.map { address.mailbox + "@" + $0 } ?? address.mailbox
+        return unicodeKey(name.isEmpty ? spec : name, limit: addressKeyLimit)
     }
 
     /// Case-insensitive key for text that may be non-ASCII (a simple Unicode case fold, not full i;unicode-casemap).
