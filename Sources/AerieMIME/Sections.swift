@@ -67,7 +67,10 @@ extension ParsedMessage {
         }
     }
 
-    /// HEADER.FIELDS / HEADER.FIELDS.NOT: matching fields in message order, then the blank line.
+    /// HEADER.FIELDS / HEADER.FIELDS.NOT: matching fields in message order, each as written (a last line cut off
+    /// by the end of the message gets no CRLF, as in Dovecot), then the blank line if the header has one: RFC 9051
+    /// §6.4.5 "the blank line is included in all header fetches, except in the case of a message that has no body
+    /// and no blank line" (Dovecot adds one to a top-level HEADER.FIELDS even then).
     private func headerSubset(_ p: MIMEPart, names: [String], include: Bool) -> [UInt8] {
         let b = crlfBytes
         let wanted = names.map { Array($0.utf8).map(ASCII.lower) }
@@ -77,7 +80,6 @@ extension ParsedMessage {
             let hit = wanted.contains { w in w.count == name.count && zip(w, name).allSatisfy { $0 == ASCII.lower($1) } }
             guard hit == include else { continue }
             out += b[f.start..<f.end]
-            if out.last != ASCII.lf { out += [ASCII.cr, ASCII.lf] }
         }
         // The blank line is copied only if the header had one.
         let h = b[p.headerStart..<p.headerEnd]

@@ -21,6 +21,12 @@ public struct FetchResponseBuilder: Sendable {
         out.append(contentsOf: value.utf8)
     }
 
+    /// `NAME value` in wire form as octets: ENVELOPE / BODYSTRUCTURE literals may carry 8-bit header text.
+    public mutating func item(_ name: String, bytes value: some Collection<UInt8>) {
+        startItem(name)
+        out.append(contentsOf: value)
+    }
+
     public mutating func uid(_ uid: UInt32) { item("UID", String(uid)) }
     public mutating func flags(_ flags: [Flag]) { item("FLAGS", Flag.listString(flags)) }
     public mutating func rfc822Size(_ size: Int) { item("RFC822.SIZE", String(size)) }
@@ -144,12 +150,13 @@ extension FetchAttribute {
 }
 
 extension FetchSection {
-    /// As `description`, with header field names written as astrings.
+    /// As `description`, with header field names upper-cased (as Dovecot answers; field names are case-insensitive,
+    /// RFC 5322 §1.2.2) and written as astrings.
     var responseText: String {
         switch text {
         case .headerFields(let names), .headerFieldsNot(let names):
             var copy = self
-            let encoded = names.map { IMAPEncoding.astring($0) }
+            let encoded = names.map { IMAPEncoding.astring($0.uppercased()) }
             copy.text = if case .headerFields = text { .headerFields(encoded) } else { .headerFieldsNot(encoded) }
             return copy.description
         default:
