@@ -82,9 +82,10 @@ public struct FetchResponseBuilder: Sendable {
         }
     }
 
-    /// RFC 3516 §4.2: `BINARY[…] ~{N}\r\n<data>` when the data holds NUL, else a normal literal.
-    public mutating func binary(_ name: String, _ data: some Collection<UInt8>) {
-        guard data.contains(ASCII.nul) else { return literal(name, data) }
+    /// RFC 3516 §4.2: a literal8 (`~{N}`) when the data holds NUL or `literal8` asks for one (decoded content, as
+    /// Dovecot answers), else a plain literal.
+    public mutating func binary(_ name: String, _ data: some Collection<UInt8>, literal8: Bool = false) {
+        guard literal8 || data.contains(ASCII.nul) else { return literal(name, data) }
         startItem(name)
         out.append(contentsOf: "~{\(data.count)}\r\n".utf8)
         out.append(contentsOf: data)

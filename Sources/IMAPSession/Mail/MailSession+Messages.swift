@@ -99,12 +99,12 @@ extension MailSession {
             }
             builder.literal(attribute.responseName, Self.apply(partial, to: bytes).0)
         case .binary(_, let part, let partial):
-            guard let bytes = try message.parsed().binarySection(part.map { Int($0) }) else {
+            guard let content = try message.parsed().binaryContent(part.map { Int($0) }) else {
                 throw CommandFailure(.no, .other("UNKNOWN-CTE"), "Unknown Content-Transfer-Encoding.")
             }
-            let (slice, origin) = Self.apply(partial, to: bytes)
+            let (slice, origin) = Self.apply(partial, to: content.bytes)
             let name = "BINARY[" + part.map(String.init).joined(separator: ".") + "]"
-            builder.binary(name + (origin.map { "<\($0)>" } ?? ""), slice)
+            builder.binary(name + (origin.map { "<\($0)>" } ?? ""), slice, literal8: content.decoded)
         case .binarySize(let part):
             guard let bytes = try message.parsed().binarySection(part.map { Int($0) }) else {
                 throw CommandFailure(.no, .other("UNKNOWN-CTE"), "Unknown Content-Transfer-Encoding.")
