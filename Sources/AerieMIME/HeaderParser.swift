@@ -44,12 +44,13 @@ struct HeaderField: Sendable {
         while i < end {
             let c = b[i]
             if c == ASCII.cr, i + 1 < end, b[i + 1] == ASCII.lf {
-                if keepingFolds && i < valueEnd { out += [ASCII.cr, ASCII.lf] }
+                // A fold right after an empty first line adds nothing, as in Dovecot.
+                if keepingFolds && i < valueEnd && !out.isEmpty { out += [ASCII.cr, ASCII.lf] }
                 i += 2
                 continue
             }
             if c == ASCII.lf {
-                if keepingFolds && i < valueEnd { out.append(ASCII.lf) }
+                if keepingFolds && i < valueEnd && !out.isEmpty { out.append(ASCII.lf) }
                 i += 1
                 continue
             }
