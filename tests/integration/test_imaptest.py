@@ -34,6 +34,19 @@ KNOWN_FAILING: dict[str, str] = {
     "thread": "THREAD REFERENCES is being fixed on h-search",
 }
 
+# Groups whose extension Aerie does not offer yet: imaptest then leaves out every command (`0/0 individual commands`),
+# a vacuous pass, while against Dovecot 2.3.19 it runs them all (counts in the reasons). Reported as xfail until the
+# extension exists; not a pass.
+MISSING_EXTENSION: dict[str, str] = {
+    "catenate": "CATENATE (RFC 4469) is not offered; Dovecot runs 29 commands",
+    "catenate-multiappend": "CATENATE (RFC 4469) is not offered; Dovecot runs 15 commands",
+    "notify": "NOTIFY (RFC 5465) is not offered; Dovecot runs 7 commands",
+    "search-context-update": "CONTEXT=SEARCH (RFC 5267) is not offered; Dovecot runs 15 commands",
+    "search-context-update2": "CONTEXT=SEARCH (RFC 5267) is not offered; Dovecot runs 8 commands",
+    "search-context-update3": "CONTEXT=SEARCH (RFC 5267) is not offered; Dovecot runs 11 commands",
+    "search-partial": "ESEARCH PARTIAL (RFC 5267 §4.4) is not offered; Dovecot runs 23 commands",
+}
+
 GROUPS = harness.compliance_groups() or ["(imaptest unavailable)"]
 
 
@@ -62,6 +75,8 @@ def imaptest_server(imaptest, aerie_bin, vmail):
 def test_compliance_group(group, imaptest, imaptest_server):
     passed, out = harness.run_group(imaptest, imaptest_server.imaps_port, group)
     if harness.group_skipped(out):
+        if group in MISSING_EXTENSION:
+            pytest.xfail(f"{group}: {MISSING_EXTENSION[group]}")
         assert group in harness.SKIPPED_BY_DOVECOT, (
             f"imaptest skipped {group} for a missing capability, but Dovecot runs and passes it:\n{out[-3000:]}")
         pytest.skip(f"{group}: skipped by imaptest for a missing capability, as with Dovecot 2.3.19")
