@@ -61,17 +61,17 @@ extension ParsedMessage {
         case .text:
             return Array(b[p.bodyStart..<p.bodyEnd])
         case .headerFields(let names):
-            return headerSubset(p, names: names, include: true)
+            return headerSubset(p, names: names, include: true, endLastLine: spec.part.isEmpty)
         case .headerFieldsNot(let names):
-            return headerSubset(p, names: names, include: false)
+            return headerSubset(p, names: names, include: false, endLastLine: false)
         }
     }
 
     /// HEADER.FIELDS / HEADER.FIELDS.NOT: matching fields in message order, each as written (a last line cut off
-    /// by the end of the message gets no CRLF, as in Dovecot), then the blank line if the header has one: RFC 9051
-    /// §6.4.5 "the blank line is included in all header fetches, except in the case of a message that has no body
-    /// and no blank line" (Dovecot adds one to a top-level HEADER.FIELDS even then).
-    private func headerSubset(_ p: MIMEPart, names: [String], include: Bool) -> [UInt8] {
+    /// by the end of the message gets a CRLF only in a top-level HEADER.FIELDS, as in Dovecot), then the blank line
+    /// if the header has one: RFC 9051 §6.4.5 "the blank line is included in all header fetches, except in the case
+    /// of a message that has no body and no blank line" (Dovecot adds one to a top-level HEADER.FIELDS even then).
+    private func headerSubset(_ p: MIMEPart, names: [String], include: Bool, endLastLine: Bool) -> [UInt8] {
         let b = crlfBytes
         let wanted = names.map { Array($0.utf8).map(ASCII.lower) }
         var out = [UInt8]()
@@ -80,6 +80,7 @@ extension ParsedMessage {
             let hit = wanted.contains { w in w.count == name.count && zip(w, name).allSatisfy { $0 == ASCII.lower($1) } }
             guard hit == include else { continue }
             out += b[f.start..<f.end]
+            if endLastLine && out.last != ASCII.lf { out += [ASCII.cr, ASCII.lf] }
         }
         // The blank line is copied only if the header had one.
         let h = b[p.headerStart..<p.headerEnd]
