@@ -111,8 +111,8 @@ struct MessageParser {
             return finishAtBoundary(index, lineStart: cut, contentEnd: block.end, enclosingEnd: cut)
         }
         if block.sawBlankLine, part.kind != .rfc822, let bi = boundary(at: block.end),
-            !(part.kind == .multipart && boundaryBytes.map { starts(block.end, with: $0, atLeast: boundaries[bi].bytes) }
-                == true)
+            !(part.kind == .multipart
+                && boundaryBytes.map { starts(block.end, with: $0, atLeast: boundaries[bi].bytes) } == true)
         {
             // An enclosing boundary right after the blank line ends the part with an empty body, and the blank line's
             // CRLF is the one before the boundary (RFC 2046 §5.1.1), as in Dovecot's message-parser.c.

@@ -13,7 +13,8 @@ import Testing
         #expect(
             m.envelope()
                 == "(NIL \"two\" ((NIL NIL \"a\" \"example.com\")) ((NIL NIL \"a\" \"example.com\")) "
-                + "((NIL NIL \"a\" \"example.com\")) ((NIL NIL \"first\" \"example.org\")(NIL NIL \"second\" \"example.org\")) "
+                + "((NIL NIL \"a\" \"example.com\")) "
+                + "((NIL NIL \"first\" \"example.org\")(NIL NIL \"second\" \"example.org\")) "
                 + "((\"Carol\" NIL \"carol\" \"example.org\")(NIL NIL \"dave\" \"example.org\")"
                 + "(\"Erin\" NIL \"erin\" \"example.org\")) NIL NIL NIL)")
     }
