@@ -8,8 +8,8 @@ import Glibc
 struct FetchCacheFile {
     static let fileName = "aerie.cache"
     /// Raised whenever what ENVELOPE / BODYSTRUCTURE answer for the same message changes, so no file keeps serving
-    /// the old answer: a file with another magic is ignored and written anew. 2: repeated address fields merged,
-    /// RFC 2231 parameters passed through.
+    /// the old answer: a file with another magic is ignored and written anew. 2: ENVELOPE / BODYSTRUCTURE as Dovecot
+    /// 2.3 answers them (repeated address fields merged, folds, address recovery, RFC 2231 passed through, part ends).
     static let magic = "AERIE-CACHE 2"
     /// Beyond this the file starts over (expunged messages' records are never compacted out otherwise).
     static let sizeLimit = 64 << 20
