@@ -3,7 +3,7 @@
 #
 #   bash scripts/test.sh            (as root on Debian 12; CI runs it through .ci/run)
 #
-# Steps: dependencies (Debian + PyPI) -> release build -> unit tests (swift test) -> libFuzzer targets
+# Steps: dependencies (Debian + PyPI, imaptest) -> release build -> unit tests (swift test) -> libFuzzer targets
 # (60 s each) -> integration tests (pytest, tests/integration, against .build/release/aerie).
 # The last line printed is "N passed, M failed": N and M sum the counts of swift test and pytest; a step that
 # fails without producing counts (a build, a fuzzer crash) adds one to M. The exit code is non-zero if M > 0.
@@ -105,10 +105,27 @@ ensure_vmail() {
   fi
 }
 
+# imaptest (Dovecot's IMAP compliance and stress tester, MIT) is built from the team's ../shared/peers/imaptest
+# against Debian's libdovecot (its build script apt-installs dovecot-dev and the autotools) into /opt/imaptest, where
+# tests/integration/test_imaptest.py finds it. Without ../shared (a clone outside the workspace) those tests skip.
+build_imaptest() {
+  local script="$ROOT/../shared/peers/imaptest/build"
+  if [ ! -f "$script" ]; then
+    echo "imaptest: $script absent; test_imaptest.py will skip"
+    return
+  fi
+  if ! bash "$script" /opt/imaptest >"$LOGDIR/imaptest-build.log" 2>&1; then
+    tail -n 30 "$LOGDIR/imaptest-build.log" >&2
+    return 1
+  fi
+  echo "imaptest: $(tail -n 1 "$LOGDIR/imaptest-build.log")"
+}
+
 if [ "${SKIP_DEPS:-0}" != 1 ]; then
   install_debian_packages || step_failed "install Debian packages"
   install_python_packages || step_failed "install Python packages"
   ensure_vmail || step_failed "create user vmail"
+  build_imaptest || step_failed "build imaptest"
 else
   echo "SKIP_DEPS=1: not installing anything"
 fi

@@ -74,21 +74,26 @@ struct AddressParser {
     private mutating func parseAngleAddr() -> Int {
         lx.pos += 1
         var r = lx.skipLWSP()
-        if r <= 0 { return r }
+        if r <= 0 { return -1 }
         if lx.current == UInt8(ascii: "@") {
-            if parseDomainList() <= 0 || lx.current != UInt8(ascii: ":") {
+            if parseDomainList() > 0 && lx.current == UInt8(ascii: ":") {
+                lx.pos += 1
+            } else {
                 addr.route = Array("INVALID_ROUTE".utf8)
-                return -1
+                if lx.atEnd { return -1 }
+                // Dovecot goes on with the rest of the address.
             }
-            lx.pos += 1
             r = lx.skipLWSP()
-            if r <= 0 { return r }
+            if r <= 0 { return -1 }
         }
-        r = parseLocalPart()
-        if r <= 0 { return r }
-        if lx.current == UInt8(ascii: "@") {
-            r = parseDomainPart()
-            if r <= 0 { return r }
+        // "<>" holds no address; the mailbox and domain are filled in as missing (Dovecot's message-address.c).
+        if lx.current != UInt8(ascii: ">") {
+            r = parseLocalPart()
+            if r <= 0 { return -1 }
+            if lx.current == UInt8(ascii: "@") {
+                r = parseDomainPart()
+                if r <= 0 { return -1 }
+            }
         }
         if lx.current != UInt8(ascii: ">") { return -1 }
         lx.pos += 1
@@ -105,12 +110,31 @@ struct AddressParser {
 
     private mutating func parseAddrSpec() -> Int {
         lx.lastComment.removeAll()
+        let quoted = lx.current == ASCII.dquote
         var r = parseLocalPart()
+        var sawDomain = false
         if r != 0 && lx.current == UInt8(ascii: "@") {
+            sawDomain = true
             let r2 = parseDomainPart()
             if r2 <= 0 { r = r2 }
         }
-        if !lx.lastComment.isEmpty { addr.name = lx.lastComment }
+        if !lx.lastComment.isEmpty {
+            addr.name = lx.lastComment
+        } else if !sawDomain {
+            // No "@domain": a lone word is a mailbox, but words after it make it all a display name, and a lone
+            // quoted string is a display name too (Dovecot's message-address.c, for "To: John Smith").
+            var phrase = (addr.mailbox ?? []) + [ASCII.sp]
+            let before = phrase.count
+            _ = lx.parsePhrase(into: &phrase)
+            if phrase.count != before {
+                addr.mailbox = nil
+                addr.name = phrase
+            } else if quoted, addr.mailbox != nil {
+                addr.name = addr.mailbox
+                addr.mailbox = nil
+            }
+            r = -1
+        }
         return r
     }
 

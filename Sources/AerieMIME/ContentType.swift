@@ -92,9 +92,10 @@ struct ContentTypeValue: Sendable {
             segments.append((base, idx, extended, value))
         }
         if segments.isEmpty { return plain }
+        // Sorted by name (case-sensitive) then index; a name whose indexes are not exactly 0, 1, 2, ... is not
+        // merged but reported segment by segment as "name*N" / "name*N*", as Dovecot's rfc2231-parser.c does.
         let sorted = segments.enumerated().sorted { a, b in
-            let ka = ASCII.lowercased(a.element.key), kb = ASCII.lowercased(b.element.key)
-            if ka != kb { return ka.lexicographicallyPrecedes(kb) }
+            if a.element.key != b.element.key { return a.element.key.lexicographicallyPrecedes(b.element.key) }
             if a.element.index != b.element.index { return a.element.index < b.element.index }
             return a.offset < b.offset
         }.map(\.element)
@@ -102,14 +103,30 @@ struct ContentTypeValue: Sendable {
         while i < sorted.count {
             var j = i
             var hasExtended = false
+            var complete = true
             while j < sorted.count, ASCII.lowercased(sorted[j].key) == ASCII.lowercased(sorted[i].key) {
                 if sorted[j].extended { hasExtended = true }
+                if sorted[j].index != j - i { complete = false }
                 j += 1
             }
+            if !complete {
+                for k in i..<j {
+                    let name = sorted[k].key + Array("*\(sorted[k].index)".utf8)
+                    plain.append(MIMEParameter(name: name + (sorted[k].extended ? [UInt8(ascii: "*")] : []),
+                                               value: sorted[k].value))
+                }
+                i = j
+                continue
+            }
+            // RFC 2231 §4.1: the extended value is passed through as written (charset'language'%XX...); a
+            // plain segment joined to it gets an empty charset and language, and its "%" escaped.
             var merged = [UInt8]()
+            if hasExtended && !sorted[i].extended { merged += [UInt8(ascii: "'"), UInt8(ascii: "'")] }
             for k in i..<j {
                 if hasExtended && !sorted[k].extended {
-                    merged += percentEncode(sorted[k].value)
+                    for c in sorted[k].value {
+                        if c == UInt8(ascii: "%") { merged += Array("%25".utf8) } else { merged.append(c) }
+                    }
                 } else {
                     merged += sorted[k].value
                 }
@@ -118,19 +135,6 @@ struct ContentTypeValue: Sendable {
             i = j
         }
         return plain
-    }
-
-    private static func percentEncode(_ v: [UInt8]) -> [UInt8] {
-        let hex = Array("0123456789ABCDEF".utf8)
-        var out = [UInt8]()
-        for b in v {
-            if RFC822Lexer.isTokenChar(b) && b != UInt8(ascii: "%") && b != UInt8(ascii: "*") && b != UInt8(ascii: "'") {
-                out.append(b)
-            } else {
-                out += [UInt8(ascii: "%"), hex[Int(b >> 4)], hex[Int(b & 15)]]
-            }
-        }
-        return out
     }
 
     /// One ";" attribute "=" value (RFC 2045 §5.1 parameter).

@@ -11,26 +11,35 @@ struct EnvelopeData: Sendable {
     var inReplyTo: [UInt8]?
     var messageID: [UInt8]?
 
-    /// Collects the fields from a header; a repeated field replaces the earlier one, as in Dovecot.
+    /// Collects the fields from a header. A repeated address field adds its addresses to the earlier ones, as if
+    /// comma-separated in one field (Dovecot does the same, so no MUA shows an address a filter never saw);
+    /// a repeated string field replaces the earlier one.
     init(fields: [HeaderField], in b: [UInt8]) {
         for f in fields {
             let name = f.name(in: b)
             guard let first = name.first else { continue }
             switch ASCII.lower(first) {
-            case UInt8(ascii: "d") where ASCII.equalsIgnoringCase(name, "Date"): date = f.value(in: b)
+            case UInt8(ascii: "d") where ASCII.equalsIgnoringCase(name, "Date"): date = f.foldedValue(in: b)
             case UInt8(ascii: "s"):
-                if ASCII.equalsIgnoringCase(name, "Subject") { subject = f.value(in: b) }
-                else if ASCII.equalsIgnoringCase(name, "Sender") { sender = AddressParser.parse(f.value(in: b)) }
-            case UInt8(ascii: "f") where ASCII.equalsIgnoringCase(name, "From"): from = AddressParser.parse(f.value(in: b))
-            case UInt8(ascii: "r") where ASCII.equalsIgnoringCase(name, "Reply-To"): replyTo = AddressParser.parse(f.value(in: b))
-            case UInt8(ascii: "t") where ASCII.equalsIgnoringCase(name, "To"): to = AddressParser.parse(f.value(in: b))
-            case UInt8(ascii: "c") where ASCII.equalsIgnoringCase(name, "Cc"): cc = AddressParser.parse(f.value(in: b))
-            case UInt8(ascii: "b") where ASCII.equalsIgnoringCase(name, "Bcc"): bcc = AddressParser.parse(f.value(in: b))
-            case UInt8(ascii: "i") where ASCII.equalsIgnoringCase(name, "In-Reply-To"): inReplyTo = f.value(in: b)
-            case UInt8(ascii: "m") where ASCII.equalsIgnoringCase(name, "Message-ID"): messageID = f.value(in: b)
+                if ASCII.equalsIgnoringCase(name, "Subject") { subject = f.foldedValue(in: b) }
+                else if ASCII.equalsIgnoringCase(name, "Sender") { Self.merge(&sender, f.foldedValue(in: b)) }
+            case UInt8(ascii: "f") where ASCII.equalsIgnoringCase(name, "From"): Self.merge(&from, f.foldedValue(in: b))
+            case UInt8(ascii: "r") where ASCII.equalsIgnoringCase(name, "Reply-To"):
+                Self.merge(&replyTo, f.foldedValue(in: b))
+            case UInt8(ascii: "t") where ASCII.equalsIgnoringCase(name, "To"): Self.merge(&to, f.foldedValue(in: b))
+            case UInt8(ascii: "c") where ASCII.equalsIgnoringCase(name, "Cc"): Self.merge(&cc, f.foldedValue(in: b))
+            case UInt8(ascii: "b") where ASCII.equalsIgnoringCase(name, "Bcc"): Self.merge(&bcc, f.foldedValue(in: b))
+            case UInt8(ascii: "i") where ASCII.equalsIgnoringCase(name, "In-Reply-To"): inReplyTo = f.foldedValue(in: b)
+            case UInt8(ascii: "m") where ASCII.equalsIgnoringCase(name, "Message-ID"): messageID = f.foldedValue(in: b)
             default: break
             }
         }
+    }
+
+    /// Appends the addresses of one more field with the same name (RFC 5322 §3.6 allows one; real mail has more).
+    private static func merge(_ list: inout [MailAddress]?, _ value: [UInt8]) {
+        guard let more = AddressParser.parse(value) else { return }
+        list = (list ?? []) + more
     }
 
     /// RFC 9051 §7.5.2: "(" date SP subject SP from SP sender SP reply-to SP to SP cc SP bcc SP in-reply-to SP message-id ")"

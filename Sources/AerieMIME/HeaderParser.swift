@@ -11,9 +11,15 @@ struct HeaderField: Sendable {
 
     func name(in b: [UInt8]) -> ArraySlice<UInt8> { b[start..<nameEnd] }
 
-    /// The unfolded value as Dovecot's full_value: leading LWSP after ":" skipped, CRLFs of folds removed, the
-    /// continuation lines' leading whitespace kept.
-    func value(in b: [UInt8]) -> [UInt8] {
+    /// The unfolded value: leading LWSP after ":" skipped, CRLFs of folds removed, the continuation lines' leading
+    /// whitespace kept.
+    func value(in b: [UInt8]) -> [UInt8] { value(in: b, keepingFolds: false) }
+
+    /// The value as Dovecot's full_value, which ENVELOPE is made of: like value(in:), but a fold's CRLF is kept
+    /// (RFC 5322 §2.2.3 unfolding is left to the writer, which turns it into a space for display text).
+    func foldedValue(in b: [UInt8]) -> [UInt8] { value(in: b, keepingFolds: true) }
+
+    private func value(in b: [UInt8], keepingFolds: Bool) -> [UInt8] {
         guard let colon else { return [] }
         var out = [UInt8]()
         out.reserveCapacity(end - colon)
@@ -29,10 +35,25 @@ struct HeaderField: Sendable {
         while j < contentEnd, ASCII.isLWSP(b[j]) { j += 1 }
         if j == contentEnd { j = (contentEnd > i && ASCII.isLWSP(b[i])) ? i + 1 : i }
         i = j
+        // The field's own line end is never part of the value.
+        var valueEnd = end
+        if valueEnd > i, b[valueEnd - 1] == ASCII.lf {
+            valueEnd -= 1
+            if valueEnd > i, b[valueEnd - 1] == ASCII.cr { valueEnd -= 1 }
+        }
         while i < end {
             let c = b[i]
-            if c == ASCII.cr, i + 1 < end, b[i + 1] == ASCII.lf { i += 2; continue }
-            if c == ASCII.lf { i += 1; continue }
+            if c == ASCII.cr, i + 1 < end, b[i + 1] == ASCII.lf {
+                // A fold right after an empty first line adds nothing, as in Dovecot.
+                if keepingFolds && i < valueEnd && !out.isEmpty { out += [ASCII.cr, ASCII.lf] }
+                i += 2
+                continue
+            }
+            if c == ASCII.lf {
+                if keepingFolds && i < valueEnd && !out.isEmpty { out.append(ASCII.lf) }
+                i += 1
+                continue
+            }
             if c != 0 { out.append(c) }
             i += 1
         }

@@ -107,7 +107,19 @@ struct MessageParser {
 
         if let cut = block.boundaryAt {
             parts[index].bodyEnd = block.end
-            return finishAtBoundary(index, lineStart: cut, contentEnd: block.end)
+            // The enclosing message/rfc822 parts keep the CRLF before the boundary, as in Dovecot's message-parser.c.
+            return finishAtBoundary(index, lineStart: cut, contentEnd: block.end, enclosingEnd: cut)
+        }
+        if block.sawBlankLine, part.kind != .rfc822, let bi = boundary(at: block.end),
+            !(part.kind == .multipart
+                && boundaryBytes.map { starts(block.end, with: $0, atLeast: boundaries[bi].bytes) } == true)
+        {
+            // An enclosing boundary right after the blank line ends the part with an empty body, and the blank line's
+            // CRLF is the one before the boundary (RFC 2046 §5.1.1), as in Dovecot's message-parser.c.
+            let blank = block.end - 2
+            parts[index].headerEnd = blank
+            parts[index].bodyStart = blank
+            return finishAtBoundary(index, lineStart: block.end, contentEnd: blank)
         }
         if part.kind == .multipart, let bd = boundaryBytes, block.sawBlankLine {
             boundaries.append((bd, index))
@@ -118,6 +130,13 @@ struct MessageParser {
             return .header(child, block.end)
         }
         return .body(index, block.end)
+    }
+
+    /// Whether the line at `p` starts with "--" + `own` and `own` is at least as long as `other` (the longest match
+    /// wins, the innermost on a tie).
+    private func starts(_ p: Int, with own: [UInt8], atLeast other: [UInt8]) -> Bool {
+        guard own.count >= other.count, p + 2 + own.count <= b.count else { return false }
+        return b[(p + 2)..<(p + 2 + own.count)].elementsEqual(own)
     }
 
     private func parentDigest(_ parent: Int) -> Bool {
@@ -160,13 +179,16 @@ struct MessageParser {
         return nil
     }
 
-    /// A boundary line at `lineStart` closes every part up to the boundary's multipart.
-    private mutating func finishAtBoundary(_ index: Int, lineStart: Int, contentEnd: Int) -> State? {
+    /// A boundary line at `lineStart` closes every part up to the boundary's multipart: `index` ends at `contentEnd`,
+    /// the parts enclosing it at `enclosingEnd` (default: the same).
+    private mutating func finishAtBoundary(
+        _ index: Int, lineStart: Int, contentEnd: Int, enclosingEnd: Int? = nil
+    ) -> State? {
         guard let bi = boundary(at: lineStart) else { return nil }
         let owner = boundaries[bi].part
         var x = index
         while x != owner {
-            parts[x].bodyEnd = contentEnd
+            parts[x].bodyEnd = x == index ? contentEnd : (enclosingEnd ?? contentEnd)
             guard let up = parts[x].parent else { break }
             x = up
         }

@@ -61,14 +61,17 @@ extension ParsedMessage {
         case .text:
             return Array(b[p.bodyStart..<p.bodyEnd])
         case .headerFields(let names):
-            return headerSubset(p, names: names, include: true)
+            return headerSubset(p, names: names, include: true, endLastLine: spec.part.isEmpty)
         case .headerFieldsNot(let names):
-            return headerSubset(p, names: names, include: false)
+            return headerSubset(p, names: names, include: false, endLastLine: false)
         }
     }
 
-    /// HEADER.FIELDS / HEADER.FIELDS.NOT: matching fields in message order, then the blank line.
-    private func headerSubset(_ p: MIMEPart, names: [String], include: Bool) -> [UInt8] {
+    /// HEADER.FIELDS / HEADER.FIELDS.NOT: matching fields in message order, each as written (a last line cut off
+    /// by the end of the message gets a CRLF only in a top-level HEADER.FIELDS, as in Dovecot), then the blank line
+    /// if the header has one: RFC 9051 §6.4.5 "the blank line is included in all header fetches, except in the case
+    /// of a message that has no body and no blank line" (Dovecot adds one to a top-level HEADER.FIELDS even then).
+    private func headerSubset(_ p: MIMEPart, names: [String], include: Bool, endLastLine: Bool) -> [UInt8] {
         let b = crlfBytes
         let wanted = names.map { Array($0.utf8).map(ASCII.lower) }
         var out = [UInt8]()
@@ -77,7 +80,7 @@ extension ParsedMessage {
             let hit = wanted.contains { w in w.count == name.count && zip(w, name).allSatisfy { $0 == ASCII.lower($1) } }
             guard hit == include else { continue }
             out += b[f.start..<f.end]
-            if out.last != ASCII.lf { out += [ASCII.cr, ASCII.lf] }
+            if endLastLine && out.last != ASCII.lf { out += [ASCII.cr, ASCII.lf] }
         }
         // The blank line is copied only if the header had one.
         let h = b[p.headerStart..<p.headerEnd]
@@ -87,13 +90,69 @@ extension ParsedMessage {
         return out
     }
 
-    /// RFC 3516 §4.2 BINARY[part]: the part's body with its Content-Transfer-Encoding removed; nil if the part
-    /// does not exist or its encoding is unknown.
-    public func binarySection(_ part: [Int]) -> [UInt8]? {
-        guard let index = resolve(part) else { return nil }
+    /// RFC 3516 §4.2 BINARY[part]: the part's body with its Content-Transfer-Encoding removed; nil if an encoding in
+    /// it is unknown (RFC 3516 UNKNOWN-CTE). A part that does not exist is empty, as its BODY[part] is.
+    public func binarySection(_ part: [Int]) -> [UInt8]? { binaryContent(part)?.bytes }
+
+    /// BINARY[part] and whether anything in it was decoded (or holds NUL), which Dovecot answers as a literal8
+    /// (RFC 3516 §4.2 allows one for any BINARY answer). A multipart or message/rfc822 part is copied as it is except
+    /// for each quoted-printable or base64 part in it: its body decoded and its Content-Transfer-Encoding field
+    /// replaced by "Content-Transfer-Encoding: binary" (RFC 3516 §4.2, as Dovecot's index-mail-binary.c does).
+    public func binaryContent(_ part: [Int]) -> (bytes: [UInt8], decoded: Bool)? {
+        guard let index = resolve(part) else { return ([], false) }
+        var out = [UInt8]()
+        var decoded = false
+        guard appendBinary(index, includeHeader: false, into: &out, decoded: &decoded) else { return nil }
+        return (out, decoded || out.contains(0))
+    }
+
+    private func appendBinary(_ index: Int, includeHeader: Bool, into out: inout [UInt8], decoded: inout Bool) -> Bool {
         let p = parts[index]
-        let body = Array(crlfBytes[p.bodyStart..<p.bodyEnd])
-        let data = PartData(part: p, in: crlfBytes)
-        return TransferDecoding.decode(body, encoding: data.encoding)
+        let b = crlfBytes
+        let encoding = PartData(part: p, in: b).encoding
+        guard let identity = TransferDecoding.isIdentity(encoding) else { return false }
+        if includeHeader {
+            if identity {
+                out += b[p.headerStart..<p.headerEnd]
+            } else {
+                appendHeaderMarkedBinary(p, into: &out)
+                decoded = true
+            }
+        }
+        if !p.children.isEmpty {
+            var copied = p.bodyStart
+            for c in p.children {
+                out += b[copied..<max(copied, parts[c].headerStart)]
+                guard appendBinary(c, includeHeader: true, into: &out, decoded: &decoded) else { return false }
+                copied = max(copied, parts[c].bodyEnd)
+            }
+            out += b[copied..<max(copied, p.bodyEnd)]
+            return true
+        }
+        guard p.bodyEnd > p.bodyStart else { return true }
+        let body = b[p.bodyStart..<p.bodyEnd]
+        if identity {
+            out += body
+        } else {
+            out += TransferDecoding.decode(Array(body), encoding: encoding) ?? []
+            decoded = true
+        }
+        return true
+    }
+
+    /// The part's header without its Content-Transfer-Encoding fields, "Content-Transfer-Encoding: binary" added
+    /// before the blank line (a header without one gets none).
+    private func appendHeaderMarkedBinary(_ p: MIMEPart, into out: inout [UInt8]) {
+        let b = crlfBytes
+        var fieldsEnd = p.headerStart
+        for f in p.fields {
+            fieldsEnd = f.end
+            if ASCII.equalsIgnoringCase(f.name(in: b), "Content-Transfer-Encoding") { continue }
+            out += b[f.start..<f.end]
+        }
+        if p.headerEnd > fieldsEnd {
+            out += Array("Content-Transfer-Encoding: binary\r\n".utf8)
+            out += b[fieldsEnd..<p.headerEnd]
+        }
     }
 }

@@ -12,6 +12,17 @@ enum TransferDecoding {
         }
     }
 
+    /// true for an encoding that leaves the octets as they are (none, 7bit, 8bit, binary), false for base64 and
+    /// quoted-printable, nil for an unknown one.
+    static func isIdentity(_ encoding: [UInt8]?) -> Bool? {
+        guard let encoding else { return true }
+        switch ASCII.string(ASCII.lowercased(encoding)) {
+        case "7bit", "8bit", "binary": return true
+        case "base64", "quoted-printable": return false
+        default: return nil
+        }
+    }
+
     private static let b64: [Int8] = {
         var t = [Int8](repeating: -1, count: 256)
         for (i, c) in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8.enumerated() { t[Int(c)] = Int8(i) }

@@ -1,13 +1,16 @@
 /// `aerie.cache` beside `aerie.index`: the parsed ENVELOPE / BODY / BODYSTRUCTURE strings on disk, so a restarted
 /// server answers a mailbox's envelopes without re-reading its messages (Dovecot's dovecot.index.cache). A cache,
 /// rebuilt when missing: never fsynced, a torn last record is cut off, another UIDVALIDITY starts it over.
-///   AERIE-CACHE 1 <uidvalidity>
+///   AERIE-CACHE 2 <uidvalidity>
 ///   <uid> <item> <length>\n<value>\n        (repeated; later records win)
 import Glibc
 
 struct FetchCacheFile {
     static let fileName = "aerie.cache"
-    static let magic = "AERIE-CACHE 1"
+    /// Raised whenever what ENVELOPE / BODYSTRUCTURE answer for the same message changes, so no file keeps serving
+    /// the old answer: a file with another magic is ignored and written anew. 2: ENVELOPE / BODYSTRUCTURE as Dovecot
+    /// 2.3 answers them (repeated address fields merged, folds, address recovery, RFC 2231 passed through, part ends).
+    static let magic = "AERIE-CACHE 2"
     /// Beyond this the file starts over (expunged messages' records are never compacted out otherwise).
     static let sizeLimit = 64 << 20
 

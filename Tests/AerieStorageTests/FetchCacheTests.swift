@@ -73,4 +73,27 @@ import Testing
         #expect(third.cached(.envelope, uid: 3) == "(\"env three\")")
         #expect(third.cached(.envelope, uid: 1) == "(\"env one\")")
     }
+
+    /// Values an older Aerie parsed differently (another format version) are not served; the file is written anew.
+    @Test func aFileOfAnotherFormatVersionIsIgnored() throws {
+        let root = makeTempDirectory("storage-cacheversion")
+        defer { removeTree(root) }
+        let box = try makeStore(root, fsync: false).open("INBOX")
+        _ = try box.append(sampleMessage, flags: .init(), internalDate: nil)
+        _ = try box.sync()
+        box.cache(.envelope, uid: 1, value: "(\"current\")")
+        box.flushCache()
+        let current = readText("\(root)/aerie.cache") ?? ""
+        #expect(current.hasPrefix("\(FetchCacheFile.magic) "))
+        let old = current.replacing(FetchCacheFile.magic, with: "AERIE-CACHE 1")
+            .replacing("(\"current\")", with: "(\"old!!!\")")
+        writeText("\(root)/aerie.cache", old)
+
+        let restarted = try makeStore(root, fsync: true).open("INBOX")
+        #expect(restarted.cached(.envelope, uid: 1) == nil)
+        restarted.cache(.envelope, uid: 1, value: "(\"new\")")
+        restarted.flushCache()
+        let text = readText("\(root)/aerie.cache") ?? ""
+        #expect(text.hasPrefix("\(FetchCacheFile.magic) ") && !text.contains("old!!!"))
+    }
 }

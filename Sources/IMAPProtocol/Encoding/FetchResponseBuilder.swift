@@ -21,6 +21,12 @@ public struct FetchResponseBuilder: Sendable {
         out.append(contentsOf: value.utf8)
     }
 
+    /// `NAME value` in wire form as octets: ENVELOPE / BODYSTRUCTURE literals may carry 8-bit header text.
+    public mutating func item(_ name: String, bytes value: some Collection<UInt8>) {
+        startItem(name)
+        out.append(contentsOf: value)
+    }
+
     public mutating func uid(_ uid: UInt32) { item("UID", String(uid)) }
     public mutating func flags(_ flags: [Flag]) { item("FLAGS", Flag.listString(flags)) }
     public mutating func rfc822Size(_ size: Int) { item("RFC822.SIZE", String(size)) }
@@ -76,9 +82,10 @@ public struct FetchResponseBuilder: Sendable {
         }
     }
 
-    /// RFC 3516 §4.2: `BINARY[…] ~{N}\r\n<data>` when the data holds NUL, else a normal literal.
-    public mutating func binary(_ name: String, _ data: some Collection<UInt8>) {
-        guard data.contains(ASCII.nul) else { return literal(name, data) }
+    /// RFC 3516 §4.2: a literal8 (`~{N}`) when the data holds NUL or `literal8` asks for one (decoded content, as
+    /// Dovecot answers), else a plain literal.
+    public mutating func binary(_ name: String, _ data: some Collection<UInt8>, literal8: Bool = false) {
+        guard literal8 || data.contains(ASCII.nul) else { return literal(name, data) }
         startItem(name)
         out.append(contentsOf: "~{\(data.count)}\r\n".utf8)
         out.append(contentsOf: data)
@@ -144,12 +151,13 @@ extension FetchAttribute {
 }
 
 extension FetchSection {
-    /// As `description`, with header field names written as astrings.
+    /// As `description`, with header field names upper-cased (as Dovecot answers; field names are case-insensitive,
+    /// RFC 5322 §1.2.2) and written as astrings.
     var responseText: String {
         switch text {
         case .headerFields(let names), .headerFieldsNot(let names):
             var copy = self
-            let encoded = names.map { IMAPEncoding.astring($0) }
+            let encoded = names.map { IMAPEncoding.astring($0.uppercased()) }
             copy.text = if case .headerFields = text { .headerFields(encoded) } else { .headerFieldsNot(encoded) }
             return copy.description
         default:

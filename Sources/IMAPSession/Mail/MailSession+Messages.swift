@@ -71,10 +71,11 @@ extension MailSession {
         case .saveDate: builder.saveDate(secondsSince1970: record.saveDate)
         case .emailID: builder.objectID("EMAILID", message.mailbox.emailID(uid: record.uid))
         case .threadID: builder.objectID("THREADID", nil)
-        case .envelope: builder.item("ENVELOPE", try message.cached(.envelope) { $0.envelope() })
-        case .body: builder.item("BODY", try message.cached(.body) { $0.bodyStructure(extended: false) })
+        case .envelope: builder.item("ENVELOPE", bytes: try message.cached(.envelope) { $0.envelopeBytes() })
+        case .body: builder.item("BODY", bytes: try message.cached(.body) { $0.bodyStructureBytes(extended: false) })
         case .bodyStructure:
-            builder.item("BODYSTRUCTURE", try message.cached(.bodyStructure) { $0.bodyStructure(extended: true) })
+            builder.item(
+                "BODYSTRUCTURE", bytes: try message.cached(.bodyStructure) { $0.bodyStructureBytes(extended: true) })
         case .rfc822: builder.literal("RFC822", try message.crlf())
         case .rfc822Header:
             builder.literal("RFC822.HEADER", try message.parsed().section(BodySection(text: .header)) ?? [])
@@ -96,15 +97,14 @@ extension MailSession {
             } else {
                 bytes = try message.parsed().section(section.mimeSection) ?? []
             }
-            let (slice, origin) = Self.apply(partial, to: bytes)
-            builder.literal("BODY[\(section)]" + (origin.map { "<\($0)>" } ?? ""), slice)
+            builder.literal(attribute.responseName, Self.apply(partial, to: bytes).0)
         case .binary(_, let part, let partial):
-            guard let bytes = try message.parsed().binarySection(part.map { Int($0) }) else {
+            guard let content = try message.parsed().binaryContent(part.map { Int($0) }) else {
                 throw CommandFailure(.no, .other("UNKNOWN-CTE"), "Unknown Content-Transfer-Encoding.")
             }
-            let (slice, origin) = Self.apply(partial, to: bytes)
+            let (slice, origin) = Self.apply(partial, to: content.bytes)
             let name = "BINARY[" + part.map(String.init).joined(separator: ".") + "]"
-            builder.binary(name + (origin.map { "<\($0)>" } ?? ""), slice)
+            builder.binary(name + (origin.map { "<\($0)>" } ?? ""), slice, literal8: content.decoded)
         case .binarySize(let part):
             guard let bytes = try message.parsed().binarySection(part.map { Int($0) }) else {
                 throw CommandFailure(.no, .other("UNKNOWN-CTE"), "Unknown Content-Transfer-Encoding.")
@@ -227,11 +227,12 @@ struct MessageData {
         return result
     }
 
-    /// ENVELOPE / BODY / BODYSTRUCTURE from the mailbox's cache, parsing the message only on a miss.
-    mutating func cached(_ item: FetchCacheItem, _ make: (ParsedMessage) -> String) throws -> String {
-        if let value = mailbox.cached(item, uid: record.uid) { return value }
+    /// ENVELOPE / BODY / BODYSTRUCTURE from the mailbox's cache, parsing the message only on a miss. The cache holds
+    /// text: a value with 8-bit header octets that are not UTF-8 (sent as they are, like Dovecot) is not cached.
+    mutating func cached(_ item: FetchCacheItem, _ make: (ParsedMessage) -> [UInt8]) throws -> [UInt8] {
+        if let value = mailbox.cached(item, uid: record.uid) { return Array(value.utf8) }
         let value = make(try parsed())
-        mailbox.cache(item, uid: record.uid, value: value)
+        if let text = String(validating: value, as: UTF8.self) { mailbox.cache(item, uid: record.uid, value: text) }
         return value
     }
 

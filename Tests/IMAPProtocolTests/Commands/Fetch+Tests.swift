@@ -99,7 +99,7 @@ struct FetchTests {
     @Test func responseNames() {
         #expect(Self.body(FetchSection(part: [1], text: .text), peek: true, FetchPartial(offset: 5, length: 10)).responseName == "BODY[1.TEXT]<5>")
         #expect(Self.body(.complete).responseName == "BODY[]")
-        #expect(Self.body(FetchSection(text: .headerFields(["Subject", "X Y"]))).responseName == "BODY[HEADER.FIELDS (Subject \"X Y\")]")
+        #expect(Self.body(FetchSection(text: .headerFields(["Subject", "X Y"]))).responseName == "BODY[HEADER.FIELDS (SUBJECT \"X Y\")]")
         #expect(FetchAttribute.binary(peek: true, part: [1, 2], partial: nil).responseName == "BINARY[1.2]")
         #expect(FetchAttribute.binarySize(part: []).responseName == "BINARY.SIZE[]")
         #expect(FetchAttribute.rfc822Header.responseName == "RFC822.HEADER")
