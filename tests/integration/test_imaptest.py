@@ -24,14 +24,9 @@ KNOWN_FAILING: dict[str, str] = {
     "fetch-binary-mime": "BINARY.SIZE of an APPENDed binary part is being fixed on h-compl",
     "id": "ID with long values is being fixed on h-compl",
     "listext": "LIST-EXTENDED RECURSIVEMATCH/CHILDINFO is being fixed on h-compl",
-    "search-addresses": "SEARCH address keys are being fixed on h-search",
-    "search-date": "SEARCH date keys (RFC 3501 semantics) are being fixed on h-search",
     "search-flags": "\\Recent / SEARCH NEW are being fixed on h-state and h-search",
     "select": "\\Recent and untagged FLAGS are being fixed on h-state",
-    "sort-addresses": "SORT (CC) is being fixed on h-search",
-    "sort-display-to": "SORT (DISPLAYTO) is being fixed on h-search",
     "subscribe": "LSUB \\Noselect parents are being fixed on h-compl",
-    "thread": "THREAD REFERENCES is being fixed on h-search",
 }
 
 # Groups whose extension Aerie does not offer yet: imaptest then leaves out every command (`0/0 individual commands`),
