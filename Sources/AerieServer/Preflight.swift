@@ -50,6 +50,8 @@ public struct Preflight: Sendable {
             try checkReadable(path, what: what, by: dropAccount)
         }
         try checkCreatable(config.settings.baseDir, what: "base_dir")
+        let logPath = config.settings.logPath
+        if !["", "syslog", "/dev/stderr"].contains(logPath) { try checkWritable(logPath, what: "log_path") }
         return Preflight(
             listeners: listeners, tlsContext: tlsContext, auth: auth, mechanisms: mechanisms, dropAccount: dropAccount)
     }
@@ -91,6 +93,21 @@ public struct Preflight: Sendable {
         if info.st_uid == account.uid { return mode & bits.0 != 0 }
         if info.st_gid == account.gid { return mode & bits.1 != 0 }
         return mode & bits.2 != 0
+    }
+
+    /// `serve` opens log_path (creating it) while still root, before anything else: it must be openable then.
+    static func checkWritable(_ path: String, what: String) throws {
+        var info = stat()
+        if stat(path, &info) == 0 {
+            guard info.st_mode & S_IFMT != S_IFDIR else { throw ServerStartError("\(what) \(path) is a directory") }
+            guard access(path, W_OK) == 0 else { throw ServerStartError("\(what) \(path): \(systemError())") }
+            return
+        }
+        let slash = path.lastIndex(of: "/") ?? path.startIndex
+        let parent = slash == path.startIndex ? (path.hasPrefix("/") ? "/" : ".") : String(path[..<slash])
+        guard stat(parent, &info) == 0, info.st_mode & S_IFMT == S_IFDIR, access(parent, W_OK) == 0 else {
+            throw ServerStartError("\(what) \(path): cannot create it in \(parent): \(systemError())")
+        }
     }
 
     /// `serve` creates base_dir (and its missing parents) before binding; the nearest existing one must be a

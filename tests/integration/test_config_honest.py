@@ -102,6 +102,8 @@ CORPUS = [
                                                   f"    address = 0.0.0.0\n    port = {helpers.free_port()}\n  }}\n}}"),
      False),
     ("nothing-to-serve", lambda d, p: acceptance(d, p, replace={f"port = {p}": "port = 0"}), False),
+    ("log-directory-missing", lambda d, p: acceptance(d, p, replace={f"log_path = {d}/aerie.log":
+                                                                     f"log_path = {d}/no-such-dir/aerie.log"}), False),
     ("unix-socket-owner-missing", lambda d, p: acceptance(
         d, p, replace={"protocols = imap": "protocols = imap lmtp"},
         extra="service lmtp {\n  unix_listener lmtp {\n    user = aerie-nobody\n  }\n}"), False),
