@@ -35,6 +35,8 @@ enum Audit {
         for key in s.explicit.sorted() { if let v = s.store[key] { pairs.append(("", key, v)) } }
         for f in s.protocolFilters { for o in f.overrides { pairs.append(("protocol \(f.name): ", o.key, o.value)) } }
         for (prefix, key, value) in pairs {
+            // Under ssl = required it weakens nothing: every authentication needs TLS (a config warning says so).
+            if key == "auth_allow_cleartext", s.ssl == .required { continue }
             if let m = weakening(key, value) { out.append(prefix + m) }
         }
         for svc in s.services {

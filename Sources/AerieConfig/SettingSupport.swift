@@ -35,6 +35,7 @@ public enum Support {
     static let noProxy = "PROXY protocol is not supported yet: connect clients to Aerie directly"
     static let noLogFormat = "Aerie writes Dovecot's default log lines; leave it unset"
     static let notYet = "leave it unset"
+    static let noChroot = "Aerie does not chroot yet; confine it with the service manager (e.g. systemd RootDirectory=)"
 
     /// Global settings (and their `protocol { }` / section-local uses).
     public static let global: [String: SettingSupport] = table([
@@ -86,7 +87,8 @@ public enum Support {
          ["imap_hibernate_timeout"]),
         (.noEffect("Aerie sends no mail (no Sieve, no rejections, no quota warnings)"),
          ["sendmail_path", "submission_host", "submission_relay_host"]),
-        (.notImplemented("Aerie never writes passwords to the log"), ["auth_verbose_passwords", "auth_debug_passwords"]),
+        (.notImplemented("Aerie never writes passwords to the log"),
+         ["auth_verbose_passwords", "auth_debug_passwords"]),
         (.notImplemented("Aerie writes every log line to log_path"), ["info_log_path", "debug_log_path"]),
         (.notImplemented("use auth_debug = yes or mail_debug = yes"), ["log_debug", "log_core_filter", "verbose_ssl"]),
         (.notImplemented(noLogFormat), ["login_log_format_elements", "login_log_format", "mail_log_prefix",
@@ -127,7 +129,7 @@ public enum Support {
             "dict_driver", "dict_file_path", "dict_proxy_name", "dict_proxy_socket_path",
         ]),
         (.notImplemented("give the home directory in the userdb (passwd-file's home field)"), ["mail_home"]),
-        (.notImplemented("Aerie does not chroot yet; confine it with the service manager (e.g. systemd RootDirectory=)"),
+        (.notImplemented(noChroot),
          ["mail_chroot"]),
         (.notImplemented(noClientCert + "; authenticate with a password"), ["ssl_server_request_client_cert",
                                                                            "ssl_server_ca_file"]),
@@ -158,7 +160,7 @@ public enum Support {
         (.enforced, ["client_limit"]),
         (.notImplemented("Aerie drops privileges to mail_uid (else default_internal_user) for every service"),
          ["user", "group", "extra_groups", "privileged_group", "drop_priv_before_exec"]),
-        (.notImplemented("Aerie does not chroot yet; confine it with the service manager (e.g. systemd RootDirectory=)"),
+        (.notImplemented(noChroot),
          ["chroot"]),
         (.notImplemented("Aerie's services are built in"), ["executable", "type", "protocol"]),
     ])

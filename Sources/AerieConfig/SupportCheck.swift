@@ -40,7 +40,8 @@ extension Builder {
             }
         case ("protocols", .list(let protocols)):
             for p in protocols where !["imap", "pop3", "lmtp"].contains(p) {
-                report(.notImplemented("Aerie serves imap, pop3 and lmtp"), "protocols = \(p)", loc: loc, isDefault: false)
+                report(.notImplemented("Aerie serves imap, pop3 and lmtp"), "protocols = \(p)", loc: loc,
+                       isDefault: false)
             }
         case ("mail_plugins", .boolList(let plugins)):
             checkPlugins(plugins, loc: loc)

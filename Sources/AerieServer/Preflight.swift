@@ -27,9 +27,8 @@ public struct Preflight: Sendable {
             settings.ssl == .no ? nil : try TLSSetup.makeContext(settings: settings, keeper: keeper)
         let mechanisms = try settings.authMechanisms.map { name in
             guard let mechanism = SASLMechanism(rawValue: name.uppercased()) else {
-                throw ServerStartError(
-                    "auth_mechanisms: \(name) is not supported (supported: \(SASLMechanism.allCases.map { $0.rawValue.lowercased() }.joined(separator: " ")))"
-                )
+                let supported = SASLMechanism.allCases.map { $0.rawValue.lowercased() }.joined(separator: " ")
+                throw ServerStartError("auth_mechanisms: \(name) is not supported (supported: \(supported))")
             }
             return mechanism
         }
@@ -45,7 +44,8 @@ public struct Preflight: Sendable {
             if !socket.user.isEmpty { _ = try ServiceAccount.lookup(user: socket.user, group: socket.group) }
             if !socket.group.isEmpty { _ = try ServiceAccount.groupID(socket.group) }
         }
-        let paths = auth.passdbs.map { ("passdb \($0.name)", $0.path) } + auth.userdbs.map { ("userdb \($0.name)", $0.path) }
+        let paths =
+            auth.passdbs.map { ("passdb \($0.name)", $0.path) } + auth.userdbs.map { ("userdb \($0.name)", $0.path) }
         for (what, path) in paths where !path.contains("%") {
             try checkReadable(path, what: what, by: dropAccount)
         }

@@ -107,8 +107,12 @@ import Testing
         #expect(warningLines(c).contains {
             $0.hasPrefix("\(f):1: warning: auth_allow_cleartext = yes has no effect in Aerie while ssl = required")
         })
+        #expect(c.securityWarnings().isEmpty)
         let optional = try #require(loadOK("ssl = yes\nauth_allow_cleartext = yes\n"))
         #expect(warningLines(optional).isEmpty)
+        #expect(optional.securityWarnings().contains {
+            $0.hasPrefix("auth_allow_cleartext = yes: cleartext passwords are accepted")
+        })
     }
 
     @Test func clientLimitOnlyWhereEnforced() {

@@ -70,8 +70,8 @@ public enum PasswdFileParser {
             case .skip: continue
             case .problem(let reason): problems.append(Problem(line: lineNumber, reason: reason))
             case .entry(let entry):
-                for key in entry.extraFields.keys.sorted() where !honouredExtraFields.contains(key) && !ignored.contains(key) {
-                    ignored.insert(key)
+                for key in entry.extraFields.keys.sorted() where !honouredExtraFields.contains(key) {
+                    guard ignored.insert(key).inserted else { continue }
                     problems.append(Problem(line: lineNumber, reason: "extra field \(key) is ignored by Aerie"))
                 }
                 if entries[entry.user] == nil {
