@@ -240,7 +240,7 @@ public enum Support {
                    + "nothing either"), ["quota", "imap_quota"]),
         (.noEffect("Aerie has no ACL plugin; without acl_driver (which Aerie refuses) Dovecot's enforces nothing "
                    + "either"), ["acl", "imap_acl"]),
-        (.notImplemented("mail is not encrypted at rest by Aerie; encrypt the volume (e.g. LUKS)"), ["mail_crypt"]),
+        (.notImplemented("mail is not encrypted at rest by Aerie; encrypt the volume, e.g. with LUKS"), ["mail_crypt"]),
         (.notImplemented("Aerie stores messages uncompressed"), ["zlib", "mail_compress", "imap_zlib"]),
         (.notImplemented(notYet), [
             "fts", "fts_solr", "fts_flatcurve", "fts_lucene", "trash", "lazy_expunge", "notify", "push_notification",
