@@ -220,7 +220,7 @@ public final class AerieServer: Sendable {
 
     /// SIGHUP: new certificates and settings for new connections; live connections keep theirs.
     public func reload(config: LoadedConfig) throws {
-        let checked = try Preflight.check(config: config, log: log, keeper: keeper)
+        let checked = try Preflight.check(config: config, log: log, keeper: keeper, reload: true)
         if checked.listeners != listeners {
             log.warning("master", "listener changes take effect only after a restart")
         }

@@ -20,7 +20,11 @@ public struct Preflight: Sendable {
 
     /// Listener plan, TLS certificate and key (files, permissions, parse), auth drivers and templates, mechanisms,
     /// the accounts that must exist, passwd-files readable by the account that will read them, base_dir.
-    public static func check(config: LoadedConfig, log: any LogSink, keeper: KeyKeeper? = nil) throws -> Preflight {
+    /// `reload`: a SIGHUP, after the privilege drop: base_dir and log_path were opened at start and are not
+    /// opened again.
+    public static func check(config: LoadedConfig, log: any LogSink, keeper: KeyKeeper? = nil, reload: Bool = false)
+        throws -> Preflight
+    {
         let settings = config.settings.forProtocol("imap")
         let listeners = try ListenerPlan.plan(settings: config.settings, log: log)
         let tlsContext: NIOSSLContext? =
@@ -49,9 +53,11 @@ public struct Preflight: Sendable {
         for (what, path) in paths where !path.contains("%") {
             try checkReadable(path, what: what, by: dropAccount)
         }
-        try checkCreatable(config.settings.baseDir, what: "base_dir")
         let logPath = config.settings.logPath
-        if !["", "syslog", "/dev/stderr"].contains(logPath) { try checkWritable(logPath, what: "log_path") }
+        if !reload {
+            try checkCreatable(config.settings.baseDir, what: "base_dir")
+            if !["", "syslog", "/dev/stderr"].contains(logPath) { try checkWritable(logPath, what: "log_path") }
+        }
         return Preflight(
             listeners: listeners, tlsContext: tlsContext, auth: auth, mechanisms: mechanisms, dropAccount: dropAccount)
     }
