@@ -37,7 +37,8 @@ public final class AerieServer: Sendable {
     /// Who owns unix sockets whose listener names no user: the account the server drops to.
     private let socketOwner: ServiceAccount?
 
-    public init(config: LoadedConfig, log: any LogSink, keeper: KeyKeeper? = nil) throws {
+    /// `checked`: the result of `Preflight.check` on this configuration, when the caller already ran it.
+    public init(config: LoadedConfig, log: any LogSink, keeper: KeyKeeper? = nil, checked: Preflight? = nil) throws {
         self.log = log
         self.keeper = keeper
         self.pool = PasswordHashingPool()
@@ -46,7 +47,7 @@ public final class AerieServer: Sendable {
         mailPool.start()
         mailWritePool.start()
         let settings = config.settings.forProtocol("imap")
-        let checked = try Preflight.check(config: config, log: log)
+        let checked = try checked ?? Preflight.check(config: config, log: log)
         self.listeners = checked.listeners
         self.socketOwner = try? ServiceAccount.lookup(
             user: settings.mailUID.isEmpty ? settings.defaultInternalUser : settings.mailUID, group: settings.mailGID)
