@@ -172,8 +172,13 @@ extension Builder {
         }
         if let args = map["args"].map(Self.string) {
             var s = scheme
+            let before = Set(fields.keys)
             parseArgs(args, driver: driver, loc: b.loc, path: &path, scheme: &s, fields: &fields)
             scheme = s
+            for key in fields.keys.sorted() where !before.contains(key) {
+                let hint = key == "username_format" ? "use auth_username_format" : "leave it out of args"
+                report(.notImplemented(hint), "\(b.kind) { args = \(key)=… }", loc: b.loc, isDefault: false)
+            }
             var suggested = "\(b.kind) \(driver) {"
             if !path.isEmpty { suggested += " passwd_file_path = \(path)" }
             if let s = scheme { suggested += " default_password_scheme = \(s)" }

@@ -54,6 +54,7 @@ import Testing
         ("remote 10.0.0.0/8 {\n  auth_failure_delay = 5 secs\n}", "remote 10.0.0.0/8 { }", 1),
         ("service auth {\n  unix_listener auth-client {\n  }\n}", "service auth { }", 1),
         ("mail_location = mbox:~/mail", "mail_driver = mbox", 1),
+        ("passdb {\n  driver = passwd-file\n  args = username_format=%n /etc/users\n}", "passdb { args = username_format=… }", 1),
         ("passdb passwd-file {\n  passwd_file_path = /etc/users\n}\nprotocol imap {\n  passdb ldap {\n  }\n}", "passdb driver ldap", 5),
     ] as [(String, String, Int)])
     func notImplementedIsRefused(text: String, what: String, line: Int) {
