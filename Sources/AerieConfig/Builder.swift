@@ -250,6 +250,10 @@ struct Builder {
                 for (k, v) in assignments(key: key, raw: raw, loc: loc, context: overrides) {
                     overrides.append(Override(key: k, value: v))
                     record.values.append((k, Dump.format(v)))
+                    if Support.global[k] == .enforced, Support.perProtocol[name]?.contains(k) == false {
+                        report(.notImplemented("Aerie applies it to every protocol; set it at the top level"),
+                               "\(k) inside protocol \(name) { }", loc: loc, isDefault: false)
+                    }
                 }
             case .block(let inner):
                 if let def = Registry.global.lookup(inner.kind), def.type == .boolList, inner.name == nil {

@@ -234,6 +234,18 @@ public enum Support {
          ["lda", "submission", "sieve", "managesieve", "doveadm", "imap-urlauth"]),
     ])
 
+    /// Enforced settings the server reads per protocol, so a `protocol NAME { }` filter may set them; any other
+    /// enforced setting there would apply to every protocol or none, and is refused. (`mail_plugins` entries are
+    /// checked one by one.)
+    public static let perProtocol: [String: Set<String>] = [
+        "imap": ["login_greeting", "auth_allow_cleartext", "auth_failure_delay", "imap_max_line_length",
+                 "imap_unauthenticate", "quota_mail_size", "listen", "mail_plugins"],
+        "pop3": ["login_greeting", "auth_allow_cleartext", "auth_failure_delay", "pop3_uidl_format", "listen",
+                 "mail_plugins"],
+        "lmtp": ["hostname", "recipient_delimiter", "lmtp_save_to_detail_mailbox", "lmtp_add_received_header",
+                 "lmtp_user_concurrency_limit", "quota_mail_size", "listen", "login_trusted_networks", "mail_plugins"],
+    ]
+
     /// `mail_plugins` entries. Quota and ACL plugins enforce nothing without their settings, which Aerie refuses.
     public static let mailPlugins: [String: SettingSupport] = table([
         (.noEffect("Aerie has no quota plugin; without quota settings (which Aerie refuses) Dovecot's enforces "
@@ -356,6 +368,11 @@ extension Support {
                     out += "| \(scope) | \(list) | not yet: refused unless default | \(hint) |\n"
                 }
             }
+        }
+        for name in perProtocol.keys.sorted() {
+            let list = perProtocol[name]!.sorted().map { "`\($0)`" }.joined(separator: " ")
+            out += "| `protocol \(name) { }` | \(list) | enforced for \(name) only | any other enforced setting is "
+                + "refused there: Aerie would apply it to every protocol |\n"
         }
         return out
     }

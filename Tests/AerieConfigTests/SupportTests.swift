@@ -54,6 +54,8 @@ import Testing
         ("remote 10.0.0.0/8 {\n  auth_failure_delay = 5 secs\n}", "remote 10.0.0.0/8 { }", 1),
         ("service auth {\n  unix_listener auth-client {\n  }\n}", "service auth { }", 1),
         ("mail_location = mbox:~/mail", "mail_driver = mbox", 1),
+        ("protocol pop3 {\n  auth_mechanisms = plain\n}", "auth_mechanisms inside protocol pop3 { }", 2),
+        ("protocol imap {\n  mail_path = ~/imap\n}", "mail_path inside protocol imap { }", 2),
         ("passdb {\n  driver = passwd-file\n  args = username_format=%n /etc/users\n}", "passdb { args = username_format=… }", 1),
         ("passdb passwd-file {\n  passwd_file_path = /etc/users\n}\nprotocol imap {\n  passdb ldap {\n  }\n}", "passdb driver ldap", 5),
     ] as [(String, String, Int)])
@@ -135,6 +137,24 @@ import Testing
             }
             """))
         #expect(c.settings.passdbs.map(\.protocols) == [[], ["pop3"]])
+    }
+
+    @Test func perProtocolSettingsAreAcceptedInProtocolFilters() throws {
+        let c = try #require(loadOK("""
+            protocol imap {
+              login_greeting = IMAP here
+              imap_max_line_length = 128k
+            }
+            protocol pop3 {
+              login_greeting = POP3 here
+              auth_failure_delay = 3 secs
+            }
+            protocol lmtp {
+              quota_mail_size = 20M
+            }
+            """))
+        #expect(c.warnings.isEmpty)
+        #expect(c.settings.forProtocol("pop3").loginGreeting == "POP3 here")
     }
 
     @Test func protocolFiltersForOtherProtocolsWarn() throws {
