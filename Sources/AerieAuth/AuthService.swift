@@ -16,6 +16,21 @@ public final class AuthService: Authenticator {
     init(configuration: AuthServiceConfiguration, log: any LogSink, pool: PasswordHashingPool, files: PasswdFileCache?)
         throws
     {
+        try Self.validate(configuration)
+        self.configuration = configuration
+        self.log = log
+        self.pool = pool
+        self.files =
+            files
+            ?? PasswdFileCache(onProblems: { path, problems in
+                for problem in problems {
+                    log.warning(AuthLogFormat.category, "passwd-file \(path): line \(problem.line): \(problem.reason)")
+                }
+            })
+    }
+
+    /// What the service refuses at start (drivers, templates, no passdb); `aerie conf check` runs it too.
+    public static func validate(_ configuration: AuthServiceConfiguration) throws {
         guard configuration.passdbs.contains(where: { !$0.deny }) else { throw AuthServiceError.noPassdb }
         for driver in configuration.passdbs.map(\.driver) + configuration.userdbs.map(\.driver)
         where driver != "passwd-file" {
@@ -28,16 +43,6 @@ public final class AuthService: Authenticator {
                 throw AuthServiceError.invalidTemplate(template)
             }
         }
-        self.configuration = configuration
-        self.log = log
-        self.pool = pool
-        self.files =
-            files
-            ?? PasswdFileCache(onProblems: { path, problems in
-                for problem in problems {
-                    log.warning(AuthLogFormat.category, "passwd-file \(path): line \(problem.line): \(problem.reason)")
-                }
-            })
     }
 
     public func authenticate(_ request: AuthRequest) async -> AuthResult {
@@ -71,7 +76,8 @@ public final class AuthService: Authenticator {
         let name = formatUser(request.user)
         let allowWeak = configuration.allowWeakSchemes
 
-        for passdb in configuration.passdbs where passdb.deny {
+        let passdbs = configuration.passdbs.filter { $0.protocols.isEmpty || $0.protocols.contains(request.service) }
+        for passdb in passdbs where passdb.deny {
             switch lookup(name, path: passdb.path, driver: passdb.driver, request: request) {
             case .found:
                 fail(passdb.driver, name, request, "User found from deny passdb")
@@ -83,7 +89,7 @@ public final class AuthService: Authenticator {
 
         var sawMismatch = false, sawWeak = false, sawTemporary = false
         var lastDriver = "passwd-file"
-        for passdb in configuration.passdbs where !passdb.deny {
+        for passdb in passdbs where !passdb.deny {
             lastDriver = passdb.driver
             guard case .found(let entry) = lookup(name, path: passdb.path, driver: passdb.driver, request: request) else {
                 continue
@@ -97,6 +103,7 @@ public final class AuthService: Authenticator {
             switch check {
             case .match:
                 debug(passdb.driver, name, request, "Password verified")
+                if let refused = loginRefusal(entry, passdb.driver, name, request) { return .failure(refused) }
                 return userdbStage(name: name, passdbEntry: entry, request: request)
             case .mismatch:
                 sawMismatch = true
@@ -124,6 +131,7 @@ public final class AuthService: Authenticator {
     /// Whether any passdb file failed for this user (re-checked from the cache, no extra I/O within a second).
     private func lookupFailures(_ name: String, _ request: AuthRequest) -> Bool {
         configuration.passdbs.contains { passdb in
+            guard passdb.protocols.isEmpty || passdb.protocols.contains(request.service) else { return false }
             if case .failure = lookup(name, path: passdb.path, driver: passdb.driver, request: request, quiet: true) {
                 return true
             }
@@ -138,7 +146,7 @@ public final class AuthService: Authenticator {
             userdbEntry = passdbEntry
             if userdbEntry == nil {
                 // No userdb configured: passwd-file passdbs double as userdb (prefetch-like).
-                for passdb in configuration.passdbs where !passdb.deny {
+                for passdb in configuration.passdbs where !passdb.deny && Self.serves(passdb.protocols, request) {
                     if case .found(let entry) = lookup(name, path: passdb.path, driver: passdb.driver, request: request) {
                         userdbEntry = entry
                         break
@@ -146,7 +154,7 @@ public final class AuthService: Authenticator {
                 }
             }
         } else {
-            for userdb in configuration.userdbs {
+            for userdb in configuration.userdbs where Self.serves(userdb.protocols, request) {
                 driver = userdb.driver
                 switch lookup(name, path: userdb.path, driver: userdb.driver, request: request) {
                 case .found(let entry): userdbEntry = entry
@@ -205,6 +213,36 @@ public final class AuthService: Authenticator {
     }
 
     // MARK: - Helpers
+
+    /// Whether a passdb/userdb of `protocol NAME { }` serves this request; delivery lookups are LMTP's.
+    private static func serves(_ protocols: [String], _ request: AuthRequest) -> Bool {
+        protocols.isEmpty || protocols.contains(request.service == "lookup" ? "lmtp" : request.service)
+    }
+
+    /// passwd-file extra fields that refuse a correct password: `allow_nets` (fails like a wrong password, as in
+    /// Dovecot) and `nologin` (with `reason` for the log).
+    private func loginRefusal(_ entry: PasswdFileEntry, _ driver: String, _ name: String, _ request: AuthRequest)
+        -> AuthFailure?
+    {
+        if let nets = entry.extraFields["allow_nets"] {
+            let allowed = AllowNets(nets)
+            if !allowed.invalid.isEmpty {
+                log.error(AuthLogFormat.category, "\(prefix(driver, name, request)): allow_nets: invalid network "
+                    + allowed.invalid.map(AuthLogFormat.sanitize).joined(separator: ", "))
+            }
+            if !allowed.contains(request.remoteIP) {
+                fail(driver, name, request, "allow_nets check failed: IP \(AuthLogFormat.sanitize(request.remoteIP)) "
+                    + "not in allowed networks")
+                return .passwordMismatch
+            }
+        }
+        if entry.extraFields["nologin"] != nil {
+            let reason = entry.extraFields["reason"].map { " (\(AuthLogFormat.sanitize($0)))" } ?? ""
+            fail(driver, name, request, "Login disabled by nologin\(reason)")
+            return .denied
+        }
+        return nil
+    }
 
     private static func stripUserdbPrefix(_ key: String) -> String {
         key.hasPrefix("userdb_") ? String(key.dropFirst("userdb_".count)) : key

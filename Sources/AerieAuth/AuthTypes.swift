@@ -51,6 +51,8 @@ public struct PassDBSpec: Sendable {
     public var defaultScheme: String
     /// A user found here is refused whatever the password (Dovecot `deny = yes`).
     public var deny: Bool
+    /// Protocols (`AuthRequest.service`) this passdb serves, from `protocol NAME { passdb … }`; empty: all.
+    public var protocols: [String] = []
 
     public init(name: String = "", driver: String = "passwd-file", path: String, defaultScheme: String = "CRYPT", deny: Bool = false) {
         self.name = name
@@ -66,6 +68,8 @@ public struct UserDBSpec: Sendable {
     /// Only "passwd-file" for now.
     public var driver: String
     public var path: String
+    /// Protocols this userdb serves, from `protocol NAME { userdb … }`; empty: all. Deliveries are `lmtp`.
+    public var protocols: [String] = []
 
     public init(name: String = "", driver: String = "passwd-file", path: String) {
         self.name = name

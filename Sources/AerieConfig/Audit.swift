@@ -21,15 +21,10 @@ enum Audit {
             b.diags.warning(at.loc, "last_valid_uid = 0 means no upper UID limit; it does not disallow root "
                             + "(root is refused by first_valid_uid = \(s.firstValidUID), which must stay above 0)")
         }
-        if s.explicit.contains("mail_plugins"), let at = b.setAt["mail_plugins"] {
-            var unconfigured: [String] = []
-            let hasQuota = s.otherSections.contains { $0.kind == "quota" } || s.explicit.contains("quota_storage_size")
-                || s.explicit.contains("quota_message_count") || s.explicit.contains("quota")
-            if s.mailPlugins.contains("quota"), !hasQuota { unconfigured.append("quota (no quota NAME { } root or quota_storage_size)") }
-            if s.mailPlugins.contains("acl"), !s.explicit.contains("acl_driver") { unconfigured.append("acl (no acl_driver)") }
-            if !unconfigured.isEmpty {
-                b.diags.warning(at.loc, "mail_plugins loads \(unconfigured.joined(separator: " and ")): the plugin is loaded but enforces nothing")
-            }
+        // Dovecot 2.4 refuses every authentication without TLS under ssl = required, whatever this says.
+        if b.checksSupport, s.ssl == .required, s.authAllowCleartext, let at = b.setAt["auth_allow_cleartext"] {
+            b.diags.warning(at.loc, "auth_allow_cleartext = yes has no effect in Aerie while ssl = required: "
+                            + "every authentication needs TLS (as in Dovecot 2.4)")
         }
     }
 
@@ -40,6 +35,8 @@ enum Audit {
         for key in s.explicit.sorted() { if let v = s.store[key] { pairs.append(("", key, v)) } }
         for f in s.protocolFilters { for o in f.overrides { pairs.append(("protocol \(f.name): ", o.key, o.value)) } }
         for (prefix, key, value) in pairs {
+            // Under ssl = required it weakens nothing: every authentication needs TLS (a config warning says so).
+            if key == "auth_allow_cleartext", s.ssl == .required { continue }
             if let m = weakening(key, value) { out.append(prefix + m) }
         }
         for svc in s.services {

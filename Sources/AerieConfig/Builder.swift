@@ -11,6 +11,12 @@ struct Builder {
     var warnedPlugin = false
     /// auth_worker_max_count (removed in 2.4) is mapped to service auth-worker { process_limit } after the walk.
     var authWorkerMax: (Int, SourceLocation)? = nil
+    /// Inside a service Aerie does not run, whose section was already reported as a whole.
+    var quietSupport = false
+    /// `ConfigLoadOptions.checksSupport`.
+    var checksSupport = true
+    /// The protocol whose `protocol NAME { }` filter is being read (passdbs and userdbs there apply to it only).
+    var currentProtocol: String? = nil
 
     init(parser: Parser) {
         self.parser = parser
@@ -58,7 +64,10 @@ struct Builder {
                 settings.explicit.insert(def.name)
                 setAt[def.name] = (b.loc, nil)
             } else if Registry.prefixFilters.contains(b.kind) {
+                checkSectionKind(b)
                 buildPrefixFilter(b, applyGlobally: b.name == nil)
+            } else if case .notImplemented? = Support.sections[b.kind] {
+                checkSectionKind(b)
             } else {
                 let names = Self.sectionKinds + Array(Registry.prefixFilters) + ["mail_plugins"]
                 diags.error(b.loc, Validation.unknownMessage(b.kind, kind: "section", among: names))
@@ -82,6 +91,10 @@ struct Builder {
                 diags.error(inner.loc, "Sections are not allowed inside \(b.kind) { }")
             }
         }
+        if b.kind == "mail_plugins" {
+            let named = Set(b.entries.compactMap { if case .setting(let k, _, _, _) = $0 { k } else { nil } })
+            checkPlugins(list.filter { named.contains($0.name) }, loc: b.loc)
+        }
         return .boolList(list)
     }
 
@@ -99,7 +112,10 @@ struct Builder {
                 diags.warning(loc, outcome.warning)
                 var out: [(String, SettingValue)] = []
                 for a in outcome.assignments {
-                    if let v = typedGlobal(a.key, a.value, loc: loc) { out.append((a.key, v)) }
+                    if let v = typedGlobal(a.key, a.value, loc: loc) {
+                        out.append((a.key, v))
+                        checkGlobal(a.key, v, loc: loc)
+                    }
                 }
                 return out
             }
@@ -112,6 +128,7 @@ struct Builder {
         guard let text = valueText(key: def.name, raw: raw, loc: loc, context: context, keepFileMarker: def.type == .file) else { return [] }
         guard let v = typedGlobal(def.name, text, loc: loc) else { return [] }
         if def.name == "auth_worker_max_count", case .number(let n) = v { authWorkerMax = (Int(clamping: n), loc) }
+        checkGlobal(def.name, v, loc: loc)
         return [(def.name, v)]
     }
 
@@ -218,6 +235,13 @@ struct Builder {
             diags.error(b.loc, "protocol section needs a protocol name, e.g. protocol imap { }")
             return
         }
+        guard let support = Support.protocols[name] else {
+            diags.error(b.loc, Validation.unknownMessage(name, kind: "protocol", among: Array(Support.protocols.keys)))
+            return
+        }
+        report(support, "protocol \(name) { }", loc: b.loc, isDefault: false)
+        quietSupport = support != .enforced  // its settings are as meaningless as the protocol
+        defer { quietSupport = false }
         var overrides: [Override] = []
         var record = SectionRecord(kind: "protocol", name: name)
         for e in b.entries {
@@ -226,6 +250,10 @@ struct Builder {
                 for (k, v) in assignments(key: key, raw: raw, loc: loc, context: overrides) {
                     overrides.append(Override(key: k, value: v))
                     record.values.append((k, Dump.format(v)))
+                    if Support.global[k] == .enforced, Support.perProtocol[name]?.contains(k) == false {
+                        report(.notImplemented("Aerie applies it to every protocol; set it at the top level"),
+                               "\(k) inside protocol \(name) { }", loc: loc, isDefault: false)
+                    }
                 }
             case .block(let inner):
                 if let def = Registry.global.lookup(inner.kind), def.type == .boolList, inner.name == nil {
@@ -234,7 +262,9 @@ struct Builder {
                     overrides.append(Override(key: def.name, value: v))
                     record.values.append((def.name, Dump.format(v)))
                 } else if ["passdb", "userdb"].contains(inner.kind) {
+                    currentProtocol = name
                     inner.kind == "passdb" ? buildPassDB(inner) : buildUserDB(inner)
+                    currentProtocol = nil
                 } else {
                     diags.error(inner.loc, "Section '\(Lexer.preview(inner.kind))' is not supported inside protocol \(name) { }")
                 }
@@ -244,13 +274,13 @@ struct Builder {
         settings.otherSections.append(record)
     }
 
-    /// local/remote/local_name filters are validated and dumped, but Aerie applies only protocol filters.
+    /// local/remote/local_name filters are not applied per connection yet, so they are refused (see `Support`).
     mutating func buildConnectionFilter(_ b: Block) {
         guard let name = b.name else {
             diags.error(b.loc, "\(b.kind) filter needs an address or name, e.g. \(b.kind) 10.0.0.0/8 { }")
             return
         }
-        diags.warning(b.loc, "\(b.kind) \(name) { }: settings inside \(b.kind) filters are checked but not applied by Aerie")
+        checkSectionKind(b)
         settings.otherSections.append(connectionRecord(b, name: name))
     }
 

@@ -2,8 +2,14 @@
 public struct ConfigLoadOptions: Sendable {
     /// When false, `!include` and `<file` are refused (used by the fuzzer so no input can read the disk).
     public var allowFileAccess: Bool
+    /// When false, settings Aerie does not enforce are neither refused nor warned about: for reading a Dovecot
+    /// configuration's syntax only (tests of the parser), never for a configuration a server will run.
+    public var checksSupport: Bool
 
-    public init(allowFileAccess: Bool = true) { self.allowFileAccess = allowFileAccess }
+    public init(allowFileAccess: Bool = true, checksSupport: Bool = true) {
+        self.allowFileAccess = allowFileAccess
+        self.checksSupport = checksSupport
+    }
 }
 
 /// A configuration that loaded without errors, with its warnings.
@@ -51,6 +57,7 @@ public enum ConfigLoader {
         }
         let tree = parser.parse(text: text, path: path)
         var builder = Builder(parser: parser)
+        builder.checksSupport = options.checksSupport
         builder.walkGlobal(tree)
         finish(&builder)
         if builder.diags.hasErrors { throw ConfigError(diagnostics: builder.diags.errors + builder.diags.warnings) }

@@ -16,6 +16,7 @@ extension Builder {
                     t = "unlimited"  // 2.3 service_count = 0 meant unlimited; 0 is an error in 2.4
                 }
                 guard let v = typed(def, t, loc: loc) else { continue }
+                checkSection(kind: b.kind, section: b.name, def, v, loc: loc)
                 out.append((def.name, v, loc))
                 record.values.append((def.name, Dump.format(v)))
             } else if Registry.global.lookup(key) != nil || Renames.global[key] != nil {
@@ -47,6 +48,10 @@ extension Builder {
         }
         var record = SectionRecord(kind: "service", name: name)
         var svc = settings.services.first { $0.name == name } ?? ServiceSettings(name: name)
+        let support = Support.services[name] ?? .notImplemented("Aerie does not run this service")
+        report(support, "service \(name) { }", loc: b.loc, isDefault: false)
+        quietSupport = support != .enforced
+        defer { quietSupport = false }
         for (k, v, _) in sectionValues(b, table: Registry.service, renames: Renames.service, record: &record) {
             switch k {
             case "process_limit": svc.processLimit = Self.int(v)
@@ -156,17 +161,24 @@ extension Builder {
                 fields[p[0]] = p.count > 1 ? p[1] : ""
             } }
         }
+        report(Support.authDrivers[driver], "\(b.kind) driver \(driver)", loc: b.loc, isDefault: false)
         for case .block(let inner) in b.entries {
             guard inner.kind == "fields", inner.name == nil else {
                 diags.error(inner.loc, "Section '\(Lexer.preview(inner.kind))' is not supported inside \(b.kind) { } (valid: fields)")
                 continue
             }
+            checkSectionKind(inner)
             for case .setting(let k, let raw, _, _) in inner.entries { fields[k] = raw.text }
         }
         if let args = map["args"].map(Self.string) {
             var s = scheme
+            let before = Set(fields.keys)
             parseArgs(args, driver: driver, loc: b.loc, path: &path, scheme: &s, fields: &fields)
             scheme = s
+            for key in fields.keys.sorted() where !before.contains(key) {
+                let hint = key == "username_format" ? "use auth_username_format" : "leave it out of args"
+                report(.notImplemented(hint), "\(b.kind) { args = \(key)=… }", loc: b.loc, isDefault: false)
+            }
             var suggested = "\(b.kind) \(driver) {"
             if !path.isEmpty { suggested += " passwd_file_path = \(path)" }
             if let s = scheme { suggested += " default_password_scheme = \(s)" }
@@ -188,6 +200,7 @@ extension Builder {
         for k in ["result_success", "result_failure", "result_internalfail", "skip", "username_filter"] {
             if let v = r.values[k] { p.fields[k] = Self.string(v) }
         }
+        p.protocols = currentProtocol.map { [$0] } ?? []
         settings.passdbs.append(p)
     }
 
@@ -197,6 +210,7 @@ extension Builder {
         for k in ["result_success", "result_failure", "result_internalfail", "skip"] {
             if let v = r.values[k] { u.fields[k] = Self.string(v) }
         }
+        u.protocols = currentProtocol.map { [$0] } ?? []
         settings.userdbs.append(u)
     }
 

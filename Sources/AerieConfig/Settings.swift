@@ -24,6 +24,8 @@ public struct PassDBSettings: Sendable {
     public var deny: Bool
     public var master: Bool
     public var fields: [String: String]
+    /// Set when the passdb is inside `protocol NAME { }`: it applies to logins of that protocol only.
+    public var protocols: [String] = []
 
     public init(name: String, driver: String, passwdFilePath: String = "", defaultPasswordScheme: String = "CRYPT",
                 deny: Bool = false, master: Bool = false, fields: [String: String] = [:]) {
@@ -37,6 +39,8 @@ public struct UserDBSettings: Sendable {
     public var driver: String
     public var passwdFilePath: String
     public var fields: [String: String]
+    /// Set when the userdb is inside `protocol NAME { }`: it applies to that protocol only (LMTP for deliveries).
+    public var protocols: [String] = []
 
     public init(name: String, driver: String, passwdFilePath: String = "", fields: [String: String] = [:]) {
         self.name = name; self.driver = driver; self.passwdFilePath = passwdFilePath; self.fields = fields

@@ -37,7 +37,8 @@ public final class AerieServer: Sendable {
     /// Who owns unix sockets whose listener names no user: the account the server drops to.
     private let socketOwner: ServiceAccount?
 
-    public init(config: LoadedConfig, log: any LogSink, keeper: KeyKeeper? = nil) throws {
+    /// `checked`: the result of `Preflight.check` on this configuration, when the caller already ran it.
+    public init(config: LoadedConfig, log: any LogSink, keeper: KeyKeeper? = nil, checked: Preflight? = nil) throws {
         self.log = log
         self.keeper = keeper
         self.pool = PasswordHashingPool()
@@ -46,12 +47,13 @@ public final class AerieServer: Sendable {
         mailPool.start()
         mailWritePool.start()
         let settings = config.settings.forProtocol("imap")
-        self.listeners = try ListenerPlan.plan(settings: config.settings, log: log)
+        let checked = try checked ?? Preflight.check(config: config, log: log)
+        self.listeners = checked.listeners
         self.socketOwner = try? ServiceAccount.lookup(
             user: settings.mailUID.isEmpty ? settings.defaultInternalUser : settings.mailUID, group: settings.mailGID)
         let environment = try Self.makeEnvironment(
-            base: config.settings, log: log, pool: pool, mailPools: (mailPool, mailWritePool), registry: registry, previousLimiter: nil,
-            keeper: nil)
+            base: config.settings, checked: checked, log: log, pool: pool, mailPools: (mailPool, mailWritePool),
+            registry: registry, previousLimiter: nil)
         self.state = Mutex(environment)
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
     }
@@ -62,34 +64,26 @@ public final class AerieServer: Sendable {
     static var mailWriteThreadCount: Int { min(64, max(16, 8 * System.coreCount)) }
 
     static func makeEnvironment(
-        base: AerieSettings, log: any LogSink, pool: PasswordHashingPool,
+        base: AerieSettings, checked: Preflight, log: any LogSink, pool: PasswordHashingPool,
         mailPools: (read: NIOThreadPool, write: NIOThreadPool),
-        registry: ConnectionRegistry, previousLimiter: ConnectionLimiter?, keeper: KeyKeeper?,
+        registry: ConnectionRegistry, previousLimiter: ConnectionLimiter?,
         previousUserIP: UserIPLimiter? = nil, previousLMTPConcurrency: LMTPUserConcurrency? = nil
     ) throws -> ConnectionEnvironment {
         let settings = base.forProtocol("imap")
-        let tlsContext: NIOSSLContext? =
-            settings.ssl == .no ? nil : try TLSSetup.makeContext(settings: settings, keeper: keeper)
-        let authService = try AuthService(configuration: authConfiguration(settings), log: log, pool: pool)
-        let mechanisms = try settings.authMechanisms.map { name in
-            guard let mechanism = SASLMechanism(rawValue: name.uppercased()) else {
-                throw ServerStartError(
-                    "auth_mechanisms: \(name) is not supported (supported: \(SASLMechanism.allCases.map { $0.rawValue.lowercased() }.joined(separator: " ")))"
-                )
-            }
-            return mechanism
-        }
+        let tlsContext = checked.tlsContext
+        let authService = try AuthService(configuration: checked.auth, log: log, pool: pool)
+        let mechanisms = checked.mechanisms
         let sessionSettings = IMAPSessionSettings(
             greeting: settings.loginGreeting,
             auth: LoginAuthSettings(
-                mechanisms: mechanisms, allowCleartextWithoutTLS: settings.authAllowCleartext,
+                mechanisms: mechanisms, allowCleartextWithoutTLS: Self.cleartextAllowed(settings),
                 failureDelay: settings.authFailureDelay),
             appendLimit: MailAccess.appendLimit(settings: settings), unauthenticate: settings.imapUnauthenticate)
         let pop3Settings = base.forProtocol("pop3")
         let pop3 = POP3SessionSettings(
             greeting: pop3Settings.loginGreeting,
             auth: LoginAuthSettings(
-                mechanisms: mechanisms, allowCleartextWithoutTLS: pop3Settings.authAllowCleartext,
+                mechanisms: mechanisms, allowCleartextWithoutTLS: Self.cleartextAllowed(pop3Settings),
                 failureDelay: pop3Settings.authFailureDelay),
             uidlFormat: pop3Settings.value(forKey: "pop3_uidl_format") ?? "%08Xu%08Xv")
         let lmtpSettings = base.forProtocol("lmtp")
@@ -136,20 +130,30 @@ public final class AerieServer: Sendable {
         )
     }
 
+    /// Dovecot 2.4: under `ssl = required` every authentication needs TLS, whatever `auth_allow_cleartext` says.
+    /// Aerie's mechanisms (PLAIN, LOGIN) are all cleartext ones, so refusing cleartext refuses them all.
+    static func cleartextAllowed(_ settings: AerieSettings) -> Bool {
+        settings.authAllowCleartext && settings.ssl != .required
+    }
+
     static func authConfiguration(_ settings: AerieSettings) throws -> AuthServiceConfiguration {
         let passdbs = try settings.passdbs.map { db -> PassDBSpec in
             guard db.driver == "passwd-file" else {
                 throw ServerStartError("passdb \(db.name): driver \(db.driver) is not supported yet (passwd-file is)")
             }
-            return PassDBSpec(
+            var spec = PassDBSpec(
                 name: db.name, driver: db.driver, path: db.passwdFilePath,
                 defaultScheme: db.defaultPasswordScheme.isEmpty ? "CRYPT" : db.defaultPasswordScheme, deny: db.deny)
+            spec.protocols = db.protocols
+            return spec
         }
         let userdbs = try settings.userdbs.map { db -> UserDBSpec in
             guard db.driver == "passwd-file" else {
                 throw ServerStartError("userdb \(db.name): driver \(db.driver) is not supported yet (passwd-file is)")
             }
-            return UserDBSpec(name: db.name, driver: db.driver, path: db.passwdFilePath)
+            var spec = UserDBSpec(name: db.name, driver: db.driver, path: db.passwdFilePath)
+            spec.protocols = db.protocols
+            return spec
         }
         guard !passdbs.isEmpty else { throw ServerStartError("no passdb is configured: nobody could log in") }
         // mail_uid/mail_gid fill in users whose passwd-file line leaves uid/gid empty (virtual users).
@@ -217,16 +221,16 @@ public final class AerieServer: Sendable {
 
     /// SIGHUP: new certificates and settings for new connections; live connections keep theirs.
     public func reload(config: LoadedConfig) throws {
-        let newPlan = try ListenerPlan.plan(settings: config.settings, log: log)
-        if newPlan != listeners {
+        let checked = try Preflight.check(config: config, log: log, keeper: keeper, reload: true)
+        if checked.listeners != listeners {
             log.warning("master", "listener changes take effect only after a restart")
         }
         let (previous, previousUserIP, previousLMTP) = state.withLock {
             ($0.unauthenticatedSlots, $0.userIPConnections, $0.lmtpConcurrency)
         }
         let environment = try Self.makeEnvironment(
-            base: config.settings, log: log, pool: pool, mailPools: (mailPool, mailWritePool), registry: registry,
-            previousLimiter: previous, keeper: keeper, previousUserIP: previousUserIP,
+            base: config.settings, checked: checked, log: log, pool: pool, mailPools: (mailPool, mailWritePool),
+            registry: registry, previousLimiter: previous, previousUserIP: previousUserIP,
             previousLMTPConcurrency: previousLMTP)
         state.withLock { $0 = environment }
         log.info("master", "Configuration and certificates reloaded")

@@ -1,4 +1,6 @@
 import AerieConfig
+import AerieCore
+import AerieServer
 import ArgumentParser
 
 #if canImport(Glibc)
@@ -8,7 +10,7 @@ import ArgumentParser
 struct Conf: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Print, check or audit the configuration.",
-        subcommands: [Show.self, Check.self],
+        subcommands: [Show.self, Check.self, Settings.self],
         defaultSubcommand: Show.self
     )
 
@@ -30,7 +32,9 @@ struct Conf: ParsableCommand {
 
     struct Check: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Exit 0 if the configuration is valid; else print FILE:LINE: message lines and exit 1.")
+            abstract: "Exit 0 if `serve` would start with the configuration; else print why and exit 1.",
+            discussion: "Runs every check `serve` runs before binding: settings (FILE:LINE), listeners, TLS files, "
+                + "auth databases, accounts.")
 
         @Option(name: .short, help: "Configuration file.")
         var config: String?
@@ -39,7 +43,20 @@ struct Conf: ParsableCommand {
             let loaded = try loadOrExit(config)
             for warning in loaded.warnings { printError(warning.description) }
             for warning in loaded.securityWarnings() { printError("warning: \(warning)") }
+            do {
+                _ = try Preflight.check(config: loaded, log: StderrWarnings())
+            } catch {
+                printError("Fatal: \(error)")
+                throw ExitCode(1)
+            }
         }
+    }
+
+    struct Settings: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print, as a Markdown table, what every Dovecot setting Aerie knows does in Aerie.")
+
+        func run() throws { print(Support.markdown(), terminator: "") }
     }
 }
 
@@ -58,4 +75,11 @@ func loadOrExit(_ path: String?) throws -> LoadedConfig {
 func printError(_ line: String) {
     var text = line + "\n"
     text.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
+}
+
+/// `conf check` shows the warnings `serve` would log while planning its listeners.
+struct StderrWarnings: LogSink {
+    func log(_ level: LogLevel, category: String, _ message: String) {
+        if level >= .warning { printError("warning: \(message)") }
+    }
 }

@@ -44,6 +44,8 @@ struct Serve: ParsableCommand {
 
         let server: AerieServer
         do {
+            // The checks `aerie conf check` runs, before anything is created or bound.
+            let checked = try Preflight.check(config: loaded, log: log)
             try SecureFile.makeDirectory(settings.baseDir, mode: 0o755)
             // As root, keep a tiny root helper that can re-read a root-only key for SIGHUP reloads.
             var keeper: KeyKeeper?
@@ -51,7 +53,7 @@ struct Serve: ParsableCommand {
                 keeper = try KeyKeeper.spawn(
                     certificatePath: settings.sslServerCertFile, keyPath: settings.sslServerKeyFile)
             }
-            server = try AerieServer(config: loaded, log: log, keeper: keeper)
+            server = try AerieServer(config: loaded, log: log, keeper: keeper, checked: checked)
             try await server.bind()
             try dropPrivileges(settings: settings, log: log)
             writePIDFile(baseDir: settings.baseDir)

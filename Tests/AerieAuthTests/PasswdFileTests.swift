@@ -30,7 +30,11 @@ import Testing
         #expect(result.entries["empty"] == PasswdFileEntry(user: "empty"))
         #expect(result.entries["crlf"]?.gid == 2000)
         #expect(result.entries["bad"] == nil)
-        #expect(result.problems.map(\.line) == [8, 9])
+        // Extra fields Aerie does not act on are reported once per load (issue 15), then the broken lines.
+        #expect(result.problems.map(\.line) == [4, 4, 4, 8, 9])
+        #expect(result.problems.prefix(3).map(\.reason) == ["nopassword", "quota_rule", "userdb_mail"].map {
+            "extra field \($0) is ignored by Aerie"
+        })
         #expect(result.entries.count == 5)
     }
 

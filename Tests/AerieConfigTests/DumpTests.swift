@@ -3,7 +3,7 @@ import Testing
 
 @Suite struct DumpTests {
     @Test func nonDefaultDumpListsOnlyChanges() throws {
-        let c = try #require(loadOK("""
+        let c = try #require(loadSyntaxOK("""
             auth_mechanisms = plain login
             ssl = required
             login_greeting = "Mail # ready "
@@ -44,14 +44,14 @@ import Testing
         #expect(full.contains("listen = *, ::\n"))
         #expect(full.contains("auth_failure_delay = 2 secs\n"))
         #expect(!full.contains("auth_debug ="))  // removed in 2.4, not advertised
-        let again = try #require(loadOK(full))
+        let again = try #require(loadSyntaxOK(full))
         #expect(again.warnings.isEmpty)
         #expect(again.settings.store == ConfigLoader.defaults().settings.store)
         #expect(again.settings.services.map(\.name) == ["imap-login", "pop3-login"])
     }
 
     @Test func mailboxNamesWithSpacesAreQuoted() throws {
-        let c = try #require(loadOK("namespace inbox {\n  mailbox \"Sent Messages\" {\n    auto = create\n  }\n}\n"))
+        let c = try #require(loadSyntaxOK("namespace inbox {\n  mailbox \"Sent Messages\" {\n    auto = create\n  }\n}\n"))
         #expect(c.dump(nonDefaultOnly: true).contains("  mailbox \"Sent Messages\" {\n    auto = create\n  }\n"))
     }
 }

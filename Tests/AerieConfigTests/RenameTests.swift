@@ -5,15 +5,15 @@ import Testing
     let f = "/nonexistent/aerie.conf"
 
     @Test func disablePlaintextAuthIsInverted() throws {
-        let c = try #require(loadOK("disable_plaintext_auth = no\n"))
+        let c = try #require(loadSyntaxOK("disable_plaintext_auth = no\n"))
         #expect(c.settings.authAllowCleartext == true)
         #expect(warningLines(c) == ["\(f):1: warning: disable_plaintext_auth is the Dovecot 2.3 name; Dovecot 2.4 replaced it with auth_allow_cleartext (inverted: auth_allow_cleartext = yes)"])
-        #expect(loadOK("disable_plaintext_auth = yes\n")?.settings.authAllowCleartext == false)
+        #expect(loadSyntaxOK("disable_plaintext_auth = yes\n")?.settings.authAllowCleartext == false)
         #expect(loadErrors("disable_plaintext_auth = perhaps\n") == ["\(f):1: Invalid boolean for disable_plaintext_auth: 'perhaps' (valid values: yes, no)"])
     }
 
     @Test func sslFileSettingsDropTheAngleBracket() throws {
-        let c = try #require(loadOK("ssl_cert = </etc/ssl/cert.pem\nssl_key = </etc/ssl/key.pem\nssl_ca = </etc/ssl/ca.pem\n"))
+        let c = try #require(loadSyntaxOK("ssl_cert = </etc/ssl/cert.pem\nssl_key = </etc/ssl/key.pem\nssl_ca = </etc/ssl/ca.pem\n"))
         #expect(c.settings.sslServerCertFile == "/etc/ssl/cert.pem")
         #expect(c.settings.sslServerKeyFile == "/etc/ssl/key.pem")
         #expect(c.settings.sslServerCAFile == "/etc/ssl/ca.pem")
@@ -21,12 +21,12 @@ import Testing
     }
 
     @Test func preferServerCiphers() throws {
-        #expect(loadOK("ssl_prefer_server_ciphers = yes")?.settings.sslServerPreferCiphers == "server")
-        #expect(loadOK("ssl_prefer_server_ciphers = no")?.settings.sslServerPreferCiphers == "client")
+        #expect(loadSyntaxOK("ssl_prefer_server_ciphers = yes")?.settings.sslServerPreferCiphers == "server")
+        #expect(loadSyntaxOK("ssl_prefer_server_ciphers = no")?.settings.sslServerPreferCiphers == "client")
     }
 
     @Test func mailLocationIsSplit() throws {
-        let c = try #require(loadOK("mail_location = maildir:~/Maildir:LAYOUT=fs:INBOX=~/Maildir/.INBOX:INDEX=/var/idx/%u:CONTROL=/var/ctl/%u\n"))
+        let c = try #require(loadSyntaxOK("mail_location = maildir:~/Maildir:LAYOUT=fs:INBOX=~/Maildir/.INBOX:INDEX=/var/idx/%u:CONTROL=/var/ctl/%u\n"))
         let s = c.settings
         #expect(s.mailDriver == "maildir")
         #expect(s.mailPath == "~/Maildir")
@@ -39,19 +39,19 @@ import Testing
     }
 
     @Test func loginFailureDelayIsNotDovecot() throws {
-        let c = try #require(loadOK("login_failure_delay = 5 secs\n"))
+        let c = try #require(loadSyntaxOK("login_failure_delay = 5 secs\n"))
         #expect(c.settings.authFailureDelay == .seconds(5))
         #expect(warningLines(c) == ["\(f):1: warning: login_failure_delay is not a Dovecot setting (neither 2.3 nor 2.4 has it; Dovecot would refuse this file); using it as auth_failure_delay = 5 secs"])
     }
 
     @Test func usernameFormatVariablesTranslated() throws {
-        let c = try #require(loadOK("auth_username_format = %Lu\n"))
+        let c = try #require(loadSyntaxOK("auth_username_format = %Lu\n"))
         #expect(c.settings.authUsernameFormat == "%{user | lower}")
         #expect(warningLines(c) == ["\(f):1: warning: auth_username_format uses Dovecot 2.3 %variables; Dovecot 2.4 syntax is auth_username_format = %{user | lower}"])
     }
 
     @Test func oldStylePassdbAndUserdb() throws {
-        let c = try #require(loadOK("""
+        let c = try #require(loadSyntaxOK("""
             passdb {
               driver = passwd-file
               args = scheme=SHA512-CRYPT username_format=%u /etc/dovecot/users
@@ -77,7 +77,7 @@ import Testing
     }
 
     @Test func serviceCountAndRemovedSettings() throws {
-        let c = try #require(loadOK("service imap-login {\n  service_count = 1\n}\nauth_worker_max_count = 7\n"))
+        let c = try #require(loadSyntaxOK("service imap-login {\n  service_count = 1\n}\nauth_worker_max_count = 7\n"))
         #expect(warningLines(c) == [
             "\(f):2: warning: service { service_count } is the Dovecot 2.3 name; Dovecot 2.4 calls it restart_request_count",
             "\(f):4: warning: auth_worker_max_count: Dovecot 2.4 removed it; use service auth-worker { process_limit = N } (mapped there)",
@@ -86,7 +86,7 @@ import Testing
     }
 
     @Test func pluginReferences() throws {
-        let c = try #require(loadOK("""
+        let c = try #require(loadSyntaxOK("""
             mail_plugins = quota
             mail_plugins = $mail_plugins zlib
             protocol imap {
@@ -101,14 +101,14 @@ import Testing
     }
 
     @Test func boolListBlocks() throws {
-        let c = try #require(loadOK("mail_plugins = quota acl\nacl_driver = vfile\nquota_storage_size = 1G\nmail_plugins {\n  acl = no\n  zlib = yes\n}\nprotocol imap {\n  mail_plugins {\n    imap_quota = yes\n  }\n}\n"))
+        let c = try #require(loadSyntaxOK("mail_plugins = quota acl\nacl_driver = vfile\nquota_storage_size = 1G\nmail_plugins {\n  acl = no\n  zlib = yes\n}\nprotocol imap {\n  mail_plugins {\n    imap_quota = yes\n  }\n}\n"))
         #expect(c.settings.mailPlugins == ["quota", "zlib"])
         #expect(c.settings.forProtocol("imap").mailPlugins == ["quota", "zlib", "imap_quota"])
         #expect(c.warnings.isEmpty)
     }
 
     @Test func pluginSectionOf23() throws {
-        let c = try #require(loadOK("plugin {\n  quota_grace = 5M\n}\n"))
+        let c = try #require(loadSyntaxOK("plugin {\n  quota_grace = 5M\n}\n"))
         #expect(c.settings.value(forKey: "quota_storage_grace") == "5M")
         #expect(warningLines(c) == [
             "\(f):1: warning: plugin { } is Dovecot 2.3 syntax; in Dovecot 2.4 plugin settings are plain global settings",

@@ -47,3 +47,11 @@ func loadErrors(_ text: String, path: String = "/nonexistent/aerie.conf") -> [St
 }
 
 func warningLines(_ c: LoadedConfig?) -> [String] { c?.warnings.map(\.description) ?? [] }
+
+/// Loads text for its syntax only (settings Aerie does not enforce are not refused); must succeed.
+func loadSyntaxOK(_ text: String, path: String = "/nonexistent/aerie.conf") -> LoadedConfig? {
+    do { return try ConfigLoader.load(text: text, path: path, options: ConfigLoadOptions(checksSupport: false)) } catch {
+        Issue.record("unexpected errors: \(error.description)")
+        return nil
+    }
+}

@@ -6,7 +6,7 @@ import Testing
     let f = "/nonexistent/aerie.conf"
 
     @Test func basicTypedSettings() throws {
-        let c = try #require(loadOK("""
+        let c = try #require(loadSyntaxOK("""
             # whole-line comment
             auth_mechanisms = plain login
             protocols = imap pop3 lmtp
@@ -30,7 +30,7 @@ import Testing
     }
 
     @Test func trailingCommentsAndQuotes() throws {
-        let c = try #require(loadOK("""
+        let c = try #require(loadSyntaxOK("""
             auth_debug_passwords = no # Enable only for troubleshooting
             login_greeting = "Hello # not a comment \\"quoted\\"" # comment
             log_timestamp = '%Y %H '
@@ -41,7 +41,7 @@ import Testing
     }
 
     @Test func lineContinuation() throws {
-        let c = try #require(loadOK("auth_mechanisms = plain \\\n    login \\\n  external\n"))
+        let c = try #require(loadSyntaxOK("auth_mechanisms = plain \\\n    login \\\n  external\n"))
         #expect(c.settings.authMechanisms == ["plain", "login", "external"])
     }
 
@@ -125,6 +125,6 @@ import Testing
         #expect(s.service(named: "pop3-login")?.inetListeners.first?.ssl == true)
         #expect(ConfigLoader.defaults().securityWarnings().isEmpty)
         // An empty file gives the same defaults.
-        #expect(loadOK("")?.settings.services.map(\.name) == ["imap-login", "pop3-login"])
+        #expect(loadSyntaxOK("")?.settings.services.map(\.name) == ["imap-login", "pop3-login"])
     }
 }

@@ -1,5 +1,6 @@
 import AerieConfig
 import AerieObservability
+import SASL
 import Testing
 
 @testable import AerieServer
@@ -100,4 +101,10 @@ import Testing
         let plans = try ListenerPlan.plan(settings: config, log: CapturingLogSink())
         #expect(plans.contains { $0.host == "127.0.0.1" && $0.port == 2424 && $0.kind == .lmtp })
     }
+}
+
+/// Issue 15: the configuration's table of mechanisms says enforced for exactly the mechanisms the SASL module has.
+@Test func supportTableMatchesTheSASLMechanisms() {
+    let enforced = Support.authMechanisms.filter { $0.value == .enforced }.keys.sorted()
+    #expect(enforced == SASLMechanism.allCases.map { $0.rawValue.lowercased() }.sorted())
 }

@@ -44,9 +44,15 @@ public enum PasswdFileParser {
         public var problems: [Problem]
     }
 
+    /// Extra fields Aerie acts on; any other is reported once per file load as ignored.
+    public static let honouredExtraFields: Set<String> = [
+        "uid", "gid", "home", "userdb_uid", "userdb_gid", "userdb_home", "allow_nets", "nologin", "reason",
+    ]
+
     public static func parse(_ bytes: [UInt8]) -> Result {
         var entries: [String: PasswdFileEntry] = [:]
         var problems: [Problem] = []
+        var ignored: Set<String> = []  // each ignored extra field is reported once per load
         var lineNumber = 0
         for rawLine in bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
             lineNumber += 1
@@ -64,6 +70,10 @@ public enum PasswdFileParser {
             case .skip: continue
             case .problem(let reason): problems.append(Problem(line: lineNumber, reason: reason))
             case .entry(let entry):
+                for key in entry.extraFields.keys.sorted() where !honouredExtraFields.contains(key) {
+                    guard ignored.insert(key).inserted else { continue }
+                    problems.append(Problem(line: lineNumber, reason: "extra field \(key) is ignored by Aerie"))
+                }
                 if entries[entry.user] == nil {
                     entries[entry.user] = entry
                 } else {

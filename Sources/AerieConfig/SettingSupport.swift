@@ -1,0 +1,379 @@
+/// What a setting does in Aerie. Not implemented means refused unless the value is the default; no effect means a
+/// warning that names the reason; enforced means the server reads it (check by grepping Sources/ for its accessor).
+public enum SettingSupport: Sendable, Equatable {
+    case enforced
+    /// Accepted, but Aerie's design makes it meaningless; the text says why.
+    case noEffect(String)
+    /// Refused unless set to the default; the text says what to do instead.
+    case notImplemented(String)
+}
+
+/// The table of what every known setting, section, listener option, plugin, driver and mechanism does in Aerie.
+/// When a setting is implemented, its entry moves to `.enforced` in the same change.
+public enum Support {
+    private static func table(_ groups: [(SettingSupport, [String])]) -> [String: SettingSupport] {
+        var out: [String: SettingSupport] = [:]
+        for (support, names) in groups {
+            for name in names {
+                precondition(out[name] == nil, "\(name) is classified twice")
+                out[name] = support
+            }
+        }
+        return out
+    }
+
+    static let oneProcess = "Aerie serves every connection from one process with event loops"
+    static let noClientCert = "Aerie does not request client certificates"
+    static let noOutgoingTLS = "Aerie makes no outgoing TLS connections"
+    static let passwdFileOnly = "only passwd-file passdbs and userdbs exist, held in memory and re-read when the file "
+        + "changes: there is no remote backend to cache"
+    static let noQuota = "quotas other than quota_mail_size are not enforced yet; "
+        + "use filesystem quotas for the mail user meanwhile"
+    static let noACL = "IMAP ACLs are not implemented yet: every user sees only their own mailboxes"
+    static let noLDAP = "only passwd-file passdbs and userdbs are available"
+    static let noEvents = "Aerie's metrics and event export are not configurable yet; the log has one line per login"
+    static let noProxy = "PROXY protocol is not supported yet: connect clients to Aerie directly"
+    static let noLogFormat = "Aerie writes Dovecot's default log lines; leave it unset"
+    static let notYet = "leave it unset"
+    static let noChroot = "Aerie does not chroot yet; confine it with the service manager (e.g. systemd RootDirectory=)"
+
+    /// Global settings (and their `protocol { }` / section-local uses).
+    public static let global: [String: SettingSupport] = table([
+        (.enforced, [
+            "protocols", "listen", "base_dir", "log_path", "log_timestamp", "syslog_facility", "mail_debug",
+            "auth_verbose", "auth_debug", "auth_mechanisms", "auth_allow_cleartext", "auth_allow_weak_schemes",
+            "auth_failure_delay", "auth_username_format", "ssl", "ssl_server_cert_file", "ssl_server_key_file",
+            "ssl_server_key_password", "ssl_min_protocol", "ssl_cipher_list", "login_greeting",
+            "login_trusted_networks", "login_timeout", "imap_unauthenticate", "mail_driver", "mail_path",
+            "mail_inbox_path", "mail_index_path", "mailbox_list_layout", "mail_uid", "mail_gid", "mail_plugins",
+            "mail_max_userip_connections", "first_valid_uid", "last_valid_uid", "first_valid_gid", "last_valid_gid",
+            "imap_max_line_length", "pop3_uidl_format", "lmtp_save_to_detail_mailbox", "lmtp_user_concurrency_limit",
+            "lmtp_add_received_header", "recipient_delimiter", "hostname", "quota_mail_size", "default_internal_user",
+            "dovecot_config_version",
+        ]),
+        (.notImplemented("Aerie always says BYE to its clients when it stops"), ["shutdown_clients"]),
+        (.noEffect("Aerie's Maildir and index formats are the same whatever the storage version"),
+         ["dovecot_storage_version"]),
+        (.noEffect("the name labels Dovecot's processes; Aerie's base_dir is its own"), ["instance_name"]),
+        (.noEffect("Aerie keeps no state outside base_dir and the mail directories"), ["state_dir"]),
+        (.noEffect("Aerie's process title does not change per connection"), ["verbose_proctitle"]),
+        (.noEffect("Aerie starts no mail or auth child processes that would inherit the environment"),
+         ["import_environment"]),
+        (.noEffect("one binary: its parts cannot be of different versions"), ["version_ignore"]),
+        (.noEffect("\(oneProcess): there is no process count, pre-forking or idle process to kill; bound the whole "
+                   + "server with the service manager (e.g. systemd MemoryMax=)"),
+         ["default_process_limit", "default_vsz_limit", "default_idle_kill_interval"]),
+        (.noEffect("Aerie has no stats process; metrics are its own"), ["stats_writer_socket_path"]),
+        (.noEffect(passwdFileOnly),
+         ["auth_cache_size", "auth_cache_ttl", "auth_cache_negative_ttl", "auth_cache_verify_password_with_worker"]),
+        (.noEffect("password checks run on Aerie's bounded hashing pool; there are no auth worker processes"),
+         ["auth_worker_max_count"]),
+        (.noEffect("Aerie does not verify TLS client certificates"), ["ssl_server_require_crl",
+                                                                   "ssl_server_cert_username_field"]),
+        (.noEffect("Aerie's TLS uses ECDHE key exchange only: there are no DH parameters to load"),
+         ["ssl_server_dh_file"]),
+        (.noEffect(noOutgoingTLS), ["ssl_client_ca_file", "ssl_client_ca_dir", "ssl_client_cert_file",
+                                    "ssl_client_key_file", "ssl_client_require_valid_cert"]),
+        (.noEffect("Aerie does not proxy connections to other servers"),
+         ["login_source_ips", "login_proxy_max_disconnect_delay"]),
+        (.noEffect("plugins are built into Aerie; there is no plugin directory"),
+         ["mail_plugin_dir", "login_plugin_dir"]),
+        (.noEffect("Aerie's own index is kept beside the Maildir and always used"), ["mailbox_list_index"]),
+        (.noEffect("Aerie reads message files with read(2), never mmap"), ["mmap_disable"]),
+        (.noEffect("Aerie writes temporary files in the mailbox's own tmp/"), ["mail_temp_dir"]),
+        (.noEffect("Aerie's index caches a fixed set of fields (sizes, flags, envelope, body structure)"),
+         ["mail_cache_fields", "mail_always_cache_fields", "mail_never_cache_fields"]),
+        (.noEffect("an idle IMAP connection costs a few kilobytes in Aerie: there is nothing to hibernate"),
+         ["imap_hibernate_timeout"]),
+        (.noEffect("Aerie sends no mail (no Sieve, no rejections, no quota warnings)"),
+         ["sendmail_path", "submission_host", "submission_relay_host"]),
+        (.notImplemented("Aerie never writes passwords to the log"),
+         ["auth_verbose_passwords", "auth_debug_passwords"]),
+        (.notImplemented("Aerie writes every log line to log_path"), ["info_log_path", "debug_log_path"]),
+        (.notImplemented("use auth_debug = yes or mail_debug = yes"), ["log_debug", "log_core_filter", "verbose_ssl"]),
+        (.notImplemented(noLogFormat), ["login_log_format_elements", "login_log_format", "mail_log_prefix",
+                                        "imap_logout_format", "pop3_logout_format"]),
+        (.notImplemented(noProxy), ["haproxy_trusted_networks", "haproxy_timeout"]),
+        (.notImplemented("Aerie drops privileges to mail_uid (else default_internal_user) and its primary group"),
+         ["default_internal_group"]),
+        (.notImplemented("pre-login runs in Aerie's main process as the mail user; there is no separate login user"),
+         ["default_login_user"]),
+        (.notImplemented("the imap-login service's client_limit bounds pre-login connections"),
+         ["default_client_limit"]),
+        (.notImplemented(notYet), [
+            "auth_internal_failure_delay", "auth_username_chars", "auth_username_translation", "auth_realms",
+            "auth_default_domain", "auth_master_user_separator", "auth_anonymous_username",
+            "auth_ssl_require_client_cert", "auth_ssl_username_from_cert", "auth_socket_path", "auth_proxy_self",
+            "auth_gssapi_hostname", "auth_krb5_keytab", "auth_use_winbind", "auth_winbind_helper_path",
+            "auth_policy_server_url", "auth_policy_server_api_header", "auth_policy_hash_mech",
+            "auth_policy_hash_nonce", "auth_policy_hash_truncate", "auth_policy_reject_on_fail",
+            "auth_policy_check_before_auth", "auth_policy_check_after_auth", "auth_policy_report_after_auth",
+            "auth_policy_log_only", "auth_policy_request_attributes",
+            "ssl_server_alt_cert_file", "ssl_server_alt_key_file", "ssl_server_prefer_ciphers", "ssl_curve_list",
+            "ssl_options", "ssl_crypto_device", "login_plugins",
+            "mail_index_private_path", "mail_control_path", "mail_alt_path", "mail_volatile_path",
+            "mailbox_list_utf8", "mail_privileged_group", "mail_access_groups", "valid_chroot_dirs", "mail_fsync",
+            "mail_nfs_storage", "mail_nfs_index", "lock_method", "mail_save_crlf", "mail_full_filesystem_access",
+            "mail_attachment_detection_options", "mail_ext_attachment_path", "mail_ext_attachment_hash",
+            "mail_ext_attachment_min_size", "mailbox_idle_check_interval", "mail_max_keyword_length",
+            "maildir_very_dirty_syncs", "maildir_copy_with_hardlinks", "maildir_stat_dirs",
+            "mail_shared_explicit_inbox", "mail_server_admin", "mail_server_comment", "mail_compress_save",
+            "mail_compress_save_level", "mail_attribute_dict",
+            "imap_idle_notify_interval", "imap_capability", "imap_client_workarounds", "imap_id_send",
+            "imap_fetch_failure", "imap_literal_minus", "imap_metadata", "imap_urlauth_host",
+            "pop3_no_flag_updates", "pop3_enable_last", "pop3_reuse_xuidl", "pop3_lock_session",
+            "pop3_client_workarounds", "pop3_fast_size_lookups", "pop3_deleted_flag", "pop3_delete_type",
+            "lmtp_proxy", "lmtp_rcpt_check_quota", "lmtp_hdr_delivery_address", "lmtp_client_workarounds",
+            "postmaster_address", "lda_mailbox_autocreate", "lda_mailbox_autosubscribe",
+            "lda_original_recipient_header", "rejection_reason", "rejection_subject",
+            "dict_driver", "dict_file_path", "dict_proxy_name", "dict_proxy_socket_path",
+        ]),
+        (.notImplemented("give the home directory in the userdb (passwd-file's home field)"), ["mail_home"]),
+        (.notImplemented(noChroot),
+         ["mail_chroot"]),
+        (.notImplemented(noClientCert + "; authenticate with a password"), ["ssl_server_request_client_cert",
+                                                                           "ssl_server_ca_file"]),
+        (.notImplemented("NIOSSL cannot restrict TLS 1.3 suites (they are all AEAD); use ssl_min_protocol and "
+                         + "ssl_cipher_list"), ["ssl_cipher_suites"]),
+        (.notImplemented(noQuota), [
+            "quota_driver", "quota_storage_size", "quota_storage_grace", "quota_storage_percentage",
+            "quota_storage_extra", "quota_message_count", "quota_message_percentage", "quota_exceeded_message",
+            "quota_warning", "quota_rule", "quota", "quota_full_tempfail",
+        ]),
+        (.notImplemented(noACL), ["acl_driver", "acl_global_path", "acl_globals_only", "acl_defaults_from_inbox",
+                                  "acl_cache_ttl", "acl_user", "acl_groups", "imap_acl_allow_anyone"]),
+        (.notImplemented(noLDAP), ["ldap_uris", "ldap_auth_dn", "ldap_auth_dn_password", "ldap_auth_sasl_mechanisms",
+                                   "ldap_base", "ldap_starttls", "ldap_scope", "ldap_version", "ldap_deref",
+                                   "ldap_debug_level", "ldap_connection_group"]),
+        (.notImplemented(noEvents), [
+            "event_exporter_driver", "event_exporter_format", "event_exporter_time_format", "event_exporter_http_url",
+            "event_exporter_unix_path", "metric_filter", "metric_fields", "metric_group_by", "metric_exporter",
+            "metric_exporter_include", "metric_description",
+        ]),
+    ])
+
+    /// `service NAME { }` settings; process-model ones have no counterpart (see `serviceSetting`).
+    public static let service: [String: SettingSupport] = table([
+        (.noEffect("\(oneProcess): there is no process count, pre-forking, restart or idle process to kill; bound "
+                   + "the whole server with the service manager (e.g. systemd MemoryMax=)"),
+         ["process_limit", "process_min_avail", "restart_request_count", "vsz_limit", "idle_kill_interval"]),
+        (.enforced, ["client_limit"]),
+        (.notImplemented("Aerie drops privileges to mail_uid (else default_internal_user) for every service"),
+         ["user", "group", "extra_groups", "privileged_group", "drop_priv_before_exec"]),
+        (.notImplemented(noChroot),
+         ["chroot"]),
+        (.notImplemented("Aerie's services are built in"), ["executable", "type", "protocol"]),
+    ])
+
+    public static let inetListener: [String: SettingSupport] = table([
+        (.enforced, ["address", "port", "ssl"]),
+        (.notImplemented(noProxy), ["haproxy"]),
+        (.noEffect("\(oneProcess): each listener is bound once, so SO_REUSEPORT changes nothing"), ["reuse_port"]),
+        (.notImplemented(notYet), ["type"]),
+    ])
+
+    public static let unixListener: [String: SettingSupport] = table([
+        (.enforced, ["mode", "user", "group", "path"]),
+        (.notImplemented(notYet), ["type"]),
+    ])
+
+    public static let passdb: [String: SettingSupport] = table([
+        (.enforced, ["driver", "args", "passwd_file_path", "default_password_scheme", "deny"]),
+        (.notImplemented("master users are not supported yet; remove master = yes (the file would otherwise be an "
+                         + "ordinary passdb)"), ["master", "pass"]),
+        (.notImplemented("Aerie tries deny passdbs first, then each passdb in order until one knows the user"),
+         ["result_success", "result_failure", "result_internalfail", "skip"]),
+        (.notImplemented("use auth_mechanisms to choose mechanisms for every passdb"), ["mechanisms"]),
+        (.notImplemented("put extra fields in the passwd-file's extra field column"),
+         ["override_fields", "default_fields"]),
+        (.notImplemented(notYet), ["username_filter", "service_name"]),
+        (.noEffect("passwd-file lookups run on Aerie's hashing pool; there are no auth worker processes"),
+         ["use_worker"]),
+    ])
+
+    public static let userdb: [String: SettingSupport] = table([
+        (.enforced, ["driver", "args", "passwd_file_path"]),
+        (.notImplemented("Aerie uses the first userdb that knows the user"),
+         ["result_success", "result_failure", "result_internalfail", "skip"]),
+        (.notImplemented("put extra fields in the passwd-file's extra field column"),
+         ["override_fields", "default_fields"]),
+        (.noEffect("passwd-file lookups run on Aerie's hashing pool; there are no auth worker processes"),
+         ["use_worker"]),
+    ])
+
+    public static let namespace: [String: SettingSupport] = table([
+        (.enforced, ["type", "separator", "inbox"]),
+        (.notImplemented("set mail_driver and mail_path at the top level"), ["location"]),
+        (.notImplemented("Aerie serves one private namespace without a prefix"),
+         ["prefix", "hidden", "list", "subscriptions", "ignore_on_failure", "disabled", "order", "alias_for"]),
+    ])
+
+    public static let mailbox: [String: SettingSupport] = table([
+        (.enforced, ["special_use", "auto"]),
+        (.notImplemented(notYet), ["autoexpunge", "autoexpunge_max_mails", "comment"]),
+    ])
+
+    /// Section kinds (`name [filter] { }`).
+    public static let sections: [String: SettingSupport] = table([
+        (.enforced, ["service", "passdb", "userdb", "namespace", "mailbox", "protocol", "plugin", "mail_plugins",
+                     "inet_listener", "unix_listener", "fifo_listener", "auth_policy", "ldap"]),
+        (.notImplemented("local and remote filters are not applied per connection yet; put the settings at the top "
+                         + "level or in protocol { }"), ["local", "remote", "local_name"]),
+        (.notImplemented(noQuota), ["quota"]),
+        (.notImplemented(noACL), ["acl"]),
+        (.notImplemented(noEvents), ["metric", "event_exporter"]),
+        (.notImplemented("Aerie uses no dict (quota, ACL and attributes are not implemented)"),
+         ["dict", "mail_attribute"]),
+        (.notImplemented("put extra fields in the passwd-file's extra field column"), ["fields"]),
+    ])
+
+    /// The protocols a `protocol NAME { }` filter may name.
+    public static let protocols: [String: SettingSupport] = table([
+        (.enforced, ["imap", "pop3", "lmtp"]),
+        (.noEffect("Aerie does not serve this protocol"),
+         ["lda", "submission", "sieve", "managesieve", "doveadm", "imap-urlauth"]),
+    ])
+
+    /// Enforced settings the server reads per protocol, so a `protocol NAME { }` filter may set them; any other
+    /// enforced setting there would apply to every protocol or none, and is refused. (`mail_plugins` entries are
+    /// checked one by one.)
+    public static let perProtocol: [String: Set<String>] = [
+        "imap": ["login_greeting", "auth_allow_cleartext", "auth_failure_delay", "imap_max_line_length",
+                 "imap_unauthenticate", "quota_mail_size", "listen", "mail_plugins"],
+        "pop3": ["login_greeting", "auth_allow_cleartext", "auth_failure_delay", "pop3_uidl_format", "listen",
+                 "mail_plugins"],
+        "lmtp": ["hostname", "recipient_delimiter", "lmtp_save_to_detail_mailbox", "lmtp_add_received_header",
+                 "lmtp_user_concurrency_limit", "quota_mail_size", "listen", "login_trusted_networks", "mail_plugins"],
+    ]
+
+    /// `mail_plugins` entries. Quota and ACL plugins enforce nothing without their settings, which Aerie refuses.
+    public static let mailPlugins: [String: SettingSupport] = table([
+        (.noEffect("Aerie has no quota plugin; without quota settings (which Aerie refuses) Dovecot's enforces "
+                   + "nothing either"), ["quota", "imap_quota"]),
+        (.noEffect("Aerie has no ACL plugin; without acl_driver (which Aerie refuses) Dovecot's enforces nothing "
+                   + "either"), ["acl", "imap_acl"]),
+        (.notImplemented("mail is not encrypted at rest by Aerie; encrypt the volume, e.g. with LUKS"), ["mail_crypt"]),
+        (.notImplemented("Aerie stores messages uncompressed"), ["zlib", "mail_compress", "imap_zlib"]),
+        (.notImplemented(notYet), [
+            "fts", "fts_solr", "fts_flatcurve", "fts_lucene", "trash", "lazy_expunge", "notify", "push_notification",
+            "mail_log", "virtual", "last_login", "welcome", "listescape", "quota_clone", "expire", "stats",
+            "old_stats", "replication", "pop3_migration", "imap_sieve", "mail_lua", "imap_filter_sieve",
+            "fts_squat", "autocreate", "charset_alias", "var_expand_crypt", "snarf", "acl_dict",
+        ]),
+    ])
+
+    /// `mail_driver` values.
+    public static let mailDrivers: [String: SettingSupport] = table([
+        (.enforced, ["maildir"]),
+        (.notImplemented("Aerie stores mail as Maildir: use mail_driver = maildir"),
+         ["sdbox", "mdbox", "mbox", "imapc", "pop3c", "obox", "raw", "shared", "fail"]),
+    ])
+
+    /// `mailbox_list_layout` values.
+    public static let mailboxListLayouts: [String: SettingSupport] = table([
+        (.enforced, ["fs", "Maildir++"]),
+        (.notImplemented("use mailbox_list_layout = fs or Maildir++"), ["index"]),
+    ])
+
+    /// passdb and userdb drivers.
+    public static let authDrivers: [String: SettingSupport] = table([
+        (.enforced, ["passwd-file"]),
+        (.notImplemented("use a passwd-file passdb and userdb"), [
+            "ldap", "sql", "pam", "passwd", "shadow", "bsdauth", "checkpassword", "lua", "oauth2", "static",
+            "prefetch", "imap", "dict", "vpopmail",
+        ]),
+    ])
+
+    /// `auth_mechanisms` values; enforced ones are the SASL module's `SASLMechanism` cases.
+    public static let authMechanisms: [String: SettingSupport] = table([
+        (.enforced, ["plain", "login"]),
+        (.notImplemented("Aerie offers PLAIN and LOGIN, over TLS; use auth_mechanisms = plain login"), [
+            "oauthbearer", "xoauth2", "scram-sha-1", "scram-sha-256", "external", "cram-md5", "digest-md5", "gssapi",
+            "gss-spnego", "anonymous", "otp", "ntlm", "apop", "winbind", "rpa", "skey", "scram-sha-1-plus",
+            "scram-sha-256-plus",
+        ]),
+    ])
+
+    /// Services Aerie runs; any other `service NAME { }` is another process Dovecot would run.
+    public static let services: [String: SettingSupport] = table([
+        (.enforced, ["imap-login", "pop3-login", "lmtp"]),
+        (.noEffect("\(oneProcess): logged-in sessions, auth, logging and statistics are not separate services"),
+         ["imap", "pop3", "auth-worker", "dict", "dict-async", "stats", "anvil", "config", "log", "indexer",
+          "indexer-worker", "imap-hibernate", "aggregator", "replicator", "director"]),
+        (.notImplemented("Aerie does not offer this service's sockets"),
+         ["auth", "submission", "submission-login", "managesieve", "managesieve-login", "doveadm", "imap-urlauth",
+          "imap-urlauth-login", "imap-urlauth-worker", "quota-status", "quota-warning", "health-check"]),
+    ])
+
+    /// A `service NAME { KEY }` setting in context: client_limit bounds only imap-login (the pre-login slots that
+    /// IMAP and POP3 share); process-model settings of services Aerie does not run are as meaningless as the service.
+    static func serviceSetting(_ key: String, service: String) -> SettingSupport? {
+        if key == "client_limit", service != "imap-login" {
+            return .notImplemented("the imap-login service's client_limit bounds pre-login IMAP and POP3 "
+                                   + "connections together; set it there")
+        }
+        return Self.service[key]
+    }
+
+    /// Lookup by scope name as the builder uses it.
+    static func scope(_ name: String) -> [String: SettingSupport] {
+        switch name {
+        case "service": return service
+        case "inet_listener": return inetListener
+        case "unix_listener", "fifo_listener": return unixListener
+        case "passdb": return passdb
+        case "userdb": return userdb
+        case "namespace": return namespace
+        case "mailbox": return mailbox
+        default: return global
+        }
+    }
+}
+
+extension Support {
+    /// The README's table: for each scope, the settings grouped by what they do in Aerie. `aerie conf settings`
+    /// prints it; a unit test keeps the README's copy equal to it.
+    public static func markdown() -> String {
+        let scopes: [(String, [String: SettingSupport])] = [
+            ("Settings", global), ("`service { }`", service), ("`service` names", services),
+            ("`inet_listener { }`", inetListener), ("`unix_listener { }`", unixListener), ("`passdb { }`", passdb),
+            ("`userdb { }`", userdb), ("passdb / userdb drivers", authDrivers), ("`auth_mechanisms`", authMechanisms),
+            ("`namespace { }`", namespace), ("`mailbox { }`", mailbox), ("Sections", sections),
+            ("`protocol` names", protocols), ("`mail_plugins`", mailPlugins), ("`mail_driver`", mailDrivers),
+            ("`mailbox_list_layout`", mailboxListLayouts),
+        ]
+        var out = "| Scope | Names | Aerie | Why, or what to do instead |\n|---|---|---|---|\n"
+        for (scope, table) in scopes {
+            var groups: [(SettingSupport, [String])] = []
+            for name in table.keys.sorted() {
+                let support = table[name]!
+                if let i = groups.firstIndex(where: { $0.0 == support }) { groups[i].1.append(name) } else {
+                    groups.append((support, [name]))
+                }
+            }
+            func rank(_ s: SettingSupport) -> Int {
+                switch s {
+                case .enforced: return 0
+                case .noEffect: return 1
+                case .notImplemented: return 2
+                }
+            }
+            groups.sort { rank($0.0) != rank($1.0) ? rank($0.0) < rank($1.0) : $0.1[0] < $1.1[0] }
+            for (support, names) in groups {
+                let list = names.map { "`\($0)`" }.joined(separator: " ")
+                switch support {
+                case .enforced: out += "| \(scope) | \(list) | enforced | |\n"
+                case .noEffect(let why): out += "| \(scope) | \(list) | no effect (warning) | \(why) |\n"
+                case .notImplemented(let hint):
+                    out += "| \(scope) | \(list) | not yet: refused unless default | \(hint) |\n"
+                }
+            }
+        }
+        for name in perProtocol.keys.sorted() {
+            let list = perProtocol[name]!.sorted().map { "`\($0)`" }.joined(separator: " ")
+            out += "| `protocol \(name) { }` | \(list) | enforced for \(name) only | any other enforced setting is "
+                + "refused there: Aerie would apply it to every protocol |\n"
+        }
+        return out
+    }
+}

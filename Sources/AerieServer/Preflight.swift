@@ -1,0 +1,138 @@
+public import AerieAuth
+public import AerieConfig
+public import AerieCore
+public import NIOSSL
+public import SASL
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Everything `serve` checks before it binds, in one place, so `aerie conf check` runs exactly the same checks:
+/// exit 0 from `conf check` means `serve` starts (issue 15).
+public struct Preflight: Sendable {
+    public var listeners: [ListenerPlan]
+    public var tlsContext: NIOSSLContext?
+    public var auth: AuthServiceConfiguration
+    public var mechanisms: [SASLMechanism]
+    /// The account `serve` drops to when started as root; nil when not root.
+    public var dropAccount: ServiceAccount?
+
+    /// Listener plan, TLS certificate and key (files, permissions, parse), auth drivers and templates, mechanisms,
+    /// the accounts that must exist, passwd-files readable by the account that will read them, base_dir.
+    /// `reload`: a SIGHUP, after the privilege drop: base_dir and log_path were opened at start and are not
+    /// opened again.
+    public static func check(config: LoadedConfig, log: any LogSink, keeper: KeyKeeper? = nil, reload: Bool = false)
+        throws -> Preflight
+    {
+        let settings = config.settings.forProtocol("imap")
+        let listeners = try ListenerPlan.plan(settings: config.settings, log: log)
+        let tlsContext: NIOSSLContext? =
+            settings.ssl == .no ? nil : try TLSSetup.makeContext(settings: settings, keeper: keeper)
+        let mechanisms = try settings.authMechanisms.map { name in
+            guard let mechanism = SASLMechanism(rawValue: name.uppercased()) else {
+                let supported = SASLMechanism.allCases.map { $0.rawValue.lowercased() }.joined(separator: " ")
+                throw ServerStartError("auth_mechanisms: \(name) is not supported (supported: \(supported))")
+            }
+            return mechanism
+        }
+        let auth = try AerieServer.authConfiguration(config.settings)
+        try AuthService.validate(auth)
+        var dropAccount: ServiceAccount?
+        if geteuid() == 0 {
+            let user = settings.mailUID.isEmpty ? settings.defaultInternalUser : settings.mailUID
+            dropAccount = try ServiceAccount.lookup(user: user, group: settings.mailGID)
+        }
+        for plan in listeners {
+            guard let socket = plan.unixSocket else { continue }
+            if !socket.user.isEmpty { _ = try ServiceAccount.lookup(user: socket.user, group: socket.group) }
+            if !socket.group.isEmpty { _ = try ServiceAccount.groupID(socket.group) }
+        }
+        let paths =
+            auth.passdbs.map { ("passdb \($0.name)", $0.path) } + auth.userdbs.map { ("userdb \($0.name)", $0.path) }
+        for (what, path) in paths where !path.contains("%") {
+            try checkReadable(path, what: what, by: dropAccount)
+        }
+        let logPath = config.settings.logPath
+        if !reload {
+            try checkCreatable(config.settings.baseDir, what: "base_dir")
+            if !["", "syslog", "/dev/stderr"].contains(logPath) { try checkWritable(logPath, what: "log_path") }
+        }
+        return Preflight(
+            listeners: listeners, tlsContext: tlsContext, auth: auth, mechanisms: mechanisms, dropAccount: dropAccount)
+    }
+
+    /// A passwd-file is read at the first login, after privileges are dropped: the account must reach and read it.
+    static func checkReadable(_ path: String, what: String, by account: ServiceAccount?) throws {
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            throw ServerStartError("\(what): passwd_file_path \(path): \(systemError())")
+        }
+        guard let account else {
+            guard access(path, R_OK) == 0 else {
+                throw ServerStartError("\(what): passwd_file_path \(path) is not readable: \(systemError())")
+            }
+            return
+        }
+        var components = path.split(separator: "/").map(String.init)
+        components.removeLast()
+        var directory = ""
+        for component in components {
+            directory += "/" + component
+            var d = stat()
+            guard stat(directory, &d) == 0, permits(d, account, read: false) else {
+                throw ServerStartError(
+                    "\(what): \(account.name) (uid \(account.uid)) cannot enter \(directory) to read \(path)")
+            }
+        }
+        guard permits(info, account, read: true) else {
+            throw ServerStartError(
+                "\(what): passwd_file_path \(path) is not readable by \(account.name) (uid \(account.uid)), which "
+                    + "reads it after privileges are dropped: chgrp \(account.gid) \(path) && chmod g+r \(path)")
+        }
+    }
+
+    /// Owner, group or other permission bits for the account (supplementary groups are not kept after the drop).
+    static func permits(_ info: stat, _ account: ServiceAccount, read: Bool) -> Bool {
+        let mode = UInt32(info.st_mode)
+        let bits: (UInt32, UInt32, UInt32) = read ? (0o400, 0o040, 0o004) : (0o100, 0o010, 0o001)
+        if info.st_uid == account.uid { return mode & bits.0 != 0 }
+        if info.st_gid == account.gid { return mode & bits.1 != 0 }
+        return mode & bits.2 != 0
+    }
+
+    /// `serve` opens log_path (creating it) while still root, before anything else: it must be openable then.
+    static func checkWritable(_ path: String, what: String) throws {
+        var info = stat()
+        if stat(path, &info) == 0 {
+            guard info.st_mode & S_IFMT != S_IFDIR else { throw ServerStartError("\(what) \(path) is a directory") }
+            guard access(path, W_OK) == 0 else { throw ServerStartError("\(what) \(path): \(systemError())") }
+            return
+        }
+        let slash = path.lastIndex(of: "/") ?? path.startIndex
+        let parent = slash == path.startIndex ? (path.hasPrefix("/") ? "/" : ".") : String(path[..<slash])
+        guard stat(parent, &info) == 0, info.st_mode & S_IFMT == S_IFDIR, access(parent, W_OK) == 0 else {
+            throw ServerStartError("\(what) \(path): cannot create it in \(parent): \(systemError())")
+        }
+    }
+
+    /// `serve` creates base_dir (and its missing parents) before binding; the nearest existing one must be a
+    /// directory the process may write.
+    static func checkCreatable(_ path: String, what: String) throws {
+        var current = path
+        while !current.isEmpty {
+            var info = stat()
+            if stat(current, &info) == 0 {
+                guard info.st_mode & S_IFMT == S_IFDIR else {
+                    throw ServerStartError("\(what) \(path): \(current) exists and is not a directory")
+                }
+                if current != path, access(current, W_OK) != 0 {
+                    throw ServerStartError("\(what) \(path): cannot create it in \(current): \(systemError())")
+                }
+                return
+            }
+            guard let slash = current.lastIndex(of: "/") else { return }
+            current = String(current[..<slash])
+        }
+    }
+}
