@@ -88,12 +88,13 @@ extension ParsedMessage {
     }
 
     /// RFC 3516 §4.2 BINARY[part]: the part's body with its Content-Transfer-Encoding removed; nil if the part
-    /// does not exist or its encoding is unknown.
+    /// does not exist or its encoding is unknown. BINARY[] is the whole message, header included (as BODY[] is).
     public func binarySection(_ part: [Int]) -> [UInt8]? {
         guard let index = resolve(part) else { return nil }
         let p = parts[index]
         let body = Array(crlfBytes[p.bodyStart..<p.bodyEnd])
         let data = PartData(part: p, in: crlfBytes)
-        return TransferDecoding.decode(body, encoding: data.encoding)
+        guard let decoded = TransferDecoding.decode(body, encoding: data.encoding) else { return nil }
+        return part.isEmpty ? Array(crlfBytes[p.headerStart..<p.bodyStart]) + decoded : decoded
     }
 }
