@@ -41,6 +41,10 @@ extension ParsedMessage {
         out.reserveCapacity(raw.count * 4 / 3 + 64)
         var copied = 0
         for (field, part) in converted.sorted(by: { $0.part.bodyStart < $1.part.bodyStart }) {
+            // Leaves never overlap; a malformed tree that seemed to would keep the part as sent.
+            guard copied <= rawOffset(field.start), field.end <= part.bodyStart, part.bodyStart <= part.bodyEnd else {
+                continue
+            }
             out += raw[copied..<rawOffset(field.start)]
             out += Array("Content-Transfer-Encoding: base64\r\n".utf8)
             out += raw[rawOffset(field.end)..<rawOffset(part.bodyStart)]
