@@ -1,9 +1,9 @@
 extension ParsedMessage {
     /// RFC 3516 §4.3 (APPEND of a binary literal): a part in Content-Transfer-Encoding binary cannot be sent to a
     /// client that fetches BODY[] (RFC 9051 §4.3: no NULs outside literal8), so, as Dovecot's binary converter does,
-    /// each such leaf part of `raw` is stored base64-encoded (RFC 2045 §6.8) under `Content-Transfer-Encoding: base64`;
-    /// BINARY[] still returns its octets, bare LFs included. Everything else stays as sent. Nil when no part is in
-    /// binary (the message is stored as sent).
+    /// each such leaf part of `raw` is stored base64-encoded (RFC 2045 §6.8) under
+    /// `Content-Transfer-Encoding: base64`; BINARY[] still returns its octets, bare LFs included. Everything else
+    /// stays as sent. Nil when no part is in binary (the message is stored as sent).
     public static func binaryPartsInBase64(_ raw: [UInt8], limits: MIMELimits = .init()) -> [UInt8]? {
         let parsed = ParsedMessage(bytes: raw, limits: limits)
         let b = parsed.crlfBytes

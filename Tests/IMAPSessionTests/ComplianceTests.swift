@@ -9,9 +9,10 @@ import Testing
     /// The mailboxes of imaptest's listext group: `t/test2` and its child exist, `t/test8` only as a parent.
     static func prepared(_ root: String) throws -> MailTranscript {
         let t = try MailTranscript(root: root)
-        for name in ["t/test1", "t/test2", "t/test2/test1", "t/test3", "t/test7/test7", "t/test8/test8", "t/test8/test9"] {
+        for name in ["t/test1", "t/test2", "t/test2/test1", "t/test3", "t/test7/test7", "t/test8/test8"] {
             #expect(try t.send("c CREATE \(name)").last?.hasPrefix("c OK") == true)
         }
+        _ = try t.send("c CREATE t/test8/test9")
         for name in ["t/test1", "t/test2/test1", "t/test7/test7", "t/test8/test8", "t/test8/test9"] {
             _ = try t.send("s SUBSCRIBE \(name)")
         }
@@ -88,9 +89,10 @@ import Testing
             let line = try t.send("s\(n) STORE \(n) +FLAGS \\Seen")[0]
             modSeqs[n] = String(line.split(separator: "MODSEQ (")[1].prefix { $0.isNumber })
         }
-        #expect(try t.send("2 SEARCH RETURN (MIN) 1:3 MODSEQ 1")[0] == "* ESEARCH (TAG \"2\") MIN 1 MODSEQ \(modSeqs[1]!)")
-        #expect(try t.send("3 SEARCH RETURN (MAX) 1:3 MODSEQ 1")[0] == "* ESEARCH (TAG \"3\") MAX 3 MODSEQ \(modSeqs[3]!)")
-        #expect(try t.send("4 SEARCH RETURN () 1:3 MODSEQ 1")[0] == "* ESEARCH (TAG \"4\") ALL 1:3 MODSEQ \(modSeqs[2]!)")
+        func first(_ line: String) throws -> String { try t.send(line)[0] }
+        #expect(try first("2 SEARCH RETURN (MIN) 1:3 MODSEQ 1") == "* ESEARCH (TAG \"2\") MIN 1 MODSEQ \(modSeqs[1]!)")
+        #expect(try first("3 SEARCH RETURN (MAX) 1:3 MODSEQ 1") == "* ESEARCH (TAG \"3\") MAX 3 MODSEQ \(modSeqs[3]!)")
+        #expect(try first("4 SEARCH RETURN () 1:3 MODSEQ 1") == "* ESEARCH (TAG \"4\") ALL 1:3 MODSEQ \(modSeqs[2]!)")
         #expect(
             try t.send("5 SEARCH RETURN (MIN MAX) 1:3 MODSEQ 1")[0]
                 == "* ESEARCH (TAG \"5\") MIN 1 MAX 3 MODSEQ \(max(Int(modSeqs[1]!)!, Int(modSeqs[3]!)!))")

@@ -124,7 +124,8 @@ import Testing
     /// A literal the framer refused within the APPENDLIMIT belongs to another command (it spools only APPEND's): that
     /// command gets BAD, not a word about APPENDLIMIT.
     @Test func otherCommandsLiteralWithinTheLimitIsBad() {
-        var transcript = Transcript(tls: true, settings: .init(auth: LoginAuthSettings(mechanisms: [.plain]), appendLimit: 1000))
+        let settings = IMAPSessionSettings(auth: LoginAuthSettings(mechanisms: [.plain]), appendLimit: 1000)
+        var transcript = Transcript(tls: true, settings: settings)
         _ = transcript.send("a LOGIN demo secret")
         _ = transcript.finish(.success(demo))
         let small = transcript.session.framingFailed(.literalTooLarge(tag: "b", size: 300, synchronizing: true))

@@ -38,8 +38,8 @@ public struct IMAPFramingLimits: Sendable, Equatable {
     /// The pre-login defaults.
     public static let preLogin = IMAPFramingLimits()
 
-    /// The shortest line that holds the largest ID command RFC 2971 §3.3 allows: 30 pairs of a quoted 30-octet name and a
-    /// quoted 1024-octet value come to about 31 KiB, so a client's full ID never costs it its connection before login.
+    /// The shortest line that holds the largest ID command RFC 2971 §3.3 allows: 30 pairs of a quoted 30-octet name
+    /// and a quoted 1024-octet value come to about 31 KiB, so a client's full ID never costs it its connection.
     public static let idCommandLineLength = 33 * 1024
 }
 
