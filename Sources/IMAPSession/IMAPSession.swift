@@ -99,6 +99,8 @@ public struct IMAPSession: Sendable {
             return []  // the connection streams these to the mail session; nothing to answer
         case .lineTooLong:
             return bye(.tooBig, "Command line too long.", reason: "Command line too long")
+        case .tooManyLiterals(let tag):
+            return badCommand(tag: tag.flatMap(IMAPTag.init), message: "Too many literals.", code: .tooBig)
         case .literalTooLarge(let tag, let size, let synchronizing):
             guard synchronizing, let tag = tag.flatMap(IMAPTag.init) else {
                 return bye(.tooBig, "Literal too large.", reason: "Literal too large")

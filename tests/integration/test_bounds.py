@@ -92,6 +92,19 @@ def test_largest_id_before_login_is_answered(server):
         assert done.startswith("c OK"), done
 
 
+def test_one_synchronizing_literal_too_many_is_bad(server):
+    """Before login a command holds 4 literals; a fifth synchronizing one is refused unsent and the session goes on."""
+    with RawIMAP(server.imaps_port, tls=True) as c:
+        c.cmd('a ID ("k1" {1}')
+        for i in range(4):
+            assert c.readline().startswith("+")
+            c.cmd(f'v "k{i + 2}" {{1}}')
+        line = c.readline()
+        assert line.startswith("a BAD [TOOBIG]"), line
+        _, done = c.run("b", "NOOP")
+        assert done.startswith("b OK"), done
+
+
 def test_long_tag_is_bad(server):
     with RawIMAP(server.imap_port) as c:
         tag = "t" * 200

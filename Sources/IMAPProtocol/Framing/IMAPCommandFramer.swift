@@ -156,7 +156,11 @@ public struct IMAPCommandFramer: Sendable {
         }
         literalCount += 1
         if literalCount > limits.maxLiteralsPerCommand {
-            return fail(.lineTooLong(tag: tag))
+            // A synchronizing literal is not sent until invited: the command can be refused and the connection kept.
+            guard marker.synchronizing else { return fail(.lineTooLong(tag: tag)) }
+            let event = FramerEvent.tooManyLiterals(tag: tag)
+            resetCommand()
+            return event
         }
         // Subtraction: the size may be Int.max.
         let roomForLiteral = limits.maxCommandSize - unit.count - spooledBytes - line.count - 2

@@ -59,7 +59,10 @@ public enum FramerEvent: Sendable, Equatable {
     /// Synchronizing: answer the tag with NO/BAD; the framer already dropped the command and goes on.
     /// Non-synchronizing: the data is already on its way; the connection must close (the framer stops).
     case literalTooLarge(tag: String?, size: Int, synchronizing: Bool)
-    /// A line over `maxLineLength`, a command over `maxCommandSize`, or more than
-    /// `maxLiteralsPerCommand` literals: answer BAD and close with BYE (the framer stops).
+    /// A line over `maxLineLength`, a command over `maxCommandSize`, or a non-synchronizing literal beyond
+    /// `maxLiteralsPerCommand`: answer BAD and close with BYE (the framer stops).
     case lineTooLong(tag: String?)
+    /// A synchronizing literal beyond `maxLiteralsPerCommand`: answer the tag with BAD; the framer already dropped the
+    /// command (its data was never invited) and goes on.
+    case tooManyLiterals(tag: String?)
 }
