@@ -262,4 +262,24 @@ struct MailTranscript {
             "* 1 FETCH (BINARY.SIZE[1] 7 BODY[1] {12}", "AC3kDQoNCg==)", "3 OK Fetch completed.",
         ])
     }
+
+    /// A binary message over the spool threshold is converted too (read back from its spool file).
+    @Test func spooledBinaryMessageIsConverted() throws {
+        let root = makeTempDirectory("mail")
+        defer { removeTree(root) }
+        let t = try MailTranscript(root: root)
+        let header = "Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: binary\r\n\r\n"
+        let body = (0..<300).map { UInt8(truncatingIfNeeded: $0) }
+        let message = Array(header.utf8) + body
+        let input = Array("1 APPEND INBOX ~{\(message.count)+}\r\n".utf8) + message + [13, 10]
+        #expect(try SpooledAppendTests.run(input, on: t).last?.hasPrefix("1 OK [APPENDUID ") == true)
+        _ = try t.send("2 SELECT INBOX")
+        t.output.reset()
+        let fetch = try IMAPCommandParser.parse(Array("3 FETCH 1 (BINARY.PEEK[1] BODY.PEEK[1])".utf8))
+        t.session.execute(fetch, output: t.output)
+        let text = t.output.text
+        #expect(text.hasPrefix("* 1 FETCH (BINARY[1] ~{300}\r\n"))
+        #expect(text.contains("BODY[1] {410}\r\nAAECAwQF"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: root + "/tmp").isEmpty)
+    }
 }

@@ -153,7 +153,13 @@ extension MailSession {
             let flags = MessageFlags(imapFlags: message.flags)
             let date = message.internalDate?.secondsSince1970
             if let writer = spooled[index] {
-                uids.append(try destination.append(spooled: writer, flags: flags, internalDate: date))
+                // A big binary message is read back whole to convert it, as FETCH BODYSTRUCTURE reads it anyway.
+                if message.isBinary, let converted = ParsedMessage.binaryPartsInBase64(try writer.contents()) {
+                    writer.abort()
+                    uids.append(try destination.append(converted, flags: flags, internalDate: date))
+                } else {
+                    uids.append(try destination.append(spooled: writer, flags: flags, internalDate: date))
+                }
             } else if message.isBinary, let converted = ParsedMessage.binaryPartsInBase64(message.data) {
                 uids.append(try destination.append(converted, flags: flags, internalDate: date))
             } else {
