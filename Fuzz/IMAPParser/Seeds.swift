@@ -16,6 +16,7 @@ let seeds: [String] = [
     "a RENAME {3+}\r\nold new\r\n",
     "a LIST (SUBSCRIBED RECURSIVEMATCH) \"\" (INBOX* %) RETURN (CHILDREN STATUS (MESSAGES UNSEEN))\r\n",
     "a LSUB \"\" %\r\n",
+    "a LIST \"\" ~foo\r\nb SELECT ~\r\nc LIST ~ (~{1}\r\nx)\r\n",
     "a STATUS INBOX (MESSAGES UIDNEXT UIDVALIDITY UNSEEN DELETED SIZE HIGHESTMODSEQ)\r\n",
     "a APPEND INBOX (\\Seen) \" 7-Feb-1994 21:52:25 -0800\" {5}\r\nHello ~{3+}\r\na\0b\r\n",
     "a UID SEARCH RETURN (MIN MAX COUNT SAVE) CHARSET UTF-8 OR (FROM \"x\" SINCE 1-Feb-1994) NOT (HEADER X-Y \"\" LARGER 5) 1:5,$\r\n",

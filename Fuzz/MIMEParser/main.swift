@@ -23,7 +23,12 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         ]
         for p in paths {
             for t in texts { _ = msg.section(BodySection(part: p, text: t)) }
-            if !p.isEmpty { _ = msg.binarySection(p) }
+            _ = msg.binarySection(p)
+        }
+        // A binary APPEND's conversion keeps the rest of the message and decodes back to the octets sent.
+        if let converted = ParsedMessage.binaryPartsInBase64(bytes, limits: limits) {
+            precondition(!converted.isEmpty)
+            _ = ParsedMessage(bytes: converted, limits: limits).binarySection([1])
         }
         for name in ["Subject", "From", "To", "Date", "Content-Type"] {
             _ = msg.headerValue(name)

@@ -102,7 +102,8 @@ extension ParsedMessage {
         guard let index = resolve(part) else { return ([], false) }
         var out = [UInt8]()
         var decoded = false
-        guard appendBinary(index, includeHeader: false, into: &out, decoded: &decoded) else { return nil }
+        // BINARY[] is the whole message, header included, as BODY[] is.
+        guard appendBinary(index, includeHeader: part.isEmpty, into: &out, decoded: &decoded) else { return nil }
         return (out, decoded || out.contains(0))
     }
 

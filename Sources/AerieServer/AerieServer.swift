@@ -105,7 +105,8 @@ public final class AerieServer: Sendable {
             imap: .init(
                 sessionSettings: sessionSettings,
                 preLoginLimits: IMAPFramingLimits(
-                    maxLineLength: 8192, maxLiteralSize: 8192, maxCommandSize: 16384, maxLiteralsPerCommand: 4),
+                    maxLineLength: IMAPFramingLimits.idCommandLineLength, maxLiteralSize: 8192,
+                    maxCommandSize: IMAPFramingLimits.idCommandLineLength + 8192, maxLiteralsPerCommand: 4),
                 postLoginLimits: IMAPFramingLimits(
                     maxLineLength: maxLine, maxLiteralSize: MailAccess.maxAppendLiteral,
                     maxCommandSize: MailAccess.maxAppendLiteral + maxLine, maxLiteralsPerCommand: 64,

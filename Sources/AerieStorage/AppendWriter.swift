@@ -41,6 +41,17 @@ public final class AppendWriter: @unchecked Sendable {
         }
     }
 
+    /// The octets written so far, read back (a binary APPEND is converted before it is stored, RFC 3516 §4.3).
+    public func contents() throws(StorageError) -> [UInt8] {
+        try mutex.run { () throws(StorageError) -> [UInt8] in
+            guard !finished else { throw StorageError.io(path: tmpPath, errno: EBADF) }
+            guard let bytes = try FS.readFile(tmpPath, atMost: counter.size) else {
+                throw StorageError.io(path: tmpPath, errno: ENOENT)
+            }
+            return bytes
+        }
+    }
+
     /// Durable before it returns; on failure the tmp/ file is removed and nothing appears in the mailbox.
     public func commit(flags: MessageFlags, internalDate: Int64?) throws(StorageError) -> UInt32 {
         guard let mailbox else { throw StorageError.io(path: tmpPath, errno: EINVAL) }

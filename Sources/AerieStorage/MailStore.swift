@@ -137,6 +137,8 @@ public final class MailStore: Sendable {
         }
 
         let children = found.keys.filter { $0.hasPrefix(old + "/") }
+        // Every new name must fit before the first directory moves (a child's may be too long, its parent's not).
+        for name in children { _ = try paths.relativePath(new + name.dropFirst(old.count)) }
         switch configuration.layout {
         case .maildirPlusPlus:
             // Each Maildir++ folder is its own directory: rename the mailbox and every child.

@@ -52,14 +52,22 @@ struct MailboxPaths {
     }
 
     /// The on-disk name relative to the root (".Lists.dev" or "Lists/dev"); "" for INBOX in the root.
+    /// A name whose directory name would pass NAME_MAX is refused here (Dovecot: "Mailbox name too long"), before any
+    /// file system call fails on it.
     func relativePath(_ name: String) throws(StorageError) -> String {
         if name == "INBOX" { return "" }
         let levels = try validate(name).map { ModifiedUTF7.encode($0) }
+        let components: [String]
         switch layout {
-        case .maildirPlusPlus: return "." + levels.joined(separator: ".")
-        case .fs: return levels.joined(separator: "/")
+        case .maildirPlusPlus: components = ["." + levels.joined(separator: ".")]
+        case .fs: components = levels
         }
+        if components.contains(where: { $0.utf8.count > Self.maximumDirectoryNameLength }) { throw .nameTooLong(name) }
+        return components.joined(separator: "/")
     }
+
+    /// NAME_MAX on Linux file systems; Dovecot's MAILBOX_MAX_HIERARCHY_NAME_LENGTH is the same 255 per level.
+    static let maximumDirectoryNameLength = 255
 
     func directory(_ name: String) throws(StorageError) -> String {
         if name == "INBOX" { return inboxDirectory }

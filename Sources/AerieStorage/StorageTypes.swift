@@ -194,6 +194,8 @@ public enum StorageError: Error, Sendable, Equatable, CustomStringConvertible {
     case mailboxNotFound(String)
     case mailboxExists(String)
     case invalidName(String)
+    /// The name's directory would be longer than the file system allows.
+    case nameTooLong(String)
     case hasChildren(String)
     case cannotDeleteInbox
     case messageNotFound(UInt32)
@@ -208,6 +210,7 @@ public enum StorageError: Error, Sendable, Equatable, CustomStringConvertible {
         case .mailboxNotFound(let name): "Mailbox doesn't exist: \(name)"
         case .mailboxExists(let name): "Mailbox already exists: \(name)"
         case .invalidName(let name): "Invalid mailbox name: \(name)"
+        case .nameTooLong(let name): "Mailbox name too long: \(name)"
         case .hasChildren(let name): "Mailbox has children, delete them first: \(name)"
         case .cannotDeleteInbox: "INBOX can't be deleted"
         case .messageNotFound(let uid): "Message UID \(uid) doesn't exist"

@@ -99,13 +99,15 @@ public struct IMAPSession: Sendable {
             return []  // the connection streams these to the mail session; nothing to answer
         case .lineTooLong:
             return bye(.tooBig, "Command line too long.", reason: "Command line too long")
-        case .literalTooLarge(let tag, _, let synchronizing):
+        case .tooManyLiterals(let tag):
+            return badCommand(tag: tag.flatMap(IMAPTag.init), message: "Too many literals.", code: .tooBig)
+        case .literalTooLarge(let tag, let size, let synchronizing):
             guard synchronizing, let tag = tag.flatMap(IMAPTag.init) else {
                 return bye(.tooBig, "Literal too large.", reason: "Literal too large")
             }
             // RFC 7889 §4: after login the bound is the APPENDLIMIT; as Dovecot, the APPEND is refused with NO before
             // the message is sent.
-            if isAuthenticated, let limit = settings.appendLimit {
+            if isAuthenticated, let limit = settings.appendLimit, size > limit {
                 return [.send(.tagged(tag, .no, .tooBig, "Message is larger than APPENDLIMIT \(limit)."))]
             }
             return badCommand(tag: tag, message: "Literal too large.", code: .tooBig)

@@ -37,6 +37,27 @@ import Testing
         #expect(!names(in: root).contains { $0.hasPrefix("..") })
     }
 
+    /// A name whose directory would pass NAME_MAX (255) is refused as too long, not failed as an I/O error.
+    @Test func overlongNamesAreRefused() throws {
+        let root = makeTempDirectory("storage-mpp-long")
+        defer { removeTree(root) }
+        let store = try makeStore(root)
+        let longest = String(repeating: "x", count: 254)
+        try store.create(longest)
+        #expect(throws: StorageError.nameTooLong(longest + "x")) { try store.create(longest + "x") }
+        // Maildir++ keeps every level in one directory name; fs layout has one per level.
+        let twoLevels = String(repeating: "a", count: 200) + "/" + String(repeating: "b", count: 100)
+        #expect(throws: StorageError.nameTooLong(twoLevels)) { try store.create(twoLevels) }
+        #expect(throws: StorageError.nameTooLong(twoLevels)) { try store.open(twoLevels) }
+        #expect(throws: StorageError.nameTooLong(twoLevels)) { try store.rename(longest, to: twoLevels) }
+        let fsRoot = makeTempDirectory("storage-fs-long")
+        defer { removeTree(fsRoot) }
+        let fsStore = try makeStore(fsRoot, layout: .fs)
+        try fsStore.create(twoLevels)
+        let oneLevel = String(repeating: "c", count: 256)
+        #expect(throws: StorageError.nameTooLong(oneLevel)) { try fsStore.create(oneLevel) }
+    }
+
     @Test func deleteWithChildrenLeavesNoselectParent() throws {
         let root = makeTempDirectory("storage-mpp-del")
         defer { removeTree(root) }

@@ -280,6 +280,13 @@ let demo = AuthenticatedUser(user: "demo", uid: 1500, gid: 1500, home: "/home/de
         #expect(actions.last == .close(reason: "Command line too long"))
     }
 
+    @Test func tooManySynchronizingLiteralsIsBadButKeepsTheConnection() {
+        var transcript = Transcript()
+        let actions = transcript.session.framingFailed(.tooManyLiterals(tag: "a"))
+        #expect(lines(actions) == ["a BAD [TOOBIG] Too many literals."])
+        #expect(!actions.contains { if case .close = $0 { true } else { false } })
+    }
+
     @Test func oversizedSynchronizingLiteralIsBadButKeepsTheConnection() {
         var transcript = Transcript()
         let actions = transcript.session.framingFailed(.literalTooLarge(tag: "a", size: 100_000, synchronizing: true))

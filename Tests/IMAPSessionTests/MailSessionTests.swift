@@ -241,3 +241,45 @@ struct MailTranscript {
         #expect(a.output.text.contains("BODY[] {20}\r\nSubject: w\r\n\r\nbody\r\n)"))
     }
 }
+
+/// RFC 3516 §4.3: APPEND of a binary literal; the binary part is stored base64-encoded (as Dovecot does), so BODY[1]
+/// is 7-bit and BINARY[1] gives back the octets sent.
+@Suite struct AppendBinaryTests {
+    @Test func binaryPartComesBackFromBinaryFetch() throws {
+        let root = makeTempDirectory("mail")
+        defer { removeTree(root) }
+        let t = try MailTranscript(root: root)
+        let header = "From: user@domain.org\r\nContent-Type: application/octet-stream\r\n"
+            + "Content-Transfer-Encoding: binary\r\n\r\n"
+        let body: [UInt8] = [0, 0x2D, 0xE4, 0x0D, 0x0A, 0x0D, 0x0A]
+        let message = Array(header.utf8) + body
+        let unit = Array("1 APPEND INBOX ~{\(message.count)+}\r\n".utf8) + message
+        t.output.reset()
+        t.session.execute(try IMAPCommandParser.parse(unit), output: t.output)
+        #expect(t.output.lines.last?.hasPrefix("1 OK [APPENDUID ") == true)
+        _ = try t.send("2 SELECT INBOX")
+        #expect(try t.send("3 FETCH 1 (BINARY.SIZE[1] BODY.PEEK[1])") == [
+            "* 1 FETCH (BINARY.SIZE[1] 7 BODY[1] {12}", "AC3kDQoNCg==)", "3 OK Fetch completed.",
+        ])
+    }
+
+    /// A binary message over the spool threshold is converted too (read back from its spool file).
+    @Test func spooledBinaryMessageIsConverted() throws {
+        let root = makeTempDirectory("mail")
+        defer { removeTree(root) }
+        let t = try MailTranscript(root: root)
+        let header = "Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: binary\r\n\r\n"
+        let body = (0..<300).map { UInt8(truncatingIfNeeded: $0) }
+        let message = Array(header.utf8) + body
+        let input = Array("1 APPEND INBOX ~{\(message.count)+}\r\n".utf8) + message + [13, 10]
+        #expect(try SpooledAppendTests.run(input, on: t).last?.hasPrefix("1 OK [APPENDUID ") == true)
+        _ = try t.send("2 SELECT INBOX")
+        t.output.reset()
+        let fetch = try IMAPCommandParser.parse(Array("3 FETCH 1 (BINARY.PEEK[1] BODY.PEEK[1])".utf8))
+        t.session.execute(fetch, output: t.output)
+        let text = t.output.text
+        #expect(text.hasPrefix("* 1 FETCH (BINARY[1] ~{300}\r\n"))
+        #expect(text.contains("BODY[1] {410}\r\nAAECAwQF"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: root + "/tmp").isEmpty)
+    }
+}

@@ -121,6 +121,19 @@ import Testing
         #expect(after.contains("CREATE-SPECIAL-USE"))
     }
 
+    /// A literal the framer refused within the APPENDLIMIT belongs to another command (it spools only APPEND's): that
+    /// command gets BAD, not a word about APPENDLIMIT.
+    @Test func otherCommandsLiteralWithinTheLimitIsBad() {
+        let settings = IMAPSessionSettings(auth: LoginAuthSettings(mechanisms: [.plain]), appendLimit: 1000)
+        var transcript = Transcript(tls: true, settings: settings)
+        _ = transcript.send("a LOGIN demo secret")
+        _ = transcript.finish(.success(demo))
+        let small = transcript.session.framingFailed(.literalTooLarge(tag: "b", size: 300, synchronizing: true))
+        #expect(lines(small) == ["b BAD [TOOBIG] Literal too large."])
+        let big = transcript.session.framingFailed(.literalTooLarge(tag: "c", size: 3000, synchronizing: true))
+        #expect(lines(big) == ["c NO [TOOBIG] Message is larger than APPENDLIMIT 1000."])
+    }
+
     @Test func appendOverTheLimitIsTooBig() throws {
         let root = makeTempDirectory("mail")
         defer { removeTree(root) }

@@ -78,6 +78,33 @@ def test_small_literal_login_works(server):
         assert done.startswith("a OK"), done
 
 
+def test_largest_id_before_login_is_answered(server):
+    """RFC 2971 §3.3 allows 30 pairs of 30-octet names and 1024-octet values (about 31 KiB on one line): answered
+    with OK, never a BYE; one pair more is a BAD and the connection goes on."""
+    pairs = " ".join(f'"{i:030d}" "{"v" * 1024}"' for i in range(30))
+    with RawIMAP(server.imaps_port, tls=True) as c:
+        lines, done = c.run("a", f"ID ({pairs})")
+        assert done.startswith("a OK"), done
+        assert any(l.startswith("* ID") for l in lines), lines
+        _, done = c.run("b", f'ID ({pairs} "x" "y")')
+        assert done.startswith("b BAD"), done
+        _, done = c.run("c", "NOOP")
+        assert done.startswith("c OK"), done
+
+
+def test_one_synchronizing_literal_too_many_is_bad(server):
+    """Before login a command holds 4 literals; a fifth synchronizing one is refused unsent and the session goes on."""
+    with RawIMAP(server.imaps_port, tls=True) as c:
+        c.cmd('a ID ("k1" {1}')
+        for i in range(4):
+            assert c.readline().startswith("+")
+            c.cmd(f'v "k{i + 2}" {{1}}')
+        line = c.readline()
+        assert line.startswith("a BAD [TOOBIG]"), line
+        _, done = c.run("b", "NOOP")
+        assert done.startswith("b OK"), done
+
+
 def test_long_tag_is_bad(server):
     with RawIMAP(server.imap_port) as c:
         tag = "t" * 200

@@ -167,6 +167,36 @@ def test_subscribe_unsubscribe_lsub_and_list_extended(srv):
     m.logout()
 
 
+def test_lsub_lists_unsubscribed_parent_and_recursivematch_childinfo(srv):
+    """RFC 3501 §6.3.9: a subscribed child under an unsubscribed parent shows the parent \\Noselect where `%` stops;
+    RFC 5258 §3.5: LIST (SUBSCRIBED RECURSIVEMATCH) shows that parent with CHILDINFO."""
+    m = imaplib_client(srv)
+    ok(m.create("Nested/Child"))
+    ok(m.subscribe("Nested/Child"))
+    assert ok(m.lsub('""', "Nested%")) == [b'(\\Noselect) "/" Nested']
+    typ, data = m._simple_command("LIST", "(SUBSCRIBED RECURSIVEMATCH)", '""', "Nested%")
+    assert typ == "OK"
+    # Nested exists only as the parent of Nested/Child (Maildir++), hence \\Noselect.
+    assert [d.decode() for d in m._untagged_response(typ, data, "LIST")[1]] == [
+        '(\\HasChildren \\Noselect) "/" Nested ("CHILDINFO" ("SUBSCRIBED"))'], data
+    m.logout()
+
+
+def test_big_literal_outside_append_is_refused(srv):
+    """Only APPEND streams big literals to disk; a SEARCH literal of 300000 octets was searched as an empty string
+    (matching every message). It is refused before it is sent, and the session goes on."""
+    raw = helpers.RawIMAP(srv.imaps_port, tls=True)
+    raw.run("l", f'LOGIN {user(srv).name} "{user(srv).password}"')
+    raw.run("s", "SELECT INBOX")
+    raw.cmd("a SEARCH TEXT {300000}")
+    line = raw.readline()
+    assert line.startswith("a BAD [TOOBIG]"), line
+    _, done = raw.run("b", "SEARCH TEXT {5+}\r\nHello")
+    assert done.startswith("b OK"), done
+    raw.run("z", "LOGOUT")
+    raw.close()
+
+
 def test_status_items_examine_is_read_only_check_close_unselect(srv):
     m = imaplib_client(srv)
     ok(m.create("States"))

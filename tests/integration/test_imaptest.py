@@ -17,16 +17,9 @@ import imaptest_harness as harness
 # listed here that fails is reported as xfail with the reason; one that passes is simply a pass (not strict), so
 # a merge that fixes it does not break the run.
 KNOWN_FAILING: dict[str, str] = {
-    "append-binary": "BINARY APPEND (RFC 3516 literal8 in APPEND) is being fixed on h-compl",
-    "atoms": "`~` in atoms (mailbox names) is being fixed on h-compl",
     "copy": "\\Recent and per-session state are being fixed on h-state",
-    "esearch-condstore": "ESEARCH with CONDSTORE is being fixed on h-search",
-    "fetch-binary-mime": "BINARY.SIZE of an APPENDed binary part is being fixed on h-compl",
-    "id": "ID with long values is being fixed on h-compl",
-    "listext": "LIST-EXTENDED RECURSIVEMATCH/CHILDINFO is being fixed on h-compl",
     "search-flags": "\\Recent / SEARCH NEW are being fixed on h-state and h-search",
     "select": "\\Recent and untagged FLAGS are being fixed on h-state",
-    "subscribe": "LSUB \\Noselect parents are being fixed on h-compl",
 }
 
 # Groups whose extension Aerie does not offer yet: imaptest then leaves out every command (`0/0 individual commands`),

@@ -63,7 +63,9 @@ extension ByteCursor {
     mutating func parseListMailbox() throws(ParseFailure) -> String {
         let bytes: [UInt8]
         switch peek {
-        case ASCII.dquote, ASCII.openBrace, ASCII.tilde:
+        case ASCII.dquote, ASCII.openBrace:
+            bytes = try parseString(what: "mailbox pattern").bytes
+        case ASCII.tilde where isAtLiteral8:  // a `~` alone is a list-char
             bytes = try parseString(what: "mailbox pattern").bytes
         case nil:
             throw endOfInput(IMAPParseError.Message.missingListPattern)

@@ -40,6 +40,8 @@ public struct IMAPCommandFramer: Sendable {
     private var pendingSpoolStart: FramerEvent?
     /// The tag of the command being framed, for error events; nil until its first line is complete.
     private var tag: String?
+    /// True when the command being framed is an APPEND, whose message literals may be spooled.
+    private var commandSpools = false
     private var state = State.line
 
     public init(limits: IMAPFramingLimits = .preLogin) {
@@ -141,7 +143,10 @@ public struct IMAPCommandFramer: Sendable {
         }
         readIndex = lf + 1
         scanIndex = readIndex
-        if unit.isEmpty, literalCount == 0 { tag = Self.tag(in: line) }
+        if unit.isEmpty, literalCount == 0 {
+            tag = Self.tag(in: line)
+            commandSpools = Self.isAppend(line)
+        }
 
         guard let marker = LiteralMarker.atEnd(of: line) else {
             unit.append(contentsOf: line)
@@ -151,12 +156,18 @@ public struct IMAPCommandFramer: Sendable {
         }
         literalCount += 1
         if literalCount > limits.maxLiteralsPerCommand {
-            return fail(.lineTooLong(tag: tag))
+            // A synchronizing literal is not sent until invited: the command can be refused and the connection kept.
+            guard marker.synchronizing else { return fail(.lineTooLong(tag: tag)) }
+            let event = FramerEvent.tooManyLiterals(tag: tag)
+            resetCommand()
+            return event
         }
         // Subtraction: the size may be Int.max.
         let roomForLiteral = limits.maxCommandSize - unit.count - spooledBytes - line.count - 2
         let refusedUnsent = marker.synchronizing && marker.size > (limits.maxSynchronizingLiteralSize ?? Int.max)
-        if marker.size > limits.maxLiteralSize || marker.size > roomForLiteral || refusedUnsent {
+        // Only APPEND (RFC 9051 §6.3.12) reads a spooled literal; any other command would see an empty string.
+        let unspoolable = !commandSpools && marker.size > (limits.spoolThreshold ?? Int.max)
+        if marker.size > limits.maxLiteralSize || marker.size > roomForLiteral || refusedUnsent || unspoolable {
             let event = FramerEvent.literalTooLarge(tag: tag, size: marker.size, synchronizing: marker.synchronizing)
             guard marker.synchronizing else { return fail(event) }
             resetCommand()
@@ -191,6 +202,14 @@ public struct IMAPCommandFramer: Sendable {
         return String(decoding: candidate, as: UTF8.self)
     }
 
+    /// True when `line` is `tag SP "APPEND" SP …` (the command name in any case).
+    static func isAppend(_ line: ArraySlice<UInt8>) -> Bool {
+        guard let space = line.firstIndex(of: ASCII.space) else { return false }
+        let name = line[(space + 1)...].prefix(7)
+        return name.count == 7 && name.last == ASCII.space
+            && zip(name, "APPEND".utf8).allSatisfy { $0 & 0xDF == $1 }
+    }
+
     private mutating func fail(_ event: FramerEvent) -> FramerEvent {
         state = .closed
         buffer = []
@@ -206,6 +225,7 @@ public struct IMAPCommandFramer: Sendable {
         spooledBytes = 0
         pendingSpoolStart = nil
         tag = nil
+        commandSpools = false
     }
 
     /// Reclaims consumed bytes at the front of the buffer.

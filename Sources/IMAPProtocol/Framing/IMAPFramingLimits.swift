@@ -11,7 +11,8 @@ public struct IMAPFramingLimits: Sendable, Equatable {
     /// Most literals in one command.
     public var maxLiteralsPerCommand: Int
     /// Literals larger than this are not kept in memory but handed out in chunks (`spoolStart`, `spoolData`) for the
-    /// caller to stream to disk (APPEND, RFC 9051 §6.3.12); nil keeps every literal in the unit.
+    /// caller to stream to disk (APPEND, RFC 9051 §6.3.12); nil keeps every literal in the unit. In any other command
+    /// a literal larger than this is too large (`literalTooLarge`).
     public var spoolThreshold: Int?
     /// A synchronizing literal larger than this is refused before the client sends it (RFC 7889 §4: APPEND beyond the
     /// APPENDLIMIT); nil: only `maxLiteralSize`. Non-synchronizing literals cannot be refused unread, so they keep
@@ -36,6 +37,10 @@ public struct IMAPFramingLimits: Sendable, Equatable {
 
     /// The pre-login defaults.
     public static let preLogin = IMAPFramingLimits()
+
+    /// The shortest line that holds the largest ID command RFC 2971 §3.3 allows: 30 pairs of a quoted 30-octet name
+    /// and a quoted 1024-octet value come to about 31 KiB, so a client's full ID never costs it its connection.
+    public static let idCommandLineLength = 33 * 1024
 }
 
 /// What the framer found in the byte stream.
@@ -54,7 +59,10 @@ public enum FramerEvent: Sendable, Equatable {
     /// Synchronizing: answer the tag with NO/BAD; the framer already dropped the command and goes on.
     /// Non-synchronizing: the data is already on its way; the connection must close (the framer stops).
     case literalTooLarge(tag: String?, size: Int, synchronizing: Bool)
-    /// A line over `maxLineLength`, a command over `maxCommandSize`, or more than
-    /// `maxLiteralsPerCommand` literals: answer BAD and close with BYE (the framer stops).
+    /// A line over `maxLineLength`, a command over `maxCommandSize`, or a non-synchronizing literal beyond
+    /// `maxLiteralsPerCommand`: answer BAD and close with BYE (the framer stops).
     case lineTooLong(tag: String?)
+    /// A synchronizing literal beyond `maxLiteralsPerCommand`: answer the tag with BAD; the framer already dropped the
+    /// command (its data was never invited) and goes on.
+    case tooManyLiterals(tag: String?)
 }

@@ -74,7 +74,7 @@ extension ByteCursor {
     mutating func parseAString(what: String = "argument") throws(ParseFailure) -> ParsedString {
         switch peek {
         case ASCII.dquote, ASCII.openBrace, ASCII.tilde:
-            if peek == ASCII.tilde, !(position + 1 < bytes.count && bytes[position + 1] == ASCII.openBrace) { break }
+            if peek == ASCII.tilde, !isAtLiteral8 { break }
             return try parseString(what: what)
         case nil:
             throw endOfInput("Missing \(what)")

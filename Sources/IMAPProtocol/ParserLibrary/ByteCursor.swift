@@ -34,6 +34,11 @@ struct ByteCursor {
     /// The next byte without consuming it, or nil at the end.
     var peek: UInt8? { position < bytes.count ? bytes[position] : nil }
 
+    /// True at `~{`: RFC 3516 §4.3 literal8. A `~` alone is an ordinary ATOM-CHAR (as in the mailbox `~foo`).
+    var isAtLiteral8: Bool {
+        peek == ASCII.tilde && position + 1 < bytes.count && bytes[position + 1] == ASCII.openBrace
+    }
+
     /// The failure for "ran out of bytes": incomplete when streaming, else `message`.
     func endOfInput(_ message: String) -> ParseFailure {
         isComplete ? .syntax(message) : .incomplete

@@ -1,3 +1,4 @@
+import AerieMIME
 import AerieStorage
 import IMAPProtocol
 
@@ -26,42 +27,59 @@ extension MailSession {
             let decoded = decodePattern(pattern)
             return MailboxPattern(reference + decoded, separator: settings.separator)
         }
+        let matches = { (name: String) in patterns.contains { $0.matches(self.clientName(name)) } }
+        let selectsSubscribed = command.selectionOptions.subscribed
+        let childInfo =
+            selectsSubscribed && command.selectionOptions.recursiveMatch
+            ? parentsOfUnmatchedSubscriptions(subscribed, matches: matches) : []
         var existing = Set<String>()
         for listing in listings {
             existing.insert(listing.name)
-            let shown = clientName(listing.name)
-            guard patterns.contains(where: { $0.matches(shown) }) else { continue }
-            if command.selectionOptions.subscribed && !subscribed.contains(listing.name) { continue }
+            guard matches(listing.name) else { continue }
+            let isSubscribed = subscribed.contains(listing.name)
+            if selectsSubscribed && !isSubscribed && !childInfo.contains(listing.name) { continue }
             let uses = showsSpecialUse ? specialUse(of: listing.name, configured: configuredSpecialUse) : []
             if command.selectionOptions.specialUse && uses.isEmpty { continue }
             var attributes = listing.attributes.map(\.rawValue).sorted()
-            if subscribed.contains(listing.name)
-                && (command.selectionOptions.subscribed || command.returnOptions.subscribed)
-            {
-                attributes.append("\\Subscribed")
-            }
+            if isSubscribed && command.returnOptions.subscribed { attributes.append("\\Subscribed") }
             attributes += uses
             output.send(
                 .untagged(
                     IMAPResponseLine.list(
-                        attributes: attributes, delimiter: settings.separator, mailbox: shown,
-                        utf8Enabled: utf8Enabled)))
+                        attributes: attributes, delimiter: settings.separator, mailbox: clientName(listing.name),
+                        utf8Enabled: utf8Enabled, childInfoSubscribed: childInfo.contains(listing.name))))
             if let items = command.returnOptions.status, !listing.attributes.contains(.noSelect) {
                 try? statusLine(listing.name, items: items, output: output)
             }
         }
-        // RFC 5258 §3.1: subscribed mailboxes that no longer exist are listed as \NonExistent.
-        if command.selectionOptions.subscribed {
-            for name in subscribed.sorted() where !existing.contains(name) {
-                let shown = clientName(name)
-                guard patterns.contains(where: { $0.matches(shown) }) else { continue }
+        // RFC 5258 §3.1: subscribed mailboxes that no longer exist are listed as \NonExistent (and so are
+        // RECURSIVEMATCH parents that exist only in subscriptions).
+        if selectsSubscribed {
+            for name in subscribed.union(childInfo).sorted() where !existing.contains(name) && matches(name) {
+                let attributes = subscribed.contains(name) ? ["\\NonExistent", "\\Subscribed"] : ["\\NonExistent"]
                 output.send(
                     .untagged(
                         IMAPResponseLine.list(
-                            attributes: ["\\NonExistent", "\\Subscribed"], delimiter: settings.separator,
-                            mailbox: shown, utf8Enabled: utf8Enabled)))
+                            attributes: attributes, delimiter: settings.separator, mailbox: clientName(name),
+                            utf8Enabled: utf8Enabled, childInfoSubscribed: childInfo.contains(name))))
             }
         }
+    }
+
+    /// Unsubscribed ancestors (storage names) that `matches` while a subscribed descendant of theirs does not: the
+    /// parents LSUB lists as \Noselect (RFC 3501 §6.3.9) and LIST (SUBSCRIBED RECURSIVEMATCH) lists with CHILDINFO
+    /// (RFC 5258 §3.5). A descendant that matches is listed itself, so it needs no parent to stand for it.
+    func parentsOfUnmatchedSubscriptions(_ subscribed: Set<String>, matches: (String) -> Bool) -> Set<String> {
+        var parents = Set<String>()
+        for name in subscribed where !matches(name) {
+            var levels = name.split(separator: "/", omittingEmptySubsequences: false)
+            while levels.count > 1 {
+                levels.removeLast()
+                let parent = levels.joined(separator: "/")
+                if !subscribed.contains(parent) && matches(parent) { parents.insert(parent) }
+            }
+        }
+        return parents
     }
 
     /// RFC 6154 §5.1: the configured attributes (`mailbox { special_use }`), then those from CREATE … USE (§3).
@@ -76,20 +94,22 @@ extension MailSession {
     func lsub(reference: MailboxName, pattern: String, output: any IMAPOutput) throws {
         let prefix = reference.decoded(utf8Enabled: utf8Enabled) ?? ""
         let matcher = MailboxPattern(prefix + decodePattern(pattern), separator: settings.separator)
+        let matches = { (name: String) in matcher.matches(self.clientName(name)) }
         let existing = Set(try store.list().filter { !$0.attributes.contains(.noSelect) }.map(\.name))
-        for name in try store.subscriptions() {
-            let shown = clientName(name)
-            guard matcher.matches(shown) else { continue }
-            let attributes = existing.contains(name) ? [] : ["\\Noselect"]
+        let subscribed = Set(try store.subscriptions())
+        let parents = parentsOfUnmatchedSubscriptions(subscribed, matches: matches)
+        for name in subscribed.union(parents).sorted() where matches(name) {
+            let attributes = existing.contains(name) && !parents.contains(name) ? [] : ["\\Noselect"]
             output.send(
                 .untagged(
                     IMAPResponseLine.lsub(
-                        attributes: attributes, delimiter: settings.separator, mailbox: shown,
+                        attributes: attributes, delimiter: settings.separator, mailbox: clientName(name),
                         utf8Enabled: utf8Enabled)))
         }
     }
 
     func status(_ mailbox: MailboxName, items: [StatusItem], output: any IMAPOutput) throws {
+        if items.contains(.highestModSeq) { enableCondstore(output: output) }
         try statusLine(try name(mailbox), items: items, output: output)
     }
 
@@ -133,7 +153,15 @@ extension MailSession {
             let flags = MessageFlags(imapFlags: message.flags)
             let date = message.internalDate?.secondsSince1970
             if let writer = spooled[index] {
-                uids.append(try destination.append(spooled: writer, flags: flags, internalDate: date))
+                // A big binary message is read back whole to convert it, as FETCH BODYSTRUCTURE reads it anyway.
+                if message.isBinary, let converted = ParsedMessage.binaryPartsInBase64(try writer.contents()) {
+                    writer.abort()
+                    uids.append(try destination.append(converted, flags: flags, internalDate: date))
+                } else {
+                    uids.append(try destination.append(spooled: writer, flags: flags, internalDate: date))
+                }
+            } else if message.isBinary, let converted = ParsedMessage.binaryPartsInBase64(message.data) {
+                uids.append(try destination.append(converted, flags: flags, internalDate: date))
             } else {
                 uids.append(try destination.append(message.data, flags: flags, internalDate: date))
             }

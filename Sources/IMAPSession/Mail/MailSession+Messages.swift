@@ -11,7 +11,7 @@ extension MailSession {
         var attributes = command.attributes
         if command.uid && !attributes.contains(.uid) { attributes.insert(.uid, at: 0) }
         if command.changedSince != nil && !attributes.contains(.modSeq) { attributes.append(.modSeq) }
-        if condstoreEnabled == false && command.changedSince != nil { enabled.insert("CONDSTORE") }
+        if command.changedSince != nil || attributes.contains(.modSeq) { enableCondstore(output: output) }
         if command.vanished, let since = command.changedSince, qresyncEnabled,
             let vanished = selected.mailbox.expungedSince(modSeq: since)
         {
@@ -131,7 +131,7 @@ extension MailSession {
             case .remove: .remove
             case .replace: .replace
             }
-        if command.unchangedSince != nil { enabled.insert("CONDSTORE") }
+        if command.unchangedSince != nil { enableCondstore(output: output) }
         let result = try selected.mailbox.store(
             uids: uids, flags: MessageFlags(imapFlags: command.flags), mode: mode,
             unchangedSince: command.unchangedSince)

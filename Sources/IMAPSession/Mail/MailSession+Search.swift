@@ -34,13 +34,13 @@ extension MailSession {
         let matches = try matching(command.key, in: selected)
         let numbers = matches.map { command.uid ? $0.record.uid : UInt32($0.sequence) }
         let searchedModSeq = command.key.mentionsModSeq ? matches.map(\.record.modSeq).max() : nil
-        if command.key.mentionsModSeq { enabled.insert("CONDSTORE") }
+        if command.key.mentionsModSeq { enableCondstore(output: output) }
         if command.returnOptions.isEmpty {
             output.send(.untagged(IMAPResponseLine.search(numbers, highestModSeq: searchedModSeq)))
         } else {
             answerExtended(
                 command.returnOptions, tag: tag, uid: command.uid, numbers: numbers, uids: matches.map(\.record.uid),
-                modSeq: searchedModSeq, output: output)
+                modSeq: searchedModSeq, modSeqs: matches.map(\.record.modSeq), output: output)
         }
         return .ok("Search completed.", allowExpunge: command.uid)
     }
@@ -49,9 +49,11 @@ extension MailSession {
     /// `uids`) come in result order, so MIN and MAX are the first and last of that order and ALL keeps it.
     /// RFC 5182 §2.4: SAVE keeps every match in `$`, or only the MIN/MAX messages when nothing else but MIN/MAX was
     /// asked for; SAVE alone sends no ESEARCH at all.
+    /// RFC 4731 §3.2: with only MIN and/or MAX asked, MODSEQ is the highest of those messages' (from `modSeqs`, in
+    /// the order of `numbers`), not of every match.
     func answerExtended(
         _ returnOptions: [SearchReturnOption], tag: IMAPTag, uid: Bool, numbers: [UInt32], uids: [UInt32],
-        modSeq: UInt64?, output: any IMAPOutput
+        modSeq: UInt64?, modSeqs: [UInt64] = [], output: any IMAPOutput
     ) {
         let options = Set(returnOptions)
         let reported = options.subtracting([.save])
@@ -64,6 +66,10 @@ extension MailSession {
             }
         }
         guard !reported.isEmpty else { return }
+        var modSeq = modSeq
+        if modSeq != nil, reported.isSubset(of: [.min, .max]), let first = modSeqs.first, let last = modSeqs.last {
+            modSeq = max(reported.contains(.min) ? first : 0, reported.contains(.max) ? last : 0)
+        }
         output.send(
             .untagged(
                 IMAPResponseLine.esearch(

@@ -267,6 +267,16 @@ public final class MailSession: @unchecked Sendable {
         return .ok("Enabled.")
     }
 
+    /// RFC 7162 §3.1: a CONDSTORE enabling command (FETCH MODSEQ or CHANGEDSINCE, STORE UNCHANGEDSINCE, SEARCH
+    /// MODSEQ, STATUS HIGHESTMODSEQ) turns CONDSTORE on; the first one tells the client the selected mailbox's
+    /// HIGHESTMODSEQ.
+    func enableCondstore(output: any IMAPOutput) {
+        guard !condstoreEnabled else { return }
+        enabled.insert("CONDSTORE")
+        guard let view else { return }
+        output.send(.untaggedStatus(.ok, IMAPResponseCode.highestModSeq(view.mailbox.highestModSeq), "Highest"))
+    }
+
     func select(_ mailbox: MailboxName, parameters: SelectParameters, readOnly: Bool, output: any IMAPOutput) throws
         -> CommandResult
     {
@@ -353,9 +363,11 @@ public final class MailSession: @unchecked Sendable {
 
     /// The storage name of a client's mailbox argument: modified UTF-7 for rev1 clients, UTF-8 after UTF8=ACCEPT.
     func name(_ mailbox: MailboxName) throws -> String {
-        guard let decoded = mailbox.decoded(utf8Enabled: utf8Enabled), !decoded.isEmpty else {
-            throw CommandFailure(.bad, nil, "Invalid mailbox name.")
+        // A name the client's encoding cannot hold is a well-formed argument naming no mailbox: NO, in Dovecot's words.
+        guard let decoded = mailbox.decoded(utf8Enabled: utf8Enabled) else {
+            throw CommandFailure(.no, nil, "Mailbox name is not valid \(utf8Enabled ? "UTF-8" : "mUTF-7").")
         }
+        guard !decoded.isEmpty else { throw CommandFailure(.bad, nil, "Invalid mailbox name.") }
         var trimmed = decoded
         while trimmed.last == settings.separator && trimmed.count > 1 { trimmed.removeLast() }
         guard let stored = storageName(trimmed) else {
@@ -420,7 +432,7 @@ extension StorageError {
         switch self {
         case .mailboxNotFound: .other("NONEXISTENT")
         case .mailboxExists: .other("ALREADYEXISTS")
-        case .invalidName, .cannotDeleteInbox: .cannot
+        case .invalidName, .nameTooLong, .cannotDeleteInbox: .cannot
         case .hasChildren: .other("INUSE")
         case .messageNotFound: .other("EXPUNGEISSUED")
         case .lockTimeout: .other("INUSE")
@@ -436,6 +448,7 @@ extension StorageError {
         case .mailboxNotFound: "Mailbox doesn't exist."
         case .mailboxExists: "Mailbox already exists."
         case .invalidName: "Invalid mailbox name."
+        case .nameTooLong: "Mailbox name too long."
         case .hasChildren: "Mailbox has children, delete them first."
         case .cannotDeleteInbox: "INBOX can't be deleted."
         case .messageNotFound: "Some of the requested messages no longer exist."

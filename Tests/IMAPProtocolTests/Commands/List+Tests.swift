@@ -19,6 +19,10 @@ struct ListTests {
         ("a LIST \"\" \"Sent Items\"", list("", ["Sent Items"])),
         ("a LIST \"\" INBOX.*]", list("", ["INBOX.*]"])),
         ("a LIST \"\" {3}\r\na*b", list("", ["a*b"])),
+        // `~` is a list-char; only `~{` would start a literal8 (imaptest's atoms group).
+        ("a LIST \"\" ~foo", list("", ["~foo"])),
+        ("a LIST \"\" !#$&'+,-.0123456789:;<=>?@^_`|[}%*", list("", ["!#$&'+,-.0123456789:;<=>?@^_`|[}%*"])),
+        ("a LSUB ~ ~%", .lsub(reference: MailboxName("~"), pattern: "~%")),
         ("a LIST () \"\" %", list("", ["%"], extended: true)),
         ("a LIST \"\" (INBOX Drafts%)", list("", ["INBOX", "Drafts%"], extended: true)),
         (
@@ -64,6 +68,7 @@ struct ListTests {
         ("a LIST () \"\"", "Missing mailbox pattern"),
         ("a LIST \"\" ()", "Missing mailbox pattern"),
         ("a LIST \"\" (a", "Missing ')'"),
+        ("a LIST \"\" ~{1}\r\n\0", "Binary literal not allowed here"),
         ("a LIST \"\" (" + manyPatterns + ")", "Too many mailbox patterns"),
     ]
 

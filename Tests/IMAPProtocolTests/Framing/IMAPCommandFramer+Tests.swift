@@ -57,6 +57,12 @@ struct IMAPCommandFramerTests {
             events: [.lineTooLong(tag: "t")],
             limits: small
         ),
+        // One synchronizing literal too many is refused before its data comes; the next command is framed.
+        Fixture(
+            input: "t X {1}\r\na {1}\r\nb {1}\r\nu NOOP\r\n",
+            events: [.needsContinuation, .needsContinuation, .tooManyLiterals(tag: "t"), .unit(bytes("u NOOP"))],
+            limits: small
+        ),
         Fixture(
             input: "t A {10+}\r\n0123456789 {10+}\r\n0123456789 {10}\r\n",
             events: [.literalTooLarge(tag: "t", size: 10, synchronizing: true)],

@@ -69,4 +69,29 @@ import Testing
         let events = frameWhole(input, limits: limits)
         #expect(events.last == .literalTooLarge(tag: "d", size: 1000, synchronizing: true))
     }
+
+    /// Only APPEND reads spooled data: a big literal in any other command (`SEARCH TEXT {300000}`) is refused before it
+    /// is sent, not searched as an empty string.
+    @Test func otherCommandsRefuseLiteralsTheyCannotHold() {
+        let search = bytes("e UID SEARCH TEXT {300}\r\ne NOOP\r\n")
+        #expect(frameWhole(search, limits: Self.limits) == [
+            .literalTooLarge(tag: "e", size: 300, synchronizing: true), .unit(bytes("e NOOP")),
+        ])
+        let nonSynchronizing = bytes("f SEARCH TEXT {300+}\r\n") + [UInt8](repeating: 0x44, count: 300) + bytes("\r\n")
+        #expect(frameWhole(nonSynchronizing, limits: Self.limits) == [
+            .literalTooLarge(tag: "f", size: 300, synchronizing: false)
+        ])
+        // A name like APPENDX is not APPEND; lower case append is.
+        #expect(frameWhole(bytes("g APPENDX {300}\r\n"), limits: Self.limits).first?.isTooLarge == true)
+        #expect(frameWhole(bytes("h append INBOX {300}\r\n"), limits: Self.limits).first == .needsContinuation)
+        #expect(IMAPCommandFramer.isAppend(bytes("i Append x")[...]))
+        #expect(!IMAPCommandFramer.isAppend(bytes("APPEND x")[...]))
+    }
+}
+
+extension FramerEvent {
+    fileprivate var isTooLarge: Bool {
+        if case .literalTooLarge = self { return true }
+        return false
+    }
 }

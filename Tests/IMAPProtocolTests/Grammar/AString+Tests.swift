@@ -15,6 +15,8 @@ struct AStringTests {
         ("{3}\r\nabc", "abc"),
         ("{3+}\r\na\r\n", "a\r\n"),
         ("{0}\r\n", ""),
+        ("~foo", "~foo"),
+        ("~", "~"),
     ]
 
     @Test(arguments: astrings)
