@@ -20,7 +20,8 @@ import Testing
             root = makeTempDirectory("confine-victim")
             let store = try makeStore(root)
             let inbox = try store.open("INBOX")
-            uid = try inbox.append(sampleMessage, flags: MessageFlags(system: .seen, keywords: ["$Secret"]), internalDate: nil)
+            let flags = MessageFlags(system: .seen, keywords: ["$Secret"])
+            uid = try inbox.append(sampleMessage, flags: flags, internalDate: nil)
             messagePath = inbox.path(of: uid)!
             snapshot = Self.files(root)
         }
@@ -31,7 +32,9 @@ import Testing
                 result[name] = (try? FS.readFile("\(root)/\(name)")) ?? nil
             }
             for dir in ["cur", "new"] {
-                for name in names(in: "\(root)/\(dir)") { result["\(dir)/\(name)"] = (try? FS.readFile("\(root)/\(dir)/\(name)")) ?? nil }
+                for name in names(in: "\(root)/\(dir)") {
+                    result["\(dir)/\(name)"] = (try? FS.readFile("\(root)/\(dir)/\(name)")) ?? nil
+                }
             }
             return result
         }
