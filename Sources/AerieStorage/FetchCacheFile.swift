@@ -66,7 +66,7 @@ struct FetchCacheFile {
     mutating func flush() {
         guard !pending.isEmpty else { return }
         defer { pending.removeAll(keepingCapacity: false) }
-        let fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
+        let fd = FS.openRegularForWriting(path, flags: O_CREAT)
         guard fd >= 0 else { return }
         defer { close(fd) }
         var st = Glibc.stat()

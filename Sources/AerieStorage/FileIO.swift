@@ -161,73 +161,62 @@ enum FS {
     static func readFile(_ name: String, in directory: Int32, path: @autoclosure () -> String) throws(StorageError)
         -> [UInt8]?
     {
-        let fd = openat(directory, name, O_RDONLY | O_CLOEXEC)
-        if fd < 0 {
-            if errno == ENOENT { return nil }
-            throw ioError(path())
-        }
-        return try read(fd, from: 0, path: path())
+        guard let opened = try openForReading(name, in: directory, path: path()) else { return nil }
+        return try read(opened, from: 0, path: path())
     }
 
     static func readFile(_ path: String, from offset: Int) throws(StorageError) -> [UInt8]? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        if fd < 0 {
-            if errno == ENOENT { return nil }
-            throw ioError(path)
-        }
-        return try read(fd, from: offset, path: path)
+        guard let opened = try openForReading(path, path: path) else { return nil }
+        return try read(opened, from: offset, path: path)
     }
 
     /// The first `limit` octets at most (a file that may be huge), or nil when it does not exist.
     static func readFile(_ path: String, atMost limit: Int) throws(StorageError) -> [UInt8]? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        if fd < 0 {
-            if errno == ENOENT { return nil }
-            throw ioError(path)
-        }
-        return try read(fd, from: 0, atMost: limit, path: path)
+        guard let opened = try openForReading(path, path: path) else { return nil }
+        return try read(opened, from: 0, atMost: limit, path: path)
     }
 
-    /// Reads an open file to its end, or to `limit` octets, and closes it.
-    static func read(_ fd: Int32, from offset: Int, atMost limit: Int = .max, path: String) throws(StorageError)
-        -> [UInt8]
+    /// A file of a mail directory (index, uidlist, keywords, lock...): a symlink or something other than a regular
+    /// file there counts as missing (logged once), so it is rebuilt by a rename over it, never read through.
+    private static func openForReading(_ name: String, in directory: Int32 = AT_FDCWD, path: String)
+        throws(StorageError) -> OpenedFile?
     {
+        switch openRegular(name, in: directory) {
+        case .success(let opened):
+            return opened
+        case .failure(.unreadable(let code)):
+            throw ioError(path, code)
+        case .failure(let unusable):
+            StorageLog.skipped(path, unusable.description)
+            return nil
+        }
+    }
+
+    /// Reads an open file from `offset` to the size fstat gave when it was opened (never further: a file that grows
+    /// is read to its new end next time), or to `limit` octets, and closes it.
+    static func read(_ opened: OpenedFile, from offset: Int, atMost limit: Int = .max, path: String)
+        throws(StorageError) -> [UInt8]
+    {
+        let fd = opened.fd
         defer { close(fd) }
-        var st = Glibc.stat()
-        let expected = fstat(fd, &st) == 0 ? max(0, Int(st.st_size) - offset) : 0
-        // Read straight into the result (no zeroed bounce buffer); one octet of room shows whether the file grew.
+        let wanted = min(max(0, limit), max(0, opened.size - offset))
         var failure: Int32 = 0
-        var result = [UInt8](unsafeUninitializedCapacity: min(max(0, limit), expected + 1)) { buffer, initialized in
+        // Read straight into the result (no zeroed bounce buffer).
+        let result = [UInt8](unsafeUninitializedCapacity: wanted) { buffer, initialized in
             var filled = 0
             while filled < buffer.count {
-                let wanted = buffer.count - filled
-                let count = pread(fd, buffer.baseAddress! + filled, wanted, off_t(offset + filled))
+                let count = pread(fd, buffer.baseAddress! + filled, buffer.count - filled, off_t(offset + filled))
                 if count < 0 {
                     if errno == EINTR { continue }
                     failure = errno
                     break
                 }
+                if count == 0 { break }  // truncated meanwhile
                 filled += count
-                // A short read of a regular file is its end: no second pread just to be told so.
-                if count < wanted { break }
             }
             initialized = filled
         }
         if failure != 0 { throw ioError(path, failure) }
-        guard result.count > expected && result.count < limit else { return result }
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        var position = off_t(offset + result.count)
-        while result.count < limit {
-            let wanted = min(chunk.count, limit - result.count)
-            let count = chunk.withUnsafeMutableBytes { pread(fd, $0.baseAddress!, wanted, position) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw ioError(path)
-            }
-            if count == 0 { break }
-            result.append(contentsOf: chunk[0..<count])
-            position += off_t(count)
-        }
         return result
     }
 
@@ -270,27 +259,6 @@ enum FS {
             names.append((name, isDir))
         }
         return names
-    }
-
-    /// rm -rf for a mailbox directory being deleted.
-    static func removeTree(_ path: String) throws(StorageError) {
-        guard let entries = try listDirectory(path) else { return }
-        for entry in entries {
-            let child = "\(path)/\(entry.name)"
-            let isDir = entry.isDirectory ?? (lstatIsDirectory(child))
-            if isDir {
-                try removeTree(child)
-            } else if unlink(child) != 0 && errno != ENOENT {
-                throw ioError(child)
-            }
-        }
-        if rmdir(path) != 0 && errno != ENOENT { throw ioError(path) }
-    }
-
-    static func lstatIsDirectory(_ path: String) -> Bool {
-        var st = Glibc.stat()
-        guard lstat(path, &st) == 0 else { return false }
-        return (st.st_mode & S_IFMT) == S_IFDIR
     }
 
     /// The host name as it appears in Maildir file names ('/' and ':' escaped as Dovecot does).

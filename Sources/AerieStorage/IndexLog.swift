@@ -88,9 +88,10 @@ struct IndexLog {
             try compact(index, durable: durable)
             return
         }
-        let fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC)
+        let fd = FS.openRegularForWriting(path, flags: O_APPEND)
         if fd < 0 {
-            if errno == ENOENT {
+            // Gone, or not a file of ours (a symlink): a snapshot renamed into place replaces it.
+            if errno == ENOENT || errno == ELOOP {
                 try compact(index, durable: durable)
                 return
             }

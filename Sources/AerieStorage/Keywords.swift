@@ -64,6 +64,8 @@ struct KeywordFile {
     let path: String
     private(set) var table = KeywordTable()
     private var stamp: FileStat?
+    /// The most read of dovecot-keywords.
+    static let sizeLimit = 64 * 1024
 
     init(directory: String) { path = "\(directory)/\(KeywordTable.fileName)" }
 
@@ -75,7 +77,8 @@ struct KeywordFile {
         if current == nil && stamp == nil && table.names.isEmpty { return false }
         stamp = current
         let old = table
-        table = try FS.readFile(path).map(KeywordTable.parse) ?? KeywordTable()
+        // A Maildir has 26 keyword letters: a file far larger than their names is not read whole.
+        table = try FS.readFile(path, atMost: Self.sizeLimit).map(KeywordTable.parse) ?? KeywordTable()
         return old != table
     }
 

@@ -74,7 +74,7 @@ struct DotLock {
         let age = nowSeconds() - st.mtimeSeconds
         if age >= staleSeconds { return true }
         guard age >= pidCheckAfterSeconds || st.size > 0 else { return false }
-        guard let bytes = try? FS.readFile(lockPath), bytes.count < 512 else { return false }
+        guard let bytes = try? FS.readFile(lockPath, atMost: 512), bytes.count < 512 else { return false }
         // The owner writes its pid right after creating the lock: an empty lock this old belongs to a writer that died
         // in between (a SIGKILL), not to a live one.
         if bytes.isEmpty { return age >= pidCheckAfterSeconds }

@@ -94,7 +94,10 @@ public final class MailStore: Sendable {
         // Listed only through a directory it does not lead to (see `MailboxNames`): that one is not the client's.
         if !selectable && !FS.exists(directory) { throw .mailboxNotFound(name) }
         defer { EngineCache.shared.forget(directory: directory) }
-        if hasChildren && configuration.layout == .fs {
+        if FS.isSymlink(directory) {
+            // A linked-in (shared) mailbox: the link goes, never what it points to (Dovecot's delete_symlink).
+            if unlink(directory) != 0 && errno != ENOENT { throw FS.ioError(directory) }
+        } else if hasChildren && configuration.layout == .fs {
             // Keep the directory for the children; drop the Maildir inside it.
             for entry in try FS.listDirectory(directory) ?? [] {
                 let path = "\(directory)/\(entry.name)"

@@ -3,6 +3,6 @@ extension Mailbox {
     /// by a flag change or expunged meanwhile): a caller that wants it whole uses `read(uid:)`, which follows it.
     public func read(uid: UInt32, atMost limit: Int) throws(StorageError) -> [UInt8]? {
         guard let opened = try openMessage(uid: uid) else { return nil }
-        return try FS.read(opened.fd, from: 0, atMost: limit, path: opened.path)
+        return try FS.read(OpenedFile(fd: opened.fd, size: opened.size), from: 0, atMost: limit, path: opened.path)
     }
 }

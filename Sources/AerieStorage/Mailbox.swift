@@ -274,38 +274,36 @@ public final class Mailbox: @unchecked Sendable {
         }
     }
 
-    /// The message file opened for streaming (the caller closes it), relative to the held directory; nil when it is
-    /// not there under the name the index knows (renamed by another process meanwhile: use `read`).
-    public func openMessage(uid: UInt32) throws(StorageError) -> (fd: Int32, path: String)? {
-        let located = mutex.run { () -> (fd: Int32, name: String, path: String)? in
-            guard let record = engine.index.records[uid] else { return nil }
-            return (engine.directoryFD(of: record), record.fileName, engine.path(of: record))
-        }
-        guard let located else { return nil }
-        let fd =
+    /// The message file opened for streaming (the caller closes it, and reads no more than `size`, its length when
+    /// opened), relative to the held directory; nil when it is not there under the name the index knows (renamed by
+    /// another process meanwhile: use `read`). A symlink, FIFO, device or unreadable file is an I/O error, logged once.
+    public func openMessage(uid: UInt32) throws(StorageError) -> (fd: Int32, path: String, size: Int)? {
+        guard let located = locate(uid) else { return nil }
+        let opened =
             located.fd >= 0
-            ? openat(located.fd, located.name, O_RDONLY | O_CLOEXEC) : Glibc.open(located.path, O_RDONLY | O_CLOEXEC)
-        if fd >= 0 { return (fd, located.path) }
-        guard errno == ENOENT else { throw FS.ioError(located.path) }
-        return nil
+            ? try FS.openMessageFile(located.name, in: located.fd, path: located.path)
+            : try FS.openMessageFile(located.path, in: AT_FDCWD, path: located.path)
+        return opened.map { ($0.fd, located.path, $0.size) }
     }
 
-    /// Raw bytes as on disk; a concurrent flag rename by another process is followed by a rescan.
+    /// Raw bytes as on disk (as many as the file holds); a concurrent flag rename by another process is followed by
+    /// a rescan.
     public func read(uid: UInt32) throws(StorageError) -> [UInt8] {
-        let located = mutex.run { () -> (fd: Int32, name: String, path: String)? in
+        if let opened = try openMessage(uid: uid) {
+            return try FS.read(OpenedFile(fd: opened.fd, size: opened.size), from: 0, path: opened.path)
+        }
+        guard let fresh = try currentPath(of: uid),
+            let opened = try FS.openMessageFile(fresh, in: AT_FDCWD, path: fresh)
+        else { throw .messageNotFound(uid) }
+        return try FS.read(opened, from: 0, path: fresh)
+    }
+
+    /// Where the index says a message is: its directory (held open; the engine lives as long as this Mailbox).
+    private func locate(_ uid: UInt32) -> (fd: Int32, name: String, path: String)? {
+        mutex.run { () -> (fd: Int32, name: String, path: String)? in
             guard let record = engine.index.records[uid] else { return nil }
             return (engine.directoryFD(of: record), record.fileName, engine.path(of: record))
         }
-        guard let located else { throw .messageNotFound(uid) }
-        // The engine (and so the directory fd) lives as long as this Mailbox.
-        let first =
-            located.fd >= 0
-            ? try FS.readFile(located.name, in: located.fd, path: located.path) : try FS.readFile(located.path)
-        if let bytes = first { return bytes }
-        guard let fresh = try currentPath(of: uid), let bytes = try FS.readFile(fresh) else {
-            throw .messageNotFound(uid)
-        }
-        return bytes
     }
 
     /// RFC 8474 §4 MAILBOXID.

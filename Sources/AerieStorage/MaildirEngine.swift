@@ -64,8 +64,11 @@ final class MaildirEngine {
     }
 
     /// The open directory a record's file is in (caller holds the mutex).
-    func directoryFD(of record: MessageRecord) -> Int32 {
-        if record.inNew {
+    func directoryFD(of record: MessageRecord) -> Int32 { directoryFD(inNew: record.inNew) }
+
+    /// new/ or cur/, opened once (AT_FDCWD-relative paths are used when it cannot be).
+    func directoryFD(inNew: Bool) -> Int32 {
+        if inNew {
             if directoryFDs.new < 0 { directoryFDs.new = open(newDirectory, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
             return directoryFDs.new
         }
@@ -258,27 +261,46 @@ final class MaildirEngine {
         var newEntries: [UIDListEntry] = []
         let now = nowSeconds()
         for (base, file) in files.sorted(by: { maildirSortsBefore($0.key, $1.key) }) {
+            let path = "\(file.inNew ? newDirectory : curDirectory)/\(file.name)"
+            let parsed = MaildirFileName(file.name)
+            StorageTestHooks.record(.messageFileStat, path: path)
+            // What cannot be read is left out of the view (logged once) rather than failing the whole mailbox; it
+            // gets its UID when a later scan finds it readable.
+            guard let status = FS.messageFileStatus(path) else { continue }  // vanished meanwhile
+            let st: FileStat
+            switch status {
+            case .success(let found): st = found
+            case .failure(let unusable):
+                StorageLog.skipped(path, unusable.description)
+                continue
+            }
+            var size = parsed.size ?? st.size
+            var vsize = parsed.virtualSize
+            if vsize == nil || parsed.size == nil {
+                StorageTestHooks.record(.messageFileOpen, path: path)
+                do throws(StorageError) {
+                    let held = directoryFD(inNew: file.inNew)
+                    let opened =
+                        held >= 0
+                        ? try FS.openMessageFile(file.name, in: held, path: path)
+                        : try FS.openMessageFile(path, in: AT_FDCWD, path: path)
+                    if let opened {
+                        var counter = VirtualSizeCounter()
+                        counter.add(try FS.read(opened, from: 0, path: path))
+                        size = parsed.size ?? counter.size
+                        vsize = counter.virtualSize
+                    }
+                } catch {
+                    StorageLog.skipped(path, error.description)
+                    continue
+                }
+            }
             var uid = uidlist.list.uid(forBase: base) ?? 0
             if uid == 0 || index.records[uid] != nil {
                 uid = nextUID
                 newEntries.append(UIDListEntry(uid: uid, extensions: [], base: base))
             }
             nextUID = max(nextUID, uid + 1)
-            let path = "\(file.inNew ? newDirectory : curDirectory)/\(file.name)"
-            let parsed = MaildirFileName(file.name)
-            StorageTestHooks.record(.messageFileStat, path: path)
-            guard let st = FS.stat(path) else { continue }  // vanished meanwhile
-            var size = parsed.size ?? st.size
-            var vsize = parsed.virtualSize
-            if vsize == nil || parsed.size == nil {
-                StorageTestHooks.record(.messageFileOpen, path: path)
-                if let bytes = try FS.readFile(path) {
-                    var counter = VirtualSizeCounter()
-                    counter.add(bytes)
-                    size = parsed.size ?? counter.size
-                    vsize = counter.virtualSize
-                }
-            }
             let record = MessageRecord(
                 uid: uid, modSeq: modSeq, size: size, virtualSize: vsize ?? size, internalDate: st.mtimeSeconds,
                 saveDate: now, inNew: file.inNew, fileName: file.name)

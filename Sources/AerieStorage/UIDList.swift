@@ -151,6 +151,7 @@ struct UIDListFile {
         loaded = true
         stamp = current
         if current != nil { StorageTestHooks.record(.uidlistRead, path: path) }
+        // A symlink reads as nothing: the list known so far stays, and the next write renames a file over the link.
         guard current != nil, let bytes = try FS.readFile(path), let parsed = UIDList.parse(bytes) else {
             if current == nil { list = UIDList() }
             return true
@@ -179,8 +180,13 @@ struct UIDListFile {
         }
         var text = ""
         for entry in entries { text += UIDList.line(for: entry) }
-        let fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC)
-        if fd < 0 { throw FS.ioError(path) }
+        let fd = FS.openRegularForWriting(path, flags: O_APPEND)
+        if fd < 0 {
+            // Not a file of ours (a symlink, a FIFO): the whole list is written anew, renamed over it.
+            guard errno == ELOOP else { throw FS.ioError(path) }
+            try rewrite(durable: durable)
+            return
+        }
         defer { close(fd) }
         try FS.writeAll(fd, Array(utf8: text), path: path)
         if durable && fdatasync(fd) != 0 { throw FS.ioError(path) }

@@ -34,18 +34,21 @@ extension POP3Maildrop {
                 if !chunk.isEmpty { output.send(chunk); sent += chunk.count }
                 offset = end
             } while offset < bytes.count && !stuffer.isComplete
-        case .file(let fd, let path):
+        case .file(let fd, let path, let size):
             defer { close(fd) }
             // Sized to the message (S=) when it is small: a zeroed 64 KiB buffer per RETR cost more than the read.
             var buffer = [UInt8](repeating: 0, count: min(Self.chunkSize, max(4096, record.size + 1)))
-            while !stuffer.isComplete {
-                let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            // No further than the file's length when opened: a file that keeps growing cannot hold the thread.
+            var left = size
+            while !stuffer.isComplete && left > 0 {
+                let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, min($0.count, left)) }
                 if count < 0 {
                     if errno == EINTR { continue }
                     log.error(logCategory, "read(\(path)) failed: errno \(errno)")
                     return nil
                 }
                 if count == 0 { break }
+                left -= count
                 let chunk = stuffer.feed(buffer[0..<count])
                 if !chunk.isEmpty { output.send(chunk); sent += chunk.count }
             }
@@ -56,14 +59,15 @@ extension POP3Maildrop {
     }
 
     enum MessageSource {
-        case file(Int32, String)
+        /// An open message file, its path and its length when opened.
+        case file(Int32, String, Int)
         case memory([UInt8])
     }
 
     /// The message file, opened for streaming; when another process renamed it meanwhile (a flag change),
     /// the store's rescanning read finds it under its new name.
     func open(_ record: MessageRecord) throws(StorageError) -> MessageSource {
-        if let opened = try mailbox.openMessage(uid: record.uid) { return .file(opened.fd, opened.path) }
+        if let opened = try mailbox.openMessage(uid: record.uid) { return .file(opened.fd, opened.path, opened.size) }
         return .memory(try mailbox.read(uid: record.uid))
     }
 

@@ -2,6 +2,7 @@ import AerieConfig
 import AerieCore
 import AerieObservability
 import AerieServer
+import AerieStorage
 import ArgumentParser
 import Dispatch
 
@@ -39,6 +40,7 @@ struct Serve: ParsableCommand {
             printError("Fatal: \(error)")
             throw ExitCode(1)
         }
+        StorageLog.install(log)
         for warning in loaded.warnings { log.warning("config", warning.description) }
         for warning in loaded.securityWarnings() { log.warning("config", "Insecure setting: \(warning)") }
 

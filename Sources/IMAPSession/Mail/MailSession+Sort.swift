@@ -85,13 +85,10 @@ extension MailSession {
     /// The header block of a message, read from the start of its file up to the empty line that ends it (or the
     /// limit); nil when the message is gone from disk (it then sorts with empty keys, as one without headers).
     static func readHeader(of record: MessageRecord, in mailbox: Mailbox) throws -> [UInt8]? {
-        if let path = mailbox.path(of: record.uid) {
-            let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
-            if fd >= 0 {
-                defer { Glibc.close(fd) }
-                return try readHeader(fd: fd, path: path)
-            }
-            guard errno == ENOENT else { throw StorageError.io(path: path, errno: errno) }
+        // Opened as every message file is (no symlink, FIFO or device; see `Mailbox.openMessage`).
+        if let opened = try mailbox.openMessage(uid: record.uid) {
+            defer { Glibc.close(opened.fd) }
+            return try readHeader(fd: opened.fd, path: opened.path)
         }
         // Renamed by another process meanwhile (a flag change): the store's rescanning read finds it.
         do {
