@@ -38,6 +38,9 @@ final class MaildirEngine {
     /// EMAILIDs worked out so far (otherwise a uidlist lookup and a SHA-256 per message at every FETCH EMAILID): the
     /// GUID of a UID never changes within one UIDVALIDITY.
     private var emailIDs: (uidValidity: UInt32, byUID: [UInt32: String]) = (0, [:])
+    /// RFC 3501 §2.3.2 (Dovecot's first_recent_uid): UIDs from here on are \Recent for the first read-write session
+    /// that learns of them; nil until first asked, then the first message still in new/ (never seen by a client).
+    private var recentFloor: UInt32?
 
     /// A directory listed (or written by us) less than a second after its last change: its mtime alone cannot prove
     /// that nothing else changed in the same instant, so it is not stored as trusted. While unchanged it spares the
@@ -86,6 +89,21 @@ final class MaildirEngine {
     var newDirectory: String { "\(directory)/new" }
     var curDirectory: String { "\(directory)/cur" }
     var tmpDirectory: String { "\(directory)/tmp" }
+
+    /// The first UID not yet claimed as \Recent by a session. Caller holds the mutex, after a refresh.
+    func recentFloorLocked() -> UInt32 {
+        if let recentFloor { return recentFloor }
+        let floor = sortedMessages().first(where: \.inNew)?.uid ?? index.header.nextUID
+        recentFloor = floor
+        return floor
+    }
+
+    /// Claims the UIDs below `end` for the caller; returns the floor before the claim. Caller holds the mutex.
+    func claimRecentLocked(below end: UInt32) -> UInt32 {
+        let floor = recentFloorLocked()
+        recentFloor = max(floor, end)
+        return floor
+    }
 
     func path(of record: MessageRecord) -> String { "\(record.inNew ? newDirectory : curDirectory)/\(record.fileName)" }
 

@@ -55,7 +55,8 @@ struct MailTranscript {
         _ = try b.send("4 SELECT INBOX")
         _ = try b.send("5 STORE 1 +FLAGS (\\Deleted)")
         #expect(try b.send("6 EXPUNGE") == ["* 1 EXPUNGE", "6 OK Expunge completed."])
-        #expect(try a.send("7 NOOP") == ["* 1 EXPUNGE", "7 OK NOOP completed."])
+        // A claimed both as \Recent at SELECT (RFC 3501 §2.3.2): the count changes with the expunge.
+        #expect(try a.send("7 NOOP") == ["* 1 EXPUNGE", "* 1 RECENT", "7 OK NOOP completed."])
     }
 
     @Test func fetchOfAMissingSequenceNumberIsBadOrEmpty() throws {

@@ -2,7 +2,7 @@
 groups and the stateful load test. Used by test_imaptest.py and by hand:
 
     python3 tests/integration/imaptest_harness.py compliance [GROUP ...]   # every group when none is named
-    python3 tests/integration/imaptest_harness.py load [SECS] [CLIENTS]
+    python3 tests/integration/imaptest_harness.py load [SECS] [CLIENTS] [USERS]
 
 AERIE_BIN picks the binary (default .build/release/aerie); IMAPTEST the imaptest binary (default
 /opt/imaptest/bin/imaptest, built on demand when ../shared is there)."""
@@ -88,11 +88,12 @@ def group_skipped(output: str) -> bool:
 
 
 def run_load(imaptest: Path, port: int, secs: int, clients: int, lmtp_port: int | None = None,
-             extra: list[str] | None = None) -> tuple[int, str]:
+             extra: list[str] | None = None, users: int = LOAD_USERS) -> tuple[int, str]:
     """imaptest's stateful random load over IMAPS; (errors, output). Every reply imaptest judges wrong is an error
-    line (`Error: ...`); an assertion in imaptest itself aborts it, which counts as an error too."""
+    line (`Error: ...`); an assertion in imaptest itself aborts it, which counts as an error too. Fewer `users`
+    than clients puts several clients on one mailbox."""
     mbox = tests_dir() / "default.mbox"
-    cmd = [str(imaptest), "host=127.0.0.1", f"port={port}", "user=test%d", f"users={LOAD_USERS}",
+    cmd = [str(imaptest), "host=127.0.0.1", f"port={port}", "user=test%d", f"users={users}",
            f"pass={MAIL_PASSWORD}", "ssl=any-cert", f"clients={clients}", f"secs={secs}", f"mbox={mbox}",
            *(extra or [])]
     if lmtp_port is not None:
@@ -134,7 +135,8 @@ def main(argv: list[str]) -> int:
         if mode == "load":
             secs = int(argv[1]) if len(argv) > 1 else 30
             clients = int(argv[2]) if len(argv) > 2 else 10
-            errors, out = run_load(imaptest, server.imaps_port, secs, clients)
+            users = int(argv[3]) if len(argv) > 3 else LOAD_USERS
+            errors, out = run_load(imaptest, server.imaps_port, secs, clients, users=users)
             print(out[-6000:])
             print(f"errors: {errors}")
             return 1 if errors else 0
