@@ -93,9 +93,14 @@ final class MaildirEngine {
     /// The first UID not yet claimed as \Recent by a session. Caller holds the mutex, after a refresh.
     func recentFloorLocked() -> UInt32 {
         if let recentFloor { return recentFloor }
-        let floor = sortedMessages().first(where: \.inNew)?.uid ?? index.header.nextUID
+        let floor = firstRecentOnDisk(nextUID: index.header.nextUID)
         recentFloor = floor
         return floor
+    }
+
+    /// Where \Recent starts when this process first looks: at the first message still in new/.
+    private func firstRecentOnDisk(nextUID: UInt32) -> UInt32 {
+        sortedMessages().first(where: \.inNew)?.uid ?? nextUID
     }
 
     /// Claims the UIDs below `end` for the caller; returns the floor before the claim. Caller holds the mutex.
@@ -137,6 +142,7 @@ final class MaildirEngine {
 
     /// Cheap when nothing changed: the index tail, the keywords file and three stat calls.
     func refresh() throws(StorageError) {
+        defer { if recentFloor == nil { _ = recentFloorLocked() } }
         try loadIndex()
         if try keywords.refresh() { generation += 1 }
         index.setKeywords(keywords.table)
@@ -362,6 +368,7 @@ final class MaildirEngine {
     ) throws(StorageError) -> [UInt32] {
         try ensureUIDList(root: configuration.root)
         var nextUID = max(uidlist.list.nextUID, index.header.nextUID)
+        if recentFloor == nil { recentFloor = firstRecentOnDisk(nextUID: nextUID) }
         let modSeq = index.header.highestModSeq + 1
         var entries: [UIDListEntry] = []
         var journal = IndexJournal()

@@ -137,9 +137,9 @@ struct MailTranscript {
         _ = try a.send("2 SELECT INBOX")
         let fetched = try a.send("3 FETCH 1:3 (FLAGS RFC822.SIZE)")
         #expect(fetched.prefix(3) == [
-            "* 1 FETCH (FLAGS (\\Flagged) RFC822.SIZE \(big.count))",
-            "* 2 FETCH (FLAGS () RFC822.SIZE \(small.count))",
-            "* 3 FETCH (FLAGS () RFC822.SIZE \(big.count))",
+            "* 1 FETCH (FLAGS (\\Flagged \\Recent) RFC822.SIZE \(big.count))",
+            "* 2 FETCH (FLAGS (\\Recent) RFC822.SIZE \(small.count))",
+            "* 3 FETCH (FLAGS (\\Recent) RFC822.SIZE \(big.count))",
         ])
         a.output.reset()
         a.session.execute(try IMAPCommandParser.parse(Array("4 FETCH 3 BODY.PEEK[]".utf8)), output: a.output)
