@@ -44,6 +44,7 @@ import Testing
         let body = try a.send("5 FETCH 1 (UID BODY.PEEK[])")
         #expect(body == ["* 1 FETCH (UID 1 BODY[] NIL)", "5 OK [EXPUNGEISSUED] Some messages were already expunged."])
         #expect(try a.send("6 SEARCH ALL") == ["* SEARCH 1 2", "6 OK Search completed."])
+        #expect(try a.send("6b SEARCH BODY xy") == ["* SEARCH 2", "6b OK Search completed."])
         #expect(try a.send("7 STORE 1:2 +FLAGS.SILENT (\\Seen)") == ["7 OK Store completed."])
         #expect(try a.send("8 NOOP") == ["* 1 EXPUNGE", "* 1 RECENT", "8 OK NOOP completed."])
         #expect(try a.send("9 FETCH 1 (UID FLAGS)") == ["* 1 FETCH (UID 2 FLAGS (\\Seen \\Recent))", "9 OK Fetch completed."])

@@ -19,8 +19,12 @@ extension MailSession {
             var context = SearchContext(
                 sequence: index + 1, count: selected.count, lastUID: selected.uids.last ?? 0, now: now,
                 saved: savedSearch, recent: selected.recent)
-            if try evaluate(key, record: record, message: &message, context: &context) {
-                matches.append((index + 1, record))
+            do {
+                if try evaluate(key, record: record, message: &message, context: &context) {
+                    matches.append((index + 1, record))
+                }
+            } catch StorageError.messageNotFound {
+                continue  // expunged elsewhere, not yet announced: its file is gone, so its text matches nothing
             }
         }
         return matches
