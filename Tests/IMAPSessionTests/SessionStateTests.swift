@@ -106,6 +106,17 @@ import Testing
         let out = try a.send("2 FETCH 1 FLAGS")
         #expect(out == ["* 1 FETCH (FLAGS (\\Recent))", "* 1 FETCH (FLAGS (\\Flagged \\Recent) UID 1)", "2 OK Fetch completed."])
     }
+
+    @Test func withQResyncEveryFetchResponseCarriesTheUID() throws {
+        let root = makeTempDirectory("state")
+        defer { removeTree(root) }
+        let a = try MailTranscript(root: root)
+        _ = try a.send("1 APPEND INBOX {17+}\r\nSubject: one\r\n\r\nx")
+        _ = try a.send("2 ENABLE QRESYNC")
+        _ = try a.send("3 SELECT INBOX")
+        #expect(try a.send("4 FETCH 1 FLAGS").first == "* 1 FETCH (UID 1 FLAGS (\\Recent))")
+        #expect(try a.send("5 STORE 1 +FLAGS (\\Seen)").first?.contains("UID 1") == true)
+    }
 }
 
 /// RFC 3501 §2.3.2 \Recent for IMAP4rev1 sessions, as Dovecot keeps it.

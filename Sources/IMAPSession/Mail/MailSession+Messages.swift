@@ -11,7 +11,8 @@ extension MailSession {
         var selected = try requireSelected()
         let uids = try resolve(command.sequence, uid: command.uid)
         var attributes = command.attributes
-        if command.uid && !attributes.contains(.uid) { attributes.insert(.uid, at: 0) }
+        // RFC 7162 §3.2 (QRESYNC): once enabled, every FETCH response carries the UID.
+        if (command.uid || qresyncEnabled) && !attributes.contains(.uid) { attributes.insert(.uid, at: 0) }
         if command.changedSince != nil && !attributes.contains(.modSeq) { attributes.append(.modSeq) }
         if condstoreEnabled == false && command.changedSince != nil { enabled.insert("CONDSTORE") }
         if command.vanished, let since = command.changedSince, qresyncEnabled,
@@ -177,7 +178,7 @@ extension MailSession {
             else { continue }
             var builder = FetchResponseBuilder(sequenceNumber: UInt32(sequence))
             if !command.silent { builder.flags(flagList(record, in: selected)) }
-            if command.uid { builder.uid(record.uid) }
+            if command.uid || qresyncEnabled { builder.uid(record.uid) }
             if condstoreEnabled { builder.modSeq(record.modSeq) }
             output.sendRaw(builder.bytes)
         }
