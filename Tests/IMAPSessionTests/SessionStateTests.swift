@@ -107,6 +107,18 @@ import Testing
         #expect(out == ["* 1 FETCH (FLAGS (\\Recent))", "* 1 FETCH (FLAGS (\\Flagged \\Recent) UID 1)", "2 OK Fetch completed."])
     }
 
+    /// RFC 7162 §3.1: the first CONDSTORE-enabling command tells the client the HIGHESTMODSEQ it may rely on.
+    @Test func fetchModSeqEnablesCondstoreWithHighestModSeq() throws {
+        let root = makeTempDirectory("state")
+        defer { removeTree(root) }
+        let (a, _) = try Self.pair(root, messages: 1)
+        let out = try a.send("1 FETCH 1 MODSEQ")
+        #expect(out.first?.hasPrefix("* OK [HIGHESTMODSEQ ") == true)
+        #expect(out.dropFirst().first?.hasPrefix("* 1 FETCH (MODSEQ (") == true)
+        #expect(try a.send("2 FETCH 1 MODSEQ").first?.hasPrefix("* 1 FETCH (MODSEQ (") == true)
+        #expect(try a.send("3 STORE 1 +FLAGS (\\Seen)").first?.contains(" MODSEQ (") == true)
+    }
+
     @Test func withQResyncEveryFetchResponseCarriesTheUID() throws {
         let root = makeTempDirectory("state")
         defer { removeTree(root) }

@@ -8,20 +8,21 @@ extension MailSession {
     /// RFC 9051 §6.4.5; answered from the session's view (`MailboxView` rules 2–4): a message expunged elsewhere but
     /// not yet announced is still served, and a part whose file is gone is answered NIL with `OK [EXPUNGEISSUED]`.
     func fetch(_ command: FetchCommand, output: any IMAPOutput) throws -> CommandResult {
-        var selected = try requireSelected()
+        _ = try requireSelected()
         let uids = try resolve(command.sequence, uid: command.uid)
         var attributes = command.attributes
         // RFC 7162 §3.2 (QRESYNC): once enabled, every FETCH response carries the UID.
         if (command.uid || qresyncEnabled) && !attributes.contains(.uid) { attributes.insert(.uid, at: 0) }
         if command.changedSince != nil && !attributes.contains(.modSeq) { attributes.append(.modSeq) }
-        if condstoreEnabled == false && command.changedSince != nil { enabled.insert("CONDSTORE") }
+        if command.changedSince != nil || attributes.contains(.modSeq) { enableCondstore(output: output) }
         if command.vanished, let since = command.changedSince, qresyncEnabled,
-            let vanished = selected.mailbox.expungedSince(modSeq: since)
+            let vanished = view?.mailbox.expungedSince(modSeq: since)
         {
-            let max = selected.lastUID
+            let max = view?.lastUID ?? 0
             let reported = vanished.filter { command.sequence.contains($0, max: max) }
             if !reported.isEmpty { output.send(.untagged(IMAPResponseLine.vanished(reported, earlier: true))) }
         }
+        var selected = try requireSelected()
         announceKeywords(in: &selected, output: output)
         view = selected
         let setsSeen = !selected.readOnly && attributes.contains { $0.setsSeen }
@@ -164,7 +165,10 @@ extension MailSession {
             case .remove: .remove
             case .replace: .replace
             }
-        if command.unchangedSince != nil { enabled.insert("CONDSTORE") }
+        if command.unchangedSince != nil {
+            enableCondstore(output: output)
+            selected = try requireSelected()
+        }
         let live = uids.filter { !selected.pendingExpunges.contains($0) }
         let result = try selected.mailbox.store(
             uids: live, flags: MessageFlags(imapFlags: command.flags), mode: mode,

@@ -378,6 +378,17 @@ public final class MailSession: @unchecked Sendable {
         }
     }
 
+    /// RFC 7162 §3.1: a CONDSTORE-enabling command (FETCH MODSEQ, CHANGEDSINCE, UNCHANGEDSINCE) turns CONDSTORE on,
+    /// and with a mailbox selected the client hears its HIGHESTMODSEQ right away.
+    func enableCondstore(output: any IMAPOutput) {
+        guard !condstoreEnabled else { return }
+        enabled.insert("CONDSTORE")
+        guard var current = view else { return }
+        let modSeq = current.reportableModSeq()
+        view = current
+        output.send(.untaggedStatus(.ok, IMAPResponseCode.highestModSeq(modSeq), "Highest"))
+    }
+
     /// RFC 3501 §2.3.2: a read-write session claims the messages no session has learnt of; EXAMINE only looks.
     func updateRecent(in view: inout MailboxView) {
         let floor = view.readOnly ? view.mailbox.recentFloor : view.mailbox.claimRecent(through: view.lastUID)

@@ -31,7 +31,7 @@ struct MailboxView {
     private(set) var recent: Set<UInt32> = []
     /// The RECENT count last sent.
     var reportedRecent = 0
-    /// The HIGHESTMODSEQ this session may report.
+    /// The HIGHESTMODSEQ this session may report (see `reportableModSeq`).
     private(set) var highestModSeq: UInt64
 
     init(mailbox: Mailbox, readOnly: Bool) {
@@ -67,6 +67,12 @@ struct MailboxView {
     func records() -> MessageRecords { MessageRecords(messages: messages) }
 
     func isRecent(_ uid: UInt32) -> Bool { recent.contains(uid) }
+
+    /// Rule 6: storage's figure covers every change this session has announced or made, unless an expunge waits.
+    mutating func reportableModSeq() -> UInt64 {
+        if pendingExpunges.isEmpty { highestModSeq = max(highestModSeq, mailbox.highestModSeq) }
+        return highestModSeq
+    }
 
     /// With nothing pending the view holds what storage's snapshot holds: take that array, so sessions of one mailbox
     /// share one copy of its records instead of each keeping its own.
