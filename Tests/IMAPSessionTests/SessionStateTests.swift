@@ -47,7 +47,8 @@ import Testing
         #expect(try a.send("6b SEARCH BODY xy") == ["* SEARCH 2", "6b OK Search completed."])
         #expect(try a.send("7 STORE 1:2 +FLAGS.SILENT (\\Seen)") == ["7 OK Store completed."])
         #expect(try a.send("8 NOOP") == ["* 1 EXPUNGE", "* 1 RECENT", "8 OK NOOP completed."])
-        #expect(try a.send("9 FETCH 1 (UID FLAGS)") == ["* 1 FETCH (UID 2 FLAGS (\\Seen \\Recent))", "9 OK Fetch completed."])
+        #expect(
+            try a.send("9 FETCH 1 (UID FLAGS)") == ["* 1 FETCH (UID 2 FLAGS (\\Seen \\Recent))", "9 OK Fetch completed."])
     }
 
     @Test func uidFetchMayAnnounceExpunges() throws {
@@ -104,7 +105,10 @@ import Testing
         _ = try b.send("1 STORE 1 +FLAGS.SILENT (\\Flagged)")
         // The change arrives as an unsolicited FETCH after A's own answer, which still shows what A knew.
         let out = try a.send("2 FETCH 1 FLAGS")
-        #expect(out == ["* 1 FETCH (FLAGS (\\Recent))", "* 1 FETCH (FLAGS (\\Flagged \\Recent) UID 1)", "2 OK Fetch completed."])
+        #expect(
+            out == [
+                "* 1 FETCH (FLAGS (\\Recent))", "* 1 FETCH (FLAGS (\\Flagged \\Recent) UID 1)", "2 OK Fetch completed.",
+            ])
     }
 
     /// RFC 7162 §3.1: the first CONDSTORE-enabling command tells the client the HIGHESTMODSEQ it may rely on.

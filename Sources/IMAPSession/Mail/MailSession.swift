@@ -372,7 +372,8 @@ public final class MailSession: @unchecked Sendable {
 
     func announceExpunges(_ notes: MailboxView.Notifications, output: any IMAPOutput) {
         if qresyncEnabled {
-            if !notes.vanished.isEmpty { output.send(.untagged(IMAPResponseLine.vanished(notes.vanished, earlier: false))) }
+            guard !notes.vanished.isEmpty else { return }
+            output.send(.untagged(IMAPResponseLine.vanished(notes.vanished, earlier: false)))
         } else {
             for (sequence, _) in notes.expunged { output.send(.untagged(IMAPResponseLine.expunge(UInt32(sequence)))) }
         }

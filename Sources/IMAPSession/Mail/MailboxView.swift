@@ -109,7 +109,7 @@ struct MailboxView {
         var flagChanges: [(sequence: Int, record: MessageRecord)] = []
     }
 
-    /// Folds disk changes into the view (rules 1–3); expunges are applied only when the command allows announcing them.
+    /// Folds disk changes into the view (rules 1–3); expunges apply only when the command allows announcing them.
     mutating func absorb(_ changes: MailboxChanges, allowExpunge: Bool, highestModSeq newModSeq: UInt64? = nil)
         -> Notifications
     {
