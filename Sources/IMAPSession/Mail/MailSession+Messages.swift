@@ -201,19 +201,22 @@ extension MailSession {
         let selected = try requireSelected()
         if move && selected.readOnly { throw CommandFailure(.no, .other("READ-ONLY"), "Mailbox is read-only.") }
         let uids = try resolve(set, uid: uid)
-        // As Dovecot's cmd-copy.c: a COPY or MOVE naming a message known to be gone does nothing (RFC 9051 §6.4.7).
+        // As Dovecot's cmd-copy.c: a COPY or MOVE naming a message known to be gone does nothing (RFC 9051 §6.4.7),
+        // and the expunge is told before the NO (COPY is not among the commands that hold EXPUNGE back).
         if uids.contains(where: selected.pendingExpunges.contains) {
-            throw CommandFailure(.no, .other("EXPUNGEISSUED"), "Some of the requested messages no longer exist.")
+            return CommandResult(final: {
+                .tagged($0, .no, .other("EXPUNGEISSUED"), "Some of the requested messages no longer exist.")
+            })
         }
         let destination = try openTarget(try name(mailbox))
         guard !uids.isEmpty else {
-            return .ok(move ? "No messages moved." : "No messages copied.", allowExpunge: uid)
+            return .ok(move ? "No messages moved." : "No messages copied.")
         }
         let pairs =
             move ? try selected.mailbox.move(uids: uids, to: destination) : try selected.mailbox.copy(uids: uids, to: destination)
         let code = IMAPResponseCode.copyUID(
             uidValidity: destination.uidValidity, source: pairs.map(\.source), destination: pairs.map(\.destination))
-        guard move else { return .ok("Copy completed.", code: code, allowExpunge: uid) }
+        guard move else { return .ok("Copy completed.", code: code) }
         // RFC 6851 §4.3: COPYUID comes untagged, before the expunges.
         output.send(.untaggedStatus(.ok, code, "Moved UIDs."))
         announceExpunged(pairs.map(\.source), output: output)

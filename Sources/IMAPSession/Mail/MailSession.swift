@@ -131,14 +131,14 @@ public final class MailSession: @unchecked Sendable {
         if let final = result.final { output.send(final(tag)) }
     }
 
-    /// RFC 9051 §7.5.1, RFC 3501 §7.4.1: no EXPUNGE while these run (Dovecot's COMMAND_FLAG_USES_SEQS); their UID
-    /// forms may announce expunges.
+    /// RFC 9051 §7.5.1, RFC 3501 §7.4.1: no EXPUNGE while FETCH, STORE or SEARCH (and SORT, THREAD) run; their UID
+    /// forms may announce expunges, and so may COPY, as Dovecot's does.
     static func usesSequenceNumbers(_ command: IMAPCommand) -> Bool {
         switch command.kind {
         case .fetch(let fetch): !fetch.uid
         case .store(let store): !store.uid
         case .search(let search): !search.uid
-        case .copy(let uid, _, _), .sort(let uid, _, _, _, _), .thread(let uid, _, _, _): !uid
+        case .sort(let uid, _, _, _, _), .thread(let uid, _, _, _): !uid
         default: false
         }
     }

@@ -7,7 +7,7 @@ import AerieStorage
 /// 1. A message enters the view only when `* n EXISTS` is sent for it (`absorb` returns `exists`), so a FETCH, SEARCH
 ///    or STORE answer never names a sequence number the client has not heard of.
 /// 2. A message leaves the view only when `* n EXPUNGE` (or VANISHED) is sent for it, and only for messages the view
-///    holds. While a command that uses sequence numbers runs (FETCH, STORE, SEARCH, SORT, THREAD, COPY without UID)
+///    holds. While a command that uses sequence numbers runs (FETCH, STORE, SEARCH, SORT, THREAD without UID)
 ///    expunges found on disk wait in `pendingExpunges`; the message keeps its sequence number, its record and its
 ///    flags as last told, and stays readable as far as its file is still there (Dovecot does the same; a body part of
 ///    a file that is really gone is answered NIL and the FETCH ends `OK [EXPUNGEISSUED]`, as Dovecot's imap-fetch.c).
