@@ -215,14 +215,17 @@ public final class MailStore: Sendable {
             var unseen = 0
             var deleted = 0
             var size = 0
+            var recent = 0
+            let recentFloor = engine.recentFloorLocked()
             for record in engine.sortedMessages() {
+                if record.uid >= recentFloor { recent += 1 }
                 if !record.flags.system.contains(.seen) { unseen += 1 }
                 if record.flags.system.contains(.deleted) { deleted += 1 }
                 size += record.virtualSize
             }
             let header = engine.index.header
             return MailboxStatus(
-                messages: engine.index.records.count, unseen: unseen, deleted: deleted, recent: 0,
+                messages: engine.index.records.count, unseen: unseen, deleted: deleted, recent: recent,
                 uidNext: header.nextUID, uidValidity: header.uidValidity, highestModSeq: header.highestModSeq,
                 size: size, mailboxID: engine.mailboxGUID)
         }

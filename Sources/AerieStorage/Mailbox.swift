@@ -37,6 +37,15 @@ public final class Mailbox: @unchecked Sendable {
         }
     }
 
+    /// RFC 3501 §2.3.2: the messages up to `lastUID` no session has learnt of yet become this session's \Recent ones;
+    /// returns the floor before the claim (UIDs from it up to `lastUID` are recent for the caller).
+    public func claimRecent(through lastUID: UInt32) -> UInt32 {
+        mutex.run { engine.claimRecentLocked(below: lastUID &+ 1) }
+    }
+
+    /// The first UID no session has claimed as \Recent (EXAMINE sees these as recent without claiming them).
+    public var recentFloor: UInt32 { mutex.run { engine.recentFloorLocked() } }
+
     /// Compares the view with the engine's current snapshot; the snapshot then becomes the view (shared, not copied).
     private func diffLocked() -> MailboxChanges {
         guard engine.generation != viewGeneration else { return MailboxChanges() }

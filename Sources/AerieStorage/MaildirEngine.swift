@@ -38,6 +38,9 @@ final class MaildirEngine {
     /// EMAILIDs worked out so far (otherwise a uidlist lookup and a SHA-256 per message at every FETCH EMAILID): the
     /// GUID of a UID never changes within one UIDVALIDITY.
     private var emailIDs: (uidValidity: UInt32, byUID: [UInt32: String]) = (0, [:])
+    /// RFC 3501 §2.3.2 (Dovecot's first_recent_uid): UIDs from here on are \Recent for the first read-write session
+    /// that learns of them; nil until first asked, then the first message still in new/ (never seen by a client).
+    private var recentFloor: UInt32?
 
     /// A directory listed (or written by us) less than a second after its last change: its mtime alone cannot prove
     /// that nothing else changed in the same instant, so it is not stored as trusted. While unchanged it spares the
@@ -90,6 +93,26 @@ final class MaildirEngine {
     var curDirectory: String { "\(directory)/cur" }
     var tmpDirectory: String { "\(directory)/tmp" }
 
+    /// The first UID not yet claimed as \Recent by a session. Caller holds the mutex, after a refresh.
+    func recentFloorLocked() -> UInt32 {
+        if let recentFloor { return recentFloor }
+        let floor = firstRecentOnDisk(nextUID: index.header.nextUID)
+        recentFloor = floor
+        return floor
+    }
+
+    /// Where \Recent starts when this process first looks: at the first message still in new/.
+    private func firstRecentOnDisk(nextUID: UInt32) -> UInt32 {
+        sortedMessages().first(where: \.inNew)?.uid ?? nextUID
+    }
+
+    /// Claims the UIDs below `end` for the caller; returns the floor before the claim. Caller holds the mutex.
+    func claimRecentLocked(below end: UInt32) -> UInt32 {
+        let floor = recentFloorLocked()
+        recentFloor = max(floor, end)
+        return floor
+    }
+
     func path(of record: MessageRecord) -> String { "\(record.inNew ? newDirectory : curDirectory)/\(record.fileName)" }
 
     func withWriteLock<T>(_ body: () throws(StorageError) -> T) throws(StorageError) -> T {
@@ -122,6 +145,7 @@ final class MaildirEngine {
 
     /// Cheap when nothing changed: the index tail, the keywords file and three stat calls.
     func refresh() throws(StorageError) {
+        defer { if recentFloor == nil { _ = recentFloorLocked() } }
         try loadIndex()
         if try keywords.refresh() { generation += 1 }
         index.setKeywords(keywords.table)
@@ -366,6 +390,7 @@ final class MaildirEngine {
     ) throws(StorageError) -> [UInt32] {
         try ensureUIDList(root: configuration.root)
         var nextUID = max(uidlist.list.nextUID, index.header.nextUID)
+        if recentFloor == nil { recentFloor = firstRecentOnDisk(nextUID: nextUID) }
         let modSeq = index.header.highestModSeq + 1
         var entries: [UIDListEntry] = []
         var journal = IndexJournal()

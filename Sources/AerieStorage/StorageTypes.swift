@@ -161,7 +161,7 @@ public struct MailboxStatus: Sendable, Equatable {
     public var messages: Int
     public var unseen: Int
     public var deleted: Int
-    /// Always 0: IMAP4rev2 dropped \Recent.
+    /// RFC 3501 §2.3.2: messages no session has claimed as \Recent yet.
     public var recent: Int
     public var uidNext: UInt32
     public var uidValidity: UInt32

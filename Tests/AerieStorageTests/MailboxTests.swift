@@ -218,8 +218,9 @@ import Testing
         _ = try box.sync()
         #expect(box.messages.first { $0.uid == uid }?.virtualSize == 20)
         #expect(box.messages.first { $0.uid == uid }?.size == 19)
+        // No session claimed it as \Recent (RFC 3501 §2.3.2): STATUS counts it.
         let status = try store.status("INBOX")
-        #expect(status == MailboxStatus(messages: 1, unseen: 1, deleted: 0, recent: 0, uidNext: 2, uidValidity: box.uidValidity, highestModSeq: box.highestModSeq, size: 20, mailboxID: box.mailboxID))
+        #expect(status == MailboxStatus(messages: 1, unseen: 1, deleted: 0, recent: 1, uidNext: 2, uidValidity: box.uidValidity, highestModSeq: box.highestModSeq, size: 20, mailboxID: box.mailboxID))
     }
 }
 

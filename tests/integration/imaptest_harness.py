@@ -2,7 +2,7 @@
 groups and the stateful load test. Used by test_imaptest.py and by hand:
 
     python3 tests/integration/imaptest_harness.py compliance [GROUP ...]   # every group when none is named
-    python3 tests/integration/imaptest_harness.py load [SECS] [CLIENTS]
+    python3 tests/integration/imaptest_harness.py load [SECS] [CLIENTS] [USERS] [lmtp]
 
 AERIE_BIN picks the binary (default .build/release/aerie); IMAPTEST the imaptest binary (default
 /opt/imaptest/bin/imaptest, built on demand when ../shared is there)."""
@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import os
 import re
+import smtplib
 import subprocess
 import sys
 import tarfile
+import threading
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -104,21 +107,50 @@ def group_skipped(output: str) -> bool:
     return bool(counts) and all(total == "0" for _, total in counts)
 
 
+def deliver_while(stop: threading.Event, lmtp_port: int, users: int, delivered: list[int]) -> None:
+    """LMTP deliveries to test1..testN, a few per second, until `stop` is set (imaptest itself only delivers when
+    configured through a profile)."""
+    n = 0
+    while not stop.is_set():
+        with smtplib.LMTP("127.0.0.1", lmtp_port) as lmtp:
+            for _ in range(20):
+                if stop.is_set():
+                    break
+                body = f"From: a@example.org\r\nSubject: delivery {n}\r\n\r\nhello\r\n"
+                lmtp.sendmail("a@example.org", [f"test{1 + n % users}"], body)
+                delivered.append(n)
+                n += 1
+                time.sleep(0.05)
+
+
 def run_load(imaptest: Path, port: int, secs: int, clients: int, lmtp_port: int | None = None,
-             extra: list[str] | None = None) -> tuple[int, str]:
+             extra: list[str] | None = None, users: int = LOAD_USERS) -> tuple[int, str]:
     """imaptest's stateful random load over IMAPS; (errors, output). Every reply imaptest judges wrong is an error
-    line (`Error: ...`); an assertion in imaptest itself aborts it, which counts as an error too."""
+    line (`Error: ...`); an assertion in imaptest itself aborts it, which counts as an error too. Fewer `users`
+    than clients puts several clients on one mailbox; `lmtp_port` adds LMTP deliveries to the same mailboxes while
+    the load runs (the output then ends with `LMTP deliveries: N`)."""
     mbox = tests_dir() / "default.mbox"
-    cmd = [str(imaptest), "host=127.0.0.1", f"port={port}", "user=test%d", f"users={LOAD_USERS}",
+    cmd = [str(imaptest), "host=127.0.0.1", f"port={port}", "user=test%d", f"users={users}",
            f"pass={MAIL_PASSWORD}", "ssl=any-cert", f"clients={clients}", f"secs={secs}", f"mbox={mbox}",
            *(extra or [])]
+    stop = threading.Event()
+    delivered: list[int] = []
+    thread = None
     if lmtp_port is not None:
-        cmd += [f"lmtp_port={lmtp_port}"]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=secs + 120, errors="replace")
+        thread = threading.Thread(target=deliver_while, args=(stop, lmtp_port, users, delivered), daemon=True)
+        thread.start()
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=secs + 120, errors="replace")
+    finally:
+        stop.set()
+        if thread is not None:
+            thread.join(timeout=30)
     out = proc.stdout + proc.stderr
     errors = len(re.findall(r"^Error:", out, re.M))
     if proc.returncode != 0 and errors == 0:
         errors = 1
+    if lmtp_port is not None:
+        out += f"\nLMTP deliveries: {len(delivered)}\n"
     return errors, out
 
 
@@ -151,7 +183,9 @@ def main(argv: list[str]) -> int:
         if mode == "load":
             secs = int(argv[1]) if len(argv) > 1 else 30
             clients = int(argv[2]) if len(argv) > 2 else 10
-            errors, out = run_load(imaptest, server.imaps_port, secs, clients)
+            users = int(argv[3]) if len(argv) > 3 else LOAD_USERS
+            lmtp = server.lmtp_port if "lmtp" in argv[4:] else None
+            errors, out = run_load(imaptest, server.imaps_port, secs, clients, users=users, lmtp_port=lmtp)
             print(out[-6000:])
             print(f"errors: {errors}")
             return 1 if errors else 0

@@ -172,6 +172,9 @@ def test_idle_hears_a_new_message_promptly(account):
         other.logout()
         line = idler.readline(timeout=5)
         assert re.match(r"^\* \d+ EXISTS$", line), line
+        # An IMAP4rev1 session that learns of a message first has it as \Recent (RFC 3501 §2.3.2).
+        line = idler.readline(timeout=5)
+        assert re.match(r"^\* [1-9]\d* RECENT$", line), line
         idler.send("DONE\r\n")
         assert idler.readline().startswith("c OK"), "IDLE did not end with OK"
 

@@ -124,7 +124,10 @@ extension MailSession {
             case .unseen: values.append((item, UInt64(status.unseen)))
             case .deleted: values.append((item, UInt64(status.deleted)))
             case .size: values.append((item, UInt64(status.size)))
-            case .recent: values.append((item, UInt64(status.recent)))
+            case .recent:
+                // The selected mailbox's recent messages are this session's own (RFC 3501 §2.3.2), as Dovecot answers.
+                let own = view.flatMap { $0.mailbox.name == name ? $0.recent.count : nil }
+                values.append((item, UInt64(enabled.contains("IMAP4REV2") ? 0 : own ?? status.recent)))
             case .highestModSeq: values.append((item, status.highestModSeq))
             case .appendLimit: values.append((item, UInt64(settings.appendLimit)))
             case .mailboxID: break

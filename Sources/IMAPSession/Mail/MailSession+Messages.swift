@@ -5,66 +5,99 @@ import IMAPProtocol
 
 /// FETCH, STORE, COPY, MOVE and EXPUNGE (RFC 9051 §6.4, RFC 7162, RFC 4315, RFC 6851).
 extension MailSession {
+    /// RFC 9051 §6.4.5; answered from the session's view (`MailboxView` rules 2–4): a message expunged elsewhere but
+    /// not yet announced is still served, and a part whose file is gone is answered NIL with `OK [EXPUNGEISSUED]`.
     func fetch(_ command: FetchCommand, output: any IMAPOutput) throws -> CommandResult {
-        let selected = try requireSelected()
+        _ = try requireSelected()
         let uids = try resolve(command.sequence, uid: command.uid)
         var attributes = command.attributes
-        if command.uid && !attributes.contains(.uid) { attributes.insert(.uid, at: 0) }
+        // RFC 7162 §3.2 (QRESYNC): once enabled, every FETCH response carries the UID.
+        if (command.uid || qresyncEnabled) && !attributes.contains(.uid) { attributes.insert(.uid, at: 0) }
         if command.changedSince != nil && !attributes.contains(.modSeq) { attributes.append(.modSeq) }
         if command.changedSince != nil || attributes.contains(.modSeq) { enableCondstore(output: output) }
         if command.vanished, let since = command.changedSince, qresyncEnabled,
-            let vanished = selected.mailbox.expungedSince(modSeq: since)
+            let vanished = view?.mailbox.expungedSince(modSeq: since)
         {
-            let max = selected.uids.last ?? 0
+            let max = view?.lastUID ?? 0
             let reported = vanished.filter { command.sequence.contains($0, max: max) }
             if !reported.isEmpty { output.send(.untagged(IMAPResponseLine.vanished(reported, earlier: true))) }
         }
+        var selected = try requireSelected()
+        announceKeywords(in: &selected, output: output)
+        view = selected
         let setsSeen = !selected.readOnly && attributes.contains { $0.setsSeen }
         var seenUIDs: [UInt32] = []
-        var missing = false
-        let records = selected.records()
+        var skippedExpunged = false
         for uid in uids {
-            guard let record = records.record(uid: uid), let sequence = selected.sequenceNumber(of: uid) else {
-                missing = true
+            guard let record = selected.record(uid: uid), let sequence = selected.sequenceNumber(of: uid) else {
                 continue
             }
             if let since = command.changedSince, record.modSeq <= since { continue }
             var flags = record.flags
-            if setsSeen && !flags.system.contains(.seen) {
+            if setsSeen && !flags.system.contains(.seen) && !selected.pendingExpunges.contains(uid) {
                 seenUIDs.append(uid)
                 flags.system.insert(.seen)
             }
+            var shown = flags.imapFlags
+            if selected.isRecent(uid) { shown.append(.recent) }
             var message = MessageData(mailbox: selected.mailbox, record: record)
             var builder = FetchResponseBuilder(sequenceNumber: UInt32(sequence), reservingCapacity: 256)
             for attribute in attributes {
-                try add(attribute, record: record, flags: flags, message: &message, to: &builder)
+                do {
+                    try add(attribute, record: record, flags: shown, message: &message, to: &builder)
+                } catch StorageError.messageNotFound {
+                    // Dovecot's imap-fetch.c: the file is gone; answer the item's NIL form and carry on.
+                    skippedExpunged = true
+                    let (name, value) = Self.nilReply(for: attribute)
+                    builder.item(name, value)
+                }
             }
             if !seenUIDs.isEmpty && seenUIDs.last == uid && !attributes.contains(.flags) {
-                builder.flags(flags.imapFlags)
+                builder.flags(shown)
             }
             output.sendRaw(builder.finish())
         }
         selected.mailbox.flushCache()
         if !seenUIDs.isEmpty {
-            _ = try selected.mailbox.store(
-                uids: seenUIDs, flags: MessageFlags(system: .seen), mode: .add, unchangedSince: nil)
+            let changed = try selected.mailbox.store(
+                uids: seenUIDs, flags: MessageFlags(system: .seen), mode: .add, unchangedSince: nil
+            ).changed
+            for record in changed { view?.update(record) }
         }
-        if missing && !command.uid {
-            return CommandResult(
-                final: { .tagged($0, .no, .other("EXPUNGEISSUED"), "Some messages were expunged.") },
-                allowExpunge: false)
+        if skippedExpunged {
+            return .ok("Some messages were already expunged.", code: .other("EXPUNGEISSUED"), allowExpunge: command.uid)
         }
         return .ok("Fetch completed.", allowExpunge: command.uid)
     }
 
+    /// What Dovecot sends for an item of a message whose file is gone (imap-fetch.c's nil replies).
+    static func nilReply(for attribute: FetchAttribute) -> (String, String) {
+        switch attribute {
+        case .envelope: ("ENVELOPE", "(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)")
+        case .body: ("BODY", "(\"text\" \"plain\" NIL NIL NIL \"7bit\" 0 0)")
+        case .bodyStructure: ("BODYSTRUCTURE", "(\"text\" \"plain\" NIL NIL NIL \"7bit\" 0 0 NIL NIL NIL NIL)")
+        case .rfc822: ("RFC822", "NIL")
+        case .rfc822Header: ("RFC822.HEADER", "NIL")
+        case .rfc822Text: ("RFC822.TEXT", "NIL")
+        case .bodySection(_, let section, let partial):
+            ("BODY[\(section)]" + (partial.map { "<\($0.offset)>" } ?? ""), "NIL")
+        case .binary(_, let part, let partial):
+            ("BINARY[" + part.map(String.init).joined(separator: ".") + "]" + (partial.map { "<\($0.offset)>" } ?? ""),
+             "NIL")
+        case .binarySize(let part): ("BINARY.SIZE[" + part.map(String.init).joined(separator: ".") + "]", "0")
+        case .emailID: ("EMAILID", "NIL")
+        default: ("UID", "NIL")
+        }
+    }
+
     /// One FETCH item; message bytes are read and parsed at most once per message.
     func add(
-        _ attribute: FetchAttribute, record: MessageRecord, flags: MessageFlags, message: inout MessageData,
+        _ attribute: FetchAttribute, record: MessageRecord, flags: [Flag], message: inout MessageData,
         to builder: inout FetchResponseBuilder
     ) throws {
         switch attribute {
         case .uid: builder.uid(record.uid)
-        case .flags: builder.flags(flags.imapFlags)
+        case .flags: builder.flags(flags)
         case .internalDate: builder.internalDate(secondsSince1970: record.internalDate)
         case .rfc822Size: builder.rfc822Size(record.virtualSize)
         case .modSeq: builder.modSeq(record.modSeq)
@@ -121,8 +154,9 @@ extension MailSession {
         return (bytes[start..<end], partial.offset)
     }
 
+    /// RFC 9051 §6.4.6; the view takes the new flags, and new keywords are announced before the FETCH answers.
     func store(_ command: StoreCommand, output: any IMAPOutput) throws -> CommandResult {
-        let selected = try requireSelected()
+        var selected = try requireSelected()
         guard !selected.readOnly else { throw CommandFailure(.no, .other("READ-ONLY"), "Mailbox is read-only.") }
         let uids = try resolve(command.sequence, uid: command.uid)
         let mode: StoreMode =
@@ -131,17 +165,24 @@ extension MailSession {
             case .remove: .remove
             case .replace: .replace
             }
-        if command.unchangedSince != nil { enableCondstore(output: output) }
+        if command.unchangedSince != nil {
+            enableCondstore(output: output)
+            selected = try requireSelected()
+        }
+        let live = uids.filter { !selected.pendingExpunges.contains($0) }
         let result = try selected.mailbox.store(
-            uids: uids, flags: MessageFlags(imapFlags: command.flags), mode: mode,
+            uids: live, flags: MessageFlags(imapFlags: command.flags), mode: mode,
             unchangedSince: command.unchangedSince)
+        for record in result.changed { selected.update(record) }
+        announceKeywords(in: &selected, output: output)
+        view = selected
         for record in result.changed {
             guard !command.silent || command.unchangedSince != nil,
-                let sequence = view?.sequenceNumber(of: record.uid)
+                let sequence = selected.sequenceNumber(of: record.uid)
             else { continue }
             var builder = FetchResponseBuilder(sequenceNumber: UInt32(sequence))
-            if !command.silent { builder.flags(record.flags.imapFlags) }
-            if command.uid { builder.uid(record.uid) }
+            if !command.silent { builder.flags(flagList(record, in: selected)) }
+            if command.uid || qresyncEnabled { builder.uid(record.uid) }
             if condstoreEnabled { builder.modSeq(record.modSeq) }
             output.sendRaw(builder.bytes)
         }
@@ -160,25 +201,38 @@ extension MailSession {
         let selected = try requireSelected()
         if move && selected.readOnly { throw CommandFailure(.no, .other("READ-ONLY"), "Mailbox is read-only.") }
         let uids = try resolve(set, uid: uid)
+        // As Dovecot's cmd-copy.c: a COPY or MOVE naming a message known to be gone does nothing (RFC 9051 §6.4.7),
+        // and the expunge is told before the NO (COPY is not among the commands that hold EXPUNGE back).
+        if uids.contains(where: selected.pendingExpunges.contains) {
+            return CommandResult(final: {
+                .tagged($0, .no, .other("EXPUNGEISSUED"), "Some of the requested messages no longer exist.")
+            })
+        }
         let destination = try openTarget(try name(mailbox))
         guard !uids.isEmpty else {
-            return .ok(move ? "No messages moved." : "No messages copied.", allowExpunge: uid)
+            return .ok(move ? "No messages moved." : "No messages copied.")
         }
         let pairs =
             move ? try selected.mailbox.move(uids: uids, to: destination) : try selected.mailbox.copy(uids: uids, to: destination)
         let code = IMAPResponseCode.copyUID(
             uidValidity: destination.uidValidity, source: pairs.map(\.source), destination: pairs.map(\.destination))
-        guard move else { return .ok("Copy completed.", code: code, allowExpunge: uid) }
+        guard move else { return .ok("Copy completed.", code: code) }
         // RFC 6851 §4.3: COPYUID comes untagged, before the expunges.
         output.send(.untaggedStatus(.ok, code, "Moved UIDs."))
         announceExpunged(pairs.map(\.source), output: output)
         return .ok("Move completed.")
     }
 
+    /// RFC 9051 §6.4.3, RFC 4315 §2.1: the messages the client knows as \Deleted go (after a sync, so flags others set
+    /// are told first); only those are announced, with any expunges still pending.
     func expunge(uids: [UInt32]?, output: any IMAPOutput) throws -> CommandResult {
+        guard try !requireSelected().readOnly else {
+            throw CommandFailure(.no, .other("READ-ONLY"), "Mailbox is read-only.")
+        }
+        notifyChanges(output: output, allowExpunge: true)
         let selected = try requireSelected()
-        guard !selected.readOnly else { throw CommandFailure(.no, .other("READ-ONLY"), "Mailbox is read-only.") }
-        let removed = try selected.mailbox.expunge(uids: uids)
+        let wanted = uids.map { Set($0) }
+        let removed = try selected.mailbox.expunge(uids: selected.deletedUIDs.filter { wanted?.contains($0) ?? true })
         announceExpunged(removed, output: output)
         return .ok("Expunge completed.")
     }
@@ -188,11 +242,7 @@ extension MailSession {
         guard var current = view, !uids.isEmpty else { return }
         let notes = current.absorb(MailboxChanges(expunged: uids), allowExpunge: true)
         view = current
-        if qresyncEnabled {
-            output.send(.untagged(IMAPResponseLine.vanished(notes.vanished, earlier: false)))
-        } else {
-            for (sequence, _) in notes.expunged { output.send(.untagged(IMAPResponseLine.expunge(UInt32(sequence)))) }
-        }
+        announceExpunges(notes, output: output)
     }
 }
 

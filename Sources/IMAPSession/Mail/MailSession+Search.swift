@@ -18,9 +18,13 @@ extension MailSession {
             var message = MessageData(mailbox: selected.mailbox, record: record)
             var context = SearchContext(
                 sequence: index + 1, count: selected.count, lastUID: selected.uids.last ?? 0, now: now,
-                saved: savedSearch)
-            if try evaluate(key, record: record, message: &message, context: &context) {
-                matches.append((index + 1, record))
+                saved: savedSearch, recent: selected.recent)
+            do {
+                if try evaluate(key, record: record, message: &message, context: &context) {
+                    matches.append((index + 1, record))
+                }
+            } catch StorageError.messageNotFound {
+                continue  // expunged elsewhere, not yet announced: its file is gone, so its text matches nothing
             }
         }
         return matches
@@ -86,6 +90,8 @@ extension MailSession {
         var lastUID: UInt32
         var now: Int64
         var saved: [UInt32]
+        /// This session's \Recent messages (RFC 3501 §2.3.2; empty for IMAP4rev2 sessions).
+        var recent: Set<UInt32> = []
     }
 
     func evaluate(_ key: SearchKey, record: MessageRecord, message: inout MessageData, context: inout SearchContext)
@@ -104,9 +110,10 @@ extension MailSession {
         case .undraft: return !system.contains(.draft)
         case .unflagged: return !system.contains(.flagged)
         case .unseen: return !system.contains(.seen)
-        // IMAP4rev2 dropped \Recent; no message is ever recent here.
-        case .new, .recent: return false
-        case .old: return true
+        // RFC 3501 §6.4.4: NEW is RECENT UNSEEN; OLD is NOT RECENT.
+        case .new: return context.recent.contains(record.uid) && !system.contains(.seen)
+        case .recent: return context.recent.contains(record.uid)
+        case .old: return !context.recent.contains(record.uid)
         case .keyword(let name): return record.flags.contains(keyword: name)
         case .unkeyword(let name): return !record.flags.contains(keyword: name)
         case .bcc(let text): return try addressContains("Bcc", text, &message)

@@ -118,7 +118,7 @@ public final class MailSession: @unchecked Sendable {
             // The client is told only that something failed; the admin gets the path and errno.
             if case .io = error { log.error(logCategory, "\(IMAPSession.commandName(command)) failed: \(error)") }
             output.send(.tagged(tag, .no, error.responseCode, error.clientText))
-            notifyChanges(output: output, allowExpunge: true)
+            notifyChanges(output: output, allowExpunge: !Self.usesSequenceNumbers(command))
             return
         } catch let error as CommandFailure {
             output.send(.tagged(tag, error.status, error.code, error.text))
@@ -129,6 +129,18 @@ public final class MailSession: @unchecked Sendable {
         }
         if result.notify { notifyChanges(output: output, allowExpunge: result.allowExpunge) }
         if let final = result.final { output.send(final(tag)) }
+    }
+
+    /// RFC 9051 §7.5.1, RFC 3501 §7.4.1: no EXPUNGE while FETCH, STORE or SEARCH (and SORT, THREAD) run; their UID
+    /// forms may announce expunges, and so may COPY, as Dovecot's does.
+    static func usesSequenceNumbers(_ command: IMAPCommand) -> Bool {
+        switch command.kind {
+        case .fetch(let fetch): !fetch.uid
+        case .store(let store): !store.uid
+        case .search(let search): !search.uid
+        case .sort(let uid, _, _, _, _), .thread(let uid, _, _, _): !uid
+        default: false
+        }
     }
 
     struct CommandResult {
@@ -156,7 +168,7 @@ public final class MailSession: @unchecked Sendable {
             return try select(mailbox, parameters: parameters, readOnly: true, output: output)
         case .close:
             let selected = try requireSelected()
-            if !selected.readOnly { _ = try selected.mailbox.expunge(uids: nil) }
+            if !selected.readOnly { _ = try selected.mailbox.expunge(uids: selected.deletedUIDs) }
             view = nil
             return CommandResult(final: { .tagged($0, .ok, nil, "Close completed.") }, notify: false)
         case .unselect:
@@ -267,16 +279,6 @@ public final class MailSession: @unchecked Sendable {
         return .ok("Enabled.")
     }
 
-    /// RFC 7162 §3.1: a CONDSTORE enabling command (FETCH MODSEQ or CHANGEDSINCE, STORE UNCHANGEDSINCE, SEARCH
-    /// MODSEQ, STATUS HIGHESTMODSEQ) turns CONDSTORE on; the first one tells the client the selected mailbox's
-    /// HIGHESTMODSEQ.
-    func enableCondstore(output: any IMAPOutput) {
-        guard !condstoreEnabled else { return }
-        enabled.insert("CONDSTORE")
-        guard let view else { return }
-        output.send(.untaggedStatus(.ok, IMAPResponseCode.highestModSeq(view.mailbox.highestModSeq), "Highest"))
-    }
-
     func select(_ mailbox: MailboxName, parameters: SelectParameters, readOnly: Bool, output: any IMAPOutput) throws
         -> CommandResult
     {
@@ -289,18 +291,17 @@ public final class MailSession: @unchecked Sendable {
         let opened = try store.open(try name(mailbox))
         if parameters.condstore { enabled.insert("CONDSTORE") }
         var selected = MailboxView(mailbox: opened, readOnly: readOnly)
-        let keywords = opened.keywords
-        let flags: [Flag] = [.answered, .flagged, .deleted, .seen, .draft] + keywords.map { Flag.keyword($0) }
-        output.send(.untagged(IMAPResponseLine.flags(flags)))
+        sendFlags(opened.keywords, in: &selected, output: output)
         if readOnly {
             output.send(.untaggedStatus(.ok, IMAPResponseCode.permanentFlags([]), "Read-only mailbox."))
-        } else {
-            let permanent = opened.acceptsNewKeywords ? flags + [.wildcard] : flags
-            output.send(.untaggedStatus(.ok, IMAPResponseCode.permanentFlags(permanent), "Flags permitted."))
         }
         output.send(.untagged(IMAPResponseLine.exists(UInt32(selected.count))))
-        if !enabled.contains("IMAP4REV2") { output.send(.untagged(IMAPResponseLine.recent(0))) }
-        if let firstUnseen = opened.messages.firstIndex(where: { !$0.flags.system.contains(.seen) }),
+        if !enabled.contains("IMAP4REV2") {
+            updateRecent(in: &selected)
+            selected.reportedRecent = selected.recent.count
+            output.send(.untagged(IMAPResponseLine.recent(UInt32(selected.recent.count))))
+        }
+        if let firstUnseen = selected.messages.firstIndex(where: { !$0.flags.system.contains(.seen) }),
             !enabled.contains("IMAP4REV2")
         {
             output.send(.untaggedStatus(.ok, IMAPResponseCode.unseen(UInt32(firstUnseen + 1)), "First unseen."))
@@ -311,7 +312,7 @@ public final class MailSession: @unchecked Sendable {
         if !mailboxID.isEmpty { output.send(.untaggedStatus(.ok, IMAPResponseCode.mailboxID(mailboxID), "Mailbox ID")) }
         if condstoreEnabled {
             output.send(
-                .untaggedStatus(.ok, IMAPResponseCode.highestModSeq(opened.highestModSeq), "Highest"))
+                .untaggedStatus(.ok, IMAPResponseCode.highestModSeq(selected.highestModSeq), "Highest"))
         }
         if let qresync = parameters.qresync, qresyncEnabled, qresync.uidValidity == opened.uidValidity {
             resync(qresync, view: &selected, output: output)
@@ -330,33 +331,95 @@ public final class MailSession: @unchecked Sendable {
             let reported = known.map { set in vanished.filter { set.contains($0, max: UInt32.max) } } ?? vanished
             if !reported.isEmpty { output.send(.untagged(IMAPResponseLine.vanished(reported, earlier: true))) }
         }
-        for (index, record) in mailbox.messages.enumerated() where record.modSeq > qresync.modSeq {
+        for (index, record) in view.messages.enumerated() where record.modSeq > qresync.modSeq {
             var builder = FetchResponseBuilder(sequenceNumber: UInt32(index + 1))
             builder.uid(record.uid)
-            builder.flags(record.flags.imapFlags)
+            builder.flags(flagList(record, in: view))
             builder.modSeq(record.modSeq)
             output.sendRaw(builder.bytes)
         }
     }
 
-    /// Picks up changes from other sessions and deliveries and announces them (RFC 9051 §5.2).
+    /// Picks up changes from other sessions and deliveries and announces them (RFC 9051 §5.2), keeping the rules of
+    /// `MailboxView`: expunges first (when allowed), then new keywords, flag changes, EXISTS and RECENT.
     func notifyChanges(output: any IMAPOutput, allowExpunge: Bool) {
         guard var current = view, let changes = try? current.mailbox.sync() else { return }
-        let notes = current.absorb(changes, allowExpunge: allowExpunge)
-        if qresyncEnabled {
-            if !notes.vanished.isEmpty { output.send(.untagged(IMAPResponseLine.vanished(notes.vanished, earlier: false))) }
-        } else {
-            for (sequence, _) in notes.expunged { output.send(.untagged(IMAPResponseLine.expunge(UInt32(sequence)))) }
+        if changes.isEmpty && (current.pendingExpunges.isEmpty || !allowExpunge)
+            && current.recent.count == current.reportedRecent
+        {
+            return
         }
-        if let exists = notes.exists { output.send(.untagged(IMAPResponseLine.exists(UInt32(exists)))) }
+        let notes = current.absorb(changes, allowExpunge: allowExpunge, highestModSeq: current.mailbox.highestModSeq)
+        announceExpunges(notes, output: output)
+        if notes.exists != nil && !enabled.contains("IMAP4REV2") { updateRecent(in: &current) }
+        if !notes.flagChanges.isEmpty || notes.exists != nil { announceKeywords(in: &current, output: output) }
         for (sequence, record) in notes.flagChanges {
             var builder = FetchResponseBuilder(sequenceNumber: UInt32(sequence))
-            builder.flags(record.flags.imapFlags)
+            builder.flags(flagList(record, in: current))
             builder.uid(record.uid)
             if condstoreEnabled { builder.modSeq(record.modSeq) }
             output.sendRaw(builder.bytes)
         }
+        if let exists = notes.exists { output.send(.untagged(IMAPResponseLine.exists(UInt32(exists)))) }
+        // As Dovecot's imap-sync.c: RECENT follows whenever the count the client last heard changed.
+        if !enabled.contains("IMAP4REV2") && current.recent.count != current.reportedRecent {
+            current.reportedRecent = current.recent.count
+            output.send(.untagged(IMAPResponseLine.recent(UInt32(current.recent.count))))
+        }
+        current.share(current.mailbox.messages)
         view = current
+    }
+
+    func announceExpunges(_ notes: MailboxView.Notifications, output: any IMAPOutput) {
+        if qresyncEnabled {
+            guard !notes.vanished.isEmpty else { return }
+            output.send(.untagged(IMAPResponseLine.vanished(notes.vanished, earlier: false)))
+        } else {
+            for (sequence, _) in notes.expunged { output.send(.untagged(IMAPResponseLine.expunge(UInt32(sequence)))) }
+        }
+    }
+
+    /// RFC 7162 §3.1: a CONDSTORE-enabling command (FETCH MODSEQ or CHANGEDSINCE, STORE UNCHANGEDSINCE, SEARCH
+    /// MODSEQ, STATUS HIGHESTMODSEQ) turns CONDSTORE on, and with a mailbox selected the client hears its
+    /// HIGHESTMODSEQ right away.
+    func enableCondstore(output: any IMAPOutput) {
+        guard !condstoreEnabled else { return }
+        enabled.insert("CONDSTORE")
+        guard var current = view else { return }
+        let modSeq = current.reportableModSeq()
+        view = current
+        output.send(.untaggedStatus(.ok, IMAPResponseCode.highestModSeq(modSeq), "Highest"))
+    }
+
+    /// RFC 3501 §2.3.2: a read-write session claims the messages no session has learnt of; EXAMINE only looks.
+    func updateRecent(in view: inout MailboxView) {
+        let floor = view.readOnly ? view.mailbox.recentFloor : view.mailbox.claimRecent(through: view.lastUID)
+        view.markRecent(from: floor)
+    }
+
+    /// `MailboxView` rule 4: keywords defined since the last FLAGS are announced before any FETCH uses them.
+    func announceKeywords(in view: inout MailboxView, output: any IMAPOutput) {
+        let names = view.mailbox.keywords
+        guard names.contains(where: { !view.announcedKeywords.contains($0.lowercased()) }) else { return }
+        sendFlags(names, in: &view, output: output)
+    }
+
+    /// Untagged FLAGS and, for a read-write mailbox, PERMANENTFLAGS (RFC 9051 §7.3.5, §7.1).
+    func sendFlags(_ keywords: [String], in view: inout MailboxView, output: any IMAPOutput) {
+        let flags: [Flag] = [.answered, .flagged, .deleted, .seen, .draft] + keywords.map { Flag.keyword($0) }
+        output.send(.untagged(IMAPResponseLine.flags(flags)))
+        if !view.readOnly {
+            let permanent = view.mailbox.acceptsNewKeywords ? flags + [.wildcard] : flags
+            output.send(.untaggedStatus(.ok, IMAPResponseCode.permanentFlags(permanent), "Flags permitted."))
+        }
+        view.announcedKeywords = Set(keywords.map { $0.lowercased() })
+    }
+
+    /// A message's flags as this session reports them: \Recent joins for IMAP4rev1 sessions (RFC 3501 §2.3.2).
+    func flagList(_ record: MessageRecord, in view: MailboxView) -> [Flag] {
+        var flags = record.flags.imapFlags
+        if view.isRecent(record.uid) { flags.append(.recent) }
+        return flags
     }
 
     // MARK: - Helpers
