@@ -17,9 +17,6 @@ import imaptest_harness as harness
 # listed here that fails is reported as xfail with the reason; one that passes is simply a pass (not strict), so
 # a merge that fixes it does not break the run.
 KNOWN_FAILING: dict[str, str] = {
-    "copy": "\\Recent and per-session state are being fixed on h-state",
-    "search-flags": "\\Recent / SEARCH NEW are being fixed on h-state and h-search",
-    "select": "\\Recent and untagged FLAGS are being fixed on h-state",
 }
 
 # Groups whose extension Aerie does not offer yet: imaptest then leaves out every command (`0/0 individual commands`),
