@@ -1,0 +1,173 @@
+"""Issue 11 (auth part): passdbs/userdbs are read and passwords verified only in the auth process, which runs as
+default_internal_user (dovecot), so a users file `root:dovecot 0640` works and the mail user cannot read it.
+`aerie serve` starts it through `aerie auth-supervisor`, which restarts it when it dies."""
+
+from __future__ import annotations
+
+import os
+import poplib
+import pwd
+import re
+import signal
+import stat
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+import helpers
+from helpers import MAIL_PASSWORD, RawIMAP
+
+pytestmark = pytest.mark.timeout(300)
+
+UNAVAILABLE = "NO [UNAVAILABLE] Temporary authentication failure. Try again later."
+
+
+@pytest.fixture(scope="module")
+def srv(aerie_bin, ca_dir, request, vmail):
+    with helpers.private_mail_server(aerie_bin, ca_dir, request, "authproc",
+                                     users=helpers.make_mail_users(["alice", "bob", "carol"])) as server:
+        yield server
+
+
+def children(pid: int) -> list[int]:
+    out = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            out += [int(p) for p in (task / "children").read_text().split()]
+        except FileNotFoundError:
+            pass
+    return out
+
+
+def cmdline(pid: int) -> list[str]:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
+    except FileNotFoundError:
+        return []
+
+
+def auth_pids(server) -> tuple[int, int | None]:
+    """(supervisor pid, auth-service pid or None while it is being restarted)."""
+    supervisors = [p for p in children(server.pid) if "auth-supervisor" in cmdline(p)]
+    assert len(supervisors) == 1, [cmdline(p) for p in children(server.pid)]
+    workers = [p for p in children(supervisors[0]) if "auth-service" in cmdline(p)]
+    assert len(workers) <= 1, workers
+    return supervisors[0], (workers[0] if workers else None)
+
+
+def status_ids(pid: int) -> dict[str, list[str]]:
+    text = Path(f"/proc/{pid}/status").read_text()
+    return {key: re.search(rf"^{key}:\s*(.*)$", text, re.M).group(1).split()
+            for key in ("Uid", "Gid", "Groups", "NoNewPrivs")}
+
+
+def open_as(pid: int, path: Path) -> subprocess.CompletedProcess:
+    """Tries to read `path` with the uid, gid and groups process `pid` has."""
+    ids = status_ids(pid)
+    return subprocess.run(["cat", str(path)], user=int(ids["Uid"][0]), group=int(ids["Gid"][0]),
+                          extra_groups=[int(g) for g in ids["Groups"]], capture_output=True, text=True, timeout=30)
+
+
+def pop3_login(server, user: str) -> None:
+    c = poplib.POP3_SSL("127.0.0.1", server.pop3s_port, context=helpers.client_context(server.tls.ca), timeout=10)
+    try:
+        c.user(user)
+        assert c.pass_(MAIL_PASSWORD).startswith(b"+OK")
+        c.stat()
+    finally:
+        c.quit()
+
+
+def test_root_dovecot_0640_users_file_serves_imap_pop3_and_lmtp(srv):
+    users = srv.directory / "users"
+    info = users.stat()
+    assert (info.st_uid, info.st_gid, stat.S_IMODE(info.st_mode)) == (0, helpers.internal_gid(), 0o640)
+    message = helpers.make_message("<authproc-1@example.test>", subject="through the auth process")
+    result = helpers.lmtp_deliver(srv.lmtp_socket, [f"alice@{helpers.MAIL_DOMAIN}"], message)
+    assert all(code == 250 for code, _ in result.values()), result
+    assert len(helpers.wait_for_messages(srv, "alice", 1)) == 1
+    pop3_login(srv, "alice")
+    m = helpers.imap_login(srv, "bob")
+    m.logout()
+    assert "Permission denied" not in srv.log()
+
+
+def test_auth_process_runs_as_internal_user_and_mail_process_cannot_read_users(srv):
+    dovecot = pwd.getpwnam("dovecot")
+    supervisor, worker = auth_pids(srv)
+    assert worker is not None
+    ids = status_ids(worker)
+    assert ids["Uid"] == [str(dovecot.pw_uid)] * 4, ids
+    assert ids["Gid"] == [str(dovecot.pw_gid)] * 4, ids
+    assert ids["Groups"] in ([], [str(dovecot.pw_gid)]), ids
+    assert ids["NoNewPrivs"] == ["1"], ids
+    assert helpers.privilege_problems(worker, dovecot.pw_uid) == []
+    assert open_as(worker, srv.directory / "users").returncode == 0
+    # The process that serves IMAP runs as vmail and cannot open the users file.
+    assert status_ids(srv.pid)["Uid"] == [str(helpers.vmail_ids()[0])] * 4
+    denied = open_as(srv.pid, srv.directory / "users")
+    assert denied.returncode != 0 and "Permission denied" in denied.stderr, denied
+    # Only the server may talk to the auth process.
+    sock = (srv.directory / "run" / "aerie-auth").stat()
+    assert (sock.st_uid, stat.S_IMODE(sock.st_mode)) == (helpers.vmail_ids()[0], 0o600)
+
+
+def auth_queue_bytes(worker: int) -> int:
+    """Bytes waiting unread in the auth process's unix sockets (Recv-Q of `ss -x` for its pid)."""
+    out = helpers.run(["ss", "-xnp"]).stdout
+    return sum(int(line.split()[2]) for line in out.splitlines() if f"pid={worker}," in line)
+
+
+def test_killed_auth_process_is_restarted_and_sessions_continue(srv):
+    m = helpers.imap_login(srv, "carol")
+    assert m.select("INBOX")[0] == "OK"
+    _, worker = auth_pids(srv)
+    # Stop it, send a login, and once the request waits in its socket, kill it: that login gets a temporary failure.
+    os.kill(worker, signal.SIGSTOP)
+    try:
+        with RawIMAP(srv.imaps_port, tls=True) as c:
+            c.cmd(f"a LOGIN alice {MAIL_PASSWORD}")
+            helpers.wait_for(lambda: auth_queue_bytes(worker) > 0, timeout=20, what="a request queued for auth")
+            os.kill(worker, signal.SIGKILL)
+            _, done = c.read_tagged("a", timeout=20)
+            assert done == f"a {UNAVAILABLE}", done
+    finally:
+        try:
+            os.kill(worker, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    helpers.wait_for(lambda: auth_pids(srv)[1] not in (None, worker), timeout=30, what="a new auth process")
+    assert re.search(rf"auth process {worker} was killed by signal 9; restarting it", srv.log()), srv.log()[-2000:]
+    # New logins work again (the new process may still be starting: the first try may wait, never fail for good).
+    helpers.wait_for(lambda: try_login(srv, "alice"), timeout=30, what="a login after the restart")
+    pop3_login(srv, "bob")
+    # The session that was logged in before the crash goes on.
+    assert m.noop()[0] == "OK"
+    assert m.select("INBOX")[0] == "OK"
+    m.logout()
+
+
+def try_login(server, user: str) -> bool:
+    try:
+        helpers.imap_login(server, user).logout()
+        return True
+    except Exception:
+        return False
+
+
+def test_conf_check_reads_passwd_file_as_the_internal_user(srv, aerie_bin):
+    ok = helpers.run([aerie_bin, "conf", "check", "-c", str(srv.config)], timeout=60)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    # Readable by the mail user (vmail), not by dovecot: conf check refuses it as serve would.
+    vmail_only = srv.directory / "users-vmail"
+    vmail_only.write_text((srv.directory / "users").read_text())
+    os.chown(vmail_only, helpers.vmail_ids()[0], helpers.vmail_ids()[1])
+    os.chmod(vmail_only, 0o600)
+    config = srv.directory / "vmail-only.conf"
+    config.write_text(srv.config.read_text().replace(f"{srv.directory}/users\n", f"{vmail_only}\n"))
+    assert str(vmail_only) in config.read_text()
+    bad = helpers.run([aerie_bin, "conf", "check", "-c", str(config)], timeout=60)
+    assert bad.returncode != 0
+    assert f"passwd_file_path {vmail_only} is not readable by dovecot" in bad.stdout + bad.stderr, bad
