@@ -27,12 +27,24 @@ public enum AuthWire {
     public struct Reply: Sendable, Equatable {
         public var id: UInt32
         public var result: AuthResult
+        /// The auth process is being replaced (a reload): ask again on a new connection. `result` is then a
+        /// temporary failure.
+        public var retry: Bool
 
         public init(id: UInt32, result: AuthResult) {
             self.id = id
             self.result = result
+            self.retry = false
+        }
+
+        public static func retry(id: UInt32) -> Reply {
+            var reply = Reply(id: id, result: .failure(.temporaryFailure))
+            reply.retry = true
+            return reply
         }
     }
+
+    static let retryStatus: UInt8 = 0xFE
 
     enum Kind: UInt8 {
         case authenticate = 1, lookup = 2, reply = 0x81
@@ -67,6 +79,10 @@ public enum AuthWire {
         var out = Writer()
         out.byte(Kind.reply.rawValue)
         out.u32(reply.id)
+        if reply.retry {
+            out.byte(retryStatus)
+            return try out.framed()
+        }
         switch reply.result {
         case .success(let user):
             guard user.extraFields.count <= maxExtraFields else { throw .tooLarge }
@@ -135,6 +151,9 @@ public enum AuthWire {
                 fields[key] = try reader.string()
             }
             result = .success(AuthenticatedUser(user: user, uid: uid, gid: gid, home: home, extraFields: fields))
+        } else if status == retryStatus {
+            try reader.end()
+            return .retry(id: id)
         } else {
             guard let failure = failureCodes.first(where: { $0.1 == status })?.0 else { throw .malformed }
             result = .failure(failure)

@@ -2,6 +2,7 @@ public import AerieAuth
 public import AerieConfig
 public import AerieCore
 import CAerieSystem
+import Dispatch
 import NIOCore
 import NIOPosix
 import Synchronization
@@ -105,6 +106,8 @@ public enum AuthSupervisor {
         var backoff = firstBackoff
         var restartAt = ContinuousClock.now
         var worker: (pid: pid_t, started: ContinuousClock.Instant)?
+        /// Workers told to leave (SIGTERM on a reload): they finish their requests while the new one starts.
+        var retiring: [pid_t] = []
         while true {
             if worker == nil && ContinuousClock.now >= restartAt {
                 do {
@@ -124,17 +127,21 @@ public enum AuthSupervisor {
                 let got = read(control, &request, 1)
                 if got == 0 || (got < 0 && errno != EINTR) {
                     // serve is gone: so is its auth process.
-                    if let worker { kill(worker.pid, SIGTERM) }
+                    for pid in retiring + (worker.map { [$0.pid] } ?? []) { kill(pid, SIGKILL) }
                     exit(0)
                 }
                 if got == 1, request == 0x52, let running = worker {
                     kill(running.pid, SIGTERM)
-                    var status: Int32 = 0
-                    _ = waitpid(running.pid, &status, 0)
+                    retiring.append(running.pid)
                     worker = nil
                     restartAt = .now
-                    log.info("master", "auth process \(running.pid) replaced to reload the configuration")
+                    log.info("master", "auth process \(running.pid) is being replaced to reload the configuration")
+                    continue
                 }
+            }
+            retiring.removeAll { pid in
+                var status: Int32 = 0
+                return waitpid(pid, &status, WNOHANG) == pid
             }
             guard let running = worker else { continue }
             var status: Int32 = 0
@@ -182,17 +189,34 @@ public enum AuthServiceProcess {
         // Set after the drop (a credential change clears it); a supervisor already gone means exit now.
         _ = aerie_set_parent_death_signal(SIGKILL)
         if getppid() != parent { exit(0) }
+        let paths =
+            authConfiguration.passdbs.map { ("passdb \($0.name)", $0.path) }
+            + authConfiguration.userdbs.map { ("userdb \($0.name)", $0.path) }
+        for (what, path) in paths where !path.contains("%") {
+            do { try Preflight.checkReadable(path, what: what, by: nil) } catch { log.error("auth", "\(error)") }
+        }
         let service = try AuthService(configuration: authConfiguration, log: log, pool: PasswordHashingPool())
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let worker = AuthWorkerState()
         let channel = try await ServerBootstrap(group: group)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(AuthWireServerHandler(service: service, log: log))
+                    try channel.pipeline.syncOperations.addHandler(
+                        AuthWireServerHandler(service: service, log: log, worker: worker))
                 }
             }
             .withBoundSocket(3).get()
-        try await channel.closeFuture.get()
-        exit(1)
+        // SIGTERM (a reload): stop accepting, answer what was asked, tell the server to ask the new process from
+        // now on, and leave once it has closed its connections (at most a minute later).
+        signal(SIGTERM, SIG_IGN)
+        let terms = DispatchSource.makeSignalSource(signal: SIGTERM, queue: .global())
+        terms.setEventHandler {
+            channel.close(promise: nil)
+            worker.drain()
+            DispatchQueue.global().asyncAfter(deadline: .now() + 60) { exit(0) }
+        }
+        terms.resume()
+        while true { try await Task.sleep(for: .seconds(3600)) }
     }
 
     /// `default_internal_user` and its primary group; it must exist and must not be root.
@@ -211,6 +235,31 @@ public enum AuthServiceProcess {
     }
 }
 
+/// Whether the worker is being replaced, and how many server connections it still has.
+final class AuthWorkerState: Sendable {
+    private let state = Mutex((draining: false, connections: 0))
+
+    var draining: Bool { state.withLock { $0.draining } }
+
+    func opened() { state.withLock { $0.connections += 1 } }
+
+    func closed() {
+        let done = state.withLock { state in
+            state.connections -= 1
+            return state.draining && state.connections == 0
+        }
+        if done { exit(0) }
+    }
+
+    func drain() {
+        let done = state.withLock { state in
+            state.draining = true
+            return state.connections == 0
+        }
+        if done { exit(0) }
+    }
+}
+
 /// The worker's side of one connection: requests in, replies out, each request answered on its own task.
 final class AuthWireServerHandler: ChannelInboundHandler, Sendable {
     typealias InboundIn = ByteBuffer
@@ -218,11 +267,23 @@ final class AuthWireServerHandler: ChannelInboundHandler, Sendable {
 
     private let service: AuthService
     private let log: any LogSink
+    private let worker: AuthWorkerState
     private let frames = Mutex(AuthWire.FrameBuffer())
 
-    init(service: AuthService, log: any LogSink) {
+    init(service: AuthService, log: any LogSink, worker: AuthWorkerState) {
         self.service = service
         self.log = log
+        self.worker = worker
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        worker.opened()
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        worker.closed()
+        context.fireChannelInactive()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -239,6 +300,13 @@ final class AuthWireServerHandler: ChannelInboundHandler, Sendable {
             return
         }
         let channel = context.channel
+        if worker.draining {
+            for request in requests {
+                guard let reply = try? AuthWire.encode(AuthWire.Reply.retry(id: request.id)) else { continue }
+                context.writeAndFlush(NIOAny(ByteBuffer(bytes: reply)), promise: nil)
+            }
+            return
+        }
         for request in requests {
             Task { [service] in
                 let result: AuthResult
@@ -260,9 +328,15 @@ final class AuthWireServerHandler: ChannelInboundHandler, Sendable {
 /// connection; a reply finds its caller by request id. When the connection drops, the requests on it get a
 /// temporary failure (NO [UNAVAILABLE]) and the next request connects again.
 public final class AuthProcessClient: Authenticator {
+    enum Outcome: Sendable {
+        case done(AuthResult)
+        /// The auth process is being replaced: ask again on a new connection.
+        case retry
+    }
+
     private struct Pending {
         var channel: ObjectIdentifier
-        var continuation: CheckedContinuation<AuthResult, Never>
+        var continuation: CheckedContinuation<Outcome, Never>
     }
 
     private struct State {
@@ -270,6 +344,8 @@ public final class AuthProcessClient: Authenticator {
         var connecting: EventLoopFuture<any Channel>?
         var nextID: UInt32 = 0
         var pending: [UInt32: Pending] = [:]
+        /// Connections to a process being replaced: closed once their last request is answered.
+        var retired: [ObjectIdentifier: any Channel] = [:]
     }
 
     private let path: String
@@ -296,7 +372,15 @@ public final class AuthProcessClient: Authenticator {
     }
 
     private func call(_ make: @escaping @Sendable (UInt32) -> AuthWire.Request) async -> AuthResult {
-        guard let channel = await connectedChannel() else { return .failure(.temporaryFailure) }
+        // A reload replaces the auth process: its old self answers "retry" to what it can no longer take.
+        for _ in 0..<3 {
+            if case .done(let result) = await attempt(make) { return result }
+        }
+        return .failure(.temporaryFailure)
+    }
+
+    private func attempt(_ make: @escaping @Sendable (UInt32) -> AuthWire.Request) async -> Outcome {
+        guard let channel = await connectedChannel() else { return .done(.failure(.temporaryFailure)) }
         let key = ObjectIdentifier(channel)
         return await withCheckedContinuation { continuation in
             let id = state.withLock { state in
@@ -319,21 +403,43 @@ public final class AuthProcessClient: Authenticator {
 
     /// Resumes the caller of `id` once; later answers for it (a timeout after the reply) are ignored.
     func finish(_ id: UInt32, _ result: AuthResult) {
-        let pending = state.withLock { $0.pending.removeValue(forKey: id) }
-        pending?.continuation.resume(returning: result)
+        finish(id, .done(result))
+    }
+
+    func finish(_ id: UInt32, _ outcome: Outcome) {
+        let (pending, idle) = state.withLock { state -> (Pending?, (any Channel)?) in
+            guard let pending = state.pending.removeValue(forKey: id) else { return (nil, nil) }
+            guard let retired = state.retired[pending.channel],
+                !state.pending.values.contains(where: { $0.channel == pending.channel })
+            else { return (pending, nil) }
+            state.retired[pending.channel] = nil
+            return (pending, retired)
+        }
+        idle?.close(promise: nil)
+        pending?.continuation.resume(returning: outcome)
+    }
+
+    /// The process behind `channel` is being replaced: new requests go to a new connection.
+    func retire(_ channel: any Channel) {
+        let key = ObjectIdentifier(channel)
+        state.withLock { state in
+            if let current = state.channel, ObjectIdentifier(current) == key { state.channel = nil }
+            state.retired[key] = channel
+        }
     }
 
     func connectionClosed(_ channel: any Channel) {
         let key = ObjectIdentifier(channel)
         let failed = state.withLock { state in
             if let current = state.channel, ObjectIdentifier(current) == key { state.channel = nil }
+            state.retired[key] = nil
             let ids = state.pending.filter { $0.value.channel == key }.map(\.key)
             return ids.compactMap { state.pending.removeValue(forKey: $0) }
         }
         if !failed.isEmpty {
             log.error("auth", "auth process connection lost: \(failed.count) request(s) get a temporary failure")
         }
-        for pending in failed { pending.continuation.resume(returning: .failure(.temporaryFailure)) }
+        for pending in failed { pending.continuation.resume(returning: .done(.failure(.temporaryFailure))) }
     }
 
     private func connectedChannel() async -> (any Channel)? {
@@ -388,7 +494,14 @@ final class AuthWireClientHandler: ChannelInboundHandler, Sendable {
         } catch {
             context.close(promise: nil)
         }
-        for reply in replies { client.finish(reply.id, reply.result) }
+        for reply in replies {
+            if reply.retry {
+                client.retire(context.channel)
+                client.finish(reply.id, .retry)
+            } else {
+                client.finish(reply.id, reply.result)
+            }
+        }
     }
 
     func channelInactive(context: ChannelHandlerContext) {

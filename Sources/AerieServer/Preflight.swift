@@ -54,8 +54,9 @@ public struct Preflight: Sendable {
         }
         let paths =
             auth.passdbs.map { ("passdb \($0.name)", $0.path) } + auth.userdbs.map { ("userdb \($0.name)", $0.path) }
-        for (what, path) in paths where !path.contains("%") {
-            // The auth process reads them, as default_internal_user.
+        // The auth process reads them, as default_internal_user. After the drop (a reload) serve may not reach
+        // them at all: the new auth process checks them itself (`AuthServiceProcess`) and logs what it cannot read.
+        for (what, path) in paths where !path.contains("%") && !reload {
             try checkReadable(path, what: what, by: internalAccount)
         }
         let logPath = config.settings.logPath

@@ -27,6 +27,7 @@ import Testing
             user: "alice", uid: 1500, gid: 995, home: "/home/alice", extraFields: ["mail": "maildir:~/M", "k": ""])
         var replies = [AuthWire.Reply(id: 1, result: .success(user))]
         for failure in AuthWire.failureCodes.map(\.0) { replies.append(AuthWire.Reply(id: 2, result: .failure(failure))) }
+        replies.append(.retry(id: 3))
         for reply in replies {
             #expect(try AuthWire.decodeReply(payload(AuthWire.encode(reply))) == reply)
         }

@@ -11,6 +11,7 @@ import re
 import signal
 import stat
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -52,9 +53,17 @@ def auth_pids(server) -> tuple[int, int | None]:
     """(supervisor pid, auth-service pid or None while it is being restarted)."""
     supervisors = [p for p in children(server.pid) if "auth-supervisor" in cmdline(p)]
     assert len(supervisors) == 1, [cmdline(p) for p in children(server.pid)]
-    workers = [p for p in children(supervisors[0]) if "auth-service" in cmdline(p)]
-    assert len(workers) <= 1, workers
-    return supervisors[0], (workers[0] if workers else None)
+    # During a reload the old process finishes its requests beside the new one: the newest is the current one.
+    workers = sorted((start_time(p), p) for p in children(supervisors[0]) if "auth-service" in cmdline(p))
+    assert len(workers) <= 2, workers
+    return supervisors[0], (workers[-1][1] if workers else None)
+
+
+def start_time(pid: int) -> int:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
+    except (FileNotFoundError, IndexError):
+        return 0
 
 
 def status_ids(pid: int) -> dict[str, list[str]]:
@@ -155,6 +164,38 @@ def try_login(server, user: str) -> bool:
         return True
     except Exception:
         return False
+
+
+def test_reload_replaces_the_auth_process_without_failing_logins(srv):
+    """SIGHUP: a new auth process reads the configuration; logins meanwhile are answered, none fails."""
+    results: list[str] = []
+    stop = threading.Event()
+
+    def log_in_repeatedly():
+        while not stop.is_set():
+            with RawIMAP(srv.imaps_port, tls=True) as c:
+                _, done = c.run("a", f"LOGIN alice {MAIL_PASSWORD}", timeout=30)
+                results.append(done)
+                c.run("z", "LOGOUT")
+
+    log_start = len(srv.log())
+    threads = [threading.Thread(target=log_in_repeatedly) for _ in range(3)]
+    for t in threads:
+        t.start()
+    try:
+        for _ in range(3):
+            _, before = auth_pids(srv)
+            count = len(results)
+            os.kill(srv.pid, signal.SIGHUP)
+            helpers.wait_for(lambda: auth_pids(srv)[1] not in (None, before), timeout=30, what="a new auth process")
+            helpers.wait_for(lambda: len(results) > count + 3, timeout=30, what="logins after the reload")
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(timeout=60)
+    failed = [r for r in results if not r.startswith("a OK")]
+    assert not failed and results, (failed, len(results))
+    assert "auth process connection lost" not in srv.log()[log_start:]
 
 
 def test_conf_check_reads_passwd_file_as_the_internal_user(srv, aerie_bin):
