@@ -81,14 +81,14 @@ public final class AerieServer: Sendable {
         let settings = base.forProtocol("imap")
         let tlsContext = checked.tlsContext
         let authenticator: any Authenticator
-        let userLookup: @Sendable (String) async -> AuthenticatedUser?
+        let userLookup: @Sendable (String) async -> AuthResult
         if let authClient {
             authenticator = authClient
-            userLookup = { await authClient.lookupUser($0) }
+            userLookup = { await authClient.lookup($0) }
         } else {
             let authService = try AuthService(configuration: checked.auth, log: log, pool: pool)
             authenticator = authService
-            userLookup = { await authService.lookupUser($0) }
+            userLookup = { await authService.lookup($0) }
         }
         let mechanisms = checked.mechanisms
         let sessionSettings = IMAPSessionSettings(

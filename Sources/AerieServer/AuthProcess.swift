@@ -312,8 +312,7 @@ final class AuthWireServerHandler: ChannelInboundHandler, Sendable {
                 let result: AuthResult
                 switch request {
                 case .authenticate(_, let auth): result = await service.authenticate(auth)
-                case .lookup(_, let user):
-                    result = await service.lookupUser(user).map { .success($0) } ?? .failure(.unknownUser)
+                case .lookup(_, let user): result = await service.lookup(user)
                 }
                 let reply = (try? AuthWire.encode(AuthWire.Reply(id: request.id, result: result)))
                     ?? (try? AuthWire.encode(AuthWire.Reply(id: request.id, result: .failure(.temporaryFailure))))
@@ -337,6 +336,7 @@ public final class AuthProcessClient: Authenticator {
     private struct Pending {
         var channel: ObjectIdentifier
         var continuation: CheckedContinuation<Outcome, Never>
+        var timeout: Scheduled<Void>?
     }
 
     private struct State {
@@ -365,10 +365,9 @@ public final class AuthProcessClient: Authenticator {
         await call { .authenticate(id: $0, request) }
     }
 
-    /// Userdb lookup without a password (LMTP delivery); nil when unknown, not permitted or unavailable.
-    public func lookupUser(_ user: String) async -> AuthenticatedUser? {
-        guard case .success(let found) = await call({ .lookup(id: $0, user: user) }) else { return nil }
-        return found
+    /// Userdb lookup without a password (LMTP delivery); a temporary failure when the auth process is unavailable.
+    public func lookup(_ user: String) async -> AuthResult {
+        await call { .lookup(id: $0, user: user) }
     }
 
     private func call(_ make: @escaping @Sendable (UInt32) -> AuthWire.Request) async -> AuthResult {
@@ -395,9 +394,10 @@ public final class AuthProcessClient: Authenticator {
             channel.writeAndFlush(ByteBuffer(bytes: bytes)).whenFailure { [self] _ in
                 finish(id, .failure(.temporaryFailure))
             }
-            channel.eventLoop.scheduleTask(in: Self.requestTimeout) { [self] in
+            let timeout = channel.eventLoop.scheduleTask(in: Self.requestTimeout) { [self] in
                 finish(id, .failure(.temporaryFailure))
             }
+            state.withLock { $0.pending[id]?.timeout = timeout }
         }
     }
 
@@ -416,6 +416,7 @@ public final class AuthProcessClient: Authenticator {
             return (pending, retired)
         }
         idle?.close(promise: nil)
+        pending?.timeout?.cancel()
         pending?.continuation.resume(returning: outcome)
     }
 
@@ -439,7 +440,10 @@ public final class AuthProcessClient: Authenticator {
         if !failed.isEmpty {
             log.error("auth", "auth process connection lost: \(failed.count) request(s) get a temporary failure")
         }
-        for pending in failed { pending.continuation.resume(returning: .done(.failure(.temporaryFailure))) }
+        for pending in failed {
+            pending.timeout?.cancel()
+            pending.continuation.resume(returning: .done(.failure(.temporaryFailure)))
+        }
     }
 
     private func connectedChannel() async -> (any Channel)? {

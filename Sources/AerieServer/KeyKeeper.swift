@@ -82,7 +82,10 @@ func spawnSelf(_ arguments: [String], passing: [Int32: Int32]) throws -> pid_t {
     }
     var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
     defer { argv.forEach { free($0) } }
-    var environment: [UnsafeMutablePointer<CChar>?] = [strdup("PATH=/usr/sbin:/usr/bin:/sbin:/bin"), nil]
+    // TZ too, so a helper's log lines carry the same local time as serve's.
+    let timeZone = getenv("TZ").flatMap { String(validatingCString: $0) }.map { ["TZ=" + $0] } ?? []
+    var environment: [UnsafeMutablePointer<CChar>?] =
+        (["PATH=/usr/sbin:/usr/bin:/sbin:/bin"] + timeZone).map { strdup($0) } + [nil]
     defer { environment.forEach { free($0) } }
     var pid: pid_t = 0
     let status = posix_spawn(&pid, "/proc/self/exe", &actions, nil, &argv, &environment)

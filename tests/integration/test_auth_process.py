@@ -158,6 +158,29 @@ def test_killed_auth_process_is_restarted_and_sessions_continue(srv):
     m.logout()
 
 
+def test_recipient_lookup_when_auth_process_dies_is_deferred_not_bounced(srv):
+    """A delivery whose userdb lookup was in flight when the auth process died gets 451 (the MTA retries), not 550."""
+    _, worker = auth_pids(srv)
+    os.kill(worker, signal.SIGSTOP)
+    try:
+        with helpers.LMTPClient(srv.lmtp_socket, timeout=30) as c:
+            c.lhlo()
+            assert c.cmd("MAIL FROM:<sender@example.org>")[0] == 250
+            c.send(f"RCPT TO:<bob@{helpers.MAIL_DOMAIN}>\r\n")
+            helpers.wait_for(lambda: auth_queue_bytes(worker) > 0, timeout=20, what="a lookup queued for auth")
+            os.kill(worker, signal.SIGKILL)
+            code, text = c.reply(30)
+            assert (code, text) == (451, [f"4.3.0 <bob@{helpers.MAIL_DOMAIN}> Temporary user lookup failure"])
+            # The next recipient reaches the restarted process.
+            helpers.wait_for(lambda: auth_pids(srv)[1] not in (None, worker), timeout=30, what="a new auth process")
+            assert c.cmd(f"RCPT TO:<carol@{helpers.MAIL_DOMAIN}>")[0] == 250
+    finally:
+        try:
+            os.kill(worker, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
 def try_login(server, user: str) -> bool:
     try:
         helpers.imap_login(server, user).logout()
