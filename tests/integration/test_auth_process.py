@@ -235,3 +235,52 @@ def test_conf_check_reads_passwd_file_as_the_internal_user(srv, aerie_bin):
     bad = helpers.run([aerie_bin, "conf", "check", "-c", str(config)], timeout=60)
     assert bad.returncode != 0
     assert f"passwd_file_path {vmail_only} is not readable by dovecot" in bad.stdout + bad.stderr, bad
+
+
+def test_conf_check_refuses_a_missing_internal_user(srv, aerie_bin):
+    config = srv.directory / "nointernal.conf"
+    config.write_text(srv.config.read_text() + "\ndefault_internal_user = aerie-no-such-user\n")
+    bad = helpers.run([aerie_bin, "conf", "check", "-c", str(config)], timeout=60)
+    assert bad.returncode != 0
+    assert "default_internal_user: system user aerie-no-such-user does not exist" in bad.stdout + bad.stderr, bad
+
+
+class UserServer(helpers.Server):
+    """`aerie serve` started by an ordinary user (vmail here) instead of root."""
+
+    def start(self, wait: bool = True) -> "UserServer":
+        uid, gid = helpers.vmail_ids()
+        self.stdout = open(self.directory / "stdout.txt", self.output_mode)
+        self.stderr = open(self.directory / "stderr.txt", self.output_mode)
+        self.proc = subprocess.Popen([self.binary, "serve", "-c", str(self.config)], stdout=self.stdout,
+                                     stderr=self.stderr, stdin=subprocess.DEVNULL, cwd=self.directory,
+                                     user=uid, group=gid, extra_groups=[])
+        if wait:
+            self.wait_ready()
+        return self
+
+
+def test_started_by_a_normal_user_the_auth_process_runs_as_that_user(aerie_bin, ca_dir, vmail):
+    uid, gid = vmail
+    d = helpers.private_dir("authuser")
+    server = None
+    try:
+        tls = helpers.make_tls(d / "tls", ca_dir=ca_dir)
+        users = helpers.make_mail_users(["alice"])
+        helpers.write_users_file(d / "users", users, d / "home")
+        for p in (d, d / "tls", tls.key, d / "users"):
+            os.chown(p, uid, gid)
+        os.chmod(d / "users", 0o600)
+        ports = (helpers.free_port(), helpers.free_port())
+        config = d / "aerie.conf"
+        config.write_text(helpers.acceptance_config(d, *ports))
+        server = UserServer(aerie_bin, d, config, ports[0], ports[1], users, tls, d / "aerie.log").start()
+        helpers.imap_login(server, "alice").logout()
+        _, worker = auth_pids(server)
+        assert status_ids(worker)["Uid"] == [str(uid)] * 4
+        assert status_ids(worker)["NoNewPrivs"] == ["1"]
+    finally:
+        rc = server.stop() if server else 0
+        if rc == 0:
+            helpers.remove_private_dir(d)
+    assert rc == 0
