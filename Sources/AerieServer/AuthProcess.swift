@@ -100,8 +100,10 @@ public enum AuthSupervisor {
     /// A worker that lived this long was healthy: the next restart is immediate again.
     static let healthyLifetime: Duration = .seconds(30)
 
-    public static func run(configPath: String?, log: any LogSink) -> Never {
-        _ = aerie_set_parent_death_signal(SIGKILL)
+    /// `reopenLog`: called on a reload, as serve reopens its own log then (log rotation).
+    /// It leaves when serve's end of the control socket closes (serve exited or was killed). No parent-death
+    /// signal: serve spawns it from a pool thread, and such a thread may end long before serve does.
+    public static func run(configPath: String?, log: any LogSink, reopenLog: () -> Void = {}) -> Never {
         let control: Int32 = 4
         var backoff = firstBackoff
         var restartAt = ContinuousClock.now
@@ -131,6 +133,7 @@ public enum AuthSupervisor {
                     exit(0)
                 }
                 if got == 1, request == 0x52, let running = worker {
+                    reopenLog()
                     kill(running.pid, SIGTERM)
                     retiring.append(running.pid)
                     worker = nil
@@ -175,8 +178,10 @@ extension Duration {
 
 /// `aerie auth-service`: the worker. fd 3 is the listening auth socket.
 public enum AuthServiceProcess {
-    /// Opens nothing more, drops to `default_internal_user` when root, then answers requests until killed.
-    public static func run(config: LoadedConfig, log: any LogSink) async throws -> Never {
+    /// Drops to `default_internal_user` when root (the log is already open), and dies with the supervisor.
+    /// Call on the main thread before any other exists: the parent-death signal is an attribute of the calling
+    /// thread, and only the main thread's counts for the process.
+    public static func prepare(config: LoadedConfig) throws -> AuthServiceConfiguration {
         let settings = config.settings
         let authConfiguration = try AerieServer.authConfiguration(settings)
         let parent = getppid()
@@ -189,6 +194,11 @@ public enum AuthServiceProcess {
         // Set after the drop (a credential change clears it); a supervisor already gone means exit now.
         _ = aerie_set_parent_death_signal(SIGKILL)
         if getppid() != parent { exit(0) }
+        return authConfiguration
+    }
+
+    /// After `prepare`: answers requests on fd 3 until killed or replaced.
+    public static func run(_ authConfiguration: AuthServiceConfiguration, log: any LogSink) async throws -> Never {
         let paths =
             authConfiguration.passdbs.map { ("passdb \($0.name)", $0.path) }
             + authConfiguration.userdbs.map { ("userdb \($0.name)", $0.path) }
@@ -382,10 +392,16 @@ public final class AuthProcessClient: Authenticator {
         guard let channel = await connectedChannel() else { return .done(.failure(.temporaryFailure)) }
         let key = ObjectIdentifier(channel)
         return await withCheckedContinuation { continuation in
-            let id = state.withLock { state in
+            let id = state.withLock { state -> UInt32? in
+                // Retired (or lost) since we got it, before anything was sent: take the next connection.
+                guard let current = state.channel, ObjectIdentifier(current) == key else { return nil }
                 state.nextID &+= 1
                 state.pending[state.nextID] = Pending(channel: key, continuation: continuation)
                 return state.nextID
+            }
+            guard let id else {
+                continuation.resume(returning: .retry)
+                return
             }
             guard let bytes = try? AuthWire.encode(make(id)) else {
                 finish(id, .failure(.temporaryFailure))

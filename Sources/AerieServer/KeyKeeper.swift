@@ -87,8 +87,19 @@ func spawnSelf(_ arguments: [String], passing: [Int32: Int32]) throws -> pid_t {
     var environment: [UnsafeMutablePointer<CChar>?] =
         (["PATH=/usr/sbin:/usr/bin:/sbin:/bin"] + timeZone).map { strdup($0) } + [nil]
     defer { environment.forEach { free($0) } }
+    // The calling thread may be a pool thread that blocks most signals; the child starts with none blocked and
+    // every signal at its default action, or SIGTERM would never reach it.
+    var attributes = posix_spawnattr_t()
+    posix_spawnattr_init(&attributes)
+    defer { posix_spawnattr_destroy(&attributes) }
+    var none = sigset_t(), all = sigset_t()
+    sigemptyset(&none)
+    sigfillset(&all)
+    posix_spawnattr_setsigmask(&attributes, &none)
+    posix_spawnattr_setsigdefault(&attributes, &all)
+    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
     var pid: pid_t = 0
-    let status = posix_spawn(&pid, "/proc/self/exe", &actions, nil, &argv, &environment)
+    let status = posix_spawn(&pid, "/proc/self/exe", &actions, &attributes, &argv, &environment)
     guard status == 0 else { throw ServerStartError(String(validatingCString: strerror(status)) ?? "\(status)") }
     return pid
 }

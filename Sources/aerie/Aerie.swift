@@ -58,7 +58,7 @@ struct AuthSupervisorCommand: ParsableCommand {
 
     func run() throws {
         let log = try openServiceLog(config)
-        AuthSupervisor.run(configPath: config, log: log)
+        AuthSupervisor.run(configPath: config, log: log, reopenLog: { log.reopen() })
     }
 }
 
@@ -74,7 +74,8 @@ struct AuthServiceCommand: ParsableCommand {
         let loaded = try loadOrExit(config)
         let log = try openServiceLog(config, loaded: loaded)
         do {
-            try runBlocking { try await AuthServiceProcess.run(config: loaded, log: log) }
+            let configuration = try AuthServiceProcess.prepare(config: loaded)
+            try runBlocking { try await AuthServiceProcess.run(configuration, log: log) }
         } catch {
             log.log(.fatal, category: "auth", "auth process: \(error)")
             throw ExitCode(1)

@@ -212,6 +212,8 @@ def test_reload_replaces_the_auth_process_without_failing_logins(srv):
             os.kill(srv.pid, signal.SIGHUP)
             helpers.wait_for(lambda: auth_pids(srv)[1] not in (None, before), timeout=30, what="a new auth process")
             helpers.wait_for(lambda: len(results) > count + 3, timeout=30, what="logins after the reload")
+            # The old one leaves once the server moved to the new one (SIGTERM reached it: nothing blocks it).
+            helpers.wait_for(lambda: not Path(f"/proc/{before}").exists(), timeout=30, what="the old auth process gone")
     finally:
         stop.set()
         for t in threads:
