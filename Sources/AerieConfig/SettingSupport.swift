@@ -66,7 +66,8 @@ public enum Support {
         (.noEffect("Aerie has no stats process; metrics are its own"), ["stats_writer_socket_path"]),
         (.noEffect(passwdFileOnly),
          ["auth_cache_size", "auth_cache_ttl", "auth_cache_negative_ttl", "auth_cache_verify_password_with_worker"]),
-        (.noEffect("password checks run on the auth process's bounded hashing pool; there are no auth worker processes"),
+        (.noEffect("password checks run on the auth process's bounded hashing pool; there are no auth worker "
+                   + "processes"),
          ["auth_worker_max_count"]),
         (.noEffect("Aerie does not verify TLS client certificates"), ["ssl_server_require_crl",
                                                                    "ssl_server_cert_username_field"]),

@@ -465,7 +465,9 @@ public final class AuthProcessClient: Authenticator {
     private func connectedChannel() async -> (any Channel)? {
         let (future, promise): (EventLoopFuture<any Channel>, EventLoopPromise<any Channel>?) = state.withLock {
             state in
-            if let channel = state.channel, channel.isActive { return (channel.eventLoop.makeSucceededFuture(channel), nil) }
+            if let channel = state.channel, channel.isActive {
+                return (channel.eventLoop.makeSucceededFuture(channel), nil)
+            }
             if let connecting = state.connecting { return (connecting, nil) }
             let promise = group.next().makePromise(of: (any Channel).self)
             state.connecting = promise.futureResult

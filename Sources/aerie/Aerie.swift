@@ -11,7 +11,9 @@ struct Aerie: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "aerie",
         abstract: "A secure-by-default IMAP server that reads Dovecot's configuration.",
-        subcommands: [Serve.self, Conf.self, Pw.self, TLSKeeper.self, AuthSupervisorCommand.self, AuthServiceCommand.self]
+        subcommands: [
+            Serve.self, Conf.self, Pw.self, TLSKeeper.self, AuthSupervisorCommand.self, AuthServiceCommand.self,
+        ]
     )
 }
 

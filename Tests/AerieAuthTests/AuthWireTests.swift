@@ -26,7 +26,9 @@ import Testing
         let user = AuthenticatedUser(
             user: "alice", uid: 1500, gid: 995, home: "/home/alice", extraFields: ["mail": "maildir:~/M", "k": ""])
         var replies = [AuthWire.Reply(id: 1, result: .success(user))]
-        for failure in AuthWire.failureCodes.map(\.0) { replies.append(AuthWire.Reply(id: 2, result: .failure(failure))) }
+        for failure in AuthWire.failureCodes.map(\.0) {
+            replies.append(AuthWire.Reply(id: 2, result: .failure(failure)))
+        }
         replies.append(.retry(id: 3))
         for reply in replies {
             #expect(try AuthWire.decodeReply(payload(AuthWire.encode(reply))) == reply)
@@ -48,7 +50,7 @@ import Testing
     @Test func oversizedFramesAndFieldsAreRefused() throws {
         var frames = AuthWire.FrameBuffer()
         let length = AuthWire.maxFrame + 1
-        frames.append([UInt8(length >> 24), UInt8(length >> 16 & 0xFF), UInt8(length >> 8 & 0xFF), UInt8(length & 0xFF)])
+        frames.append([24, 16, 8, 0].map { UInt8(length >> $0 & 0xFF) })
         #expect(throws: AuthWireError.tooLarge) { try frames.next() }
 
         let long = String(repeating: "x", count: AuthWire.maxString + 1)
