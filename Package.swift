@@ -145,8 +145,9 @@ let package = Package(
         .testTarget(
             name: "AerieServerTests",
             dependencies: [
-                "AerieServer", "AerieObservability", "AerieTestSupport",
+                "AerieServer", "AerieAuth", "AerieObservability", "AerieTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "CompressNIO", package: "compress-nio"),
             ],

@@ -55,13 +55,19 @@ public final class AuthService: Authenticator {
 
     /// Userdb lookup without a password (LMTP delivery, `aerie adm user`); nil when unknown or not permitted.
     public func lookupUser(_ user: String) async -> AuthenticatedUser? {
+        guard case .success(let found) = await lookup(user) else { return nil }
+        return found
+    }
+
+    /// Userdb lookup without a password; `.temporaryFailure` when a file could not be read or the pool is full,
+    /// so LMTP answers 451 (retry later) rather than 550 (no such user).
+    public func lookup(_ user: String) async -> AuthResult {
         let request = AuthRequest(user: user, password: "", service: "lookup")
         let result = await pool.run { () -> AuthResult in
             let name = self.formatUser(user)
             return self.userdbStage(name: name, passdbEntry: nil, request: request)
         }
-        guard case .success(let found)? = result else { return nil }
-        return found
+        return result ?? .failure(.temporaryFailure)
     }
 
     // MARK: - Stages (run on a pool thread)

@@ -79,7 +79,7 @@ public struct UserDBSpec: Sendable {
 }
 
 /// One login attempt. `password` is a secret: it is used for verification only and never logged.
-public struct AuthRequest: Sendable {
+public struct AuthRequest: Sendable, Equatable {
     public var user: String
     public var password: String
     /// SASL mechanism name ("PLAIN", "LOGIN") or "" for IMAP LOGIN / POP3 USER+PASS.

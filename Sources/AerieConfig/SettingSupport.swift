@@ -57,7 +57,7 @@ public enum Support {
         (.noEffect("the name labels Dovecot's processes; Aerie's base_dir is its own"), ["instance_name"]),
         (.noEffect("Aerie keeps no state outside base_dir and the mail directories"), ["state_dir"]),
         (.noEffect("Aerie's process title does not change per connection"), ["verbose_proctitle"]),
-        (.noEffect("Aerie starts no mail or auth child processes that would inherit the environment"),
+        (.noEffect("Aerie's child processes (the auth process) get a fixed minimal environment"),
          ["import_environment"]),
         (.noEffect("one binary: its parts cannot be of different versions"), ["version_ignore"]),
         (.noEffect("\(oneProcess): there is no process count, pre-forking or idle process to kill; bound the whole "
@@ -66,7 +66,8 @@ public enum Support {
         (.noEffect("Aerie has no stats process; metrics are its own"), ["stats_writer_socket_path"]),
         (.noEffect(passwdFileOnly),
          ["auth_cache_size", "auth_cache_ttl", "auth_cache_negative_ttl", "auth_cache_verify_password_with_worker"]),
-        (.noEffect("password checks run on Aerie's bounded hashing pool; there are no auth worker processes"),
+        (.noEffect("password checks run on the auth process's bounded hashing pool; there are no auth worker "
+                   + "processes"),
          ["auth_worker_max_count"]),
         (.noEffect("Aerie does not verify TLS client certificates"), ["ssl_server_require_crl",
                                                                    "ssl_server_cert_username_field"]),
@@ -94,7 +95,7 @@ public enum Support {
         (.notImplemented(noLogFormat), ["login_log_format_elements", "login_log_format", "mail_log_prefix",
                                         "imap_logout_format", "pop3_logout_format"]),
         (.notImplemented(noProxy), ["haproxy_trusted_networks", "haproxy_timeout"]),
-        (.notImplemented("Aerie drops privileges to mail_uid (else default_internal_user) and its primary group"),
+        (.notImplemented("the auth process runs as default_internal_user and its primary group"),
          ["default_internal_group"]),
         (.notImplemented("pre-login runs in Aerie's main process as the mail user; there is no separate login user"),
          ["default_login_user"]),

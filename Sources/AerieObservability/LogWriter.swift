@@ -44,10 +44,14 @@ public final class LogWriter: LogSink {
             guard fd >= 0 else { throw LogWriterError(path: path, errno: errno) }
             state = Mutex(fd)
         case .syslog(let facility):
-            openlog("aerie", LOG_PID | LOG_NDELAY, LogWriter.syslogFacility(named: facility))
+            // openlog keeps the pointer, not the text: a literal bridged for the call may be gone afterwards.
+            openlog(LogWriter.syslogIdent, LOG_PID | LOG_NDELAY, LogWriter.syslogFacility(named: facility))
             state = Mutex(-1)
         }
     }
+
+    /// Lives as long as the process (never freed), as openlog requires.
+    nonisolated(unsafe) private static let syslogIdent = strdup("aerie")
 
     deinit {
         state.withLock { fd in

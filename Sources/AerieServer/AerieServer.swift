@@ -36,9 +36,15 @@ public final class AerieServer: Sendable {
     private let keeper: KeyKeeper?
     /// Who owns unix sockets whose listener names no user: the account the server drops to.
     private let socketOwner: ServiceAccount?
+    /// Requests to the auth process; nil: authentication runs in this process (tests, tools).
+    private let authClient: AuthProcessClient?
 
     /// `checked`: the result of `Preflight.check` on this configuration, when the caller already ran it.
-    public init(config: LoadedConfig, log: any LogSink, keeper: KeyKeeper? = nil, checked: Preflight? = nil) throws {
+    /// `authSocketPath`: the auth process's socket (`AuthProcess`); nil authenticates in this process.
+    public init(
+        config: LoadedConfig, log: any LogSink, keeper: KeyKeeper? = nil, checked: Preflight? = nil,
+        authSocketPath: String? = nil
+    ) throws {
         self.log = log
         self.keeper = keeper
         self.pool = PasswordHashingPool()
@@ -51,11 +57,13 @@ public final class AerieServer: Sendable {
         self.listeners = checked.listeners
         self.socketOwner = try? ServiceAccount.lookup(
             user: settings.mailUID.isEmpty ? settings.defaultInternalUser : settings.mailUID, group: settings.mailGID)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
+        self.group = group
+        self.authClient = authSocketPath.map { AuthProcessClient(socketPath: $0, group: group, log: log) }
         let environment = try Self.makeEnvironment(
             base: config.settings, checked: checked, log: log, pool: pool, mailPools: (mailPool, mailWritePool),
-            registry: registry, previousLimiter: nil)
+            registry: registry, previousLimiter: nil, authClient: authClient)
         self.state = Mutex(environment)
-        self.group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
     }
 
     /// Writes mostly wait on the disk (fsync of every saved message): with one thread per core a few fsyncs would
@@ -67,11 +75,21 @@ public final class AerieServer: Sendable {
         base: AerieSettings, checked: Preflight, log: any LogSink, pool: PasswordHashingPool,
         mailPools: (read: NIOThreadPool, write: NIOThreadPool),
         registry: ConnectionRegistry, previousLimiter: ConnectionLimiter?,
-        previousUserIP: UserIPLimiter? = nil, previousLMTPConcurrency: LMTPUserConcurrency? = nil
+        previousUserIP: UserIPLimiter? = nil, previousLMTPConcurrency: LMTPUserConcurrency? = nil,
+        authClient: AuthProcessClient? = nil
     ) throws -> ConnectionEnvironment {
         let settings = base.forProtocol("imap")
         let tlsContext = checked.tlsContext
-        let authService = try AuthService(configuration: checked.auth, log: log, pool: pool)
+        let authenticator: any Authenticator
+        let userLookup: @Sendable (String) async -> AuthResult
+        if let authClient {
+            authenticator = authClient
+            userLookup = { await authClient.lookup($0) }
+        } else {
+            let authService = try AuthService(configuration: checked.auth, log: log, pool: pool)
+            authenticator = authService
+            userLookup = { await authService.lookup($0) }
+        }
         let mechanisms = checked.mechanisms
         let sessionSettings = IMAPSessionSettings(
             greeting: settings.loginGreeting,
@@ -113,8 +131,8 @@ public final class AerieServer: Sendable {
                     spoolThreshold: 256 * 1024, maxSynchronizingLiteralSize: MailAccess.appendLimit(settings: settings))),
             pop3: pop3,
             lmtp: lmtp,
-            authenticator: authService,
-            userLookup: { await authService.lookupUser($0) },
+            authenticator: authenticator,
+            userLookup: userLookup,
             log: log,
             tlsContext: tlsContext,
             loginTimeout: settings.loginTimeout,
@@ -232,7 +250,7 @@ public final class AerieServer: Sendable {
         let environment = try Self.makeEnvironment(
             base: config.settings, checked: checked, log: log, pool: pool, mailPools: (mailPool, mailWritePool),
             registry: registry, previousLimiter: previous, previousUserIP: previousUserIP,
-            previousLMTPConcurrency: previousLMTP)
+            previousLMTPConcurrency: previousLMTP, authClient: authClient)
         state.withLock { $0 = environment }
         log.info("master", "Configuration and certificates reloaded")
     }

@@ -20,7 +20,7 @@ struct ConnectionEnvironment: Sendable {
     var lmtp: LMTPSessionSettings
     var authenticator: any Authenticator
     /// The userdb, for LMTP recipients.
-    var userLookup: @Sendable (String) async -> AuthenticatedUser?
+    var userLookup: @Sendable (String) async -> AuthResult
     var log: any LogSink
     var tlsContext: NIOSSLContext?
     var loginTimeout: Duration

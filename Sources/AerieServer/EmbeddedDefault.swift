@@ -75,6 +75,8 @@ public enum EmbeddedDefault {
         ]
         if Privileges.isRoot {
             lines.append("mail_uid = \(account.name)")
+            // The demo's users file lives in the mail account's 0700 data folder: its auth process runs as it too.
+            lines.append("default_internal_user = \(account.name)")
         }
         if account.uid < 500 {
             // Only to let a low-uid local account run the demo; an explicit, warned-about choice.

@@ -26,23 +26,13 @@ public final class KeyKeeper: Sendable {
         guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &fds) == 0 else {
             throw ServerStartError("socketpair for the key keeper failed: \(systemError())")
         }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        // dup2 clears CLOEXEC on the copy, so only fd 3 crosses into the keeper.
-        posix_spawn_file_actions_adddup2(&actions, fds[1], 3)
         let arguments = ["aerie", "tls-keeper", certificatePath, keyPath]
-        var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        var environment: [UnsafeMutablePointer<CChar>?] = [strdup("PATH=/usr/sbin:/usr/bin:/sbin:/bin"), nil]
-        defer { environment.forEach { free($0) } }
-        var pid: pid_t = 0
-        let status = posix_spawn(&pid, "/proc/self/exe", &actions, nil, &argv, &environment)
-        close(fds[1])
-        guard status == 0 else {
+        do { _ = try spawnSelf(arguments, passing: [fds[1]: 3]) } catch {
+            close(fds[1])
             close(fds[0])
-            throw ServerStartError("Cannot start the TLS key keeper: \(String(validatingCString: strerror(status)) ?? "\(status)")")
+            throw ServerStartError("Cannot start the TLS key keeper: \(error)")
         }
+        close(fds[1])
         return KeyKeeper(socket: fds[0], certificatePath: certificatePath, keyPath: keyPath)
     }
 
@@ -74,6 +64,44 @@ public final class KeyKeeper: Sendable {
         }
         return buffer
     }
+}
+
+/// Starts this binary again (`/proc/self/exe`) with `arguments`, a minimal environment and only the descriptors
+/// in `passing` (source fd: target fd), via posix_spawn: never a bare fork of a multithreaded Swift process.
+func spawnSelf(_ arguments: [String], passing: [Int32: Int32]) throws -> pid_t {
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    // dup2 clears CLOEXEC on the copy, so only the targets cross into the child.
+    // Move the sources out of the way first, so one target never overwrites another's source.
+    let moved = passing.map { (fcntl($0.key, F_DUPFD_CLOEXEC, 100), $0.value) }
+    defer { moved.forEach { close($0.0) } }
+    for (source, target) in moved {
+        guard source >= 0 else { throw ServerStartError("fcntl(F_DUPFD_CLOEXEC): \(systemError())") }
+        posix_spawn_file_actions_adddup2(&actions, source, target)
+    }
+    var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+    defer { argv.forEach { free($0) } }
+    // TZ too, so a helper's log lines carry the same local time as serve's.
+    let timeZone = getenv("TZ").flatMap { String(validatingCString: $0) }.map { ["TZ=" + $0] } ?? []
+    var environment: [UnsafeMutablePointer<CChar>?] =
+        (["PATH=/usr/sbin:/usr/bin:/sbin:/bin"] + timeZone).map { strdup($0) } + [nil]
+    defer { environment.forEach { free($0) } }
+    // The calling thread may be a pool thread that blocks most signals; the child starts with none blocked and
+    // every signal at its default action, or SIGTERM would never reach it.
+    var attributes = posix_spawnattr_t()
+    posix_spawnattr_init(&attributes)
+    defer { posix_spawnattr_destroy(&attributes) }
+    var none = sigset_t(), all = sigset_t()
+    sigemptyset(&none)
+    sigfillset(&all)
+    posix_spawnattr_setsigmask(&attributes, &none)
+    posix_spawnattr_setsigdefault(&attributes, &all)
+    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+    var pid: pid_t = 0
+    let status = posix_spawn(&pid, "/proc/self/exe", &actions, &attributes, &argv, &environment)
+    guard status == 0 else { throw ServerStartError(String(validatingCString: strerror(status)) ?? "\(status)") }
+    return pid
 }
 
 /// The keeper's side: `aerie tls-keeper CERT KEY`, with the request socket on fd 3.

@@ -63,7 +63,14 @@ final class LMTPConnectionHandler: SessionConnectionHandler {
             loopBound.eventLoop.execute {
                 let (handler, context) = loopBound.value
                 guard context.channel.isActive else { return }
-                handler.resume(with: handler.translate(handler.session.recipientLookedUp(found)), context: context)
+                let actions: [LMTPSessionAction]
+                switch found {
+                case .success(let user): actions = handler.session.recipientLookedUp(user)
+                // The auth process is restarting, or a file could not be read: 451, the MTA retries.
+                case .failure(.temporaryFailure): actions = handler.session.recipientLookupFailed()
+                case .failure: actions = handler.session.recipientLookedUp(nil)
+                }
+                handler.resume(with: handler.translate(actions), context: context)
             }
         }
     }

@@ -17,6 +17,8 @@ public struct Preflight: Sendable {
     public var mechanisms: [SASLMechanism]
     /// The account `serve` drops to when started as root; nil when not root.
     public var dropAccount: ServiceAccount?
+    /// The account the auth process runs as (`default_internal_user`) when started as root; nil when not root.
+    public var internalAccount: ServiceAccount?
 
     /// Listener plan, TLS certificate and key (files, permissions, parse), auth drivers and templates, mechanisms,
     /// the accounts that must exist, passwd-files readable by the account that will read them, base_dir.
@@ -39,9 +41,11 @@ public struct Preflight: Sendable {
         let auth = try AerieServer.authConfiguration(config.settings)
         try AuthService.validate(auth)
         var dropAccount: ServiceAccount?
+        var internalAccount: ServiceAccount?
         if geteuid() == 0 {
             let user = settings.mailUID.isEmpty ? settings.defaultInternalUser : settings.mailUID
             dropAccount = try ServiceAccount.lookup(user: user, group: settings.mailGID)
+            internalAccount = try AuthServiceProcess.internalAccount(config.settings)
         }
         for plan in listeners {
             guard let socket = plan.unixSocket else { continue }
@@ -50,8 +54,10 @@ public struct Preflight: Sendable {
         }
         let paths =
             auth.passdbs.map { ("passdb \($0.name)", $0.path) } + auth.userdbs.map { ("userdb \($0.name)", $0.path) }
-        for (what, path) in paths where !path.contains("%") {
-            try checkReadable(path, what: what, by: dropAccount)
+        // The auth process reads them, as default_internal_user. After the drop (a reload) serve may not reach
+        // them at all: the new auth process checks them itself (`AuthServiceProcess`) and logs what it cannot read.
+        for (what, path) in paths where !path.contains("%") && !reload {
+            try checkReadable(path, what: what, by: internalAccount)
         }
         let logPath = config.settings.logPath
         if !reload {
@@ -59,10 +65,11 @@ public struct Preflight: Sendable {
             if !["", "syslog", "/dev/stderr"].contains(logPath) { try checkWritable(logPath, what: "log_path") }
         }
         return Preflight(
-            listeners: listeners, tlsContext: tlsContext, auth: auth, mechanisms: mechanisms, dropAccount: dropAccount)
+            listeners: listeners, tlsContext: tlsContext, auth: auth, mechanisms: mechanisms, dropAccount: dropAccount,
+            internalAccount: internalAccount)
     }
 
-    /// A passwd-file is read at the first login, after privileges are dropped: the account must reach and read it.
+    /// A passwd-file is read by the auth process after it dropped to `account`: the account must reach and read it.
     static func checkReadable(_ path: String, what: String, by account: ServiceAccount?) throws {
         var info = stat()
         guard stat(path, &info) == 0 else {
@@ -87,8 +94,9 @@ public struct Preflight: Sendable {
         }
         guard permits(info, account, read: true) else {
             throw ServerStartError(
-                "\(what): passwd_file_path \(path) is not readable by \(account.name) (uid \(account.uid)), which "
-                    + "reads it after privileges are dropped: chgrp \(account.gid) \(path) && chmod g+r \(path)")
+                "\(what): passwd_file_path \(path) is not readable by \(account.name) (uid \(account.uid)), as "
+                    + "which the auth process reads it (default_internal_user): chgrp \(account.gid) \(path) && "
+                    + "chmod g+r \(path)")
         }
     }
 

@@ -1,3 +1,6 @@
+import AerieConfig
+import AerieCore
+import AerieObservability
 import AerieServer
 import ArgumentParser
 import Dispatch
@@ -8,7 +11,9 @@ struct Aerie: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "aerie",
         abstract: "A secure-by-default IMAP server that reads Dovecot's configuration.",
-        subcommands: [Serve.self, Conf.self, Pw.self, TLSKeeper.self]
+        subcommands: [
+            Serve.self, Conf.self, Pw.self, TLSKeeper.self, AuthSupervisorCommand.self, AuthServiceCommand.self,
+        ]
     )
 }
 
@@ -44,5 +49,52 @@ struct TLSKeeper: ParsableCommand {
 
     func run() throws {
         KeyKeeperProcess.run(certificatePath: certificatePath, keyPath: keyPath)
+    }
+}
+
+/// Internal: started by `aerie serve` with the auth socket on fd 3; restarts `auth-service`. Not for people.
+struct AuthSupervisorCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "auth-supervisor", shouldDisplay: false)
+
+    @Option(name: .short) var config: String?
+
+    func run() throws {
+        let log = try openServiceLog(config)
+        AuthSupervisor.run(configPath: config, log: log, reopenLog: { log.reopen() })
+    }
+}
+
+/// Internal: the auth process (passdb/userdb lookups, password checks), run by `auth-supervisor`. Not for people.
+struct AuthServiceCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "auth-service", shouldDisplay: false)
+
+    @Option(name: .short) var config: String?
+
+    func run() throws {
+        // no_new_privs is per thread and inherited: set it before any thread exists.
+        try Privileges.forbidNewPrivileges()
+        let loaded = try loadOrExit(config)
+        let log = try openServiceLog(config, loaded: loaded)
+        do {
+            let configuration = try AuthServiceProcess.prepare(config: loaded)
+            try runBlocking { try await AuthServiceProcess.run(configuration, log: log) }
+        } catch {
+            log.log(.fatal, category: "auth", "auth process: \(error)")
+            throw ExitCode(1)
+        }
+    }
+}
+
+/// The log `serve` writes, opened again by a helper process (before any privilege drop).
+func openServiceLog(_ configPath: String?, loaded: LoadedConfig? = nil) throws -> LogWriter {
+    let settings = try (loaded ?? loadOrExit(configPath)).settings
+    do {
+        return try LogWriter(
+            destination: .init(logPath: settings.logPath, syslogFacility: settings.syslogFacility),
+            timestampFormat: settings.logTimestamp,
+            minimumLevel: settings.authDebug || settings.mailDebug ? .debug : .info)
+    } catch {
+        printError("Fatal: \(error)")
+        throw ExitCode(1)
     }
 }

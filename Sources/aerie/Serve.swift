@@ -5,10 +5,14 @@ import AerieServer
 import AerieStorage
 import ArgumentParser
 import Dispatch
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
 #endif
+
+/// The running server's auth process, for SIGHUP.
+private let authProcess = Mutex<AuthProcess?>(nil)
 
 struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -55,7 +59,12 @@ struct Serve: ParsableCommand {
                 keeper = try KeyKeeper.spawn(
                     certificatePath: settings.sslServerCertFile, keyPath: settings.sslServerKeyFile)
             }
-            server = try AerieServer(config: loaded, log: log, keeper: keeper, checked: checked)
+            // Passwords are verified in the auth process, as default_internal_user (issue 11).
+            let auth = try AuthProcess.start(
+                configPath: configPath, baseDir: settings.baseDir, owner: checked.dropAccount)
+            authProcess.withLock { $0 = auth }
+            server = try AerieServer(
+                config: loaded, log: log, keeper: keeper, checked: checked, authSocketPath: auth.socketPath)
             try await server.bind()
             try dropPrivileges(settings: settings, log: log)
             writePIDFile(baseDir: settings.baseDir)
@@ -133,6 +142,7 @@ struct Serve: ParsableCommand {
             do {
                 let reloaded = try ConfigLoader.load(path: configPath)
                 try server.reload(config: reloaded)
+                authProcess.withLock { $0?.restartWorker() }
             } catch let error as ConfigError {
                 for diagnostic in error.diagnostics { log.error("config", "Reload failed: \(diagnostic)") }
             } catch {

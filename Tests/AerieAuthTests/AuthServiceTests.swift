@@ -71,6 +71,19 @@ import Testing
         }
     }
 
+    /// A userdb that cannot be read is a temporary failure for a delivery lookup (LMTP 451), not an unknown user.
+    @Test func lookupOfUnreadableUserdbIsTemporary() async throws {
+        try await withService(configure: { configuration, dir in
+            configuration.userdbs = [UserDBSpec(name: "gone", path: dir.appendingPathComponent("missing").path)]
+        }) { service, _, _ in
+            #expect(await service.lookup("alice") == .failure(.temporaryFailure))
+            #expect(await service.lookupUser("alice") == nil)
+        }
+        try await withService { service, _, _ in
+            #expect(await service.lookup("ghost") == .failure(.unknownUser))
+        }
+    }
+
     @Test func failuresAndTheirLogLines() async throws {
         try await withService { service, log, _ in
             let cases: [(String, String, AuthFailure, String)] = [

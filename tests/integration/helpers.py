@@ -249,8 +249,14 @@ def write_users_file(path: Path, users: dict[str, User], home_root: Path) -> Non
             os.chmod(home, 0o700)
         lines.append(f"{u.name}:{u.stored}:{u.uid}:{u.gid}::{home}::\n")
     path.write_text("".join(lines))
-    os.chown(path, uid, gid)
-    os.chmod(path, 0o600)
+    # Dovecot's usual: only root and the auth process (default_internal_user's group) read it.
+    os.chown(path, 0, internal_gid())
+    os.chmod(path, 0o640)
+
+
+def internal_gid() -> int:
+    """The primary group of default_internal_user (dovecot), as which Aerie's auth process reads passwd-files."""
+    return pwd.getpwnam("dovecot").pw_gid
 
 
 def secrets_of(users: dict[str, User]) -> list[str]:

@@ -56,6 +56,21 @@ def keeper_pids(server: helpers.MailServer) -> list[int]:
     return out
 
 
+def auth_helper_pids(server: helpers.MailServer) -> list[int]:
+    """`aerie auth-supervisor` and `aerie auth-service` processes of this server's config (they die with it)."""
+    out = []
+    for p in Path("/proc").iterdir():
+        if not p.name.isdigit():
+            continue
+        try:
+            cmd = (p / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if len(cmd) > 2 and cmd[1] in (b"auth-supervisor", b"auth-service") and str(server.config).encode() in cmd:
+            out.append(int(p.name))
+    return out
+
+
 def crash_and_restart(server: helpers.MailServer) -> float:
     """SIGKILL the server (no clean-up of any kind), restart it on the same config and data; returns the down time."""
     t0 = time.monotonic()
@@ -284,6 +299,8 @@ def test_slow_lmtp_deliveries_survive_sigkill(mail, capsys):
     assert 5 <= len(kills) <= 10
     # A killed server's helper must not outlive it (one keeper for the running server at most).
     assert len(keepers_now) <= 1, f"tls-keeper processes left behind by killed servers: {keepers_now}"
+    # Likewise the auth supervisor and its auth process (issue 11): one of each for the running server.
+    helpers.wait_for(lambda: len(auth_helper_pids(mail)) <= 2, timeout=10, what="auth helpers of killed servers gone")
     assert not maildir_problems, maildir_problems[:10]
 
 

@@ -1,0 +1,268 @@
+/// The request/reply protocol between the server and the auth process (`aerie auth-service`).
+///
+/// Every message is one frame: a 4-byte big-endian length, then that many payload bytes (at most `maxFrame`).
+/// A payload starts with a kind byte and a 4-byte request id, so many requests can be in flight on one
+/// connection and replies may come back in any order. Strings are a 2-byte length and UTF-8 bytes. A reply
+/// carries the user's fields (uid, gid, home, extra fields), never a password hash.
+public enum AuthWire {
+    /// Largest payload either side sends or accepts.
+    public static let maxFrame = 64 * 1024
+    /// Longest string field (user names, passwords, extra field values).
+    public static let maxString = 8 * 1024
+    /// Most userdb extra fields in one reply.
+    public static let maxExtraFields = 256
+
+    public enum Request: Sendable, Equatable {
+        case authenticate(id: UInt32, AuthRequest)
+        /// Userdb lookup without a password (LMTP delivery).
+        case lookup(id: UInt32, user: String)
+
+        public var id: UInt32 {
+            switch self {
+            case .authenticate(let id, _), .lookup(let id, _): id
+            }
+        }
+    }
+
+    public struct Reply: Sendable, Equatable {
+        public var id: UInt32
+        public var result: AuthResult
+        /// The auth process is being replaced (a reload): ask again on a new connection. `result` is then a
+        /// temporary failure.
+        public var retry: Bool
+
+        public init(id: UInt32, result: AuthResult) {
+            self.id = id
+            self.result = result
+            self.retry = false
+        }
+
+        public static func retry(id: UInt32) -> Reply {
+            var reply = Reply(id: id, result: .failure(.temporaryFailure))
+            reply.retry = true
+            return reply
+        }
+    }
+
+    static let retryStatus: UInt8 = 0xFE
+
+    enum Kind: UInt8 {
+        case authenticate = 1, lookup = 2, reply = 0x81
+    }
+
+    static let failureCodes: [(AuthFailure, UInt8)] = [
+        (.passwordMismatch, 1), (.unknownUser, 2), (.uidNotPermitted, 3), (.gidNotPermitted, 4),
+        (.schemeNotAllowed, 5), (.temporaryFailure, 6), (.denied, 7),
+    ]
+
+    // MARK: - Encoding
+
+    public static func encode(_ request: Request) throws(AuthWireError) -> [UInt8] {
+        var out = Writer()
+        switch request {
+        case .authenticate(let id, let r):
+            out.byte(Kind.authenticate.rawValue)
+            out.u32(id)
+            for field in [r.user, r.password, r.mechanism, r.service, r.remoteIP, r.localIP, r.sessionID] {
+                try out.string(field)
+            }
+            out.byte(r.secured ? 1 : 0)
+        case .lookup(let id, let user):
+            out.byte(Kind.lookup.rawValue)
+            out.u32(id)
+            try out.string(user)
+        }
+        return try out.framed()
+    }
+
+    public static func encode(_ reply: Reply) throws(AuthWireError) -> [UInt8] {
+        var out = Writer()
+        out.byte(Kind.reply.rawValue)
+        out.u32(reply.id)
+        if reply.retry {
+            out.byte(retryStatus)
+            return try out.framed()
+        }
+        switch reply.result {
+        case .success(let user):
+            guard user.extraFields.count <= maxExtraFields else { throw .tooLarge }
+            out.byte(0)
+            try out.string(user.user)
+            out.u32(user.uid)
+            out.u32(user.gid)
+            try out.string(user.home)
+            out.u16(UInt16(user.extraFields.count))
+            for (key, value) in user.extraFields.sorted(by: { $0.key < $1.key }) {
+                try out.string(key)
+                try out.string(value)
+            }
+        case .failure(let failure):
+            out.byte(failureCodes.first { $0.0 == failure }!.1)
+        }
+        return try out.framed()
+    }
+
+    // MARK: - Decoding
+
+    /// Decodes one request payload (without its length prefix).
+    public static func decodeRequest(_ payload: [UInt8]) throws(AuthWireError) -> Request {
+        var reader = Reader(payload)
+        let kind = try reader.byte()
+        let id = try reader.u32()
+        let request: Request
+        switch Kind(rawValue: kind) {
+        case .authenticate:
+            let user = try reader.string(), password = try reader.string(), mechanism = try reader.string()
+            let service = try reader.string(), remoteIP = try reader.string(), localIP = try reader.string()
+            let sessionID = try reader.string()
+            let secured = try reader.byte()
+            guard secured <= 1 else { throw .malformed }
+            request = .authenticate(
+                id: id,
+                AuthRequest(
+                    user: user, password: password, mechanism: mechanism, service: service, remoteIP: remoteIP,
+                    localIP: localIP, secured: secured == 1, sessionID: sessionID))
+        case .lookup:
+            request = .lookup(id: id, user: try reader.string())
+        default:
+            throw .malformed
+        }
+        try reader.end()
+        return request
+    }
+
+    /// Decodes one reply payload (without its length prefix).
+    public static func decodeReply(_ payload: [UInt8]) throws(AuthWireError) -> Reply {
+        var reader = Reader(payload)
+        guard try reader.byte() == Kind.reply.rawValue else { throw .malformed }
+        let id = try reader.u32()
+        let status = try reader.byte()
+        let result: AuthResult
+        if status == 0 {
+            let user = try reader.string()
+            let uid = try reader.u32(), gid = try reader.u32()
+            let home = try reader.string()
+            let count = Int(try reader.u16())
+            guard count <= maxExtraFields else { throw .tooLarge }
+            var fields: [String: String] = [:]
+            for _ in 0..<count {
+                let key = try reader.string()
+                guard fields[key] == nil else { throw .malformed }
+                fields[key] = try reader.string()
+            }
+            result = .success(AuthenticatedUser(user: user, uid: uid, gid: gid, home: home, extraFields: fields))
+        } else if status == retryStatus {
+            try reader.end()
+            return .retry(id: id)
+        } else {
+            guard let failure = failureCodes.first(where: { $0.1 == status })?.0 else { throw .malformed }
+            result = .failure(failure)
+        }
+        try reader.end()
+        return Reply(id: id, result: result)
+    }
+
+    /// Splits a byte stream into frame payloads; bytes of an unfinished frame stay buffered.
+    public struct FrameBuffer: Sendable {
+        private var buffer: [UInt8] = []
+        private var start = 0
+
+        public init() {}
+
+        public mutating func append(_ bytes: some Sequence<UInt8>) {
+            buffer.append(contentsOf: bytes)
+        }
+
+        /// The next complete payload, nil when more bytes are needed; a length over `maxFrame` is an error
+        /// (the connection must be closed: the stream can no longer be trusted).
+        public mutating func next() throws(AuthWireError) -> [UInt8]? {
+            guard buffer.count - start >= 4 else { return nil }
+            let length = buffer[start..<start + 4].reduce(0) { $0 << 8 | Int($1) }
+            guard length <= maxFrame else { throw .tooLarge }
+            guard buffer.count - start >= 4 + length else { return nil }
+            let payload = Array(buffer[start + 4..<start + 4 + length])
+            start += 4 + length
+            if start == buffer.count {
+                buffer.removeAll(keepingCapacity: true)
+                start = 0
+            } else if start > 4096 {
+                buffer.removeFirst(start)
+                start = 0
+            }
+            return payload
+        }
+    }
+
+    struct Writer {
+        var bytes: [UInt8] = [0, 0, 0, 0]
+
+        mutating func byte(_ value: UInt8) { bytes.append(value) }
+
+        mutating func u16(_ value: UInt16) { bytes += [UInt8(value >> 8), UInt8(value & 0xFF)] }
+
+        mutating func u32(_ value: UInt32) {
+            bytes += [UInt8(value >> 24), UInt8(value >> 16 & 0xFF), UInt8(value >> 8 & 0xFF), UInt8(value & 0xFF)]
+        }
+
+        mutating func string(_ value: String) throws(AuthWireError) {
+            let utf8 = Array(value.utf8)
+            guard utf8.count <= AuthWire.maxString else { throw .tooLarge }
+            u16(UInt16(utf8.count))
+            bytes += utf8
+        }
+
+        func framed() throws(AuthWireError) -> [UInt8] {
+            let length = bytes.count - 4
+            guard length <= AuthWire.maxFrame else { throw .tooLarge }
+            var out = bytes
+            out[0] = UInt8(length >> 24)
+            out[1] = UInt8(length >> 16 & 0xFF)
+            out[2] = UInt8(length >> 8 & 0xFF)
+            out[3] = UInt8(length & 0xFF)
+            return out
+        }
+    }
+
+    struct Reader {
+        let bytes: [UInt8]
+        var offset = 0
+
+        init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+        mutating func byte() throws(AuthWireError) -> UInt8 {
+            guard offset < bytes.count else { throw .malformed }
+            defer { offset += 1 }
+            return bytes[offset]
+        }
+
+        mutating func u16() throws(AuthWireError) -> UInt16 {
+            UInt16(try byte()) << 8 | UInt16(try byte())
+        }
+
+        mutating func u32() throws(AuthWireError) -> UInt32 {
+            UInt32(try u16()) << 16 | UInt32(try u16())
+        }
+
+        mutating func string() throws(AuthWireError) -> String {
+            let length = Int(try u16())
+            guard length <= AuthWire.maxString else { throw .tooLarge }
+            guard bytes.count - offset >= length else { throw .malformed }
+            defer { offset += length }
+            guard let text = String(validating: bytes[offset..<offset + length], as: UTF8.self) else {
+                throw .malformed
+            }
+            return text
+        }
+
+        func end() throws(AuthWireError) {
+            guard offset == bytes.count else { throw .malformed }
+        }
+    }
+}
+
+public enum AuthWireError: Error, Sendable, Equatable {
+    /// Truncated, trailing bytes, unknown kind or status, invalid UTF-8, a duplicate field.
+    case malformed
+    /// A frame, string or field count over its bound.
+    case tooLarge
+}

@@ -1,0 +1,191 @@
+import AerieAuth
+import AerieCore
+import AerieTestSupport
+import NIOCore
+import NIOPosix
+import Synchronization
+import Testing
+
+@testable import AerieServer
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Issue 11: the server's client of the auth process, over a real unix socket, against the worker's handler or a
+/// scripted peer.
+@Suite struct AuthProcessClientTests {
+    static let password = "Corr3ct horse"
+
+    /// An auth-process stand-in on `dir/auth`: the real handler over a passwd-file with alice and bob.
+    func withWorker(_ body: (AuthProcessClient, String) async throws -> Void) async throws {
+        let dir = makeTempDirectory("authclient")
+        defer { removeTree(dir) }
+        let hash = try PasswordSchemes.hash(password: Self.password, scheme: "SHA512-CRYPT")
+        let users = "alice:\(hash):1000:1000::/home/alice::userdb_mail=maildir:~/M\nbob:\(hash):1001:1001::/home/bob\n"
+        let fd = open(dir + "/users", O_WRONLY | O_CREAT, 0o600)
+        _ = users.utf8CString.withUnsafeBufferPointer { write(fd, $0.baseAddress, $0.count - 1) }
+        close(fd)
+        let log = CollectingLog()
+        let pool = PasswordHashingPool(threads: 2, maxQueued: 256)
+        let service = try AuthService(
+            configuration: AuthServiceConfiguration(
+                passdbs: [PassDBSpec(name: "main", path: dir + "/users")],
+                userdbs: [UserDBSpec(name: "main", path: dir + "/users")]),
+            log: log, pool: pool)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+        let worker = AuthWorkerState()
+        let listener = try await ServerBootstrap(group: group)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(
+                        AuthWireServerHandler(service: service, log: log, worker: worker))
+                }
+            }
+            .bind(unixDomainSocketPath: dir + "/auth").get()
+        let client = AuthProcessClient(socketPath: dir + "/auth", group: group, log: log)
+        try await body(client, dir)
+        try await listener.close()
+        await pool.shutdown()
+        try await group.shutdownGracefully()
+    }
+
+    func request(_ user: String, _ password: String) -> AuthRequest {
+        AuthRequest(user: user, password: password, mechanism: "PLAIN", service: "imap", remoteIP: "192.0.2.7")
+    }
+
+    @Test func concurrentRequestsEachGetTheirOwnAnswer() async throws {
+        try await withWorker { client, _ in
+            let results = await withTaskGroup(of: (Int, AuthResult).self) { group in
+                for i in 0..<60 {
+                    group.addTask {
+                        let user = i % 3 == 2 ? "ghost" : (i % 2 == 0 ? "alice" : "bob")
+                        return (i, await client.authenticate(request(user, i % 5 == 4 ? "wrong" : Self.password)))
+                    }
+                }
+                var out: [Int: AuthResult] = [:]
+                for await (i, result) in group { out[i] = result }
+                return out
+            }
+            for (i, result) in results {
+                if i % 3 == 2 {
+                    #expect(result == .failure(.unknownUser))
+                } else if i % 5 == 4 {
+                    #expect(result == .failure(.passwordMismatch))
+                } else {
+                    guard case .success(let user) = result else {
+                        Issue.record("request \(i): \(result)")
+                        continue
+                    }
+                    #expect(user.user == (i % 2 == 0 ? "alice" : "bob"))
+                    #expect(user.uid == (i % 2 == 0 ? 1000 : 1001))
+                }
+            }
+            #expect(results.count == 60)
+            let alice = try #require(
+                await client.lookup("alice").user, "lookup of alice")
+            #expect(alice == AuthenticatedUser(
+                user: "alice", uid: 1000, gid: 1000, home: "/home/alice", extraFields: ["mail": "maildir:~/M"]))
+            #expect(await client.lookup("ghost") == .failure(.unknownUser))
+        }
+    }
+
+    @Test func nobodyListeningIsATemporaryFailure() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let dir = makeTempDirectory("authclient")
+        defer { removeTree(dir) }
+        let client = AuthProcessClient(socketPath: dir + "/none", group: group, log: CollectingLog())
+        #expect(await client.authenticate(request("alice", Self.password)) == .failure(.temporaryFailure))
+        try await group.shutdownGracefully()
+    }
+
+    /// A peer that answers per connection as `script` says: requests in flight when it closes fail temporarily,
+    /// a "retry" moves the request to a new connection, and a reply for an id nobody asked is ignored.
+    func withScriptedPeer(
+        _ script: @escaping @Sendable (_ connection: Int, _ request: AuthWire.Request) -> [UInt8]?,
+        _ body: (AuthProcessClient) async throws -> Void
+    ) async throws {
+        let dir = makeTempDirectory("authclient")
+        defer { removeTree(dir) }
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let connections = Atomic<Int>(0)
+        let listener = try await ServerBootstrap(group: group)
+            .childChannelInitializer { channel in
+                let number = connections.add(1, ordering: .relaxed).newValue
+                return channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ScriptedPeer(connection: number, script: script))
+                }
+            }
+            .bind(unixDomainSocketPath: dir + "/auth").get()
+        try await body(AuthProcessClient(socketPath: dir + "/auth", group: group, log: CollectingLog()))
+        try await listener.close()
+        try await group.shutdownGracefully()
+    }
+
+    @Test func connectionLostMidRequestIsTemporaryAndTheNextConnects() async throws {
+        let ok = AuthResult.success(AuthenticatedUser(user: "alice", uid: 1000, gid: 1000, home: "/h"))
+        try await withScriptedPeer({ connection, request in
+            // First connection: close without answering (the auth process died).
+            connection == 1 ? nil : try? AuthWire.encode(AuthWire.Reply(id: request.id, result: ok))
+        }) { client in
+            #expect(await client.lookup("alice") == .failure(.temporaryFailure))
+            #expect(await client.lookup("alice") == ok)
+        }
+    }
+
+    @Test func retryMovesTheRequestToANewConnection() async throws {
+        let ok = AuthResult.success(AuthenticatedUser(user: "bob", uid: 1001, gid: 1001, home: "/h"))
+        try await withScriptedPeer({ connection, request in
+            if connection == 1 { return try? AuthWire.encode(AuthWire.Reply.retry(id: request.id)) }
+            // A stray reply first (unknown id), then the real one.
+            let stray = try? AuthWire.encode(AuthWire.Reply(id: request.id &+ 1000, result: .failure(.denied)))
+            return (stray ?? []) + ((try? AuthWire.encode(AuthWire.Reply(id: request.id, result: ok))) ?? [])
+        }) { client in
+            #expect(await client.authenticate(request("bob", Self.password)) == ok)
+        }
+    }
+
+    @Test func malformedReplyClosesTheConnection() async throws {
+        try await withScriptedPeer({ _, _ in [0, 0, 0, 2, 0x81, 0] }) { client in
+            #expect(await client.lookup("alice") == .failure(.temporaryFailure))
+        }
+    }
+}
+
+extension AuthResult {
+    fileprivate var user: AuthenticatedUser? {
+        if case .success(let user) = self { return user }
+        return nil
+    }
+}
+
+/// Answers each request with `script`'s bytes; nil closes the connection.
+final class ScriptedPeer: ChannelInboundHandler, Sendable {
+    typealias InboundIn = ByteBuffer
+
+    let connection: Int
+    let script: @Sendable (Int, AuthWire.Request) -> [UInt8]?
+    let frames = Mutex(AuthWire.FrameBuffer())
+
+    init(connection: Int, script: @escaping @Sendable (Int, AuthWire.Request) -> [UInt8]?) {
+        self.connection = connection
+        self.script = script
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let buffer = unwrapInboundIn(data)
+        let payloads = frames.withLock { frames -> [[UInt8]] in
+            frames.append(buffer.readableBytesView)
+            var out: [[UInt8]] = []
+            while let payload = try? frames.next() { out.append(payload) }
+            return out
+        }
+        for payload in payloads {
+            guard let request = try? AuthWire.decodeRequest(payload), let reply = script(connection, request) else {
+                context.close(promise: nil)
+                return
+            }
+            context.writeAndFlush(NIOAny(ByteBuffer(bytes: reply)), promise: nil)
+        }
+    }
+}
