@@ -7,26 +7,53 @@ public final class AuthService: Authenticator {
     private let log: any LogSink
     private let pool: PasswordHashingPool
     private let files: PasswdFileCache
+    /// Per-IP penalties and bans; kept as long as this service (the auth process) lives.
+    public let penalty: AuthPenalty
+    /// What an unknown user's password is verified against, so it costs what a wrong password costs.
+    private let dummy: (stored: String, scheme: String)
+    private let clock: AuthClock
 
     public convenience init(configuration: AuthServiceConfiguration, log: any LogSink, pool: PasswordHashingPool) throws {
         try self.init(configuration: configuration, log: log, pool: pool, files: nil)
     }
 
-    /// `files` lets tests drive the reload clock.
-    init(configuration: AuthServiceConfiguration, log: any LogSink, pool: PasswordHashingPool, files: PasswdFileCache?)
-        throws
-    {
+    /// `files` lets tests drive the reload clock; `clock` the failure delays.
+    init(
+        configuration: AuthServiceConfiguration, log: any LogSink, pool: PasswordHashingPool, files: PasswdFileCache?,
+        clock: AuthClock = AuthClock()
+    ) throws {
         try Self.validate(configuration)
         self.configuration = configuration
         self.log = log
         self.pool = pool
-        self.files =
+        self.clock = clock
+        self.penalty = AuthPenalty(settings: configuration.penalty)
+        let files =
             files
             ?? PasswdFileCache(onProblems: { path, problems in
                 for problem in problems {
                     log.warning(AuthLogFormat.category, "passwd-file \(path): line \(problem.line): \(problem.reason)")
                 }
             })
+        self.files = files
+        self.dummy = Self.dummyHash(configuration, files)
+    }
+
+    /// The first plain passdb's sample hash (same scheme and cost as its users'), else a fresh SHA512-CRYPT one
+    /// (what `aerie pw` makes by default).
+    static func dummyHash(_ configuration: AuthServiceConfiguration, _ files: PasswdFileCache) -> (String, String) {
+        for passdb in configuration.passdbs where !passdb.deny && !passdb.path.contains("%") {
+            if let stored = files.samplePassword(path: passdb.path) { return (stored, passdb.defaultScheme) }
+        }
+        let random = String((0..<24).map { _ in "abcdefghijklmnopqrstuvwxyz0123456789".randomElement()! })
+        return ((try? PasswordSchemes.hash(password: random, scheme: "SHA512-CRYPT")) ?? "", "CRYPT")
+    }
+
+    /// Verifies the password against the dummy hash and drops the answer: no user here, same cost.
+    private func spendDummyVerification(_ request: AuthRequest) {
+        _ = PasswordSchemes.verify(
+            password: request.password, stored: dummy.stored, defaultScheme: dummy.scheme,
+            allowWeakSchemes: configuration.allowWeakSchemes)
     }
 
     /// What the service refuses at start (drivers, templates, no passdb); `aerie conf check` runs it too.
@@ -45,12 +72,60 @@ public final class AuthService: Authenticator {
         }
     }
 
+    /// A failure is answered `auth_failure_delay` (doubled per recent failure from the IP) after the request
+    /// arrived, however long the verification took, so the answer's timing tells nothing about the user.
     public func authenticate(_ request: AuthRequest) async -> AuthResult {
+        let start = clock.now()
+        let base = configuration.failureDelays[request.service] ?? configuration.penalty.failureDelay
+        let failureDelay: Duration
+        switch penalty.admit(ip: request.remoteIP, now: start, failureDelay: base) {
+        case .banned(let delay):
+            debug("penalty", formatUser(request.user), request, "refused: IP is banned")
+            await clock.sleep(Self.remainingDelay(start: start, now: clock.now(), delay: delay))
+            return .failure(.denied)
+        case .proceed(let wait, let delay):
+            failureDelay = delay
+            // Dovecot's order: the penalty delays the verification itself, so abandoning the wait gains nothing.
+            if wait > .zero { await clock.sleep(wait) }
+        }
         guard let result = await pool.run({ self.authenticateBlocking(request) }) else {
             log.warning(AuthLogFormat.category, "\(prefix("auth", request.user, request)): Password hashing queue full, temporary failure")
             return .failure(.temporaryFailure)
         }
+        switch result {
+        case .success:
+            penalty.succeeded(ip: request.remoteIP, now: clock.now())
+        case .failure(.temporaryFailure):
+            break
+        case .failure(let failure):
+            if Self.counts(failure),
+                let ban = penalty.failed(
+                    ip: request.remoteIP, user: formatUser(request.user), password: request.password, now: clock.now())
+            {
+                // One line per ban, in the stock fail2ban `dovecot` filter's "Invalid credentials" form.
+                log.warning(
+                    AuthLogFormat.category,
+                    "\(prefix("penalty", formatUser(request.user), request)): Invalid credentials: banning "
+                        + "\(ban.network) for \(AuthPenalty.seconds(ban.duration)) secs (\(ban.reason))")
+            }
+            await clock.sleep(Self.remainingDelay(start: start, now: clock.now(), delay: failureDelay))
+        }
         return result
+    }
+
+    /// Failures a guesser causes; the others follow a correct password (configuration problems).
+    static func counts(_ failure: AuthFailure) -> Bool {
+        switch failure {
+        case .passwordMismatch, .unknownUser, .denied: true
+        case .uidNotPermitted, .gidNotPermitted, .schemeNotAllowed, .temporaryFailure: false
+        }
+    }
+
+    /// How much longer to wait so the answer comes `delay` after `start`.
+    static func remainingDelay(start: ContinuousClock.Instant, now: ContinuousClock.Instant, delay: Duration)
+        -> Duration
+    {
+        max(.zero, start + delay - now)
     }
 
     /// Userdb lookup without a password (LMTP delivery, `aerie adm user`); nil when unknown or not permitted.
@@ -86,6 +161,7 @@ public final class AuthService: Authenticator {
         for passdb in passdbs where passdb.deny {
             switch lookup(name, path: passdb.path, driver: passdb.driver, request: request) {
             case .found:
+                spendDummyVerification(request)
                 fail(passdb.driver, name, request, "User found from deny passdb")
                 return .failure(.denied)
             case .failure: return .failure(.temporaryFailure)  // fail closed: an unreadable deny list denies nobody's way in
@@ -100,6 +176,7 @@ public final class AuthService: Authenticator {
             guard case .found(let entry) = lookup(name, path: passdb.path, driver: passdb.driver, request: request) else {
                 continue
             }
+            if entry.password.isEmpty { spendDummyVerification(request) }
             let check: PasswordCheck =
                 entry.password.isEmpty
                 ? .mismatch
@@ -130,6 +207,7 @@ public final class AuthService: Authenticator {
         if sawTemporary { return .failure(.temporaryFailure) }
         // A failed file read was already logged as an error; the user is not known to be unknown.
         if lookupFailures(name, request) { return .failure(.temporaryFailure) }
+        spendDummyVerification(request)
         fail(lastDriver, name, request, "unknown user")
         return .failure(.unknownUser)
     }

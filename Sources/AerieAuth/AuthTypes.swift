@@ -19,6 +19,10 @@ public struct AuthServiceConfiguration: Sendable {
     public var debug: Bool
     /// `auth_username_format`, e.g. `%{user|lower}` or `%Lu`; empty keeps the name as given.
     public var usernameFormat: String
+    /// Penalties, bans and `auth_failure_delay` (the global value; `failureDelays` holds per-protocol ones).
+    public var penalty = AuthPenaltySettings()
+    /// `protocol NAME { auth_failure_delay = … }` overrides, by `AuthRequest.service`.
+    public var failureDelays: [String: Duration] = [:]
 
     public init(
         passdbs: [PassDBSpec] = [], userdbs: [UserDBSpec] = [], allowWeakSchemes: Bool = false,

@@ -80,6 +80,12 @@ public struct AerieSettings: Sendable {
         return nil
     }
 
+    /// A duration setting; nil for unknown names and other types.
+    public func duration(forKey key: String) -> Duration? {
+        if case .duration(let d) = store[key] { return d }
+        return nil
+    }
+
     /// An unsigned-integer setting (`unlimited` is `UInt32.max`); nil for unknown names and other types.
     public func number(forKey key: String) -> UInt64? {
         if case .number(let n) = store[key] { return n }

@@ -34,6 +34,10 @@ enum Registry {
         SettingDef("auth_mechanisms", .list, "plain"), SettingDef("auth_allow_cleartext", .bool, "no"),
         SettingDef("auth_allow_weak_schemes", .bool, "no"), SettingDef("auth_failure_delay", .duration, "2 secs"),
         SettingDef("auth_internal_failure_delay", .duration, "2 secs"),
+        // Aerie's own: per-IP penalties and bans (issue 14), kept by the auth process.
+        SettingDef("auth_penalty_max_delay", .duration, "15 secs"), SettingDef("auth_penalty_ipv6_prefix", u32, "64"),
+        SettingDef("auth_ban_failures", u32, "20"), SettingDef("auth_ban_distinct_users", u32, "10"),
+        SettingDef("auth_ban_window", .duration, "10 mins"), SettingDef("auth_ban_time", .duration, "1 hour"),
         SettingDef("auth_cache_size", .size, "0"), SettingDef("auth_cache_ttl", .duration, "1 hour"),
         SettingDef("auth_cache_negative_ttl", .duration, "1 hour"), SettingDef("auth_cache_verify_password_with_worker", .bool, "no"),
         SettingDef("auth_verbose", .bool, "no"), SettingDef("auth_verbose_passwords", .passwordLogging, "no"),

@@ -185,6 +185,19 @@ public final class AerieServer: Sendable {
             verbose: settings.authVerbose, debug: settings.authDebug, usernameFormat: settings.authUsernameFormat)
         configuration.defaultUID = mailAccount?.uid
         configuration.defaultGID = mailAccount?.gid
+        configuration.penalty = AuthPenaltySettings(
+            failureDelay: settings.authFailureDelay,
+            maxDelay: settings.duration(forKey: "auth_penalty_max_delay") ?? .seconds(15),
+            banFailures: Int(clamping: settings.number(forKey: "auth_ban_failures") ?? 20),
+            banDistinctUsers: Int(clamping: settings.number(forKey: "auth_ban_distinct_users") ?? 10),
+            banWindow: settings.duration(forKey: "auth_ban_window") ?? .seconds(600),
+            banTime: settings.duration(forKey: "auth_ban_time") ?? .seconds(3600),
+            ipv6Prefix: Int(clamping: min(128, settings.number(forKey: "auth_penalty_ipv6_prefix") ?? 64)),
+            trustedNetworks: settings.loginTrustedNetworks)
+        for service in ["imap", "pop3"] {
+            let delay = settings.forProtocol(service).authFailureDelay
+            if delay != settings.authFailureDelay { configuration.failureDelays[service] = delay }
+        }
         return configuration
     }
 

@@ -319,17 +319,16 @@ public struct IMAPSession: Sendable {
             return [.send(.tagged(tag, .no, .unavailable, "Temporary authentication failure. Try again later."))]
         case .failure:
             state = .notAuthenticated
-            return failedAuthentication(tag: tag)
+            return failedAuthentication(tag: tag, delayed: true)
         }
     }
 
-    /// Every kind of failure looks the same to the client, so it cannot probe which users exist.
-    mutating func failedAuthentication(tag: IMAPTag) -> [IMAPSessionAction] {
+    /// Every kind of failure looks the same to the client, so it cannot probe which users exist. `delayed`: the
+    /// authenticator already answered at its fixed time after the request (with the IP's penalty).
+    mutating func failedAuthentication(tag: IMAPTag, delayed: Bool = false) -> [IMAPSessionAction] {
         authFailures += 1
-        var actions: [IMAPSessionAction] = [
-            .sleep(settings.auth.failureDelay),
-            .send(.tagged(tag, .no, .authenticationFailed, "Authentication failed.")),
-        ]
+        var actions: [IMAPSessionAction] = delayed ? [] : [.sleep(settings.auth.failureDelay)]
+        actions.append(.send(.tagged(tag, .no, .authenticationFailed, "Authentication failed.")))
         if authFailures >= settings.auth.maxAuthFailures {
             state = .loggedOut
             actions += bye(nil, "Too many invalid authentication attempts.", reason: "Too many invalid authentication attempts")

@@ -247,17 +247,16 @@ public struct POP3Session: Sendable {
             return [.send(POP3Response.err(code: .sysTemp, "Temporary authentication failure.").bytes)]
         case .failure:
             state = .authorization(user: nil)
-            return failedAuthentication()
+            return failedAuthentication(delayed: true)
         }
     }
 
-    /// Every kind of failure looks the same to the client, so it cannot probe which users exist.
-    mutating func failedAuthentication() -> [POP3SessionAction] {
+    /// Every kind of failure looks the same to the client, so it cannot probe which users exist. `delayed`: the
+    /// authenticator already answered at its fixed time after the request (with the IP's penalty).
+    mutating func failedAuthentication(delayed: Bool = false) -> [POP3SessionAction] {
         authFailures += 1
-        var actions: [POP3SessionAction] = [
-            .sleep(settings.auth.failureDelay),
-            .send(POP3Response.err(code: .auth, "Authentication failed.").bytes),
-        ]
+        var actions: [POP3SessionAction] = delayed ? [] : [.sleep(settings.auth.failureDelay)]
+        actions.append(.send(POP3Response.err(code: .auth, "Authentication failed.").bytes))
         if authFailures >= settings.auth.maxAuthFailures {
             state = .loggedOut
             actions.append(.close(reason: "Too many invalid authentication attempts"))

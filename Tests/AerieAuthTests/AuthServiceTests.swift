@@ -39,6 +39,7 @@ import Testing
                 PassDBSpec(name: "main", path: passwd.path, defaultScheme: "SHA512-CRYPT"),
             ],
             userdbs: [UserDBSpec(name: "main", path: passwd.path)], debug: debug)
+        configuration.penalty.failureDelay = .zero
         try configure(&configuration, dir)
         let log = CollectingLog()
         let pool = PasswordHashingPool(threads: 2, maxQueued: 16)

@@ -28,11 +28,11 @@ import Testing
         close(fd)
         let log = CollectingLog()
         let pool = PasswordHashingPool(threads: 2, maxQueued: 256)
-        let service = try AuthService(
-            configuration: AuthServiceConfiguration(
-                passdbs: [PassDBSpec(name: "main", path: dir + "/users")],
-                userdbs: [UserDBSpec(name: "main", path: dir + "/users")]),
-            log: log, pool: pool)
+        var configuration = AuthServiceConfiguration(
+            passdbs: [PassDBSpec(name: "main", path: dir + "/users")],
+            userdbs: [UserDBSpec(name: "main", path: dir + "/users")])
+        configuration.penalty.failureDelay = .zero
+        let service = try AuthService(configuration: configuration, log: log, pool: pool)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
         let worker = AuthWorkerState()
         let listener = try await ServerBootstrap(group: group)

@@ -86,6 +86,13 @@ final class PasswdFileCache: Sendable {
         return parsed.entries[user].map(Lookup.found) ?? .notFound
     }
 
+    /// A stored password of the file (the smallest user name's with one), as a template for a dummy hash.
+    func samplePassword(path: String) -> String? {
+        _ = lookup(user: "", path: path, missingIsUnknown: true)
+        guard let entries = files.withLock({ $0[path]?.entries }) else { return nil }
+        return entries.filter { !$0.value.password.isEmpty }.min { $0.key < $1.key }?.value.password
+    }
+
     private enum ReadResult {
         case success([UInt8])
         case failure(String)

@@ -1,0 +1,243 @@
+import Synchronization
+
+/// Per-IP penalties and bans, kept by the auth process so they outlast login sessions.
+///
+/// Dovecot's rules (`src/auth/auth-penalty.c`, anvil's `penalty.c`): each failure from an IP doubles its delay from
+/// `auth_failure_delay` up to `auth_penalty_max_delay`; a success resets it; the same user+password tried again does
+/// not count again (a misconfigured client, not a guesser); a quiet IP is forgiven. Aerie adds bans: more than
+/// `auth_ban_failures` counted failures, or failures for more than `auth_ban_distinct_users` users, within
+/// `auth_ban_window` ban the IP for `auth_ban_time`. IPv6 addresses count per `auth_penalty_ipv6_prefix` network.
+public struct AuthPenaltySettings: Sendable, Equatable {
+    public var failureDelay: Duration
+    public var maxDelay: Duration
+    /// 0 disables bans by failure count.
+    public var banFailures: Int
+    /// 0 disables bans by distinct users.
+    public var banDistinctUsers: Int
+    public var banWindow: Duration
+    /// 0 disables bans.
+    public var banTime: Duration
+    public var ipv6Prefix: Int
+    /// `login_trusted_networks`: never delayed beyond `failureDelay`, never banned.
+    public var trustedNetworks: [String]
+    /// IPs (networks) remembered at most; the least recently seen are forgotten first.
+    public var maxEntries: Int
+
+    public init(
+        failureDelay: Duration = .seconds(2), maxDelay: Duration = .seconds(15), banFailures: Int = 20,
+        banDistinctUsers: Int = 10, banWindow: Duration = .seconds(600), banTime: Duration = .seconds(3600),
+        ipv6Prefix: Int = 64, trustedNetworks: [String] = [], maxEntries: Int = 65536
+    ) {
+        self.failureDelay = failureDelay
+        self.maxDelay = maxDelay
+        self.banFailures = banFailures
+        self.banDistinctUsers = banDistinctUsers
+        self.banWindow = banWindow
+        self.banTime = banTime
+        self.ipv6Prefix = ipv6Prefix
+        self.trustedNetworks = trustedNetworks
+        self.maxEntries = maxEntries
+    }
+}
+
+public final class AuthPenalty: Sendable {
+    /// What to do with a request from an IP before verifying anything.
+    public enum Admission: Sendable, Equatable {
+        /// Verify; a failure is answered `failureDelay` after the request started (the penalty wait comes first).
+        case proceed(penaltyWait: Duration, failureDelay: Duration)
+        /// Refused without hashing; answer after `delay`.
+        case banned(delay: Duration)
+    }
+
+    /// A failure that started a ban: the caller logs it once.
+    public struct Ban: Sendable, Equatable {
+        public var network: String
+        public var duration: Duration
+        public var reason: String
+    }
+
+    struct Record {
+        /// Counted failures, 0 … `maxPenalty`.
+        var penalty = 0
+        var lastPenalty: ContinuousClock.Instant
+        var lastSeen: ContinuousClock.Instant
+        /// Digests of recent user+password pairs (newest first), so a retry of the same pair does not count again.
+        var recentPairs: [Int] = []
+        /// Counted failure times within the ban window, oldest first.
+        var failures: [ContinuousClock.Instant] = []
+        /// User name -> last failure time, within the ban window.
+        var users: [String: ContinuousClock.Instant] = [:]
+        var bannedUntil: ContinuousClock.Instant?
+    }
+
+    /// Dovecot stops doubling after 4 (2, 4, 8, 15 s).
+    static let maxPenalty = 4
+    static let recentPairCount = 10
+
+    public let settings: AuthPenaltySettings
+    private let trusted: AllowNets
+    private let table = Mutex([NetworkKey: Record]())
+    /// Per-process salt for the user+password digest (Hasher is seeded randomly per process too).
+    private let salt = Int.random(in: .min ... .max)
+
+    public init(settings: AuthPenaltySettings) {
+        self.settings = settings
+        self.trusted = AllowNets(settings.trustedNetworks.joined(separator: " "))
+    }
+
+    /// The delay for `penalty` counted failures: `base` (default `failureDelay`) doubled that many times, at most
+    /// `maxDelay`.
+    public func delay(forPenalty penalty: Int, base: Duration? = nil) -> Duration {
+        let base = base ?? settings.failureDelay
+        var delay = base
+        for _ in 0..<max(0, min(penalty, 30)) where delay < settings.maxDelay { delay = delay * 2 }
+        return min(delay, max(settings.maxDelay, base))
+    }
+
+    /// A penalty is forgotten after this long without a counted failure (Dovecot: 2+4+8+15 s).
+    var forgiveAfter: Duration { settings.maxDelay * 2 }
+
+    /// `failureDelay`: the protocol's `auth_failure_delay` when it differs from the global one.
+    public func admit(ip: String, now: ContinuousClock.Instant, failureDelay: Duration? = nil) -> Admission {
+        let base = failureDelay ?? settings.failureDelay
+        guard let key = key(ip) else { return .proceed(penaltyWait: .zero, failureDelay: base) }
+        return table.withLock { table -> Admission in
+            guard var record = table[key] else { return .proceed(penaltyWait: .zero, failureDelay: base) }
+            if let until = record.bannedUntil {
+                if now < until { return .banned(delay: base) }
+                record.bannedUntil = nil
+            }
+            if now - record.lastPenalty >= forgiveAfter { record.penalty = 0 }
+            table[key] = record
+            let total = delay(forPenalty: record.penalty, base: base)
+            return .proceed(penaltyWait: total - base, failureDelay: total)
+        }
+    }
+
+    /// Records a failed verification; returns the ban it started, if any.
+    @discardableResult
+    public func failed(ip: String, user: String, password: String, now: ContinuousClock.Instant) -> Ban? {
+        guard let key = key(ip) else { return nil }
+        var hasher = Hasher()
+        hasher.combine(salt)
+        hasher.combine(user)
+        hasher.combine(password)
+        let pair = hasher.finalize()
+        return table.withLock { table -> Ban? in
+            var record = table[key] ?? Record(lastPenalty: now, lastSeen: now)
+            record.lastSeen = now
+            if now - record.lastPenalty >= forgiveAfter { record.penalty = 0 }
+            if let index = record.recentPairs.firstIndex(of: pair) {
+                // The same pair again: keep it newest, count nothing (anvil's checksum rule).
+                record.recentPairs.remove(at: index)
+                record.recentPairs.insert(pair, at: 0)
+                table[key] = record
+                return nil
+            }
+            record.recentPairs.insert(pair, at: 0)
+            if record.recentPairs.count > Self.recentPairCount { record.recentPairs.removeLast() }
+            record.penalty = min(record.penalty + 1, Self.maxPenalty)
+            record.lastPenalty = now
+            let windowStart = now - settings.banWindow
+            record.failures.removeAll { $0 < windowStart }
+            record.failures.append(now)
+            if record.failures.count > settings.banFailures + 1 { record.failures.removeFirst() }
+            record.users = record.users.filter { $0.value >= windowStart }
+            if record.users[user] != nil || record.users.count <= settings.banDistinctUsers {
+                record.users[user] = now
+            }
+            var ban: Ban?
+            if settings.banTime > .zero, record.bannedUntil == nil {
+                if settings.banFailures > 0, record.failures.count > settings.banFailures {
+                    ban = Ban(
+                        network: key.description, duration: settings.banTime,
+                        reason: "\(record.failures.count) failures in \(Self.seconds(settings.banWindow)) secs")
+                } else if settings.banDistinctUsers > 0, record.users.count > settings.banDistinctUsers {
+                    ban = Ban(
+                        network: key.description, duration: settings.banTime,
+                        reason: "failures for \(record.users.count) users in \(Self.seconds(settings.banWindow)) secs")
+                }
+                if ban != nil {
+                    record.bannedUntil = now + settings.banTime
+                    record.failures.removeAll()
+                    record.users.removeAll()
+                }
+            }
+            table[key] = record
+            evict(&table)
+            return ban
+        }
+    }
+
+    /// A success resets the IP's penalty (bans and ban counters stay).
+    public func succeeded(ip: String, now: ContinuousClock.Instant) {
+        guard let key = key(ip) else { return }
+        table.withLock { table in
+            guard var record = table[key] else { return }
+            record.penalty = 0
+            record.recentPairs.removeAll()
+            record.lastSeen = now
+            table[key] = record
+        }
+    }
+
+    /// How many IPs (networks) are remembered.
+    public var count: Int { table.withLock { $0.count } }
+
+    /// Drops the least recently seen tenth once the table is over its cap (amortised: not on every insert).
+    private func evict(_ table: inout [NetworkKey: Record]) {
+        guard table.count > settings.maxEntries else { return }
+        let drop = max(1, table.count - settings.maxEntries + settings.maxEntries / 10)
+        let oldest = table.sorted { $0.value.lastSeen < $1.value.lastSeen }.prefix(drop)
+        for (key, _) in oldest { table.removeValue(forKey: key) }
+    }
+
+    /// The network an IP counts for (IPv6 per prefix); nil for no IP (local lookups) and trusted networks.
+    func key(_ ip: String) -> NetworkKey? {
+        guard !ip.isEmpty, var bytes = AllowNets.bytes(ip), !trusted.contains(ip) else { return nil }
+        if bytes.count == 16, bytes[0..<10].allSatisfy({ $0 == 0 }), bytes[10] == 0xFF, bytes[11] == 0xFF {
+            bytes = Array(bytes[12...])
+        }
+        if bytes.count == 16 {
+            var remaining = max(0, min(128, settings.ipv6Prefix))
+            for i in 0..<16 {
+                let mask: UInt8 = remaining >= 8 ? 0xFF : (remaining <= 0 ? 0 : ~(0xFF >> UInt8(remaining)))
+                bytes[i] &= mask
+                remaining -= 8
+            }
+        }
+        return NetworkKey(bytes: bytes, prefix: bytes.count == 16 ? settings.ipv6Prefix : 32)
+    }
+
+    static func seconds(_ duration: Duration) -> Int64 { duration.components.seconds }
+}
+
+struct NetworkKey: Hashable, Sendable, CustomStringConvertible {
+    var bytes: [UInt8]
+    var prefix: Int
+
+    var description: String {
+        if bytes.count == 4 { return bytes.map(String.init).joined(separator: ".") }
+        var groups: [String] = []
+        for i in stride(from: 0, to: 16, by: 2) {
+            groups.append(String(UInt16(bytes[i]) << 8 | UInt16(bytes[i + 1]), radix: 16))
+        }
+        return groups.joined(separator: ":") + "/\(prefix)"
+    }
+}
+
+/// The monotonic clock and sleep the auth service uses; tests inject their own.
+public struct AuthClock: Sendable {
+    public var now: @Sendable () -> ContinuousClock.Instant
+    public var sleep: @Sendable (Duration) async -> Void
+
+    public init(
+        now: @escaping @Sendable () -> ContinuousClock.Instant = { ContinuousClock.now },
+        sleep: @escaping @Sendable (Duration) async -> Void = { duration in
+            if duration > .zero { try? await Task.sleep(for: duration) }
+        }
+    ) {
+        self.now = now
+        self.sleep = sleep
+    }
+}
