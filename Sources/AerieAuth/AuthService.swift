@@ -102,8 +102,8 @@ public final class AuthService: Authenticator {
                 let ban = penalty.failed(
                     ip: request.remoteIP, user: formatUser(request.user), password: request.password, now: clock.now())
             {
-                // One line per ban, in the stock fail2ban `dovecot` filter's "Invalid credentials" form.
-                log.warning(
+                // One line per ban, at Info in the stock fail2ban `dovecot` filter's "Invalid credentials" form.
+                log.info(
                     AuthLogFormat.category,
                     "\(prefix("penalty", formatUser(request.user), request)): Invalid credentials: banning "
                         + "\(ban.network) for \(AuthPenalty.seconds(ban.duration)) secs (\(ban.reason))")

@@ -291,6 +291,10 @@ ssl_server_cert_file = DIR/tls/cert.pem
 ssl_server_key_file = DIR/tls/key.pem
 auth_mechanisms = plain login
 auth_failure_delay = 2 secs
+# Many tests fail logins from 127.0.0.1 on one server: no growing penalty, no ban (test_penalty.py tests them).
+auth_penalty_max_delay = 2 secs
+auth_ban_failures = 0
+auth_ban_distinct_users = 0
 mail_driver = maildir
 mail_path = ~/Maildir
 mail_uid = vmail
