@@ -81,6 +81,10 @@ public final class AuthPenalty: Sendable {
     private let salt = Int.random(in: .min ... .max)
 
     public init(settings: AuthPenaltySettings) {
+        var settings = settings
+        // Per-IP memory stays bounded whatever the configuration says.
+        settings.banFailures = min(max(0, settings.banFailures), 10_000)
+        settings.banDistinctUsers = min(max(0, settings.banDistinctUsers), 1_000)
         self.settings = settings
         self.trusted = AllowNets(settings.trustedNetworks.joined(separator: " "))
     }
