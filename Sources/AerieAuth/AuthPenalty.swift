@@ -7,6 +7,8 @@ import Synchronization
 /// not count again (a misconfigured client, not a guesser); a quiet IP is forgiven. Aerie adds bans: more than
 /// `auth_ban_failures` counted failures, or failures for more than `auth_ban_distinct_users` users, within
 /// `auth_ban_window` ban the IP for `auth_ban_time`. IPv6 addresses count per `auth_penalty_ipv6_prefix` network.
+/// A user name failing from many IPs (distributed guessing) gets the same doubling delay, except from networks where
+/// that user logged in successfully before, so the real user is not locked out.
 public struct AuthPenaltySettings: Sendable, Equatable {
     public var failureDelay: Duration
     public var maxDelay: Duration
@@ -70,6 +72,18 @@ public final class AuthPenalty: Sendable {
         var bannedUntil: ContinuousClock.Instant?
     }
 
+    /// Failures of one user name, from any IP, and the networks the user logged in from.
+    struct UserRecord {
+        var penalty = 0
+        var lastPenalty: ContinuousClock.Instant
+        var lastSeen: ContinuousClock.Instant
+        var recentPairs: [Int] = []
+        /// Networks of recent successful logins, newest first.
+        var homes: [NetworkKey] = []
+    }
+
+    static let homeCount = 8
+
     /// Dovecot stops doubling after 4 (2, 4, 8, 15 s).
     static let maxPenalty = 4
     static let recentPairCount = 10
@@ -77,6 +91,7 @@ public final class AuthPenalty: Sendable {
     public let settings: AuthPenaltySettings
     private let trusted: AllowNets
     private let table = Mutex([NetworkKey: Record]())
+    private let userTable = Mutex([String: UserRecord]())
     /// Per-process salt for the user+password digest (Hasher is seeded randomly per process too).
     private let salt = Int.random(in: .min ... .max)
 
@@ -101,21 +116,35 @@ public final class AuthPenalty: Sendable {
     /// A penalty is forgotten after this long without a counted failure (Dovecot: 2+4+8+15 s).
     var forgiveAfter: Duration { settings.maxDelay * 2 }
 
-    /// `failureDelay`: the protocol's `auth_failure_delay` when it differs from the global one.
-    public func admit(ip: String, now: ContinuousClock.Instant, failureDelay: Duration? = nil) -> Admission {
+    /// `failureDelay`: the protocol's `auth_failure_delay` when it differs from the global one. `user`: the name
+    /// tried, whose own penalty applies unless the user logged in from this network before.
+    public func admit(ip: String, user: String? = nil, now: ContinuousClock.Instant, failureDelay: Duration? = nil)
+        -> Admission
+    {
         let base = failureDelay ?? settings.failureDelay
         guard let key = key(ip) else { return .proceed(penaltyWait: .zero, failureDelay: base) }
-        return table.withLock { table -> Admission in
-            guard var record = table[key] else { return .proceed(penaltyWait: .zero, failureDelay: base) }
+        let ipPenalty = table.withLock { table -> Int? in
+            guard var record = table[key] else { return 0 }
             if let until = record.bannedUntil {
-                if now < until { return .banned(delay: base) }
+                if now < until { return nil }
                 record.bannedUntil = nil
             }
             if now - record.lastPenalty >= forgiveAfter { record.penalty = 0 }
             table[key] = record
-            let total = delay(forPenalty: record.penalty, base: base)
-            return .proceed(penaltyWait: total - base, failureDelay: total)
+            return record.penalty
         }
+        guard let ipPenalty else { return .banned(delay: base) }
+        let userPenalty =
+            user.map { user in
+                userTable.withLock { users -> Int in
+                    guard let record = users[user], !record.homes.contains(key),
+                        now - record.lastPenalty < forgiveAfter
+                    else { return 0 }
+                    return record.penalty
+                }
+            } ?? 0
+        let total = delay(forPenalty: max(ipPenalty, userPenalty), base: base)
+        return .proceed(penaltyWait: total - base, failureDelay: total)
     }
 
     /// Records a failed verification; returns the ban it started, if any.
@@ -127,6 +156,7 @@ public final class AuthPenalty: Sendable {
         hasher.combine(user)
         hasher.combine(password)
         let pair = hasher.finalize()
+        failedUser(user, from: key, pair: pair, now: now)
         return table.withLock { table -> Ban? in
             var record = table[key] ?? Record(lastPenalty: now, lastSeen: now)
             record.lastSeen = now
@@ -168,14 +198,44 @@ public final class AuthPenalty: Sendable {
                 }
             }
             table[key] = record
-            evict(&table)
+            Self.evict(&table, cap: settings.maxEntries, by: \.lastSeen)
             return ban
         }
     }
 
-    /// A success resets the IP's penalty (bans and ban counters stay).
-    public func succeeded(ip: String, now: ContinuousClock.Instant) {
+    /// Counts a failure against the user name, unless it came from one of the user's own networks.
+    private func failedUser(_ user: String, from key: NetworkKey, pair: Int, now: ContinuousClock.Instant) {
+        userTable.withLock { users in
+            var record = users[user] ?? UserRecord(lastPenalty: now, lastSeen: now)
+            record.lastSeen = now
+            guard !record.homes.contains(key), !record.recentPairs.contains(pair) else {
+                users[user] = record
+                return
+            }
+            if now - record.lastPenalty >= forgiveAfter { record.penalty = 0 }
+            record.recentPairs.insert(pair, at: 0)
+            if record.recentPairs.count > Self.recentPairCount { record.recentPairs.removeLast() }
+            record.penalty = min(record.penalty + 1, Self.maxPenalty)
+            record.lastPenalty = now
+            users[user] = record
+            Self.evict(&users, cap: settings.maxEntries, by: \.lastSeen)
+        }
+    }
+
+    /// A success resets the IP's penalty (bans and ban counters stay) and makes the IP's network one of the user's.
+    public func succeeded(ip: String, user: String? = nil, now: ContinuousClock.Instant) {
         guard let key = key(ip) else { return }
+        if let user {
+            userTable.withLock { users in
+                var record = users[user] ?? UserRecord(lastPenalty: now, lastSeen: now)
+                record.lastSeen = now
+                record.homes.removeAll { $0 == key }
+                record.homes.insert(key, at: 0)
+                if record.homes.count > Self.homeCount { record.homes.removeLast() }
+                users[user] = record
+                Self.evict(&users, cap: settings.maxEntries, by: \.lastSeen)
+            }
+        }
         table.withLock { table in
             guard var record = table[key] else { return }
             record.penalty = 0
@@ -188,11 +248,16 @@ public final class AuthPenalty: Sendable {
     /// How many IPs (networks) are remembered.
     public var count: Int { table.withLock { $0.count } }
 
-    /// Drops the least recently seen tenth once the table is over its cap (amortised: not on every insert).
-    private func evict(_ table: inout [NetworkKey: Record]) {
-        guard table.count > settings.maxEntries else { return }
-        let drop = max(1, table.count - settings.maxEntries + settings.maxEntries / 10)
-        let oldest = table.sorted { $0.value.lastSeen < $1.value.lastSeen }.prefix(drop)
+    /// How many user names are remembered.
+    public var userCount: Int { userTable.withLock { $0.count } }
+
+    /// Drops the least recently seen tenth once a table is over its cap (amortised: not on every insert).
+    private static func evict<Key: Hashable, Value>(
+        _ table: inout [Key: Value], cap: Int, by lastSeen: KeyPath<Value, ContinuousClock.Instant>
+    ) {
+        guard table.count > cap else { return }
+        let drop = max(1, table.count - cap + cap / 10)
+        let oldest = table.sorted { $0.value[keyPath: lastSeen] < $1.value[keyPath: lastSeen] }.prefix(drop)
         for (key, _) in oldest { table.removeValue(forKey: key) }
     }
 

@@ -78,7 +78,7 @@ public final class AuthService: Authenticator {
         let start = clock.now()
         let base = configuration.failureDelays[request.service] ?? configuration.penalty.failureDelay
         let failureDelay: Duration
-        switch penalty.admit(ip: request.remoteIP, now: start, failureDelay: base) {
+        switch penalty.admit(ip: request.remoteIP, user: formatUser(request.user), now: start, failureDelay: base) {
         case .banned(let delay):
             debug("penalty", formatUser(request.user), request, "refused: IP is banned")
             await clock.sleep(Self.remainingDelay(start: start, now: clock.now(), delay: delay))
@@ -93,8 +93,8 @@ public final class AuthService: Authenticator {
             return .failure(.temporaryFailure)
         }
         switch result {
-        case .success:
-            penalty.succeeded(ip: request.remoteIP, now: clock.now())
+        case .success(let user):
+            penalty.succeeded(ip: request.remoteIP, user: user.user, now: clock.now())
         case .failure(.temporaryFailure):
             break
         case .failure(let failure):

@@ -103,6 +103,25 @@ import Testing
         #expect(p.admit(ip: "198.51.0.0", now: t0 + .seconds(1)) == .proceed(penaltyWait: .zero, failureDelay: .seconds(2)))
     }
 
+    @Test func aUserFailingFromManyIPsIsDelayedExceptWhereTheyLoggedInBefore() {
+        let p = penalty()
+        p.succeeded(ip: "198.51.100.1", user: "carol", now: t0)
+        for i in 1...3 { p.failed(ip: "203.0.113.\(i)", user: "carol", password: "guess\(i)", now: t0) }
+        // A fourth address, with no failure of its own, waits for carol's penalty.
+        #expect(p.admit(ip: "203.0.113.9", user: "carol", now: t0)
+            == .proceed(penaltyWait: .seconds(13), failureDelay: .seconds(15)))
+        #expect(p.admit(ip: "203.0.113.9", user: "dave", now: t0) == .proceed(penaltyWait: .zero, failureDelay: .seconds(2)))
+        // Where carol logged in before she is not slowed, and her typos there do not count against her name.
+        #expect(p.admit(ip: "198.51.100.1", user: "carol", now: t0) == .proceed(penaltyWait: .zero, failureDelay: .seconds(2)))
+        p.failed(ip: "198.51.100.1", user: "carol", password: "typo", now: t0)
+        #expect(p.admit(ip: "203.0.113.9", user: "carol", now: t0 + .seconds(29))
+            == .proceed(penaltyWait: .seconds(13), failureDelay: .seconds(15)))
+        // Forgiven after a quiet spell, like an IP.
+        #expect(p.admit(ip: "203.0.113.9", user: "carol", now: t0 + .seconds(30))
+            == .proceed(penaltyWait: .zero, failureDelay: .seconds(2)))
+        #expect(p.userCount == 1)
+    }
+
     @Test func remainingDelayIsMeasuredFromTheRequestStart() {
         #expect(AuthService.remainingDelay(start: t0, now: t0 + .milliseconds(300), delay: .seconds(2)) == .milliseconds(1700))
         #expect(AuthService.remainingDelay(start: t0, now: t0 + .seconds(3), delay: .seconds(2)) == .zero)

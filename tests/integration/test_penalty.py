@@ -118,8 +118,8 @@ def test_delays_grow_per_ip_and_a_success_resets_them(srv):
     for seconds, expected in zip(took, [0.2, 0.4, 0.8, 1.6]):
         assert seconds >= expected - 0.02, (took, "answered before the IP's delay")
     assert took[3] > took[0] + 1.0, took
-    # Another address is not slowed by this one's failures.
-    assert imap_login(srv, "127.0.0.6", "alice", "wrong")[1] < 1.0
+    # Another address, trying another user, is not slowed by this one's failures.
+    assert imap_login(srv, "127.0.0.6", "u07", "wrong")[1] < 1.0
     ok, _ = imap_login(srv, source, "alice", MAIL_PASSWORD)
     assert ok
     ok, seconds = imap_login(srv, source, "alice", "wrong-again")
@@ -182,3 +182,14 @@ def test_unknown_user_and_wrong_password_take_the_same_time(srv):
     difference = abs(statistics.median(unknown) - statistics.median(wrong))
     assert difference < 0.05, f"unknown {sorted(unknown)} vs wrong password {sorted(wrong)}"
     assert min(unknown + wrong) >= 0.18
+
+
+def test_a_user_guessed_from_many_ips_is_slowed_except_where_they_logged_in(srv):
+    assert imap_login(srv, "127.0.0.20", "u08", MAIL_PASSWORD)[0]  # u08's own network
+    for i, source in enumerate(["127.0.0.21", "127.0.0.22", "127.0.0.23"]):
+        assert not imap_login(srv, source, "u08", f"guess{i}")[0]
+    ok, seconds = imap_login(srv, "127.0.0.24", "u08", "guess-more")
+    assert not ok and seconds >= 1.58, f"a fresh address guessing u08 waits u08's penalty (1.6 s): {seconds}"
+    ok, seconds = imap_login(srv, "127.0.0.20", "u08", "typo")
+    assert not ok and seconds < 1.0, f"u08's own network is not slowed by the guessing elsewhere: {seconds}"
+    assert imap_login(srv, "127.0.0.20", "u08", MAIL_PASSWORD)[0]
