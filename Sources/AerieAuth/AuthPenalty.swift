@@ -248,6 +248,55 @@ public final class AuthPenalty: Sendable {
     /// How many IPs (networks) are remembered.
     public var count: Int { table.withLock { $0.count } }
 
+    // MARK: - Administration (`aerie adm penalty …`, `aerie adm ban …`)
+
+    /// One line per remembered IP (network) and user name with a penalty, ban or failures; at most `limit` lines
+    /// of each, the most recently seen first.
+    public func list(now: ContinuousClock.Instant, limit: Int = 100) -> [String] {
+        let ips = table.withLock { table in
+            table.sorted { $0.value.lastSeen > $1.value.lastSeen }.prefix(limit).map { key, record -> String in
+                let penalty = now - record.lastPenalty >= forgiveAfter ? 0 : record.penalty
+                var line = "ip \(key) penalty=\(penalty) failures=\(record.failures.count) users=\(record.users.count)"
+                if let until = record.bannedUntil, until > now { line += " banned=\(Self.seconds(until - now))s" }
+                return line
+            }
+        }
+        let users = userTable.withLock { users in
+            users.filter { now - $0.value.lastPenalty < forgiveAfter && $0.value.penalty > 0 }
+                .sorted { $0.value.lastSeen > $1.value.lastSeen }.prefix(limit)
+                .map { "user \($0.key) penalty=\($0.value.penalty) homes=\($0.value.homes.count)" }
+        }
+        return ips + users
+    }
+
+    /// Forgets an IP's (its network's) penalty, counters and ban, or a user name's penalty; false if unknown.
+    public func lift(_ target: String) -> Bool {
+        if AllowNets.bytes(target) != nil {
+            guard let key = key(target) else { return false }
+            return table.withLock { $0.removeValue(forKey: key) != nil }
+        }
+        return userTable.withLock { users in
+            guard var record = users[target], record.penalty > 0 else { return false }
+            record.penalty = 0
+            record.recentPairs.removeAll()
+            users[target] = record
+            return true
+        }
+    }
+
+    /// Bans an IP (its network) by hand; nil for an address that is not an IP or is in a trusted network.
+    public func ban(ip: String, duration: Duration, now: ContinuousClock.Instant) -> Ban? {
+        guard let key = key(ip) else { return nil }
+        table.withLock { table in
+            var record = table[key] ?? Record(lastPenalty: now, lastSeen: now)
+            record.lastSeen = now
+            record.bannedUntil = now + duration
+            table[key] = record
+            Self.evict(&table, cap: settings.maxEntries, by: \.lastSeen)
+        }
+        return Ban(network: key.description, duration: duration, reason: "by aerie adm ban")
+    }
+
     /// How many user names are remembered.
     public var userCount: Int { userTable.withLock { $0.count } }
 

@@ -113,6 +113,35 @@ public final class AuthService: Authenticator {
         return result
     }
 
+    /// `penalty list`, `penalty lift IP|USER`, `ban IP [SECONDS]`: (succeeded, text to print). Every change is
+    /// logged.
+    public func admin(_ arguments: [String]) -> (Bool, String) {
+        let now = clock.now()
+        switch arguments.first {
+        case "penalty" where arguments.count == 2 && arguments[1] == "list":
+            return (true, penalty.list(now: now).joined(separator: "\n"))
+        case "penalty" where arguments.count == 3 && arguments[1] == "lift":
+            let target = arguments[2]
+            guard penalty.lift(target) else { return (false, "no penalty for \(target)") }
+            log.info(AuthLogFormat.category, "penalty: lifted for \(AuthLogFormat.sanitize(target)) by aerie adm")
+            return (true, "lifted: \(target)")
+        case "ban" where arguments.count == 2 || arguments.count == 3:
+            let seconds =
+                arguments.count == 3 ? Int64(arguments[2]) : AuthPenalty.seconds(configuration.penalty.banTime)
+            guard let seconds, seconds > 0 else { return (false, "invalid duration") }
+            guard let ban = penalty.ban(ip: arguments[1], duration: .seconds(seconds), now: now) else {
+                return (false, "not an IP outside login_trusted_networks: \(arguments[1])")
+            }
+            log.info(
+                AuthLogFormat.category,
+                "penalty(-,\(AuthLogFormat.sanitize(arguments[1]))): Invalid credentials: banning \(ban.network) for "
+                    + "\(seconds) secs (\(ban.reason))")
+            return (true, "banned: \(ban.network) for \(seconds) secs")
+        default:
+            return (false, "usage: penalty list | penalty lift IP|USER | ban IP [SECONDS]")
+        }
+    }
+
     /// Failures a guesser causes; the others follow a correct password (configuration problems).
     static func counts(_ failure: AuthFailure) -> Bool {
         switch failure {

@@ -11,15 +11,19 @@ public enum AuthWire {
     public static let maxString = 8 * 1024
     /// Most userdb extra fields in one reply.
     public static let maxExtraFields = 256
+    /// Most words in an admin request.
+    public static let maxAdminArguments = 8
 
     public enum Request: Sendable, Equatable {
         case authenticate(id: UInt32, AuthRequest)
         /// Userdb lookup without a password (LMTP delivery).
         case lookup(id: UInt32, user: String)
+        /// `aerie adm penalty …` / `aerie adm ban …`: answered with an admin reply (`encodeAdminReply`).
+        case admin(id: UInt32, arguments: [String])
 
         public var id: UInt32 {
             switch self {
-            case .authenticate(let id, _), .lookup(let id, _): id
+            case .authenticate(let id, _), .lookup(let id, _), .admin(let id, _): id
             }
         }
     }
@@ -47,7 +51,7 @@ public enum AuthWire {
     static let retryStatus: UInt8 = 0xFE
 
     enum Kind: UInt8 {
-        case authenticate = 1, lookup = 2, reply = 0x81
+        case authenticate = 1, lookup = 2, admin = 3, reply = 0x81, adminReply = 0x82
     }
 
     static let failureCodes: [(AuthFailure, UInt8)] = [
@@ -71,8 +75,39 @@ public enum AuthWire {
             out.byte(Kind.lookup.rawValue)
             out.u32(id)
             try out.string(user)
+        case .admin(let id, let arguments):
+            guard arguments.count <= maxAdminArguments else { throw .tooLarge }
+            out.byte(Kind.admin.rawValue)
+            out.u32(id)
+            out.byte(UInt8(arguments.count))
+            for argument in arguments { try out.string(argument) }
         }
         return try out.framed()
+    }
+
+    /// An admin command's answer: whether it succeeded, and its text (cut to `maxString` bytes).
+    public static func encodeAdminReply(id: UInt32, ok: Bool, text: String) throws(AuthWireError) -> [UInt8] {
+        var out = Writer()
+        out.byte(Kind.adminReply.rawValue)
+        out.u32(id)
+        out.byte(ok ? 1 : 0)
+        var cut = Array(text.utf8.prefix(maxString))
+        while String(validating: cut, as: UTF8.self) == nil { cut.removeLast() }
+        try out.string(String(decoding: cut, as: UTF8.self))
+        return try out.framed()
+    }
+
+    public static func decodeAdminReply(_ payload: [UInt8]) throws(AuthWireError)
+        -> (id: UInt32, ok: Bool, text: String)
+    {
+        var reader = Reader(payload)
+        guard try reader.byte() == Kind.adminReply.rawValue else { throw .malformed }
+        let id = try reader.u32()
+        let ok = try reader.byte()
+        guard ok <= 1 else { throw .malformed }
+        let text = try reader.string()
+        try reader.end()
+        return (id, ok == 1, text)
     }
 
     public static func encode(_ reply: Reply) throws(AuthWireError) -> [UInt8] {
@@ -124,6 +159,12 @@ public enum AuthWire {
                     localIP: localIP, secured: secured == 1, sessionID: sessionID))
         case .lookup:
             request = .lookup(id: id, user: try reader.string())
+        case .admin:
+            let count = Int(try reader.byte())
+            guard count <= maxAdminArguments else { throw .tooLarge }
+            var arguments: [String] = []
+            for _ in 0..<count { arguments.append(try reader.string()) }
+            request = .admin(id: id, arguments: arguments)
         default:
             throw .malformed
         }

@@ -160,3 +160,8 @@ public struct AerieSettings: Sendable {
         }
     }
 }
+
+extension AerieSettings {
+    /// A duration as the configuration writes it (`1 hour`, `90 secs`, `30s`); nil when it is not one.
+    public static func parseDuration(_ text: String) -> Duration? { ValueParser.duration(text) }
+}

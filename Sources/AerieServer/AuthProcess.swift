@@ -318,11 +318,18 @@ final class AuthWireServerHandler: ChannelInboundHandler, Sendable {
             return
         }
         for request in requests {
+            if case .admin(let id, let arguments) = request {
+                let (ok, text) = service.admin(arguments)
+                guard let reply = try? AuthWire.encodeAdminReply(id: id, ok: ok, text: text) else { continue }
+                context.writeAndFlush(NIOAny(ByteBuffer(bytes: reply)), promise: nil)
+                continue
+            }
             Task { [service] in
                 let result: AuthResult
                 switch request {
                 case .authenticate(_, let auth): result = await service.authenticate(auth)
                 case .lookup(_, let user): result = await service.lookup(user)
+                case .admin: return
                 }
                 let reply = (try? AuthWire.encode(AuthWire.Reply(id: request.id, result: result)))
                     ?? (try? AuthWire.encode(AuthWire.Reply(id: request.id, result: .failure(.temporaryFailure))))

@@ -12,7 +12,8 @@ struct Aerie: ParsableCommand {
         commandName: "aerie",
         abstract: "A secure-by-default IMAP server that reads Dovecot's configuration.",
         subcommands: [
-            Serve.self, Conf.self, Pw.self, TLSKeeper.self, AuthSupervisorCommand.self, AuthServiceCommand.self,
+            Serve.self, Conf.self, Pw.self, Adm.self, TLSKeeper.self, AuthSupervisorCommand.self,
+            AuthServiceCommand.self,
         ]
     )
 }

@@ -193,3 +193,29 @@ def test_a_user_guessed_from_many_ips_is_slowed_except_where_they_logged_in(srv)
     ok, seconds = imap_login(srv, "127.0.0.20", "u08", "typo")
     assert not ok and seconds < 1.0, f"u08's own network is not slowed by the guessing elsewhere: {seconds}"
     assert imap_login(srv, "127.0.0.20", "u08", MAIL_PASSWORD)[0]
+
+
+def adm(srv, *arguments: str):
+    return helpers.run([srv.binary, "adm", *arguments, "-c", str(srv.config)], timeout=30)
+
+
+def test_adm_ban_list_and_lift(srv, tmp_path):
+    source = "127.0.0.30"
+    before = len(srv.log().splitlines())
+    r = adm(srv, "ban", source, "10 mins")
+    assert r.returncode == 0 and r.stdout.strip() == f"banned: {source} for 600 secs", (r.stdout, r.stderr)
+    bans = [line for line in srv.log().splitlines()[before:] if "banning" in line]
+    assert len(bans) == 1 and bans[0].endswith(f"banning {source} for 600 secs (by aerie adm ban)"), bans
+    assert fail2ban_matches(bans, tmp_path) == 1
+    assert not imap_login(srv, source, "alice", MAIL_PASSWORD)[0]
+
+    r = adm(srv, "penalty", "list")
+    assert r.returncode == 0 and re.search(rf"^ip {re.escape(source)} penalty=0 failures=0 users=0 banned=\d+s$",
+                                           r.stdout, re.M), r.stdout
+    r = adm(srv, "penalty", "lift", source)
+    assert r.returncode == 0 and r.stdout.strip() == f"lifted: {source}", (r.stdout, r.stderr)
+    assert imap_login(srv, source, "alice", MAIL_PASSWORD)[0]
+    r = adm(srv, "penalty", "lift", source)
+    assert r.returncode == 1 and f"no penalty for {source}" in r.stderr, (r.stdout, r.stderr)
+    r = adm(srv, "ban", TRUSTED)
+    assert r.returncode == 1 and "login_trusted_networks" in r.stderr, (r.stdout, r.stderr)

@@ -1,0 +1,107 @@
+import AerieAuth
+import AerieConfig
+import AerieServer
+import ArgumentParser
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// `aerie adm`: asks the running server's auth process (over `base_dir/aerie-auth`) about penalties and bans.
+struct Adm: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Administer the running server.", subcommands: [Penalty.self, Ban.self])
+
+    struct Penalty: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Login penalties and bans kept by the auth process.", subcommands: [List.self, Lift.self])
+
+        struct List: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "List the IPs (networks) and user names with a penalty, failures or a ban.")
+            @Option(name: .short, help: "Configuration file.") var config: String?
+
+            func run() throws { try askAuthProcess(config, ["penalty", "list"]) }
+        }
+
+        struct Lift: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Forget an IP's penalty and ban, or a user name's penalty.")
+            @Option(name: .short, help: "Configuration file.") var config: String?
+            @Argument(help: "An IP address or a user name.") var target: String
+
+            func run() throws { try askAuthProcess(config, ["penalty", "lift", target]) }
+        }
+    }
+
+    struct Ban: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Refuse an IP's (its network's) logins for a while (default auth_ban_time).")
+        @Option(name: .short, help: "Configuration file.") var config: String?
+        @Argument(help: "The IP address.") var ip: String
+        @Argument(help: "How long, e.g. \"2 hours\" or 600.") var duration: String?
+
+        func run() throws {
+            var arguments = ["ban", ip]
+            if let duration {
+                guard let parsed = AerieSettings.parseDuration(duration), parsed >= .seconds(1) else {
+                    printError("Invalid duration: \(duration)")
+                    throw ExitCode(1)
+                }
+                arguments.append(String(parsed.components.seconds))
+            }
+            try askAuthProcess(config, arguments)
+        }
+    }
+}
+
+/// Sends one admin request to the auth process and prints its answer; exit 1 when it refused or is unreachable.
+func askAuthProcess(_ configPath: String?, _ arguments: [String]) throws {
+    let settings = try loadOrExit(configPath).settings
+    let path = AuthProcess.socketPath(baseDir: settings.baseDir)
+    let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+    guard fd >= 0 else { throw admFailure("socket: \(String(cString: strerror(errno)))") }
+    defer { close(fd) }
+    var address = sockaddr_un()
+    address.sun_family = sa_family_t(AF_UNIX)
+    let bytes = Array(path.utf8)
+    guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { throw admFailure("\(path): too long") }
+    withUnsafeMutableBytes(of: &address.sun_path) { raw in
+        for (i, byte) in bytes.enumerated() { raw[i] = byte }
+    }
+    let connected = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+        }
+    }
+    guard connected == 0 else {
+        let reason = String(cString: strerror(errno))
+        throw admFailure("cannot reach the auth process at \(path): \(reason) (is aerie serve running?)")
+    }
+    var timeout = timeval(tv_sec: 10, tv_usec: 0)
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    let request = try AuthWire.encode(AuthWire.Request.admin(id: 1, arguments: arguments))
+    guard request.withUnsafeBytes({ write(fd, $0.baseAddress, $0.count) }) == request.count else {
+        throw admFailure("writing to the auth process failed")
+    }
+    var frames = AuthWire.FrameBuffer()
+    var chunk = [UInt8](repeating: 0, count: 16 * 1024)
+    while true {
+        if let payload = try frames.next() {
+            let reply = try AuthWire.decodeAdminReply(payload)
+            if reply.ok {
+                if !reply.text.isEmpty { print(reply.text) }
+                return
+            }
+            throw admFailure(reply.text)
+        }
+        let got = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        guard got > 0 else { throw admFailure("the auth process closed the connection without an answer") }
+        frames.append(chunk[0..<got])
+    }
+}
+
+private func admFailure(_ message: String) -> ExitCode {
+    printError("aerie adm: \(message)")
+    return ExitCode(1)
+}
