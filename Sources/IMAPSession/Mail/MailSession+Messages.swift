@@ -186,13 +186,16 @@ extension MailSession {
     /// Our own expunges: announce them now, in an order whose sequence numbers stay valid.
     func announceExpunged(_ uids: [UInt32], output: any IMAPOutput) {
         guard var current = view, !uids.isEmpty else { return }
+        let announced = current
         let notes = current.absorb(MailboxChanges(expunged: uids), allowExpunge: true)
         view = current
+        let searchRound = announceSearchRemovals(announced: announced, current: current, output: output)
         if qresyncEnabled {
             output.send(.untagged(IMAPResponseLine.vanished(notes.vanished, earlier: false)))
         } else {
             for (sequence, _) in notes.expunged { output.send(.untagged(IMAPResponseLine.expunge(UInt32(sequence)))) }
         }
+        announceSearchAdditions(searchRound, current: current, output: output)
     }
 }
 

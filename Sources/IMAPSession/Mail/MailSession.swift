@@ -15,6 +15,8 @@ public final class MailSession: @unchecked Sendable {
     var enabled: Set<String> = []
     /// RFC 5182 SEARCHRES: the UIDs saved by `SEARCH RETURN (SAVE)`, referred to as `$`.
     var savedSearch: [UInt32] = []
+    /// RFC 5267 §4: the results kept up to date for `SEARCH RETURN (UPDATE)` (SearchUpdates.swift).
+    var searchUpdates = SearchUpdates()
     var idleTag: IMAPTag?
     /// Big APPEND literals of the command being received, streamed to disk as they arrive, by their offset in the
     /// command unit (`AppendMessage.literalOffset`); dropped (and their files removed) after each command.
@@ -56,6 +58,7 @@ public final class MailSession: @unchecked Sendable {
         "IMAP4rev2", "IMAP4rev1", "ID", "ENABLE", "LITERAL+", "IDLE", "NAMESPACE", "UIDPLUS", "MOVE", "UNSELECT",
         "CHILDREN", "SPECIAL-USE", "LIST-EXTENDED", "LIST-STATUS", "CONDSTORE", "QRESYNC", "ESEARCH", "SEARCHRES",
         "STATUS=SIZE", "SAVEDATE", "OBJECTID", "UTF8=ACCEPT", "BINARY", "MULTIAPPEND", "SORT", "SORT=DISPLAY", "ESORT",
+        "CONTEXT=SEARCH",
         "THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES", "COMPRESS=DEFLATE", "UNAUTHENTICATE",
         "CREATE-SPECIAL-USE",
     ]
@@ -215,6 +218,8 @@ public final class MailSession: @unchecked Sendable {
             return try sort(
                 uid: uid, criteria: criteria, charset: charset, key: key, returnOptions: returnOptions,
                 tag: command.tag, output: output)
+        case .cancelUpdate(let tags):
+            return try cancelSearchUpdates(tags)
         case .thread(let uid, let algorithm, let charset, let key):
             return try thread(uid: uid, algorithm: algorithm, charset: charset, key: key, output: output)
         case .idle:
@@ -332,7 +337,9 @@ public final class MailSession: @unchecked Sendable {
     /// Picks up changes from other sessions and deliveries and announces them (RFC 9051 §5.2).
     func notifyChanges(output: any IMAPOutput, allowExpunge: Bool) {
         guard var current = view, let changes = try? current.mailbox.sync() else { return }
+        let announced = current
         let notes = current.absorb(changes, allowExpunge: allowExpunge)
+        let searchRound = announceSearchRemovals(announced: announced, current: current, output: output)
         if qresyncEnabled {
             if !notes.vanished.isEmpty { output.send(.untagged(IMAPResponseLine.vanished(notes.vanished, earlier: false))) }
         } else {
@@ -346,6 +353,7 @@ public final class MailSession: @unchecked Sendable {
             if condstoreEnabled { builder.modSeq(record.modSeq) }
             output.sendRaw(builder.bytes)
         }
+        announceSearchAdditions(searchRound, current: current, output: output)
         view = current
     }
 
