@@ -36,7 +36,8 @@ extension ByteCursor {
         }
         let key = try parseSearchKeys()
         try parseCommandEnd()
-        let command = SearchCommand(uid: uid, charset: charset, returnOptions: returnOptions, partial: partial, key: key)
+        let command = SearchCommand(
+            uid: uid, charset: charset, returnOptions: returnOptions, partial: partial, key: key)
         return IMAPCommandParser.Parsed(kind: .search(command))
     }
 

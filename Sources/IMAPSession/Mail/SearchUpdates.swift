@@ -1,8 +1,9 @@
+import AerieStorage
+import IMAPProtocol
+
 #if canImport(Glibc)
     import Glibc
 #endif
-import AerieStorage
-import IMAPProtocol
 
 /// RFC 5267 §4 (CONTEXT=SEARCH): the live results of this session's `SEARCH RETURN (UPDATE)` commands.
 ///
@@ -95,7 +96,9 @@ extension MailSession {
 
     /// Searches every context again over `current` (the view after this round's changes) and sends REMOVEFROM,
     /// numbered as in `announced` (the view before them); the additions are kept for `announceSearchAdditions`.
-    func announceSearchRemovals(announced: MailboxView, current: MailboxView, output: any IMAPOutput)
+    func announceSearchRemovals(
+        announced: MailboxView, current: MailboxView, output: any IMAPOutput
+    )
         -> SearchUpdateRound
     {
         var round = SearchUpdateRound()
@@ -134,11 +137,14 @@ extension MailSession {
             let added = matched.subtracting(context.matched)
             if !removed.isEmpty {
                 let numbers =
-                    context.uid ? removed.sorted() : removed.compactMap(announced.sequenceNumber(of:)).map(UInt32.init)
+                    context.uid
+                    ? removed.sorted()
+                    : removed.compactMap(announced.sequenceNumber(of:)).map(UInt32.init)
                         .sorted()
                 output.send(
                     .untagged(
-                        IMAPResponseLine.esearchUpdate(tag: context.tag, uid: context.uid, removeFrom: numbers, addTo: [])))
+                        IMAPResponseLine.esearchUpdate(
+                            tag: context.tag, uid: context.uid, removeFrom: numbers, addTo: [])))
             }
             if !added.isEmpty { round.additions.append((context.tag, context.uid, added.sorted())) }
             context.matched = matched
@@ -157,7 +163,8 @@ extension MailSession {
                 addition.uid ? addition.uids : addition.uids.compactMap(current.sequenceNumber(of:)).map(UInt32.init)
             output.send(
                 .untagged(
-                    IMAPResponseLine.esearchUpdate(tag: addition.tag, uid: addition.uid, removeFrom: [], addTo: numbers)))
+                    IMAPResponseLine.esearchUpdate(tag: addition.tag, uid: addition.uid, removeFrom: [], addTo: numbers)
+                ))
         }
     }
 }

@@ -56,11 +56,14 @@ struct SearchTests {
         (
             "a UID SEARCH RETURN (PARTIAL 4:2 COUNT) ALL",
             .search(
-                SearchCommand(uid: true, returnOptions: [.partial, .count], partial: SearchPartialRange(2, 4), key: .all))
+                SearchCommand(
+                    uid: true, returnOptions: [.partial, .count], partial: SearchPartialRange(2, 4), key: .all))
         ),
         (
             "a SEARCH RETURN (MIN PARTIAL 1:4294967295) ALL",
-            .search(SearchCommand(uid: false, returnOptions: [.min, .partial], partial: SearchPartialRange(1, .max), key: .all))
+            .search(
+                SearchCommand(
+                    uid: false, returnOptions: [.min, .partial], partial: SearchPartialRange(1, .max), key: .all))
         ),
         (
             "a SORT (REVERSE DATE SUBJECT) UTF-8 ALL",
