@@ -77,6 +77,7 @@ public enum IMAPCommandParser {
         case "SORT": return try cursor.parseSortArguments(uid: false)
         case "THREAD": return try cursor.parseThreadArguments(uid: false)
         case "CANCELUPDATE": return try cursor.parseCancelUpdateArguments()
+        case "NOTIFY": return try cursor.parseNotifyArguments()
         case "COMPRESS": return try cursor.parseCompressArguments()
         case "GETQUOTA": return try cursor.parseGetQuotaArguments()
         case "GETQUOTAROOT": return try cursor.parseSingleMailboxArgument(IMAPCommandKind.getQuotaRoot)

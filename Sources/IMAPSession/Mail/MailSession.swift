@@ -17,6 +17,8 @@ public final class MailSession: @unchecked Sendable {
     var savedSearch: [UInt32] = []
     /// RFC 5267 §4: the results kept up to date for `SEARCH RETURN (UPDATE)` (SearchUpdates.swift).
     var searchUpdates = SearchUpdates()
+    /// RFC 5465 NOTIFY: what the client watches (MailSession+Notify.swift); nil when NOTIFY is not set.
+    var notifyState: NotifyState?
     var idleTag: IMAPTag?
     /// Big APPEND literals of the command being received, streamed to disk as they arrive, by their offset in the
     /// command unit (`AppendMessage.literalOffset`); dropped (and their files removed) after each command.
@@ -58,7 +60,7 @@ public final class MailSession: @unchecked Sendable {
         "IMAP4rev2", "IMAP4rev1", "ID", "ENABLE", "LITERAL+", "IDLE", "NAMESPACE", "UIDPLUS", "MOVE", "UNSELECT",
         "CHILDREN", "SPECIAL-USE", "LIST-EXTENDED", "LIST-STATUS", "CONDSTORE", "QRESYNC", "ESEARCH", "SEARCHRES",
         "STATUS=SIZE", "SAVEDATE", "OBJECTID", "UTF8=ACCEPT", "BINARY", "MULTIAPPEND", "SORT", "SORT=DISPLAY", "ESORT",
-        "CONTEXT=SEARCH", "CATENATE",
+        "CONTEXT=SEARCH", "CATENATE", "NOTIFY",
         "THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES", "COMPRESS=DEFLATE", "UNAUTHENTICATE",
         "CREATE-SPECIAL-USE",
     ]
@@ -131,6 +133,7 @@ public final class MailSession: @unchecked Sendable {
             return
         }
         if result.notify { notifyChanges(output: output, allowExpunge: result.allowExpunge) }
+        deliverNotifications(output: output, betweenCommands: false)
         if let final = result.final { output.send(final(tag)) }
     }
 
@@ -218,6 +221,8 @@ public final class MailSession: @unchecked Sendable {
             return try sort(
                 uid: uid, criteria: criteria, charset: charset, key: key, returnOptions: returnOptions,
                 tag: command.tag, output: output)
+        case .notify(let notify):
+            return try self.notify(notify, output: output)
         case .cancelUpdate(let tags):
             return try cancelSearchUpdates(tags)
         case .thread(let uid, let algorithm, let charset, let key):
@@ -236,7 +241,8 @@ public final class MailSession: @unchecked Sendable {
 
     /// Called every poll interval while IDLE runs: announce what changed.
     public func idlePoll(output: any IMAPOutput) {
-        notifyChanges(output: output, allowExpunge: true)
+        if isIdling { notifyChanges(output: output, allowExpunge: true) }
+        deliverNotifications(output: output, betweenCommands: true)
     }
 
     /// The client sent DONE.
