@@ -33,7 +33,6 @@ KNOWN_FAILING: dict[str, str] = {
 # a vacuous pass, while against Dovecot 2.3.19 it runs them all (counts in the reasons). Reported as xfail until the
 # extension exists; not a pass.
 MISSING_EXTENSION: dict[str, str] = {
-    "notify": "NOTIFY (RFC 5465) is not offered; Dovecot runs 7 commands",
 }
 
 GROUPS = harness.compliance_groups() or ["(imaptest unavailable)"]

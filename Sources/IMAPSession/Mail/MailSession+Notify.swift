@@ -99,7 +99,8 @@ extension MailSession {
         state.mailboxes = Set(((try? store.list()) ?? []).filter { !$0.attributes.contains(.noSelect) }.map(\.name))
         state.subscriptions = Set((try? store.subscriptions()) ?? [])
         let selected = view?.mailbox.name
-        for name in state.mailboxes.sorted() where !state.events(for: name).isDisjoint(with: NotifyState.messageEvents) {
+        for name in state.mailboxes.sorted() where !state.events(for: name).isDisjoint(with: NotifyState.messageEvents)
+        {
             guard let status = try? store.status(name) else { continue }
             state.statuses[name] = status
             guard let output, name != selected else { continue }
@@ -122,7 +123,8 @@ extension MailSession {
         let listings = (try? store.list()) ?? []
         let mailboxes = Set(listings.filter { !$0.attributes.contains(.noSelect) }.map(\.name))
         let subscriptions = Set((try? store.subscriptions()) ?? [])
-        for name in mailboxes.subtracting(state.mailboxes).sorted() where state.events(for: name).contains(.mailboxName) {
+        for name in mailboxes.subtracting(state.mailboxes).sorted() where state.events(for: name).contains(.mailboxName)
+        {
             sendList(name, attributes: [], output: output)
         }
         for name in state.mailboxes.subtracting(mailboxes).sorted()
