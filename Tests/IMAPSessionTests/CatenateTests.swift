@@ -15,7 +15,7 @@ import Testing
 
     /// INBOX holds message 1 (UID 1): a header and a body.
     private func session(settings: MailSessionSettings = MailSessionSettings()) throws -> MailTranscript {
-        let t = try MailTranscript(root: root, settings: settings)
+        let t = try MailTranscript(root: root, settings: settings, rev2: true)
         _ = try t.send("1 APPEND INBOX " + literal("From: a@example.com\r\n\r\nHello body\r\n"))
         _ = try t.send("2 CREATE Box")
         return t

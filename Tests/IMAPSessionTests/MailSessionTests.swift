@@ -12,8 +12,10 @@ struct MailTranscript {
     let session: MailSession
     let output = CollectingOutput()
 
+    /// `rev2`: the session ENABLEs IMAP4rev2 first, so it hears no \Recent (for tests about other things).
     init(
-        root: String, settings: MailSessionSettings = MailSessionSettings(), layout: MailboxLayout = .maildirPlusPlus
+        root: String, settings: MailSessionSettings = MailSessionSettings(), layout: MailboxLayout = .maildirPlusPlus,
+        rev2: Bool = false
     ) throws {
         let configuration = MailStoreConfiguration(
             root: root, layout: layout, fsync: false, separator: settings.separator)
@@ -21,6 +23,7 @@ struct MailTranscript {
         session = MailSession(
             user: AuthenticatedUser(user: "demo", uid: 1500, gid: 1500, home: root, extraFields: [:]), store: store,
             settings: settings)
+        if rev2 { _ = try send("0 ENABLE IMAP4rev2") }
     }
 
     func send(_ line: String) throws -> [String] {

@@ -21,7 +21,7 @@ import Testing
     }
 
     @Test func refusedEventsAndFilters() throws {
-        let a = try MailTranscript(root: root)
+        let a = try MailTranscript(root: root, rev2: true)
         #expect(
             try a.send(
                 "1 NOTIFY SET (INBOXES (MessageNew MessageExpunge AnnotationChange)) (PERSONAL (MailboxMetadataChange))"
@@ -39,7 +39,7 @@ import Testing
     /// SET STATUS sends the watched mailboxes' STATUS first (§3.1), as imaptest's notify group checks; without
     /// STATUS nothing is sent.
     @Test func setStatusSendsTheCurrentStatus() throws {
-        let a = try MailTranscript(root: root)
+        let a = try MailTranscript(root: root, rev2: true)
         _ = try a.send("1 CREATE Box")
         _ = try a.send("2 APPEND Box " + literal("Subject: x\r\n\r\nx"))
         let out = try a.send("3 NOTIFY SET STATUS (MAILBOXES Box (MessageNew MessageExpunge))")
@@ -56,8 +56,8 @@ import Testing
     }
 
     @Test func otherMailboxesGetStatusAndListEvents() throws {
-        let a = try MailTranscript(root: root)
-        let b = try MailTranscript(root: root)
+        let a = try MailTranscript(root: root, rev2: true)
+        let b = try MailTranscript(root: root, rev2: true)
         _ = try b.send("1 CREATE Box")
         _ = try a.send("2 SELECT INBOX")
         _ = try a.send(
@@ -93,8 +93,8 @@ import Testing
     /// SELECTED-DELAYED holds EXPUNGE back until a command that may announce it; `MessageNew (fetch-att)` FETCHes
     /// each new message after its EXISTS.
     @Test func selectedDelayedAndMessageNewFetch() throws {
-        let a = try MailTranscript(root: root)
-        let b = try MailTranscript(root: root)
+        let a = try MailTranscript(root: root, rev2: true)
+        let b = try MailTranscript(root: root, rev2: true)
         _ = try b.send("1 APPEND INBOX " + literal("Subject: one\r\n\r\nx"))
         _ = try a.send("2 SELECT INBOX")
         _ = try b.send("3 SELECT INBOX")

@@ -12,8 +12,8 @@ import Testing
 
     /// Two sessions on one INBOX of `count` messages, both with it selected.
     private func twoSessions(count: Int) throws -> (MailTranscript, MailTranscript) {
-        let a = try MailTranscript(root: root)
-        let b = try MailTranscript(root: root)
+        let a = try MailTranscript(root: root, rev2: true)
+        let b = try MailTranscript(root: root, rev2: true)
         for n in 1...count {
             let message = "Subject: m\(n)\r\n\r\nbody \(n)"
             _ = try b.send("x APPEND INBOX {\(message.utf8.count)+}\r\n\(message)")
@@ -24,7 +24,7 @@ import Testing
     }
 
     @Test func syntaxAndStateErrorsFirst() throws {
-        let a = try MailTranscript(root: root)
+        let a = try MailTranscript(root: root, rev2: true)
         #expect(try a.send("1 CANCELUPDATE \"x\"") == ["1 BAD No mailbox selected."])
         _ = try a.send("2 SELECT INBOX")
         #expect(try a.send("3 CANCELUPDATE \"x\"") == ["3 NO Unknown tag."])
