@@ -62,7 +62,8 @@ def test_search_update_and_catenate(srv):
                     + literal("Joined\r\n") + ")")
     assert done.startswith("5 OK [APPENDUID ")
     untagged, done = a.run("6", "NOOP")
-    assert untagged == ["* 2 EXISTS", '* ESEARCH (TAG "4") ADDTO (0 2)'] and done.startswith("6 OK")
+    # An IMAP4rev1 session: the new message is \Recent to it (RFC 3501 §2.3.2), and RECENT follows EXISTS.
+    assert untagged == ["* 2 EXISTS", "* 2 RECENT", '* ESEARCH (TAG "4") ADDTO (0 2)'] and done.startswith("6 OK")
     a.cmd("7 FETCH 2 BODY.PEEK[]")
     assert a.readline() == "* 2 FETCH (BODY[] {31}"
     assert a.readline() == "From: a@example.com"
