@@ -60,7 +60,11 @@ final class ProxyHeaderHandler: ChannelInboundHandler, RemovableChannelHandler {
             else { return }
             (header, length) = parsed
         } catch {
-            let version = buffered.first == UInt8(ascii: "P") ? "haproxy(v1)" : "haproxy(v2)"
+            let version = switch buffered.first {
+            case UInt8(ascii: "P"): "haproxy(v1)"
+            case UInt8(ascii: "\r"): "haproxy(v2)"
+            default: "haproxy"
+            }
             fail("\(version): Client disconnected: \(error.description) (rip=\(peer))", context: context)
             return
         }
