@@ -83,7 +83,8 @@ let package = Package(
             name: "AerieServer",
             dependencies: [
                 "AerieCore", "AerieConfig", "AerieAuth", "AerieObservability", "IMAPProtocol", "IMAPSession", "SASL",
-                "AerieStorage", "CAerieSystem", "ProxyProtocol", "POP3Protocol", "POP3Session", "LMTPProtocol", "LMTPSession",
+                "AerieStorage", "CAerieSystem", "POP3Protocol", "POP3Session", "LMTPProtocol", "LMTPSession",
+                "ProxyProtocol",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

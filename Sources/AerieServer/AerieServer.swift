@@ -235,15 +235,15 @@ public final class AerieServer: Sendable {
             remotePort: channel.remoteAddress?.port, localPort: channel.localAddress?.port)
         context.trusted = environment.loginTrustedNetworks.contains(context.remoteIP)
         guard plan.haproxy else {
-            return try Self.install(plan: plan, environment: environment, context: context, channel.pipeline.syncOperations)
+            let sync = channel.pipeline.syncOperations
+            return try Self.install(plan: plan, environment: environment, context: context, sync)
         }
         let proxyHandler = ProxyHeaderHandler(
             trustedNetworks: environment.haproxyTrustedNetworks, timeout: environment.haproxyTimeout,
             log: environment.log, category: plan.kind == .lmtp ? "lmtp" : "\(plan.kind.rawValue)-login"
         ) { header, pipeline in
-            try Self.install(
-                plan: plan, environment: environment, context: Self.proxied(context, header, trusted: environment.loginTrustedNetworks),
-                pipeline)
+            let proxied = Self.proxied(context, header, trusted: environment.loginTrustedNetworks)
+            try Self.install(plan: plan, environment: environment, context: proxied, pipeline)
         }
         try channel.pipeline.syncOperations.addHandler(proxyHandler)
     }

@@ -51,6 +51,7 @@ public struct ListenerPlan: Sendable, Equatable, CustomStringConvertible {
     /// Resolves every listener of the configured protocols. A plaintext port exists only where the configuration
     /// gives one; LMTP over TCP only on loopback or `login_trusted_networks`, never to the world.
     public static func plan(settings: AerieSettings, log: any LogSink) throws -> [ListenerPlan] {
+        try checkNetworks(settings: settings)
         var plans: [ListenerPlan] = []
         for proto in settings.protocols {
             switch proto {
@@ -61,7 +62,6 @@ public struct ListenerPlan: Sendable, Equatable, CustomStringConvertible {
             }
         }
         guard !plans.isEmpty else { throw ServerStartError("no listener has a port or socket: nothing to serve") }
-        try checkNetworks(settings: settings)
         return plans
     }
 
@@ -86,7 +86,8 @@ public struct ListenerPlan: Sendable, Equatable, CustomStringConvertible {
             }
             for address in listener.address ?? settings.listen {
                 for host in hosts(for: address) {
-                    var plan = ListenerPlan(kind: kind, name: listener.name, host: host, port: port, implicitTLS: listener.ssl)
+                    var plan = ListenerPlan(
+                        kind: kind, name: listener.name, host: host, port: port, implicitTLS: listener.ssl)
                     plan.haproxy = listener.haproxy
                     plans.append(plan)
                 }
@@ -119,7 +120,8 @@ public struct ListenerPlan: Sendable, Equatable, CustomStringConvertible {
                             "service lmtp: inet_listener \(listener.name) on \(host) would accept mail from the network: LMTP over TCP is allowed only on loopback or an address in login_trusted_networks"
                         )
                     }
-                    var plan = ListenerPlan(kind: .lmtp, name: listener.name, host: host, port: port, implicitTLS: false)
+                    var plan = ListenerPlan(
+                        kind: .lmtp, name: listener.name, host: host, port: port, implicitTLS: false)
                     plan.haproxy = listener.haproxy
                     plans.append(plan)
                 }
@@ -132,8 +134,8 @@ public struct ListenerPlan: Sendable, Equatable, CustomStringConvertible {
     static func checkHAProxy(_ listener: InetListenerSettings, service: String, settings: AerieSettings) throws {
         guard listener.haproxy, CIDRList(settings.haproxyTrustedNetworks).isEmpty else { return }
         throw ServerStartError(
-            "service \(service): inet_listener \(listener.name) has haproxy = yes but haproxy_trusted_networks is empty: "
-                + "every connection would be refused; list the proxies' addresses there")
+            "service \(service): inet_listener \(listener.name) has haproxy = yes but haproxy_trusted_networks is "
+                + "empty: every connection would be refused; list the proxies' addresses there")
     }
 
     /// Network lists must parse: an entry that does not would silently trust nobody (or, mistyped, the wrong peer).
@@ -144,7 +146,9 @@ public struct ListenerPlan: Sendable, Equatable, CustomStringConvertible {
         ] {
             let invalid = CIDRList(list).invalid
             guard invalid.isEmpty else {
-                throw ServerStartError("\(name): invalid network \(invalid.joined(separator: ", ")) (write 10.0.0.0/8, 2001:db8::/32 or one address)")
+                throw ServerStartError(
+                    "\(name): invalid network \(invalid.joined(separator: ", ")) "
+                        + "(write 10.0.0.0/8, 2001:db8::/32 or one address)")
             }
         }
     }

@@ -63,7 +63,8 @@ public enum ProxyHeaderParser {
             throw ProxyHeaderError("Unknown proxied protocol (protocol=`\(sanitized(fields[0]))')")
         }
         guard fields.count == 5 else {
-            throw ProxyHeaderError(fields.count < 5 ? "Header line has missing fields" : "Header line has spurious extra field")
+            throw ProxyHeaderError(
+                fields.count < 5 ? "Header line has missing fields" : "Header line has spurious extra field")
         }
         let wantsV4 = fields[0] == "TCP4"
         func address(_ text: String, _ what: String) throws(ProxyHeaderError) -> IPAddress {
@@ -78,7 +79,8 @@ public enum ProxyHeaderParser {
             else { throw ProxyHeaderError("Proxied \(what) port is invalid (port=`\(sanitized(text))')") }
             return value
         }
-        let source = ProxyHeader.Endpoint(address: try address(fields[1], "remote"), port: try port(fields[3], "remote"))
+        let source = ProxyHeader.Endpoint(
+            address: try address(fields[1], "remote"), port: try port(fields[3], "remote"))
         let destination = ProxyHeader.Endpoint(
             address: try address(fields[2], "local"), port: try port(fields[4], "local"))
         return (ProxyHeader(version: .v1, source: source, destination: destination), length)

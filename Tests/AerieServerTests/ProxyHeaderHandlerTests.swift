@@ -71,7 +71,9 @@ final class RecordingHandler: ChannelInboundHandler {
         try v2.channel.writeInbound(ByteBuffer(bytes: [0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, 0x55, 0x49, 0x54,
             0x0A, 0x21, 0x12, 0x00, 0x0C] + [UInt8](repeating: 1, count: 12)))
         #expect(!v2.channel.isActive)
-        #expect(v2.log.captured == ["imap-login: Error: haproxy(v2): Client disconnected: Not using TCP (type=2) (rip=127.0.0.1)"])
+        #expect(v2.log.captured == [
+            "imap-login: Error: haproxy(v2): Client disconnected: Not using TCP (type=2) (rip=127.0.0.1)",
+        ])
     }
 
     @Test func silentPeerTimesOut() throws {

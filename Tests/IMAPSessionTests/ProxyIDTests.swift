@@ -66,7 +66,8 @@ import Testing
     @Test func proxiedTLSCountsAsSecured() {
         var transcript = session(trusted: false, proxiedTLS: true)
         let greeting = lines(transcript.session.greeting())[0]
-        #expect(greeting.contains("AUTH=PLAIN") && !greeting.contains("LOGINDISABLED") && !greeting.contains("STARTTLS"))
+        #expect(greeting.contains("AUTH=PLAIN"))
+        #expect(!greeting.contains("LOGINDISABLED") && !greeting.contains("STARTTLS"))
         #expect(authRequest(transcript.send("b LOGIN demo secret"))?.secured == true)
     }
 }
