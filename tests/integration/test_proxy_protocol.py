@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import imaplib
 import os
+import poplib
 import re
 import shutil
 import socket
@@ -111,20 +112,31 @@ frontend tls_passthrough
   default_backend to_tls_v2
 backend to_tls_v2
   server aerie 127.0.0.1:{aerie_tls} send-proxy-v2
+
+# POP3 the same way as the first IMAP frontend.
+frontend pop3_tls_terminated
+  bind 127.0.0.1:{pop3_tls_terminated} ssl crt {pem}
+  default_backend to_pop3_v2ssl
+backend to_pop3_v2ssl
+  server aerie 127.0.0.1:{aerie_pop3} send-proxy-v2-ssl
 """
 
 
 @pytest.fixture(scope="module")
 def setup(server_factory, vmail):
     haproxy_bin = ensure_haproxy()
-    names = ["aerie_plain", "aerie_tls", "tls_terminated", "plain_v2", "plain_v1", "tls_passthrough"]
+    names = ["aerie_plain", "aerie_tls", "tls_terminated", "plain_v2", "plain_v1", "tls_passthrough", "aerie_pop3",
+             "pop3_tls_terminated"]
     ports = {n: helpers.free_port() for n in names}
     service_extra = (f"  inet_listener proxied {{\n    port = {ports['aerie_plain']}\n    haproxy = yes\n  }}\n"
                      f"  inet_listener proxied_tls {{\n    port = {ports['aerie_tls']}\n    ssl = yes\n"
                      f"    haproxy = yes\n  }}\n")
     extra = (f"haproxy_trusted_networks = 127.0.0.1/32\nhaproxy_timeout = 1 secs\n"
-             f"login_trusted_networks = {TRUSTED_CLIENT}/32 192.0.2.0/24\nmail_max_userip_connections = 1\n")
-    server = server_factory.prepare(name="proxy", extra=extra, service_extra=service_extra)
+             f"login_trusted_networks = {TRUSTED_CLIENT}/32 192.0.2.0/24\nmail_max_userip_connections = 1\n"
+             f"service pop3-login {{\n  inet_listener pop3 {{\n    port = {ports['aerie_pop3']}\n"
+             f"    haproxy = yes\n  }}\n}}\n")
+    server = server_factory.prepare(name="proxy", extra=extra, service_extra=service_extra,
+                                    replace={"protocols = imap": "protocols = imap pop3"})
     # Two users limited by passwd-file allow_nets: one to the client's address, one to the proxy's.
     uid, gid = vmail
     password = "Nets-Pw-4kQz"
@@ -146,7 +158,7 @@ def setup(server_factory, vmail):
     proc = subprocess.Popen([haproxy_bin, "-db", "-f", str(cfg)], stdout=out, stderr=subprocess.STDOUT,
                             stdin=subprocess.DEVNULL)
     try:
-        for name in ("tls_terminated", "plain_v2", "plain_v1", "tls_passthrough"):
+        for name in ("tls_terminated", "plain_v2", "plain_v1", "tls_passthrough", "pop3_tls_terminated"):
             helpers.wait_for(lambda: not helpers.port_is_free(ports[name]) or proc.poll() is not None, 10,
                              what=f"haproxy listening on {name}")
         assert proc.poll() is None, (d / "haproxy.out").read_text()
@@ -207,6 +219,30 @@ def test_tls_passthrough_reads_the_header_before_the_handshake(setup):
     setup.wait_log(r"Login: user=<argon>.*rip=127\.0\.0\.3")
 
 
+def test_pop3_behind_haproxy(setup):
+    class Client(poplib.POP3_SSL):
+        def _create_socket(self, timeout):
+            sock = socket.create_connection((self.host, self.port), timeout, source_address=(CLIENT, 0))
+            return self.context.wrap_socket(sock, server_hostname="localhost")
+
+    u = setup.server.users["sha512"]
+    c = Client("127.0.0.1", setup.ports["pop3_tls_terminated"], context=helpers.client_context(setup.server.tls.ca),
+               timeout=helpers.READ_TIMEOUT)
+    try:
+        assert "STLS" not in c.capa()
+        c.user(u.name)
+        c.pass_(u.password)
+        c.stat()
+    finally:
+        c.quit()
+    line = setup.wait_log(r"pop3-login: .*Login: user=<sha512>.*rip=127\.0\.0\.2")
+    assert "TLS" in line, line
+    with raw_from(CLIENT, setup.ports["aerie_pop3"]) as s:
+        s.settimeout(helpers.READ_TIMEOUT)
+        assert s.recv(100) == b""
+    setup.wait_log(r"pop3-login: Warning: haproxy: Client not trusted \(rip=127\.0\.0\.2\)")
+
+
 def test_direct_connection_from_an_untrusted_address_is_dropped_and_logged(setup):
     for port in (setup.ports["aerie_plain"], setup.ports["aerie_tls"]):
         with raw_from(CLIENT, port) as s:
@@ -217,7 +253,8 @@ def test_direct_connection_from_an_untrusted_address_is_dropped_and_logged(setup
             except ConnectionResetError:
                 data = b""
             assert data == b"", data
-    assert len(setup.log_lines(r"haproxy: Client not trusted \(rip=127\.0\.0\.2\)")) >= 2, setup.server.log()[-2000:]
+    refused = setup.log_lines(r"imap-login: Warning: haproxy: Client not trusted \(rip=127\.0\.0\.2\)")
+    assert len(refused) >= 2, setup.server.log()[-2000:]
 
 
 def test_trusted_proxy_without_a_header_times_out_or_is_refused(setup):
