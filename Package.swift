@@ -36,6 +36,11 @@ let package = Package(
             dependencies: ["AerieCore", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: strict
         ),
+        .target(
+            name: "ProxyProtocol",
+            dependencies: ["AerieCore"],
+            swiftSettings: strict
+        ),
         .target(name: "SASL", dependencies: ["AerieCore"], swiftSettings: strict),
         .target(name: "AerieMIME", dependencies: ["AerieCore"], swiftSettings: strict),
         .target(name: "POP3Protocol", dependencies: ["AerieCore"], swiftSettings: strict),
@@ -79,6 +84,7 @@ let package = Package(
             dependencies: [
                 "AerieCore", "AerieConfig", "AerieAuth", "AerieObservability", "IMAPProtocol", "IMAPSession", "SASL",
                 "AerieStorage", "CAerieSystem", "POP3Protocol", "POP3Session", "LMTPProtocol", "LMTPSession",
+                "ProxyProtocol",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -131,6 +137,8 @@ let package = Package(
 
         .testTarget(name: "POP3ProtocolTests", dependencies: ["POP3Protocol", "AerieTestSupport"], swiftSettings: strict),
         .testTarget(name: "LMTPProtocolTests", dependencies: ["LMTPProtocol", "AerieTestSupport"], swiftSettings: strict),
+        .testTarget(name: "AerieCoreTests", dependencies: ["AerieCore"], swiftSettings: strict),
+        .testTarget(name: "ProxyProtocolTests", dependencies: ["ProxyProtocol", "AerieCore"], swiftSettings: strict),
         .testTarget(name: "AerieMIMETests", dependencies: ["AerieMIME"], swiftSettings: strict),
         .testTarget(name: "AerieStorageTests", dependencies: ["AerieStorage", "AerieTestSupport"], swiftSettings: strict),
         .testTarget(name: "AerieConfigTests", dependencies: ["AerieConfig", "AerieTestSupport"], swiftSettings: strict),
@@ -145,7 +153,7 @@ let package = Package(
         .testTarget(
             name: "AerieServerTests",
             dependencies: [
-                "AerieServer", "AerieAuth", "AerieObservability", "AerieTestSupport",
+                "AerieServer", "AerieAuth", "AerieObservability", "AerieTestSupport", "ProxyProtocol",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

@@ -1,3 +1,4 @@
+import AerieCore
 import Synchronization
 
 /// Per-IP penalties and bans, kept by the auth process so they outlast login sessions.
@@ -89,7 +90,7 @@ public final class AuthPenalty: Sendable {
     static let recentPairCount = 10
 
     public let settings: AuthPenaltySettings
-    private let trusted: AllowNets
+    private let trusted: CIDRList
     private let table = Mutex([NetworkKey: Record]())
     private let userTable = Mutex([String: UserRecord]())
     /// Per-process salt for the user+password digest (Hasher is seeded randomly per process too).
@@ -101,7 +102,7 @@ public final class AuthPenalty: Sendable {
         settings.banFailures = min(max(0, settings.banFailures), 10_000)
         settings.banDistinctUsers = min(max(0, settings.banDistinctUsers), 1_000)
         self.settings = settings
-        self.trusted = AllowNets(settings.trustedNetworks.joined(separator: " "))
+        self.trusted = CIDRList(settings.trustedNetworks)
     }
 
     /// The delay for `penalty` counted failures: `base` (default `failureDelay`) doubled that many times, at most
@@ -271,7 +272,7 @@ public final class AuthPenalty: Sendable {
 
     /// Forgets an IP's (its network's) penalty, counters and ban, or a user name's penalty; false if unknown.
     public func lift(_ target: String) -> Bool {
-        if AllowNets.bytes(target) != nil {
+        if IPAddress(target) != nil {
             guard let key = key(target) else { return false }
             return table.withLock { $0.removeValue(forKey: key) != nil }
         }
@@ -312,10 +313,8 @@ public final class AuthPenalty: Sendable {
 
     /// The network an IP counts for (IPv6 per prefix); nil for no IP (local lookups) and trusted networks.
     func key(_ ip: String) -> NetworkKey? {
-        guard !ip.isEmpty, var bytes = AllowNets.bytes(ip), !trusted.contains(ip) else { return nil }
-        if bytes.count == 16, bytes[0..<10].allSatisfy({ $0 == 0 }), bytes[10] == 0xFF, bytes[11] == 0xFF {
-            bytes = Array(bytes[12...])
-        }
+        guard let address = IPAddress(ip)?.unmapped, !trusted.contains(address) else { return nil }
+        var bytes = address.bytes
         if bytes.count == 16 {
             var remaining = max(0, min(128, settings.ipv6Prefix))
             for i in 0..<16 {

@@ -338,7 +338,7 @@ public final class AuthService: Authenticator {
         -> AuthFailure?
     {
         if let nets = entry.extraFields["allow_nets"] {
-            let allowed = AllowNets(nets)
+            let allowed = CIDRList(nets)
             if !allowed.invalid.isEmpty {
                 log.error(AuthLogFormat.category, "\(prefix(driver, name, request)): allow_nets: invalid network "
                     + allowed.invalid.map(AuthLogFormat.sanitize).joined(separator: ", "))

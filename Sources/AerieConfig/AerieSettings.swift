@@ -48,6 +48,10 @@ public struct AerieSettings: Sendable {
     public var imapMaxLineLength = 65536
     public var loginGreeting = ""
     public var loginTrustedNetworks: [String] = []
+    /// Peers allowed to send a PROXY protocol header on `haproxy = yes` listeners; nobody else may connect there.
+    public var haproxyTrustedNetworks: [String] = []
+    /// How long a `haproxy = yes` listener waits for the PROXY header.
+    public var haproxyTimeout: Duration = .seconds(3)
     /// Aerie-specific: how long a client may stay connected without logging in.
     public var loginTimeout: Duration = .seconds(60)
     /// RFC 8437 UNAUTHENTICATE offered after login (`imap_unauthenticate`).
@@ -153,6 +157,8 @@ public struct AerieSettings: Sendable {
         case ("imap_max_line_length", .size(let n)): imapMaxLineLength = Int(clamping: n)
         case ("login_greeting", .string(let s)): loginGreeting = s
         case ("login_trusted_networks", .list(let l)): loginTrustedNetworks = l
+        case ("haproxy_trusted_networks", .list(let l)): haproxyTrustedNetworks = l
+        case ("haproxy_timeout", .duration(let d)): haproxyTimeout = d
         case ("login_timeout", .duration(let d)): loginTimeout = d
         case ("imap_unauthenticate", .bool(let b)): imapUnauthenticate = b
         case ("mail_plugins", .boolList(let l)): mailPlugins = l.filter(\.enabled).map(\.name)

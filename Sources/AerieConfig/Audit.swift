@@ -1,3 +1,5 @@
+import AerieCore
+
 /// Diagnostics beyond syntax: settings that load fine but do not mean what their author likely thinks.
 enum Audit {
     /// Dovecot's built-in port for each plaintext listener name (used when `port` is left out).
@@ -72,8 +74,11 @@ enum Audit {
             }
         case ("mail_uid", .string(let u)):
             if u == "root" || u == "0" { return "mail_uid = \(u): mail access would run as root" }
-        case ("login_trusted_networks", .list(let l)):
-            if let any = l.first(where: { $0 == "0.0.0.0/0" || $0 == "::/0" }) { return "login_trusted_networks contains \(any): every client is trusted" }
+        case ("login_trusted_networks", .list(let l)), ("haproxy_trusted_networks", .list(let l)):
+            // Any /0 network (however written) trusts a whole address family.
+            if let any = CIDRList(l).networks.first(where: { $0.prefixLength == 0 }) {
+                return "\(key) contains \(any): every client is trusted"
+            }
         case ("ssl_cipher_list", .string(let c)):
             let weak = CipherList.weakParts(in: c)
             if !weak.isEmpty { return "ssl_cipher_list enables weak ciphers: \(weak.joined(separator: ", "))" }

@@ -32,7 +32,6 @@ public enum Support {
     static let noACL = "IMAP ACLs are not implemented yet: every user sees only their own mailboxes"
     static let noLDAP = "only passwd-file passdbs and userdbs are available"
     static let noEvents = "Aerie's metrics and event export are not configurable yet; the log has one line per login"
-    static let noProxy = "PROXY protocol is not supported yet: connect clients to Aerie directly"
     static let noLogFormat = "Aerie writes Dovecot's default log lines; leave it unset"
     static let notYet = "leave it unset"
     static let noChroot = "Aerie does not chroot yet; confine it with the service manager (e.g. systemd RootDirectory=)"
@@ -49,8 +48,9 @@ public enum Support {
             "mail_max_userip_connections", "first_valid_uid", "last_valid_uid", "first_valid_gid", "last_valid_gid",
             "imap_max_line_length", "pop3_uidl_format", "lmtp_save_to_detail_mailbox", "lmtp_user_concurrency_limit",
             "lmtp_add_received_header", "recipient_delimiter", "hostname", "quota_mail_size", "default_internal_user",
-            "dovecot_config_version", "auth_penalty_max_delay", "auth_penalty_ipv6_prefix", "auth_ban_failures",
-            "auth_ban_distinct_users", "auth_ban_window", "auth_ban_time",
+            "dovecot_config_version", "haproxy_trusted_networks", "haproxy_timeout", "auth_penalty_max_delay",
+            "auth_penalty_ipv6_prefix", "auth_ban_failures", "auth_ban_distinct_users", "auth_ban_window",
+            "auth_ban_time",
         ]),
         (.notImplemented("Aerie always says BYE to its clients when it stops"), ["shutdown_clients"]),
         (.noEffect("Aerie's Maildir and index formats are the same whatever the storage version"),
@@ -95,7 +95,6 @@ public enum Support {
         (.notImplemented("use auth_debug = yes or mail_debug = yes"), ["log_debug", "log_core_filter", "verbose_ssl"]),
         (.notImplemented(noLogFormat), ["login_log_format_elements", "login_log_format", "mail_log_prefix",
                                         "imap_logout_format", "pop3_logout_format"]),
-        (.notImplemented(noProxy), ["haproxy_trusted_networks", "haproxy_timeout"]),
         (.notImplemented("the auth process runs as default_internal_user and its primary group"),
          ["default_internal_group"]),
         (.notImplemented("pre-login runs in Aerie's main process as the mail user; there is no separate login user"),
@@ -168,8 +167,7 @@ public enum Support {
     ])
 
     public static let inetListener: [String: SettingSupport] = table([
-        (.enforced, ["address", "port", "ssl"]),
-        (.notImplemented(noProxy), ["haproxy"]),
+        (.enforced, ["address", "port", "ssl", "haproxy"]),
         (.noEffect("\(oneProcess): each listener is bound once, so SO_REUSEPORT changes nothing"), ["reuse_port"]),
         (.notImplemented(notYet), ["type"]),
     ])

@@ -31,7 +31,7 @@ public enum LoginLog {
         parts.append("rip=\(context.remoteIP)")
         parts.append("lip=\(context.localIP)")
         if let processID { parts.append("mpid=\(processID)") }
-        if context.isTLS { parts.append("TLS") }
+        if context.isSecured { parts.append("TLS") }
         parts.append("session=<\(context.sessionID)>")
         return parts.joined(separator: ", ")
     }

@@ -5,6 +5,7 @@ import IMAPProtocol
 import IMAPSession
 import LMTPSession
 import POP3Session
+import ProxyProtocol
 import NIOCore
 import NIOPosix
 import NIOSSL
@@ -119,7 +120,7 @@ public final class AerieServer: Sendable {
         let maxLine = max(1024, settings.imapMaxLineLength)
         let loginService = settings.service(named: "imap-login")
         let unauthenticatedLimit = loginService?.clientLimit ?? 1000
-        return ConnectionEnvironment(
+        var environment = ConnectionEnvironment(
             imap: .init(
                 sessionSettings: sessionSettings,
                 preLoginLimits: IMAPFramingLimits(
@@ -147,6 +148,10 @@ public final class AerieServer: Sendable {
                 ? previousUserIP! : UserIPLimiter(limit: settings.mailMaxUseripConnections),
             lmtpConcurrency: lmtpConcurrency
         )
+        environment.loginTrustedNetworks = CIDRList(settings.loginTrustedNetworks)
+        environment.haproxyTrustedNetworks = CIDRList(settings.haproxyTrustedNetworks)
+        environment.haproxyTimeout = settings.haproxyTimeout
+        return environment
     }
 
     /// Dovecot 2.4: under `ssl = required` every authentication needs TLS, whatever `auth_allow_cleartext` says.
@@ -233,14 +238,52 @@ public final class AerieServer: Sendable {
 
     private func initialize(channel: any Channel, plan: ListenerPlan) throws {
         let environment = state.withLock { $0 }
-        let context = ConnectionContext(
+        var context = ConnectionContext(
             remoteIP: plan.unixSocket == nil ? channel.remoteAddress?.ipAddress ?? "unknown" : "local",
             localIP: plan.unixSocket == nil ? channel.localAddress?.ipAddress ?? "unknown" : "local",
             sessionID: SessionID.make(),
             // Implicit TLS: nothing is read or answered before the handshake, so the greeting may say so.
             isTLS: plan.implicitTLS,
-            startTLSAvailable: !plan.implicitTLS && environment.tlsContext != nil && plan.unixSocket == nil)
-        let sync = channel.pipeline.syncOperations
+            startTLSAvailable: !plan.implicitTLS && environment.tlsContext != nil && plan.unixSocket == nil,
+            remotePort: channel.remoteAddress?.port, localPort: channel.localAddress?.port)
+        context.trusted = environment.loginTrustedNetworks.contains(context.remoteIP)
+        guard plan.haproxy else {
+            let sync = channel.pipeline.syncOperations
+            return try Self.install(plan: plan, environment: environment, context: context, sync)
+        }
+        let proxyHandler = ProxyHeaderHandler(
+            trustedNetworks: environment.haproxyTrustedNetworks, timeout: environment.haproxyTimeout,
+            log: environment.log, category: plan.kind == .lmtp ? "lmtp" : "\(plan.kind.rawValue)-login"
+        ) { header, pipeline in
+            let proxied = Self.proxied(context, header, trusted: environment.loginTrustedNetworks)
+            try Self.install(plan: plan, environment: environment, context: proxied, pipeline)
+        }
+        try channel.pipeline.syncOperations.addHandler(proxyHandler)
+    }
+
+    /// The connection as a trusted proxy's header describes it: the client's addresses, and whether the client's
+    /// own leg used TLS (then STARTTLS is not offered, as Dovecot does for haproxy-terminated TLS).
+    static func proxied(_ context: ConnectionContext, _ header: ProxyHeader, trusted: CIDRList) -> ConnectionContext {
+        var context = context
+        if let source = header.source, let destination = header.destination {
+            context.remoteIP = source.address.description
+            context.remotePort = source.port
+            context.localIP = destination.address.description
+            context.localPort = destination.port
+        }
+        if header.clientUsedTLS {
+            context.proxiedTLS = true
+            context.startTLSAvailable = false
+        }
+        context.trusted = trusted.contains(context.remoteIP)
+        return context
+    }
+
+    /// TLS (implicit-TLS listeners) and the protocol's handler, in that order.
+    static func install(
+        plan: ListenerPlan, environment: ConnectionEnvironment, context: ConnectionContext,
+        _ sync: ChannelPipeline.SynchronousOperations
+    ) throws {
         if plan.implicitTLS, let tlsContext = environment.tlsContext {
             try sync.addHandler(NIOSSLServerHandler(context: tlsContext))
         }

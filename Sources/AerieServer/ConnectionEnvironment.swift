@@ -33,6 +33,11 @@ struct ConnectionEnvironment: Sendable {
     var userIPConnections: UserIPLimiter
     /// `lmtp_user_concurrency_limit`, counted over all LMTP connections; kept across reloads.
     var lmtpConcurrency: LMTPUserConcurrency
+    /// `login_trusted_networks`: clients that may tell us another client's address (IMAP ID).
+    var loginTrustedNetworks = CIDRList([])
+    /// `haproxy_trusted_networks` and `haproxy_timeout`, for `haproxy = yes` listeners.
+    var haproxyTrustedNetworks = CIDRList([])
+    var haproxyTimeout: Duration = .seconds(3)
 }
 
 /// A counting semaphore without waiting: refuses at once when full.

@@ -190,9 +190,10 @@ final class IMAPConnectionHandler: SessionConnectionHandler {
         ]
     }
 
-    /// RFC 2177: while IDLE runs, poll for changes so the client hears of new mail within the poll interval.
+    /// RFC 2177: while IDLE runs, poll for changes so the client hears of new mail within the poll interval; the
+    /// same while NOTIFY is set (RFC 5465 §3: notifications come between commands too).
     private func updateIdlePolling(context: ChannelHandlerContext) {
-        let idling = mailSession?.isIdling ?? false
+        let idling = mailSession.map { $0.isIdling || $0.wantsNotifyPolling } ?? false
         if idling && idlePoll == nil {
             let interval = environment.mailAccess.sessionSettings.idlePollInterval.nanoseconds
             let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
@@ -209,7 +210,7 @@ final class IMAPConnectionHandler: SessionConnectionHandler {
     }
 
     private func pollWhileIdle(context: ChannelHandlerContext) {
-        guard !busy, !closing, let mailSession, mailSession.isIdling else { return }
+        guard !busy, !closing, let mailSession, mailSession.isIdling || mailSession.wantsNotifyPolling else { return }
         runOnMailPool(context: context) { output in mailSession.idlePoll(output: output) }
     }
 

@@ -39,15 +39,19 @@ public struct ListenerPlan: Sendable, Equatable, CustomStringConvertible {
     public var port: Int
     public var implicitTLS: Bool
     public var unixSocket: UnixSocket?
+    /// `haproxy = yes`: every connection starts with a PROXY protocol header from `haproxy_trusted_networks`.
+    public var haproxy = false
 
     public var description: String {
         if let unixSocket { return "\(unixSocket.path) (unix socket)" }
         return "\(host):\(port)" + (kind == .lmtp ? "" : implicitTLS ? " (TLS)" : " (STARTTLS)")
+            + (haproxy ? " (PROXY protocol)" : "")
     }
 
     /// Resolves every listener of the configured protocols. A plaintext port exists only where the configuration
     /// gives one; LMTP over TCP only on loopback or `login_trusted_networks`, never to the world.
     public static func plan(settings: AerieSettings, log: any LogSink) throws -> [ListenerPlan] {
+        try checkNetworks(settings: settings)
         var plans: [ListenerPlan] = []
         for proto in settings.protocols {
             switch proto {
@@ -66,6 +70,7 @@ public struct ListenerPlan: Sendable, Equatable, CustomStringConvertible {
     {
         var plans: [ListenerPlan] = []
         for listener in settings.service(named: service)?.inetListeners ?? [] {
+            try checkHAProxy(listener, service: service, settings: settings)
             guard let port = listener.port else {
                 log.warning(
                     "master",
@@ -81,8 +86,10 @@ public struct ListenerPlan: Sendable, Equatable, CustomStringConvertible {
             }
             for address in listener.address ?? settings.listen {
                 for host in hosts(for: address) {
-                    plans.append(
-                        ListenerPlan(kind: kind, name: listener.name, host: host, port: port, implicitTLS: listener.ssl))
+                    var plan = ListenerPlan(
+                        kind: kind, name: listener.name, host: host, port: port, implicitTLS: listener.ssl)
+                    plan.haproxy = listener.haproxy
+                    plans.append(plan)
                 }
             }
         }
@@ -104,19 +111,46 @@ public struct ListenerPlan: Sendable, Equatable, CustomStringConvertible {
                     unixSocket: UnixSocket(path: path, mode: listener.mode, user: listener.user, group: listener.group)))
         }
         for listener in service?.inetListeners ?? [] {
+            try checkHAProxy(listener, service: "lmtp", settings: settings)
             guard let port = listener.port, port > 0 else { continue }
             for address in listener.address ?? settings.listen {
                 for host in hosts(for: address) {
-                    guard isLoopback(host) || settings.loginTrustedNetworks.contains(host) else {
+                    guard isLoopback(host) || CIDRList(settings.loginTrustedNetworks).contains(host) else {
                         throw ServerStartError(
                             "service lmtp: inet_listener \(listener.name) on \(host) would accept mail from the network: LMTP over TCP is allowed only on loopback or an address in login_trusted_networks"
                         )
                     }
-                    plans.append(ListenerPlan(kind: .lmtp, name: listener.name, host: host, port: port, implicitTLS: false))
+                    var plan = ListenerPlan(
+                        kind: .lmtp, name: listener.name, host: host, port: port, implicitTLS: false)
+                    plan.haproxy = listener.haproxy
+                    plans.append(plan)
                 }
             }
         }
         return plans
+    }
+
+    /// A `haproxy = yes` listener with no trusted proxy would refuse every connection: say so before starting.
+    static func checkHAProxy(_ listener: InetListenerSettings, service: String, settings: AerieSettings) throws {
+        guard listener.haproxy, CIDRList(settings.haproxyTrustedNetworks).isEmpty else { return }
+        throw ServerStartError(
+            "service \(service): inet_listener \(listener.name) has haproxy = yes but haproxy_trusted_networks is "
+                + "empty: every connection would be refused; list the proxies' addresses there")
+    }
+
+    /// Network lists must parse: an entry that does not would silently trust nobody (or, mistyped, the wrong peer).
+    static func checkNetworks(settings: AerieSettings) throws {
+        for (name, list) in [
+            ("login_trusted_networks", settings.loginTrustedNetworks),
+            ("haproxy_trusted_networks", settings.haproxyTrustedNetworks),
+        ] {
+            let invalid = CIDRList(list).invalid
+            guard invalid.isEmpty else {
+                throw ServerStartError(
+                    "\(name): invalid network \(invalid.joined(separator: ", ")) "
+                        + "(write 10.0.0.0/8, 2001:db8::/32 or one address)")
+            }
+        }
     }
 
     static func isLoopback(_ host: String) -> Bool {

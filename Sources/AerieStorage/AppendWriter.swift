@@ -98,3 +98,28 @@ public final class AppendWriter: @unchecked Sendable {
         }
     }
 }
+
+extension AppendWriter {
+    /// Copies what was written so far into `other` (CATENATE joins a spooled TEXT literal into the new message), in
+    /// chunks, never the whole file in memory. The file is opened again for reading: the writer's own is write-only.
+    public func copyContents(into other: AppendWriter) throws(StorageError) {
+        let (path, size) = try mutex.run { () throws(StorageError) -> (String, Int) in
+            guard !finished else { throw StorageError.io(path: tmpPath, errno: EBADF) }
+            return (tmpPath, counter.size)
+        }
+        let input = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+        if input < 0 { throw StorageError.io(path: path, errno: errno) }
+        defer { close(input) }
+        var offset = 0
+        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+        while offset < size {
+            let count = chunk.withUnsafeMutableBytes {
+                pread(input, $0.baseAddress, min($0.count, size - offset), off_t(offset))
+            }
+            if count < 0 { throw StorageError.io(path: path, errno: errno) }
+            if count == 0 { throw StorageError.io(path: path, errno: EIO) }
+            try other.write(Array(chunk[..<count]))
+            offset += count
+        }
+    }
+}

@@ -17,7 +17,7 @@ public struct IMAPSession: Sendable {
     }
 
     public let settings: IMAPSessionSettings
-    public private(set) var context: ConnectionContext
+    public internal(set) var context: ConnectionContext
     private(set) var state: State = .notAuthenticated
     /// Failed authentications so far; the disconnect log line reports them for fail2ban.
     public private(set) var authFailures = 0
@@ -27,6 +27,8 @@ public struct IMAPSession: Sendable {
     public internal(set) var lastMethod: String?
     /// Set when a client tried LOGIN/plaintext SASL before TLS; Dovecot's log says so and fail2ban counts it.
     public internal(set) var triedDisallowedPlaintext: String?
+    /// The first ID before login has been seen: later ones change nothing (Dovecot's `id_logged`).
+    private var idSeen = false
     /// RFC 4978: COMPRESS succeeded; the transport compresses both ways.
     public private(set) var compressionActive = false
 
@@ -51,7 +53,7 @@ public struct IMAPSession: Sendable {
 
     var capabilities: [String] {
         Capabilities.list(
-            authenticated: isAuthenticated, isTLS: context.isTLS, startTLSAvailable: context.startTLSAvailable,
+            authenticated: isAuthenticated, isTLS: context.isSecured, startTLSAvailable: context.startTLSAvailable,
             cleartextAllowed: settings.auth.allowCleartextWithoutTLS, mechanisms: settings.auth.mechanisms,
             appendLimit: settings.appendLimit, unauthenticate: settings.unauthenticate)
     }
@@ -136,7 +138,13 @@ public struct IMAPSession: Sendable {
                 .send(.tagged(tag, .ok, nil, "Logout completed.")),
                 .close(reason: reason),
             ]
-        case .id:
+        case .id(let parameters):
+            if !isAuthenticated && !idSeen {
+                idSeen = true
+                guard applyProxyFields(parameters) else {
+                    return badCommand(tag: tag, message: "Invalid ID parameters")
+                }
+            }
             // RFC 2971 §3.1: we name the software but never its version, which would help an attacker.
             return [
                 .send(.untagged("ID (\"name\" \"Aerie\")")),

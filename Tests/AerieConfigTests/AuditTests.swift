@@ -105,6 +105,18 @@ import Testing
         ])
     }
 
+    @Test func trustingEveryAddressIsAWarningHoweverWritten() throws {
+        let c = try #require(loadOK("""
+            login_trusted_networks = 10.0.0.0/8 0::0/0
+            haproxy_trusted_networks = 0.0.0.0/0
+            """))
+        #expect(c.securityWarnings() == [
+            "haproxy_trusted_networks contains 0.0.0.0/0: every client is trusted",
+            "login_trusted_networks contains ::/0: every client is trusted",
+        ])
+        #expect(try #require(loadOK("login_trusted_networks = 10.0.0.0/8 ::1/128\n")).securityWarnings().isEmpty)
+    }
+
     @Test func lmtpDeliverySettings() throws {
         // Defaults: quota_mail_size bounds LMTP at 50M (Dovecot: unlimited), Dovecot 2.4's concurrency limit and header.
         let d = try #require(loadOK("protocols = lmtp\n")).settings

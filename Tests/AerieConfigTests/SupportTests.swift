@@ -34,8 +34,6 @@ import Testing
         ("quota_storage_size = 1G", "quota_storage_size", 1),
         ("mail_chroot = /srv/mail", "mail_chroot", 1),
         ("service imap-login {\n  chroot = login\n}", "service { chroot }", 2),
-        ("haproxy_trusted_networks = 10.0.0.0/8", "haproxy_trusted_networks", 1),
-        ("service imap-login {\n  inet_listener imap {\n    port = 143\n    haproxy = yes\n  }\n}", "inet_listener { haproxy }", 4),
         ("passdb passwd-file {\n  passwd_file_path = /etc/masters\n  master = yes\n}", "passdb { master }", 3),
         ("mail_driver = sdbox", "mail_driver = sdbox", 1),
         ("mail_driver = mbox", "mail_driver = mbox", 1),
@@ -62,6 +60,22 @@ import Testing
     func notImplementedIsRefused(text: String, what: String, line: Int) {
         let errors = loadErrors(text + "\n")
         #expect(errors.contains { $0.hasPrefix("\(f):\(line): \(what) is not supported by Aerie yet") }, "\(errors)")
+    }
+
+    @Test func proxyProtocolSettingsAreAccepted() {
+        let c = loadOK("""
+            haproxy_trusted_networks = 10.0.0.0/8 2001:db8::/32
+            haproxy_timeout = 5 secs
+            service imap-login {
+              inet_listener imap {
+                port = 143
+                haproxy = yes
+              }
+            }
+            """)
+        #expect(c?.settings.haproxyTrustedNetworks == ["10.0.0.0/8", "2001:db8::/32"])
+        #expect(c?.settings.haproxyTimeout == .seconds(5))
+        #expect(c?.settings.service(named: "imap-login")?.inetListeners.first?.haproxy == true)
     }
 
     @Test func exactRefusalText() {

@@ -101,6 +101,56 @@ import Testing
         let plans = try ListenerPlan.plan(settings: config, log: CapturingLogSink())
         #expect(plans.contains { $0.host == "127.0.0.1" && $0.port == 2424 && $0.kind == .lmtp })
     }
+
+    /// login_trusted_networks is a CIDR list: an LMTP address inside one of its networks is allowed, not only an
+    /// exact string.
+    @Test func lmtpOnATrustedNetworkAddressIsAllowed() throws {
+        let text = """
+            protocols = lmtp
+            login_trusted_networks = 10.0.0.0/8
+            service lmtp {
+              inet_listener lmtp {
+                address = ADDR
+                port = 2424
+              }
+            }
+            """
+        let inside = try settings(text.replacingOccurrences(of: "ADDR", with: "10.1.2.3"))
+        #expect(try ListenerPlan.plan(settings: inside, log: CapturingLogSink()).contains { $0.host == "10.1.2.3" })
+        let outside = try settings(text.replacingOccurrences(of: "ADDR", with: "11.1.2.3"))
+        #expect(throws: ServerStartError.self) { try ListenerPlan.plan(settings: outside, log: CapturingLogSink()) }
+    }
+
+    @Test func haproxyListenersNeedTrustedProxiesAndValidNetworks() throws {
+        let text = """
+            protocols = imap
+            listen = 127.0.0.1
+            EXTRA
+            service imap-login {
+              inet_listener imap {
+                port = 10143
+                haproxy = yes
+              }
+            }
+            """
+        let good = try settings(text.replacingOccurrences(of: "EXTRA", with: "haproxy_trusted_networks = 10.0.0.5"))
+        let plans = try ListenerPlan.plan(settings: good, log: CapturingLogSink())
+        #expect(plans.map(\.haproxy) == [true])
+        #expect(plans[0].description == "127.0.0.1:10143 (STARTTLS) (PROXY protocol)")
+        for (extra, message) in [
+            ("", "haproxy_trusted_networks is empty"),
+            ("haproxy_trusted_networks = 10.0.0.5/33", "haproxy_trusted_networks: invalid network 10.0.0.5/33"),
+            ("haproxy_trusted_networks = 10.0.0.5\nlogin_trusted_networks = lan",
+             "login_trusted_networks: invalid network lan"),
+        ] {
+            let config = try settings(text.replacingOccurrences(of: "EXTRA", with: extra))
+            #expect {
+                try ListenerPlan.plan(settings: config, log: CapturingLogSink())
+            } throws: { error in
+                (error as? ServerStartError)?.description.contains(message) == true
+            }
+        }
+    }
 }
 
 /// Issue 15: the configuration's table of mechanisms says enforced for exactly the mechanisms the SASL module has.

@@ -97,6 +97,9 @@ CORPUS = [
     ("quota", lambda d, p: acceptance(d, p, extra="quota_storage_size = 1G"), False),
     ("haproxy", lambda d, p: acceptance(d, p, service_extra="  inet_listener proxied {\n    port = 0\n"
                                         "    haproxy = yes\n  }\n"), False),
+    ("haproxy-trusted", lambda d, p: acceptance(d, p, extra="haproxy_trusted_networks = 10.0.0.0/8 2001:db8::/32",
+                                                service_extra="  inet_listener proxied {\n    port = 0\n"
+                                                "    haproxy = yes\n  }\n"), True),
     ("lmtp-to-the-world", lambda d, p: acceptance(d, p, replace={"protocols = imap": "protocols = imap lmtp"},
                                                   extra=f"service lmtp {{\n  inet_listener lmtp {{\n"
                                                   f"    address = 0.0.0.0\n    port = {helpers.free_port()}\n  }}\n}}"),

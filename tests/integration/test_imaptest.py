@@ -23,13 +23,6 @@ KNOWN_FAILING: dict[str, str] = {
 # a vacuous pass, while against Dovecot 2.3.19 it runs them all (counts in the reasons). Reported as xfail until the
 # extension exists; not a pass.
 MISSING_EXTENSION: dict[str, str] = {
-    "catenate": "CATENATE (RFC 4469) is not offered; Dovecot runs 29 commands",
-    "catenate-multiappend": "CATENATE (RFC 4469) is not offered; Dovecot runs 15 commands",
-    "notify": "NOTIFY (RFC 5465) is not offered; Dovecot runs 7 commands",
-    "search-context-update": "CONTEXT=SEARCH (RFC 5267) is not offered; Dovecot runs 15 commands",
-    "search-context-update2": "CONTEXT=SEARCH (RFC 5267) is not offered; Dovecot runs 8 commands",
-    "search-context-update3": "CONTEXT=SEARCH (RFC 5267) is not offered; Dovecot runs 11 commands",
-    "search-partial": "ESEARCH PARTIAL (RFC 5267 §4.4) is not offered; Dovecot runs 23 commands",
 }
 
 GROUPS = harness.compliance_groups() or ["(imaptest unavailable)"]

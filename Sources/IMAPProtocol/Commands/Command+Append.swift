@@ -9,6 +9,8 @@ public struct AppendMessage: Sendable, Hashable {
     public var isBinary: Bool
     /// Where the literal's data starts in the command unit: a literal the framer spooled (`spoolStart`) is found by it.
     public var literalOffset = 0
+    /// RFC 4469 CATENATE: the message is these parts joined (and `data` is empty).
+    public var catenate: [CatenatePart]?
 
     public init(flags: [Flag] = [], internalDate: IMAPDateTime? = nil, data: [UInt8], isBinary: Bool = false) {
         self.flags = flags
@@ -23,6 +25,7 @@ public struct AppendMessage: Sendable, Hashable {
     /// The message's value; where its literal sat in the command unit is not part of it.
     public static func == (a: AppendMessage, b: AppendMessage) -> Bool {
         a.flags == b.flags && a.internalDate == b.internalDate && a.data == b.data && a.isBinary == b.isBinary
+            && a.catenate == b.catenate
     }
 
     public func hash(into hasher: inout Hasher) {
@@ -30,13 +33,14 @@ public struct AppendMessage: Sendable, Hashable {
         hasher.combine(internalDate)
         hasher.combine(data)
         hasher.combine(isBinary)
+        hasher.combine(catenate)
     }
 }
 
 extension ByteCursor {
     /// RFC 9051 §9: `append = "APPEND" SP mailbox 1*append-message`, `append-message = append-opts SP append-data`,
     /// `append-opts = [SP flag-list] [SP date-time] *(SP append-ext)`, `append-data = literal / literal8 / append-data-ext`;
-    /// RFC 6855 §4: `append-data =/ "UTF8" SP "(" literal8 ")"`.
+    /// RFC 6855 §4: `append-data =/ "UTF8" SP "(" literal8 ")"`; RFC 4469 CATENATE (Command+Catenate.swift).
     mutating func parseAppendArguments() throws(ParseFailure) -> IMAPCommandParser.Parsed {
         let mailbox = try parseMailboxArgument()
         var messages: [AppendMessage] = []
@@ -57,6 +61,10 @@ extension ByteCursor {
         if peek == ASCII.dquote {
             message.internalDate = try parseDateTime()
             try parseArgumentSeparator(missing: IMAPParseError.Message.missingAppendMessage)
+        }
+        if let parts = try parseCatenate() {
+            message.catenate = parts
+            return message
         }
         if consumeCaseInsensitive("UTF8 (") {
             guard peek == ASCII.tilde else { throw .syntax(IMAPParseError.Message.invalidAppendData) }

@@ -6,12 +6,18 @@ public struct SearchCommand: Sendable, Hashable {
     /// RFC 4731 ESEARCH return options: empty when no RETURN was given (plain `* SEARCH` reply);
     /// `RETURN ()` comes back as `[.all]` (RFC 4731 §3.1).
     public var returnOptions: [SearchReturnOption]
+    /// RFC 5267 §4.4: the range of `PARTIAL`, present exactly when `returnOptions` holds `.partial`.
+    public var partial: SearchPartialRange?
     public var key: SearchKey
 
-    public init(uid: Bool, charset: String? = nil, returnOptions: [SearchReturnOption] = [], key: SearchKey) {
+    public init(
+        uid: Bool, charset: String? = nil, returnOptions: [SearchReturnOption] = [], partial: SearchPartialRange? = nil,
+        key: SearchKey
+    ) {
         self.uid = uid
         self.charset = charset
         self.returnOptions = returnOptions
+        self.partial = partial
         self.key = key
     }
 }
@@ -21,7 +27,7 @@ extension ByteCursor {
     /// `search-program = ["CHARSET" SP charset SP] search-key *(SP search-key)`.
     mutating func parseSearchArguments(uid: Bool) throws(ParseFailure) -> IMAPCommandParser.Parsed {
         try parseArgumentSeparator(missing: IMAPParseError.Message.missingSearchKey)
-        let returnOptions = try parseSearchReturnOptions() ?? []
+        let (returnOptions, partial) = try parseSearchReturn(context: true) ?? ([], nil)
         var charset: String?
         if consumeWord("CHARSET") {
             try parseArgumentSeparator(missing: IMAPParseError.Message.missingCharset)
@@ -30,30 +36,50 @@ extension ByteCursor {
         }
         let key = try parseSearchKeys()
         try parseCommandEnd()
-        return IMAPCommandParser.Parsed(kind: .search(SearchCommand(uid: uid, charset: charset, returnOptions: returnOptions, key: key)))
+        let command = SearchCommand(
+            uid: uid, charset: charset, returnOptions: returnOptions, partial: partial, key: key)
+        return IMAPCommandParser.Parsed(kind: .search(command))
     }
 
     /// RFC 9051 §9: `search-return-opts = SP "RETURN" SP "(" [search-return-opt *(SP search-return-opt)] ")"`,
     /// `search-return-opt = "MIN" / "MAX" / "ALL" / "COUNT" / "SAVE"`; here without the leading SP, and
     /// followed by the SP before what comes next. Nil when there is no RETURN.
     mutating func parseSearchReturnOptions() throws(ParseFailure) -> [SearchReturnOption]? {
+        try parseSearchReturn(context: false)?.options
+    }
+
+    /// `parseSearchReturnOptions`, and with `context` (SEARCH) also RFC 5267 §4.1's
+    /// `search-return-opt =/ "UPDATE" / "CONTEXT" / "PARTIAL" SP partial-range`; PARTIAL at most once and not
+    /// with ALL (as Dovecot). `RETURN ()` and `RETURN (CONTEXT)` mean ALL.
+    mutating func parseSearchReturn(context: Bool) throws(ParseFailure)
+        -> (options: [SearchReturnOption], partial: SearchPartialRange?)?
+    {
         guard consumeWord("RETURN") else { return nil }
         try parseArgumentSeparator(missing: IMAPParseError.Message.missingReturnOptions)
-        var options = try parseParenthesizedList(
+        var partial: SearchPartialRange?
+        let options = try parseParenthesizedList(
             allowEmpty: true, limit: 16, tooMany: IMAPParseError.Message.unknown("SEARCH return option", ""),
             missing: IMAPParseError.Message.missingReturnOptions
         ) { cursor throws(ParseFailure) in
             let name = try cursor.parseKeyword(what: "SEARCH return option")
-            guard let option = SearchReturnOption(rawValue: name) else {
+            guard let option = SearchReturnOption(rawValue: name),
+                context || !SearchReturnOption.contextOptions.contains(option)
+            else {
                 throw .syntax(IMAPParseError.Message.unknown("SEARCH return option", name))
+            }
+            if option == .partial {
+                guard partial == nil else { throw .syntax(IMAPParseError.Message.invalidPartialRange) }
+                try cursor.parseArgumentSeparator(missing: IMAPParseError.Message.invalidPartialRange)
+                partial = try cursor.parseSearchPartialRange()
             }
             return option
         }
-        if options.isEmpty { options = [.all] }
         var unique: [SearchReturnOption] = []
         for option in options where !unique.contains(option) { unique.append(option) }
+        if unique.allSatisfy({ $0 == .context }) { unique.append(.all) }
+        if partial != nil && unique.contains(.all) { throw .syntax(IMAPParseError.Message.partialWithAll) }
         try parseArgumentSeparator(missing: IMAPParseError.Message.missingSearchKey)
-        return unique
+        return (unique, partial)
     }
 
     /// RFC 9051 §9: `charset = atom / quoted`, upper-cased.

@@ -80,6 +80,10 @@ public enum IMAPCommandKind: Sendable, Equatable {
     case move(uid: Bool, sequence: SequenceSet, mailbox: MailboxName)
     /// RFC 5256 §3 with RFC 5267 §3 (ESORT) return options; `charset` upper-cased.
     case sort(uid: Bool, criteria: [SortCriterion], charset: String, key: SearchKey, returnOptions: [SearchReturnOption])
+    /// RFC 5267 §4.3: the tags of the SEARCH RETURN (UPDATE) commands whose updates end.
+    case cancelUpdate([String])
+    /// RFC 5465 §3: NOTIFY SET, or nil for NOTIFY NONE.
+    case notify(NotifyCommand?)
     /// RFC 5256 §3; `algorithm` and `charset` upper-cased.
     case thread(uid: Bool, algorithm: String, charset: String, key: SearchKey)
     /// RFC 4978 §3; the algorithm upper-cased (`DEFLATE`).

@@ -15,6 +15,7 @@ public enum IMAPCommandNames {
         "COMPRESS",  // RFC 4978
         "GETQUOTA", "GETQUOTAROOT", "SETQUOTA",  // RFC 9208
         "SORT", "THREAD",  // RFC 5256
+        "CANCELUPDATE",  // RFC 5267
         "GETMETADATA", "SETMETADATA",  // RFC 5464
         "SETACL", "DELETEACL", "GETACL", "LISTRIGHTS", "MYRIGHTS",  // RFC 4314
         "NOTIFY",  // RFC 5465

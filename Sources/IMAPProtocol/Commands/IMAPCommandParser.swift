@@ -76,6 +76,8 @@ public enum IMAPCommandParser {
         case "UID": return try cursor.parseUIDArguments()
         case "SORT": return try cursor.parseSortArguments(uid: false)
         case "THREAD": return try cursor.parseThreadArguments(uid: false)
+        case "CANCELUPDATE": return try cursor.parseCancelUpdateArguments()
+        case "NOTIFY": return try cursor.parseNotifyArguments()
         case "COMPRESS": return try cursor.parseCompressArguments()
         case "GETQUOTA": return try cursor.parseGetQuotaArguments()
         case "GETQUOTAROOT": return try cursor.parseSingleMailboxArgument(IMAPCommandKind.getQuotaRoot)

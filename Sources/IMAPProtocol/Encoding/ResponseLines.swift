@@ -40,7 +40,7 @@ public enum IMAPResponseLine {
     /// Items that are nil (or an empty ALL) are left out, as RFC 4731 asks when nothing matched.
     public static func esearch(
         tag: IMAPTag?, uid: Bool, min: UInt32? = nil, max: UInt32? = nil, count: Int? = nil,
-        all: [UInt32]? = nil, modSeq: UInt64? = nil
+        all: [UInt32]? = nil, partial: (range: SearchPartialRange, numbers: [UInt32])? = nil, modSeq: UInt64? = nil
     ) -> String {
         var line = "ESEARCH"
         if let tag { line += " (TAG " + IMAPEncoding.quotedOrLiteral(tag.rawValue, utf8Allowed: false) + ")" }
@@ -49,6 +49,7 @@ public enum IMAPResponseLine {
         if let max { line += " MAX \(max)" }
         if let count { line += " COUNT \(count)" }
         if let all, !all.isEmpty { line += " ALL " + IMAPEncoding.sequenceSet(all) }
+        if let partial { line += " " + esearchPartial(partial.range, partial.numbers) }
         if let modSeq { line += " MODSEQ \(modSeq)" }
         return line
     }

@@ -93,11 +93,18 @@ public struct ModSeqEntry: Sendable, Hashable {
     }
 }
 
-/// An ESEARCH return option (RFC 4731 §3.1, RFC 5182 §2 for SAVE).
+/// An ESEARCH return option (RFC 4731 §3.1, RFC 5182 §2 for SAVE, RFC 5267 §4.1 for UPDATE, CONTEXT and PARTIAL,
+/// whose range is `SearchCommand.partial`).
 public enum SearchReturnOption: String, Sendable, Hashable, CaseIterable {
     case min = "MIN"
     case max = "MAX"
     case all = "ALL"
     case count = "COUNT"
     case save = "SAVE"
+    case update = "UPDATE"
+    case context = "CONTEXT"
+    case partial = "PARTIAL"
+
+    /// The options of RFC 5267 §4 (CONTEXT=SEARCH), which SORT does not take here (CONTEXT=SORT is not offered).
+    static let contextOptions: Set<SearchReturnOption> = [.update, .context, .partial]
 }

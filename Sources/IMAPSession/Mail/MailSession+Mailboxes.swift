@@ -142,6 +142,10 @@ extension MailSession {
 
     func append(to mailbox: MailboxName, messages: [AppendMessage]) throws -> CommandResult {
         let target = try name(mailbox)
+        // RFC 4469 CATENATE: MailSession+Catenate.swift.
+        if messages.contains(where: { $0.catenate != nil }) {
+            return try appendCatenated(to: target, messages: messages)
+        }
         var spooled: [Int: AppendWriter] = [:]
         for (index, message) in messages.enumerated() {
             if let writer = try takeSpool(at: message.literalOffset) { spooled[index] = writer }

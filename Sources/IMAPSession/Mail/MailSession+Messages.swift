@@ -240,9 +240,12 @@ extension MailSession {
     /// Our own expunges: announce them now, in an order whose sequence numbers stay valid.
     func announceExpunged(_ uids: [UInt32], output: any IMAPOutput) {
         guard var current = view, !uids.isEmpty else { return }
+        let announced = current
         let notes = current.absorb(MailboxChanges(expunged: uids), allowExpunge: true)
         view = current
+        let searchRound = announceSearchRemovals(announced: announced, current: current, output: output)
         announceExpunges(notes, output: output)
+        announceSearchAdditions(searchRound, current: current, output: output)
     }
 }
 

@@ -44,7 +44,10 @@ extension MailSession {
         } else {
             answerExtended(
                 command.returnOptions, tag: tag, uid: command.uid, numbers: numbers, uids: matches.map(\.record.uid),
-                modSeq: searchedModSeq, modSeqs: matches.map(\.record.modSeq), output: output)
+                modSeq: searchedModSeq, modSeqs: matches.map(\.record.modSeq), partial: command.partial, output: output)
+            if command.returnOptions.contains(.update) {
+                startSearchUpdates(command, tag: tag, matches: matches.map(\.record), in: selected, output: output)
+            }
         }
         return .ok("Search completed.", allowExpunge: command.uid)
     }
@@ -55,13 +58,17 @@ extension MailSession {
     /// asked for; SAVE alone sends no ESEARCH at all.
     /// RFC 4731 §3.2: with only MIN and/or MAX asked, MODSEQ is the highest of those messages' (from `modSeqs`, in
     /// the order of `numbers`), not of every match.
+    /// RFC 5267 §4.4: PARTIAL reports the matches at those positions of the result; with SAVE (and no COUNT) only
+    /// they are saved, as Dovecot does.
     func answerExtended(
         _ returnOptions: [SearchReturnOption], tag: IMAPTag, uid: Bool, numbers: [UInt32], uids: [UInt32],
-        modSeq: UInt64?, modSeqs: [UInt64] = [], output: any IMAPOutput
+        modSeq: UInt64?, modSeqs: [UInt64] = [], partial: SearchPartialRange? = nil, output: any IMAPOutput
     ) {
         let options = Set(returnOptions)
-        let reported = options.subtracting([.save])
-        if options.contains(.save) {
+        let reported = options.subtracting([.save, .context])
+        if options.contains(.save), let partial, !options.contains(.count) {
+            savedSearch = Array(partial.slice(uids))
+        } else if options.contains(.save) {
             if !reported.isEmpty, reported.isSubset(of: [.min, .max]), let first = uids.first, let last = uids.last {
                 savedSearch = reported.contains(.min) ? [first] : []
                 if reported.contains(.max), last != first || savedSearch.isEmpty { savedSearch.append(last) }
@@ -81,7 +88,8 @@ extension MailSession {
                     min: reported.contains(.min) ? numbers.first : nil,
                     max: reported.contains(.max) ? numbers.last : nil,
                     count: reported.contains(.count) ? numbers.count : nil,
-                    all: reported.contains(.all) ? numbers : nil, modSeq: modSeq)))
+                    all: reported.contains(.all) ? numbers : nil,
+                    partial: partial.map { ($0, Array($0.slice(numbers))) }, modSeq: modSeq)))
     }
 
     struct SearchContext {

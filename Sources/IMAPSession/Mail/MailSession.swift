@@ -15,6 +15,10 @@ public final class MailSession: @unchecked Sendable {
     var enabled: Set<String> = []
     /// RFC 5182 SEARCHRES: the UIDs saved by `SEARCH RETURN (SAVE)`, referred to as `$`.
     var savedSearch: [UInt32] = []
+    /// RFC 5267 §4: the results kept up to date for `SEARCH RETURN (UPDATE)` (SearchUpdates.swift).
+    var searchUpdates = SearchUpdates()
+    /// RFC 5465 NOTIFY: what the client watches (MailSession+Notify.swift); nil when NOTIFY is not set.
+    var notifyState: NotifyState?
     var idleTag: IMAPTag?
     /// Big APPEND literals of the command being received, streamed to disk as they arrive, by their offset in the
     /// command unit (`AppendMessage.literalOffset`); dropped (and their files removed) after each command.
@@ -56,6 +60,7 @@ public final class MailSession: @unchecked Sendable {
         "IMAP4rev2", "IMAP4rev1", "ID", "ENABLE", "LITERAL+", "IDLE", "NAMESPACE", "UIDPLUS", "MOVE", "UNSELECT",
         "CHILDREN", "SPECIAL-USE", "LIST-EXTENDED", "LIST-STATUS", "CONDSTORE", "QRESYNC", "ESEARCH", "SEARCHRES",
         "STATUS=SIZE", "SAVEDATE", "OBJECTID", "UTF8=ACCEPT", "BINARY", "MULTIAPPEND", "SORT", "SORT=DISPLAY", "ESORT",
+        "CONTEXT=SEARCH", "CATENATE", "NOTIFY",
         "THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES", "COMPRESS=DEFLATE", "UNAUTHENTICATE",
         "CREATE-SPECIAL-USE",
     ]
@@ -128,6 +133,7 @@ public final class MailSession: @unchecked Sendable {
             return
         }
         if result.notify { notifyChanges(output: output, allowExpunge: result.allowExpunge) }
+        deliverNotifications(output: output, betweenCommands: false)
         if let final = result.final { output.send(final(tag)) }
     }
 
@@ -227,6 +233,10 @@ public final class MailSession: @unchecked Sendable {
             return try sort(
                 uid: uid, criteria: criteria, charset: charset, key: key, returnOptions: returnOptions,
                 tag: command.tag, output: output)
+        case .notify(let notify):
+            return try self.notify(notify, output: output)
+        case .cancelUpdate(let tags):
+            return try cancelSearchUpdates(tags)
         case .thread(let uid, let algorithm, let charset, let key):
             return try thread(uid: uid, algorithm: algorithm, charset: charset, key: key, output: output)
         case .idle:
@@ -243,7 +253,8 @@ public final class MailSession: @unchecked Sendable {
 
     /// Called every poll interval while IDLE runs: announce what changed.
     public func idlePoll(output: any IMAPOutput) {
-        notifyChanges(output: output, allowExpunge: true)
+        if isIdling { notifyChanges(output: output, allowExpunge: true) }
+        deliverNotifications(output: output, betweenCommands: true)
     }
 
     /// The client sent DONE.
@@ -345,11 +356,14 @@ public final class MailSession: @unchecked Sendable {
     func notifyChanges(output: any IMAPOutput, allowExpunge: Bool) {
         guard var current = view, let changes = try? current.mailbox.sync() else { return }
         if changes.isEmpty && (current.pendingExpunges.isEmpty || !allowExpunge)
-            && current.recent.count == current.reportedRecent
+            && current.recent.count == current.reportedRecent && searchUpdates.isEmpty
         {
             return
         }
+        let announced = current
         let notes = current.absorb(changes, allowExpunge: allowExpunge, highestModSeq: current.mailbox.highestModSeq)
+        // RFC 5267 §4.3: REMOVEFROM is numbered as the client knows the messages, so it goes before the EXPUNGEs.
+        let searchRound = announceSearchRemovals(announced: announced, current: current, output: output)
         announceExpunges(notes, output: output)
         if notes.exists != nil && !enabled.contains("IMAP4REV2") { updateRecent(in: &current) }
         if !notes.flagChanges.isEmpty || notes.exists != nil { announceKeywords(in: &current, output: output) }
@@ -367,6 +381,7 @@ public final class MailSession: @unchecked Sendable {
             output.send(.untagged(IMAPResponseLine.recent(UInt32(current.recent.count))))
         }
         current.share(current.mailbox.messages)
+        announceSearchAdditions(searchRound, current: current, output: output)
         view = current
     }
 

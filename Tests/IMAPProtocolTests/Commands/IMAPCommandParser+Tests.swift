@@ -89,6 +89,7 @@ struct IMAPCommandParserTests {
         "SELECT", "EXAMINE", "CREATE", "DELETE", "RENAME", "SUBSCRIBE", "UNSUBSCRIBE", "LIST", "LSUB", "NAMESPACE",
         "STATUS", "APPEND", "IDLE", "CHECK", "CLOSE", "UNSELECT", "EXPUNGE", "SEARCH", "FETCH", "STORE", "COPY",
         "MOVE", "UID", "SORT", "THREAD", "COMPRESS", "GETQUOTA", "GETQUOTAROOT", "SETQUOTA", "UNAUTHENTICATE",
+        "CANCELUPDATE", "NOTIFY",
     ]
 
     @Test func everyKnownNameIsAcceptedInAnyCase() throws {

@@ -49,6 +49,22 @@ struct SearchTests {
         ("a SEARCH RETURN () FLAGGED", search(.flagged, returning: [.all])),
         ("a UID SEARCH RETURN (SAVE min MIN) CHARSET US-ASCII ALL", search(.all, uid: true, charset: "US-ASCII", returning: [.save, .min])),
         ("a SEARCH RETURN (ALL MAX) $", search(.sequenceNumbers(.searchResult), returning: [.all, .max])),
+        // RFC 5267 §4: UPDATE, CONTEXT and PARTIAL (whose bounds come in either order, as Dovecot takes them).
+        ("a SEARCH RETURN (UPDATE) SEEN", search(.seen, returning: [.update])),
+        ("a SEARCH RETURN (update ALL) SEEN", search(.seen, returning: [.update, .all])),
+        ("a SEARCH RETURN (CONTEXT) SEEN", search(.seen, returning: [.context, .all])),
+        (
+            "a UID SEARCH RETURN (PARTIAL 4:2 COUNT) ALL",
+            .search(
+                SearchCommand(
+                    uid: true, returnOptions: [.partial, .count], partial: SearchPartialRange(2, 4), key: .all))
+        ),
+        (
+            "a SEARCH RETURN (MIN PARTIAL 1:4294967295) ALL",
+            .search(
+                SearchCommand(
+                    uid: false, returnOptions: [.min, .partial], partial: SearchPartialRange(1, .max), key: .all))
+        ),
         (
             "a SORT (REVERSE DATE SUBJECT) UTF-8 ALL",
             .sort(uid: false, criteria: [SortCriterion(.date, reverse: true), SortCriterion(.subject)], charset: "UTF-8", key: .all, returnOptions: [])
@@ -118,6 +134,20 @@ struct SearchTests {
         ("a SEARCH RETURN (FOO) ALL", "Unknown SEARCH return option FOO"),
         ("a SEARCH RETURN (MIN)", "Missing SEARCH key"),
         ("a SEARCH RETURN MIN ALL", "Missing RETURN options"),
+        ("a SEARCH RETURN (PARTIAL 1) ALL", "PARTIAL range broken"),
+        ("a SEARCH RETURN (PARTIAL 1:*) ALL", "PARTIAL range broken"),
+        ("a SEARCH RETURN (PARTIAL *:1) ALL", "PARTIAL range broken"),
+        ("a SEARCH RETURN (PARTIAL 0:3) ALL", "PARTIAL range broken"),
+        ("a SEARCH RETURN (PARTIAL 1:4294967296) ALL", "PARTIAL range broken"),
+        ("a SEARCH RETURN (PARTIAL) ALL", "PARTIAL range broken"),
+        ("a SEARCH RETURN (PARTIAL 1:2 PARTIAL 3:4) ALL", "PARTIAL range broken"),
+        ("a SEARCH RETURN (PARTIAL 1:2 ALL) ALL", "PARTIAL conflicts with ALL"),
+        ("a CANCELUPDATE", "Missing search tag"),
+        ("a CANCELUPDATE ", "Missing search tag"),
+        ("a CANCELUPDATE tag", "Expected string for tag"),
+        ("a CANCELUPDATE \"t1\" ", "Trailing space"),
+        ("a SORT RETURN (UPDATE) (DATE) UTF-8 ALL", "Unknown SEARCH return option UPDATE"),
+        ("a SORT RETURN (PARTIAL 1:2) (DATE) UTF-8 ALL", "Unknown SEARCH return option PARTIAL"),
         ("a SORT", "Missing SORT criteria"),
         ("a SORT () UTF-8 ALL", "Missing SORT criteria"),
         ("a SORT (FOO) UTF-8 ALL", "Unknown SORT criterion FOO"),
@@ -137,6 +167,21 @@ struct SearchTests {
     @Test(arguments: failures)
     func refuses(_ input: String, _ message: String) {
         #expect(parseError(input) == IMAPParseError(tag: tag("a"), message: message))
+    }
+
+    @Test func cancelUpdateTakesOneOrMoreTags() throws {
+        #expect(try parse("a CANCELUPDATE \"t1\"").kind == .cancelUpdate(["t1"]))
+        #expect(try parse("a cancelupdate \"t1\" {2}\r\nt2").kind == .cancelUpdate(["t1", "t2"]))
+        let many = String(repeating: " \"t\"", count: 101)
+        #expect(parseError("a CANCELUPDATE" + many)?.message == "Too many search tags")
+    }
+
+    @Test func partialRangeCoversResultPositions() {
+        let results: [UInt32] = [1, 2, 4, 5]
+        #expect(SearchPartialRange(2, 3).slice(results) == [2, 4])
+        #expect(SearchPartialRange(2, 10).slice(results) == [2, 4, 5])
+        #expect(SearchPartialRange(5, 6).slice(results).isEmpty)
+        #expect(SearchPartialRange(1, .max).slice(results) == [1, 2, 4, 5])
     }
 
     @Test func nestingAtTheCapParses() throws {
