@@ -262,7 +262,7 @@ log "starting Aerie"
 mkdir -p "$A/tls" "$A/run"
 cp "$D/ssl/cert.pem" "$A/tls/cert.pem"; install -m 0600 "$D/ssl/key.pem" "$A/tls/key.pem"
 sed "s#:$D/mail/#:$A/mail/#" "$D/users" > "$A/users"
-chown root:vmail "$A/users"; chmod 0640 "$A/users"
+chown root:dovecot "$A/users"; chmod 0640 "$A/users"   # read by the auth process (default_internal_user)
 # POP3 and LMTP are offered only when this Aerie accepts them in its configuration.
 for protos in "imap pop3 lmtp" "imap pop3" "imap lmtp" "imap"; do
   aerie_config "$protos" > "$A/aerie.conf"
