@@ -41,8 +41,8 @@ def mail(aerie_bin, ca_dir, vmail, request):
         yield server
 
 
-def keeper_pids(server: helpers.MailServer) -> list[int]:
-    """`aerie tls-keeper` helpers started for this server's certificate (they must die with the server)."""
+def helper_pids(subcommands: tuple[bytes, ...], marker: Path) -> list[int]:
+    """Processes running `aerie SUBCOMMAND …` with `marker` (a path of this server's) among their arguments."""
     out = []
     for p in Path("/proc").iterdir():
         if not p.name.isdigit():
@@ -51,24 +51,19 @@ def keeper_pids(server: helpers.MailServer) -> list[int]:
             cmd = (p / "cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        if len(cmd) > 2 and cmd[1] == b"tls-keeper" and str(server.tls.cert).encode() in cmd:
+        if len(cmd) > 2 and cmd[1] in subcommands and str(marker).encode() in cmd:
             out.append(int(p.name))
     return out
+
+
+def keeper_pids(server: helpers.MailServer) -> list[int]:
+    """`aerie tls-keeper` helpers started for this server's certificate (they must die with the server)."""
+    return helper_pids((b"tls-keeper",), server.tls.cert)
 
 
 def auth_helper_pids(server: helpers.MailServer) -> list[int]:
     """`aerie auth-supervisor` and `aerie auth-service` processes of this server's config (they die with it)."""
-    out = []
-    for p in Path("/proc").iterdir():
-        if not p.name.isdigit():
-            continue
-        try:
-            cmd = (p / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if len(cmd) > 2 and cmd[1] in (b"auth-supervisor", b"auth-service") and str(server.config).encode() in cmd:
-            out.append(int(p.name))
-    return out
+    return helper_pids((b"auth-supervisor", b"auth-service"), server.config)
 
 
 def crash_and_restart(server: helpers.MailServer) -> float:
