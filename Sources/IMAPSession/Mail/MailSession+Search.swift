@@ -12,12 +12,12 @@ extension MailSession {
     func matching(_ key: SearchKey, in selected: MailboxView) throws -> [(sequence: Int, record: MessageRecord)] {
         let now = Int64(Glibc.time(nil))
         var matches: [(sequence: Int, record: MessageRecord)] = []
-        let records = selected.records()
-        for (index, uid) in selected.uids.enumerated() {
-            guard let record = records.record(uid: uid) else { continue }
+        // The view's records are in sequence order; `uids` is computed, so it is not asked per message.
+        let lastUID = selected.lastUID
+        for (index, record) in selected.records().messages.enumerated() {
             var message = MessageData(mailbox: selected.mailbox, record: record)
             var context = SearchContext(
-                sequence: index + 1, count: selected.count, lastUID: selected.uids.last ?? 0, now: now,
+                sequence: index + 1, count: selected.count, lastUID: lastUID, now: now,
                 saved: savedSearch, recent: selected.recent)
             do {
                 if try evaluate(key, record: record, message: &message, context: &context) {
