@@ -766,11 +766,11 @@ class MailServer(Server):
 
 
 def make_mail_server(binary: str, directory: Path, ca_dir: Path, users: dict[str, User], extra: str = "",
-                     start: bool = True) -> MailServer:
+                     start: bool = True, tls_kind: str = "rsa") -> MailServer:
     """A directory readable by vmail with TLS files, users and a config (mail_config); started unless told."""
     directory.mkdir(parents=True, exist_ok=True)
     make_readable_by_all(directory)
-    tls = make_tls(directory / "tls", ca_dir=ca_dir)
+    tls = make_tls(directory / "tls", kind=tls_kind, ca_dir=ca_dir)
     write_users_file(directory / "users", users, directory / "home")
     ports = [free_port() for _ in range(5)]
     conf = directory / "aerie.conf"

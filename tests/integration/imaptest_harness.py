@@ -74,12 +74,13 @@ mail_max_userip_connections = 200
 """
 
 
-def start_server(binary: str, name: str = "imaptest", extra: str = ""):
+def start_server(binary: str, name: str = "imaptest", extra: str = "", tls_kind: str = "rsa"):
     directory = private_dir(name)
     ca_dir = directory / "ca"
     ca_dir.mkdir(parents=True, exist_ok=True)
     make_ca(ca_dir)
-    server = make_mail_server(binary, directory / "srv", ca_dir, imaptest_users(), extra=IMAPTEST_EXTRA + extra)
+    server = make_mail_server(binary, directory / "srv", ca_dir, imaptest_users(), extra=IMAPTEST_EXTRA + extra,
+                              tls_kind=tls_kind)
     return directory, server
 
 
