@@ -29,8 +29,8 @@ public final class AerieServer: Sendable {
     private let channels = Mutex<[any Channel]>([])
     private let registry = ConnectionRegistry()
     private let pool: PasswordHashingPool
-    private let mailPool: NIOThreadPool
-    private let mailWritePool: NIOThreadPool
+    private let mailPool: FairMailPool
+    private let mailWritePool: FairMailPool
     public let listeners: [ListenerPlan]
 
     /// Validates everything that can fail (TLS files, auth databases, listener plan) before binding anything.
@@ -49,10 +49,8 @@ public final class AerieServer: Sendable {
         self.log = log
         self.keeper = keeper
         self.pool = PasswordHashingPool()
-        self.mailPool = NIOThreadPool(numberOfThreads: max(2, System.coreCount))
-        self.mailWritePool = NIOThreadPool(numberOfThreads: Self.mailWriteThreadCount)
-        mailPool.start()
-        mailWritePool.start()
+        self.mailPool = FairMailPool(permits: max(2, System.coreCount))
+        self.mailWritePool = FairMailPool(permits: Self.mailWriteThreadCount)
         let settings = config.settings.forProtocol("imap")
         let checked = try checked ?? Preflight.check(config: config, log: log)
         self.listeners = checked.listeners
@@ -74,7 +72,7 @@ public final class AerieServer: Sendable {
 
     static func makeEnvironment(
         base: AerieSettings, checked: Preflight, log: any LogSink, pool: PasswordHashingPool,
-        mailPools: (read: NIOThreadPool, write: NIOThreadPool),
+        mailPools: (read: FairMailPool, write: FairMailPool),
         registry: ConnectionRegistry, previousLimiter: ConnectionLimiter?,
         previousUserIP: UserIPLimiter? = nil, previousLMTPConcurrency: LMTPUserConcurrency? = nil,
         authClient: AuthProcessClient? = nil
@@ -324,8 +322,8 @@ public final class AerieServer: Sendable {
             try? await Task.sleep(for: .milliseconds(50))
         }
         await pool.shutdown()
-        try? await mailPool.shutdownGracefully()
-        try? await mailWritePool.shutdownGracefully()
+        await mailPool.shutdown()
+        await mailWritePool.shutdown()
         try? await group.shutdownGracefully()
     }
 

@@ -15,13 +15,12 @@ struct MailAccess: Sendable {
     var inboxPath: String?
     var indexPath: String?
     var sessionSettings: MailSessionSettings
-    /// Blocking mail I/O runs here, never on an event loop: reads on `pool` (a thread per core, so a request/response
-    /// client such as POP3 RETR is not slowed by waking cold threads), and work that waits on fsync on `writePool`
-    /// (wide, so a few fsyncs cannot stall every other session).
-    var pool: NIOThreadPool
-    var writePool: NIOThreadPool
+    /// Blocking mail I/O runs here, never on an event loop, shared fairly between users: reads on `pool` (a permit
+    /// per core), and work that waits on fsync on `writePool` (wide, so a few fsyncs cannot stall every other session).
+    var pool: FairMailPool
+    var writePool: FairMailPool
 
-    init(settings: AerieSettings, pool: NIOThreadPool, writePool: NIOThreadPool) {
+    init(settings: AerieSettings, pool: FairMailPool, writePool: FairMailPool) {
         mailPath = settings.mailPath
         layout = settings.mailboxListLayout.lowercased() == "fs" ? .fs : .maildirPlusPlus
         inboxPath = settings.value(forKey: "mail_inbox_path").flatMap { $0.isEmpty ? nil : $0 }
@@ -96,13 +95,19 @@ struct MailAccess: Sendable {
 /// chunk to reach the socket so a FETCH of a whole mailbox never piles up in memory.
 final class ChannelOutput: IMAPOutput, @unchecked Sendable {
     private let channel: any Channel
+    /// The pool whose thread writes, and for whom: waiting for the client gives the permit back.
+    private let pool: (FairMailPool, user: String)?
     /// Responses are copied once, into the buffer that goes to the channel as it is.
     private var pending: ByteBuffer
     private(set) var bytesWritten = 0
     private static let chunkSize = 64 * 1024
 
-    init(channel: any Channel) {
+    /// A client that takes none of a 64 KiB chunk for this long is disconnected, which frees the writing thread.
+    static let stallLimit = TimeAmount.minutes(5)
+
+    init(channel: any Channel, pool: (FairMailPool, user: String)? = nil) {
         self.channel = channel
+        self.pool = pool
         pending = channel.allocator.buffer(capacity: Self.chunkSize)
     }
 
@@ -120,6 +125,14 @@ final class ChannelOutput: IMAPOutput, @unchecked Sendable {
         bytesWritten += buffer.readableBytes
         pending = channel.allocator.buffer(capacity: Self.chunkSize)
         let future = channel.writeAndFlush(buffer)
-        if wait { try? future.wait() }
+        guard wait else { return }
+        let channel = channel
+        let stalled = channel.eventLoop.scheduleTask(in: Self.stallLimit) { channel.close(promise: nil) }
+        if let (pool, user) = pool {
+            pool.whileBlocked(user: user) { _ = try? future.wait() }
+        } else {
+            _ = try? future.wait()
+        }
+        stalled.cancel()
     }
 }

@@ -112,9 +112,7 @@ final class POP3ConnectionHandler: SessionConnectionHandler {
     /// Without QUIT nothing is deleted (RFC 1939 §6); the maildrop only saves the \Seen marks.
     override func connectionClosed() {
         guard let maildrop else { return }
-        environment.mailAccess.pool.submit { state in
-            if case .active = state { maildrop.connectionClosed() }
-        }
+        environment.mailAccess.pool.submit(user: poolUser) { maildrop.connectionClosed() }
     }
 
     override func logDisconnect(reason: String, elapsedSeconds: Int64) {

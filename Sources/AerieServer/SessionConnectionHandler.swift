@@ -291,6 +291,9 @@ class SessionConnectionHandler: ChannelInboundHandler {
         resume(context: context)
     }
 
+    /// Whose share of the mail pools this connection's work counts against: its user once logged in.
+    var poolUser: String { userIPSlot ?? "connection \(ObjectIdentifier(self).hashValue)" }
+
     /// Runs blocking mail work off the event loop; input waits until it is done and its output written.
     func runOnMailPool(
         context: ChannelHandlerContext, writes: Bool = false, _ work: @escaping @Sendable (ChannelOutput) -> Void,
@@ -298,9 +301,10 @@ class SessionConnectionHandler: ChannelInboundHandler {
     ) {
         busy = true
         context.flush()
-        let output = ChannelOutput(channel: context.channel)
         let pool = writes ? environment.mailAccess.writePool : environment.mailAccess.pool
-        pool.runIfActive(eventLoop: context.eventLoop) {
+        let user = poolUser
+        let output = ChannelOutput(channel: context.channel, pool: (pool, user))
+        pool.run(user: user, eventLoop: context.eventLoop) {
             work(output)
             output.flush()
             return output.bytesWritten
