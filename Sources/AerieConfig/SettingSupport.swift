@@ -50,7 +50,7 @@ public enum Support {
             "lmtp_add_received_header", "recipient_delimiter", "hostname", "quota_mail_size", "default_internal_user",
             "dovecot_config_version", "haproxy_trusted_networks", "haproxy_timeout", "auth_penalty_max_delay",
             "auth_penalty_ipv6_prefix", "auth_ban_failures", "auth_ban_distinct_users", "auth_ban_window",
-            "auth_ban_time",
+            "auth_ban_time", "imap_search_time_limit",
         ]),
         (.notImplemented("Aerie always says BYE to its clients when it stops"), ["shutdown_clients"]),
         (.noEffect("Aerie's Maildir and index formats are the same whatever the storage version"),

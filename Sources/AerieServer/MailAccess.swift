@@ -30,7 +30,8 @@ struct MailAccess: Sendable {
         }
         sessionSettings = MailSessionSettings(
             appendLimit: Self.appendLimit(settings: settings), autoMailboxes: autoMailboxes,
-            separator: Self.separator(settings: settings, layout: layout))
+            separator: Self.separator(settings: settings, layout: layout),
+            searchTimeLimit: settings.duration(forKey: "imap_search_time_limit") ?? .seconds(30))
         self.pool = pool
         self.writePool = writePool
     }

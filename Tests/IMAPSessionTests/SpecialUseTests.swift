@@ -148,3 +148,29 @@ import Testing
             ])
     }
 }
+
+/// Issue 14: a search that runs past `imap_search_time_limit` ends with NO [LIMIT], for SEARCH, SORT and THREAD.
+@Suite struct SearchTimeLimitTests {
+    @Test func aSearchPastItsTimeLimitAnswersLimit() throws {
+        let root = makeTempDirectory("mail")
+        defer { removeTree(root) }
+        let t = try MailTranscript(root: root, settings: MailSessionSettings(searchTimeLimit: .zero))
+        _ = try t.send("1 APPEND INBOX {12+}\r\nSubject: x\r\n")
+        _ = try t.send("2 SELECT INBOX")
+        let limit = "NO [LIMIT] Search took too long: narrow it down."
+        #expect(try t.send("3 SEARCH TEXT nothing") == ["3 \(limit)"])
+        #expect(try t.send("4 SORT (DATE) UTF-8 ALL") == ["4 \(limit)"])
+        #expect(try t.send("5 THREAD REFERENCES UTF-8 ALL") == ["5 \(limit)"])
+        // The session goes on.
+        #expect(try t.send("6 NOOP") == ["6 OK NOOP completed."])
+    }
+
+    @Test func withinItsTimeLimitASearchAnswers() throws {
+        let root = makeTempDirectory("mail")
+        defer { removeTree(root) }
+        let t = try MailTranscript(root: root, settings: MailSessionSettings(searchTimeLimit: .seconds(3600)))
+        _ = try t.send("1 APPEND INBOX {12+}\r\nSubject: x\r\n")
+        _ = try t.send("2 SELECT INBOX")
+        #expect(try t.send("3 SEARCH SUBJECT x") == ["* SEARCH 1", "3 OK Search completed."])
+    }
+}

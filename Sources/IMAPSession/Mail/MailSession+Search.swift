@@ -8,13 +8,19 @@ import IMAPProtocol
 
 /// SEARCH with ESEARCH and SEARCHRES (RFC 9051 §6.4.4, RFC 4731, RFC 5182, RFC 7162 §3.1.5).
 extension MailSession {
-    /// The messages of the view that `key` matches, in sequence order (SEARCH, SORT and THREAD share it).
+    /// The messages of the view that `key` matches, in sequence order (SEARCH, SORT and THREAD share it). One that
+    /// runs past `imap_search_time_limit` ends with NO [LIMIT] (RFC 5530 §3), so one user's body searches over a
+    /// huge mailbox cannot occupy the mail pool for minutes.
     func matching(_ key: SearchKey, in selected: MailboxView) throws -> [(sequence: Int, record: MessageRecord)] {
         let now = Int64(Glibc.time(nil))
+        let deadline = ContinuousClock.now + settings.searchTimeLimit
         var matches: [(sequence: Int, record: MessageRecord)] = []
         // The view's records are in sequence order; `uids` is computed, so it is not asked per message.
         let lastUID = selected.lastUID
         for (index, record) in selected.records().messages.enumerated() {
+            if ContinuousClock.now > deadline {
+                throw CommandFailure(.no, .limit, "Search took too long: narrow it down.")
+            }
             var message = MessageData(mailbox: selected.mailbox, record: record)
             var context = SearchContext(
                 sequence: index + 1, count: selected.count, lastUID: lastUID, now: now,

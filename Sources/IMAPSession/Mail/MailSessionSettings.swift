@@ -8,6 +8,8 @@ public struct MailSessionSettings: Sendable {
     public var idlePollInterval: Duration
     /// The hierarchy separator clients see (Dovecot's namespace `separator`); storage names always use `/`.
     public var separator: Character
+    /// The longest a SEARCH, SORT or THREAD may run (`imap_search_time_limit`); then it answers NO [LIMIT].
+    public var searchTimeLimit: Duration
 
     public struct AutoMailbox: Sendable, Equatable {
         /// As written in the configuration: with the client's `separator`, like Dovecot's.
@@ -25,8 +27,10 @@ public struct MailSessionSettings: Sendable {
 
     public init(
         appendLimit: Int = 50 * 1024 * 1024, autoMailboxes: [AutoMailbox] = [],
-        idlePollInterval: Duration = .milliseconds(500), separator: Character = "/"
+        idlePollInterval: Duration = .milliseconds(500), separator: Character = "/",
+        searchTimeLimit: Duration = .seconds(30)
     ) {
+        self.searchTimeLimit = searchTimeLimit
         self.appendLimit = appendLimit
         self.autoMailboxes = autoMailboxes
         self.idlePollInterval = idlePollInterval
