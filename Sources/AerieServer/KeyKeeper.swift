@@ -1,4 +1,6 @@
 import CAerieSystem
+import Foundation
+import NIOSSL
 
 #if canImport(Glibc)
     import Glibc
@@ -7,43 +9,70 @@ import CAerieSystem
 /// A tiny root process that re-reads the TLS certificate and key on request, so a SIGHUP reload works after the
 /// server dropped privileges while the key stays root-only (DESIGN.md: the privileged supervisor's first duty).
 ///
+/// It also holds the private key and signs TLS handshakes for the server (KeyKeeperSigning.swift), so the serving
+/// process never has the key in its memory; a key it cannot sign with (an encrypted one) is handed over as before.
+///
 /// It is spawned (never forked: the server is multithreaded) before the listeners exist, reads only the two
-/// paths it was started with, takes no input but a one-byte request, and dies with the server.
+/// paths it was started with, takes no input but a one-byte request and signing requests, and dies with the server.
 public final class KeyKeeper: Sendable {
     private let socket: Int32
+    private let signer: KeeperSigner
     public let certificatePath: String
     public let keyPath: String
 
-    private init(socket: Int32, certificatePath: String, keyPath: String) {
+    /// What a fetch brings: the certificate chain, and the key itself or a handle the keeper signs with.
+    enum Material: Sendable {
+        case files(certificate: [UInt8], key: [UInt8])
+        case signedByKeeper(certificate: [UInt8], key: NIOSSLPrivateKey)
+    }
+
+    private init(socket: Int32, signingSocket: Int32, certificatePath: String, keyPath: String) {
         self.socket = socket
+        self.signer = KeeperSigner(fd: signingSocket)
         self.certificatePath = certificatePath
         self.keyPath = keyPath
     }
 
-    /// Starts `aerie tls-keeper CERT KEY` with one end of a socketpair as its fd 3.
+    /// Starts `aerie tls-keeper CERT KEY` with one end of a socketpair as its fd 3 (files) and another as fd 4
+    /// (signing).
     public static func spawn(certificatePath: String, keyPath: String) throws -> KeyKeeper {
         var fds: [Int32] = [0, 0]
-        guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &fds) == 0 else {
+        var signing: [Int32] = [0, 0]
+        let kind = Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
+        guard socketpair(AF_UNIX, kind, 0, &fds) == 0 else {
+            throw ServerStartError("socketpair for the key keeper failed: \(systemError())")
+        }
+        guard socketpair(AF_UNIX, kind, 0, &signing) == 0 else {
+            fds.forEach { close($0) }
             throw ServerStartError("socketpair for the key keeper failed: \(systemError())")
         }
         let arguments = ["aerie", "tls-keeper", certificatePath, keyPath]
-        do { _ = try spawnSelf(arguments, passing: [fds[1]: 3]) } catch {
-            close(fds[1])
-            close(fds[0])
+        do { _ = try spawnSelf(arguments, passing: [fds[1]: 3, signing[1]: 4]) } catch {
+            (fds + signing).forEach { close($0) }
             throw ServerStartError("Cannot start the TLS key keeper: \(error)")
         }
         close(fds[1])
-        return KeyKeeper(socket: fds[0], certificatePath: certificatePath, keyPath: keyPath)
+        close(signing[1])
+        return KeyKeeper(
+            socket: fds[0], signingSocket: signing[0], certificatePath: certificatePath, keyPath: keyPath)
     }
 
-    /// Asks the keeper for fresh PEM bytes of the certificate chain and the key.
-    public func fetch() throws -> (certificate: [UInt8], key: [UInt8]) {
+    /// Asks the keeper to read the certificate chain and the key afresh.
+    func fetch() throws -> Material {
         var request: UInt8 = 0x52  // "R"
         guard write(socket, &request, 1) == 1 else { throw ServerStartError("TLS key keeper is gone: \(systemError())") }
-        let ok = try readExactly(1)[0]
+        let status = try readExactly(1)[0]
         let first = try readChunk()
-        guard ok == 0 else { throw ServerStartError(String(decoding: first, as: UTF8.self)) }
-        return (first, try readChunk())
+        switch status {
+        case 0: return .files(certificate: first, key: try readChunk())
+        case 2:
+            let description = try readChunk()
+            let kind = String(decoding: description.prefix { $0 != 0 }, as: UTF8.self)
+            let publicKey = Array(description.drop { $0 != 0 }.dropFirst())
+            let key = KeeperSignedKey(kind: kind, publicKeyDER: publicKey, signer: signer)
+            return .signedByKeeper(certificate: first, key: NIOSSLPrivateKey(customPrivateKey: key))
+        default: throw ServerStartError(String(decoding: first, as: UTF8.self))
+        }
     }
 
     private func readChunk() throws -> [UInt8] {
@@ -111,6 +140,9 @@ public enum KeyKeeperProcess {
     public static func run(certificatePath: String, keyPath: String) -> Never {
         _ = aerie_set_parent_death_signal(SIGKILL)
         try? Privileges.forbidNewPrivileges()
+        let signing = Thread { KeeperSigningService.serve(fd: 4) }
+        signing.name = "sign"
+        signing.start()
         let socket: Int32 = 3
         var request: UInt8 = 0
         while true {
@@ -122,7 +154,12 @@ public enum KeyKeeperProcess {
                 try TLSSetup.checkKeyFilePermissions(keyPath)
                 let certificate = try readFile(certificatePath)
                 let key = try readFile(keyPath)
-                reply = [0] + frame(certificate) + frame(key)
+                if let signingKey = KeeperPrivateKey(pem: key) {
+                    KeeperSigningService.key.withLock { $0 = signingKey }
+                    reply = [2] + frame(certificate) + frame(signingKey.publicDescription)
+                } else {
+                    reply = [0] + frame(certificate) + frame(key)
+                }
             } catch {
                 reply = [1] + frame(Array("\(error)".utf8))
             }

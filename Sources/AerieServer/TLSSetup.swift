@@ -26,10 +26,14 @@ public enum TLSSetup {
             )
         }
         let certificateBytes: [UInt8]
-        let keyBytes: [UInt8]
+        var keyBytes: [UInt8] = []
+        var keptKey: NIOSSLPrivateKey?
         do {
             if let keeper, keeper.certificatePath == certPath, keeper.keyPath == keyPath {
-                (certificateBytes, keyBytes) = try keeper.fetch()
+                switch try keeper.fetch() {
+                case .files(let certificate, let key): (certificateBytes, keyBytes) = (certificate, key)
+                case .signedByKeeper(let certificate, let key): (certificateBytes, keptKey) = (certificate, key)
+                }
             } else {
                 try checkKeyFilePermissions(keyPath)
                 certificateBytes = try KeyKeeperProcess.readFile(certPath)
@@ -51,7 +55,9 @@ public enum TLSSetup {
         }
         let key: NIOSSLPrivateKey
         do {
-            if settings.sslServerKeyPassword.isEmpty {
+            if let keptKey {
+                key = keptKey
+            } else if settings.sslServerKeyPassword.isEmpty {
                 key = try NIOSSLPrivateKey(bytes: keyBytes, format: .pem)
             } else {
                 let password = Array(settings.sslServerKeyPassword.utf8)

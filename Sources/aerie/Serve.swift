@@ -50,15 +50,16 @@ struct Serve: ParsableCommand {
 
         let server: AerieServer
         do {
-            // The checks `aerie conf check` runs, before anything is created or bound.
-            let checked = try Preflight.check(config: loaded, log: log)
-            try SecureFile.makeDirectory(settings.baseDir, mode: 0o755)
-            // As root, keep a tiny root helper that can re-read a root-only key for SIGHUP reloads.
+            // As root, keep a tiny root helper that holds the TLS key, signs handshakes with it and re-reads it
+            // for SIGHUP reloads: this process never reads the key, not even for the checks below.
             var keeper: KeyKeeper?
-            if Privileges.isRoot && settings.ssl != .no {
+            if Privileges.isRoot && settings.ssl != .no && !settings.sslServerKeyFile.isEmpty {
                 keeper = try KeyKeeper.spawn(
                     certificatePath: settings.sslServerCertFile, keyPath: settings.sslServerKeyFile)
             }
+            // The checks `aerie conf check` runs, before anything is created or bound.
+            let checked = try Preflight.check(config: loaded, log: log, keeper: keeper)
+            try SecureFile.makeDirectory(settings.baseDir, mode: 0o755)
             // Passwords are verified in the auth process, as default_internal_user (issue 11).
             let auth = try AuthProcess.start(
                 configPath: configPath, baseDir: settings.baseDir, owner: checked.dropAccount)

@@ -180,3 +180,65 @@ def test_testssl_verdict(server, capsys):
     assert len(present) >= 6, f"testssl output format changed: {sorted(findings)}"
     offered = {w: findings[w] for w in present if not findings[w].startswith("not offered")}
     assert not offered, f"weak cipher categories offered: {offered}\n" + "\n".join(summary)
+
+
+def private_secret_patterns(key_file: Path) -> list[bytes]:
+    """Byte strings that betray the private key in a process's memory: its PEM text, and the secret number (RSA's
+    private exponent and first prime, or the EC scalar) in big-endian order as DER and file formats hold it and in
+    little-endian order as BoringSSL's bignum limbs hold it on x86-64. 32 octets of each."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+    pem = key_file.read_bytes()
+    key = serialization.load_pem_private_key(pem, password=None)
+    if isinstance(key, rsa.RSAPrivateKey):
+        numbers = [key.private_numbers().d, key.private_numbers().p]
+    else:
+        assert isinstance(key, ec.EllipticCurvePrivateKey)
+        numbers = [key.private_numbers().private_value]
+    patterns = [pem.splitlines()[1][:32]]
+    for n in numbers:
+        big = n.to_bytes((n.bit_length() + 7) // 8, "big")
+        patterns += [big[:32], big[::-1][:32]]
+    return patterns
+
+
+def process_memory_contains(pid: int, patterns: list[bytes]) -> list[str]:
+    """Which patterns occur in the process's readable, private memory (heap, stacks, anonymous maps)."""
+    found = set()
+    with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", 0) as mem:
+        for line in maps:
+            fields = line.split()
+            if "r" not in fields[1] or (len(fields) > 5 and fields[5].startswith("/") and "(deleted)" not in line):
+                continue  # file-backed: the binary and libraries, not data the process made
+            start, end = (int(x, 16) for x in fields[0].split("-"))
+            if end - start > 1 << 30:
+                continue
+            try:
+                mem.seek(start)
+                chunk = mem.read(end - start)
+            except (OSError, ValueError, OverflowError):
+                continue
+            found.update(i for i, p in enumerate(patterns) if p in chunk)
+    return [patterns[i].hex() for i in sorted(found)]
+
+
+@pytest.mark.parametrize("kind", ["rsa", "ecdsa"])
+def test_serving_process_never_holds_the_private_key(server_factory, kind):
+    """Issue 11: the process that parses untrusted bytes holds no TLS private key; the root key keeper signs the
+    handshakes for it. Scanned after TLS 1.2 and 1.3 handshakes and a SIGHUP reload."""
+    srv = server_factory.start(name=f"keyless-{kind}", kind=kind)
+    for version in (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3):
+        context = helpers.client_context(srv.tls.ca)
+        context.minimum_version = context.maximum_version = version
+        with socket.create_connection(("127.0.0.1", srv.imaps_port), timeout=30) as raw:
+            with context.wrap_socket(raw, server_hostname="localhost") as tls:
+                assert tls.version() == {ssl.TLSVersion.TLSv1_2: "TLSv1.2", ssl.TLSVersion.TLSv1_3: "TLSv1.3"}[version]
+                assert tls.recv(100).startswith(b"* OK")
+    os.kill(srv.pid, signal.SIGHUP)
+    helpers.wait_for(lambda: "eload" in srv.log(), timeout=15, what="the reload")
+    r = s_client(srv.imaps_port, "-CAfile", str(srv.tls.ca), "-verify_return_error")
+    assert r.returncode == 0 and "Aerie ready." in r.stdout, r.stdout[-2000:] + r.stderr
+    patterns = private_secret_patterns(srv.tls.key)
+    leaked = process_memory_contains(srv.pid, patterns)
+    assert not leaked, f"the serving process's memory holds the {kind} private key: {leaked}"
