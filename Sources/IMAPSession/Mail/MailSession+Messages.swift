@@ -65,9 +65,9 @@ extension MailSession {
             for record in changed { view?.update(record) }
         }
         if skippedExpunged {
-            return .ok("Some messages were already expunged.", code: .other("EXPUNGEISSUED"), allowExpunge: command.uid)
+            return .ok("Some messages were already expunged.", code: .other("EXPUNGEISSUED"))
         }
-        return .ok("Fetch completed.", allowExpunge: command.uid)
+        return .ok("Fetch completed.")
     }
 
     /// What Dovecot sends for an item of a message whose file is gone (imap-fetch.c's nil replies).
@@ -190,9 +190,9 @@ extension MailSession {
             let numbers =
                 command.uid
                 ? result.failedModified : result.failedModified.compactMap { view?.sequenceNumber(of: $0) }.map(UInt32.init)
-            return .ok("Conditional store failed.", code: IMAPResponseCode.modified(numbers), allowExpunge: command.uid)
+            return .ok("Conditional store failed.", code: IMAPResponseCode.modified(numbers))
         }
-        return .ok("Store completed.", allowExpunge: command.uid)
+        return .ok("Store completed.")
     }
 
     func copy(uid: Bool, set: SequenceSet, to mailbox: MailboxName, move: Bool, output: any IMAPOutput) throws

@@ -49,7 +49,7 @@ extension MailSession {
                 startSearchUpdates(command, tag: tag, matches: matches.map(\.record), in: selected, output: output)
             }
         }
-        return .ok("Search completed.", allowExpunge: command.uid)
+        return .ok("Search completed.")
     }
 
     /// RFC 4731 §3.1 ESEARCH for SEARCH, and for SORT as RFC 5267 §3.1 adapts it: `numbers` (and the same messages'

@@ -31,7 +31,7 @@ extension MailSession {
                 returnOptions, tag: tag, uid: uid, numbers: numbers, uids: sorted.map(\.uid), modSeq: modSeq,
                 output: output)
         }
-        return .ok("Sort completed.", allowExpunge: uid)
+        return .ok("Sort completed.")
     }
 
     /// RFC 5256 §4 THREAD and UID THREAD.
@@ -51,7 +51,7 @@ extension MailSession {
         let forest =
             name == "REFERENCES" ? ReferencesThreader.thread(messages) : OrderedSubjectThreader.thread(messages)
         output.send(.untagged(forest.encode { uid ? messages[$0].uid : messages[$0].sequence }))
-        return .ok("Thread completed.", allowExpunge: uid)
+        return .ok("Thread completed.")
     }
 
     func checkSortCharset(_ charset: String) throws {
