@@ -9,3 +9,11 @@ extension IMAPCommands {
             return try session.cancelSearchUpdates(tags)
         })
 }
+
+extension MailSession {
+    /// RFC 5267 §4.3 CANCELUPDATE: every tag must name a running update, else nothing is cancelled.
+    func cancelSearchUpdates(_ tags: [String]) throws -> CommandResult {
+        guard searchUpdates.cancel(tags: tags) else { throw CommandFailure(.no, nil, "Unknown tag.") }
+        return .ok("Updates cancelled.")
+    }
+}

@@ -1,3 +1,4 @@
+import AerieStorage
 import IMAPProtocol
 
 extension IMAPCommands {
@@ -14,5 +15,29 @@ extension IMAPCommands {
                 }
                 return try session.search(search, tag: command.tag, output: output)
             })
+    }
+}
+
+extension MailSession {
+    func search(_ command: SearchCommand, tag: IMAPTag, output: any IMAPOutput) throws -> CommandResult {
+        let selected = try requireSelected()
+        if let charset = command.charset?.uppercased(), !["UTF-8", "US-ASCII"].contains(charset) {
+            throw CommandFailure(.no, IMAPResponseCode.badCharset(["UTF-8", "US-ASCII"]), "Unsupported charset.")
+        }
+        let matches = try matching(command.key, in: selected)
+        let numbers = matches.map { command.uid ? $0.record.uid : UInt32($0.sequence) }
+        let searchedModSeq = command.key.mentionsModSeq ? matches.map(\.record.modSeq).max() : nil
+        if command.key.mentionsModSeq { enableCondstore(output: output) }
+        if command.returnOptions.isEmpty {
+            output.send(.untagged(IMAPResponseLine.search(numbers, highestModSeq: searchedModSeq)))
+        } else {
+            answerExtended(
+                command.returnOptions, tag: tag, uid: command.uid, numbers: numbers, uids: matches.map(\.record.uid),
+                modSeq: searchedModSeq, modSeqs: matches.map(\.record.modSeq), partial: command.partial, output: output)
+            if command.returnOptions.contains(.update) {
+                startSearchUpdates(command, tag: tag, matches: matches.map(\.record), in: selected, output: output)
+            }
+        }
+        return .ok("Search completed.")
     }
 }

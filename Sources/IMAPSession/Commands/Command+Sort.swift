@@ -1,3 +1,4 @@
+import AerieStorage
 import IMAPProtocol
 
 extension IMAPCommands {
@@ -16,5 +17,26 @@ extension IMAPCommands {
                     uid: uid, criteria: criteria, charset: charset, key: key, returnOptions: returnOptions,
                     tag: command.tag, output: output)
             })
+    }
+}
+
+extension MailSession {
+    /// RFC 5256 §3 SORT and UID SORT; with RETURN options, RFC 5267 §3 ESORT answers in an ESEARCH response.
+    func sort(
+        uid: Bool, criteria: [SortCriterion], charset: String, key: SearchKey, returnOptions: [SearchReturnOption],
+        tag: IMAPTag, output: any IMAPOutput
+    ) throws -> CommandResult {
+        try checkSortCharset(charset)
+        let (messages, modSeq) = try sortMessages(matching: key, fields: MessageSorter.fields(for: criteria))
+        let sorted = MessageSorter.sort(messages, by: criteria)
+        let numbers = sorted.map { uid ? $0.uid : $0.sequence }
+        if returnOptions.isEmpty {
+            output.send(.untagged(IMAPResponseLine.sort(numbers, highestModSeq: modSeq)))
+        } else {
+            answerExtended(
+                returnOptions, tag: tag, uid: uid, numbers: numbers, uids: sorted.map(\.uid), modSeq: modSeq,
+                output: output)
+        }
+        return .ok("Sort completed.")
     }
 }

@@ -1,3 +1,4 @@
+import AerieStorage
 import IMAPProtocol
 
 extension IMAPCommands {
@@ -11,4 +12,11 @@ extension IMAPCommands {
             try session.status(mailbox, items: items, output: output)
             return .ok("Status completed.")
         })
+}
+
+extension MailSession {
+    func status(_ mailbox: MailboxName, items: [StatusItem], output: any IMAPOutput) throws {
+        if items.contains(.highestModSeq) { enableCondstore(output: output) }
+        try statusLine(try name(mailbox), items: items, output: output)
+    }
 }

@@ -1,3 +1,4 @@
+import AerieStorage
 import IMAPProtocol
 
 extension IMAPCommands {
@@ -14,5 +15,26 @@ extension IMAPCommands {
                 }
                 return try session.thread(uid: uid, algorithm: algorithm, charset: charset, key: key, output: output)
             })
+    }
+}
+
+extension MailSession {
+    /// RFC 5256 §4 THREAD and UID THREAD.
+    func thread(
+        uid: Bool, algorithm: String, charset: String, key: SearchKey, output: any IMAPOutput
+    ) throws
+        -> CommandResult
+    {
+        let name = algorithm.uppercased()
+        guard Self.threadAlgorithms.contains(name) else {
+            throw CommandFailure(.bad, nil, "Unknown thread algorithm.")
+        }
+        try checkSortCharset(charset)
+        let fields: SortFields = name == "REFERENCES" ? [.sentDate, .subject, .references] : [.sentDate, .subject]
+        let (messages, _) = try sortMessages(matching: key, fields: fields)
+        let forest =
+            name == "REFERENCES" ? ReferencesThreader.thread(messages) : OrderedSubjectThreader.thread(messages)
+        output.send(.untagged(forest.encode { uid ? messages[$0].uid : messages[$0].sequence }))
+        return .ok("Thread completed.")
     }
 }

@@ -30,28 +30,6 @@ extension MailSession {
         return matches
     }
 
-    func search(_ command: SearchCommand, tag: IMAPTag, output: any IMAPOutput) throws -> CommandResult {
-        let selected = try requireSelected()
-        if let charset = command.charset?.uppercased(), !["UTF-8", "US-ASCII"].contains(charset) {
-            throw CommandFailure(.no, IMAPResponseCode.badCharset(["UTF-8", "US-ASCII"]), "Unsupported charset.")
-        }
-        let matches = try matching(command.key, in: selected)
-        let numbers = matches.map { command.uid ? $0.record.uid : UInt32($0.sequence) }
-        let searchedModSeq = command.key.mentionsModSeq ? matches.map(\.record.modSeq).max() : nil
-        if command.key.mentionsModSeq { enableCondstore(output: output) }
-        if command.returnOptions.isEmpty {
-            output.send(.untagged(IMAPResponseLine.search(numbers, highestModSeq: searchedModSeq)))
-        } else {
-            answerExtended(
-                command.returnOptions, tag: tag, uid: command.uid, numbers: numbers, uids: matches.map(\.record.uid),
-                modSeq: searchedModSeq, modSeqs: matches.map(\.record.modSeq), partial: command.partial, output: output)
-            if command.returnOptions.contains(.update) {
-                startSearchUpdates(command, tag: tag, matches: matches.map(\.record), in: selected, output: output)
-            }
-        }
-        return .ok("Search completed.")
-    }
-
     /// RFC 4731 §3.1 ESEARCH for SEARCH, and for SORT as RFC 5267 §3.1 adapts it: `numbers` (and the same messages'
     /// `uids`) come in result order, so MIN and MAX are the first and last of that order and ALL keeps it.
     /// RFC 5182 §2.4: SAVE keeps every match in `$`, or only the MIN/MAX messages when nothing else but MIN/MAX was

@@ -173,20 +173,6 @@ public final class MailSession: @unchecked Sendable {
 
     // MARK: - IDLE (RFC 2177)
 
-    /// Called every poll interval while IDLE runs: announce what changed.
-    public func idlePoll(output: any IMAPOutput) {
-        if isIdling { notifyChanges(output: output, allowExpunge: true) }
-        deliverNotifications(output: output, betweenCommands: true)
-    }
-
-    /// The client sent DONE.
-    public func endIdle(output: any IMAPOutput) {
-        guard let tag = idleTag else { return }
-        idleTag = nil
-        notifyChanges(output: output, allowExpunge: true)
-        output.send(.tagged(tag, .ok, nil, "Idle completed."))
-    }
-
     public var isIdling: Bool { idleTag != nil }
 
     // MARK: - Selected state

@@ -87,13 +87,6 @@ extension MailSession {
         searchUpdates.add(context, in: selected.mailbox)
     }
 
-    /// RFC 5267 §4.3 CANCELUPDATE: every tag must name a running update, else nothing is cancelled.
-    func cancelSearchUpdates(_ tags: [String]) throws -> CommandResult {
-        try requireSelected()
-        guard searchUpdates.cancel(tags: tags) else { throw CommandFailure(.no, nil, "Unknown tag.") }
-        return .ok("Updates cancelled.")
-    }
-
     /// Searches every context again over `current` (the view after this round's changes) and sends REMOVEFROM,
     /// numbered as in `announced` (the view before them); the additions are kept for `announceSearchAdditions`.
     func announceSearchRemovals(
