@@ -9,17 +9,17 @@ extension IMAPCommands {
     private static func searchEntry(_ name: String, uid: Bool) -> IMAPCommandSpec {
         IMAPCommandSpec(
             name, state: .selected, allowsExpunges: uid,
-            mail: .streaming { session, command, output in
+            mail: .returning { session, command in
                 guard case .search(let search) = command.kind, search.uid == uid else {
                     throw CommandFailure.unsupported(command)
                 }
-                return try session.search(search, tag: command.tag, output: output)
+                return try session.search(search, tag: command.tag)
             })
     }
 }
 
 extension MailSession {
-    func search(_ command: SearchCommand, tag: IMAPTag, output: any IMAPOutput) throws -> CommandResult {
+    func search(_ command: SearchCommand, tag: IMAPTag) throws -> CommandResult {
         let selected = try requireSelected()
         if let charset = command.charset?.uppercased(), !["UTF-8", "US-ASCII"].contains(charset) {
             throw CommandFailure(.no, IMAPResponseCode.badCharset(["UTF-8", "US-ASCII"]), "Unsupported charset.")
@@ -27,17 +27,21 @@ extension MailSession {
         let matches = try matching(command.key, in: selected)
         let numbers = matches.map { command.uid ? $0.record.uid : UInt32($0.sequence) }
         let searchedModSeq = command.key.mentionsModSeq ? matches.map(\.record.modSeq).max() : nil
-        if command.key.mentionsModSeq { enableCondstore(output: output) }
+        var untagged: [IMAPResponse] = []
+        if command.key.mentionsModSeq, let highest = enableCondstore() { untagged.append(highest) }
         if command.returnOptions.isEmpty {
-            output.send(.untagged(IMAPResponseLine.search(numbers, highestModSeq: searchedModSeq)))
+            untagged.append(.untagged(IMAPResponseLine.search(numbers, highestModSeq: searchedModSeq)))
         } else {
-            answerExtended(
+            let answer = answerExtended(
                 command.returnOptions, tag: tag, uid: command.uid, numbers: numbers, uids: matches.map(\.record.uid),
-                modSeq: searchedModSeq, modSeqs: matches.map(\.record.modSeq), partial: command.partial, output: output)
-            if command.returnOptions.contains(.update) {
-                startSearchUpdates(command, tag: tag, matches: matches.map(\.record), in: selected, output: output)
+                modSeq: searchedModSeq, modSeqs: matches.map(\.record.modSeq), partial: command.partial)
+            if let answer { untagged.append(answer) }
+            if command.returnOptions.contains(.update),
+                let refused = startSearchUpdates(command, tag: tag, matches: matches.map(\.record), in: selected)
+            {
+                untagged.append(refused)
             }
         }
-        return .ok("Search completed.")
+        return .ok("Search completed.", untagged: untagged)
     }
 }

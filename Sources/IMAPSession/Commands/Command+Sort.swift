@@ -9,13 +9,13 @@ extension IMAPCommands {
     private static func sortEntry(_ name: String, uid: Bool) -> IMAPCommandSpec {
         IMAPCommandSpec(
             name, state: .selected, allowsExpunges: uid,
-            mail: .streaming { session, command, output in
+            mail: .returning { session, command in
                 guard case .sort(uid, let criteria, let charset, let key, let returnOptions) = command.kind else {
                     throw CommandFailure.unsupported(command)
                 }
                 return try session.sort(
                     uid: uid, criteria: criteria, charset: charset, key: key, returnOptions: returnOptions,
-                    tag: command.tag, output: output)
+                    tag: command.tag)
             })
     }
 }
@@ -24,19 +24,17 @@ extension MailSession {
     /// RFC 5256 §3 SORT and UID SORT; with RETURN options, RFC 5267 §3 ESORT answers in an ESEARCH response.
     func sort(
         uid: Bool, criteria: [SortCriterion], charset: String, key: SearchKey, returnOptions: [SearchReturnOption],
-        tag: IMAPTag, output: any IMAPOutput
+        tag: IMAPTag
     ) throws -> CommandResult {
         try checkSortCharset(charset)
         let (messages, modSeq) = try sortMessages(matching: key, fields: MessageSorter.fields(for: criteria))
         let sorted = MessageSorter.sort(messages, by: criteria)
         let numbers = sorted.map { uid ? $0.uid : $0.sequence }
         if returnOptions.isEmpty {
-            output.send(.untagged(IMAPResponseLine.sort(numbers, highestModSeq: modSeq)))
-        } else {
-            answerExtended(
-                returnOptions, tag: tag, uid: uid, numbers: numbers, uids: sorted.map(\.uid), modSeq: modSeq,
-                output: output)
+            return .ok("Sort completed.", untagged: [.untagged(IMAPResponseLine.sort(numbers, highestModSeq: modSeq))])
         }
-        return .ok("Sort completed.")
+        let answer = answerExtended(
+            returnOptions, tag: tag, uid: uid, numbers: numbers, uids: sorted.map(\.uid), modSeq: modSeq)
+        return .ok("Sort completed.", untagged: answer.map { [$0] } ?? [])
     }
 }

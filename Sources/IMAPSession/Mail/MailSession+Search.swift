@@ -40,8 +40,8 @@ extension MailSession {
     /// they are saved, as Dovecot does.
     func answerExtended(
         _ returnOptions: [SearchReturnOption], tag: IMAPTag, uid: Bool, numbers: [UInt32], uids: [UInt32],
-        modSeq: UInt64?, modSeqs: [UInt64] = [], partial: SearchPartialRange? = nil, output: any IMAPOutput
-    ) {
+        modSeq: UInt64?, modSeqs: [UInt64] = [], partial: SearchPartialRange? = nil
+    ) -> IMAPResponse? {
         let options = Set(returnOptions)
         let reported = options.subtracting([.save, .context])
         if options.contains(.save), let partial, !options.contains(.count) {
@@ -54,20 +54,19 @@ extension MailSession {
                 savedSearch = uids
             }
         }
-        guard !reported.isEmpty else { return }
+        guard !reported.isEmpty else { return nil }
         var modSeq = modSeq
         if modSeq != nil, reported.isSubset(of: [.min, .max]), let first = modSeqs.first, let last = modSeqs.last {
             modSeq = max(reported.contains(.min) ? first : 0, reported.contains(.max) ? last : 0)
         }
-        output.send(
-            .untagged(
-                IMAPResponseLine.esearch(
-                    tag: tag, uid: uid,
-                    min: reported.contains(.min) ? numbers.first : nil,
-                    max: reported.contains(.max) ? numbers.last : nil,
-                    count: reported.contains(.count) ? numbers.count : nil,
-                    all: reported.contains(.all) ? numbers : nil,
-                    partial: partial.map { ($0, Array($0.slice(numbers))) }, modSeq: modSeq)))
+        return .untagged(
+            IMAPResponseLine.esearch(
+                tag: tag, uid: uid,
+                min: reported.contains(.min) ? numbers.first : nil,
+                max: reported.contains(.max) ? numbers.last : nil,
+                count: reported.contains(.count) ? numbers.count : nil,
+                all: reported.contains(.all) ? numbers : nil,
+                partial: partial.map { ($0, Array($0.slice(numbers))) }, modSeq: modSeq))
     }
 
     struct SearchContext {

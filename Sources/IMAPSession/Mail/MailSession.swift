@@ -230,12 +230,17 @@ public final class MailSession: @unchecked Sendable {
     /// MODSEQ, STATUS HIGHESTMODSEQ) turns CONDSTORE on, and with a mailbox selected the client hears its
     /// HIGHESTMODSEQ right away.
     func enableCondstore(output: any IMAPOutput) {
-        guard !condstoreEnabled else { return }
+        if let response = enableCondstore() { output.send(response) }
+    }
+
+    /// `enableCondstore(output:)` for a handler that returns its responses: the HIGHESTMODSEQ line, if any.
+    func enableCondstore() -> IMAPResponse? {
+        guard !condstoreEnabled else { return nil }
         enabled.insert("CONDSTORE")
-        guard var current = view else { return }
+        guard var current = view else { return nil }
         let modSeq = current.reportableModSeq()
         view = current
-        output.send(.untaggedStatus(.ok, IMAPResponseCode.highestModSeq(modSeq), "Highest"))
+        return .untaggedStatus(.ok, IMAPResponseCode.highestModSeq(modSeq), "Highest")
     }
 
     /// RFC 3501 §2.3.2: a read-write session claims the messages no session has learnt of; EXAMINE only looks.
