@@ -2,7 +2,7 @@ import AerieStorage
 import IMAPProtocol
 
 extension IMAPCommands {
-    /// RFC 9051 §6.4.7, RFC 4315 §3 (COPYUID)
+    /// RFC 9051 §6.4.7, RFC 4315 §3 (COPYUID). Streams, for MOVE: an EXPUNGE per moved message.
     static let copy = copyEntry("COPY", uid: false, move: false)
     static let uidCopy = copyEntry("UID COPY", uid: true, move: false)
     /// RFC 9051 §6.4.8 (RFC 6851)

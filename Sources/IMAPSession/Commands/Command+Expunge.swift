@@ -2,7 +2,7 @@ import AerieStorage
 import IMAPProtocol
 
 extension IMAPCommands {
-    /// RFC 9051 §6.4.3
+    /// RFC 9051 §6.4.3. Streams: an EXPUNGE per message, after the changes announced first.
     static let expunge = IMAPCommandSpec(
         "EXPUNGE", state: .selected, runsOnDiskPool: true,
         mail: .streaming { session, _, output in try session.expunge(uids: nil, output: output) })

@@ -3,7 +3,8 @@ import AerieStorage
 import IMAPProtocol
 
 extension IMAPCommands {
-    /// RFC 9051 §6.3.9, RFC 5258 (LIST-EXTENDED), RFC 5819 (LIST-STATUS), RFC 6154 (SPECIAL-USE).
+    /// RFC 9051 §6.3.9, RFC 5258 (LIST-EXTENDED), RFC 5819 (LIST-STATUS), RFC 6154 (SPECIAL-USE). Streams: a
+    /// line (and a STATUS) per mailbox of a possibly large tree.
     static let list = IMAPCommandSpec(
         "LIST", state: .authenticated,
         mail: .streaming { session, command, output in

@@ -2,7 +2,7 @@ import AerieStorage
 import IMAPProtocol
 
 extension IMAPCommands {
-    /// RFC 5465 §3
+    /// RFC 5465 §3. Streams: NOTIFY SET with STATUS sends a STATUS per watched mailbox.
     static let notify = IMAPCommandSpec(
         "NOTIFY", state: .authenticated,
         mail: .streaming { session, command, output in

@@ -2,7 +2,8 @@ import AerieStorage
 import IMAPProtocol
 
 extension IMAPCommands {
-    /// RFC 9051 §6.3.2, with RFC 7162 §3.1.8 / §3.2.5 CONDSTORE and QRESYNC parameters.
+    /// RFC 9051 §6.3.2, with RFC 7162 §3.1.8 / §3.2.5 CONDSTORE and QRESYNC parameters. Streams: a QRESYNC resync
+    /// sends a FETCH per changed message.
     static let select = IMAPCommandSpec(
         "SELECT", state: .authenticated,
         mail: .streaming { session, command, output in

@@ -2,7 +2,8 @@ import AerieStorage
 import IMAPProtocol
 
 extension IMAPCommands {
-    /// RFC 9051 §6.3.11
+    /// RFC 9051 §6.3.11. Streams: STATUS HIGHESTMODSEQ enables CONDSTORE, and the HIGHESTMODSEQ of the selected
+    /// mailbox must reach the client even when the STATUS then fails.
     static let status = IMAPCommandSpec(
         "STATUS", state: .authenticated,
         mail: .streaming { session, command, output in

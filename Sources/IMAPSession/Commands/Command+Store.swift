@@ -2,7 +2,7 @@ import AerieStorage
 import IMAPProtocol
 
 extension IMAPCommands {
-    /// RFC 9051 §6.4.6, RFC 7162 §3.1.3 (UNCHANGEDSINCE)
+    /// RFC 9051 §6.4.6, RFC 7162 §3.1.3 (UNCHANGEDSINCE). Streams: a FETCH per changed message.
     static let store = storeEntry("STORE", uid: false)
     static let uidStore = storeEntry("UID STORE", uid: true)
 
