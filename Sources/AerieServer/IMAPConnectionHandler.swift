@@ -165,15 +165,10 @@ final class IMAPConnectionHandler: SessionConnectionHandler {
         }
     }
 
-    /// Commands that fsync or rewrite files go to the wide pool; reads stay on the per-core one.
+    /// Commands that fsync or rewrite files go to the wide pool; reads stay on the per-core one. The command
+    /// table says which.
     private static func waitsOnDisk(_ command: IMAPCommand) -> Bool {
-        switch command.kind {
-        case .append, .store, .copy, .move, .expunge, .uidExpunge, .close, .create, .delete, .rename, .subscribe,
-            .unsubscribe:
-            true
-        default:
-            false
-        }
+        IMAPCommands.spec(for: command)?.runsOnDiskPool ?? false
     }
 
     /// During IDLE the only valid input is DONE (RFC 2177 §3).

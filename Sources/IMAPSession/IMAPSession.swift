@@ -18,19 +18,19 @@ public struct IMAPSession: Sendable {
 
     public let settings: IMAPSessionSettings
     public internal(set) var context: ConnectionContext
-    private(set) var state: State = .notAuthenticated
+    var state: State = .notAuthenticated
     /// Failed authentications so far; the disconnect log line reports them for fail2ban.
     public private(set) var authFailures = 0
-    private var badCommands = 0
+    var badCommands = 0
     /// The last user name tried and how, for the disconnect log line (never the password).
-    public private(set) var lastAttemptedUser: String?
+    public internal(set) var lastAttemptedUser: String?
     public internal(set) var lastMethod: String?
     /// Set when a client tried LOGIN/plaintext SASL before TLS; Dovecot's log says so and fail2ban counts it.
     public internal(set) var triedDisallowedPlaintext: String?
     /// The first ID before login has been seen: later ones change nothing (Dovecot's `id_logged`).
-    private var idSeen = false
+    var idSeen = false
     /// RFC 4978: COMPRESS succeeded; the transport compresses both ways.
-    public private(set) var compressionActive = false
+    public internal(set) var compressionActive = false
 
     public init(settings: IMAPSessionSettings, context: ConnectionContext) {
         self.settings = settings
@@ -43,7 +43,7 @@ public struct IMAPSession: Sendable {
     }
 
     /// The user who logged in on this connection; stays set after LOGOUT, for the disconnect log line.
-    public private(set) var authenticatedUser: AuthenticatedUser?
+    public internal(set) var authenticatedUser: AuthenticatedUser?
 
     /// True while the next unit from the client is a SASL response line rather than a command.
     public var expectsSASLResponse: Bool {
@@ -118,185 +118,27 @@ public struct IMAPSession: Sendable {
 
     // MARK: - Commands
 
+    /// The table's entry (Commands/) says where the command is valid and who answers it.
     mutating func handle(_ command: IMAPCommand) -> [IMAPSessionAction] {
-        let tag = command.tag
-        switch command.kind {
-        case .capability:
-            return [
-                .send(.untagged("CAPABILITY " + capabilities.joined(separator: " "))),
-                .send(.tagged(tag, .ok, nil, "Capability completed.")),
-            ]
-        case .noop:
-            // After login NOOP is how clients poll for new mail (RFC 9051 §6.1.2): the mail session answers it.
-            if isAuthenticated { return [.mailCommand(command)] }
-            return [.send(.tagged(tag, .ok, nil, "NOOP completed."))]
-        case .logout:
-            let reason = isAuthenticated ? "Logged out" : "Aborted login by logging out"
-            state = .loggedOut
-            return [
-                .send(.untaggedStatus(.bye, nil, "Logging out")),
-                .send(.tagged(tag, .ok, nil, "Logout completed.")),
-                .close(reason: reason),
-            ]
-        case .id(let parameters):
-            if !isAuthenticated && !idSeen {
-                idSeen = true
-                guard applyProxyFields(parameters) else {
-                    return badCommand(tag: tag, message: "Invalid ID parameters")
-                }
+        guard let spec = IMAPCommands.spec(for: command) else { return misrouted(command) }
+        let name = Self.commandName(command)
+        switch spec.state {
+        case .any:
+            break
+        case .notAuthenticated:
+            if isAuthenticated {
+                return badCommand(tag: command.tag, message: spec.wrongStateText ?? "\(name) is not valid after login.")
             }
-            // RFC 2971 §3.1: we name the software but never its version, which would help an attacker.
-            return [
-                .send(.untagged("ID (\"name\" \"Aerie\")")),
-                .send(.tagged(tag, .ok, nil, "ID completed.")),
-            ]
-        case .enable:
-            guard isAuthenticated else {
-                return badCommand(tag: tag, message: "ENABLE is valid only after login.")
+        case .authenticated, .selected:
+            if !isAuthenticated {
+                let text = spec.wrongStateText ?? "\(name) is not valid before login."
+                return badCommand(tag: command.tag, message: text)
             }
-            // RFC 5161 §3.1: the mail session knows which extensions it can turn on.
-            return [.mailCommand(command)]
-        case .starttls:
-            return startTLS(tag: tag)
-        case .compress(let algorithm):
-            return compress(tag: tag, algorithm: algorithm)
-        case .login(let user, let password):
-            return login(tag: tag, user: user, password: password)
-        case .authenticate(let mechanism, let initialResponse):
-            return authenticate(tag: tag, mechanismName: mechanism, initialResponse: initialResponse)
-        case .unauthenticate:
-            return unauthenticate(tag: tag)
-        default:
-            let name = Self.commandName(command)
-            guard isAuthenticated else {
-                return badCommand(tag: tag, message: "\(name) is not valid before login.")
-            }
-            return [.mailCommand(command)]
         }
-    }
-
-    mutating func startTLS(tag: IMAPTag) -> [IMAPSessionAction] {
-        if isAuthenticated { return badCommand(tag: tag, message: "STARTTLS is not valid after login.") }
-        if context.isTLS { return badCommand(tag: tag, message: "TLS is already active.") }
-        guard context.startTLSAvailable else { return badCommand(tag: tag, message: "TLS support isn't enabled.") }
-        return [.send(.tagged(tag, .ok, nil, "Begin TLS negotiation now.")), .startTLS]
-    }
-
-    /// RFC 4978 §3 and §5 (`command-auth`): after login only, once per connection, DEFLATE the only algorithm.
-    mutating func compress(tag: IMAPTag, algorithm: String) -> [IMAPSessionAction] {
-        guard isAuthenticated else { return badCommand(tag: tag, message: "COMPRESS is not valid before login.") }
-        if compressionActive {
-            return [.send(.tagged(tag, .no, .other("COMPRESSIONACTIVE"), "DEFLATE compression is already active."))]
-        }
-        guard algorithm == "DEFLATE" else { return badCommand(tag: tag, message: "Unknown compression algorithm.") }
-        compressionActive = true
-        return [.send(.tagged(tag, .ok, nil, "Begin compression.")), .startCompression]
-    }
-
-    /// RFC 8437 §3: back to the not-authenticated state with everything but TLS reset. The mail session goes (a
-    /// selected mailbox is left without expunge, ENABLE and SEARCHRES state with it), and §4.1: COMPRESS ends once
-    /// the tagged OK is out. A new LOGIN or AUTHENTICATE then meets the same TLS rules as the first one.
-    mutating func unauthenticate(tag: IMAPTag) -> [IMAPSessionAction] {
-        guard settings.unauthenticate else { return badCommand(tag: tag, message: "UNAUTHENTICATE is disabled.") }
-        guard case .authenticated(let user) = state else {
-            return badCommand(tag: tag, message: "UNAUTHENTICATE is valid only after login.")
-        }
-        state = .notAuthenticated
-        authenticatedUser = nil
-        lastAttemptedUser = nil
-        lastMethod = nil
-        triedDisallowedPlaintext = nil
-        badCommands = 0
-        // `authFailures` stays: the connection's limit on wrong passwords must not be renewed by logging in again.
-        var actions: [IMAPSessionAction] = [
-            .loggedOut(user), .send(.tagged(tag, .ok, nil, "Unauthenticate completed.")),
-        ]
-        if compressionActive {
-            compressionActive = false
-            actions.append(.stopCompression)
-        }
-        return actions
-    }
-
-    mutating func login(tag: IMAPTag, user: String, password: String) -> [IMAPSessionAction] {
-        if isAuthenticated { return badCommand(tag: tag, message: "Already logged in.") }
-        guard context.isSecured || settings.auth.allowCleartextWithoutTLS else {
-            triedDisallowedPlaintext = "plaintext"
-            return [
-                .send(
-                    .tagged(
-                        tag, .no, .privacyRequired,
-                        "Plaintext authentication disallowed on non-secure (SSL/TLS) connections."))
-            ]
-        }
-        return beginAuthentication(tag: tag, user: user, password: password, method: "PLAIN")
-    }
-
-    mutating func authenticate(tag: IMAPTag, mechanismName: String, initialResponse: String?) -> [IMAPSessionAction] {
-        if isAuthenticated { return badCommand(tag: tag, message: "Already logged in.") }
-        guard let mechanism = SASLMechanism(rawValue: mechanismName.uppercased()),
-            settings.auth.mechanisms.contains(mechanism)
-        else {
-            return [.send(.tagged(tag, .no, nil, "Unsupported authentication mechanism."))]
-        }
-        guard context.isSecured || settings.auth.allowCleartextWithoutTLS else {
-            triedDisallowedPlaintext = mechanism.rawValue
-            return [
-                .send(
-                    .tagged(
-                        tag, .no, .privacyRequired,
-                        "Plaintext authentication disallowed on non-secure (SSL/TLS) connections."))
-            ]
-        }
-        lastMethod = mechanism.rawValue
-        var exchange = SASLServerExchange(mechanism: mechanism, maxResponseLength: settings.auth.maxSASLResponseLength)
-        var initial: [UInt8]?
-        if let initialResponse {
-            guard let decoded = SASLBase64.decode(initialResponse) else {
-                return badCommand(tag: tag, message: "Invalid base64 data in initial response.")
-            }
-            initial = decoded
-        }
-        return sasl(step: exchange.start(initialResponse: initial), tag: tag, exchange: exchange)
-    }
-
-    mutating func continueSASL(tag: IMAPTag, exchange: inout SASLServerExchange, line: [UInt8]) -> [IMAPSessionAction] {
-        switch SASLResponseLine.parse(line) {
-        case .cancel:
-            // RFC 9051 §6.2.2: a "*" line cancels, and the server answers BAD.
-            state = .notAuthenticated
-            return [.send(.tagged(tag, .bad, nil, "Authentication aborted by client."))]
-        case .data(let text):
-            guard let decoded = SASLBase64.decode(text) else {
-                state = .notAuthenticated
-                return badCommand(tag: tag, message: "Invalid base64 data in continued response.")
-            }
-            return sasl(step: exchange.respond(decoded), tag: tag, exchange: exchange)
-        }
-    }
-
-    mutating func sasl(step: SASLStep, tag: IMAPTag, exchange: SASLServerExchange) -> [IMAPSessionAction] {
-        switch step {
-        case .challenge(let bytes):
-            state = .saslExchange(tag: tag, exchange: exchange)
-            return [.send(.continuation(SASLBase64.encode(bytes)))]
-        case .done(let credentials):
-            state = .notAuthenticated
-            // Acting as another user (authzid) needs master-user support, which Aerie does not offer.
-            if !credentials.authorizationID.isEmpty && credentials.authorizationID != credentials.authenticationID {
-                lastAttemptedUser = credentials.authenticationID
-                return failedAuthentication(tag: tag)
-            }
-            return beginAuthentication(
-                tag: tag, user: credentials.authenticationID, password: credentials.password,
-                method: lastMethod ?? "PLAIN")
-        case .failed(.cancelled):
-            state = .notAuthenticated
-            return [.send(.tagged(tag, .bad, nil, "Authentication aborted by client."))]
-        case .failed:
-            state = .notAuthenticated
-            return badCommand(tag: tag, message: "Invalid SASL response.")
-        }
+        // After login the mail session answers what it can: it also announces the mailbox's changes.
+        if isAuthenticated, spec.mail != nil { return [.mailCommand(command)] }
+        if let handler = spec.session { return handler(&self, command) }
+        return misrouted(command)
     }
 
     mutating func beginAuthentication(tag: IMAPTag, user: String, password: String, method: String)

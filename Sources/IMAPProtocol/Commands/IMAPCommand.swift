@@ -96,9 +96,6 @@ public enum IMAPCommandKind: Sendable, Equatable {
     case setQuota(root: String, limits: [QuotaLimit])
     /// RFC 8437 §3
     case unauthenticate
-    /// The `DONE` line that ends IDLE (RFC 2177 §3). `parse` never returns it (DONE has no tag);
-    /// it exists so a session can route the line through the same command switch.
-    case done
     /// A command known to IMAP4rev2 or a supported extension whose arguments this slice does not
     /// parse yet (upper-cased name); the session answers it according to its state.
     case other(name: String)

@@ -22,4 +22,14 @@ public enum IMAPCommandNames {
         "REPLACE",  // RFC 8508
         "ESEARCH",  // RFC 7377 (multimailbox search)
     ]
+
+    /// RFC 9051 §6.4.9 and the extensions' UID forms: the commands `UID` may prefix.
+    public static let uidCommands: Set<String> = [
+        "FETCH", "SEARCH", "STORE", "COPY", "MOVE", "SORT", "THREAD", "EXPUNGE",
+    ]
+
+    /// Every name a parsed command carries (`IMAPCommandKind.name`): `UID` stands for its forms (`UID FETCH`, …).
+    public static var commands: Set<String> {
+        known.subtracting(["UID"]).union(uidCommands.map { "UID " + $0 })
+    }
 }

@@ -36,28 +36,6 @@ extension MailSession {
         return matches
     }
 
-    func search(_ command: SearchCommand, tag: IMAPTag, output: any IMAPOutput) throws -> CommandResult {
-        let selected = try requireSelected()
-        if let charset = command.charset?.uppercased(), !["UTF-8", "US-ASCII"].contains(charset) {
-            throw CommandFailure(.no, IMAPResponseCode.badCharset(["UTF-8", "US-ASCII"]), "Unsupported charset.")
-        }
-        let matches = try matching(command.key, in: selected)
-        let numbers = matches.map { command.uid ? $0.record.uid : UInt32($0.sequence) }
-        let searchedModSeq = command.key.mentionsModSeq ? matches.map(\.record.modSeq).max() : nil
-        if command.key.mentionsModSeq { enableCondstore(output: output) }
-        if command.returnOptions.isEmpty {
-            output.send(.untagged(IMAPResponseLine.search(numbers, highestModSeq: searchedModSeq)))
-        } else {
-            answerExtended(
-                command.returnOptions, tag: tag, uid: command.uid, numbers: numbers, uids: matches.map(\.record.uid),
-                modSeq: searchedModSeq, modSeqs: matches.map(\.record.modSeq), partial: command.partial, output: output)
-            if command.returnOptions.contains(.update) {
-                startSearchUpdates(command, tag: tag, matches: matches.map(\.record), in: selected, output: output)
-            }
-        }
-        return .ok("Search completed.", allowExpunge: command.uid)
-    }
-
     /// RFC 4731 §3.1 ESEARCH for SEARCH, and for SORT as RFC 5267 §3.1 adapts it: `numbers` (and the same messages'
     /// `uids`) come in result order, so MIN and MAX are the first and last of that order and ALL keeps it.
     /// RFC 5182 §2.4: SAVE keeps every match in `$`, or only the MIN/MAX messages when nothing else but MIN/MAX was
@@ -68,8 +46,8 @@ extension MailSession {
     /// they are saved, as Dovecot does.
     func answerExtended(
         _ returnOptions: [SearchReturnOption], tag: IMAPTag, uid: Bool, numbers: [UInt32], uids: [UInt32],
-        modSeq: UInt64?, modSeqs: [UInt64] = [], partial: SearchPartialRange? = nil, output: any IMAPOutput
-    ) {
+        modSeq: UInt64?, modSeqs: [UInt64] = [], partial: SearchPartialRange? = nil
+    ) -> IMAPResponse? {
         let options = Set(returnOptions)
         let reported = options.subtracting([.save, .context])
         if options.contains(.save), let partial, !options.contains(.count) {
@@ -82,20 +60,19 @@ extension MailSession {
                 savedSearch = uids
             }
         }
-        guard !reported.isEmpty else { return }
+        guard !reported.isEmpty else { return nil }
         var modSeq = modSeq
         if modSeq != nil, reported.isSubset(of: [.min, .max]), let first = modSeqs.first, let last = modSeqs.last {
             modSeq = max(reported.contains(.min) ? first : 0, reported.contains(.max) ? last : 0)
         }
-        output.send(
-            .untagged(
-                IMAPResponseLine.esearch(
-                    tag: tag, uid: uid,
-                    min: reported.contains(.min) ? numbers.first : nil,
-                    max: reported.contains(.max) ? numbers.last : nil,
-                    count: reported.contains(.count) ? numbers.count : nil,
-                    all: reported.contains(.all) ? numbers : nil,
-                    partial: partial.map { ($0, Array($0.slice(numbers))) }, modSeq: modSeq)))
+        return .untagged(
+            IMAPResponseLine.esearch(
+                tag: tag, uid: uid,
+                min: reported.contains(.min) ? numbers.first : nil,
+                max: reported.contains(.max) ? numbers.last : nil,
+                count: reported.contains(.count) ? numbers.count : nil,
+                all: reported.contains(.all) ? numbers : nil,
+                partial: partial.map { ($0, Array($0.slice(numbers))) }, modSeq: modSeq))
     }
 
     struct SearchContext {

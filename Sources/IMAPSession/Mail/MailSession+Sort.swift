@@ -14,46 +14,6 @@ extension MailSession {
     /// RFC 5256 §4: the THREAD algorithms advertised as `THREAD=…`.
     static let threadAlgorithms = ["ORDEREDSUBJECT", "REFERENCES"]
 
-    /// RFC 5256 §3 SORT and UID SORT; with RETURN options, RFC 5267 §3 ESORT answers in an ESEARCH response.
-    func sort(
-        uid: Bool, criteria: [SortCriterion], charset: String, key: SearchKey, returnOptions: [SearchReturnOption],
-        tag: IMAPTag, output: any IMAPOutput
-    ) throws -> CommandResult {
-        try requireSelected()
-        try checkSortCharset(charset)
-        let (messages, modSeq) = try sortMessages(matching: key, fields: MessageSorter.fields(for: criteria))
-        let sorted = MessageSorter.sort(messages, by: criteria)
-        let numbers = sorted.map { uid ? $0.uid : $0.sequence }
-        if returnOptions.isEmpty {
-            output.send(.untagged(IMAPResponseLine.sort(numbers, highestModSeq: modSeq)))
-        } else {
-            answerExtended(
-                returnOptions, tag: tag, uid: uid, numbers: numbers, uids: sorted.map(\.uid), modSeq: modSeq,
-                output: output)
-        }
-        return .ok("Sort completed.", allowExpunge: uid)
-    }
-
-    /// RFC 5256 §4 THREAD and UID THREAD.
-    func thread(
-        uid: Bool, algorithm: String, charset: String, key: SearchKey, output: any IMAPOutput
-    ) throws
-        -> CommandResult
-    {
-        try requireSelected()
-        let name = algorithm.uppercased()
-        guard Self.threadAlgorithms.contains(name) else {
-            throw CommandFailure(.bad, nil, "Unknown thread algorithm.")
-        }
-        try checkSortCharset(charset)
-        let fields: SortFields = name == "REFERENCES" ? [.sentDate, .subject, .references] : [.sentDate, .subject]
-        let (messages, _) = try sortMessages(matching: key, fields: fields)
-        let forest =
-            name == "REFERENCES" ? ReferencesThreader.thread(messages) : OrderedSubjectThreader.thread(messages)
-        output.send(.untagged(forest.encode { uid ? messages[$0].uid : messages[$0].sequence }))
-        return .ok("Thread completed.", allowExpunge: uid)
-    }
-
     func checkSortCharset(_ charset: String) throws {
         guard Self.sortCharsets.contains(charset.uppercased()) else {
             throw CommandFailure(.no, IMAPResponseCode.badCharset(Self.sortCharsets), "Unsupported charset.")

@@ -112,18 +112,21 @@ public final class MailSession: @unchecked Sendable {
 
     // MARK: - Dispatch
 
-    /// Runs one command of the authenticated/selected state and writes every response, tagged one last.
+    /// Runs one command of the authenticated/selected state and writes every response, tagged one last; the
+    /// command's table entry (Commands/) says whether expunges may be announced around it.
     public func execute(_ command: IMAPCommand, output: any IMAPOutput) {
         let tag = command.tag
+        let spec = IMAPCommands.spec(for: command)
+        let allowsExpunges = spec?.allowsExpunges ?? true
         let result: CommandResult
         defer { dropSpools() }
         do {
-            result = try run(command, output: output)
+            result = try run(command, spec: spec, output: output)
         } catch let error as StorageError {
             // The client is told only that something failed; the admin gets the path and errno.
             if case .io = error { log.error(logCategory, "\(IMAPSession.commandName(command)) failed: \(error)") }
             output.send(.tagged(tag, .no, error.responseCode, error.clientText))
-            notifyChanges(output: output, allowExpunge: !Self.usesSequenceNumbers(command))
+            notifyChanges(output: output, allowExpunge: allowsExpunges)
             return
         } catch let error as CommandFailure {
             output.send(.tagged(tag, error.status, error.code, error.text))
@@ -132,138 +135,43 @@ public final class MailSession: @unchecked Sendable {
             output.send(.tagged(tag, .no, .serverBug, "Internal error"))
             return
         }
-        if result.notify { notifyChanges(output: output, allowExpunge: result.allowExpunge) }
+        if result.notify { notifyChanges(output: output, allowExpunge: allowsExpunges) }
         deliverNotifications(output: output, betweenCommands: false)
         if let final = result.final { output.send(final(tag)) }
     }
 
-    /// RFC 9051 §7.5.1, RFC 3501 §7.4.1: no EXPUNGE while FETCH, STORE or SEARCH (and SORT, THREAD) run; their UID
-    /// forms may announce expunges, and so may COPY, as Dovecot's does.
-    static func usesSequenceNumbers(_ command: IMAPCommand) -> Bool {
-        switch command.kind {
-        case .fetch(let fetch): !fetch.uid
-        case .store(let store): !store.uid
-        case .search(let search): !search.uid
-        case .sort(let uid, _, _, _, _), .thread(let uid, _, _, _): !uid
-        default: false
-        }
-    }
-
     struct CommandResult {
+        /// Untagged responses of a handler that returns its answer, sent before any change notifications.
+        var untagged: [IMAPResponse] = []
         var final: (@Sendable (IMAPTag) -> IMAPResponse)?
         var notify = true
-        var allowExpunge = true
 
-        static func ok(_ text: String, code: IMAPResponseCode? = nil, allowExpunge: Bool = true) -> CommandResult {
-            CommandResult(final: { .tagged($0, .ok, code, text) }, allowExpunge: allowExpunge)
+        init(untagged: [IMAPResponse] = [], final: (@Sendable (IMAPTag) -> IMAPResponse)?, notify: Bool = true) {
+            self.untagged = untagged
+            self.final = final
+            self.notify = notify
+        }
+
+        static func ok(_ text: String, code: IMAPResponseCode? = nil, untagged: [IMAPResponse] = []) -> CommandResult {
+            CommandResult(untagged: untagged, final: { .tagged($0, .ok, code, text) })
         }
     }
 
-    func run(_ command: IMAPCommand, output: any IMAPOutput) throws -> CommandResult {
-        switch command.kind {
-        case .noop:
-            return .ok("NOOP completed.")
-        case .check:
-            try requireSelected()
-            return .ok("Check completed.")
-        case .enable(let names):
-            return enable(names, output: output)
-        case .select(let mailbox, let parameters):
-            return try select(mailbox, parameters: parameters, readOnly: false, output: output)
-        case .examine(let mailbox, let parameters):
-            return try select(mailbox, parameters: parameters, readOnly: true, output: output)
-        case .close:
-            let selected = try requireSelected()
-            if !selected.readOnly { _ = try selected.mailbox.expunge(uids: selected.deletedUIDs) }
-            view = nil
-            return CommandResult(final: { .tagged($0, .ok, nil, "Close completed.") }, notify: false)
-        case .unselect:
-            try requireSelected()
-            view = nil
-            return CommandResult(final: { .tagged($0, .ok, nil, "Unselect completed.") }, notify: false)
-        case .expunge:
-            return try expunge(uids: nil, output: output)
-        case .uidExpunge(let set):
-            return try expunge(uids: resolve(set, uid: true), output: output)
-        case .create(let mailbox, let specialUse):
-            let created = try name(mailbox)
-            try store.create(created, specialUse: try SpecialUse.attributesForCreate(specialUse))
-            // RFC 8474 §4.1: the new mailbox's MAILBOXID in the tagged OK.
-            let id = (try? store.status(created).mailboxID) ?? ""
-            return .ok("Create completed.", code: id.isEmpty ? nil : IMAPResponseCode.mailboxID(id))
-        case .delete(let mailbox):
-            let target = try name(mailbox)
-            if view?.mailbox.name == target { view = nil }
-            try store.delete(target)
-            return .ok("Delete completed.")
-        case .rename(let from, let to):
-            try store.rename(try name(from), to: try name(to))
-            return .ok("Rename completed.")
-        case .subscribe(let mailbox):
-            try store.subscribe(try name(mailbox))
-            return .ok("Subscribe completed.")
-        case .unsubscribe(let mailbox):
-            try store.unsubscribe(try name(mailbox))
-            return .ok("Unsubscribe completed.")
-        case .namespace:
-            output.send(.untagged(IMAPResponseLine.namespace(personalSeparator: settings.separator)))
-            return .ok("Namespace completed.")
-        case .list(let list):
-            try self.list(list, output: output)
-            return .ok("List completed.")
-        case .lsub(let reference, let pattern):
-            try lsub(reference: reference, pattern: pattern, output: output)
-            return .ok("Lsub completed.")
-        case .status(let mailbox, let items):
-            try status(mailbox, items: items, output: output)
-            return .ok("Status completed.")
-        case .append(let mailbox, let messages):
-            return try append(to: mailbox, messages: messages)
-        case .fetch(let fetch):
-            return try self.fetch(fetch, output: output)
-        case .store(let storeCommand):
-            return try self.store(storeCommand, output: output)
-        case .copy(let uid, let set, let mailbox):
-            return try copy(uid: uid, set: set, to: mailbox, move: false, output: output)
-        case .move(let uid, let set, let mailbox):
-            return try copy(uid: uid, set: set, to: mailbox, move: true, output: output)
-        case .search(let search):
-            return try self.search(search, tag: command.tag, output: output)
-        case .sort(let uid, let criteria, let charset, let key, let returnOptions):
-            return try sort(
-                uid: uid, criteria: criteria, charset: charset, key: key, returnOptions: returnOptions,
-                tag: command.tag, output: output)
-        case .notify(let notify):
-            return try self.notify(notify, output: output)
-        case .cancelUpdate(let tags):
-            return try cancelSearchUpdates(tags)
-        case .thread(let uid, let algorithm, let charset, let key):
-            return try thread(uid: uid, algorithm: algorithm, charset: charset, key: key, output: output)
-        case .idle:
-            idleTag = command.tag
-            output.send(.continuation("idling"))
-            notifyChanges(output: output, allowExpunge: true)
-            return CommandResult(final: nil, notify: false)
-        default:
-            throw CommandFailure(.bad, nil, "\(IMAPSession.commandName(command)) is not supported.")
+    /// The selected state is checked here, before the handler, as Dovecot's command flags do.
+    func run(_ command: IMAPCommand, spec: IMAPCommandSpec?, output: any IMAPOutput) throws -> CommandResult {
+        guard let spec, let handler = spec.mail else { throw CommandFailure.unsupported(command) }
+        if spec.state == .selected { try requireSelected() }
+        switch handler {
+        case .returning(let handle):
+            let result = try handle(self, command)
+            for response in result.untagged { output.send(response) }
+            return result
+        case .streaming(let handle):
+            return try handle(self, command, output)
         }
     }
 
     // MARK: - IDLE (RFC 2177)
-
-    /// Called every poll interval while IDLE runs: announce what changed.
-    public func idlePoll(output: any IMAPOutput) {
-        if isIdling { notifyChanges(output: output, allowExpunge: true) }
-        deliverNotifications(output: output, betweenCommands: true)
-    }
-
-    /// The client sent DONE.
-    public func endIdle(output: any IMAPOutput) {
-        guard let tag = idleTag else { return }
-        idleTag = nil
-        notifyChanges(output: output, allowExpunge: true)
-        output.send(.tagged(tag, .ok, nil, "Idle completed."))
-    }
 
     public var isIdling: Bool { idleTag != nil }
 
@@ -273,82 +181,6 @@ public final class MailSession: @unchecked Sendable {
     func requireSelected() throws -> MailboxView {
         guard let view else { throw CommandFailure(.bad, nil, "No mailbox selected.") }
         return view
-    }
-
-    func enable(_ names: [String], output: any IMAPOutput) -> CommandResult {
-        var turnedOn: [String] = []
-        for name in names {
-            let upper = name.uppercased()
-            guard ["CONDSTORE", "QRESYNC", "UTF8=ACCEPT", "IMAP4REV2"].contains(upper), !enabled.contains(upper) else {
-                continue
-            }
-            enabled.insert(upper)
-            if upper == "QRESYNC" { enabled.insert("CONDSTORE") }
-            turnedOn.append(upper == "IMAP4REV2" ? "IMAP4rev2" : upper)
-        }
-        output.send(.untagged(IMAPResponseLine.enabled(turnedOn)))
-        return .ok("Enabled.")
-    }
-
-    func select(_ mailbox: MailboxName, parameters: SelectParameters, readOnly: Bool, output: any IMAPOutput) throws
-        -> CommandResult
-    {
-        if let previous = view {
-            view = nil
-            // RFC 7162 §3.2.11: with QRESYNC the client learns the old mailbox is closed.
-            if qresyncEnabled { output.send(.untaggedStatus(.ok, .other("CLOSED"), "Previous mailbox closed.")) }
-            _ = previous
-        }
-        let opened = try store.open(try name(mailbox))
-        if parameters.condstore { enabled.insert("CONDSTORE") }
-        var selected = MailboxView(mailbox: opened, readOnly: readOnly)
-        sendFlags(opened.keywords, in: &selected, output: output)
-        if readOnly {
-            output.send(.untaggedStatus(.ok, IMAPResponseCode.permanentFlags([]), "Read-only mailbox."))
-        }
-        output.send(.untagged(IMAPResponseLine.exists(UInt32(selected.count))))
-        if !enabled.contains("IMAP4REV2") {
-            updateRecent(in: &selected)
-            selected.reportedRecent = selected.recent.count
-            output.send(.untagged(IMAPResponseLine.recent(UInt32(selected.recent.count))))
-        }
-        if let firstUnseen = selected.messages.firstIndex(where: { !$0.flags.system.contains(.seen) }),
-            !enabled.contains("IMAP4REV2")
-        {
-            output.send(.untaggedStatus(.ok, IMAPResponseCode.unseen(UInt32(firstUnseen + 1)), "First unseen."))
-        }
-        output.send(.untaggedStatus(.ok, IMAPResponseCode.uidValidity(opened.uidValidity), "UIDs valid"))
-        output.send(.untaggedStatus(.ok, IMAPResponseCode.uidNext(opened.uidNext), "Predicted next UID"))
-        let mailboxID = opened.mailboxID
-        if !mailboxID.isEmpty { output.send(.untaggedStatus(.ok, IMAPResponseCode.mailboxID(mailboxID), "Mailbox ID")) }
-        if condstoreEnabled {
-            output.send(
-                .untaggedStatus(.ok, IMAPResponseCode.highestModSeq(selected.highestModSeq), "Highest"))
-        }
-        if let qresync = parameters.qresync, qresyncEnabled, qresync.uidValidity == opened.uidValidity {
-            resync(qresync, view: &selected, output: output)
-        }
-        view = selected
-        let code: IMAPResponseCode = readOnly ? IMAPResponseCode.readOnly : .other("READ-WRITE")
-        let verb = readOnly ? "Examine" : "Select"
-        return CommandResult(final: { .tagged($0, .ok, code, "\(verb) completed.") }, notify: false)
-    }
-
-    /// RFC 7162 §3.2.5.2: tell a reconnecting client what vanished and what changed since its modseq.
-    func resync(_ qresync: QResyncParameters, view: inout MailboxView, output: any IMAPOutput) {
-        let mailbox = view.mailbox
-        if let vanished = mailbox.expungedSince(modSeq: qresync.modSeq), !vanished.isEmpty {
-            let known = qresync.knownUIDs
-            let reported = known.map { set in vanished.filter { set.contains($0, max: UInt32.max) } } ?? vanished
-            if !reported.isEmpty { output.send(.untagged(IMAPResponseLine.vanished(reported, earlier: true))) }
-        }
-        for (index, record) in view.messages.enumerated() where record.modSeq > qresync.modSeq {
-            var builder = FetchResponseBuilder(sequenceNumber: UInt32(index + 1))
-            builder.uid(record.uid)
-            builder.flags(flagList(record, in: view))
-            builder.modSeq(record.modSeq)
-            output.sendRaw(builder.bytes)
-        }
     }
 
     /// Picks up changes from other sessions and deliveries and announces them (RFC 9051 §5.2), keeping the rules of
@@ -398,12 +230,17 @@ public final class MailSession: @unchecked Sendable {
     /// MODSEQ, STATUS HIGHESTMODSEQ) turns CONDSTORE on, and with a mailbox selected the client hears its
     /// HIGHESTMODSEQ right away.
     func enableCondstore(output: any IMAPOutput) {
-        guard !condstoreEnabled else { return }
+        if let response = enableCondstore() { output.send(response) }
+    }
+
+    /// `enableCondstore(output:)` for a handler that returns its responses: the HIGHESTMODSEQ line, if any.
+    func enableCondstore() -> IMAPResponse? {
+        guard !condstoreEnabled else { return nil }
         enabled.insert("CONDSTORE")
-        guard var current = view else { return }
+        guard var current = view else { return nil }
         let modSeq = current.reportableModSeq()
         view = current
-        output.send(.untaggedStatus(.ok, IMAPResponseCode.highestModSeq(modSeq), "Highest"))
+        return .untaggedStatus(.ok, IMAPResponseCode.highestModSeq(modSeq), "Highest")
     }
 
     /// RFC 3501 §2.3.2: a read-write session claims the messages no session has learnt of; EXAMINE only looks.

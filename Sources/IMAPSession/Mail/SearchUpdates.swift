@@ -71,27 +71,19 @@ struct SearchUpdateRound {
 extension MailSession {
     /// RFC 5267 §4.2: keeps `SEARCH RETURN (UPDATE)`'s result up to date from now on.
     func startSearchUpdates(
-        _ command: SearchCommand, tag: IMAPTag, matches: [MessageRecord], in selected: MailboxView,
-        output: any IMAPOutput
-    ) {
+        _ command: SearchCommand, tag: IMAPTag, matches: [MessageRecord], in selected: MailboxView
+    ) -> IMAPResponse? {
         searchUpdates.follow(selected.mailbox)
         guard searchUpdates.contexts.count < SearchUpdates.limit, !searchUpdates.contains(tag: tag.rawValue) else {
             let quoted = IMAPEncoding.quotedOrLiteral(tag.rawValue, utf8Allowed: false)
-            output.send(.untaggedStatus(.no, .other("NOUPDATE " + quoted), "Too many updating searches."))
-            return
+            return .untaggedStatus(.no, .other("NOUPDATE " + quoted), "Too many updating searches.")
         }
         let records = selected.records().messages
         let context = SearchUpdates.Context(
             tag: tag.rawValue, uid: command.uid, key: command.key, matched: Set(matches.map(\.uid)),
             evaluatedUID: selected.uids.last ?? 0, evaluatedModSeq: records.map(\.modSeq).max() ?? 0)
         searchUpdates.add(context, in: selected.mailbox)
-    }
-
-    /// RFC 5267 §4.3 CANCELUPDATE: every tag must name a running update, else nothing is cancelled.
-    func cancelSearchUpdates(_ tags: [String]) throws -> CommandResult {
-        try requireSelected()
-        guard searchUpdates.cancel(tags: tags) else { throw CommandFailure(.no, nil, "Unknown tag.") }
-        return .ok("Updates cancelled.")
+        return nil
     }
 
     /// Searches every context again over `current` (the view after this round's changes) and sends REMOVEFROM,
