@@ -1,6 +1,6 @@
 """Issue 14, item 3: one user's expensive or stalled commands do not hold up other users.
 
-alice has a big INBOX (~24 MB). Against her: connections that ask for every message body and then never read the
+alice has a big INBOX (~50 MB). Against her: connections that ask for every message body and then never read the
 answer (slow readers), and connections that loop a body SEARCH. Meanwhile bob's login + SELECT + FETCH of 10
 headers over IMAPS, and carol's POP3 login + STAT, must stay within the issue's bound: under 200 ms at the median
 and under 1 s at worst. Before the fair mail pool, two slow readers pinned both pool threads and bob's SELECT hung
@@ -23,8 +23,8 @@ from helpers import MAIL_PASSWORD
 
 pytestmark = pytest.mark.timeout(300)
 
-BIG_MESSAGES = 240
-BIG_BODY = 100_000  # octets per message: ~24 MB in alice's INBOX
+BIG_MESSAGES = 500
+BIG_BODY = 100_000  # octets per message: ~50 MB in alice's INBOX
 
 
 @pytest.fixture(scope="module")
@@ -116,9 +116,9 @@ def assert_within_bound(took: list[float]) -> None:
 
 
 def test_slow_readers_of_big_fetches_do_not_hold_up_other_users(srv):
-    """The issue's case: slow readers of big FETCHes held for 2 minutes (four of them, two more than it asks)."""
+    """The issue's cases: 8 slow readers of big FETCHes, held for 2 minutes (it asks for 2 held that long)."""
     _, before = measure(srv, rounds=3)  # warm: TLS, page cache
-    stalled = [stalled_fetch(srv) for _ in range(4)]
+    stalled = [stalled_fetch(srv) for _ in range(8)]
     try:
         time.sleep(1)  # the server has filled their windows and stalls
         took, peak = measure(srv, seconds=120, interval=1)
