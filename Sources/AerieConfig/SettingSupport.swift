@@ -286,11 +286,13 @@ public enum Support {
 
     /// `auth_mechanisms` values; enforced ones are the SASL module's `SASLMechanism` cases.
     public static let authMechanisms: [String: SettingSupport] = table([
-        (.enforced, ["plain", "login"]),
-        (.notImplemented("Aerie offers PLAIN and LOGIN, over TLS; use auth_mechanisms = plain login"), [
-            "oauthbearer", "xoauth2", "scram-sha-1", "scram-sha-256", "external", "cram-md5", "digest-md5", "gssapi",
-            "gss-spnego", "anonymous", "otp", "ntlm", "apop", "winbind", "rpa", "skey", "scram-sha-1-plus",
-            "scram-sha-256-plus",
+        (.enforced, ["plain", "login", "scram-sha-256", "scram-sha-1"]),
+        (.notImplemented("NIOSSL exposes no TLS keying material export (RFC 9266 tls-exporter): use scram-sha-256"), [
+            "scram-sha-1-plus", "scram-sha-256-plus",
+        ]),
+        (.notImplemented("Aerie offers PLAIN, LOGIN, SCRAM-SHA-256; use auth_mechanisms = plain login scram-sha-256"), [
+            "oauthbearer", "xoauth2", "external", "cram-md5", "digest-md5", "gssapi",
+            "gss-spnego", "anonymous", "otp", "ntlm", "apop", "winbind", "rpa", "skey",
         ]),
     ])
 

@@ -11,6 +11,12 @@ public struct IMAPSession: Sendable {
     enum State: Sendable {
         case notAuthenticated
         case saslExchange(tag: IMAPTag, exchange: SASLServerExchange)
+        /// A mechanism run by the auth process (SCRAM): the next line is the client's response for `exchange`
+        /// (0: the exchange has not started).
+        case remoteSASL(tag: IMAPTag, mechanism: SASLMechanism, exchange: UInt32)
+        case awaitingSASLStep(tag: IMAPTag, mechanism: SASLMechanism)
+        /// The mechanism's final data went out as a challenge (RFC 9051 §6.2.2): the client's empty line ends it.
+        case saslFinalSent(tag: IMAPTag, user: AuthenticatedUser)
         case awaitingAuthResult(tag: IMAPTag)
         case authenticated(AuthenticatedUser)
         case loggedOut
@@ -18,12 +24,12 @@ public struct IMAPSession: Sendable {
 
     public let settings: IMAPSessionSettings
     public internal(set) var context: ConnectionContext
-    private(set) var state: State = .notAuthenticated
+    var state: State = .notAuthenticated
     /// Failed authentications so far; the disconnect log line reports them for fail2ban.
     public private(set) var authFailures = 0
     private var badCommands = 0
     /// The last user name tried and how, for the disconnect log line (never the password).
-    public private(set) var lastAttemptedUser: String?
+    public internal(set) var lastAttemptedUser: String?
     public internal(set) var lastMethod: String?
     /// Set when a client tried LOGIN/plaintext SASL before TLS; Dovecot's log says so and fail2ban counts it.
     public internal(set) var triedDisallowedPlaintext: String?
@@ -47,8 +53,10 @@ public struct IMAPSession: Sendable {
 
     /// True while the next unit from the client is a SASL response line rather than a command.
     public var expectsSASLResponse: Bool {
-        if case .saslExchange = state { return true }
-        return false
+        switch state {
+        case .saslExchange, .remoteSASL, .saslFinalSent: true
+        default: false
+        }
     }
 
     var capabilities: [String] {
@@ -75,7 +83,11 @@ public struct IMAPSession: Sendable {
         switch state {
         case .saslExchange(let tag, var exchange):
             return continueSASL(tag: tag, exchange: &exchange, line: unit)
-        case .awaitingAuthResult, .loggedOut:
+        case .remoteSASL(let tag, let mechanism, let exchange):
+            return continueRemoteSASL(tag: tag, mechanism: mechanism, exchange: exchange, line: unit)
+        case .saslFinalSent(let tag, let user):
+            return finishRemoteSASL(tag: tag, user: user, line: unit)
+        case .awaitingAuthResult, .awaitingSASLStep, .loggedOut:
             // The transport stops reading while an authentication runs; anything here is a transport bug.
             return []
         case .notAuthenticated, .authenticated:
@@ -257,6 +269,7 @@ public struct IMAPSession: Sendable {
             }
             initial = decoded
         }
+        if mechanism.scramHash != nil { return startRemoteSASL(tag: tag, mechanism: mechanism, initial: initial) }
         return sasl(step: exchange.start(initialResponse: initial), tag: tag, exchange: exchange)
     }
 
