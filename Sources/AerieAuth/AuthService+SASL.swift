@@ -61,6 +61,9 @@ extension AuthService: SASLStepAuthenticator {
                 stored: foundEntry.password, defaultScheme: passdb.defaultScheme, hash: hash,
                 allowWeakSchemes: configuration.allowWeakSchemes)
             {
+            case .success(_) where requiresTOTP(name):
+                credentials = Self.unknownUserCredentials(hash, name: name)
+                doomed = "\(mechanism.rawValue) cannot carry a TOTP code: use PLAIN with the code, or an app password"
             case .success(let stored):
                 credentials = stored
                 entry = foundEntry

@@ -14,6 +14,8 @@ public final class AuthService: Authenticator {
     let clock: AuthClock
     /// SCRAM exchanges waiting for the client's proof (AuthService+SASL.swift).
     let saslExchanges = SASLExchangeTable()
+    /// TOTP enrolments and app passwords (AuthService+SecondFactor.swift).
+    let secondFactorStore = SecondFactorStoreHolder()
 
     public convenience init(configuration: AuthServiceConfiguration, log: any LogSink, pool: PasswordHashingPool) throws {
         try self.init(configuration: configuration, log: log, pool: pool, files: nil)
@@ -186,7 +188,6 @@ public final class AuthService: Authenticator {
 
     func authenticateBlocking(_ request: AuthRequest) -> AuthResult {
         let name = formatUser(request.user)
-        let allowWeak = configuration.allowWeakSchemes
 
         let passdbs = configuration.passdbs.filter { $0.protocols.isEmpty || $0.protocols.contains(request.service) }
         for passdb in passdbs where passdb.deny {
@@ -211,9 +212,7 @@ public final class AuthService: Authenticator {
             let check: PasswordCheck =
                 entry.password.isEmpty
                 ? .mismatch
-                : PasswordSchemes.verify(
-                    password: request.password, stored: entry.password, defaultScheme: passdb.defaultScheme,
-                    allowWeakSchemes: allowWeak)
+                : verifyWithSecondFactors(request, name: name, entry: entry, passdb: passdb)
             switch check {
             case .match:
                 debug(passdb.driver, name, request, "Password verified")

@@ -203,6 +203,8 @@ public final class AerieServer: Sendable {
             let delay = settings.forProtocol(service).authFailureDelay
             if delay != settings.authFailureDelay { configuration.failureDelays[service] = delay }
         }
+        if !settings.stateDir.isEmpty { configuration.secondFactorDirectory = settings.stateDir + "/auth" }
+        configuration.totpSeparator = settings.string(forKey: "auth_totp_separator") ?? ":"
         return configuration
     }
 
