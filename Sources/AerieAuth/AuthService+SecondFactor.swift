@@ -23,7 +23,9 @@ final class SecondFactorStoreHolder: Sendable {
 /// Second factors in the password check (issue 13 item 4): an app password stands for the password and the code;
 /// a user with TOTP needs `PASSWORD<separator>CODE` (RFC 6238) for the main password.
 extension AuthService {
-    func verifyWithSecondFactors(_ request: AuthRequest, name: String, entry: PasswdFileEntry, passdb: PassDBSpec)
+    func verifyWithSecondFactors(
+        _ request: AuthRequest, name: String, entry: PasswdFileEntry, passdb: PassDBSpec
+    )
         -> PasswordCheck
     {
         let plain = {
@@ -75,7 +77,8 @@ extension AuthService {
 
     /// `PASSWORD<separator>CODE` split at the last separator (the password may contain it too).
     static func splitCode(_ text: String, separator: String) -> (String, String)? {
-        let bytes = Array(text.utf8), mark = Array(separator.utf8)
+        let bytes = Array(text.utf8)
+        let mark = Array(separator.utf8)
         guard !mark.isEmpty, bytes.count >= mark.count else { return nil }
         for start in stride(from: bytes.count - mark.count, through: 0, by: -1)
         where Array(bytes[start..<start + mark.count]) == mark {

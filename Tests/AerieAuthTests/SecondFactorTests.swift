@@ -1,9 +1,10 @@
-@testable import AerieAuth
 import AerieCore
 import AerieTestSupport
 import Foundation
 import SASL
 import Testing
+
+@testable import AerieAuth
 
 /// Issue 13 item 4: TOTP and app passwords in the password check.
 @Suite struct SecondFactorTests {
@@ -28,7 +29,9 @@ import Testing
         await pool.shutdown()
     }
 
-    func login(_ service: AuthService, _ user: String, _ password: String, service name: String = "imap")
+    func login(
+        _ service: AuthService, _ user: String, _ password: String, service name: String = "imap"
+    )
         async -> Bool
     {
         let request = AuthRequest(user: user, password: password, service: name, remoteIP: "192.0.2.7", secured: true)
@@ -99,7 +102,9 @@ import Testing
             #expect(lines.contains("app password 'old' refused: expired"))
             #expect(!lines.contains(phone))
             let stored = try store.allFactors()["alice"]!.appPasswords
-            #expect(stored.map(\.name) == ["phone", "old", "far"] && stored.allSatisfy { $0.hash.hasPrefix("{SHA512-CRYPT}") })
+            #expect(
+                stored.map(\.name) == ["phone", "old", "far"]
+                    && stored.allSatisfy { $0.hash.hasPrefix("{SHA512-CRYPT}") })
             #expect(try store.revokeAppPassword(user: "alice", name: "phone", group: nil))
             #expect(try !store.revokeAppPassword(user: "alice", name: "phone", group: nil))
             #expect(await !login(service, "alice", phone))

@@ -1,5 +1,6 @@
-@testable import AerieAuth
 import Testing
+
+@testable import AerieAuth
 
 @Suite struct TOTPTests {
     /// RFC 6238 Appendix B: 8-digit codes for the seeds "1234567890" repeated to the hash's length.
@@ -39,7 +40,9 @@ import Testing
         #expect(totp.verify(current, at: now, after: used) == nil)
         #expect(totp.verify(totp.code(at: now - 30), at: now, after: used) == nil)
         #expect(totp.verify(totp.code(at: now + 30), at: now, after: used) == used + 1)
-        for bad in ["", "12345", "1234567", "12345a", " 123456"] { #expect(totp.verify(bad, at: now, after: nil) == nil) }
+        for bad in ["", "12345", "1234567", "12345a", " 123456"] {
+            #expect(totp.verify(bad, at: now, after: nil) == nil)
+        }
     }
 
     @Test func base32AndURI() {

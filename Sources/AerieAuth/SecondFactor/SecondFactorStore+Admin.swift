@@ -14,7 +14,8 @@ extension SecondFactorStore {
         let key = try ensureKey(group: group)
         let sealed = try Self.seal(secret, key: key, user: user)
         try update(group: group) { users in
-            users[user, default: UserFactors()].totp = TOTPEnrolment(algorithm: algorithm, digits: 6, sealedSecret: sealed)
+            users[user, default: UserFactors()].totp = TOTPEnrolment(
+                algorithm: algorithm, digits: 6, sealedSecret: sealed)
         }
         return TOTP(secret: secret, algorithm: algorithm)
     }
@@ -84,6 +85,10 @@ extension SecondFactorStore {
     }
 
     private func makeDirectory(group: UInt32?) throws {
+        // state_dir itself, when this is the first thing kept there.
+        if let slash = directory.utf8.lastIndex(of: UInt8(ascii: "/")), slash != directory.utf8.startIndex {
+            _ = mkdir(String(directory[..<slash]), 0o755)
+        }
         if mkdir(directory, 0o750) == 0 {
             if let group { _ = chown(directory, geteuid(), group) }
         } else if errno != EEXIST {

@@ -106,7 +106,9 @@ public final class SecondFactorStore: Sendable {
     }
 
     /// Checks a TOTP code and spends it: the step it matched, and every older one, is refused from then on.
-    public func acceptTOTP(user: String, enrolment: TOTPEnrolment, code: String, now: Int64) throws(SecondFactorError)
+    public func acceptTOTP(
+        user: String, enrolment: TOTPEnrolment, code: String, now: Int64
+    ) throws(SecondFactorError)
         -> Bool
     {
         let key = try serverKey()

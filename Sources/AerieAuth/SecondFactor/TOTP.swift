@@ -4,7 +4,9 @@ internal import Crypto
 /// them: 30-second steps from the Unix epoch, 6 digits, HMAC-SHA-1 or HMAC-SHA-256.
 public struct TOTP: Sendable, Equatable {
     public enum Algorithm: String, Sendable, CaseIterable {
-        case sha1 = "SHA1", sha256 = "SHA256", sha512 = "SHA512"
+        case sha1 = "SHA1"
+        case sha256 = "SHA256"
+        case sha512 = "SHA512"
     }
 
     public var secret: [UInt8]
@@ -65,7 +67,8 @@ public struct TOTP: Sendable, Equatable {
     }
 
     static func equals(_ a: String, _ b: String) -> Bool {
-        let x = Array(a.utf8), y = Array(b.utf8)
+        let x = Array(a.utf8)
+        let y = Array(b.utf8)
         guard x.count == y.count else { return false }
         var difference: UInt8 = 0
         for index in x.indices { difference |= x[index] ^ y[index] }
@@ -77,8 +80,10 @@ public struct TOTP: Sendable, Equatable {
         func escape(_ text: String) -> String {
             let allowed = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~".utf8)
             let hex = Array("0123456789ABCDEF")
-            return text.utf8.map { allowed.contains($0) ? String(UnicodeScalar($0)) : "%\(hex[Int($0 >> 4)])\(hex[Int($0 & 15)])" }
-                .joined()
+            return text.utf8.map {
+                allowed.contains($0) ? String(UnicodeScalar($0)) : "%\(hex[Int($0 >> 4)])\(hex[Int($0 & 15)])"
+            }
+            .joined()
         }
         return "otpauth://totp/\(escape(issuer)):\(escape(account))?secret=\(Base32.encode(secret))"
             + "&issuer=\(escape(issuer))&algorithm=\(algorithm.rawValue)&digits=\(digits)&period=\(period)"
