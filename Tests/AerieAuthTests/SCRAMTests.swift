@@ -141,6 +141,12 @@ struct SCRAMTestClient {
         let fields = ours.dropFirst("{SCRAM-SHA-256}".count).split(separator: ",")
         #expect(fields.count == 4 && fields[0] == "4096" && SASLBase64.decode(String(fields[2]))?.count == 32)
         #expect(PasswordSchemes.verify(password: "pencil", stored: ours, allowWeakSchemes: false) == .match)
+        // RFC 7677 §4's floor of 4096 iterations, as Dovecot: neither made nor accepted below it.
+        #expect(throws: PasswordHashError.invalidRounds(4095)) {
+            try PasswordSchemes.hash(password: "pencil", scheme: "SCRAM-SHA-256", rounds: 4095)
+        }
+        let low = "{SCRAM-SHA-256}4095," + dovecot.split(separator: ",", maxSplits: 1)[1]
+        #expect(PasswordSchemes.verify(password: "pencil", stored: low, allowWeakSchemes: false) == .malformed)
         // SCRAM-SHA-1 is weak; SHA-256 keys do not serve SHA-1.
         let sha1 = try PasswordSchemes.hash(password: "pencil", scheme: "SCRAM-SHA-1")
         #expect(

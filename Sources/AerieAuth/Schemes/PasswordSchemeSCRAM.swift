@@ -14,6 +14,8 @@ struct SCRAMScheme: PasswordScheme {
     let rawLength = 0
     /// Dovecot's default, and RFC 7677 §4's minimum for SCRAM-SHA-256.
     static let defaultIterations = 4096
+    /// RFC 7677 §4 (SHOULD be at least 4096), which Dovecot enforces on stored credentials too.
+    static let minimumIterations = 4096
     static let saltLength = 16
     /// Refuse absurd costs from a hostile or corrupt passdb line.
     static let maximumIterations = 10_000_000
@@ -35,7 +37,9 @@ struct SCRAMScheme: PasswordScheme {
 
     func generate(password: [UInt8], rounds: Int?) throws(PasswordHashError) -> [UInt8] {
         let iterations = rounds ?? Self.defaultIterations
-        guard iterations >= 1, iterations <= Self.maximumIterations else { throw .invalidRounds(iterations) }
+        guard iterations >= Self.minimumIterations, iterations <= Self.maximumIterations else {
+            throw .invalidRounds(iterations)
+        }
         let salt = SchemeEncoding.randomBytes(Self.saltLength)
         guard let salted = Self.saltedPassword(hash, password: password, salt: salt, iterations: iterations) else {
             throw .libraryFailure(name)
@@ -53,7 +57,7 @@ struct SCRAMScheme: PasswordScheme {
     static func parse(_ raw: [UInt8], hash: SCRAMHash) -> SCRAMCredentials? {
         let fields = raw.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false)
         guard fields.count == 4, let iterations = Int(String(decoding: fields[0], as: UTF8.self)),
-            iterations >= 1, iterations <= maximumIterations,
+            iterations >= minimumIterations, iterations <= maximumIterations,
             let salt = SchemeEncoding.unbase64(Array(fields[1])), !salt.isEmpty,
             let storedKey = SchemeEncoding.unbase64(Array(fields[2])),
             let serverKey = SchemeEncoding.unbase64(Array(fields[3]))
