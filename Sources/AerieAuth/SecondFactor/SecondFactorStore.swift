@@ -177,7 +177,7 @@ public final class SecondFactorStore: Sendable {
         return Array(lines.map { $0 + "\n" }.joined().utf8)
     }
 
-    /// Names, protocols and networks go into a tab-separated line: no tab, newline or comma-free violations.
+    /// Names go into a tab-separated line and comma lists: no control character (tab, newline) and no comma.
     public static func validName(_ text: String) -> Bool {
         !text.isEmpty && text.utf8.count <= 256
             && !text.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F || $0 == UInt8(ascii: ",") })
