@@ -85,11 +85,7 @@ extension AuthService: SASLStepAuthenticator {
         let pending = SASLExchangeTable.Pending(
             exchange: exchange, request: request, name: name, entry: entry, driver: driver, doomed: doomed,
             started: start)
-        guard let id = saslExchanges.insert(pending, now: clock.now()) else {
-            log.warning(
-                AuthLogFormat.category, "\(prefix("sasl", name, request)): too many SCRAM exchanges in progress")
-            return .finished(.failure(.temporaryFailure), serverFinal: nil)
-        }
+        let id = saslExchanges.insert(pending, now: clock.now())
         return .challenge(exchange: id, user: clientFirst.user, exchange.serverFirst)
     }
 

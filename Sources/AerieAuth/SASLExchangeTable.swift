@@ -18,15 +18,22 @@ final class SASLExchangeTable: Sendable {
         var started: ContinuousClock.Instant
     }
 
-    static let capacity = 10_000
     static let lifetime: Duration = .seconds(120)
+    let capacity: Int
     private let table = Mutex([UInt32: Pending]())
 
-    /// Stores an exchange under a fresh non-zero id; nil when the table is full of live exchanges.
-    func insert(_ pending: Pending, now: ContinuousClock.Instant) -> UInt32? {
+    init(capacity: Int = 10_000) { self.capacity = max(1, capacity) }
+
+    var count: Int { table.withLock { $0.count } }
+
+    /// Stores an exchange under a fresh non-zero id. When full, expired exchanges go first, then the oldest: a real
+    /// client answers within seconds, so a flood of abandoned exchanges cannot lock SCRAM logins out.
+    func insert(_ pending: Pending, now: ContinuousClock.Instant) -> UInt32 {
         table.withLock { table in
-            if table.count >= Self.capacity { table = table.filter { now - $0.value.started < Self.lifetime } }
-            guard table.count < Self.capacity else { return nil }
+            if table.count >= capacity { table = table.filter { now - $0.value.started < Self.lifetime } }
+            if table.count >= capacity, let oldest = table.min(by: { $0.value.started < $1.value.started }) {
+                table[oldest.key] = nil
+            }
             var id: UInt32 = 0
             while id == 0 || table[id] != nil { id = UInt32.random(in: 1 ... .max) }
             table[id] = pending

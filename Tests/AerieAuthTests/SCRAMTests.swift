@@ -237,3 +237,27 @@ struct SCRAMTestClient {
         }
     }
 }
+
+@Suite struct SASLExchangeTableTests {
+    /// Abandoned exchanges cannot fill the table: the oldest goes, the newest (a real client's) stays.
+    @Test func fullTableDropsTheOldest() throws {
+        let table = SASLExchangeTable(capacity: 3)
+        let client = SCRAMTestClient()
+        let exchange = try SCRAMServerExchange(
+            hash: .sha256, clientFirst: SCRAMClientFirst.parse(client.first), credentials: SCRAMTests.credentials(),
+            serverNonce: "n", channelBinding: nil, plus: false)
+        let start = ContinuousClock.now
+        var ids: [UInt32] = []
+        for i in 0..<4 {
+            let pending = SASLExchangeTable.Pending(
+                exchange: exchange, request: AuthRequest(user: "user", password: ""), name: "user", entry: nil,
+                driver: "passwd-file", doomed: nil, started: start + .seconds(i))
+            ids.append(table.insert(pending, now: start + .seconds(i)))
+        }
+        #expect(Set(ids).count == 4 && !ids.contains(0) && table.count == 3)
+        #expect(table.take(ids[0], now: start + .seconds(5)) == nil)
+        #expect(table.take(ids[3], now: start + .seconds(5)) != nil)
+        #expect(table.take(ids[3], now: start + .seconds(5)) == nil)
+        #expect(table.take(ids[2], now: start + SASLExchangeTable.lifetime + .seconds(2)) == nil)
+    }
+}
