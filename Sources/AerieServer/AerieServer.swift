@@ -205,6 +205,9 @@ public final class AerieServer: Sendable {
         }
         if !settings.stateDir.isEmpty { configuration.secondFactorDirectory = settings.stateDir + "/auth" }
         configuration.totpSeparator = settings.string(forKey: "auth_totp_separator") ?? ":"
+        guard !configuration.totpSeparator.isEmpty, !configuration.totpSeparator.contains(where: \.isNumber) else {
+            throw ServerStartError("auth_totp_separator must be non-empty and hold no digit: it ends the password")
+        }
         return configuration
     }
 

@@ -112,3 +112,12 @@ def test_totp_disable(aerie_bin, tfa_server):
     assert login(tfa_server, USER, PW)
     again = adm(aerie_bin, tfa_server, "totp", "disable", USER, check=False)
     assert again.returncode == 1
+
+
+def test_separator_must_end_the_password(aerie_bin, tfa_server):
+    text = tfa_server.config.read_text()
+    for value, ok in (("", False), ("7", False), ("/", True), ("\"#\"", True)):
+        conf = tfa_server.directory / "sep.conf"
+        conf.write_text(text + f"\nauth_totp_separator = {value}\n")
+        r = subprocess.run([aerie_bin, "conf", "check", "-c", str(conf)], capture_output=True, text=True)
+        assert (r.returncode == 0) == ok, (value, r)
