@@ -41,7 +41,9 @@ let package = Package(
             dependencies: ["AerieCore"],
             swiftSettings: strict
         ),
-        .target(name: "SASL", dependencies: ["AerieCore"], swiftSettings: strict),
+        .target(
+            name: "SASL", dependencies: ["AerieCore", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strict),
         .target(name: "AerieMIME", dependencies: ["AerieCore"], swiftSettings: strict),
         .target(name: "POP3Protocol", dependencies: ["AerieCore"], swiftSettings: strict),
         .target(name: "LMTPProtocol", dependencies: ["AerieCore"], swiftSettings: strict),

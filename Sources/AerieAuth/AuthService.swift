@@ -3,15 +3,19 @@ public import AerieCore
 /// Dovecot-style authentication over passwd-file passdbs and userdbs: deny passdbs first, then passdbs in order,
 /// then the userdb, then the uid/gid policy. Every failure is logged at once, at Info, in Dovecot 2.3's words.
 public final class AuthService: Authenticator {
-    private let configuration: AuthServiceConfiguration
-    private let log: any LogSink
-    private let pool: PasswordHashingPool
+    let configuration: AuthServiceConfiguration
+    let log: any LogSink
+    let pool: PasswordHashingPool
     private let files: PasswdFileCache
     /// Per-IP penalties and bans; kept as long as this service (the auth process) lives.
     public let penalty: AuthPenalty
     /// What an unknown user's password is verified against, so it costs what a wrong password costs.
     private let dummy: (stored: String, scheme: String)
-    private let clock: AuthClock
+    let clock: AuthClock
+    /// SCRAM exchanges waiting for the client's proof (AuthService+SASL.swift).
+    let saslExchanges = SASLExchangeTable()
+    /// TOTP enrolments and app passwords (AuthService+SecondFactor.swift).
+    let secondFactorStore = SecondFactorStoreHolder()
 
     public convenience init(configuration: AuthServiceConfiguration, log: any LogSink, pool: PasswordHashingPool) throws {
         try self.init(configuration: configuration, log: log, pool: pool, files: nil)
@@ -50,7 +54,7 @@ public final class AuthService: Authenticator {
     }
 
     /// Verifies the password against the dummy hash and drops the answer: no user here, same cost.
-    private func spendDummyVerification(_ request: AuthRequest) {
+    func spendDummyVerification(_ request: AuthRequest) {
         _ = PasswordSchemes.verify(
             password: request.password, stored: dummy.stored, defaultScheme: dummy.scheme,
             allowWeakSchemes: configuration.allowWeakSchemes)
@@ -176,7 +180,7 @@ public final class AuthService: Authenticator {
 
     // MARK: - Stages (run on a pool thread)
 
-    private enum Lookup {
+    enum Lookup {
         case found(PasswdFileEntry)
         case notFound
         case failure
@@ -184,7 +188,6 @@ public final class AuthService: Authenticator {
 
     func authenticateBlocking(_ request: AuthRequest) -> AuthResult {
         let name = formatUser(request.user)
-        let allowWeak = configuration.allowWeakSchemes
 
         let passdbs = configuration.passdbs.filter { $0.protocols.isEmpty || $0.protocols.contains(request.service) }
         for passdb in passdbs where passdb.deny {
@@ -209,9 +212,7 @@ public final class AuthService: Authenticator {
             let check: PasswordCheck =
                 entry.password.isEmpty
                 ? .mismatch
-                : PasswordSchemes.verify(
-                    password: request.password, stored: entry.password, defaultScheme: passdb.defaultScheme,
-                    allowWeakSchemes: allowWeak)
+                : verifyWithSecondFactors(request, name: name, entry: entry, passdb: passdb)
             switch check {
             case .match:
                 debug(passdb.driver, name, request, "Password verified")
@@ -334,7 +335,7 @@ public final class AuthService: Authenticator {
 
     /// passwd-file extra fields that refuse a correct password: `allow_nets` (fails like a wrong password, as in
     /// Dovecot) and `nologin` (with `reason` for the log).
-    private func loginRefusal(_ entry: PasswdFileEntry, _ driver: String, _ name: String, _ request: AuthRequest)
+    func loginRefusal(_ entry: PasswdFileEntry, _ driver: String, _ name: String, _ request: AuthRequest)
         -> AuthFailure?
     {
         if let nets = entry.extraFields["allow_nets"] {
@@ -367,7 +368,7 @@ public final class AuthService: Authenticator {
         return (try? UserVariables.expand(configuration.usernameFormat, user: user)) ?? user
     }
 
-    private func lookup(_ name: String, path template: String, driver: String, request: AuthRequest, quiet: Bool = false)
+    func lookup(_ name: String, path template: String, driver: String, request: AuthRequest, quiet: Bool = false)
         -> Lookup
     {
         let path: String
@@ -389,16 +390,16 @@ public final class AuthService: Authenticator {
         }
     }
 
-    private func prefix(_ driver: String, _ name: String, _ request: AuthRequest) -> String {
+    func prefix(_ driver: String, _ name: String, _ request: AuthRequest) -> String {
         AuthLogFormat.prefix(driver: driver, user: name, remoteIP: request.remoteIP, sessionID: request.sessionID)
     }
 
     /// Failures are always logged (secure default, fail2ban needs them), whatever `verbose` says.
-    private func fail(_ driver: String, _ name: String, _ request: AuthRequest, _ message: String, level: LogLevel = .info) {
+    func fail(_ driver: String, _ name: String, _ request: AuthRequest, _ message: String, level: LogLevel = .info) {
         log.log(level, category: AuthLogFormat.category, "\(prefix(driver, name, request)): \(message)")
     }
 
-    private func debug(_ driver: String, _ name: String, _ request: AuthRequest, _ message: String) {
+    func debug(_ driver: String, _ name: String, _ request: AuthRequest, _ message: String) {
         guard configuration.debug else { return }
         log.debug(AuthLogFormat.category, "\(prefix(driver, name, request)): \(message)")
     }

@@ -23,6 +23,10 @@ public struct AuthServiceConfiguration: Sendable {
     public var penalty = AuthPenaltySettings()
     /// `protocol NAME { auth_failure_delay = … }` overrides, by `AuthRequest.service`.
     public var failureDelays: [String: Duration] = [:]
+    /// Where TOTP enrolments and app passwords are (`state_dir/auth`); "" for none.
+    public var secondFactorDirectory = ""
+    /// What separates the password from the TOTP code (`PASSWORD:123456`).
+    public var totpSeparator = ":"
 
     public init(
         passdbs: [PassDBSpec] = [], userdbs: [UserDBSpec] = [], allowWeakSchemes: Bool = false,

@@ -20,10 +20,12 @@ public enum AuthWire {
         case lookup(id: UInt32, user: String)
         /// `aerie adm penalty …` / `aerie adm ban …`: answered with an admin reply (`encodeAdminReply`).
         case admin(id: UInt32, arguments: [String])
+        /// One step of a SASL exchange run in the auth process (SCRAM): answered with `encodeSASLReply`.
+        case saslStep(id: UInt32, SASLStepRequest)
 
         public var id: UInt32 {
             switch self {
-            case .authenticate(let id, _), .lookup(let id, _), .admin(let id, _): id
+            case .authenticate(let id, _), .lookup(let id, _), .admin(let id, _), .saslStep(let id, _): id
             }
         }
     }
@@ -51,7 +53,7 @@ public enum AuthWire {
     static let retryStatus: UInt8 = 0xFE
 
     enum Kind: UInt8 {
-        case authenticate = 1, lookup = 2, admin = 3, reply = 0x81, adminReply = 0x82
+        case authenticate = 1, lookup = 2, admin = 3, saslStep = 4, reply = 0x81, adminReply = 0x82, saslReply = 0x83
     }
 
     static let failureCodes: [(AuthFailure, UInt8)] = [
@@ -67,10 +69,13 @@ public enum AuthWire {
         case .authenticate(let id, let r):
             out.byte(Kind.authenticate.rawValue)
             out.u32(id)
-            for field in [r.user, r.password, r.mechanism, r.service, r.remoteIP, r.localIP, r.sessionID] {
-                try out.string(field)
-            }
-            out.byte(r.secured ? 1 : 0)
+            try out.authRequest(r)
+        case .saslStep(let id, let step):
+            out.byte(Kind.saslStep.rawValue)
+            out.u32(id)
+            out.u32(step.exchange)
+            try out.authRequest(step.context)
+            try out.blob(step.response)
         case .lookup(let id, let user):
             out.byte(Kind.lookup.rawValue)
             out.u32(id)
@@ -118,25 +123,92 @@ public enum AuthWire {
             out.byte(retryStatus)
             return try out.framed()
         }
-        switch reply.result {
-        case .success(let user):
-            guard user.extraFields.count <= maxExtraFields else { throw .tooLarge }
+        try out.result(reply.result)
+        return try out.framed()
+    }
+
+    /// The answer to a `saslStep`: status 0 and a challenge, or status 1, the result and the optional final data.
+    public static func encodeSASLReply(id: UInt32, _ reply: SASLStepReply) throws(AuthWireError) -> [UInt8] {
+        var out = Writer()
+        out.byte(Kind.saslReply.rawValue)
+        out.u32(id)
+        switch reply {
+        case .challenge(let exchange, let user, let bytes):
             out.byte(0)
-            try out.string(user.user)
-            out.u32(user.uid)
-            out.u32(user.gid)
-            try out.string(user.home)
-            out.u16(UInt16(user.extraFields.count))
-            for (key, value) in user.extraFields.sorted(by: { $0.key < $1.key }) {
-                try out.string(key)
-                try out.string(value)
-            }
-        case .failure(let failure):
-            out.byte(failureCodes.first { $0.0 == failure }!.1)
+            out.u32(exchange)
+            try out.string(user)
+            try out.blob(bytes)
+        case .finished(let result, let serverFinal):
+            out.byte(1)
+            try out.result(result)
+            out.byte(serverFinal == nil ? 0 : 1)
+            if let serverFinal { try out.blob(serverFinal) }
         }
         return try out.framed()
     }
 
+    public static func decodeSASLReply(_ payload: [UInt8]) throws(AuthWireError) -> (id: UInt32, SASLStepReply) {
+        var reader = Reader(payload)
+        guard try reader.byte() == Kind.saslReply.rawValue else { throw .malformed }
+        let id = try reader.u32()
+        let reply: SASLStepReply
+        switch try reader.byte() {
+        case 0:
+            let exchange = try reader.u32()
+            let user = try reader.string()
+            reply = .challenge(exchange: exchange, user: user, try reader.blob())
+        case 1:
+            let result = try reader.result()
+            switch try reader.byte() {
+            case 0: reply = .finished(result, serverFinal: nil)
+            case 1: reply = .finished(result, serverFinal: try reader.blob())
+            default: throw .malformed
+            }
+        default: throw .malformed
+        }
+        try reader.end()
+        return (id, reply)
+    }
+
+    /// Whether a reply payload is a `saslStep`'s answer (`decodeSASLReply`) rather than a `Reply`.
+    public static func isSASLReply(_ payload: [UInt8]) -> Bool { payload.first == Kind.saslReply.rawValue }
+}
+
+extension AuthWire.Writer {
+    mutating func authRequest(_ r: AuthRequest) throws(AuthWireError) {
+        for field in [r.user, r.password, r.mechanism, r.service, r.remoteIP, r.localIP, r.sessionID] {
+            try string(field)
+        }
+        byte(r.secured ? 1 : 0)
+    }
+
+    mutating func blob(_ value: [UInt8]) throws(AuthWireError) {
+        guard value.count <= AuthWire.maxString else { throw .tooLarge }
+        u16(UInt16(value.count))
+        bytes += value
+    }
+
+    mutating func result(_ result: AuthResult) throws(AuthWireError) {
+        switch result {
+        case .success(let user):
+            guard user.extraFields.count <= AuthWire.maxExtraFields else { throw .tooLarge }
+            byte(0)
+            try string(user.user)
+            u32(user.uid)
+            u32(user.gid)
+            try string(user.home)
+            u16(UInt16(user.extraFields.count))
+            for (key, value) in user.extraFields.sorted(by: { $0.key < $1.key }) {
+                try string(key)
+                try string(value)
+            }
+        case .failure(let failure):
+            byte(AuthWire.failureCodes.first { $0.0 == failure }!.1)
+        }
+    }
+}
+
+extension AuthWire {
     // MARK: - Decoding
 
     /// Decodes one request payload (without its length prefix).
@@ -147,16 +219,12 @@ public enum AuthWire {
         let request: Request
         switch Kind(rawValue: kind) {
         case .authenticate:
-            let user = try reader.string(), password = try reader.string(), mechanism = try reader.string()
-            let service = try reader.string(), remoteIP = try reader.string(), localIP = try reader.string()
-            let sessionID = try reader.string()
-            let secured = try reader.byte()
-            guard secured <= 1 else { throw .malformed }
-            request = .authenticate(
-                id: id,
-                AuthRequest(
-                    user: user, password: password, mechanism: mechanism, service: service, remoteIP: remoteIP,
-                    localIP: localIP, secured: secured == 1, sessionID: sessionID))
+            request = .authenticate(id: id, try reader.authRequest())
+        case .saslStep:
+            let exchange = try reader.u32()
+            let context = try reader.authRequest()
+            let response = try reader.blob()
+            request = .saslStep(id: id, SASLStepRequest(exchange: exchange, context: context, response: response))
         case .lookup:
             request = .lookup(id: id, user: try reader.string())
         case .admin:
@@ -293,6 +361,45 @@ public enum AuthWire {
                 throw .malformed
             }
             return text
+        }
+
+        mutating func blob() throws(AuthWireError) -> [UInt8] {
+            let length = Int(try u16())
+            guard length <= AuthWire.maxString else { throw .tooLarge }
+            guard bytes.count - offset >= length else { throw .malformed }
+            defer { offset += length }
+            return Array(bytes[offset..<offset + length])
+        }
+
+        mutating func authRequest() throws(AuthWireError) -> AuthRequest {
+            let user = try string(), password = try string(), mechanism = try string()
+            let service = try string(), remoteIP = try string(), localIP = try string()
+            let sessionID = try string()
+            let secured = try byte()
+            guard secured <= 1 else { throw .malformed }
+            return AuthRequest(
+                user: user, password: password, mechanism: mechanism, service: service, remoteIP: remoteIP,
+                localIP: localIP, secured: secured == 1, sessionID: sessionID)
+        }
+
+        mutating func result() throws(AuthWireError) -> AuthResult {
+            let status = try byte()
+            guard status == 0 else {
+                guard let failure = AuthWire.failureCodes.first(where: { $0.1 == status })?.0 else { throw .malformed }
+                return .failure(failure)
+            }
+            let user = try string()
+            let uid = try u32(), gid = try u32()
+            let home = try string()
+            let count = Int(try u16())
+            guard count <= AuthWire.maxExtraFields else { throw .tooLarge }
+            var fields: [String: String] = [:]
+            for _ in 0..<count {
+                let key = try string()
+                guard fields[key] == nil else { throw .malformed }
+                fields[key] = try string()
+            }
+            return .success(AuthenticatedUser(user: user, uid: uid, gid: gid, home: home, extraFields: fields))
         }
 
         func end() throws(AuthWireError) {

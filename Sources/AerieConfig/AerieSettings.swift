@@ -84,6 +84,12 @@ public struct AerieSettings: Sendable {
         return nil
     }
 
+    /// A string setting; nil for unknown names and other types.
+    public func string(forKey key: String) -> String? {
+        if case .string(let s) = store[key] { return s }
+        return nil
+    }
+
     /// A duration setting; nil for unknown names and other types.
     public func duration(forKey key: String) -> Duration? {
         if case .duration(let d) = store[key] { return d }

@@ -38,6 +38,8 @@ enum Registry {
         SettingDef("auth_penalty_max_delay", .duration, "15 secs"), SettingDef("auth_penalty_ipv6_prefix", u32, "64"),
         SettingDef("auth_ban_failures", u32, "20"), SettingDef("auth_ban_distinct_users", u32, "10"),
         SettingDef("auth_ban_window", .duration, "10 mins"), SettingDef("auth_ban_time", .duration, "1 hour"),
+        // Aerie's own: what separates the password from a TOTP code (issue 13).
+        SettingDef("auth_totp_separator", .string, ":"),
         SettingDef("auth_cache_size", .size, "0"), SettingDef("auth_cache_ttl", .duration, "1 hour"),
         SettingDef("auth_cache_negative_ttl", .duration, "1 hour"), SettingDef("auth_cache_verify_password_with_worker", .bool, "no"),
         SettingDef("auth_verbose", .bool, "no"), SettingDef("auth_verbose_passwords", .passwordLogging, "no"),

@@ -50,13 +50,12 @@ public enum Support {
             "lmtp_add_received_header", "recipient_delimiter", "hostname", "quota_mail_size", "default_internal_user",
             "dovecot_config_version", "haproxy_trusted_networks", "haproxy_timeout", "auth_penalty_max_delay",
             "auth_penalty_ipv6_prefix", "auth_ban_failures", "auth_ban_distinct_users", "auth_ban_window",
-            "auth_ban_time", "imap_search_time_limit",
+            "auth_ban_time", "imap_search_time_limit", "auth_totp_separator", "state_dir",
         ]),
         (.notImplemented("Aerie always says BYE to its clients when it stops"), ["shutdown_clients"]),
         (.noEffect("Aerie's Maildir and index formats are the same whatever the storage version"),
          ["dovecot_storage_version"]),
         (.noEffect("the name labels Dovecot's processes; Aerie's base_dir is its own"), ["instance_name"]),
-        (.noEffect("Aerie keeps no state outside base_dir and the mail directories"), ["state_dir"]),
         (.noEffect("Aerie's process title does not change per connection"), ["verbose_proctitle"]),
         (.noEffect("Aerie's child processes (the auth process) get a fixed minimal environment"),
          ["import_environment"]),
@@ -286,11 +285,13 @@ public enum Support {
 
     /// `auth_mechanisms` values; enforced ones are the SASL module's `SASLMechanism` cases.
     public static let authMechanisms: [String: SettingSupport] = table([
-        (.enforced, ["plain", "login"]),
-        (.notImplemented("Aerie offers PLAIN and LOGIN, over TLS; use auth_mechanisms = plain login"), [
-            "oauthbearer", "xoauth2", "scram-sha-1", "scram-sha-256", "external", "cram-md5", "digest-md5", "gssapi",
-            "gss-spnego", "anonymous", "otp", "ntlm", "apop", "winbind", "rpa", "skey", "scram-sha-1-plus",
-            "scram-sha-256-plus",
+        (.enforced, ["plain", "login", "scram-sha-256", "scram-sha-1"]),
+        (.notImplemented("NIOSSL exposes no TLS keying material export (RFC 9266 tls-exporter): use scram-sha-256"), [
+            "scram-sha-1-plus", "scram-sha-256-plus",
+        ]),
+        (.notImplemented("Aerie offers PLAIN, LOGIN, SCRAM-SHA-256; use auth_mechanisms = plain login scram-sha-256"), [
+            "oauthbearer", "xoauth2", "external", "cram-md5", "digest-md5", "gssapi",
+            "gss-spnego", "anonymous", "otp", "ntlm", "apop", "winbind", "rpa", "skey",
         ]),
     ])
 

@@ -201,6 +201,11 @@ public final class AerieServer: Sendable {
             let delay = settings.forProtocol(service).authFailureDelay
             if delay != settings.authFailureDelay { configuration.failureDelays[service] = delay }
         }
+        if !settings.stateDir.isEmpty { configuration.secondFactorDirectory = settings.stateDir + "/auth" }
+        configuration.totpSeparator = settings.string(forKey: "auth_totp_separator") ?? ":"
+        guard !configuration.totpSeparator.isEmpty, !configuration.totpSeparator.contains(where: \.isNumber) else {
+            throw ServerStartError("auth_totp_separator must be non-empty and hold no digit: it ends the password")
+        }
         return configuration
     }
 

@@ -329,6 +329,13 @@ final class AuthWireServerHandler: ChannelInboundHandler, Sendable {
                 switch request {
                 case .authenticate(_, let auth): result = await service.authenticate(auth)
                 case .lookup(_, let user): result = await service.lookup(user)
+                case .saslStep(let id, let step):
+                    let answer = await service.saslStep(step)
+                    let unavailable = SASLStepReply.finished(.failure(.temporaryFailure), serverFinal: nil)
+                    let reply = (try? AuthWire.encodeSASLReply(id: id, answer))
+                        ?? (try? AuthWire.encodeSASLReply(id: id, unavailable))
+                    if let reply { channel.writeAndFlush(ByteBuffer(bytes: reply), promise: nil) }
+                    return
                 case .admin: return
                 }
                 let reply = (try? AuthWire.encode(AuthWire.Reply(id: request.id, result: result)))
@@ -343,9 +350,11 @@ final class AuthWireServerHandler: ChannelInboundHandler, Sendable {
 /// The server's side: an `Authenticator` whose calls are requests to the auth process. Many requests share one
 /// connection; a reply finds its caller by request id. When the connection drops, the requests on it get a
 /// temporary failure (NO [UNAVAILABLE]) and the next request connects again.
-public final class AuthProcessClient: Authenticator {
+public final class AuthProcessClient: SASLStepAuthenticator {
     enum Outcome: Sendable {
         case done(AuthResult)
+        /// The answer to a SASL step.
+        case sasl(SASLStepReply)
         /// The auth process is being replaced: ask again on a new connection.
         case retry
     }
@@ -387,10 +396,26 @@ public final class AuthProcessClient: Authenticator {
         await call { .lookup(id: $0, user: user) }
     }
 
+    /// One step of a SCRAM exchange; the auth process keeps the exchange between steps.
+    public func saslStep(_ request: SASLStepRequest) async -> SASLStepReply {
+        for _ in 0..<3 {
+            switch await attempt({ .saslStep(id: $0, request) }) {
+            case .sasl(let reply): return reply
+            case .done(let result): return .finished(result, serverFinal: nil)
+            case .retry: continue
+            }
+        }
+        return .finished(.failure(.temporaryFailure), serverFinal: nil)
+    }
+
     private func call(_ make: @escaping @Sendable (UInt32) -> AuthWire.Request) async -> AuthResult {
         // A reload replaces the auth process: its old self answers "retry" to what it can no longer take.
         for _ in 0..<3 {
-            if case .done(let result) = await attempt(make) { return result }
+            switch await attempt(make) {
+            case .done(let result): return result
+            case .sasl: return .failure(.temporaryFailure)
+            case .retry: continue
+            }
         }
         return .failure(.temporaryFailure)
     }
@@ -515,14 +540,22 @@ final class AuthWireClientHandler: ChannelInboundHandler, Sendable {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let buffer = unwrapInboundIn(data)
         var replies: [AuthWire.Reply] = []
+        var saslReplies: [(UInt32, SASLStepReply)] = []
         do {
             try frames.withLock { frames throws(AuthWireError) in
                 frames.append(buffer.readableBytesView)
-                while let payload = try frames.next() { replies.append(try AuthWire.decodeReply(payload)) }
+                while let payload = try frames.next() {
+                    if AuthWire.isSASLReply(payload) {
+                        saslReplies.append(try AuthWire.decodeSASLReply(payload))
+                    } else {
+                        replies.append(try AuthWire.decodeReply(payload))
+                    }
+                }
             }
         } catch {
             context.close(promise: nil)
         }
+        for (id, reply) in saslReplies { client.finish(id, .sasl(reply)) }
         for reply in replies {
             if reply.retry {
                 client.retire(context.channel)

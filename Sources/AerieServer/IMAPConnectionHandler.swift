@@ -63,6 +63,10 @@ final class IMAPConnectionHandler: SessionConnectionHandler {
         translate(session.authenticationFinished(result))
     }
 
+    override func saslStepFinished(_ reply: SASLStepReply) -> [ConnectionAction] {
+        translate(session.saslStepFinished(reply))
+    }
+
     /// IMAP actions in transport terms; mailbox commands become pool work.
     private func translate(_ actions: [IMAPSessionAction]) -> [ConnectionAction] {
         actions.map { action in
@@ -73,6 +77,7 @@ final class IMAPConnectionHandler: SessionConnectionHandler {
             case .stopCompression: .perform { [unowned self] context in stopCompression(context: context) }
             case .loggedOut(let user): .loggedOut(user)
             case .authenticate(let request): .authenticate(request)
+            case .saslStep(let request): .saslStep(request)
             case .sleep(let duration): .sleep(duration)
             case .loggedIn(let user): .loggedIn(user)
             case .close(let reason): .close(reason: reason)

@@ -47,12 +47,17 @@ final class POP3ConnectionHandler: SessionConnectionHandler {
         translate(session.authenticationFinished(result))
     }
 
+    override func saslStepFinished(_ reply: SASLStepReply) -> [ConnectionAction] {
+        translate(session.saslStepFinished(reply))
+    }
+
     private func translate(_ actions: [POP3SessionAction]) -> [ConnectionAction] {
         actions.map { action in
             switch action {
             case .send(let bytes): .send(bytes)
             case .startTLS: .startTLS
             case .authenticate(let request): .authenticate(request)
+            case .saslStep(let request): .saslStep(request)
             case .sleep(let duration): .sleep(duration)
             case .loggedIn(let user): .loggedIn(user)
             case .close(let reason): .close(reason: reason)

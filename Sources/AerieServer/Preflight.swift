@@ -36,6 +36,11 @@ public struct Preflight: Sendable {
                 let supported = SASLMechanism.allCases.map { $0.rawValue.lowercased() }.joined(separator: " ")
                 throw ServerStartError("auth_mechanisms: \(name) is not supported (supported: \(supported))")
             }
+            // RFC 7677 §1: SHA-1 is weak, like the {SCRAM-SHA-1} credentials it needs.
+            if mechanism == .scramSHA1 && !settings.authAllowWeakSchemes {
+                throw ServerStartError(
+                    "auth_mechanisms: scram-sha-1 is weak: set auth_allow_weak_schemes = yes to offer it")
+            }
             return mechanism
         }
         let auth = try AerieServer.authConfiguration(config.settings)

@@ -16,6 +16,8 @@ enum ConnectionAction {
     case startTLS
     /// Verify credentials off the event loop, then hand the result to `authenticationFinished`.
     case authenticate(AuthRequest)
+    /// Run a SASL step in the auth process, then hand the reply to `saslStepFinished`.
+    case saslStep(SASLStepRequest)
     /// Wait (auth failure delay); no input is processed meanwhile.
     case sleep(Duration)
     case loggedIn(AuthenticatedUser)
@@ -72,6 +74,7 @@ class SessionConnectionHandler: ChannelInboundHandler {
     var hasBufferedInput: Bool { false }
     func discardBufferedInput() {}
     func authenticationFinished(_ result: AuthResult) -> [ConnectionAction] { [] }
+    func saslStepFinished(_ reply: SASLStepReply) -> [ConnectionAction] { [] }
     func tlsEstablished() {}
     /// After a login: open the mailbox side (on the pool) before the tagged OK goes out.
     func didLogIn(_ user: AuthenticatedUser, context: ChannelHandlerContext) {}
@@ -217,6 +220,21 @@ class SessionConnectionHandler: ChannelInboundHandler {
                     let (handler, context) = loopBound.value
                     guard context.channel.isActive else { return }
                     handler.pending = handler.authenticationFinished(result) + handler.pending
+                    handler.resume(context: context)
+                }
+            }
+
+        case .saslStep(let request):
+            busy = true
+            let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            let authenticator = environment.authenticator as? any SASLStepAuthenticator
+            Task {
+                let reply =
+                    await authenticator?.saslStep(request) ?? .finished(.failure(.temporaryFailure), serverFinal: nil)
+                loopBound.eventLoop.execute {
+                    let (handler, context) = loopBound.value
+                    guard context.channel.isActive else { return }
+                    handler.pending = handler.saslStepFinished(reply) + handler.pending
                     handler.resume(context: context)
                 }
             }

@@ -11,6 +11,12 @@ public struct IMAPSession: Sendable {
     enum State: Sendable {
         case notAuthenticated
         case saslExchange(tag: IMAPTag, exchange: SASLServerExchange)
+        /// A mechanism run by the auth process (SCRAM): the next line is the client's response for `exchange`
+        /// (0: the exchange has not started).
+        case remoteSASL(tag: IMAPTag, mechanism: SASLMechanism, exchange: UInt32)
+        case awaitingSASLStep(tag: IMAPTag, mechanism: SASLMechanism)
+        /// The mechanism's final data went out as a challenge (RFC 9051 §6.2.2): the client's empty line ends it.
+        case saslFinalSent(tag: IMAPTag, user: AuthenticatedUser)
         case awaitingAuthResult(tag: IMAPTag)
         case authenticated(AuthenticatedUser)
         case loggedOut
@@ -47,8 +53,10 @@ public struct IMAPSession: Sendable {
 
     /// True while the next unit from the client is a SASL response line rather than a command.
     public var expectsSASLResponse: Bool {
-        if case .saslExchange = state { return true }
-        return false
+        switch state {
+        case .saslExchange, .remoteSASL, .saslFinalSent: true
+        default: false
+        }
     }
 
     var capabilities: [String] {
@@ -75,7 +83,11 @@ public struct IMAPSession: Sendable {
         switch state {
         case .saslExchange(let tag, var exchange):
             return continueSASL(tag: tag, exchange: &exchange, line: unit)
-        case .awaitingAuthResult, .loggedOut:
+        case .remoteSASL(let tag, let mechanism, let exchange):
+            return continueRemoteSASL(tag: tag, mechanism: mechanism, exchange: exchange, line: unit)
+        case .saslFinalSent(let tag, let user):
+            return finishRemoteSASL(tag: tag, user: user, line: unit)
+        case .awaitingAuthResult, .awaitingSASLStep, .loggedOut:
             // The transport stops reading while an authentication runs; anything here is a transport bug.
             return []
         case .notAuthenticated, .authenticated:

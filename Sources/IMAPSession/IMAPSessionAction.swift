@@ -12,6 +12,8 @@ public enum IMAPSessionAction: Sendable, Equatable {
     case stopCompression
     /// Run the authentication off the event loop, then call `IMAPSession.authenticationFinished`.
     case authenticate(AuthRequest)
+    /// Run a step of a SASL exchange in the auth process, then call `IMAPSession.saslStepFinished`.
+    case saslStep(SASLStepRequest)
     /// Wait before going on (auth failure delay); no command is read meanwhile.
     case sleep(Duration)
     /// A user logged in: the transport raises its limits and logs the login.
@@ -36,6 +38,7 @@ extension IMAPSessionAction {
         case (.loggedOut(let a), .loggedOut(let b)): a == b
         case (.authenticate(let a), .authenticate(let b)):
             a.user == b.user && a.mechanism == b.mechanism && a.remoteIP == b.remoteIP && a.sessionID == b.sessionID
+        case (.saslStep(let a), .saslStep(let b)): a == b
         case (.sleep(let a), .sleep(let b)): a == b
         case (.loggedIn(let a), .loggedIn(let b)): a == b
         case (.close(let a), .close(let b)): a == b

@@ -14,6 +14,11 @@ public struct POP3Session: Sendable {
         /// `user` is the name given by USER, waiting for PASS.
         case authorization(user: String?)
         case saslExchange(SASLServerExchange)
+        /// A mechanism run by the auth process (SCRAM): the next line answers `exchange` (0: not started yet).
+        case remoteSASL(mechanism: SASLMechanism, exchange: UInt32)
+        case awaitingSASLStep(mechanism: SASLMechanism)
+        /// The mechanism's final data went out as a challenge: the client's empty line ends the exchange.
+        case saslFinalSent(AuthenticatedUser)
         case awaitingAuthResult
         case transaction(AuthenticatedUser)
         case loggedOut
@@ -21,12 +26,12 @@ public struct POP3Session: Sendable {
 
     public let settings: POP3SessionSettings
     public private(set) var context: ConnectionContext
-    private(set) var state: State = .authorization(user: nil)
+    var state: State = .authorization(user: nil)
     /// Failed authentications so far; the disconnect log line reports them for fail2ban.
     public private(set) var authFailures = 0
     private var badCommands = 0
     /// The last user name tried (never the password), for the disconnect log line.
-    public private(set) var lastAttemptedUser: String?
+    public internal(set) var lastAttemptedUser: String?
     public internal(set) var lastMethod: String?
     /// Set when a client tried USER/PASS or plaintext SASL before TLS; the log says so and fail2ban counts it.
     public internal(set) var triedDisallowedPlaintext: String?
@@ -47,8 +52,10 @@ public struct POP3Session: Sendable {
     /// True while the next line is a SASL response (RFC 5034 §4): the transport raises the framer's line limit
     /// to `settings.auth.maxSASLResponseLength` and logs the line as `POP3Command.redactedSASLResponse`.
     public var expectsSASLResponse: Bool {
-        if case .saslExchange = state { return true }
-        return false
+        switch state {
+        case .saslExchange, .remoteSASL, .saslFinalSent: true
+        default: false
+        }
     }
 
     /// USER/PASS and plaintext SASL are allowed on this connection now.
@@ -80,7 +87,11 @@ public struct POP3Session: Sendable {
         switch state {
         case .saslExchange(var exchange):
             return continueSASL(&exchange, line: line)
-        case .awaitingAuthResult, .loggedOut:
+        case .remoteSASL(let mechanism, let exchange):
+            return continueRemoteSASL(mechanism: mechanism, exchange: exchange, line: line)
+        case .saslFinalSent(let user):
+            return finishRemoteSASL(user: user, line: line)
+        case .awaitingAuthResult, .awaitingSASLStep, .loggedOut:
             // The transport stops reading while an authentication runs or after close; anything here is dropped.
             return []
         case .authorization, .transaction:
@@ -100,11 +111,11 @@ public struct POP3Session: Sendable {
     /// attack surface); after it, the line is answered and counted as a bad command.
     public mutating func lineTooLong() -> [POP3SessionAction] {
         switch state {
-        case .loggedOut, .awaitingAuthResult:
+        case .loggedOut, .awaitingAuthResult, .awaitingSASLStep:
             return []
         case .transaction:
             return badCommand("Command line too long.")
-        case .authorization, .saslExchange:
+        case .authorization, .saslExchange, .remoteSASL, .saslFinalSent:
             state = .loggedOut
             return [.send(POP3Response.err(code: nil, "Command line too long.").bytes), .close(reason: "Command line too long")]
         }
@@ -184,6 +195,7 @@ public struct POP3Session: Sendable {
             }
             initial = decoded
         }
+        if mechanism.scramHash != nil { return startRemoteSASL(mechanism: mechanism, initial: initial) }
         return sasl(step: exchange.start(initialResponse: initial), exchange: exchange)
     }
 

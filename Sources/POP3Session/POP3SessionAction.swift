@@ -9,6 +9,8 @@ public enum POP3SessionAction: Sendable, Equatable {
     case startTLS
     /// Run the authentication off the event loop, then call `POP3Session.authenticationFinished`.
     case authenticate(AuthRequest)
+    /// Run a step of a SASL exchange in the auth process, then call `POP3Session.saslStepFinished`.
+    case saslStep(SASLStepRequest)
     /// Wait before going on (auth failure delay); no command is read meanwhile.
     case sleep(Duration)
     /// A user logged in: open the maildrop (`POP3Maildrop`) on the mail pool and log the login, then go on with
@@ -28,6 +30,7 @@ extension POP3SessionAction {
         case (.send(let a), .send(let b)): a == b
         case (.startTLS, .startTLS): true
         case (.authenticate(let a), .authenticate(let b)): a.user == b.user && a.mechanism == b.mechanism
+        case (.saslStep(let a), .saslStep(let b)): a == b
         case (.sleep(let a), .sleep(let b)): a == b
         case (.loggedIn(let a), .loggedIn(let b)): a == b
         case (.mailCommand(let a), .mailCommand(let b)): a == b

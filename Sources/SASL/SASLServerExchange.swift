@@ -41,6 +41,9 @@ public struct SASLServerExchange: Sendable {
             }
             // Some clients send the user name as initial response; an empty one is no user name at all.
             return loginUsername(initialResponse)
+        case .scramSHA1, .scramSHA256:
+            // Runs in the auth process, where the stored keys are (`SCRAMServerExchange`), never here.
+            return finish(.failed(.malformed))
         }
     }
 

@@ -4,6 +4,19 @@ public enum SASLMechanism: String, Sendable, CaseIterable {
     case plain = "PLAIN"
     /// draft-murchison-sasl-login-00 (obsolete but still used by Outlook and older clients).
     case login = "LOGIN"
+    /// RFC 5802: weak (SHA-1), offered only with `auth_allow_weak_schemes`.
+    case scramSHA1 = "SCRAM-SHA-1"
+    /// RFC 7677.
+    case scramSHA256 = "SCRAM-SHA-256"
+
+    /// The SCRAM hash, nil for mechanisms that carry the password itself.
+    public var scramHash: SCRAMHash? {
+        switch self {
+        case .plain, .login: nil
+        case .scramSHA1: .sha1
+        case .scramSHA256: .sha256
+        }
+    }
 }
 
 /// What a client proved it knows: the identity to act as, the identity it authenticates as, and the password.

@@ -10,7 +10,8 @@ import ArgumentParser
 /// `aerie adm`: asks the running server's auth process (over `base_dir/aerie-auth`) about penalties and bans.
 struct Adm: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Administer the running server.", subcommands: [Penalty.self, Ban.self])
+        abstract: "Administer the running server.",
+        subcommands: [Penalty.self, Ban.self, TOTPCommand.self, AppPasswordCommand.self])
 
     struct Penalty: ParsableCommand {
         static let configuration = CommandConfiguration(

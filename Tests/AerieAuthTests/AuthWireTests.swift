@@ -94,3 +94,27 @@ import Testing
         #expect(try AuthWire.decodeReply(fine).result != .failure(.temporaryFailure))
     }
 }
+
+/// SCRAM steps between the server and the auth process (issue 13).
+@Suite struct AuthWireSASLTests {
+    @Test func saslStepsRoundTrip() throws {
+        let step = SASLStepRequest(exchange: 42, context: AuthWireTests.request, response: [0, 1, 2, 0xFF])
+        var frames = AuthWire.FrameBuffer()
+        frames.append(try AuthWire.encode(AuthWire.Request.saslStep(id: 9, step)))
+        #expect(try AuthWire.decodeRequest(#require(try frames.next())) == .saslStep(id: 9, step))
+        let user = AuthenticatedUser(user: "user", uid: 1000, gid: 1000, home: "/h", extraFields: ["a": "b"])
+        let replies: [SASLStepReply] = [
+            .challenge(exchange: 7, user: "user", Array("r=abc,s=xyz,i=4096".utf8)),
+            .finished(.success(user), serverFinal: Array("v=sig".utf8)),
+            .finished(.failure(.passwordMismatch), serverFinal: nil),
+        ]
+        for reply in replies {
+            frames.append(try AuthWire.encodeSASLReply(id: 3, reply))
+            let payload = try #require(try frames.next())
+            #expect(AuthWire.isSASLReply(payload))
+            let decoded = try AuthWire.decodeSASLReply(payload)
+            #expect(decoded.id == 3 && decoded.1 == reply)
+            #expect(throws: AuthWireError.malformed) { try AuthWire.decodeSASLReply(payload + [0]) }
+        }
+    }
+}

@@ -90,6 +90,32 @@ import Testing
         }
     }
 
+    /// Issue 13: SCRAM steps and password requests share the connection; each reply finds its caller.
+    @Test func saslStepsTravelBesidePasswordRequests() async throws {
+        try await withWorker { client, _ in
+            let context = AuthRequest(user: "", password: "", mechanism: "SCRAM-SHA-256", service: "imap")
+            async let login = client.authenticate(request("bob", Self.password))
+            let first = await client.saslStep(
+                SASLStepRequest(exchange: 0, context: context, response: Array("n,,n=alice,r=abcdef".utf8)))
+            guard case .challenge(let id, let user, let serverFirst) = first else {
+                Issue.record("no challenge: \(first)")
+                return
+            }
+            #expect(user == "alice" && id != 0)
+            #expect(String(decoding: serverFirst, as: UTF8.self).hasPrefix("r=abcdef"))
+            // alice's SHA512-CRYPT hash cannot serve SCRAM: the exchange goes on and fails at the proof.
+            let nonceBytes = serverFirst.dropFirst(2).prefix(while: { $0 != UInt8(ascii: ",") })
+            let nonce = String(decoding: nonceBytes, as: UTF8.self)
+            let proof = Array("c=biws,r=\(nonce),p=AAAA".utf8)
+            let final = await client.saslStep(SASLStepRequest(exchange: id, context: context, response: proof))
+            #expect(final == .finished(.failure(.passwordMismatch), serverFinal: nil))
+            guard case .success = await login else {
+                Issue.record("bob's password login failed")
+                return
+            }
+        }
+    }
+
     @Test func nobodyListeningIsATemporaryFailure() async throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let dir = makeTempDirectory("authclient")

@@ -3,6 +3,7 @@ public enum PasswordSchemes {
     static let all: [any PasswordScheme] = [
         SHA512CryptScheme(), SHA256CryptScheme(), BLFCryptScheme(), CryptScheme(),
         Argon2Scheme.argon2id, Argon2Scheme.argon2i, PBKDF2Scheme(),
+        SCRAMScheme.sha256, SCRAMScheme.sha1,
         SaltedDigestScheme.ssha512, SaltedDigestScheme.ssha256, SaltedDigestScheme.ssha, SaltedDigestScheme.smd5,
         PlainDigestScheme.sha, PlainDigestScheme.sha1, PlainDigestScheme.sha256, PlainDigestScheme.sha512,
         PlainDigestScheme.plainMD5, PlainDigestScheme.ldapMD5, LegacyMD5Scheme(), MD5CryptScheme(), DESCryptScheme(),

@@ -1,0 +1,67 @@
+import AerieAuth
+import AerieCore
+import IMAPSession
+import Testing
+
+/// SCRAM over AUTHENTICATE (RFC 9051 §6.2.2, RFC 7677): the session relays lines to the auth process and sends the
+/// server's final data as a last challenge.
+@Suite struct RemoteSASLTests {
+    static let settings = IMAPSessionSettings(auth: LoginAuthSettings(mechanisms: [.plain, .scramSHA256]))
+
+    func step(_ actions: [IMAPSessionAction]) -> SASLStepRequest? {
+        for action in actions { if case .saslStep(let request) = action { return request } }
+        return nil
+    }
+
+    @Test func offeredOnlyWhenConfigured() {
+        let scram = lines(Transcript(tls: true, settings: Self.settings).session.greeting())[0]
+        #expect(scram.contains(" AUTH=SCRAM-SHA-256"))
+        #expect(!lines(Transcript(tls: true).session.greeting())[0].contains("SCRAM"))
+        var plainOnly = Transcript(tls: true)
+        #expect(lines(plainOnly.send("a AUTHENTICATE SCRAM-SHA-256")) == ["a NO Unsupported authentication mechanism."])
+    }
+
+    @Test func fullExchange() throws {
+        var transcript = Transcript(tls: true, settings: Self.settings)
+        #expect(lines(transcript.send("a AUTHENTICATE SCRAM-SHA-256")) == ["+ "])
+        #expect(transcript.session.expectsSASLResponse)
+        // "n,,n=demo,r=abc"
+        let first = try #require(step(transcript.send("biwsbj1kZW1vLHI9YWJj")))
+        #expect(
+            first.exchange == 0 && first.context.mechanism == "SCRAM-SHA-256" && first.context.remoteIP == "192.0.2.7")
+        #expect(first.response == Array("n,,n=demo,r=abc".utf8))
+        #expect(!transcript.session.expectsSASLResponse)
+        let challenge = transcript.session.saslStepFinished(.challenge(exchange: 5, user: "demo", Array("r=abcd".utf8)))
+        #expect(lines(challenge) == ["+ cj1hYmNk"])
+        let final = try #require(step(transcript.send("Yz1iaXdz")))
+        #expect(final.exchange == 5 && final.response == Array("c=biws".utf8))
+        let verified = transcript.session.saslStepFinished(.finished(.success(demo), serverFinal: Array("v=x".utf8)))
+        #expect(lines(verified) == ["+ dj14"])
+        #expect(!transcript.session.isAuthenticated)
+        let done = transcript.send("")
+        #expect(done.contains(.loggedIn(demo)))
+        #expect(lines(done).last?.hasPrefix("a OK [CAPABILITY") == true)
+        #expect(transcript.session.lastAttemptedUser == "demo")
+    }
+
+    @Test func failureAndInitialResponse() throws {
+        var transcript = Transcript(tls: true, settings: Self.settings)
+        let first = try #require(step(transcript.send("a AUTHENTICATE SCRAM-SHA-256 biwsbj1kZW1vLHI9YWJj")))
+        #expect(first.exchange == 0)
+        _ = transcript.session.saslStepFinished(.challenge(exchange: 5, user: "demo", Array("r=abcd".utf8)))
+        _ = transcript.send("Yz1iaXdz")
+        let failed = transcript.session.saslStepFinished(.finished(.failure(.passwordMismatch), serverFinal: nil))
+        #expect(lines(failed) == ["a NO [AUTHENTICATIONFAILED] Authentication failed."])
+        #expect(transcript.session.authFailures == 1)
+    }
+
+    @Test func dataAfterTheFinalChallengeOrCancelFails() {
+        var transcript = Transcript(tls: true, settings: Self.settings)
+        _ = transcript.send("a AUTHENTICATE SCRAM-SHA-256 biwsbj1kZW1vLHI9YWJj")
+        _ = transcript.session.saslStepFinished(.finished(.success(demo), serverFinal: Array("v=x".utf8)))
+        #expect(lines(transcript.send("eA==")).first?.hasPrefix("a BAD ") == true)
+        #expect(!transcript.session.isAuthenticated)
+        _ = transcript.send("b AUTHENTICATE SCRAM-SHA-256")
+        #expect(lines(transcript.send("*")) == ["b BAD Authentication aborted by client."])
+    }
+}

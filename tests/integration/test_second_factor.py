@@ -1,0 +1,123 @@
+"""Second factors (issue 13 item 4) with real clients: `aerie adm totp enroll` prints an otpauth:// URI whose secret
+oathtool turns into codes; IMAP LOGIN needs PASSWORD:CODE, a code works once; app passwords (`aerie adm
+app-password add/list/revoke`) log in without the code within their scope, each use is logged with the name, and
+nothing secret reaches the log or the state files."""
+
+from __future__ import annotations
+
+import imaplib
+import poplib
+import re
+import shutil
+import subprocess
+import time
+import urllib.parse
+
+import pytest
+
+import helpers
+
+USER = "tfa"
+PW = "Tfa-Pw-3xQz"
+
+
+@pytest.fixture(scope="module")
+def tfa_server(aerie_bin, ca_dir, vmail, request):
+    if shutil.which("oathtool") is None:
+        pytest.fail("oathtool missing (scripts/test.sh installs Debian's oathtool)")
+    failed_before = request.session.testsfailed
+    directory = helpers.private_dir("factors")
+    users = helpers.make_mail_users([USER, "plainuser"], password=PW)
+    server = helpers.make_mail_server(aerie_bin, directory / "srv", ca_dir, users,
+                                      extra=f"state_dir = {directory}/state")
+    yield server
+    rc = server.stop_if_running()
+    if rc == 0 and request.session.testsfailed == failed_before:
+        helpers.remove_private_dir(directory)
+    assert rc == 0, f"aerie serve exited {rc} on SIGTERM:\n{server.log()[-3000:]}"
+
+
+def adm(aerie_bin, server, *args, check=True) -> subprocess.CompletedProcess:
+    r = subprocess.run([aerie_bin, "adm", *args[:2], "-c", str(server.config), *args[2:]], capture_output=True,
+                       text=True)
+    if check:
+        assert r.returncode == 0, r
+    return r
+
+
+def login(server, user: str, password: str) -> bool:
+    c = imaplib.IMAP4_SSL("127.0.0.1", server.imaps_port, ssl_context=helpers.client_context(server.tls.ca),
+                          timeout=helpers.READ_TIMEOUT)
+    try:
+        c.login(user, password)
+        c.logout()
+        return True
+    except imaplib.IMAP4.error:
+        return False
+
+
+def oathtool(secret: str, offset: int = 0) -> str:
+    args = ["oathtool", "--totp", "-b", secret]
+    if offset:
+        args += ["-N", f"@{int(time.time()) + offset}"]
+    return subprocess.run(args, capture_output=True, text=True, check=True).stdout.strip()
+
+
+def test_totp_login_needs_a_fresh_code(aerie_bin, tfa_server):
+    out = adm(aerie_bin, tfa_server, "totp", "enroll", USER).stdout
+    uri = out.splitlines()[0]
+    assert uri.startswith(f"otpauth://totp/Aerie:{USER}?")
+    secret = urllib.parse.parse_qs(urllib.parse.urlparse(uri).query)["secret"][0]
+    assert not login(tfa_server, USER, PW), "the password alone must not do once TOTP is on"
+    code = oathtool(secret)
+    assert login(tfa_server, USER, f"{PW}:{code}")
+    assert not login(tfa_server, USER, f"{PW}:{code}"), "a code works once"
+    assert not login(tfa_server, USER, f"{PW}:{oathtool(secret, -30)}"), "an older code after a newer one"
+    assert login(tfa_server, "plainuser", PW)
+    state = (tfa_server.directory.parent / "state" / "auth" / "factors").read_text()
+    assert secret not in state
+    log = tfa_server.log()
+    assert "TOTP code missing" in log and secret not in log and PW not in log and code not in log
+
+
+def test_app_passwords(aerie_bin, tfa_server):
+    phone = adm(aerie_bin, tfa_server, "app-password", "add", USER, "phone", "--protocols", "imap").stdout.strip()
+    assert re.fullmatch(r"[a-z0-9]{24}", phone), phone
+    netbound = adm(aerie_bin, tfa_server, "app-password", "add", USER, "office", "--nets", "198.51.100.0/24",
+                   "--expires", "30 days").stdout.strip()
+    dup = adm(aerie_bin, tfa_server, "app-password", "add", USER, "phone", check=False)
+    assert dup.returncode == 1 and "exists" in dup.stderr
+    assert login(tfa_server, USER, phone)
+    assert not login(tfa_server, USER, netbound), "valid only from 198.51.100.0/24"
+    p = poplib.POP3_SSL("127.0.0.1", tfa_server.pop3s_port, context=helpers.client_context(tfa_server.tls.ca),
+                        timeout=helpers.READ_TIMEOUT)
+    p.user(USER)
+    with pytest.raises(poplib.error_proto):
+        p.pass_(phone)  # imap only
+    listing = adm(aerie_bin, tfa_server, "app-password", "list", USER).stdout
+    assert "phone\tprotocols=imap\tnets=any\tno expiry" in listing and "office" in listing
+    assert phone not in listing and netbound not in listing
+    adm(aerie_bin, tfa_server, "app-password", "revoke", USER, "phone")
+    assert not login(tfa_server, USER, phone)
+    log = tfa_server.log()
+    assert "app password 'phone' used" in log
+    assert "app password 'office' refused: not valid from this network" in log
+    assert phone not in log and netbound not in log
+    state = (tfa_server.directory.parent / "state" / "auth" / "factors").read_text()
+    assert phone not in state and netbound not in state
+
+
+def test_totp_disable(aerie_bin, tfa_server):
+    adm(aerie_bin, tfa_server, "totp", "disable", USER)
+    assert login(tfa_server, USER, PW)
+    again = adm(aerie_bin, tfa_server, "totp", "disable", USER, check=False)
+    assert again.returncode == 1
+
+
+def test_separator_must_end_the_password(aerie_bin, tfa_server):
+    text = tfa_server.config.read_text()
+    for value, ok in (("", False), ("7", False), ("/", True), ("\"#\"", True)):
+        conf = tfa_server.directory / "sep.conf"
+        conf.write_text(text + f"\nauth_totp_separator = {value}\n")
+        r = subprocess.run([aerie_bin, "conf", "check", "-c", str(conf)], capture_output=True, text=True)
+        assert (r.returncode == 0) == ok, (value, r)
