@@ -48,6 +48,9 @@ public final class AerieServer: Sendable {
     ) throws {
         self.log = log
         self.keeper = keeper
+        keeper?.whenGone { [log] in
+            log.error("tls", "TLS key keeper is gone: new TLS handshakes fail until aerie serve is restarted")
+        }
         self.pool = PasswordHashingPool()
         self.mailPool = FairMailPool(permits: max(2, System.coreCount))
         self.mailWritePool = FairMailPool(permits: Self.mailWriteThreadCount)

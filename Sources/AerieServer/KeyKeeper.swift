@@ -57,6 +57,9 @@ public final class KeyKeeper: Sendable {
             socket: fds[0], signingSocket: signing[0], certificatePath: certificatePath, keyPath: keyPath)
     }
 
+    /// `action` runs (on a background thread) if the keeper dies.
+    public func whenGone(_ action: @escaping @Sendable () -> Void) { signer.onGone.withLock { $0 = action } }
+
     /// Asks the keeper to read the certificate chain and the key afresh.
     func fetch() throws -> Material {
         var request: UInt8 = 0x52  // "R"

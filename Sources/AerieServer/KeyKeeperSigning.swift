@@ -162,6 +162,8 @@ final class KeeperSigner: Sendable {
     }
     private let fd: Int32
     private let state = Mutex(State())
+    /// Called once when the keeper's end closes (it died).
+    let onGone = Mutex<(@Sendable () -> Void)?>(nil)
 
     init(fd: Int32) {
         self.fd = fd
@@ -206,6 +208,7 @@ final class KeeperSigner: Sendable {
             return Array(state.waiting.values)
         }
         for promise in orphans { promise.fail(ServerStartError("TLS key keeper is gone")) }
+        onGone.withLock { $0 }?()
     }
 }
 
