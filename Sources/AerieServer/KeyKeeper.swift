@@ -38,7 +38,9 @@ public final class KeyKeeper: Sendable {
     public static func spawn(certificatePath: String, keyPath: String) throws -> KeyKeeper {
         var fds: [Int32] = [0, 0]
         var signing: [Int32] = [0, 0]
-        let kind = Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
+        // One packet per request and reply: a keeper worker that dies mid-reply leaves no half message behind, and
+        // its replacement serves the same sockets.
+        let kind = Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
         guard socketpair(AF_UNIX, kind, 0, &fds) == 0 else {
             throw ServerStartError("socketpair for the key keeper failed: \(systemError())")
         }
@@ -53,6 +55,9 @@ public final class KeyKeeper: Sendable {
         }
         close(fds[1])
         close(signing[1])
+        // A reload waits for the keeper's answer at most this long (a worker killed mid-request never answers).
+        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(fds[0], SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         return KeyKeeper(
             socket: fds[0], signingSocket: signing[0], certificatePath: certificatePath, keyPath: keyPath)
     }
@@ -64,37 +69,28 @@ public final class KeyKeeper: Sendable {
     func fetch() throws -> Material {
         var request: UInt8 = 0x52  // "R"
         guard write(socket, &request, 1) == 1 else { throw ServerStartError("TLS key keeper is gone: \(systemError())") }
-        let status = try readExactly(1)[0]
-        let first = try readChunk()
-        switch status {
-        case 0: return .files(certificate: first, key: try readChunk())
+        guard let packet = KeeperSigningWire.readPacket(socket), !packet.isEmpty else {
+            throw ServerStartError("TLS key keeper does not answer: \(systemError())")
+        }
+        var rest = packet.dropFirst()
+        func chunk() throws -> [UInt8] {
+            guard rest.count >= 4 else { throw ServerStartError("TLS key keeper sent a short reply") }
+            let length = Int(KeeperSigningWire.uint32(rest.prefix(4)))
+            guard rest.count >= 4 + length else { throw ServerStartError("TLS key keeper sent a short reply") }
+            defer { rest = rest.dropFirst(4 + length) }
+            return Array(rest.dropFirst(4).prefix(length))
+        }
+        let first = try chunk()
+        switch packet[0] {
+        case 0: return .files(certificate: first, key: try chunk())
         case 2:
-            let description = try readChunk()
+            let description = try chunk()
             let kind = String(decoding: description.prefix { $0 != 0 }, as: UTF8.self)
             let publicKey = Array(description.drop { $0 != 0 }.dropFirst())
             let key = KeeperSignedKey(kind: kind, publicKeyDER: publicKey, signer: signer)
             return .signedByKeeper(certificate: first, key: NIOSSLPrivateKey(customPrivateKey: key))
         default: throw ServerStartError(String(decoding: first, as: UTF8.self))
         }
-    }
-
-    private func readChunk() throws -> [UInt8] {
-        let header = try readExactly(4)
-        let length = Int(header[0]) << 24 | Int(header[1]) << 16 | Int(header[2]) << 8 | Int(header[3])
-        guard length <= KeyKeeperProcess.maximumFileSize else { throw ServerStartError("TLS key keeper sent too much") }
-        return try readExactly(length)
-    }
-
-    private func readExactly(_ count: Int) throws -> [UInt8] {
-        var buffer = [UInt8](repeating: 0, count: count)
-        var offset = 0
-        while offset < count {
-            let got = buffer.withUnsafeMutableBytes { read(socket, $0.baseAddress! + offset, count - offset) }
-            if got < 0 && errno == EINTR { continue }
-            guard got > 0 else { throw ServerStartError("TLS key keeper closed the connection") }
-            offset += got
-        }
-        return buffer
     }
 }
 
@@ -137,43 +133,85 @@ func spawnSelf(_ arguments: [String], passing: [Int32: Int32]) throws -> pid_t {
 }
 
 /// The keeper's side: `aerie tls-keeper CERT KEY`, with the request socket on fd 3.
+///
+/// `aerie tls-keeper` itself only starts `aerie tls-keeper-worker` on the same two sockets and starts it again
+/// (with backoff) if it dies: the worker parses the key, signs and reads files; a crash there costs the handshakes in
+/// flight, not TLS for the rest of the server's life (issue 11, crash isolation). The worker ends when `serve` closes
+/// its ends, and the keeper with it.
 public enum KeyKeeperProcess {
     static let maximumFileSize = 1 << 20
+    /// The largest reply packet (certificate chain and key description, or an encrypted key's PEM).
+    static let maximumReply = 256 * 1024
 
     public static func run(certificatePath: String, keyPath: String) -> Never {
         _ = aerie_set_parent_death_signal(SIGKILL)
         try? Privileges.forbidNewPrivileges()
+        var backoff = Duration.milliseconds(100)
+        while true {
+            let started = ContinuousClock.now
+            let pid: pid_t
+            do {
+                pid = try spawnSelf(
+                    ["aerie", "tls-keeper-worker", certificatePath, keyPath], passing: [3: 3, 4: 4])
+            } catch {
+                say("aerie tls-keeper: cannot start its worker: \(error)\n")
+                exit(1)
+            }
+            var status: Int32 = 0
+            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+            let signalled = status & 0x7F
+            if signalled == 0 && (status >> 8) & 0xFF == 0 { exit(0) }  // serve closed its ends
+            let how = signalled != 0 ? "killed by signal \(signalled)" : "exited with \((status >> 8) & 0xFF)"
+            say("aerie tls-keeper: worker \(how); starting it again\n")
+            if ContinuousClock.now - started > .seconds(60) { backoff = .milliseconds(100) }
+            usleep(UInt32(backoff.components.seconds * 1_000_000 + backoff.components.attoseconds / 1_000_000_000_000))
+            backoff = min(backoff * 2, .seconds(5))
+        }
+    }
+
+    private static func say(_ text: String) {
+        let bytes = Array(text.utf8)
+        _ = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+    }
+
+    /// `aerie tls-keeper-worker`: answers file requests on fd 3 and signing requests on fd 4.
+    public static func runWorker(certificatePath: String, keyPath: String) -> Never {
+        _ = aerie_set_parent_death_signal(SIGKILL)
+        try? Privileges.forbidNewPrivileges()
+        // A restarted worker signs at once with the key as the files now hold it (a reload re-reads them).
+        _ = load(certificatePath: certificatePath, keyPath: keyPath)
         let signing = Thread { KeeperSigningService.serve(fd: 4) }
         signing.name = "sign"
         signing.start()
         let socket: Int32 = 3
-        var request: UInt8 = 0
         while true {
-            let got = read(socket, &request, 1)
-            if got < 0 && errno == EINTR { continue }
-            guard got == 1 else { exit(0) }
-            var reply: [UInt8]
-            do {
-                try TLSSetup.checkKeyFilePermissions(keyPath)
-                let certificate = try readFile(certificatePath)
-                let key = try readFile(keyPath)
-                if let signingKey = KeeperPrivateKey(pem: key) {
-                    KeeperSigningService.key.withLock { $0 = signingKey }
-                    reply = [2] + frame(certificate) + frame(signingKey.publicDescription)
-                } else {
-                    reply = [0] + frame(certificate) + frame(key)
-                }
-            } catch {
-                reply = [1] + frame(Array("\(error)".utf8))
-            }
-            var offset = 0
-            while offset < reply.count {
-                let sent = reply.withUnsafeBytes { write(socket, $0.baseAddress! + offset, reply.count - offset) }
-                if sent < 0 && errno == EINTR { continue }
-                guard sent > 0 else { exit(0) }
-                offset += sent
+            guard let request = KeeperSigningWire.readPacket(socket), request == [0x52] else { exit(0) }
+            guard KeeperSigningWire.writeAll(socket, load(certificatePath: certificatePath, keyPath: keyPath)) else {
+                exit(0)
             }
         }
+    }
+
+    /// Reads certificate and key; the reply to an "R" request.
+    static func load(certificatePath: String, keyPath: String) -> [UInt8] {
+        var reply: [UInt8]
+        do {
+            try TLSSetup.checkKeyFilePermissions(keyPath)
+            let certificate = try readFile(certificatePath)
+            let key = try readFile(keyPath)
+            if let signingKey = KeeperPrivateKey(pem: key) {
+                KeeperSigningService.key.withLock { $0 = signingKey }
+                reply = [2] + frame(certificate) + frame(signingKey.publicDescription)
+            } else {
+                reply = [0] + frame(certificate) + frame(key)
+            }
+        } catch {
+            reply = [1] + frame(Array("\(error)".utf8))
+        }
+        guard reply.count <= maximumReply else {
+            return [1] + frame(Array("\(certificatePath) and \(keyPath) are larger than 256 KiB together".utf8))
+        }
+        return reply
     }
 
     static func frame(_ bytes: [UInt8]) -> [UInt8] {

@@ -12,14 +12,10 @@ import _CryptoExtras
 /// The TLS private key stays in the root key keeper, which signs handshakes for the serving process (issue 11): a
 /// memory disclosure in the code that parses untrusted bytes cannot leak the key.
 ///
-/// Wire format on the signing socket (the keeper's fd 4), both ways a 4-octet big-endian length, then
+/// Wire format on the signing socket (the keeper's fd 4, SOCK_SEQPACKET: one packet per message):
 /// request: id (4) · TLS SignatureScheme (2) · the data to sign; reply: id (4) · status (1, 0 = ok) · signature or
 /// an error text.
 enum KeeperSigningWire {
-    static let maximumFrame = 64 * 1024
-
-    static func frame(_ body: [UInt8]) -> [UInt8] { KeyKeeperProcess.frame(body) }
-
     static func uint32(_ value: UInt32) -> [UInt8] {
         [UInt8(value >> 24 & 0xFF), UInt8(value >> 16 & 0xFF), UInt8(value >> 8 & 0xFF), UInt8(value & 0xFF)]
     }
@@ -28,37 +24,29 @@ enum KeeperSigningWire {
         bytes.prefix(4).reduce(0) { $0 << 8 | UInt32($1) }
     }
 
-    /// Reads one length-prefixed frame; nil at end of file or on a frame over the bound.
-    static func readFrame(_ fd: Int32) -> [UInt8]? {
-        guard let header = readExactly(fd, 4) else { return nil }
-        let length = Int(uint32(header[...]))
-        guard length <= maximumFrame else { return nil }
-        return readExactly(fd, length)
+    /// Reads one packet (SOCK_SEQPACKET: a whole message or nothing); nil at end of file, on an error or timeout.
+    static func readPacket(_ fd: Int32) -> [UInt8]? {
+        var buffer = [UInt8](repeating: 0, count: KeyKeeperProcess.maximumReply + 1)
+        return readPacket(fd, buffer: &buffer)
     }
 
-    static func readExactly(_ fd: Int32, _ count: Int) -> [UInt8]? {
-        var buffer = [UInt8](repeating: 0, count: count)
-        var offset = 0
-        while offset < count {
-            let got = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress! + offset, count - offset) }
+    /// `readPacket` into a buffer the caller keeps across packets.
+    static func readPacket(_ fd: Int32, buffer: inout [UInt8]) -> [UInt8]? {
+        while true {
+            let got = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
             if got < 0 && errno == EINTR { continue }
-            guard got > 0 else { return nil }
-            offset += got
+            guard got > 0, got < buffer.count else { return nil }
+            return Array(buffer[..<got])
         }
-        return buffer
     }
 
+    /// Sends one packet.
     static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
-        var offset = 0
-        while offset < bytes.count {
-            let sent = bytes.withUnsafeBytes {
-                send(fd, $0.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL))
-            }
+        while true {
+            let sent = bytes.withUnsafeBytes { send(fd, $0.baseAddress, bytes.count, Int32(MSG_NOSIGNAL)) }
             if sent < 0 && errno == EINTR { continue }
-            guard sent > 0 else { return false }
-            offset += sent
+            return sent == bytes.count
         }
-        return true
     }
 }
 
@@ -134,7 +122,8 @@ enum KeeperSigningService {
     static func serve(fd: Int32) {
         let replies = Mutex(())
         let queue = DispatchQueue(label: "aerie.tls-keeper.sign", attributes: .concurrent)
-        while let request = KeeperSigningWire.readFrame(fd), request.count >= 6 {
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        while let request = KeeperSigningWire.readPacket(fd, buffer: &buffer), request.count >= 6 {
             queue.async {
                 let id = Array(request[0..<4])
                 let scheme = UInt16(request[4]) << 8 | UInt16(request[5])
@@ -145,7 +134,7 @@ enum KeeperSigningService {
                 } catch {
                     reply = id + [1] + Array("\(error)".utf8)
                 }
-                let sent = replies.withLock { _ in KeeperSigningWire.writeAll(fd, KeeperSigningWire.frame(reply)) }
+                let sent = replies.withLock { _ in KeeperSigningWire.writeAll(fd, reply) }
                 if !sent { exit(0) }
             }
         }
@@ -162,6 +151,7 @@ final class KeeperSigner: Sendable {
     }
     private let fd: Int32
     private let state = Mutex(State())
+    static let answerTimeout = TimeAmount.seconds(5)
     /// Called once when the keeper's end closes (it died).
     let onGone = Mutex<(@Sendable () -> Void)?>(nil)
 
@@ -176,24 +166,33 @@ final class KeeperSigner: Sendable {
     func sign(scheme: UInt16, data: ByteBuffer, eventLoop: any EventLoop) -> EventLoopFuture<ByteBuffer> {
         let promise = eventLoop.makePromise(of: ByteBuffer.self)
         let fd = fd
-        let sent: Bool = state.withLock { state in
-            guard !state.gone else { return false }
+        let sent: UInt32? = state.withLock { state in
+            guard !state.gone else { return nil }
             let id = state.nextID
             state.nextID &+= 1
             state.waiting[id] = promise
             let request = KeeperSigningWire.uint32(id) + [UInt8(scheme >> 8), UInt8(scheme & 0xFF)]
                 + Array(data.readableBytesView)
             // A few hundred octets into a socketpair the keeper keeps draining: this does not block in practice.
-            if KeeperSigningWire.writeAll(fd, KeeperSigningWire.frame(request)) { return true }
+            if KeeperSigningWire.writeAll(fd, request) { return id }
             state.waiting[id] = nil
-            return false
+            return nil
         }
-        if !sent { promise.fail(ServerStartError("TLS key keeper is gone")) }
+        guard let id = sent else {
+            promise.fail(ServerStartError("TLS key keeper is gone"))
+            return promise.futureResult
+        }
+        // A worker killed while signing never answers; its replacement does not know the request.
+        let timeout = eventLoop.scheduleTask(in: Self.answerTimeout) { [self] in
+            state.withLock { $0.waiting.removeValue(forKey: id) }?.fail(ServerStartError("TLS key keeper did not answer"))
+        }
+        promise.futureResult.whenComplete { _ in timeout.cancel() }
         return promise.futureResult
     }
 
     private func readReplies() {
-        while let reply = KeeperSigningWire.readFrame(fd), reply.count >= 5 {
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        while let reply = KeeperSigningWire.readPacket(fd, buffer: &buffer), reply.count >= 5 {
             let id = KeeperSigningWire.uint32(reply[0..<4])
             guard let promise = state.withLock({ $0.waiting.removeValue(forKey: id) }) else { continue }
             if reply[4] == 0 {

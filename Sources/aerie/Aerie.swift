@@ -12,7 +12,7 @@ struct Aerie: ParsableCommand {
         commandName: "aerie",
         abstract: "A secure-by-default IMAP server that reads Dovecot's configuration.",
         subcommands: [
-            Serve.self, Conf.self, Pw.self, Adm.self, TLSKeeper.self, AuthSupervisorCommand.self,
+            Serve.self, Conf.self, Pw.self, Adm.self, TLSKeeper.self, TLSKeeperWorker.self, AuthSupervisorCommand.self,
             AuthServiceCommand.self,
         ]
     )
@@ -50,6 +50,18 @@ struct TLSKeeper: ParsableCommand {
 
     func run() throws {
         KeyKeeperProcess.run(certificatePath: certificatePath, keyPath: keyPath)
+    }
+}
+
+/// Internal: the process `tls-keeper` runs (and restarts) to hold the key and sign. Not for people.
+struct TLSKeeperWorker: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "tls-keeper-worker", shouldDisplay: false)
+
+    @Argument var certificatePath: String
+    @Argument var keyPath: String
+
+    func run() throws {
+        KeyKeeperProcess.runWorker(certificatePath: certificatePath, keyPath: keyPath)
     }
 }
 

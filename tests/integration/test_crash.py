@@ -402,3 +402,28 @@ def test_dovecot_uidlist_next_uid_is_never_reused(mail):
     assert helpers.lmtp_deliver(mail.lmtp_socket, [f"{user}@{D}"], make_message("after@test"))[f"{user}@{D}"][0] == 250
     _, msgs = helpers.imap_messages(mail, user)
     assert [u for u, _ in msgs] == [max(uids) + 1], msgs
+
+
+def test_killed_key_keeper_worker_is_started_again(mail):
+    """Issue 11, crash isolation: the process that holds the TLS key and signs handshakes is killed; `tls-keeper`
+    starts it again, new TLS logins work, and a session already in TLS goes on."""
+    workers = helper_pids((b"tls-keeper-worker",), mail.tls.cert)
+    assert len(workers) == 1, workers
+    user = next(iter(mail.users.values()))
+    with helpers.RawIMAP(mail.imaps_port, tls=True) as kept:
+        kept.login(user)
+        os.kill(workers[0], signal.SIGKILL)
+        helpers.wait_for(lambda: helper_pids((b"tls-keeper-worker",), mail.tls.cert) not in ([], workers),
+                         timeout=15, what="a new tls-keeper-worker")
+
+        def tls_login_works() -> bool:
+            try:
+                with helpers.RawIMAP(mail.imaps_port, tls=True) as fresh:
+                    return fresh.login(user).startswith("l OK")
+            except (OSError, AssertionError):
+                return False
+
+        helpers.wait_for(tls_login_works, timeout=15, what="a TLS login after the worker's restart")
+        _, done = kept.run("n", "NOOP")
+        assert done.startswith("n OK"), done
+    assert "tls-keeper: worker killed by signal 9; starting it again" in mail.output()
