@@ -134,6 +134,7 @@ let package = Package(
         .executableTarget(name: "FuzzConfigParser", dependencies: ["AerieConfig"], path: "Fuzz/ConfigParser"),
         .executableTarget(name: "FuzzMIMEParser", dependencies: ["AerieMIME"], path: "Fuzz/MIMEParser"),
         .executableTarget(name: "FuzzPOP3LMTPParser", dependencies: ["POP3Protocol", "LMTPProtocol"], path: "Fuzz/POP3LMTPParser"),
+        .executableTarget(name: "FuzzProxyHeader", dependencies: ["ProxyProtocol"], path: "Fuzz/ProxyHeader"),
 
         // Helpers shared by the test targets (temporary directories, an in-memory log); never part of a product.
         .target(name: "AerieTestSupport", dependencies: ["AerieCore"], path: "Tests/AerieTestSupport", swiftSettings: strict),
