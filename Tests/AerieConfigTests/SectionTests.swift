@@ -136,7 +136,7 @@ import Testing
         #expect(c.settings.passdbs.map(\.name) == ["passwd-file", "deny-list"])
         #expect(c.settings.passdbs[0].driver == "passwd-file" && c.settings.passdbs[0].defaultPasswordScheme == "ARGON2ID")
         #expect(c.settings.passdbs[1].deny && c.settings.passdbs[1].passwdFilePath == "/etc/aerie/deny")
-        #expect(c.settings.userdbs[0].driver == "static" && c.settings.userdbs[0].fields["uid"] == "vmail")
+        #expect(c.settings.userdbs[0].driver == "static" && c.settings.userdbs[0].overrideFields["uid"] == "vmail")
         #expect(c.warnings.isEmpty)
     }
 
