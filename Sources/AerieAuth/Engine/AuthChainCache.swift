@@ -9,7 +9,9 @@ extension AuthService {
         let key = AuthCache.key("p", db.index, lookup.user)
         let driver = db.spec.driver
         var stale: AuthCache.Hit?
+        var cachedSuccess = false
         if let hit = cache?.get(key) {
+            if case .passdb = hit.value, !hit.expired { cachedSuccess = true }
             if hit.expired {
                 stale = hit
             } else {
@@ -58,7 +60,10 @@ extension AuthService {
                 }
             case .passwordMismatch:
                 fail(driver, lookup.user, request, "Password mismatch")
-                if let verifier = Self.verifier(password) { cache?.put(key, user: lookup.user, .mismatch(verifier: verifier)) }
+                // A cached success stays (marked failed, so the next mismatch is answered from it).
+                if !cachedSuccess, let verifier = Self.verifier(password) {
+                    cache?.put(key, user: lookup.user, .mismatch(verifier: verifier))
+                }
             case .userUnknown:
                 cache?.put(key, user: lookup.user, .unknown)
             case .internalFailure:
@@ -74,13 +79,15 @@ extension AuthService {
             return .result(result)
         }
         var result = await db.driver.lookup(lookup)
+        var fallback = false
         if result == .internalFailure, case .passdb(let entry, _)? = stale?.value {
             log.info(AuthLogFormat.category, "\(prefix(driver, lookup.user, request)): Falling back to expired data from cache")
             result = .ok(entry)
+            fallback = true
         }
         switch result {
         case .ok(let entry):
-            cache?.put(key, user: lookup.user, .passdb(entry, verifier: nil))
+            if !fallback { cache?.put(key, user: lookup.user, .passdb(entry, verifier: nil)) }
             guard let stored = entry.password else {
                 await spendDummyVerification(password)
                 cache?.markFailed(key)

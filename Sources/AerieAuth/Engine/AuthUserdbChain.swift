@@ -114,6 +114,8 @@ extension AuthService {
     private func cachedUserLookup(_ kind: Character, _ index: Int, _ driver: any UserDBDriver, _ lookup: AuthLookupRequest)
         async -> UserDBResult
     {
+        // A static userdb answers from its templates: nothing to save.
+        if driver is StaticUserDB { return await driver.lookup(lookup) }
         let key = AuthCache.key(kind, index, lookup.user)
         var stale: [String: String]?
         if let hit = cache?.get(key) {
