@@ -319,9 +319,11 @@ final class AuthWireServerHandler: ChannelInboundHandler, Sendable {
         }
         for request in requests {
             if case .admin(let id, let arguments) = request {
-                let (ok, text) = service.admin(arguments)
-                guard let reply = try? AuthWire.encodeAdminReply(id: id, ok: ok, text: text) else { continue }
-                context.writeAndFlush(NIOAny(ByteBuffer(bytes: reply)), promise: nil)
+                Task { [service] in
+                    let (ok, text) = await service.administer(arguments)
+                    guard let reply = try? AuthWire.encodeAdminReply(id: id, ok: ok, text: text) else { return }
+                    channel.writeAndFlush(ByteBuffer(bytes: reply), promise: nil)
+                }
                 continue
             }
             Task { [service] in

@@ -191,3 +191,30 @@ def test_no_password_or_hash_in_the_log(srv):
         assert f" {secret}" not in log and f"={secret}" not in log
     for line in (srv.directory / "masters").read_text().splitlines():
         assert line.split(":")[1].split("}")[1] not in log
+
+
+def adm(srv, *arguments: str):
+    return helpers.run([srv.binary, "adm", *arguments, "-c", str(srv.config)], timeout=30)
+
+
+def test_adm_auth_test_lookup_user_and_cache_flush(srv):
+    r = adm(srv, "auth", "test", "dave", SECOND_PASSWORD)
+    assert r.returncode == 0 and r.stdout.startswith("passdb: dave auth succeeded"), r.stdout + r.stderr
+    assert f"home={srv.directory}/home/dave" in r.stdout
+    r = adm(srv, "auth", "test", "dave", "wrong")
+    assert r.returncode == 1 and "password mismatch" in r.stderr, r.stdout + r.stderr
+    r = adm(srv, "auth", "test", "carol*admin", MASTER_PASSWORD)
+    assert r.returncode == 0 and r.stdout.startswith("passdb: carol auth succeeded"), r.stdout + r.stderr
+    r = adm(srv, "auth", "lookup", "netted2")
+    assert r.returncode == 0 and "allow_nets=127.0.0.2/32,2001:db8::/32" in r.stdout, r.stdout + r.stderr
+    assert "SHA512" not in r.stdout and "$6$" not in r.stdout
+    r = adm(srv, "user", "dave")
+    assert r.returncode == 0 and f"uid={helpers.vmail_ids()[0]}" in r.stdout, r.stdout + r.stderr
+    assert adm(srv, "user", "ghost").returncode == 1
+    # auth_cache_size = 1M: the logins above left entries; flush one user, then all.
+    r = adm(srv, "auth", "cache", "flush", "dave")
+    assert r.returncode == 0 and re.fullmatch(r"[1-9]\d* cache entries flushed\n", r.stdout), r.stdout + r.stderr
+    r = adm(srv, "auth", "cache", "flush")
+    assert r.returncode == 0 and r.stdout.endswith("cache entries flushed\n"), r.stdout + r.stderr
+    assert "auth cache flushed for dave by aerie adm" in srv.log()
+    assert SECOND_PASSWORD not in srv.log() and MASTER_PASSWORD not in srv.log()

@@ -27,6 +27,8 @@ struct ChainState: Sendable {
     var fields: [String: String] = [:]
     var succeeded: ConfiguredPassDB?
     var nodelay = false
+    /// Whether allow_nets and nologin refuse: a login's checks, not a delivery's or an admin's lookup.
+    var checksLoginFields = true
 }
 
 /// What one passdb step ends in, before the `result_*` rules.
@@ -234,7 +236,7 @@ extension AuthService {
             return .result(.next)
         }
         if fields["nodelay"] != nil { state.nodelay = true }
-        if let nets = fields["allow_nets"] {
+        if state.checksLoginFields, let nets = fields["allow_nets"] {
             let allowed = CIDRList(nets)
             if !allowed.invalid.isEmpty {
                 log.error(
@@ -249,7 +251,7 @@ extension AuthService {
                 return .result(.passwordMismatch)
             }
         }
-        if fields["nologin"] != nil {
+        if state.checksLoginFields, fields["nologin"] != nil {
             let reason = fields["reason"].map { " (\(AuthLogFormat.sanitize($0)))" } ?? ""
             fail(driver, state.user, request, "Login disabled by nologin\(reason)")
             return .disabled

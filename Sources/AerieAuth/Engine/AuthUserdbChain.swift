@@ -18,7 +18,7 @@ extension AuthService {
             if case .invalid(let message) = error { fail("auth", formatUser(user), request, message) }
             return .failure(.unknownUser)
         }
-        var state = ChainState(user: name, passwordVerified: true)
+        var state = ChainState(user: name, passwordVerified: true, checksLoginFields: false)
         let list = userdbs(serving: service)
         if list.contains(where: { ($0.driver as? StaticUserDB)?.allowAllUsers == false }) {
             let ordinary = passdbs(serving: service).filter { !$0.spec.deny && !$0.spec.master }
