@@ -49,12 +49,16 @@ public final class AuthService: Authenticator {
         let context = AuthDriverContext(pool: pool, log: log, debug: configuration.debug, files: files)
         var passdbs: [ConfiguredPassDB] = []
         for (index, spec) in configuration.passdbs.enumerated() {
-            guard let factory = registry.passdbs[spec.driver] else { throw AuthServiceError.unsupportedDriver(spec.driver) }
+            guard let factory = registry.passdbs[spec.driver] else {
+                throw AuthServiceError.unsupportedDriver(spec.driver)
+            }
             passdbs.append(ConfiguredPassDB(index: index, spec: spec, driver: try factory(spec, context)))
         }
         var userdbs: [ConfiguredUserDB] = []
         for (index, spec) in configuration.userdbs.enumerated() {
-            guard let factory = registry.userdbs[spec.driver] else { throw AuthServiceError.unsupportedDriver(spec.driver) }
+            guard let factory = registry.userdbs[spec.driver] else {
+                throw AuthServiceError.unsupportedDriver(spec.driver)
+            }
             userdbs.append(ConfiguredUserDB(index: index, spec: spec, driver: try factory(spec, context)))
         }
         self.passdbs = passdbs
@@ -103,9 +107,14 @@ public final class AuthService: Authenticator {
         }
         // Catch template typos at start instead of at the first login.
         let probe = AuthFields.variables(AuthLookupRequest(user: "probe@example.com", service: "imap"), passdb: [:])
-        var templates = [configuration.usernameFormat] + configuration.passdbs.map(\.path) + configuration.userdbs.map(\.path)
-        for spec in configuration.passdbs { templates += Array(spec.defaultFields.values) + Array(spec.overrideFields.values) }
-        for spec in configuration.userdbs { templates += Array(spec.defaultFields.values) + Array(spec.overrideFields.values) }
+        var templates =
+            [configuration.usernameFormat] + configuration.passdbs.map(\.path) + configuration.userdbs.map(\.path)
+        for spec in configuration.passdbs {
+            templates += Array(spec.defaultFields.values) + Array(spec.overrideFields.values)
+        }
+        for spec in configuration.userdbs {
+            templates += Array(spec.defaultFields.values) + Array(spec.overrideFields.values)
+        }
         for template in templates where template.contains("%") {
             do { _ = try UserVariables.expand(template, user: "probe@example.com", variables: probe) } catch {
                 throw AuthServiceError.invalidTemplate(template)

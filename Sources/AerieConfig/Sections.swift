@@ -244,7 +244,9 @@ extension Builder {
         if let v = r.values["result_internalfail"] { u.resultInternalFailure = Self.string(v) }
         if let v = r.values["skip"] { u.skip = Self.string(v) }
         if case .bool(let x)? = r.values["static_allow_all_users"] { u.staticAllowAllUsers = x }
-        if let v = r.fields["allow_all_users"] { u.staticAllowAllUsers = ["yes", "y", "1", "true"].contains(v.lowercased()) }
+        if let v = r.fields["allow_all_users"] {
+            u.staticAllowAllUsers = ["yes", "y", "1", "true"].contains(v.lowercased())
+        }
         u.defaultFields = r.defaultFields
         u.overrideFields = r.overrideFields
         u.protocols = currentProtocol.map { [$0] } ?? []

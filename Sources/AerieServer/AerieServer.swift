@@ -165,7 +165,9 @@ public final class AerieServer: Sendable {
 
     static func authConfiguration(_ settings: AerieSettings) throws -> AuthServiceConfiguration {
         func rule(_ text: String, _ what: String) throws -> AuthDBRule {
-            guard let rule = AuthDBRule(rawValue: text) else { throw ServerStartError("\(what): invalid value \(text)") }
+            guard let rule = AuthDBRule(rawValue: text) else {
+                throw ServerStartError("\(what): invalid value \(text)")
+            }
             return rule
         }
         let passdbs = try settings.passdbs.map { db -> PassDBSpec in

@@ -1,7 +1,8 @@
 import AerieCore
-@testable import AerieAuth
 import AerieTestSupport
 import Testing
+
+@testable import AerieAuth
 
 /// `aerie adm auth test|lookup|cache flush` and `aerie adm user`, as the auth process answers them.
 @Suite struct AuthAdminTests {

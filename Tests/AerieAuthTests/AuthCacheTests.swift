@@ -1,14 +1,17 @@
 import AerieCore
-@testable import AerieAuth
 import AerieTestSupport
 import Testing
+
+@testable import AerieAuth
 
 /// `auth_cache_*`: hits never reach the backend, a cached success never lets another password in, TTLs by an
 /// injected clock, negative entries, a byte bound and flushes.
 @Suite struct AuthCacheTests {
     typealias User = FakePassDB.User
 
-    func cached(bind: Bool = false, size: Int = 1 << 20, users: [String: User] = ["alice": User(password: "pa")])
+    func cached(
+        bind: Bool = false, size: Int = 1 << 20, users: [String: User] = ["alice": User(password: "pa")]
+    )
         throws -> (AuthService, FakePassDB, FakeAuth)
     {
         var fake = FakeAuth()

@@ -1,7 +1,8 @@
 import AerieCore
-@testable import AerieAuth
 import AerieTestSupport
 import Testing
+
+@testable import AerieAuth
 
 /// The passdb/userdb chain against Dovecot 2.4's rules (auth-request.c): result_*, skip, deny, master users,
 /// protocol scoping, fields and user names.
@@ -14,7 +15,8 @@ import Testing
         ruleB: (inout PassDBSpec) -> Void = { _ in }
     ) throws -> (AuthService, FakePassDB, FakePassDB, FakeAuth) {
         var fake = FakeAuth()
-        let dbA = FakePassDB(a), dbB = FakePassDB(b)
+        let dbA = FakePassDB(a)
+        let dbB = FakePassDB(b)
         fake.passdbs = ["a": dbA, "b": dbB]
         let service = try fake.service([FakeAuth.spec("a", ruleA), FakeAuth.spec("b", ruleB)])
         return (service, dbA, dbB, fake)
@@ -141,7 +143,10 @@ import Testing
     @Test func masterUserLogsInAsTheUserAndIsLogged() async throws {
         let (service, _, fake) = try masterService(pass: true)
         #expect(await service.authenticate(FakeAuth.login("alice*admin", "adminpw")).user == "alice")
-        #expect(fake.log.lines.contains { $0.level == .info && $0.message.hasSuffix("Master user admin logging in as alice") })
+        #expect(
+            fake.log.lines.contains {
+                $0.level == .info && $0.message.hasSuffix("Master user admin logging in as alice")
+            })
         #expect(await service.authenticate(FakeAuth.login("alice*admin", "pa")).failure == .passwordMismatch)
         // The master passdb is only for master logins: its user cannot log in as itself.
         #expect(await service.authenticate(FakeAuth.login("admin", "adminpw")).failure == .unknownUser)
@@ -174,7 +179,9 @@ import Testing
         ])
         #expect(await service.authenticate(FakeAuth.login("alice", "pop-only", service: "pop3")).user == "alice")
         #expect(global.calls == 0)
-        #expect(await service.authenticate(FakeAuth.login("alice", "pop-only", service: "imap")).failure == .passwordMismatch)
+        #expect(
+            await service.authenticate(FakeAuth.login("alice", "pop-only", service: "imap")).failure
+                == .passwordMismatch)
         #expect(pop.calls == 1)
         #expect(await service.authenticate(FakeAuth.login("alice", "pa", service: "imap")).user == "alice")
     }
@@ -183,7 +190,8 @@ import Testing
         var fake = FakeAuth()
         fake.passdbs = [
             "main": FakePassDB([
-                "alice@example.com": User(password: "pa", fields: ["userdb_quota_rule": "*:storage=2G", "userdb_x": "1"])
+                "alice@example.com": User(
+                    password: "pa", fields: ["userdb_quota_rule": "*:storage=2G", "userdb_x": "1"])
             ])
         ]
         let service = try fake.service([
@@ -230,7 +238,10 @@ import Testing
         let calls = main.calls
         #expect(await service.authenticate(FakeAuth.login("al!ce", "pa")).failure == .unknownUser)
         #expect(main.calls == calls)  // refused before any database
-        #expect(fake.log.lines.contains { $0.message.contains("Username character disallowed by auth_username_chars: 0x21") })
+        #expect(
+            fake.log.lines.contains {
+                $0.message.contains("Username character disallowed by auth_username_chars: 0x21")
+            })
     }
 
     @Test func staticUserdbTemplatesAndExistenceCheck() async throws {
@@ -257,8 +268,10 @@ import Testing
         var fake = FakeAuth()
         fake.passdbs = ["main": FakePassDB(["alice": User(password: "pa"), "bob": User(password: "pb")])]
         let first = FakeUserDB(["alice": ["uid": "1000", "gid": "1000", "home": "/a", "mail": "first"]])
-        let second = FakeUserDB(["alice": ["mail": "second", "quota_rule": "*:storage=1G"],
-                                 "bob": ["uid": "1002", "gid": "1002", "home": "/b"]])
+        let second = FakeUserDB([
+            "alice": ["mail": "second", "quota_rule": "*:storage=1G"],
+            "bob": ["uid": "1002", "gid": "1002", "home": "/b"],
+        ])
         fake.userdbs = ["first": first, "second": second]
         var u1 = UserDBSpec(name: "first", driver: "first", path: "")
         u1.resultSuccess = .continueOK

@@ -1,7 +1,8 @@
 import AerieCore
-@testable import AerieAuth
 import AerieTestSupport
 import Synchronization
+
+@testable import AerieAuth
 
 /// A passdb in memory that counts its calls: `lookup` returns `{PLAIN}password` (or verifies itself when `bind`).
 final class FakePassDB: PassDBDriver, Sendable {
@@ -111,7 +112,9 @@ struct FakeAuth {
         return spec
     }
 
-    static func login(_ user: String, _ password: String, service: String = "imap", ip: String = "192.0.2.7")
+    static func login(
+        _ user: String, _ password: String, service: String = "imap", ip: String = "192.0.2.7"
+    )
         -> AuthRequest
     {
         AuthRequest(user: user, password: password, mechanism: "PLAIN", service: service, remoteIP: ip, secured: true)

@@ -1,14 +1,17 @@
 import AerieCore
-@testable import AerieAuth
 import AerieTestSupport
 import Synchronization
 import Testing
+
+@testable import AerieAuth
 
 /// Passdb fields from any driver: allow_nets, nologin, user, nodelay, userdb_*.
 @Suite struct PassDBFieldTests {
     typealias User = FakePassDB.User
 
-    func service(_ users: [String: User], configure: (inout AuthServiceConfiguration) -> Void = { _ in })
+    func service(
+        _ users: [String: User], configure: (inout AuthServiceConfiguration) -> Void = { _ in }
+    )
         throws -> (AuthService, FakeAuth)
     {
         var fake = FakeAuth()
@@ -24,10 +27,13 @@ import Testing
         #expect(await service.authenticate(FakeAuth.login("alice", "pa", ip: "2001:db8::5")).user == "alice")
         #expect(await service.authenticate(FakeAuth.login("alice", "pa", ip: "192.0.2.7")).user == "alice")
         #expect(await service.authenticate(FakeAuth.login("alice", "pa", ip: "127.0.0.1")).failure == .passwordMismatch)
-        #expect(await service.authenticate(FakeAuth.login("alice", "pa", ip: "2001:db9::1")).failure == .passwordMismatch)
-        #expect(fake.log.lines.contains {
-            $0.level == .info && $0.message.hasSuffix("allow_nets check failed: IP 127.0.0.1 not in allowed networks")
-        })
+        #expect(
+            await service.authenticate(FakeAuth.login("alice", "pa", ip: "2001:db9::1")).failure == .passwordMismatch)
+        #expect(
+            fake.log.lines.contains {
+                $0.level == .info
+                    && $0.message.hasSuffix("allow_nets check failed: IP 127.0.0.1 not in allowed networks")
+            })
     }
 
     @Test func allowNetsFromFieldsTemplate() async throws {
@@ -39,7 +45,9 @@ import Testing
     }
 
     @Test func nologinWithReason() async throws {
-        let (service, fake) = try service(["alice": User(password: "pa", fields: ["nologin": "", "reason": "moved to x"])])
+        let (service, fake) = try service([
+            "alice": User(password: "pa", fields: ["nologin": "", "reason": "moved to x"])
+        ])
         #expect(await service.authenticate(FakeAuth.login("alice", "pa")).failure == .denied)
         #expect(fake.log.lines.contains { $0.message.hasSuffix("Login disabled by nologin (moved_to_x)") })
         // A wrong password is a mismatch first: nologin says nothing to a guesser.
@@ -48,7 +56,9 @@ import Testing
 
     @Test func deliveriesAndAdminLookupsIgnoreLoginOnlyFields() async throws {
         var fake = FakeAuth()
-        fake.passdbs = ["db": FakePassDB(["alice": User(password: "pa", fields: ["nologin": "", "allow_nets": "10.0.0.0/8"])])]
+        fake.passdbs = [
+            "db": FakePassDB(["alice": User(password: "pa", fields: ["nologin": "", "allow_nets": "10.0.0.0/8"])])
+        ]
         var staticDB = UserDBSpec(name: "static", driver: "static", path: "")
         staticDB.overrideFields = ["uid": "1000", "gid": "1000", "home": "/h/%{user}"]
         let service = try fake.service([FakeAuth.spec("db")], userdbs: [staticDB])
@@ -59,7 +69,9 @@ import Testing
 
     @Test func nodelayIsIgnoredOutsideTrustedNetworks() async throws {
         var fake = FakeAuth()
-        fake.passdbs = ["db": FakePassDB(["alice": User(password: "pa", fields: ["nodelay": "", "allow_nets": "10.0.0.0/8"])])]
+        fake.passdbs = [
+            "db": FakePassDB(["alice": User(password: "pa", fields: ["nodelay": "", "allow_nets": "10.0.0.0/8"])])
+        ]
         let slept = SleepLog()
         var configuration = AuthServiceConfiguration(
             passdbs: [FakeAuth.spec("db")], userdbs: [], allowWeakSchemes: true)
@@ -67,18 +79,24 @@ import Testing
         configuration.penalty.trustedNetworks = ["203.0.113.0/24"]
         let service = try AuthService(
             configuration: configuration, log: fake.log, pool: fake.pool, files: nil,
-            clock: AuthClock(now: { [manual = fake.clock] in manual.state.withLock { $0 } }, sleep: { slept.add($0) }), registry: fake.registry())
+            clock: AuthClock(now: { [manual = fake.clock] in manual.state.withLock { $0 } }, sleep: { slept.add($0) }),
+            registry: fake.registry())
         #expect(await service.authenticate(FakeAuth.login("alice", "pa", ip: "192.0.2.7")).failure == .passwordMismatch)
         #expect(slept.total == .seconds(2))
         #expect(fake.log.lines.contains { $0.level == .warning && $0.message.contains("nodelay field ignored") })
         slept.reset()
-        #expect(await service.authenticate(FakeAuth.login("alice", "pa", ip: "203.0.113.4")).failure == .passwordMismatch)
+        #expect(
+            await service.authenticate(FakeAuth.login("alice", "pa", ip: "203.0.113.4")).failure == .passwordMismatch)
         #expect(slept.total == .zero)
     }
 
     @Test func userdbFieldsFromThePassdbOverrideTheUserdb() async throws {
         var fake = FakeAuth()
-        fake.passdbs = ["db": FakePassDB(["alice": User(password: "pa", fields: ["userdb_home": "/srv/alice", "userdb_mail": "maildir:~/M"])])]
+        fake.passdbs = [
+            "db": FakePassDB([
+                "alice": User(password: "pa", fields: ["userdb_home": "/srv/alice", "userdb_mail": "maildir:~/M"])
+            ])
+        ]
         let service = try fake.service([FakeAuth.spec("db")])
         guard case .success(let user) = await service.authenticate(FakeAuth.login("alice", "pa")) else {
             Issue.record("login failed")

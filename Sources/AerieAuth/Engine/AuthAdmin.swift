@@ -27,8 +27,9 @@ extension AuthService {
 
     /// The whole chain without penalties or failure delays (the admin is not a guesser).
     private func test(user: String, password: String, service: String) async -> (Bool, String) {
-        let request = AuthRequest(user: user, password: password, mechanism: "PLAIN", service: service,
-                                  remoteIP: "", secured: true, sessionID: "adm")
+        let request = AuthRequest(
+            user: user, password: password, mechanism: "PLAIN", service: service,
+            remoteIP: "", secured: true, sessionID: "adm")
         let (result, _) = await runChain(request)
         switch result {
         case .success(let found):
@@ -53,7 +54,10 @@ extension AuthService {
         }
         let fields = state.fields.filter { $0.key != "password" && $0.key != "password_noscheme" }
         let lines = fields.keys.sorted().map { "  \($0)=\(fields[$0]!)" }
-        return (true, (["passdb: \(state.user)"] + (lines.isEmpty ? [] : ["  extra fields:"] + lines)).joined(separator: "\n"))
+        return (
+            true,
+            (["passdb: \(state.user)"] + (lines.isEmpty ? [] : ["  extra fields:"] + lines)).joined(separator: "\n")
+        )
     }
 
     private func flushCache(users: [String]) -> (Bool, String) {

@@ -99,8 +99,8 @@ extension AuthService {
             let pass = state.succeeded?.spec.pass ?? false
             log.info(
                 AuthLogFormat.category,
-                "\(prefix(state.succeeded?.spec.driver ?? "auth", master, request)): Master user \(AuthLogFormat.sanitize(master)) "
-                    + "logging in as \(AuthLogFormat.sanitize(parsed.user))")
+                "\(prefix(state.succeeded?.spec.driver ?? "auth", master, request)): Master user "
+                    + "\(AuthLogFormat.sanitize(master)) logging in as \(AuthLogFormat.sanitize(parsed.user))")
             // The target account is looked up as itself; the master's own fields do not follow it.
             state = ChainState(user: parsed.user, passwordVerified: true, found: true)
             if pass, let failure = await runPassdbs(ordinary, &state, request, password: nil) {
@@ -127,7 +127,9 @@ extension AuthService {
 
     /// Runs `list` under the `skip` and `result_*` rules (Dovecot auth-request.c); nil when the passdbs accept the
     /// login. `password` nil: look the user up only (master `pass = yes`, deliveries).
-    func runPassdbs(_ list: [ConfiguredPassDB], _ state: inout ChainState, _ request: AuthRequest, password: String?)
+    func runPassdbs(
+        _ list: [ConfiguredPassDB], _ state: inout ChainState, _ request: AuthRequest, password: String?
+    )
         async -> AuthFailure?
     {
         guard !list.isEmpty else {
@@ -188,7 +190,8 @@ extension AuthService {
             if !proceed { break }
         }
         if !ran {
-            log.error(AuthLogFormat.category, "\(prefix("auth", state.user, request)): All password databases were skipped")
+            log.error(
+                AuthLogFormat.category, "\(prefix("auth", state.user, request)): All password databases were skipped")
             return .temporaryFailure
         }
         if state.passdbSuccess { return nil }
@@ -198,7 +201,8 @@ extension AuthService {
         if last == .next {
             log.error(
                 AuthLogFormat.category,
-                "\(prefix(lastDriver, state.user, request)): Last passdb had noauthenticate field, cannot authenticate user")
+                "\(prefix(lastDriver, state.user, request)): Last passdb had noauthenticate field, "
+                    + "cannot authenticate user")
             return .temporaryFailure
         }
         if case .ok = last { return .passwordMismatch }  // verified, but a `return`/`return-fail` rule refused it
@@ -210,7 +214,9 @@ extension AuthService {
     }
 
     /// One passdb: verify (or look up), then apply its fields and the checks they ask for.
-    func passdbStep(_ db: ConfiguredPassDB, _ state: inout ChainState, _ request: AuthRequest, password: String?) async
+    func passdbStep(
+        _ db: ConfiguredPassDB, _ state: inout ChainState, _ request: AuthRequest, password: String?
+    ) async
         -> PassDBStep
     {
         let lookup = lookupRequest(state.user, request)

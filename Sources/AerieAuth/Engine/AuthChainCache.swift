@@ -3,7 +3,9 @@ import AerieCore
 /// Passdb steps through the auth cache: a fresh entry answers without the backend.
 extension AuthService {
     /// Verifies `password` for one passdb, from the cache when it can.
-    func cachedVerify(_ db: ConfiguredPassDB, _ lookup: AuthLookupRequest, _ request: AuthRequest, password: String)
+    func cachedVerify(
+        _ db: ConfiguredPassDB, _ lookup: AuthLookupRequest, _ request: AuthRequest, password: String
+    )
         async -> PassDBStep
     {
         let key = AuthCache.key("p", db.index, lookup.user)
@@ -70,7 +72,9 @@ extension AuthService {
                 if case .passdb(let entry, let verifier?)? = stale?.value,
                     case .result(.ok) = await check(password, verifier, db, lookup, request)
                 {
-                    log.info(AuthLogFormat.category, "\(prefix(driver, lookup.user, request)): Falling back to expired data from cache")
+                    log.info(
+                        AuthLogFormat.category,
+                        "\(prefix(driver, lookup.user, request)): Falling back to expired data from cache")
                     return .result(.ok(entry))
                 }
             case .next:
@@ -81,7 +85,9 @@ extension AuthService {
         var result = await db.driver.lookup(lookup)
         var fallback = false
         if result == .internalFailure, case .passdb(let entry, _)? = stale?.value {
-            log.info(AuthLogFormat.category, "\(prefix(driver, lookup.user, request)): Falling back to expired data from cache")
+            log.info(
+                AuthLogFormat.category,
+                "\(prefix(driver, lookup.user, request)): Falling back to expired data from cache")
             result = .ok(entry)
             fallback = true
         }
@@ -145,12 +151,15 @@ extension AuthService {
     /// Checks a password against a stored hash on the hashing pool: `.ok` (with no fields), `.passwordMismatch`,
     /// `.weakScheme`, or `.internalFailure` (unknown scheme, malformed hash, queue full) — each logged, never the
     /// hash.
-    func check(_ password: String, _ stored: String, _ db: ConfiguredPassDB, _ lookup: AuthLookupRequest,
-               _ request: AuthRequest) async -> PassDBStep
-    {
-        let scheme = db.spec.defaultScheme, allowWeak = configuration.allowWeakSchemes
+    func check(
+        _ password: String, _ stored: String, _ db: ConfiguredPassDB, _ lookup: AuthLookupRequest,
+        _ request: AuthRequest
+    ) async -> PassDBStep {
+        let scheme = db.spec.defaultScheme
+        let allowWeak = configuration.allowWeakSchemes
         let checked = await pool.run {
-            PasswordSchemes.verify(password: password, stored: stored, defaultScheme: scheme, allowWeakSchemes: allowWeak)
+            PasswordSchemes.verify(
+                password: password, stored: stored, defaultScheme: scheme, allowWeakSchemes: allowWeak)
         }
         let driver = db.spec.driver
         switch checked {

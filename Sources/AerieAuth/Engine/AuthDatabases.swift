@@ -80,8 +80,12 @@ public protocol UserDBDriver: Sendable {
 
 /// `result_success` / `result_failure` / `result_internalfail` values (Dovecot `enum auth_db_rule`).
 public enum AuthDBRule: String, Sendable, Equatable, CaseIterable {
-    case returnAsIs = "return", returnOK = "return-ok", returnFail = "return-fail"
-    case `continue` = "continue", continueOK = "continue-ok", continueFail = "continue-fail"
+    case returnAsIs = "return"
+    case returnOK = "return-ok"
+    case returnFail = "return-fail"
+    case `continue` = "continue"
+    case continueOK = "continue-ok"
+    case continueFail = "continue-fail"
 }
 
 /// A passdb's `skip`: never, or once the password is (or is not yet) verified by an earlier passdb.

@@ -21,7 +21,9 @@ enum AuthFields {
 
     /// Variables a field template may use besides `%{user}`: the login's addresses and service, and the fields
     /// returned so far as `%{passdb:NAME}` / `%{userdb:NAME}`.
-    static func variables(_ request: AuthLookupRequest, passdb: [String: String], userdb: [String: String] = [:])
+    static func variables(
+        _ request: AuthLookupRequest, passdb: [String: String], userdb: [String: String] = [:]
+    )
         -> [String: String]
     {
         var variables = [

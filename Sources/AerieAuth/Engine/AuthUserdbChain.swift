@@ -57,7 +57,8 @@ extension AuthService {
 
     func runUserdbs(_ state: ChainState, _ request: AuthRequest) async -> AuthResult {
         var user = state.user
-        var success = false, seenInternalFailure = false
+        var success = false
+        var seenInternalFailure = false
         var last: UserDBResult = .userUnknown
         var fields: [String: String] = [:]
         var driverName = "passwd-file"
@@ -101,7 +102,9 @@ extension AuthService {
             if seenInternalFailure || last == .internalFailure { return .failure(.temporaryFailure) }
             // For a delivery lookup an unknown recipient is routine (Dovecot logs it at Info); after a correct
             // password it means the databases disagree, which the admin must see.
-            fail(driverName, user, request, "user not found from userdb", level: request.service == "lookup" ? .info : .error)
+            fail(
+                driverName, user, request, "user not found from userdb",
+                level: request.service == "lookup" ? .info : .error)
             return .failure(.unknownUser)
         }
         // Passdb `userdb_*` fields override the userdb (Dovecot prefetch semantics).
@@ -111,7 +114,9 @@ extension AuthService {
         return finish(user: user, fields: fields, driver: driverName, request: request)
     }
 
-    private func cachedUserLookup(_ kind: Character, _ index: Int, _ driver: any UserDBDriver, _ lookup: AuthLookupRequest)
+    private func cachedUserLookup(
+        _ kind: Character, _ index: Int, _ driver: any UserDBDriver, _ lookup: AuthLookupRequest
+    )
         async -> UserDBResult
     {
         // A static userdb answers from its templates: nothing to save.
@@ -136,39 +141,58 @@ extension AuthService {
     }
 
     /// uid/gid/home from the fields (names resolved), then the `first_valid_uid`… policy.
-    private func finish(user name: String, fields input: [String: String], driver: String, request: AuthRequest)
+    private func finish(
+        user name: String, fields input: [String: String], driver: String, request: AuthRequest
+    )
         -> AuthResult
     {
         var fields = input
-        let uidText = fields.removeValue(forKey: "uid"), gidText = fields.removeValue(forKey: "gid")
+        let uidText = fields.removeValue(forKey: "uid")
+        let gidText = fields.removeValue(forKey: "gid")
         let home = fields.removeValue(forKey: "home") ?? ""
         for key in ["nologin", "reason", "allow_nets", "nodelay", "noauthenticate"] { fields.removeValue(forKey: key) }
         let uid = uidText.map(AuthFields.uid) ?? configuration.defaultUID
         let gid = gidText.map(AuthFields.gid) ?? configuration.defaultGID
         guard let uid else {
-            fail(driver, name, request, uidText == nil ? "User is missing UID (see mail_uid setting)"
-                 : "Invalid uid \(AuthLogFormat.sanitize(uidText!)) (no such user)", level: uidText == nil ? .info : .error)
+            fail(
+                driver, name, request,
+                uidText == nil
+                    ? "User is missing UID (see mail_uid setting)"
+                    : "Invalid uid \(AuthLogFormat.sanitize(uidText!)) (no such user)",
+                level: uidText == nil ? .info : .error)
             return .failure(.uidNotPermitted)
         }
         if uid == 0 || uid < configuration.firstValidUID {
-            fail(driver, name, request, "Mail access for users with UID \(uid) not permitted (see first_valid_uid in config file)")
+            fail(
+                driver, name, request,
+                "Mail access for users with UID \(uid) not permitted (see first_valid_uid in config file)")
             return .failure(.uidNotPermitted)
         }
         if configuration.lastValidUID != 0 && uid > configuration.lastValidUID {
-            fail(driver, name, request, "Mail access for users with UID \(uid) not permitted (see last_valid_uid in config file)")
+            fail(
+                driver, name, request,
+                "Mail access for users with UID \(uid) not permitted (see last_valid_uid in config file)")
             return .failure(.uidNotPermitted)
         }
         guard let gid else {
-            fail(driver, name, request, gidText == nil ? "User is missing GID (see mail_gid setting)"
-                 : "Invalid gid \(AuthLogFormat.sanitize(gidText!)) (no such group)", level: gidText == nil ? .info : .error)
+            fail(
+                driver, name, request,
+                gidText == nil
+                    ? "User is missing GID (see mail_gid setting)"
+                    : "Invalid gid \(AuthLogFormat.sanitize(gidText!)) (no such group)",
+                level: gidText == nil ? .info : .error)
             return .failure(.gidNotPermitted)
         }
         if gid < configuration.firstValidGID {
-            fail(driver, name, request, "Mail access for users with GID \(gid) not permitted (see first_valid_gid in config file)")
+            fail(
+                driver, name, request,
+                "Mail access for users with GID \(gid) not permitted (see first_valid_gid in config file)")
             return .failure(.gidNotPermitted)
         }
         if configuration.lastValidGID != 0 && gid > configuration.lastValidGID {
-            fail(driver, name, request, "Mail access for users with GID \(gid) not permitted (see last_valid_gid in config file)")
+            fail(
+                driver, name, request,
+                "Mail access for users with GID \(gid) not permitted (see last_valid_gid in config file)")
             return .failure(.gidNotPermitted)
         }
         if configuration.verbose || configuration.debug {

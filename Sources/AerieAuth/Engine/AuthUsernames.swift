@@ -30,7 +30,8 @@ struct AuthUsernames: Sendable {
     /// character.
     func parse(_ login: String, allowMaster: Bool = true) throws(Problem) -> Parsed {
         if allowMaster, let separator, let split = login.firstIndex(of: separator) {
-            let user = String(login[..<split]), master = String(login[login.index(after: split)...])
+            let user = String(login[..<split])
+            let master = String(login[login.index(after: split)...])
             return Parsed(user: try fix(user), master: try fix(master))
         }
         return Parsed(user: try fix(login), master: nil)
