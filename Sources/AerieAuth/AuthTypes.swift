@@ -78,6 +78,11 @@ public struct PassDBSpec: Sendable {
     public var resultFailure: AuthDBRule = .continue
     public var resultInternalFailure: AuthDBRule = .continue
     public var skip: PassDBSkip = .never
+    /// `mechanisms`: SASL mechanism names this passdb serves (IMAP LOGIN and POP3 USER/PASS count as PLAIN,
+    /// `none` as a lookup without a login); empty: all.
+    public var mechanisms: [String] = []
+    /// `username_filter`: wildcards (`*`, `?`) the user must match; a `!` before one excludes; empty: everyone.
+    public var usernameFilter: [String] = []
     /// `default_fields`: set unless the passdb returned them; values may hold `%{…}` variables.
     public var defaultFields: [String: String] = [:]
     /// `fields { }` / `override_fields`: set over what the passdb returned; `KEY:default` and `KEY:remove` work.

@@ -229,7 +229,8 @@ extension Builder {
         if let v = r.values["result_failure"] { p.resultFailure = Self.string(v) }
         if let v = r.values["result_internalfail"] { p.resultInternalFailure = Self.string(v) }
         if let v = r.values["skip"] { p.skip = Self.string(v) }
-        if let v = r.values["username_filter"] { p.fields["username_filter"] = Self.string(v) }
+        if let v = r.values["username_filter"] { p.usernameFilter = Validation.splitList(Self.string(v)) }
+        if case .list(let l)? = r.values["mechanisms"] { p.mechanisms = l }
         p.defaultFields = r.defaultFields
         p.overrideFields = r.overrideFields
         p.protocols = currentProtocol.map { [$0] } ?? []

@@ -180,9 +180,8 @@ public enum Support {
     public static let passdb: [String: SettingSupport] = table([
         (.enforced, ["driver", "args", "passwd_file_path", "default_password_scheme", "deny", "master", "pass",
                      "result_success", "result_failure", "result_internalfail", "skip", "override_fields",
-                     "default_fields"]),
-        (.notImplemented("use auth_mechanisms to choose mechanisms for every passdb"), ["mechanisms"]),
-        (.notImplemented(notYet), ["username_filter", "service_name"]),
+                     "default_fields", "mechanisms", "username_filter"]),
+        (.notImplemented(notYet), ["service_name"]),
         (.noEffect("passwd-file lookups run on Aerie's hashing pool; there are no auth worker processes"),
          ["use_worker"]),
     ])

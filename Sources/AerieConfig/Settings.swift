@@ -28,6 +28,10 @@ public struct PassDBSettings: Sendable {
     public var protocols: [String] = []
     /// `pass = yes` (master passdbs).
     public var pass = false
+    /// `mechanisms`: the SASL mechanisms this passdb serves (`none` = lookups without a login); empty: all.
+    public var mechanisms: [String] = []
+    /// `username_filter`: wildcards a user must match (`!` before one excludes); empty: everyone.
+    public var usernameFilter: [String] = []
     /// `result_success` / `result_failure` / `result_internalfail` / `skip` as written.
     public var resultSuccess = "return-ok", resultFailure = "continue", resultInternalFailure = "continue"
     public var skip = "never"

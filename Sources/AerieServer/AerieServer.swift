@@ -184,6 +184,8 @@ public final class AerieServer: Sendable {
                 throw ServerStartError("passdb \(db.name) skip: invalid value \(db.skip)")
             }
             spec.skip = skip
+            spec.mechanisms = db.mechanisms
+            spec.usernameFilter = db.usernameFilter
             spec.defaultFields = db.defaultFields
             spec.overrideFields = db.overrideFields
             spec.options = db.fields

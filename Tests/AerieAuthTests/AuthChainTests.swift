@@ -307,3 +307,43 @@ import Testing
         }
     }
 }
+
+@Suite struct PassDBFilterTests {
+    typealias User = FakePassDB.User
+
+    @Test func usernameFilterIncludesAndExcludes() async throws {
+        var fake = FakeAuth()
+        let staff = FakePassDB(["ann@staff.test": User(password: "s"), "bad@staff.test": User(password: "s")])
+        let rest = FakePassDB(["ann@staff.test": User(password: "r"), "bad@staff.test": User(password: "r")])
+        fake.passdbs = ["staff": staff, "rest": rest]
+        let service = try fake.service([
+            FakeAuth.spec("staff") { $0.usernameFilter = ["*@staff.test", "!bad@*"] }, FakeAuth.spec("rest"),
+        ])
+        #expect(await service.authenticate(FakeAuth.login("ann@staff.test", "s")).user == "ann@staff.test")
+        #expect(await service.authenticate(FakeAuth.login("bad@staff.test", "s")).failure == .passwordMismatch)
+        #expect(await service.authenticate(FakeAuth.login("bad@staff.test", "r")).user == "bad@staff.test")
+        #expect(staff.calls == 1)
+    }
+
+    @Test func mechanismsFilter() async throws {
+        var fake = FakeAuth()
+        let plainOnly = FakePassDB(["alice": User(password: "p")])
+        fake.passdbs = ["plain": plainOnly]
+        let service = try fake.service([FakeAuth.spec("plain") { $0.mechanisms = ["plain"] }])
+        var login = FakeAuth.login("alice", "p")
+        login.mechanism = ""  // IMAP LOGIN counts as PLAIN
+        #expect(await service.authenticate(login).user == "alice")
+        login.mechanism = "LOGIN"
+        // Every passdb skipped: Dovecot's internal failure ("All password databases were skipped").
+        #expect(await service.authenticate(login).failure == .temporaryFailure)
+        #expect(plainOnly.calls == 1)
+    }
+
+    @Test(arguments: [
+        ("alice@example.com", "*@example.com", true), ("alice@example.com", "a?ice@*", true),
+        ("alice@example.org", "*@example.com", false), ("", "*", true), ("abc", "a*c*", true), ("abc", "a*d", false),
+    ])
+    func wildcards(_ text: String, _ pattern: String, _ expected: Bool) {
+        #expect(AuthService.wildcardMatch(text, Substring(pattern)) == expected)
+    }
+}

@@ -34,7 +34,7 @@ import Testing
         ("quota_storage_size = 1G", "quota_storage_size", 1),
         ("mail_chroot = /srv/mail", "mail_chroot", 1),
         ("service imap-login {\n  chroot = login\n}", "service { chroot }", 2),
-        ("passdb passwd-file {\n  passwd_file_path = /etc/users\n  mechanisms = plain\n}", "passdb { mechanisms }", 3),
+        ("passdb passwd-file {\n  passwd_file_path = /etc/users\n  service_name = imap\n}", "passdb { service_name }", 3),
         ("mail_driver = sdbox", "mail_driver = sdbox", 1),
         ("mail_driver = mbox", "mail_driver = mbox", 1),
         ("ssl_server_request_client_cert = yes", "ssl_server_request_client_cert", 1),

@@ -142,6 +142,10 @@ extension AuthService {
         var lastDriver = list.last?.spec.driver ?? "auth"
         var ran = false
         for db in list {
+            if let why = filteredOut(db, state.user, request) {
+                debug(db.spec.driver, state.user, request, "skipping passdb: \(why) filtered")
+                continue
+            }
             switch db.spec.skip {
             case .never: break
             case .authenticated where state.passwordVerified, .unauthenticated where !state.passwordVerified:
@@ -211,6 +215,52 @@ extension AuthService {
             fail(lastDriver, state.user, request, "unknown user")
         }
         return .unknownUser
+    }
+
+    /// "mechanism" or "username" when the passdb's `mechanisms` / `username_filter` leave this login out.
+    func filteredOut(_ db: ConfiguredPassDB, _ user: String, _ request: AuthRequest) -> String? {
+        if !db.spec.mechanisms.isEmpty {
+            let login = !["lookup", "adm"].contains(request.service) || !request.password.isEmpty
+            let mechanism = login ? (request.mechanism.isEmpty ? "PLAIN" : request.mechanism) : "none"
+            if !db.spec.mechanisms.contains(where: { $0.uppercased() == mechanism }) { return "mechanism" }
+        }
+        if !db.spec.usernameFilter.isEmpty {
+            var included = false, haveIncludes = false
+            for filter in db.spec.usernameFilter {
+                if filter.hasPrefix("!") {
+                    if Self.wildcardMatch(user, filter.dropFirst()) { return "username" }
+                } else {
+                    haveIncludes = true
+                    if Self.wildcardMatch(user, Substring(filter)) { included = true }
+                }
+            }
+            if haveIncludes && !included { return "username" }
+        }
+        return nil
+    }
+
+    /// `*` matches any run of characters, `?` one character (Dovecot's wildcard_match).
+    static func wildcardMatch(_ text: String, _ pattern: Substring) -> Bool {
+        let t = Array(text), p = Array(pattern)
+        var ti = 0, pi = 0, star = -1, mark = 0
+        while ti < t.count {
+            if pi < p.count && (p[pi] == "?" || p[pi] == t[ti]) {
+                ti += 1
+                pi += 1
+            } else if pi < p.count && p[pi] == "*" {
+                star = pi
+                mark = ti
+                pi += 1
+            } else if star >= 0 {
+                pi = star + 1
+                mark += 1
+                ti = mark
+            } else {
+                return false
+            }
+        }
+        while pi < p.count && p[pi] == "*" { pi += 1 }
+        return pi == p.count
     }
 
     /// One passdb: verify (or look up), then apply its fields and the checks they ask for.
