@@ -128,9 +128,14 @@ public struct AuthDriverRegistry: Sendable {
 public struct AuthDriverContext: Sendable {
     public let pool: PasswordHashingPool
     public let log: any LogSink
-    /// Driver errors are logged with this prefix's shape (`driver(user,ip,<session>): …`).
+    /// `auth_debug`: drivers may log lookups at Debug (never a password, hash or bind credential).
     public let debug: Bool
     let files: PasswdFileCache
+
+    /// For drivers' own tests; the engine makes the context its drivers get.
+    public init(pool: PasswordHashingPool, log: any LogSink, debug: Bool = false) {
+        self.init(pool: pool, log: log, debug: debug, files: PasswdFileCache())
+    }
 
     init(pool: PasswordHashingPool, log: any LogSink, debug: Bool, files: PasswdFileCache) {
         self.pool = pool
