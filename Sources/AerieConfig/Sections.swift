@@ -176,9 +176,10 @@ extension Builder {
         var fields: [String: String] = [:]
         let defaults = map["default_fields"].map { Self.fieldList(Self.string($0)) } ?? [:]
         var overrides = map["override_fields"].map { Self.fieldList(Self.string($0)) } ?? [:]
-        // Only the static userdb exists among the drivers Aerie has that passdbs lack.
-        let support = b.kind == "passdb" && driver == "static"
-            ? .notImplemented("use a passwd-file passdb; static is supported as a userdb") : Support.authDrivers[driver]
+        // static and prefetch exist as userdbs only.
+        let support = b.kind == "passdb" && ["static", "prefetch"].contains(driver)
+            ? .notImplemented("use a passwd-file passdb; \(driver) is supported as a userdb")
+            : Support.authDrivers[driver]
         report(support, "\(b.kind) driver \(driver)", loc: b.loc, isDefault: false)
         for case .block(let inner) in b.entries {
             guard inner.kind == "fields", inner.name == nil else {

@@ -268,10 +268,10 @@ public enum Support {
 
     /// passdb and userdb drivers.
     public static let authDrivers: [String: SettingSupport] = table([
-        (.enforced, ["passwd-file", "static"]),
+        (.enforced, ["passwd-file", "static", "prefetch"]),
         (.notImplemented("use a passwd-file passdb and userdb (or a static userdb)"), [
             "ldap", "sql", "pam", "passwd", "shadow", "bsdauth", "checkpassword", "lua", "oauth2",
-            "prefetch", "imap", "dict", "vpopmail",
+            "imap", "dict", "vpopmail",
         ]),
     ])
 

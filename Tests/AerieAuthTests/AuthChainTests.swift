@@ -347,3 +347,38 @@ import Testing
         #expect(AuthService.wildcardMatch(text, Substring(pattern)) == expected)
     }
 }
+
+@Suite struct PrefetchUserDBTests {
+    @Test func prefetchUsesThePassdbFieldsThenTheNextUserdbAnswersLookups() async throws {
+        var fake = FakeAuth()
+        fake.passdbs = [
+            "db": FakePassDB([
+                "alice": FakePassDB.User(
+                    password: "pa", fields: ["userdb_uid": "1200", "userdb_gid": "1200", "userdb_home": "/p/alice"]),
+                "bob": FakePassDB.User(password: "pb"),
+            ])
+        ]
+        var staticDB = UserDBSpec(name: "static", driver: "static", path: "")
+        staticDB.overrideFields = ["uid": "1000", "gid": "1000", "home": "/s/%{user}"]
+        staticDB.options["static_allow_all_users"] = "yes"
+        let service = try fake.service(
+            [FakeAuth.spec("db")], userdbs: [UserDBSpec(name: "prefetch", driver: "prefetch", path: ""), staticDB])
+        guard case .success(let alice) = await service.authenticate(FakeAuth.login("alice", "pa")) else {
+            Issue.record("alice failed")
+            return
+        }
+        #expect(alice.uid == 1200 && alice.home == "/p/alice")
+        // bob's passdb entry has no userdb fields: prefetch does not know him, the static userdb does.
+        guard case .success(let bob) = await service.authenticate(FakeAuth.login("bob", "pb")) else {
+            Issue.record("bob failed")
+            return
+        }
+        #expect(bob.uid == 1000 && bob.home == "/s/bob")
+        // A delivery has no passdb fields to prefetch.
+        guard case .success(let delivered) = await service.lookup("alice") else {
+            Issue.record("lookup failed")
+            return
+        }
+        #expect(delivered.home == "/s/alice")
+    }
+}

@@ -98,7 +98,8 @@ public enum UserDBSkip: String, Sendable, Equatable {
     case never, found, notfound
 }
 
-/// Makes drivers from their specs. The built-in drivers are passwd-file (passdb and userdb) and static (userdb);
+/// Makes drivers from their specs. The built-in drivers are passwd-file (passdb and userdb), static and prefetch
+/// (userdbs);
 /// other modules (LDAP, SQL) add theirs under their driver name before the service starts.
 public struct AuthDriverRegistry: Sendable {
     public typealias PassDBFactory = @Sendable (PassDBSpec, AuthDriverContext) throws -> any PassDBDriver
@@ -120,6 +121,7 @@ public struct AuthDriverRegistry: Sendable {
         registry.userdbs["static"] = { spec, context in
             try StaticUserDB(spec: spec, context: context)
         }
+        registry.userdbs["prefetch"] = { _, _ in PrefetchUserDB() }
         return registry
     }
 }

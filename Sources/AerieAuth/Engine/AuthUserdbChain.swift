@@ -70,7 +70,10 @@ extension AuthService {
             }
             driverName = candidate.driverName
             let lookup = lookupRequest(user, request)
-            var result = await cachedUserLookup(candidate.key, candidate.index, candidate.driver, lookup)
+            var result =
+                candidate.driver is PrefetchUserDB
+                ? PrefetchUserDB.answer(state.fields)
+                : await cachedUserLookup(candidate.key, candidate.index, candidate.driver, lookup)
             if case .ok(let found) = result {
                 var expanded = AuthFields.apply(
                     defaults: spec.defaultFields, overrides: spec.overrideFields, to: found, request: lookup,

@@ -15,3 +15,19 @@ struct StaticUserDB: UserDBDriver {
 
     func lookup(_ request: AuthLookupRequest) async -> UserDBResult { .ok([:]) }
 }
+
+/// `userdb prefetch { }`: the `userdb_*` fields the passdb already returned (e.g. from one LDAP search), so no
+/// second lookup is needed; user unknown when the passdb returned none (a delivery, or a passdb without them), so
+/// the next userdb answers.
+struct PrefetchUserDB: UserDBDriver {
+    func lookup(_ request: AuthLookupRequest) async -> UserDBResult { .userUnknown }
+
+    /// What the engine answers for it, from the login's passdb fields.
+    static func answer(_ passdbFields: [String: String]) -> UserDBResult {
+        let fields = passdbFields.filter { $0.key.hasPrefix("userdb_") }
+        guard !fields.isEmpty else { return .userUnknown }
+        var out: [String: String] = [:]
+        for (key, value) in fields { out[AuthFields.stripUserdbPrefix(key)] = value }
+        return .ok(out)
+    }
+}
