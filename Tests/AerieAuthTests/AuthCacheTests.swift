@@ -58,18 +58,19 @@ import Testing
     }
 
     @Test func bindEntriesKeepASaltedHashNeverThePassword() async throws {
-        let (service, _, _) = try cached(bind: true)
-        _ = await service.authenticate(FakeAuth.login("alice", "pa"))
+        let secret = "Bind-Secret-Pw-42"
+        let (service, _, _) = try cached(bind: true, users: ["alice": User(password: secret)])
+        _ = await service.authenticate(FakeAuth.login("alice", secret))
         let hit = try #require(service.cache?.get(AuthCache.key("p", 0, "alice")))
         guard case .passdb(let entry, let verifier?) = hit.value else {
             Issue.record("no verifier: \(hit.value)")
             return
         }
         #expect(entry.password == nil)
-        #expect(verifier.hasPrefix("{SSHA512}") && !verifier.contains("pa"))
-        #expect(PasswordSchemes.verify(password: "pa", stored: verifier, allowWeakSchemes: false) == .match)
+        #expect(verifier.hasPrefix("{SSHA512}") && !verifier.contains(secret))
+        #expect(PasswordSchemes.verify(password: secret, stored: verifier, allowWeakSchemes: false) == .match)
         // A second salted hash of the same password differs: the salt is fresh.
-        #expect(AuthService.verifier("pa") != verifier)
+        #expect(AuthService.verifier(secret) != verifier)
     }
 
     @Test func positiveTTL() async throws {
