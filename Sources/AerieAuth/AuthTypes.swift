@@ -25,6 +25,9 @@ public struct AuthServiceConfiguration: Sendable {
     public var failureDelays: [String: Duration] = [:]
     /// `auth_username_chars`: characters a login name may hold; empty allows all.
     public var usernameChars: String = ""
+    /// `auth_username_translation`: pairs of characters, the first of each replaced by the second (`%@` makes
+    /// `user%domain` into `user@domain`).
+    public var usernameTranslation: String = ""
     /// `auth_default_domain`: appended (after "@") to login names without a domain.
     public var defaultDomain: String = ""
     /// `auth_master_user_separator`: `user*master` logs in as user with master's password; empty disables.

@@ -49,7 +49,7 @@ public enum Support {
             "dovecot_config_version", "haproxy_trusted_networks", "haproxy_timeout", "auth_penalty_max_delay",
             "auth_penalty_ipv6_prefix", "auth_ban_failures", "auth_ban_distinct_users", "auth_ban_window",
             "auth_ban_time", "auth_cache_size", "auth_cache_ttl", "auth_cache_negative_ttl", "auth_username_chars",
-            "auth_default_domain", "auth_master_user_separator",
+            "auth_default_domain", "auth_master_user_separator", "auth_username_translation",
         ]),
         (.notImplemented("Aerie always says BYE to its clients when it stops"), ["shutdown_clients"]),
         (.noEffect("Aerie's Maildir and index formats are the same whatever the storage version"),
@@ -103,7 +103,7 @@ public enum Support {
         (.notImplemented("the imap-login service's client_limit bounds pre-login connections"),
          ["default_client_limit"]),
         (.notImplemented(notYet), [
-            "auth_internal_failure_delay", "auth_username_translation", "auth_anonymous_username",
+            "auth_internal_failure_delay", "auth_anonymous_username",
             "auth_ssl_require_client_cert", "auth_ssl_username_from_cert", "auth_socket_path", "auth_proxy_self",
             "auth_gssapi_hostname", "auth_krb5_keytab", "auth_use_winbind", "auth_winbind_helper_path",
             "auth_policy_server_url", "auth_policy_server_api_header", "auth_policy_hash_mech",

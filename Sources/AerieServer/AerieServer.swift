@@ -220,6 +220,7 @@ public final class AerieServer: Sendable {
         configuration.defaultGID = mailAccount?.gid
         configuration.usernameChars = settings.value(forKey: "auth_username_chars") ?? Self.dovecotUsernameChars
         configuration.defaultDomain = settings.value(forKey: "auth_default_domain") ?? ""
+        configuration.usernameTranslation = settings.value(forKey: "auth_username_translation") ?? ""
         configuration.masterUserSeparator = settings.value(forKey: "auth_master_user_separator") ?? ""
         configuration.cacheSize = settings.authCacheSize
         configuration.cacheTTL = settings.authCacheTTL

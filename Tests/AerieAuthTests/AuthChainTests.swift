@@ -244,6 +244,13 @@ import Testing
             })
     }
 
+    @Test func usernameTranslation() async throws {
+        var fake = FakeAuth()
+        fake.passdbs = ["main": FakePassDB(["alice@example.com": User(password: "pa")])]
+        let service = try fake.service([FakeAuth.spec("main")]) { $0.usernameTranslation = "%@" }
+        #expect(await service.authenticate(FakeAuth.login("alice%example.com", "pa")).user == "alice@example.com")
+    }
+
     @Test func staticUserdbTemplatesAndExistenceCheck() async throws {
         var fake = FakeAuth()
         fake.passdbs = ["main": FakePassDB(["alice@example.com": User(password: "pa")])]

@@ -1,18 +1,25 @@
 /// Login names as Dovecot fixes them (auth-request-fields.c): split off a master user at
-/// `auth_master_user_separator`, append `auth_default_domain` to a name without "@", refuse characters outside
-/// `auth_username_chars`, then apply `auth_username_format`.
+/// `auth_master_user_separator`, append `auth_default_domain` to a name without "@", translate characters by
+/// `auth_username_translation`, refuse characters outside `auth_username_chars`, then apply
+/// `auth_username_format`.
 struct AuthUsernames: Sendable {
     let format: String
     /// nil: every character allowed.
     let allowed: Set<Unicode.Scalar>?
     let defaultDomain: String
     let separator: Character?
+    /// `auth_username_translation` as pairs: each first character becomes the second.
+    let translation: [Character: Character]
 
     init(_ configuration: AuthServiceConfiguration) {
         format = configuration.usernameFormat
         allowed = configuration.usernameChars.isEmpty ? nil : Set(configuration.usernameChars.unicodeScalars)
         defaultDomain = configuration.defaultDomain
         separator = configuration.masterUserSeparator.first
+        var translation: [Character: Character] = [:]
+        let pairs = Array(configuration.usernameTranslation)
+        for index in stride(from: 0, to: pairs.count - 1, by: 2) { translation[pairs[index]] = pairs[index + 1] }
+        self.translation = translation
     }
 
     /// A login name split into the user to log in as and, for `user*master`, the master user.
@@ -40,6 +47,7 @@ struct AuthUsernames: Sendable {
     func fix(_ name: String) throws(Problem) -> String {
         var user = name
         if !defaultDomain.isEmpty, !user.contains("@") { user += "@" + defaultDomain }
+        if !translation.isEmpty { user = String(user.map { translation[$0] ?? $0 }) }
         if let allowed, let bad = user.unicodeScalars.first(where: { !allowed.contains($0) }) {
             let hex = bad.value < 0x100 ? String(bad.value, radix: 16) : "u+" + String(bad.value, radix: 16)
             throw .invalid(
