@@ -218,3 +218,25 @@ def test_adm_auth_test_lookup_user_and_cache_flush(srv):
     assert r.returncode == 0 and r.stdout.endswith("cache entries flushed\n"), r.stdout + r.stderr
     assert "auth cache flushed for dave by aerie adm" in srv.log()
     assert SECOND_PASSWORD not in srv.log() and MASTER_PASSWORD not in srv.log()
+
+
+def test_cache_answers_until_the_password_changes(srv):
+    """auth_cache_size = 1M: a cached login needs no passwd-file read (the old password still works after the file
+    changed); the new password is checked against the backend once, and from then on the old one fails."""
+    import time
+
+    users2 = srv.directory / "users2"
+    original = users2.read_text()
+    new_password = "Changed-Pw-2pXc"
+    assert adm(srv, "auth", "cache", "flush").returncode == 0
+    assert imap_login(srv, "dave", SECOND_PASSWORD)
+    try:
+        private_file(users2, f"dave:{helpers.sha512_crypt(new_password)}::::::\n")
+        time.sleep(1.2)  # past the passwd-file's once-a-second re-check: a read would see the new hash
+        assert imap_login(srv, "dave", SECOND_PASSWORD)  # answered from the auth cache
+        assert imap_login(srv, "dave", new_password)  # a mismatch with the cached hash asks the backend
+        assert not imap_login(srv, "dave", SECOND_PASSWORD)
+        assert adm(srv, "auth", "cache", "flush", "dave").returncode == 0
+        assert imap_login(srv, "dave", new_password)
+    finally:
+        private_file(users2, original)
