@@ -54,22 +54,24 @@ extension AuthService: SASLStepAuthenticator {
             doomed = "unknown user"
         case .answered(let state, let failure, let lastDriver):
             driver = state.credentials?.driver ?? lastDriver
+            let needs = "\(mechanism.rawValue) needs {SCRAM-\(hash.rawValue)} credentials"
             if let found = state.credentials {
                 switch PasswordSchemes.scramCredentials(
                     stored: found.stored, defaultScheme: found.defaultScheme, hash: hash,
                     allowWeakSchemes: configuration.allowWeakSchemes)
                 {
                 case .success(_) where [name, found.user, state.user].contains(where: requiresTOTP):
-                    doomed = "\(mechanism.rawValue) cannot carry a TOTP code: use PLAIN with the code, or an app password"
+                    doomed =
+                        "\(mechanism.rawValue) cannot carry a TOTP code: use PLAIN with the code, or an app password"
                 case .success(let stored):
                     credentials = stored
                     chain = state
                     refusal = failure
                 case .failure(let reason):
-                    doomed = "\(mechanism.rawValue) needs {SCRAM-\(hash.rawValue)} credentials: " + Self.describe(reason)
+                    doomed = "\(needs): " + Self.describe(reason)
                 }
             } else if state.found {
-                doomed = "\(mechanism.rawValue) needs {SCRAM-\(hash.rawValue)} credentials: the passdb gives no password"
+                doomed = "\(needs): the passdb gives no password"
             } else {
                 doomed = "unknown user"
             }

@@ -60,7 +60,8 @@ extension AuthService {
         switch checked {
         case nil:
             log.warning(
-                AuthLogFormat.category, "\(prefix(driver, name, request)): Password hashing queue full, temporary failure")
+                AuthLogFormat.category,
+                "\(prefix(driver, name, request)): Password hashing queue full, temporary failure")
             return .result(.internalFailure)
         case .unreadable(let error)?:
             // Fail closed: a user whose second factor cannot be read must not get in on the password alone.
