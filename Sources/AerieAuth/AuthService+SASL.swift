@@ -38,38 +38,42 @@ extension AuthService: SASLStepAuthenticator {
             failureDelay = delay
             if wait > .zero { await clock.sleep(wait) }
         }
-        let lookupRequest = request
-        guard let found = await pool.run({ self.credentialsLookupBlocking(lookupRequest, name: name) }) else {
-            return .finished(.failure(.temporaryFailure), serverFinal: nil)
-        }
-        var credentials: SCRAMCredentials
-        var entry: PasswdFileEntry?
-        var driver = "passwd-file"
+        var credentials = Self.unknownUserCredentials(hash, name: name)
+        var chain: ChainState?
+        var refusal: AuthFailure?
+        var driver = "auth"
         var doomed: String?
-        switch found {
+        switch await credentialsLookup(request, login: clientFirst.user) {
         case .temporaryFailure:
             return .finished(.failure(.temporaryFailure), serverFinal: nil)
         case .denied:
             return await saslFailed(
                 request, name: name, secret: "", failure: .denied, start: start, delay: failureDelay)
-        case .unknown:
-            credentials = Self.unknownUserCredentials(hash, name: name)
+        case .invalidName(let message):
+            fail("auth", name, request, message)
             doomed = "unknown user"
-        case .found(let foundEntry, let passdb):
-            driver = passdb.driver
-            switch PasswordSchemes.scramCredentials(
-                stored: foundEntry.password, defaultScheme: passdb.defaultScheme, hash: hash,
-                allowWeakSchemes: configuration.allowWeakSchemes)
-            {
-            case .success(_) where requiresTOTP(name):
-                credentials = Self.unknownUserCredentials(hash, name: name)
-                doomed = "\(mechanism.rawValue) cannot carry a TOTP code: use PLAIN with the code, or an app password"
-            case .success(let stored):
-                credentials = stored
-                entry = foundEntry
-            case .failure(let reason):
-                credentials = Self.unknownUserCredentials(hash, name: name)
-                doomed = "\(mechanism.rawValue) needs {SCRAM-\(hash.rawValue)} credentials: " + Self.describe(reason)
+        case .answered(let state, let failure, let lastDriver):
+            driver = state.credentials?.driver ?? lastDriver
+            let needs = "\(mechanism.rawValue) needs {SCRAM-\(hash.rawValue)} credentials"
+            if let found = state.credentials {
+                switch PasswordSchemes.scramCredentials(
+                    stored: found.stored, defaultScheme: found.defaultScheme, hash: hash,
+                    allowWeakSchemes: configuration.allowWeakSchemes)
+                {
+                case .success(_) where [name, found.user, state.user].contains(where: requiresTOTP):
+                    doomed =
+                        "\(mechanism.rawValue) cannot carry a TOTP code: use PLAIN with the code, or an app password"
+                case .success(let stored):
+                    credentials = stored
+                    chain = state
+                    refusal = failure
+                case .failure(let reason):
+                    doomed = "\(needs): " + Self.describe(reason)
+                }
+            } else if state.found {
+                doomed = "\(needs): the passdb gives no password"
+            } else {
+                doomed = "unknown user"
             }
         }
         let exchange: SCRAMServerExchange
@@ -83,8 +87,8 @@ extension AuthService: SASLStepAuthenticator {
                 request, name: name, secret: "", failure: .passwordMismatch, start: start, delay: failureDelay)
         }
         let pending = SASLExchangeTable.Pending(
-            exchange: exchange, request: request, name: name, entry: entry, driver: driver, doomed: doomed,
-            started: start)
+            exchange: exchange, request: request, name: name, chain: chain, refusal: refusal, driver: driver,
+            doomed: doomed, started: start)
         let id = saslExchanges.insert(pending, now: clock.now())
         return .challenge(exchange: id, user: clientFirst.user, exchange.serverFirst)
     }
@@ -108,18 +112,17 @@ extension AuthService: SASLStepAuthenticator {
             return await saslFailed(
                 request, name: name, secret: secret, failure: .passwordMismatch, start: start, delay: base)
         }
-        guard let entry = pending.entry, pending.doomed == nil else {
+        guard let chain = pending.chain, pending.doomed == nil else {
             // Unreachable in practice (the keys were random), but never let a doomed exchange through.
             fail(pending.driver, name, request, pending.doomed ?? "no credentials")
             return await saslFailed(
                 request, name: name, secret: secret, failure: .passwordMismatch, start: start, delay: base)
         }
         debug(pending.driver, name, request, "\(mechanism): proof verified")
-        let result =
-            await pool.run { () -> AuthResult in
-                if let refused = self.loginRefusal(entry, pending.driver, name, request) { return .failure(refused) }
-                return self.userdbStage(name: name, passdbEntry: entry, request: request)
-            } ?? .failure(.temporaryFailure)
+        if let refusal = pending.refusal {
+            return await saslFailed(request, name: name, secret: secret, failure: refusal, start: start, delay: base)
+        }
+        let result = await runUserdbs(chain, request)
         switch result {
         case .success(let user):
             penalty.succeeded(ip: request.remoteIP, user: user.user, now: clock.now())
@@ -149,33 +152,39 @@ extension AuthService: SASLStepAuthenticator {
         return .finished(.failure(failure), serverFinal: nil)
     }
 
-    enum CredentialsLookup {
-        case found(PasswdFileEntry, PassDBSpec)
-        case denied, unknown, temporaryFailure
+    enum CredentialsLookup: Sendable {
+        /// The passdbs answered: `failure` is why they refuse the login (nil: they accept it), `driver` the last
+        /// one asked (for the log).
+        case answered(ChainState, failure: AuthFailure?, driver: String)
+        /// A deny passdb knows the user.
+        case denied
+        case invalidName(String)
+        case temporaryFailure
     }
 
-    /// Dovecot's lookup_credentials over passwd-files: a deny passdb that knows the user denies; otherwise the
-    /// first passdb with a password for the user gives it.
-    func credentialsLookupBlocking(_ request: AuthRequest, name: String) -> CredentialsLookup {
-        let passdbs = configuration.passdbs.filter { $0.protocols.isEmpty || $0.protocols.contains(request.service) }
-        for passdb in passdbs where passdb.deny {
-            switch lookup(name, path: passdb.path, driver: passdb.driver, request: request) {
-            case .found:
-                fail(passdb.driver, name, request, "User found from deny passdb")
-                return .denied
-            case .failure: return .temporaryFailure
-            case .notFound: continue
-            }
+    /// Dovecot's lookup_credentials through the passdb chain: the protocol's passdbs (scoped by `protocol { }`,
+    /// `mechanisms`, `username_filter`), deny passdbs first, then the ordinary passdbs under their `skip` and
+    /// `result_*` rules, looked up without a password; the first stored password found is the credentials. The
+    /// `allow_nets` and `nologin` fields refuse (after the proof), a `user` field renames. No master users: SCRAM's
+    /// authorization identity must be the user itself.
+    func credentialsLookup(_ request: AuthRequest, login: String) async -> CredentialsLookup {
+        let name: String
+        do { name = try usernames.parse(login, allowMaster: false).user } catch {
+            guard case .invalid(let message) = error else { return .invalidName("invalid user name") }
+            return .invalidName(message)
         }
-        var sawFailure = false
-        for passdb in passdbs where !passdb.deny {
-            switch lookup(name, path: passdb.path, driver: passdb.driver, request: request) {
-            case .found(let entry) where !entry.password.isEmpty: return .found(entry, passdb)
-            case .failure: sawFailure = true
-            case .found, .notFound: continue
-            }
+        let chain = passdbs(serving: request.service)
+        switch await denyPassdbs(chain, [name], request) {
+        case nil: break
+        case .denied?: return .denied
+        case _?: return .temporaryFailure
         }
-        return sawFailure ? .temporaryFailure : .unknown
+        var state = ChainState(user: name)
+        state.credentialsLookup = true
+        let ordinary = chain.filter { !$0.spec.deny && !$0.spec.master }
+        let failure = await runPassdbs(ordinary, &state, request, password: nil)
+        if failure == .temporaryFailure { return .temporaryFailure }
+        return .answered(state, failure: failure, driver: ordinary.last?.spec.driver ?? "auth")
     }
 
     /// Keys nobody knows the password for, with a salt that stays the same per name: an unknown user's exchange

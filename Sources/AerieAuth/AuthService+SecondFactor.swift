@@ -20,59 +20,100 @@ final class SecondFactorStoreHolder: Sendable {
     }
 }
 
-/// Second factors in the password check (issue 13 item 4): an app password stands for the password and the code;
-/// a user with TOTP needs `PASSWORD<separator>CODE` (RFC 6238) for the main password.
+/// Second factors in the passdb chain's password check (issue 13 item 4): an app password stands for the password
+/// and the code; a user with TOTP needs `PASSWORD<separator>CODE` (RFC 6238) for the main password. The code is
+/// split off before any passdb sees the password (a bind driver gets the main password only), the auth cache holds
+/// the main password's verification only, and the code is checked, and spent, on every login.
 extension AuthService {
+    /// What the user's factors say about a password, decided on the hashing pool (app passwords are hashes).
+    private enum FactorCheck: Sendable {
+        case unreadable(String)
+        case appPassword(String, refusal: String?)
+        case mainPassword(TOTPEnrolment?)
+    }
+
+    private enum TOTPCheck: Sendable {
+        case accepted, refused
+        case unreadable(String)
+    }
+
+    /// One passdb's password verification with the user's second factors.
     func verifyWithSecondFactors(
-        _ request: AuthRequest, name: String, entry: PasswdFileEntry, passdb: PassDBSpec
-    )
-        -> PasswordCheck
-    {
-        let plain = {
-            PasswordSchemes.verify(
-                password: $0, stored: entry.password, defaultScheme: passdb.defaultScheme,
-                allowWeakSchemes: self.configuration.allowWeakSchemes)
-        }
+        _ db: ConfiguredPassDB, _ state: inout ChainState, _ lookup: AuthLookupRequest, _ request: AuthRequest,
+        password: String
+    ) async -> PassDBStep {
         guard let store = secondFactorStore.store(configuration.secondFactorDirectory) else {
-            return plain(request.password)
+            return await cachedVerify(db, lookup, request, password: password)
         }
-        let factors: UserFactors
-        do { factors = try store.factors(for: name) } catch {
-            // Fail closed: a user whose second factor cannot be read must not get in on the password alone.
-            log.error(AuthLogFormat.category, "\(prefix(passdb.driver, name, request)): second factors: \(error)")
-            return .malformed
-        }
+        let name = lookup.user, driver = db.spec.driver
+        let service = request.service, remoteIP = request.remoteIP
         let now = Int64(time(nil))
-        for app in factors.appPasswords
-        where PasswordSchemes.verify(password: request.password, stored: app.hash, allowWeakSchemes: false) == .match {
-            let label = AuthLogFormat.sanitize(app.name)
-            if let refusal = app.refusal(service: request.service, remoteIP: request.remoteIP, now: now) {
-                fail(passdb.driver, name, request, "app password '\(label)' refused: \(refusal)")
-                return .mismatch
+        let checked = await pool.run { () -> FactorCheck in
+            let factors: UserFactors
+            do { factors = try store.factors(for: name) } catch { return .unreadable("\(error)") }
+            for app in factors.appPasswords
+            where PasswordSchemes.verify(password: password, stored: app.hash, allowWeakSchemes: false) == .match {
+                return .appPassword(app.name, refusal: app.refusal(service: service, remoteIP: remoteIP, now: now))
             }
-            log.info(AuthLogFormat.category, "\(prefix(passdb.driver, name, request)): app password '\(label)' used")
-            return .match
+            return .mainPassword(factors.totp)
         }
-        guard let totp = factors.totp else { return plain(request.password) }
-        let separator = configuration.totpSeparator
-        guard let (password, code) = Self.splitCode(request.password, separator: separator) else {
-            spendDummyVerification(request)
-            fail(passdb.driver, name, request, "TOTP code missing")
-            return .mismatch
-        }
-        let check = plain(password)
-        guard check == .match else { return check }
-        do {
-            guard try store.acceptTOTP(user: name, enrolment: totp, code: code, now: now) else {
-                fail(passdb.driver, name, request, "TOTP code invalid or already used")
-                return .mismatch
+        switch checked {
+        case nil:
+            log.warning(
+                AuthLogFormat.category,
+                "\(prefix(driver, name, request)): Password hashing queue full, temporary failure")
+            return .result(.internalFailure)
+        case .unreadable(let error)?:
+            // Fail closed: a user whose second factor cannot be read must not get in on the password alone.
+            log.error(AuthLogFormat.category, "\(prefix(driver, name, request)): second factors: \(error)")
+            return .result(.internalFailure)
+        case .appPassword(let app, let refusal?)?:
+            fail(driver, name, request, "app password '\(AuthLogFormat.sanitize(app))' refused: \(refusal)")
+            return .result(.passwordMismatch)
+        case .appPassword(let app, nil)?:
+            // The app password stands for the password: the passdb only has to know the user.
+            let found = await cachedLookup(db, lookup)
+            if case .ok = found {
+                log.info(
+                    AuthLogFormat.category,
+                    "\(prefix(driver, name, request)): app password '\(AuthLogFormat.sanitize(app))' used")
             }
-        } catch {
-            log.error(AuthLogFormat.category, "\(prefix(passdb.driver, name, request)): TOTP: \(error)")
-            return .malformed
+            return .result(found)
+        case .mainPassword(nil)?:
+            return await cachedVerify(db, lookup, request, password: password)
+        case .mainPassword(let totp?)?:
+            guard let (main, code) = Self.splitCode(password, separator: configuration.totpSeparator) else {
+                await spendDummyVerification(password)
+                fail(driver, name, request, "TOTP code missing")
+                return .result(.passwordMismatch)
+            }
+            let step = await cachedVerify(db, lookup, request, password: main)
+            // An earlier passdb of this login spent the code already (a `continue*` rule went on).
+            guard case .result(.ok) = step, state.totpVerified != name else { return step }
+            let accepted = await pool.run { () -> TOTPCheck in
+                do {
+                    let fresh = try store.acceptTOTP(user: name, enrolment: totp, code: code, now: now)
+                    return fresh ? .accepted : .refused
+                } catch { return .unreadable("\(error)") }
+            }
+            switch accepted {
+            case nil:
+                log.warning(
+                    AuthLogFormat.category,
+                    "\(prefix(driver, name, request)): Password hashing queue full, temporary failure")
+                return .result(.internalFailure)
+            case .refused?:
+                fail(driver, name, request, "TOTP code invalid or already used")
+                return .result(.passwordMismatch)
+            case .accepted?:
+                state.totpVerified = name
+                debug(driver, name, request, "TOTP code verified")
+                return step
+            case .unreadable(let error)?:
+                log.error(AuthLogFormat.category, "\(prefix(driver, name, request)): TOTP: \(error)")
+                return .result(.internalFailure)
+            }
         }
-        debug(passdb.driver, name, request, "TOTP code verified")
-        return .match
     }
 
     /// `PASSWORD<separator>CODE` split at the last separator (the password may contain it too).

@@ -1,32 +1,41 @@
 public import AerieCore
 
-/// Dovecot-style authentication over passwd-file passdbs and userdbs: deny passdbs first, then passdbs in order,
-/// then the userdb, then the uid/gid policy. Every failure is logged at once, at Info, in Dovecot 2.3's words.
+/// Dovecot-style authentication: the passdb chain (deny passdbs first, master passdbs for `user*master`, then
+/// passdbs in order under their `result_*` and `skip` rules), then the userdb chain, then the uid/gid policy.
+/// Drivers plug in through `AuthDriverRegistry`. Every failure is logged at once, at Info, in Dovecot's words.
 public final class AuthService: Authenticator {
     let configuration: AuthServiceConfiguration
     let log: any LogSink
     let pool: PasswordHashingPool
-    private let files: PasswdFileCache
+    let files: PasswdFileCache
     /// Per-IP penalties and bans; kept as long as this service (the auth process) lives.
     public let penalty: AuthPenalty
     /// What an unknown user's password is verified against, so it costs what a wrong password costs.
-    private let dummy: (stored: String, scheme: String)
+    let dummy: (stored: String, scheme: String)
     let clock: AuthClock
+    let passdbs: [ConfiguredPassDB]
+    let userdbs: [ConfiguredUserDB]
+    /// nil when `auth_cache_size` is 0.
+    let cache: AuthCache?
+    let usernames: AuthUsernames
     /// SCRAM exchanges waiting for the client's proof (AuthService+SASL.swift).
     let saslExchanges = SASLExchangeTable()
     /// TOTP enrolments and app passwords (AuthService+SecondFactor.swift).
     let secondFactorStore = SecondFactorStoreHolder()
 
-    public convenience init(configuration: AuthServiceConfiguration, log: any LogSink, pool: PasswordHashingPool) throws {
-        try self.init(configuration: configuration, log: log, pool: pool, files: nil)
+    public convenience init(
+        configuration: AuthServiceConfiguration, log: any LogSink, pool: PasswordHashingPool,
+        registry: AuthDriverRegistry = .builtIn
+    ) throws {
+        try self.init(configuration: configuration, log: log, pool: pool, files: nil, registry: registry)
     }
 
-    /// `files` lets tests drive the reload clock; `clock` the failure delays.
+    /// `files` lets tests drive the reload clock; `clock` the failure delays and the cache's TTLs.
     init(
         configuration: AuthServiceConfiguration, log: any LogSink, pool: PasswordHashingPool, files: PasswdFileCache?,
-        clock: AuthClock = AuthClock()
+        clock: AuthClock = AuthClock(), registry: AuthDriverRegistry = .builtIn
     ) throws {
-        try Self.validate(configuration)
+        try Self.validate(configuration, registry: registry)
         self.configuration = configuration
         self.log = log
         self.pool = pool
@@ -41,12 +50,37 @@ public final class AuthService: Authenticator {
             })
         self.files = files
         self.dummy = Self.dummyHash(configuration, files)
+        let context = AuthDriverContext(pool: pool, log: log, debug: configuration.debug, files: files)
+        var passdbs: [ConfiguredPassDB] = []
+        for (index, spec) in configuration.passdbs.enumerated() {
+            guard let factory = registry.passdbs[spec.driver] else {
+                throw AuthServiceError.unsupportedDriver(spec.driver)
+            }
+            passdbs.append(ConfiguredPassDB(index: index, spec: spec, driver: try factory(spec, context)))
+        }
+        var userdbs: [ConfiguredUserDB] = []
+        for (index, spec) in configuration.userdbs.enumerated() {
+            guard let factory = registry.userdbs[spec.driver] else {
+                throw AuthServiceError.unsupportedDriver(spec.driver)
+            }
+            userdbs.append(ConfiguredUserDB(index: index, spec: spec, driver: try factory(spec, context)))
+        }
+        self.passdbs = passdbs
+        self.userdbs = userdbs
+        self.cache =
+            configuration.cacheSize > 0
+            ? AuthCache(
+                maximumBytes: configuration.cacheSize, ttl: configuration.cacheTTL,
+                negativeTTL: configuration.cacheNegativeTTL, now: clock.now)
+            : nil
+        self.usernames = AuthUsernames(configuration)
     }
 
-    /// The first plain passdb's sample hash (same scheme and cost as its users'), else a fresh SHA512-CRYPT one
-    /// (what `aerie pw` makes by default).
+    /// The first plain passwd-file passdb's sample hash (same scheme and cost as its users'), else a fresh
+    /// SHA512-CRYPT one (what `aerie pw` makes by default).
     static func dummyHash(_ configuration: AuthServiceConfiguration, _ files: PasswdFileCache) -> (String, String) {
-        for passdb in configuration.passdbs where !passdb.deny && !passdb.path.contains("%") {
+        for passdb in configuration.passdbs
+        where !passdb.deny && passdb.driver == "passwd-file" && !passdb.path.contains("%") {
             if let stored = files.samplePassword(path: passdb.path) { return (stored, passdb.defaultScheme) }
         }
         let random = String((0..<24).map { _ in "abcdefghijklmnopqrstuvwxyz0123456789".randomElement()! })
@@ -54,23 +88,39 @@ public final class AuthService: Authenticator {
     }
 
     /// Verifies the password against the dummy hash and drops the answer: no user here, same cost.
-    func spendDummyVerification(_ request: AuthRequest) {
-        _ = PasswordSchemes.verify(
-            password: request.password, stored: dummy.stored, defaultScheme: dummy.scheme,
-            allowWeakSchemes: configuration.allowWeakSchemes)
+    func spendDummyVerification(_ password: String) async {
+        let dummy = self.dummy, allowWeak = configuration.allowWeakSchemes
+        _ = await pool.run {
+            PasswordSchemes.verify(
+                password: password, stored: dummy.stored, defaultScheme: dummy.scheme, allowWeakSchemes: allowWeak)
+        }
     }
 
     /// What the service refuses at start (drivers, templates, no passdb); `aerie conf check` runs it too.
-    public static func validate(_ configuration: AuthServiceConfiguration) throws {
-        guard configuration.passdbs.contains(where: { !$0.deny }) else { throw AuthServiceError.noPassdb }
-        for driver in configuration.passdbs.map(\.driver) + configuration.userdbs.map(\.driver)
-        where driver != "passwd-file" {
+    public static func validate(_ configuration: AuthServiceConfiguration, registry: AuthDriverRegistry = .builtIn)
+        throws
+    {
+        guard configuration.passdbs.contains(where: { !$0.deny && !$0.master }) else {
+            throw AuthServiceError.noPassdb
+        }
+        for driver in configuration.passdbs.map(\.driver) where registry.passdbs[driver] == nil {
+            throw AuthServiceError.unsupportedDriver(driver)
+        }
+        for driver in configuration.userdbs.map(\.driver) where registry.userdbs[driver] == nil {
             throw AuthServiceError.unsupportedDriver(driver)
         }
         // Catch template typos at start instead of at the first login.
-        let templates = [configuration.usernameFormat] + configuration.passdbs.map(\.path) + configuration.userdbs.map(\.path)
+        let probe = AuthFields.variables(AuthLookupRequest(user: "probe@example.com", service: "imap"), passdb: [:])
+        var templates =
+            [configuration.usernameFormat] + configuration.passdbs.map(\.path) + configuration.userdbs.map(\.path)
+        for spec in configuration.passdbs {
+            templates += Array(spec.defaultFields.values) + Array(spec.overrideFields.values)
+        }
+        for spec in configuration.userdbs {
+            templates += Array(spec.defaultFields.values) + Array(spec.overrideFields.values)
+        }
         for template in templates where template.contains("%") {
-            do { _ = try UserVariables.expand(template, user: "probe@example.com") } catch {
+            do { _ = try UserVariables.expand(template, user: "probe@example.com", variables: probe) } catch {
                 throw AuthServiceError.invalidTemplate(template)
             }
         }
@@ -92,10 +142,7 @@ public final class AuthService: Authenticator {
             // Dovecot's order: the penalty delays the verification itself, so abandoning the wait gains nothing.
             if wait > .zero { await clock.sleep(wait) }
         }
-        guard let result = await pool.run({ self.authenticateBlocking(request) }) else {
-            log.warning(AuthLogFormat.category, "\(prefix("auth", request.user, request)): Password hashing queue full, temporary failure")
-            return .failure(.temporaryFailure)
-        }
+        let (result, nodelay) = await runChain(request)
         switch result {
         case .success(let user):
             penalty.succeeded(ip: request.remoteIP, user: user.user, now: clock.now())
@@ -112,7 +159,7 @@ public final class AuthService: Authenticator {
                     "\(prefix("penalty", formatUser(request.user), request)): Invalid credentials: banning "
                         + "\(ban.network) for \(AuthPenalty.seconds(ban.duration)) secs (\(ban.reason))")
             }
-            await clock.sleep(Self.remainingDelay(start: start, now: clock.now(), delay: failureDelay))
+            if !nodelay { await clock.sleep(Self.remainingDelay(start: start, now: clock.now(), delay: failureDelay)) }
         }
         return result
     }
@@ -161,234 +208,8 @@ public final class AuthService: Authenticator {
         max(.zero, start + delay - now)
     }
 
-    /// Userdb lookup without a password (LMTP delivery, `aerie adm user`); nil when unknown or not permitted.
-    public func lookupUser(_ user: String) async -> AuthenticatedUser? {
-        guard case .success(let found) = await lookup(user) else { return nil }
-        return found
-    }
-
-    /// Userdb lookup without a password; `.temporaryFailure` when a file could not be read or the pool is full,
-    /// so LMTP answers 451 (retry later) rather than 550 (no such user).
-    public func lookup(_ user: String) async -> AuthResult {
-        let request = AuthRequest(user: user, password: "", service: "lookup")
-        let result = await pool.run { () -> AuthResult in
-            let name = self.formatUser(user)
-            return self.userdbStage(name: name, passdbEntry: nil, request: request)
-        }
-        return result ?? .failure(.temporaryFailure)
-    }
-
-    // MARK: - Stages (run on a pool thread)
-
-    enum Lookup {
-        case found(PasswdFileEntry)
-        case notFound
-        case failure
-    }
-
-    func authenticateBlocking(_ request: AuthRequest) -> AuthResult {
-        let name = formatUser(request.user)
-
-        let passdbs = configuration.passdbs.filter { $0.protocols.isEmpty || $0.protocols.contains(request.service) }
-        for passdb in passdbs where passdb.deny {
-            switch lookup(name, path: passdb.path, driver: passdb.driver, request: request) {
-            case .found:
-                spendDummyVerification(request)
-                fail(passdb.driver, name, request, "User found from deny passdb")
-                return .failure(.denied)
-            case .failure: return .failure(.temporaryFailure)  // fail closed: an unreadable deny list denies nobody's way in
-            case .notFound: continue
-            }
-        }
-
-        var sawMismatch = false, sawWeak = false, sawTemporary = false
-        var lastDriver = "passwd-file"
-        for passdb in passdbs where !passdb.deny {
-            lastDriver = passdb.driver
-            guard case .found(let entry) = lookup(name, path: passdb.path, driver: passdb.driver, request: request) else {
-                continue
-            }
-            if entry.password.isEmpty { spendDummyVerification(request) }
-            let check: PasswordCheck =
-                entry.password.isEmpty
-                ? .mismatch
-                : verifyWithSecondFactors(request, name: name, entry: entry, passdb: passdb)
-            switch check {
-            case .match:
-                debug(passdb.driver, name, request, "Password verified")
-                if let refused = loginRefusal(entry, passdb.driver, name, request) { return .failure(refused) }
-                return userdbStage(name: name, passdbEntry: entry, request: request)
-            case .mismatch:
-                sawMismatch = true
-                fail(passdb.driver, name, request, "Password mismatch")
-            case .weakSchemeRefused(let scheme):
-                sawWeak = true
-                fail(passdb.driver, name, request, "Weak password scheme '\(scheme)' used and refused", level: .error)
-            case .unknownScheme(let scheme):
-                sawTemporary = true
-                fail(passdb.driver, name, request, "Unknown password scheme \(AuthLogFormat.sanitize(scheme))", level: .error)
-            case .malformed:
-                sawTemporary = true
-                fail(passdb.driver, name, request, "Invalid password field in passdb", level: .error)
-            }
-        }
-        if sawMismatch { return .failure(.passwordMismatch) }
-        if sawWeak { return .failure(.schemeNotAllowed) }
-        if sawTemporary { return .failure(.temporaryFailure) }
-        // A failed file read was already logged as an error; the user is not known to be unknown.
-        if lookupFailures(name, request) { return .failure(.temporaryFailure) }
-        spendDummyVerification(request)
-        fail(lastDriver, name, request, "unknown user")
-        return .failure(.unknownUser)
-    }
-
-    /// Whether any passdb file failed for this user (re-checked from the cache, no extra I/O within a second).
-    private func lookupFailures(_ name: String, _ request: AuthRequest) -> Bool {
-        configuration.passdbs.contains { passdb in
-            guard passdb.protocols.isEmpty || passdb.protocols.contains(request.service) else { return false }
-            if case .failure = lookup(name, path: passdb.path, driver: passdb.driver, request: request, quiet: true) {
-                return true
-            }
-            return false
-        }
-    }
-
-    func userdbStage(name: String, passdbEntry: PasswdFileEntry?, request: AuthRequest) -> AuthResult {
-        var userdbEntry: PasswdFileEntry?
-        var driver = "passwd-file"
-        if configuration.userdbs.isEmpty {
-            userdbEntry = passdbEntry
-            if userdbEntry == nil {
-                // No userdb configured: passwd-file passdbs double as userdb (prefetch-like).
-                for passdb in configuration.passdbs where !passdb.deny && Self.serves(passdb.protocols, request) {
-                    if case .found(let entry) = lookup(name, path: passdb.path, driver: passdb.driver, request: request) {
-                        userdbEntry = entry
-                        break
-                    }
-                }
-            }
-        } else {
-            for userdb in configuration.userdbs where Self.serves(userdb.protocols, request) {
-                driver = userdb.driver
-                switch lookup(name, path: userdb.path, driver: userdb.driver, request: request) {
-                case .found(let entry): userdbEntry = entry
-                case .failure: return .failure(.temporaryFailure)
-                case .notFound: continue
-                }
-                break
-            }
-        }
-        guard let userdbEntry else {
-            // For a delivery lookup an unknown recipient is routine (Dovecot logs it at Info); after a correct
-            // password it means the databases disagree, which the admin must see.
-            fail(driver, name, request, "user not found from userdb", level: request.service == "lookup" ? .info : .error)
-            return .failure(.unknownUser)
-        }
-
-        var fields: [String: String] = [:]
-        for (key, value) in userdbEntry.extraFields { fields[Self.stripUserdbPrefix(key)] = value }
-        // Passdb `userdb_*` fields override the userdb (Dovecot prefetch semantics).
-        for (key, value) in passdbEntry?.extraFields ?? [:] where key.hasPrefix("userdb_") {
-            fields[Self.stripUserdbPrefix(key)] = value
-        }
-        let uidText = fields.removeValue(forKey: "uid"), gidText = fields.removeValue(forKey: "gid")
-        let home = fields.removeValue(forKey: "home") ?? userdbEntry.home
-        let uid = uidText.flatMap(UInt32.init) ?? userdbEntry.uid ?? configuration.defaultUID
-        let gid = gidText.flatMap(UInt32.init) ?? userdbEntry.gid ?? configuration.defaultGID
-
-        guard let uid else {
-            fail(driver, name, request, "User is missing UID (see mail_uid setting)")
-            return .failure(.uidNotPermitted)
-        }
-        if uid == 0 || uid < configuration.firstValidUID {
-            fail(driver, name, request, "Mail access for users with UID \(uid) not permitted (see first_valid_uid in config file)")
-            return .failure(.uidNotPermitted)
-        }
-        if configuration.lastValidUID != 0 && uid > configuration.lastValidUID {
-            fail(driver, name, request, "Mail access for users with UID \(uid) not permitted (see last_valid_uid in config file)")
-            return .failure(.uidNotPermitted)
-        }
-        guard let gid else {
-            fail(driver, name, request, "User is missing GID (see mail_gid setting)")
-            return .failure(.gidNotPermitted)
-        }
-        if gid < configuration.firstValidGID {
-            fail(driver, name, request, "Mail access for users with GID \(gid) not permitted (see first_valid_gid in config file)")
-            return .failure(.gidNotPermitted)
-        }
-        if configuration.lastValidGID != 0 && gid > configuration.lastValidGID {
-            fail(driver, name, request, "Mail access for users with GID \(gid) not permitted (see last_valid_gid in config file)")
-            return .failure(.gidNotPermitted)
-        }
-        if configuration.verbose || configuration.debug {
-            log.debug(AuthLogFormat.category, "\(prefix(driver, name, request)): Authenticated (uid=\(uid) gid=\(gid))")
-        }
-        return .success(AuthenticatedUser(user: name, uid: uid, gid: gid, home: home, extraFields: fields))
-    }
-
-    // MARK: - Helpers
-
-    /// Whether a passdb/userdb of `protocol NAME { }` serves this request; delivery lookups are LMTP's.
-    private static func serves(_ protocols: [String], _ request: AuthRequest) -> Bool {
-        protocols.isEmpty || protocols.contains(request.service == "lookup" ? "lmtp" : request.service)
-    }
-
-    /// passwd-file extra fields that refuse a correct password: `allow_nets` (fails like a wrong password, as in
-    /// Dovecot) and `nologin` (with `reason` for the log).
-    func loginRefusal(_ entry: PasswdFileEntry, _ driver: String, _ name: String, _ request: AuthRequest)
-        -> AuthFailure?
-    {
-        if let nets = entry.extraFields["allow_nets"] {
-            let allowed = CIDRList(nets)
-            if !allowed.invalid.isEmpty {
-                log.error(AuthLogFormat.category, "\(prefix(driver, name, request)): allow_nets: invalid network "
-                    + allowed.invalid.map(AuthLogFormat.sanitize).joined(separator: ", "))
-            }
-            if !allowed.contains(request.remoteIP) {
-                fail(driver, name, request, "allow_nets check failed: IP \(AuthLogFormat.sanitize(request.remoteIP)) "
-                    + "not in allowed networks")
-                return .passwordMismatch
-            }
-        }
-        if entry.extraFields["nologin"] != nil {
-            let reason = entry.extraFields["reason"].map { " (\(AuthLogFormat.sanitize($0)))" } ?? ""
-            fail(driver, name, request, "Login disabled by nologin\(reason)")
-            return .denied
-        }
-        return nil
-    }
-
-    private static func stripUserdbPrefix(_ key: String) -> String {
-        key.hasPrefix("userdb_") ? String(key.dropFirst("userdb_".count)) : key
-    }
-
-    /// Applies `usernameFormat`; an unexpandable name is kept as given (the template was validated at start).
-    func formatUser(_ user: String) -> String {
-        guard !configuration.usernameFormat.isEmpty else { return user }
-        return (try? UserVariables.expand(configuration.usernameFormat, user: user)) ?? user
-    }
-
-    func lookup(_ name: String, path template: String, driver: String, request: AuthRequest, quiet: Bool = false)
-        -> Lookup
-    {
-        let path: String
-        do { path = try UserVariables.expandPath(template, user: name) } catch {
-            // A name that would escape the directory is simply unknown: it never reaches the filesystem.
-            if !quiet { debug(driver, name, request, "user name not usable in passwd-file path") }
-            return .notFound
-        }
-        switch files.lookup(user: name, path: path, missingIsUnknown: template.contains("%")) {
-        case .found(let entry):
-            if !quiet { debug(driver, name, request, "lookup: found in \(path)") }
-            return .found(entry)
-        case .notFound:
-            if !quiet { debug(driver, name, request, "lookup: not found in \(path)") }
-            return .notFound
-        case .failure(let message):
-            if !quiet { log.error(AuthLogFormat.category, "\(prefix(driver, name, request)): \(message)") }
-            return .failure
-        }
-    }
+    /// The name a login counts as for penalties and logs before the chain runs.
+    func formatUser(_ user: String) -> String { usernames.penaltyName(user) }
 
     func prefix(_ driver: String, _ name: String, _ request: AuthRequest) -> String {
         AuthLogFormat.prefix(driver: driver, user: name, remoteIP: request.remoteIP, sessionID: request.sessionID)

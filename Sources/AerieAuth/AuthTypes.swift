@@ -27,6 +27,21 @@ public struct AuthServiceConfiguration: Sendable {
     public var secondFactorDirectory = ""
     /// What separates the password from the TOTP code (`PASSWORD:123456`).
     public var totpSeparator = ":"
+    /// `auth_username_chars`: characters a login name may hold; empty allows all.
+    public var usernameChars: String = ""
+    /// `auth_username_translation`: pairs of characters, the first of each replaced by the second (`%@` makes
+    /// `user%domain` into `user@domain`).
+    public var usernameTranslation: String = ""
+    /// `auth_default_domain`: appended (after "@") to login names without a domain.
+    public var defaultDomain: String = ""
+    /// `auth_master_user_separator`: `user*master` logs in as user with master's password; empty disables.
+    public var masterUserSeparator: String = ""
+    /// `auth_cache_size` in bytes; 0 disables the cache.
+    public var cacheSize: Int = 0
+    /// `auth_cache_ttl`: how long a found user (and its stored hash or verifier) is answered from the cache.
+    public var cacheTTL: Duration = .seconds(3600)
+    /// `auth_cache_negative_ttl`: how long an unknown user or a repeated mismatch is; zero disables them.
+    public var cacheNegativeTTL: Duration = .seconds(3600)
 
     public init(
         passdbs: [PassDBSpec] = [], userdbs: [UserDBSpec] = [], allowWeakSchemes: Bool = false,
@@ -51,7 +66,7 @@ public struct AuthServiceConfiguration: Sendable {
 
 public struct PassDBSpec: Sendable {
     public var name: String
-    /// Only "passwd-file" for now.
+    /// A key of `AuthDriverRegistry.passdbs`: "passwd-file" built in, others from their modules.
     public var driver: String
     /// May contain user variables (`%{user|domain}`, `%d`, …).
     public var path: String
@@ -61,6 +76,26 @@ public struct PassDBSpec: Sendable {
     public var deny: Bool
     /// Protocols (`AuthRequest.service`) this passdb serves, from `protocol NAME { passdb … }`; empty: all.
     public var protocols: [String] = []
+    /// `master = yes`: consulted only for `user*master` logins, with the master's name and password.
+    public var master = false
+    /// `pass = yes` on a master passdb: the login user must then also pass the ordinary passdbs (without a
+    /// password check), so their `nologin`, `allow_nets` and deny lists apply.
+    public var pass = false
+    public var resultSuccess: AuthDBRule = .returnOK
+    public var resultFailure: AuthDBRule = .continue
+    public var resultInternalFailure: AuthDBRule = .continue
+    public var skip: PassDBSkip = .never
+    /// `mechanisms`: SASL mechanism names this passdb serves (IMAP LOGIN and POP3 USER/PASS count as PLAIN,
+    /// `none` as a lookup without a login); empty: all.
+    public var mechanisms: [String] = []
+    /// `username_filter`: wildcards (`*`, `?`) the user must match; a `!` before one excludes; empty: everyone.
+    public var usernameFilter: [String] = []
+    /// `default_fields`: set unless the passdb returned them; values may hold `%{…}` variables.
+    public var defaultFields: [String: String] = [:]
+    /// `fields { }` / `override_fields`: set over what the passdb returned; `KEY:default` and `KEY:remove` work.
+    public var overrideFields: [String: String] = [:]
+    /// Driver settings the engine does not read (e.g. an LDAP driver's `ldap_*`).
+    public var options: [String: String] = [:]
 
     public init(name: String = "", driver: String = "passwd-file", path: String, defaultScheme: String = "CRYPT", deny: Bool = false) {
         self.name = name
@@ -73,11 +108,19 @@ public struct PassDBSpec: Sendable {
 
 public struct UserDBSpec: Sendable {
     public var name: String
-    /// Only "passwd-file" for now.
+    /// A key of `AuthDriverRegistry.userdbs`: "passwd-file" and "static" built in.
     public var driver: String
     public var path: String
     /// Protocols this userdb serves, from `protocol NAME { userdb … }`; empty: all. Deliveries are `lmtp`.
     public var protocols: [String] = []
+    public var resultSuccess: AuthDBRule = .returnOK
+    public var resultFailure: AuthDBRule = .continue
+    public var resultInternalFailure: AuthDBRule = .continue
+    public var skip: UserDBSkip = .never
+    public var defaultFields: [String: String] = [:]
+    /// `fields { }` / `override_fields`; for the static userdb, its uid/gid/home templates.
+    public var overrideFields: [String: String] = [:]
+    public var options: [String: String] = [:]
 
     public init(name: String = "", driver: String = "passwd-file", path: String) {
         self.name = name
@@ -150,6 +193,8 @@ public protocol Authenticator: Sendable {
 
 public enum AuthServiceError: Error, Sendable, Equatable {
     case unsupportedDriver(String)
+    /// A driver refused its settings; the text says which and why.
+    case invalidDriverSettings(String)
     case invalidTemplate(String)
     case noPassdb
 }

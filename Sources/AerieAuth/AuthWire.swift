@@ -12,7 +12,7 @@ public enum AuthWire {
     /// Most userdb extra fields in one reply.
     public static let maxExtraFields = 256
     /// Most words in an admin request.
-    public static let maxAdminArguments = 8
+    public static let maxAdminArguments = 64
 
     public enum Request: Sendable, Equatable {
         case authenticate(id: UInt32, AuthRequest)

@@ -10,8 +10,11 @@ final class SASLExchangeTable: Sendable {
         /// The request with the user name as formatted for the passdb.
         var request: AuthRequest
         var name: String
-        /// The passdb entry whose keys are used; nil when the exchange cannot succeed.
-        var entry: PasswdFileEntry?
+        /// Where the passdb chain stands after the credentials lookup; nil when the exchange cannot succeed.
+        var chain: ChainState?
+        /// Why the passdbs refuse the login even with the right proof (nologin, allow_nets, `result_*` rules;
+        /// already logged), answered only once the proof is verified so that it tells nothing without the password.
+        var refusal: AuthFailure?
         var driver: String
         /// Why it cannot succeed (logged when the client's proof arrives, so the timing tells nothing).
         var doomed: String?

@@ -141,8 +141,27 @@ extension Builder {
         }
     }
 
-    mutating func authDB(_ b: Block, table: SettingTable) -> (name: String, driver: String, path: String, scheme: String?,
-                                                             values: [String: SettingValue], fields: [String: String])? {
+    struct AuthDBSection {
+        var name: String, driver: String, path: String, scheme: String?
+        var values: [String: SettingValue]
+        /// 2.3 `args` leftovers (`key=value` pairs other than scheme and the path).
+        var fields: [String: String]
+        var defaultFields: [String: String]
+        /// `fields { }` and `override_fields`, 2.3 `%` variables translated.
+        var overrideFields: [String: String]
+    }
+
+    static func fieldList(_ text: String) -> [String: String] {
+        var out: [String: String] = [:]
+        for t in Validation.splitList(text) where t.contains("=") {
+            let p = t.split(separator: "=", maxSplits: 1).map(String.init)
+            let v = p.count > 1 ? p[1] : ""
+            out[p[0]] = Renames.translateVariables(v) ?? v
+        }
+        return out
+    }
+
+    mutating func authDB(_ b: Block, table: SettingTable) -> AuthDBSection? {
         var record = SectionRecord(kind: b.kind, name: b.name)
         let values = sectionValues(b, table: table, record: &record)
         var map: [String: SettingValue] = [:]
@@ -155,27 +174,34 @@ extension Builder {
         var path = map["passwd_file_path"].map(Self.string) ?? ""
         var scheme: String? = map["default_password_scheme"].map(Self.string)
         var fields: [String: String] = [:]
-        for key in ["default_fields", "override_fields"] {
-            if let v = map[key] { for t in Validation.splitList(Self.string(v)) where t.contains("=") {
-                let p = t.split(separator: "=", maxSplits: 1).map(String.init)
-                fields[p[0]] = p.count > 1 ? p[1] : ""
-            } }
-        }
-        report(Support.authDrivers[driver], "\(b.kind) driver \(driver)", loc: b.loc, isDefault: false)
+        let defaults = map["default_fields"].map { Self.fieldList(Self.string($0)) } ?? [:]
+        var overrides = map["override_fields"].map { Self.fieldList(Self.string($0)) } ?? [:]
+        // static and prefetch exist as userdbs only.
+        let support = b.kind == "passdb" && ["static", "prefetch"].contains(driver)
+            ? .notImplemented("use a passwd-file passdb; \(driver) is supported as a userdb")
+            : Support.authDrivers[driver]
+        report(support, "\(b.kind) driver \(driver)", loc: b.loc, isDefault: false)
         for case .block(let inner) in b.entries {
             guard inner.kind == "fields", inner.name == nil else {
                 diags.error(inner.loc, "Section '\(Lexer.preview(inner.kind))' is not supported inside \(b.kind) { } (valid: fields)")
                 continue
             }
             checkSectionKind(inner)
-            for case .setting(let k, let raw, _, _) in inner.entries { fields[k] = raw.text }
+            for case .setting(let k, let raw, _, _) in inner.entries {
+                overrides[k] = Renames.translateVariables(raw.text) ?? raw.text
+            }
         }
         if let args = map["args"].map(Self.string) {
             var s = scheme
-            let before = Set(fields.keys)
             parseArgs(args, driver: driver, loc: b.loc, path: &path, scheme: &s, fields: &fields)
             scheme = s
-            for key in fields.keys.sorted() where !before.contains(key) {
+            if driver == "static" {
+                // 2.3 `args = uid=vmail gid=vmail home=/srv/%d/%n` are the static userdb's fields.
+                let kept: Set<String> = ["args", "allow_all_users"]
+                overrides.merge(fields.filter { !kept.contains($0.key) }) { old, _ in old }
+                fields = fields.filter { kept.contains($0.key) }
+            }
+            for key in fields.keys.sorted() where key != "allow_all_users" {
                 let hint = key == "username_format" ? "use auth_username_format" : "leave it out of args"
                 report(.notImplemented(hint), "\(b.kind) { args = \(key)=… }", loc: b.loc, isDefault: false)
             }
@@ -188,7 +214,9 @@ extension Builder {
         }
         if !path.isEmpty, !record.values.contains(where: { $0.key == "passwd_file_path" }) { record.values.append(("passwd_file_path", path)) }
         settings.sectionRecords.append(record)
-        return (b.name ?? driver, driver, path, scheme, map, fields)
+        return AuthDBSection(
+            name: b.name ?? driver, driver: driver, path: path, scheme: scheme, values: map, fields: fields,
+            defaultFields: defaults, overrideFields: overrides)
     }
 
     mutating func buildPassDB(_ b: Block) {
@@ -197,9 +225,15 @@ extension Builder {
         if let s = r.scheme { p.defaultPasswordScheme = s }
         if case .bool(let x)? = r.values["deny"] { p.deny = x }
         if case .bool(let x)? = r.values["master"] { p.master = x }
-        for k in ["result_success", "result_failure", "result_internalfail", "skip", "username_filter"] {
-            if let v = r.values[k] { p.fields[k] = Self.string(v) }
-        }
+        if case .bool(let x)? = r.values["pass"] { p.pass = x }
+        if let v = r.values["result_success"] { p.resultSuccess = Self.string(v) }
+        if let v = r.values["result_failure"] { p.resultFailure = Self.string(v) }
+        if let v = r.values["result_internalfail"] { p.resultInternalFailure = Self.string(v) }
+        if let v = r.values["skip"] { p.skip = Self.string(v) }
+        if let v = r.values["username_filter"] { p.usernameFilter = Validation.splitList(Self.string(v)) }
+        if case .list(let l)? = r.values["mechanisms"] { p.mechanisms = l }
+        p.defaultFields = r.defaultFields
+        p.overrideFields = r.overrideFields
         p.protocols = currentProtocol.map { [$0] } ?? []
         settings.passdbs.append(p)
     }
@@ -207,9 +241,16 @@ extension Builder {
     mutating func buildUserDB(_ b: Block) {
         guard let r = authDB(b, table: Registry.userdb) else { return }
         var u = UserDBSettings(name: r.name, driver: r.driver, passwdFilePath: r.path, fields: r.fields)
-        for k in ["result_success", "result_failure", "result_internalfail", "skip"] {
-            if let v = r.values[k] { u.fields[k] = Self.string(v) }
+        if let v = r.values["result_success"] { u.resultSuccess = Self.string(v) }
+        if let v = r.values["result_failure"] { u.resultFailure = Self.string(v) }
+        if let v = r.values["result_internalfail"] { u.resultInternalFailure = Self.string(v) }
+        if let v = r.values["skip"] { u.skip = Self.string(v) }
+        if case .bool(let x)? = r.values["static_allow_all_users"] { u.staticAllowAllUsers = x }
+        if let v = r.fields["allow_all_users"] {
+            u.staticAllowAllUsers = ["yes", "y", "1", "true"].contains(v.lowercased())
         }
+        u.defaultFields = r.defaultFields
+        u.overrideFields = r.overrideFields
         u.protocols = currentProtocol.map { [$0] } ?? []
         settings.userdbs.append(u)
     }

@@ -202,6 +202,7 @@ enum Registry {
         SettingDef("result_failure", .enumeration(resultValues), "continue"),
         SettingDef("result_internalfail", .enumeration(resultValues), "continue"),
         SettingDef("skip", .enumeration(["never", "found", "notfound"]), "never"), SettingDef("use_worker", .bool, "no"),
+        SettingDef("static_allow_all_users", .bool, "no"),
         SettingDef("override_fields", .string), SettingDef("default_fields", .string),
     ], prefixes: ["userdb_"])
 

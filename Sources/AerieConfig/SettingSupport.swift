@@ -25,8 +25,6 @@ public enum Support {
     static let oneProcess = "Aerie serves every connection from one process with event loops"
     static let noClientCert = "Aerie does not request client certificates"
     static let noOutgoingTLS = "Aerie makes no outgoing TLS connections"
-    static let passwdFileOnly = "only passwd-file passdbs and userdbs exist, held in memory and re-read when the file "
-        + "changes: there is no remote backend to cache"
     static let noQuota = "quotas other than quota_mail_size are not enforced yet; "
         + "use filesystem quotas for the mail user meanwhile"
     static let noACL = "IMAP ACLs are not implemented yet: every user sees only their own mailboxes"
@@ -50,7 +48,9 @@ public enum Support {
             "lmtp_add_received_header", "recipient_delimiter", "hostname", "quota_mail_size", "default_internal_user",
             "dovecot_config_version", "haproxy_trusted_networks", "haproxy_timeout", "auth_penalty_max_delay",
             "auth_penalty_ipv6_prefix", "auth_ban_failures", "auth_ban_distinct_users", "auth_ban_window",
-            "auth_ban_time", "imap_search_time_limit", "auth_totp_separator", "state_dir",
+            "auth_ban_time", "auth_cache_size", "auth_cache_ttl", "auth_cache_negative_ttl", "auth_username_chars",
+            "auth_default_domain", "auth_master_user_separator", "auth_username_translation",
+            "imap_search_time_limit", "auth_totp_separator", "state_dir",
         ]),
         (.notImplemented("Aerie always says BYE to its clients when it stops"), ["shutdown_clients"]),
         (.noEffect("Aerie's Maildir and index formats are the same whatever the storage version"),
@@ -64,8 +64,10 @@ public enum Support {
                    + "server with the service manager (e.g. systemd MemoryMax=)"),
          ["default_process_limit", "default_vsz_limit", "default_idle_kill_interval"]),
         (.noEffect("Aerie has no stats process; metrics are its own"), ["stats_writer_socket_path"]),
-        (.noEffect(passwdFileOnly),
-         ["auth_cache_size", "auth_cache_ttl", "auth_cache_negative_ttl", "auth_cache_verify_password_with_worker"]),
+        (.noEffect("cached hashes are always verified on the auth process's hashing pool, never on its event loop"),
+         ["auth_cache_verify_password_with_worker"]),
+        (.noEffect("realms select a domain in DIGEST-MD5 and GSSAPI; Aerie's PLAIN, LOGIN and SCRAM carry none (use "
+                   + "auth_default_domain)"), ["auth_realms"]),
         (.noEffect("password checks run on the auth process's bounded hashing pool; there are no auth worker "
                    + "processes"),
          ["auth_worker_max_count"]),
@@ -101,8 +103,7 @@ public enum Support {
         (.notImplemented("the imap-login service's client_limit bounds pre-login connections"),
          ["default_client_limit"]),
         (.notImplemented(notYet), [
-            "auth_internal_failure_delay", "auth_username_chars", "auth_username_translation", "auth_realms",
-            "auth_default_domain", "auth_master_user_separator", "auth_anonymous_username",
+            "auth_internal_failure_delay", "auth_anonymous_username",
             "auth_ssl_require_client_cert", "auth_ssl_username_from_cert", "auth_socket_path", "auth_proxy_self",
             "auth_gssapi_hostname", "auth_krb5_keytab", "auth_use_winbind", "auth_winbind_helper_path",
             "auth_policy_server_url", "auth_policy_server_api_header", "auth_policy_hash_mech",
@@ -177,25 +178,17 @@ public enum Support {
     ])
 
     public static let passdb: [String: SettingSupport] = table([
-        (.enforced, ["driver", "args", "passwd_file_path", "default_password_scheme", "deny"]),
-        (.notImplemented("master users are not supported yet; remove master = yes (the file would otherwise be an "
-                         + "ordinary passdb)"), ["master", "pass"]),
-        (.notImplemented("Aerie tries deny passdbs first, then each passdb in order until one knows the user"),
-         ["result_success", "result_failure", "result_internalfail", "skip"]),
-        (.notImplemented("use auth_mechanisms to choose mechanisms for every passdb"), ["mechanisms"]),
-        (.notImplemented("put extra fields in the passwd-file's extra field column"),
-         ["override_fields", "default_fields"]),
-        (.notImplemented(notYet), ["username_filter", "service_name"]),
+        (.enforced, ["driver", "args", "passwd_file_path", "default_password_scheme", "deny", "master", "pass",
+                     "result_success", "result_failure", "result_internalfail", "skip", "override_fields",
+                     "default_fields", "mechanisms", "username_filter"]),
+        (.notImplemented(notYet), ["service_name"]),
         (.noEffect("passwd-file lookups run on Aerie's hashing pool; there are no auth worker processes"),
          ["use_worker"]),
     ])
 
     public static let userdb: [String: SettingSupport] = table([
-        (.enforced, ["driver", "args", "passwd_file_path"]),
-        (.notImplemented("Aerie uses the first userdb that knows the user"),
-         ["result_success", "result_failure", "result_internalfail", "skip"]),
-        (.notImplemented("put extra fields in the passwd-file's extra field column"),
-         ["override_fields", "default_fields"]),
+        (.enforced, ["driver", "args", "passwd_file_path", "result_success", "result_failure", "result_internalfail",
+                     "skip", "override_fields", "default_fields", "static_allow_all_users"]),
         (.noEffect("passwd-file lookups run on Aerie's hashing pool; there are no auth worker processes"),
          ["use_worker"]),
     ])
@@ -215,7 +208,7 @@ public enum Support {
     /// Section kinds (`name [filter] { }`).
     public static let sections: [String: SettingSupport] = table([
         (.enforced, ["service", "passdb", "userdb", "namespace", "mailbox", "protocol", "plugin", "mail_plugins",
-                     "inet_listener", "unix_listener", "fifo_listener", "auth_policy", "ldap"]),
+                     "inet_listener", "unix_listener", "fifo_listener", "auth_policy", "ldap", "fields"]),
         (.notImplemented("local and remote filters are not applied per connection yet; put the settings at the top "
                          + "level or in protocol { }"), ["local", "remote", "local_name"]),
         (.notImplemented(noQuota), ["quota"]),
@@ -223,7 +216,6 @@ public enum Support {
         (.notImplemented(noEvents), ["metric", "event_exporter"]),
         (.notImplemented("Aerie uses no dict (quota, ACL and attributes are not implemented)"),
          ["dict", "mail_attribute"]),
-        (.notImplemented("put extra fields in the passwd-file's extra field column"), ["fields"]),
     ])
 
     /// The protocols a `protocol NAME { }` filter may name.
@@ -276,10 +268,10 @@ public enum Support {
 
     /// passdb and userdb drivers.
     public static let authDrivers: [String: SettingSupport] = table([
-        (.enforced, ["passwd-file"]),
-        (.notImplemented("use a passwd-file passdb and userdb"), [
-            "ldap", "sql", "pam", "passwd", "shadow", "bsdauth", "checkpassword", "lua", "oauth2", "static",
-            "prefetch", "imap", "dict", "vpopmail",
+        (.enforced, ["passwd-file", "static", "prefetch"]),
+        (.notImplemented("use a passwd-file passdb and userdb (or a static userdb)"), [
+            "ldap", "sql", "pam", "passwd", "shadow", "bsdauth", "checkpassword", "lua", "oauth2",
+            "imap", "dict", "vpopmail",
         ]),
     ])
 

@@ -26,6 +26,18 @@ public struct PassDBSettings: Sendable {
     public var fields: [String: String]
     /// Set when the passdb is inside `protocol NAME { }`: it applies to logins of that protocol only.
     public var protocols: [String] = []
+    /// `pass = yes` (master passdbs).
+    public var pass = false
+    /// `mechanisms`: the SASL mechanisms this passdb serves (`none` = lookups without a login); empty: all.
+    public var mechanisms: [String] = []
+    /// `username_filter`: wildcards a user must match (`!` before one excludes); empty: everyone.
+    public var usernameFilter: [String] = []
+    /// `result_success` / `result_failure` / `result_internalfail` / `skip` as written.
+    public var resultSuccess = "return-ok", resultFailure = "continue", resultInternalFailure = "continue"
+    public var skip = "never"
+    /// `default_fields`; `overrideFields` holds `fields { }` and `override_fields`.
+    public var defaultFields: [String: String] = [:]
+    public var overrideFields: [String: String] = [:]
 
     public init(name: String, driver: String, passwdFilePath: String = "", defaultPasswordScheme: String = "CRYPT",
                 deny: Bool = false, master: Bool = false, fields: [String: String] = [:]) {
@@ -41,6 +53,13 @@ public struct UserDBSettings: Sendable {
     public var fields: [String: String]
     /// Set when the userdb is inside `protocol NAME { }`: it applies to that protocol only (LMTP for deliveries).
     public var protocols: [String] = []
+    public var resultSuccess = "return-ok", resultFailure = "continue", resultInternalFailure = "continue"
+    public var skip = "never"
+    public var defaultFields: [String: String] = [:]
+    /// `fields { }` and `override_fields` (a static userdb's uid/gid/home; 2.3 `args = uid=… gid=…`).
+    public var overrideFields: [String: String] = [:]
+    /// `static_allow_all_users` (userdb static).
+    public var staticAllowAllUsers = false
 
     public init(name: String, driver: String, passwdFilePath: String = "", fields: [String: String] = [:]) {
         self.name = name; self.driver = driver; self.passwdFilePath = passwdFilePath; self.fields = fields

@@ -161,23 +161,51 @@ public final class AerieServer: Sendable {
         settings.authAllowCleartext && settings.ssl != .required
     }
 
+    /// Dovecot's default `auth_username_chars`.
+    static let dovecotUsernameChars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01234567890.-_@"
+
     static func authConfiguration(_ settings: AerieSettings) throws -> AuthServiceConfiguration {
-        let passdbs = try settings.passdbs.map { db -> PassDBSpec in
-            guard db.driver == "passwd-file" else {
-                throw ServerStartError("passdb \(db.name): driver \(db.driver) is not supported yet (passwd-file is)")
+        func rule(_ text: String, _ what: String) throws -> AuthDBRule {
+            guard let rule = AuthDBRule(rawValue: text) else {
+                throw ServerStartError("\(what): invalid value \(text)")
             }
+            return rule
+        }
+        let passdbs = try settings.passdbs.map { db -> PassDBSpec in
             var spec = PassDBSpec(
                 name: db.name, driver: db.driver, path: db.passwdFilePath,
                 defaultScheme: db.defaultPasswordScheme.isEmpty ? "CRYPT" : db.defaultPasswordScheme, deny: db.deny)
             spec.protocols = db.protocols
+            spec.master = db.master
+            spec.pass = db.pass
+            spec.resultSuccess = try rule(db.resultSuccess, "passdb \(db.name) result_success")
+            spec.resultFailure = try rule(db.resultFailure, "passdb \(db.name) result_failure")
+            spec.resultInternalFailure = try rule(db.resultInternalFailure, "passdb \(db.name) result_internalfail")
+            guard let skip = PassDBSkip(rawValue: db.skip) else {
+                throw ServerStartError("passdb \(db.name) skip: invalid value \(db.skip)")
+            }
+            spec.skip = skip
+            spec.mechanisms = db.mechanisms
+            spec.usernameFilter = db.usernameFilter
+            spec.defaultFields = db.defaultFields
+            spec.overrideFields = db.overrideFields
+            spec.options = db.fields
             return spec
         }
         let userdbs = try settings.userdbs.map { db -> UserDBSpec in
-            guard db.driver == "passwd-file" else {
-                throw ServerStartError("userdb \(db.name): driver \(db.driver) is not supported yet (passwd-file is)")
-            }
             var spec = UserDBSpec(name: db.name, driver: db.driver, path: db.passwdFilePath)
             spec.protocols = db.protocols
+            spec.resultSuccess = try rule(db.resultSuccess, "userdb \(db.name) result_success")
+            spec.resultFailure = try rule(db.resultFailure, "userdb \(db.name) result_failure")
+            spec.resultInternalFailure = try rule(db.resultInternalFailure, "userdb \(db.name) result_internalfail")
+            guard let skip = UserDBSkip(rawValue: db.skip) else {
+                throw ServerStartError("userdb \(db.name) skip: invalid value \(db.skip)")
+            }
+            spec.skip = skip
+            spec.defaultFields = db.defaultFields
+            spec.overrideFields = db.overrideFields
+            spec.options = db.fields
+            spec.options["static_allow_all_users"] = db.staticAllowAllUsers ? "yes" : "no"
             return spec
         }
         guard !passdbs.isEmpty else { throw ServerStartError("no passdb is configured: nobody could log in") }
@@ -191,6 +219,13 @@ public final class AerieServer: Sendable {
             verbose: settings.authVerbose, debug: settings.authDebug, usernameFormat: settings.authUsernameFormat)
         configuration.defaultUID = mailAccount?.uid
         configuration.defaultGID = mailAccount?.gid
+        configuration.usernameChars = settings.value(forKey: "auth_username_chars") ?? Self.dovecotUsernameChars
+        configuration.defaultDomain = settings.value(forKey: "auth_default_domain") ?? ""
+        configuration.usernameTranslation = settings.value(forKey: "auth_username_translation") ?? ""
+        configuration.masterUserSeparator = settings.value(forKey: "auth_master_user_separator") ?? ""
+        configuration.cacheSize = settings.authCacheSize
+        configuration.cacheTTL = settings.authCacheTTL
+        configuration.cacheNegativeTTL = settings.authCacheNegativeTTL
         configuration.penalty = AuthPenaltySettings(
             failureDelay: settings.authFailureDelay,
             maxDelay: settings.duration(forKey: "auth_penalty_max_delay") ?? .seconds(15),

@@ -202,7 +202,7 @@ public enum AuthServiceProcess {
         let paths =
             authConfiguration.passdbs.map { ("passdb \($0.name)", $0.path) }
             + authConfiguration.userdbs.map { ("userdb \($0.name)", $0.path) }
-        for (what, path) in paths where !path.contains("%") {
+        for (what, path) in paths where !path.isEmpty && !path.contains("%") {
             do { try Preflight.checkReadable(path, what: what, by: nil) } catch { log.error("auth", "\(error)") }
         }
         let service = try AuthService(configuration: authConfiguration, log: log, pool: PasswordHashingPool())
@@ -319,9 +319,11 @@ final class AuthWireServerHandler: ChannelInboundHandler, Sendable {
         }
         for request in requests {
             if case .admin(let id, let arguments) = request {
-                let (ok, text) = service.admin(arguments)
-                guard let reply = try? AuthWire.encodeAdminReply(id: id, ok: ok, text: text) else { continue }
-                context.writeAndFlush(NIOAny(ByteBuffer(bytes: reply)), promise: nil)
+                Task { [service] in
+                    let (ok, text) = await service.administer(arguments)
+                    guard let reply = try? AuthWire.encodeAdminReply(id: id, ok: ok, text: text) else { return }
+                    channel.writeAndFlush(ByteBuffer(bytes: reply), promise: nil)
+                }
                 continue
             }
             Task { [service] in

@@ -7,11 +7,67 @@ import ArgumentParser
     import Glibc
 #endif
 
-/// `aerie adm`: asks the running server's auth process (over `base_dir/aerie-auth`) about penalties and bans.
+/// `aerie adm`: asks the running server's auth process (over `base_dir/aerie-auth`) about penalties, bans, users
+/// and its cache.
 struct Adm: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Administer the running server.",
-        subcommands: [Penalty.self, Ban.self, TOTPCommand.self, AppPasswordCommand.self])
+        abstract: "Administer the running server.", subcommands: [
+            Penalty.self, Ban.self, Auth.self, User.self, TOTPCommand.self, AppPasswordCommand.self,
+        ])
+
+    struct Auth: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Test logins, look users up in the passdbs, flush the auth cache.",
+            subcommands: [Test.self, Lookup.self, Cache.self])
+
+        struct Test: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Run a login through the passdb and userdb chain (no penalty, no delay).")
+            @Option(name: .short, help: "Configuration file.") var config: String?
+            @Option(name: .short, help: "Protocol whose passdbs to use.") var protocolName = "imap"
+            @Argument(help: "The login name (user*master for a master login).") var user: String
+            @Argument(help: "The password; asked for when left out.") var password: String?
+
+            func run() throws {
+                var secret = password
+                if secret == nil, let typed = getpass("Password: ") { secret = String(cString: typed) }
+                try askAuthProcess(config, ["-p", protocolName, "auth", "test", user, secret ?? ""])
+            }
+        }
+
+        struct Lookup: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Look a user up in the passdbs (without a password) and print the extra fields.")
+            @Option(name: .short, help: "Configuration file.") var config: String?
+            @Option(name: .short, help: "Protocol whose passdbs to use.") var protocolName = "imap"
+            @Argument(help: "The user name.") var user: String
+
+            func run() throws { try askAuthProcess(config, ["-p", protocolName, "auth", "lookup", user]) }
+        }
+
+        struct Cache: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "The auth cache.", subcommands: [Flush.self])
+
+            struct Flush: ParsableCommand {
+                static let configuration = CommandConfiguration(
+                    abstract: "Forget every cached passdb and userdb answer, or only those of the given users.")
+                @Option(name: .short, help: "Configuration file.") var config: String?
+                @Argument(help: "User names (all users when none).") var users: [String] = []
+
+                func run() throws { try askAuthProcess(config, ["auth", "cache", "flush"] + users) }
+            }
+        }
+    }
+
+    struct User: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Look a user up in the userdbs: uid, gid, home and extra fields.")
+        @Option(name: .short, help: "Configuration file.") var config: String?
+        @Argument(help: "The user name.") var user: String
+
+        func run() throws { try askAuthProcess(config, ["user", user]) }
+    }
 
     struct Penalty: ParsableCommand {
         static let configuration = CommandConfiguration(

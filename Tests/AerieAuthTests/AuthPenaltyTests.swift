@@ -227,7 +227,7 @@ let fresh = AuthPenalty.Admission.proceed(penaltyWait: .zero, failureDelay: .sec
         let reply = try AuthWire.decodeAdminReply(try #require(replyPayload))
         #expect(reply.id == 7 && !reply.ok && reply.text.utf8.count <= AuthWire.maxString)
         #expect(throws: AuthWireError.tooLarge) {
-            try AuthWire.encode(AuthWire.Request.admin(id: 1, arguments: Array(repeating: "x", count: 9)))
+            try AuthWire.encode(AuthWire.Request.admin(id: 1, arguments: Array(repeating: "x", count: AuthWire.maxAdminArguments + 1)))
         }
     }
 

@@ -250,7 +250,7 @@ struct SCRAMTestClient {
         var ids: [UInt32] = []
         for i in 0..<4 {
             let pending = SASLExchangeTable.Pending(
-                exchange: exchange, request: AuthRequest(user: "user", password: ""), name: "user", entry: nil,
+                exchange: exchange, request: AuthRequest(user: "user", password: ""), name: "user", chain: nil,
                 driver: "passwd-file", doomed: nil, started: start + .seconds(i))
             ids.append(table.insert(pending, now: start + .seconds(i)))
         }

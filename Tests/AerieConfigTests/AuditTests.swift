@@ -3,8 +3,6 @@ import Testing
 @testable import AerieConfig
 
 @Suite struct AuditTests {
-    static let cache = "only passwd-file passdbs and userdbs exist, held in memory and re-read when the file changes: "
-        + "there is no remote backend to cache"
     static let quota = "Aerie has no quota plugin; without quota settings (which Aerie refuses) Dovecot's enforces "
         + "nothing either"
     static let acl = "Aerie has no ACL plugin; without acl_driver (which Aerie refuses) Dovecot's enforces nothing either"
@@ -21,9 +19,6 @@ import Testing
         #expect(c.warnings.map(\.description) == [
             "\(d)/10-auth.conf:2: warning: disable_plaintext_auth is the Dovecot 2.3 name; Dovecot 2.4 replaced it with auth_allow_cleartext (inverted: auth_allow_cleartext = no)",
             "\(d)/10-auth.conf:6: warning: login_failure_delay is not a Dovecot setting (neither 2.3 nor 2.4 has it; Dovecot would refuse this file); using it as auth_failure_delay = 2 secs",
-            "\(d)/10-auth.conf:8: warning: auth_cache_size has no effect in Aerie: \(Self.cache)",
-            "\(d)/10-auth.conf:9: warning: auth_cache_ttl has no effect in Aerie: \(Self.cache)",
-            "\(d)/10-auth.conf:10: warning: auth_cache_negative_ttl has no effect in Aerie: \(Self.cache)",
             "\(d)/10-logging.conf:6: warning: auth_debug: Dovecot 2.4 removed it; use log_debug = category=auth",
             "\(d)/10-mail.conf:5: warning: mail_location is the Dovecot 2.3 setting; Dovecot 2.4 splits it into mail_driver = maildir, mail_path = ~/Maildir, mailbox_list_layout = fs",
             "\(d)/10-mail.conf:7: warning: mail_plugins = $mail_plugins is a no-op: it sets mail_plugins to its own current value (and Dovecot 2.4 only expands $SET:mail_plugins)",

@@ -69,7 +69,7 @@ import Testing
         #expect(p.fields["username_format"] == "%{user}")
         let u = try #require(c.settings.userdbs.first)
         #expect(u.passwdFilePath == "/etc/dovecot/users")
-        #expect(u.fields["uid"] == "vmail")
+        #expect(u.defaultFields["uid"] == "vmail" && u.defaultFields["home"] == "/var/mail/%{user}")
         #expect(warningLines(c) == [
             "\(f):1: warning: passdb with driver/args is Dovecot 2.3 syntax; Dovecot 2.4 writes passdb passwd-file { passwd_file_path = /etc/dovecot/users default_password_scheme = SHA512-CRYPT }",
             "\(f):5: warning: userdb with driver/args is Dovecot 2.3 syntax; Dovecot 2.4 writes userdb passwd-file { passwd_file_path = /etc/dovecot/users }",

@@ -136,7 +136,7 @@ import Testing
         #expect(c.settings.passdbs.map(\.name) == ["passwd-file", "deny-list"])
         #expect(c.settings.passdbs[0].driver == "passwd-file" && c.settings.passdbs[0].defaultPasswordScheme == "ARGON2ID")
         #expect(c.settings.passdbs[1].deny && c.settings.passdbs[1].passwdFilePath == "/etc/aerie/deny")
-        #expect(c.settings.userdbs[0].driver == "static" && c.settings.userdbs[0].fields["uid"] == "vmail")
+        #expect(c.settings.userdbs[0].driver == "static" && c.settings.userdbs[0].overrideFields["uid"] == "vmail")
         #expect(c.warnings.isEmpty)
     }
 
@@ -175,5 +175,75 @@ import Testing
     @Test func namedPrefixFilters() throws {
         let c = try #require(loadSyntaxOK("auth_policy {\n  server_url = http://policy.example/\n}\n"))
         #expect(c.settings.value(forKey: "auth_policy_server_url") == "http://policy.example/")
+    }
+}
+
+@Suite struct AuthChainSettingsTests {
+    @Test func chainSettingsAreRead() throws {
+        let c = try #require(loadOK("""
+            auth_master_user_separator = *
+            auth_default_domain = example.com
+            auth_cache_size = 1M
+            passdb masters {
+              driver = passwd-file
+              passwd_file_path = /etc/aerie/masters
+              master = yes
+              pass = yes
+            }
+            passdb passwd-file {
+              passwd_file_path = /etc/aerie/users
+              result_success = continue-ok
+              result_failure = return-fail
+              result_internalfail = return
+              skip = authenticated
+              mechanisms = plain
+              username_filter = *@example.com !root@*
+              default_fields = userdb_quota_rule=*:storage=1G
+              fields {
+                userdb_home = /srv/%{user | domain}/%{user | username}
+              }
+            }
+            userdb static {
+              static_allow_all_users = yes
+              skip = found
+              fields {
+                uid = vmail
+                home = /var/mail/%d/%n
+              }
+            }
+            """))
+        #expect(c.warnings.isEmpty, "\(c.warnings)")
+        let masters = c.settings.passdbs[0], main = c.settings.passdbs[1]
+        #expect(masters.master && masters.pass)
+        #expect(main.resultSuccess == "continue-ok" && main.resultFailure == "return-fail")
+        #expect(main.resultInternalFailure == "return" && main.skip == "authenticated")
+        #expect(main.mechanisms == ["plain"] && main.usernameFilter == ["*@example.com", "!root@*"])
+        #expect(main.defaultFields == ["userdb_quota_rule": "*:storage=1G"])
+        #expect(main.overrideFields == ["userdb_home": "/srv/%{user | domain}/%{user | username}"])
+        let u = c.settings.userdbs[0]
+        #expect(u.staticAllowAllUsers && u.skip == "found")
+        #expect(u.overrideFields == ["uid": "vmail", "home": "/var/mail/%{user | domain}/%{user | username}"])
+    }
+
+    @Test func staticUserdbIn23ArgsSyntax() throws {
+        let c = try #require(loadOK("""
+            passdb {
+              driver = passwd-file
+              args = /etc/aerie/users
+            }
+            userdb {
+              driver = static
+              args = uid=vmail gid=vmail home=/var/mail/%u allow_all_users=yes
+            }
+            """))
+        let u = c.settings.userdbs[0]
+        #expect(u.driver == "static" && u.staticAllowAllUsers)
+        #expect(u.overrideFields == ["uid": "vmail", "gid": "vmail", "home": "/var/mail/%{user}"])
+    }
+
+    @Test func staticPassdbIsRefused() {
+        #expect(loadErrors("passdb static {\n  fields {\n    password = x\n  }\n}\n").contains {
+            $0.contains("passdb driver static is not supported by Aerie yet")
+        })
     }
 }

@@ -34,7 +34,7 @@ import Testing
         ("quota_storage_size = 1G", "quota_storage_size", 1),
         ("mail_chroot = /srv/mail", "mail_chroot", 1),
         ("service imap-login {\n  chroot = login\n}", "service { chroot }", 2),
-        ("passdb passwd-file {\n  passwd_file_path = /etc/masters\n  master = yes\n}", "passdb { master }", 3),
+        ("passdb passwd-file {\n  passwd_file_path = /etc/users\n  service_name = imap\n}", "passdb { service_name }", 3),
         ("mail_driver = sdbox", "mail_driver = sdbox", 1),
         ("mail_driver = mbox", "mail_driver = mbox", 1),
         ("ssl_server_request_client_cert = yes", "ssl_server_request_client_cert", 1),
@@ -104,7 +104,7 @@ import Testing
 
     @Test func noEffectWarnsWithTheReason() throws {
         let c = try #require(loadOK("""
-            auth_cache_size = 10M
+            auth_realms = example.com
             service imap-login {
               process_limit = 100
               vsz_limit = 64M
@@ -113,7 +113,7 @@ import Testing
             """))
         let w = warningLines(c)
         #expect(w.count == 4, "\(w)")
-        #expect(w.contains { $0.hasPrefix("\(f):1: warning: auth_cache_size has no effect in Aerie: only passwd-file") })
+        #expect(w.contains { $0.hasPrefix("\(f):1: warning: auth_realms has no effect in Aerie: realms select") })
         #expect(w.contains { $0.hasPrefix("\(f):3: warning: service { process_limit } has no effect in Aerie: ") })
         #expect(w.contains { $0.hasPrefix("\(f):4: warning: service { vsz_limit } has no effect in Aerie: ") })
         #expect(w.contains { $0.hasPrefix("\(f):6: warning: mail_plugins: quota has no effect in Aerie: ") })

@@ -167,7 +167,6 @@ def test_hardening_guide_names_exactly_the_unenforced_lines(aerie_bin, corpus_di
     flagged = sorted(line.split(": warning: ")[0] for line in r.stderr.splitlines()
                      if "has no effect in Aerie" in line or "not supported by Aerie" in line)
     assert flagged == sorted([
-        f"{d}/10-auth.conf:8", f"{d}/10-auth.conf:9", f"{d}/10-auth.conf:10",   # auth cache: passwd-file only
         f"{d}/10-mail.conf:9", f"{d}/10-mail.conf:9",                            # mail_plugins quota, acl
         f"{d}/10-master.conf:12", f"{d}/10-master.conf:13", f"{d}/10-master.conf:14",  # process model
         f"{d}/10-master.conf:17",                                                # service dict

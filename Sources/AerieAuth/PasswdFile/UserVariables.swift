@@ -8,8 +8,11 @@ public enum UserVariables {
         case unsafeUser
     }
 
-    /// Expands `template` for `user` ("name@domain"; no "@" means an empty domain).
-    public static func expand(_ template: String, user: String) throws(ExpansionError) -> String {
+    /// Expands `template` for `user` ("name@domain"; no "@" means an empty domain). `variables` adds names such
+    /// as `remote_ip`, `service`, `passdb:FIELD` for field templates.
+    public static func expand(_ template: String, user: String, variables: [String: String] = [:])
+        throws(ExpansionError) -> String
+    {
         var output = ""
         var rest = Substring(template)
         while let percent = rest.firstIndex(of: "%") {
@@ -22,7 +25,7 @@ public enum UserVariables {
             } else if next == "{" {
                 guard let close = rest.firstIndex(of: "}") else { throw .unknownVariable(String(rest)) }
                 let body = rest[rest.index(after: rest.startIndex)..<close]
-                output += try braced(String(body), user: user)
+                output += try braced(String(body), user: user, variables: variables)
                 rest = rest[rest.index(after: close)...]
             } else {
                 // 2.3 short form: optional L/U modifier, then u/n/d.
@@ -72,7 +75,9 @@ public enum UserVariables {
         return String(user[user.index(after: at)...])
     }
 
-    private static func braced(_ body: String, user: String) throws(ExpansionError) -> String {
+    private static func braced(_ body: String, user: String, variables: [String: String]) throws(ExpansionError)
+        -> String
+    {
         let parts = body.split(separator: "|", omittingEmptySubsequences: false).map {
             $0.trimmingCharacters(in: " ")
         }
@@ -81,7 +86,14 @@ public enum UserVariables {
         case "user": value = user
         case "username": value = username(user)  // 2.3 long name
         case "domain": value = domain(user)
-        default: throw .unknownVariable("%{\(body)}")
+        default:
+            if let known = variables[parts[0]] {
+                value = known
+            } else if parts[0].hasPrefix("passdb:") || parts[0].hasPrefix("userdb:") {
+                value = ""  // a field the database did not return, as in Dovecot
+            } else {
+                throw .unknownVariable("%{\(body)}")
+            }
         }
         for filter in parts.dropFirst() {
             switch filter {

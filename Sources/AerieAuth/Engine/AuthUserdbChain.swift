@@ -1,0 +1,206 @@
+import AerieCore
+
+/// The userdb half: after the passdbs accepted a login, or for a delivery lookup.
+extension AuthService {
+    /// Userdb lookup without a password (LMTP delivery, `aerie adm user`); nil when unknown or not permitted.
+    public func lookupUser(_ user: String) async -> AuthenticatedUser? {
+        guard case .success(let found) = await lookup(user) else { return nil }
+        return found
+    }
+
+    /// Userdb lookup without a password; `.temporaryFailure` when a database could not answer, so LMTP answers
+    /// 451 (retry later) rather than 550 (no such user). A static userdb first asks the passdbs whether the user
+    /// exists, unless `static_allow_all_users`.
+    public func lookup(_ user: String, service: String = "lookup") async -> AuthResult {
+        let request = AuthRequest(user: user, password: "", service: service)
+        let name: String
+        do { name = try usernames.parse(user, allowMaster: false).user } catch {
+            if case .invalid(let message) = error { fail("auth", formatUser(user), request, message) }
+            return .failure(.unknownUser)
+        }
+        var state = ChainState(user: name, passwordVerified: true, checksLoginFields: false)
+        let list = userdbs(serving: service)
+        if list.contains(where: { ($0.driver as? StaticUserDB)?.allowAllUsers == false }) {
+            let ordinary = passdbs(serving: service).filter { !$0.spec.deny && !$0.spec.master }
+            if let failure = await runPassdbs(ordinary, &state, request, password: nil) { return .failure(failure) }
+        }
+        return await runUserdbs(state, request)
+    }
+
+    /// A userdb to ask: a configured one, or (with no userdb configured) a passdb that can answer as one.
+    private struct UserDBCandidate {
+        var key: Character
+        var index: Int
+        var driverName: String
+        var driver: any UserDBDriver
+        var spec: UserDBSpec?
+    }
+
+    private func userdbCandidates(_ state: ChainState, _ request: AuthRequest) -> [UserDBCandidate] {
+        let configured = userdbs(serving: request.service)
+        if !configured.isEmpty {
+            return configured.map {
+                UserDBCandidate(key: "u", index: $0.index, driverName: $0.spec.driver, driver: $0.driver, spec: $0.spec)
+            }
+        }
+        // No userdb configured: passwd-file passdbs double as userdbs, the one that accepted the login first.
+        var passdbList = passdbs(serving: request.service).filter { !$0.spec.deny && !$0.spec.master }
+        if let succeeded = state.succeeded, let at = passdbList.firstIndex(where: { $0.index == succeeded.index }) {
+            passdbList.insert(passdbList.remove(at: at), at: 0)
+        }
+        return passdbList.compactMap { db in
+            (db.driver as? any UserDBDriver).map {
+                UserDBCandidate(key: "q", index: db.index, driverName: db.spec.driver, driver: $0, spec: nil)
+            }
+        }
+    }
+
+    func runUserdbs(_ state: ChainState, _ request: AuthRequest) async -> AuthResult {
+        var user = state.user
+        var success = false
+        var seenInternalFailure = false
+        var last: UserDBResult = .userUnknown
+        var fields: [String: String] = [:]
+        var driverName = "passwd-file"
+        for candidate in userdbCandidates(state, request) {
+            let spec = candidate.spec ?? UserDBSpec(path: "")
+            switch spec.skip {
+            case .found where success, .notfound where !success: continue
+            case .never, .found, .notfound: break
+            }
+            driverName = candidate.driverName
+            let lookup = lookupRequest(user, request)
+            var result =
+                candidate.driver is PrefetchUserDB
+                ? PrefetchUserDB.answer(state.fields)
+                : await cachedUserLookup(candidate.key, candidate.index, candidate.driver, lookup)
+            if case .ok(let found) = result {
+                var expanded = AuthFields.apply(
+                    defaults: spec.defaultFields, overrides: spec.overrideFields, to: found, request: lookup,
+                    variables: AuthFields.variables(lookup, passdb: state.fields, userdb: found))
+                if let renamed = expanded.removeValue(forKey: "user"), !renamed.isEmpty { user = renamed }
+                fields.merge(expanded) { $1 }
+                result = .ok(expanded)
+            }
+            last = result
+            let rule: AuthDBRule
+            switch result {
+            case .ok: rule = spec.resultSuccess
+            case .internalFailure: rule = spec.resultInternalFailure
+            case .userUnknown: rule = spec.resultFailure
+            }
+            if result == .internalFailure { seenInternalFailure = true }
+            var proceed = false
+            switch rule {
+            case .returnAsIs: break
+            case .returnOK: success = true
+            case .returnFail: success = false
+            case .continue: proceed = true
+            case .continueOK: (proceed, success) = (true, true)
+            case .continueFail: (proceed, success) = (true, false)
+            }
+            if !proceed { break }
+        }
+        guard success else {
+            if seenInternalFailure || last == .internalFailure { return .failure(.temporaryFailure) }
+            // For a delivery lookup an unknown recipient is routine (Dovecot logs it at Info); after a correct
+            // password it means the databases disagree, which the admin must see.
+            fail(
+                driverName, user, request, "user not found from userdb",
+                level: request.service == "lookup" ? .info : .error)
+            return .failure(.unknownUser)
+        }
+        // Passdb `userdb_*` fields override the userdb (Dovecot prefetch semantics).
+        for (key, value) in state.fields where key.hasPrefix("userdb_") {
+            fields[AuthFields.stripUserdbPrefix(key)] = value
+        }
+        return finish(user: user, fields: fields, driver: driverName, request: request)
+    }
+
+    private func cachedUserLookup(
+        _ kind: Character, _ index: Int, _ driver: any UserDBDriver, _ lookup: AuthLookupRequest
+    )
+        async -> UserDBResult
+    {
+        // A static userdb answers from its templates: nothing to save.
+        if driver is StaticUserDB { return await driver.lookup(lookup) }
+        let key = AuthCache.key(kind, index, lookup.user)
+        var stale: [String: String]?
+        if let hit = cache?.get(key) {
+            switch hit.value {
+            case .userdb(let fields) where !hit.expired: return .ok(fields)
+            case .userdb(let fields): stale = fields
+            case .unknown where !hit.expired: return .userUnknown
+            default: break
+            }
+        }
+        let result = await driver.lookup(lookup)
+        switch result {
+        case .ok(let fields): cache?.put(key, user: lookup.user, .userdb(fields))
+        case .userUnknown: cache?.put(key, user: lookup.user, .unknown)
+        case .internalFailure: if let stale { return .ok(stale) }
+        }
+        return result
+    }
+
+    /// uid/gid/home from the fields (names resolved), then the `first_valid_uid`… policy.
+    private func finish(
+        user name: String, fields input: [String: String], driver: String, request: AuthRequest
+    )
+        -> AuthResult
+    {
+        var fields = input
+        let uidText = fields.removeValue(forKey: "uid")
+        let gidText = fields.removeValue(forKey: "gid")
+        let home = fields.removeValue(forKey: "home") ?? ""
+        for key in ["nologin", "reason", "allow_nets", "nodelay", "noauthenticate"] { fields.removeValue(forKey: key) }
+        let uid = uidText.map(AuthFields.uid) ?? configuration.defaultUID
+        let gid = gidText.map(AuthFields.gid) ?? configuration.defaultGID
+        guard let uid else {
+            fail(
+                driver, name, request,
+                uidText == nil
+                    ? "User is missing UID (see mail_uid setting)"
+                    : "Invalid uid \(AuthLogFormat.sanitize(uidText!)) (no such user)",
+                level: uidText == nil ? .info : .error)
+            return .failure(.uidNotPermitted)
+        }
+        if uid == 0 || uid < configuration.firstValidUID {
+            fail(
+                driver, name, request,
+                "Mail access for users with UID \(uid) not permitted (see first_valid_uid in config file)")
+            return .failure(.uidNotPermitted)
+        }
+        if configuration.lastValidUID != 0 && uid > configuration.lastValidUID {
+            fail(
+                driver, name, request,
+                "Mail access for users with UID \(uid) not permitted (see last_valid_uid in config file)")
+            return .failure(.uidNotPermitted)
+        }
+        guard let gid else {
+            fail(
+                driver, name, request,
+                gidText == nil
+                    ? "User is missing GID (see mail_gid setting)"
+                    : "Invalid gid \(AuthLogFormat.sanitize(gidText!)) (no such group)",
+                level: gidText == nil ? .info : .error)
+            return .failure(.gidNotPermitted)
+        }
+        if gid < configuration.firstValidGID {
+            fail(
+                driver, name, request,
+                "Mail access for users with GID \(gid) not permitted (see first_valid_gid in config file)")
+            return .failure(.gidNotPermitted)
+        }
+        if configuration.lastValidGID != 0 && gid > configuration.lastValidGID {
+            fail(
+                driver, name, request,
+                "Mail access for users with GID \(gid) not permitted (see last_valid_gid in config file)")
+            return .failure(.gidNotPermitted)
+        }
+        if configuration.verbose || configuration.debug {
+            log.debug(AuthLogFormat.category, "\(prefix(driver, name, request)): Authenticated (uid=\(uid) gid=\(gid))")
+        }
+        return .success(AuthenticatedUser(user: name, uid: uid, gid: gid, home: home, extraFields: fields))
+    }
+}
