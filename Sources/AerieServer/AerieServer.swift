@@ -23,11 +23,13 @@ public struct ServerStartError: Error, CustomStringConvertible {
 
 /// The server: listeners, shared limits and the auth service. One process, NIO event loops, no thread per connection.
 public final class AerieServer: Sendable {
-    private let group: MultiThreadedEventLoopGroup
-    private let log: any LogSink
+    let group: MultiThreadedEventLoopGroup
+    let log: any LogSink
     private let state: Mutex<ConnectionEnvironment>
     private let channels = Mutex<[any Channel]>([])
-    private let registry = ConnectionRegistry()
+    let registry = ConnectionRegistry()
+    /// `aerie adm logins disable|enable`: kept across reloads.
+    let loginSwitch = LoginSwitch()
     private let pool: PasswordHashingPool
     private let mailPool: NIOThreadPool
     private let mailWritePool: NIOThreadPool
@@ -63,7 +65,7 @@ public final class AerieServer: Sendable {
         self.authClient = authSocketPath.map { AuthProcessClient(socketPath: $0, group: group, log: log) }
         let environment = try Self.makeEnvironment(
             base: config.settings, checked: checked, log: log, pool: pool, mailPools: (mailPool, mailWritePool),
-            registry: registry, previousLimiter: nil, authClient: authClient)
+            registry: registry, loginSwitch: loginSwitch, previousLimiter: nil, authClient: authClient)
         self.state = Mutex(environment)
     }
 
@@ -75,7 +77,7 @@ public final class AerieServer: Sendable {
     static func makeEnvironment(
         base: AerieSettings, checked: Preflight, log: any LogSink, pool: PasswordHashingPool,
         mailPools: (read: NIOThreadPool, write: NIOThreadPool),
-        registry: ConnectionRegistry, previousLimiter: ConnectionLimiter?,
+        registry: ConnectionRegistry, loginSwitch: LoginSwitch = LoginSwitch(), previousLimiter: ConnectionLimiter?,
         previousUserIP: UserIPLimiter? = nil, previousLMTPConcurrency: LMTPUserConcurrency? = nil,
         authClient: AuthProcessClient? = nil
     ) throws -> ConnectionEnvironment {
@@ -143,6 +145,7 @@ public final class AerieServer: Sendable {
             unauthenticatedSlots: previousLimiter?.limit == unauthenticatedLimit
                 ? previousLimiter! : ConnectionLimiter(limit: unauthenticatedLimit),
             registry: registry,
+            loginSwitch: loginSwitch,
             mailAccess: MailAccess(settings: settings, pool: mailPools.read, writePool: mailPools.write),
             userIPConnections: previousUserIP?.limit == settings.mailMaxUseripConnections
                 ? previousUserIP! : UserIPLimiter(limit: settings.mailMaxUseripConnections),
@@ -236,6 +239,11 @@ public final class AerieServer: Sendable {
         }
     }
 
+    /// Keeps a listening channel so `shutdown` closes it first.
+    func adoptListener(_ channel: any Channel) {
+        channels.withLock { $0.append(channel) }
+    }
+
     private func initialize(channel: any Channel, plan: ListenerPlan) throws {
         let environment = state.withLock { $0 }
         var context = ConnectionContext(
@@ -305,7 +313,7 @@ public final class AerieServer: Sendable {
         }
         let environment = try Self.makeEnvironment(
             base: config.settings, checked: checked, log: log, pool: pool, mailPools: (mailPool, mailWritePool),
-            registry: registry, previousLimiter: previous, previousUserIP: previousUserIP,
+            registry: registry, loginSwitch: loginSwitch, previousLimiter: previous, previousUserIP: previousUserIP,
             previousLMTPConcurrency: previousLMTP, authClient: authClient)
         state.withLock { $0 = environment }
         log.info("master", "Configuration and certificates reloaded")

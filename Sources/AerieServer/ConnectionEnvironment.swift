@@ -29,6 +29,8 @@ struct ConnectionEnvironment: Sendable {
     var maxPipelinedPostLogin: Int
     var unauthenticatedSlots: ConnectionLimiter
     var registry: ConnectionRegistry
+    /// `aerie adm logins disable`: refuses IMAP and POP3 logins with a reason.
+    var loginSwitch: LoginSwitch
     var mailAccess: MailAccess
     var userIPConnections: UserIPLimiter
     /// `lmtp_user_concurrency_limit`, counted over all LMTP connections; kept across reloads.

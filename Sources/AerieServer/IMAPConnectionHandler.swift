@@ -35,6 +35,7 @@ final class IMAPConnectionHandler: SessionConnectionHandler {
     override func discardBufferedInput() { framer.discardBuffered() }
     override var isAuthenticated: Bool { session.isAuthenticated }
     override var remoteIP: String { session.context.remoteIP }
+    override var serviceName: String { "imap" }
     override func tlsEstablished() { session.tlsEstablished() }
 
     override var lastInputWasCommand: Bool { !lastEventWasSpool }
@@ -62,6 +63,8 @@ final class IMAPConnectionHandler: SessionConnectionHandler {
     override func authenticationFinished(_ result: AuthResult) -> [ConnectionAction] {
         translate(session.authenticationFinished(result))
     }
+
+    override func loginRefused(reason: String) -> [ConnectionAction] { translate(session.loginRefused(reason: reason)) }
 
     /// IMAP actions in transport terms; mailbox commands become pool work.
     private func translate(_ actions: [IMAPSessionAction]) -> [ConnectionAction] {

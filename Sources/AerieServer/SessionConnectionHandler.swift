@@ -45,14 +45,21 @@ class SessionConnectionHandler: ChannelInboundHandler {
     private var registryID: UInt64?
     private var timeout: Scheduled<Void>?
     private var unitsInBurst = 0
-    private(set) var bytesIn = 0
-    var bytesOut = 0
+    /// What `aerie adm who` sees of this connection, traffic included.
+    private(set) lazy var info = SessionInfo(service: serviceName, remoteIP: remoteIP)
+    var bytesIn: Int { info.bytesIn }
+    var bytesOut: Int {
+        get { info.bytesOut }
+        set { info.bytesOut = newValue }
+    }
     let connectedAt = ContinuousClock.now
     private var lastWrite: EventLoopFuture<Void>?
     /// The user whose user+IP connection slot this connection holds, once logged in.
     private var userIPSlot: String?
     /// The peer's address as the limits see it.
     var remoteIP: String { "" }
+    /// "imap", "pop3" or "lmtp", for `aerie adm who` and `kick`.
+    var serviceName: String { "" }
 
     init(environment: ConnectionEnvironment) {
         self.environment = environment
@@ -72,6 +79,8 @@ class SessionConnectionHandler: ChannelInboundHandler {
     var hasBufferedInput: Bool { false }
     func discardBufferedInput() {}
     func authenticationFinished(_ result: AuthResult) -> [ConnectionAction] { [] }
+    /// The answer to a login while `aerie adm logins disable` holds: a temporary failure with the admin's reason.
+    func loginRefused(reason: String) -> [ConnectionAction] { [] }
     func tlsEstablished() {}
     /// After a login: open the mailbox side (on the pool) before the tagged OK goes out.
     func didLogIn(_ user: AuthenticatedUser, context: ChannelHandlerContext) {}
@@ -87,10 +96,10 @@ class SessionConnectionHandler: ChannelInboundHandler {
 
     func channelActive(context: ChannelHandlerContext) {
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        registryID = environment.registry.register {
+        registryID = environment.registry.register(info) { text, reason in
             loopBound.eventLoop.execute {
                 let (handler, context) = loopBound.value
-                handler.serverShuttingDown(context: context)
+                handler.forceGoodbye(text, reason: reason, context: context)
             }
         }
         if countsAsUnauthenticated {
@@ -124,7 +133,7 @@ class SessionConnectionHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let buffer = unwrapInboundIn(data)
-        bytesIn += buffer.readableBytes
+        info.bytesIn += buffer.readableBytes
         guard !closing else { return }
         appendInput(buffer)
     }
@@ -208,6 +217,11 @@ class SessionConnectionHandler: ChannelInboundHandler {
             startTLS(context: context)
 
         case .authenticate(let request):
+            if let reason = environment.loginSwitch.refusal(for: request.service) {
+                // Refused before the auth process hears of it: no password is checked during an incident.
+                pending = loginRefused(reason: reason) + pending
+                return
+            }
             busy = true
             let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
             let authenticator = environment.authenticator
@@ -240,6 +254,7 @@ class SessionConnectionHandler: ChannelInboundHandler {
                 return
             }
             userIPSlot = user.user
+            info.user = user.user
             scheduleTimeout(environment.idleTimeout, context: context)
             didLogIn(user, context: context)
 
@@ -248,6 +263,7 @@ class SessionConnectionHandler: ChannelInboundHandler {
                 environment.userIPConnections.release(user: userIPSlot, ip: remoteIP)
                 self.userIPSlot = nil
             }
+            info.user = nil
             didLogOut(user, context: context)
             // Back before login: the login timeout, the pipelining limit (from here on) and the
             // unauthenticated-connection limit apply again.
@@ -267,6 +283,7 @@ class SessionConnectionHandler: ChannelInboundHandler {
 
         case .close(let reason):
             closing = true
+            info.isClosing = true
             pending.removeAll()
             if closeReason == nil { closeReason = reason }
             context.flush()
@@ -363,10 +380,6 @@ class SessionConnectionHandler: ChannelInboundHandler {
             let (handler, context) = loopBound.value
             handler.forceGoodbye("Disconnected for inactivity.", reason: "Inactivity", context: context)
         }
-    }
-
-    private func serverShuttingDown(context: ChannelHandlerContext) {
-        forceGoodbye("Server shutting down.", reason: "Server shutting down", context: context)
     }
 
     private func forceGoodbye(_ text: String, reason: String, context: ChannelHandlerContext) {

@@ -66,6 +66,8 @@ struct Serve: ParsableCommand {
             server = try AerieServer(
                 config: loaded, log: log, keeper: keeper, checked: checked, authSocketPath: auth.socketPath)
             try await server.bind()
+            // `aerie adm logins|kick|who`: owned by the starting account (root), as the drop comes after.
+            try await server.bindAdminSocket(baseDir: settings.baseDir)
             try dropPrivileges(settings: settings, log: log)
             writePIDFile(baseDir: settings.baseDir)
         } catch {
