@@ -35,6 +35,7 @@ final class IMAPConnectionHandler: SessionConnectionHandler {
     override func discardBufferedInput() { framer.discardBuffered() }
     override var isAuthenticated: Bool { session.isAuthenticated }
     override var remoteIP: String { session.context.remoteIP }
+    override var startsWithTLS: Bool { session.context.isTLS }
     override var serviceName: String { "imap" }
     override func tlsEstablished() { session.tlsEstablished() }
 

@@ -31,6 +31,7 @@ final class POP3ConnectionHandler: SessionConnectionHandler {
     override func discardBufferedInput() { framer.discardBuffered() }
     override var isAuthenticated: Bool { session.isAuthenticated }
     override var remoteIP: String { session.context.remoteIP }
+    override var startsWithTLS: Bool { session.context.isTLS }
     override var serviceName: String { "pop3" }
     override func tlsEstablished() { session.tlsEstablished() }
 

@@ -41,7 +41,11 @@ class SessionConnectionHandler: ChannelInboundHandler {
     private(set) var busy = false
     private(set) var closing = false
     var closeReason: String?
-    private var holdsUnauthenticatedSlot = false
+    /// The pre-login slot this connection holds until it logs in (`PreLoginLimiter`).
+    private var preLoginSlot: UInt64?
+    private var handshakeTimeout: Scheduled<Void>?
+    /// Refused before its greeting (rate or per-IP limit): closed without a log line of its own.
+    private var refusedQuietly = false
     private var registryID: UInt64?
     private var timeout: Scheduled<Void>?
     private var unitsInBurst = 0
@@ -91,6 +95,8 @@ class SessionConnectionHandler: ChannelInboundHandler {
     var pipelineLimit: Int { isAuthenticated ? environment.maxPipelinedPostLogin : environment.maxPipelinedPreLogin }
     /// Whether this connection counts against the unauthenticated-connection limit until it logs in.
     var countsAsUnauthenticated: Bool { true }
+    /// Implicit TLS: the handshake comes before anything else (and must end within `tlsHandshakeTimeout`).
+    var startsWithTLS: Bool { false }
 
     // MARK: - Channel events
 
@@ -102,15 +108,31 @@ class SessionConnectionHandler: ChannelInboundHandler {
                 handler.forceGoodbye(text, reason: reason, context: context)
             }
         }
+        if startsWithTLS { scheduleHandshakeTimeout(context: context) }
         if countsAsUnauthenticated {
-            guard environment.unauthenticatedSlots.tryAcquire() else {
+            switch admitPreLogin(context: context) {
+            case .admitted: break
+            case .tooFast(let first):
+                if first {
+                    environment.log.info(
+                        "\(serviceName)-login",
+                        "Connection rate from \(remoteIP) over login_max_connection_rate_per_ip: refusing its "
+                            + "connections until it slows down")
+                }
+                return refuseAtOnce(
+                    "Too many connections from your address, slow down.", reason: "Connection rate limit exceeded",
+                    quiet: true, context: context)
+            case .tooManyFromIP:
+                return refuseAtOnce(
+                    "Too many connections from your address.",
+                    reason: "Too many unauthenticated connections from the IP", quiet: false, context: context)
+            case .full:
                 closeReason = "Too many unauthenticated connections"
                 enqueue(goodbye("Server is busy, try again later.", reason: "Too many unauthenticated connections"), context: context)
                 // Over implicit TLS the goodbye can only go out after the handshake, which needs reads.
                 context.read()
                 return
             }
-            holdsUnauthenticatedSlot = true
         }
         scheduleTimeout(environment.loginTimeout, context: context)
         enqueue(greeting(), context: context)
@@ -119,11 +141,12 @@ class SessionConnectionHandler: ChannelInboundHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         timeout?.cancel()
+        handshakeTimeout?.cancel()
         releaseUnauthenticatedSlot()
         if let userIPSlot { environment.userIPConnections.release(user: userIPSlot, ip: remoteIP) }
         if let registryID { environment.registry.unregister(registryID) }
         let elapsed = (ContinuousClock.now - connectedAt).components.seconds
-        logDisconnect(reason: closeReason ?? "Connection closed", elapsedSeconds: elapsed)
+        if !refusedQuietly { logDisconnect(reason: closeReason ?? "Connection closed", elapsedSeconds: elapsed) }
         connectionClosed()
         context.fireChannelInactive()
     }
@@ -165,6 +188,8 @@ class SessionConnectionHandler: ChannelInboundHandler {
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let tlsEvent = event as? TLSUserEvent, case .handshakeCompleted = tlsEvent {
+            handshakeTimeout?.cancel()
+            handshakeTimeout = nil
             tlsEstablished()
         }
         context.fireUserInboundEventTriggered(event)
@@ -223,12 +248,15 @@ class SessionConnectionHandler: ChannelInboundHandler {
                 return
             }
             busy = true
+            // Waiting for its answer: not the pre-login connection to drop when slots run out.
+            if let preLoginSlot { environment.preLogin.setAuthenticating(preLoginSlot, true) }
             let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
             let authenticator = environment.authenticator
             Task {
                 let result = await authenticator.authenticate(request)
                 loopBound.eventLoop.execute {
                     let (handler, context) = loopBound.value
+                    if let slot = handler.preLoginSlot { handler.environment.preLogin.setAuthenticating(slot, false) }
                     guard context.channel.isActive else { return }
                     handler.pending = handler.authenticationFinished(result) + handler.pending
                     handler.resume(context: context)
@@ -269,13 +297,9 @@ class SessionConnectionHandler: ChannelInboundHandler {
             // unauthenticated-connection limit apply again.
             scheduleTimeout(environment.loginTimeout, context: context)
             unitsInBurst = 0
-            if countsAsUnauthenticated {
-                if environment.unauthenticatedSlots.tryAcquire() {
-                    holdsUnauthenticatedSlot = true
-                } else {
-                    pending += goodbye(
-                        "Server is busy, try again later.", reason: "Too many unauthenticated connections")
-                }
+            if countsAsUnauthenticated, case .admitted = admitPreLogin(context: context) {
+            } else if countsAsUnauthenticated {
+                pending += goodbye("Server is busy, try again later.", reason: "Too many unauthenticated connections")
             }
 
         case .perform(let work):
@@ -336,9 +360,52 @@ class SessionConnectionHandler: ChannelInboundHandler {
     func beginWaiting() { busy = true }
 
     private func releaseUnauthenticatedSlot() {
-        if holdsUnauthenticatedSlot {
-            environment.unauthenticatedSlots.release()
-            holdsUnauthenticatedSlot = false
+        if let preLoginSlot {
+            environment.preLogin.release(preLoginSlot)
+            self.preLoginSlot = nil
+        }
+    }
+
+    /// Takes a pre-login slot; when the shared ones run out, the oldest idle pre-login connection makes room and is
+    /// told so (Dovecot's "Connection queue full").
+    private func admitPreLogin(context: ChannelHandlerContext) -> PreLoginLimiter.Admission {
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        let admission = environment.preLogin.admit(ip: remoteIP, now: .now) {
+            loopBound.eventLoop.execute {
+                let (handler, context) = loopBound.value
+                handler.preLoginSlot = nil
+                handler.forceGoodbye("Connection queue full", reason: "Connection queue full", context: context)
+            }
+        }
+        if case .admitted(let id) = admission { preLoginSlot = id }
+        return admission
+    }
+
+    /// Over a per-IP limit: a plaintext client is told why; over implicit TLS the connection closes before any
+    /// handshake, which would cost more than the refusal. `quiet`: no log line for this connection (a flood would
+    /// flood the log; the limiter's first refusal is logged instead).
+    private func refuseAtOnce(_ text: String, reason: String, quiet: Bool, context: ChannelHandlerContext) {
+        refusedQuietly = quiet
+        closeReason = reason
+        guard !startsWithTLS else {
+            closing = true
+            context.close(promise: nil)
+            return
+        }
+        enqueue(goodbye(text, reason: reason), context: context)
+    }
+
+    /// An implicit-TLS or STARTTLS handshake must end within `tlsHandshakeTimeout` (the login timeout is longer).
+    private func scheduleHandshakeTimeout(context: ChannelHandlerContext) {
+        handshakeTimeout?.cancel()
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        let delay = TimeAmount.nanoseconds(environment.tlsHandshakeTimeout.nanoseconds)
+        handshakeTimeout = context.eventLoop.scheduleTask(in: delay) {
+            let (handler, context) = loopBound.value
+            guard !handler.closing else { return }
+            handler.closing = true
+            if handler.closeReason == nil { handler.closeReason = "TLS handshake timed out" }
+            context.close(promise: nil)
         }
     }
 
@@ -365,6 +432,7 @@ class SessionConnectionHandler: ChannelInboundHandler {
                 context.close(promise: nil)
                 return
             }
+            self.scheduleHandshakeTimeout(context: context)
             // Anything read between our OK and the handler being in place was plaintext: drop it too.
             self.discardBufferedInput()
             self.resume(context: context)
