@@ -27,6 +27,11 @@ final class PreLoginLimiter: Sendable {
         case tooManyFromIP
         /// Every slot is held by a connection waiting for its authentication answer.
         case full
+
+        var isAdmitted: Bool {
+            if case .admitted = self { return true }
+            return false
+        }
     }
 
     private struct Slot {

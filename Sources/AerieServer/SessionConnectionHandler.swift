@@ -297,8 +297,7 @@ class SessionConnectionHandler: ChannelInboundHandler {
             // unauthenticated-connection limit apply again.
             scheduleTimeout(environment.loginTimeout, context: context)
             unitsInBurst = 0
-            if countsAsUnauthenticated, case .admitted = admitPreLogin(context: context) {
-            } else if countsAsUnauthenticated {
+            if countsAsUnauthenticated && !admitPreLogin(context: context).isAdmitted {
                 pending += goodbye("Server is busy, try again later.", reason: "Too many unauthenticated connections")
             }
 
