@@ -93,6 +93,8 @@ public final class AuthPenalty: Sendable {
     private let trusted: CIDRList
     private let table = Mutex([NetworkKey: Record]())
     private let userTable = Mutex([String: UserRecord]())
+    /// Bans started since the auth process started, automatic and by hand (issue 14: a metric counter per ban).
+    private let bans = Atomic<Int>(0)
     /// Per-process salt for the user+password digest (Hasher is seeded randomly per process too).
     private let salt = Int.random(in: .min ... .max)
 
@@ -193,6 +195,7 @@ public final class AuthPenalty: Sendable {
                         reason: "failures for \(record.users.count) users in \(Self.seconds(settings.banWindow)) secs")
                 }
                 if ban != nil {
+                    bans.add(1, ordering: .relaxed)
                     record.bannedUntil = now + settings.banTime
                     record.failures.removeAll()
                     record.users.removeAll()
@@ -292,6 +295,7 @@ public final class AuthPenalty: Sendable {
             var record = table[key] ?? Record(lastPenalty: now, lastSeen: now)
             record.lastSeen = now
             record.bannedUntil = now + duration
+            bans.add(1, ordering: .relaxed)
             table[key] = record
             Self.evict(&table, cap: settings.maxEntries, by: \.lastSeen)
         }
@@ -300,6 +304,17 @@ public final class AuthPenalty: Sendable {
 
     /// How many user names are remembered.
     public var userCount: Int { userTable.withLock { $0.count } }
+
+    /// Bans started so far, automatic and by hand.
+    public var bansTotal: Int { bans.load(ordering: .relaxed) }
+
+    /// `aerie adm penalty stats`: counters in Prometheus' text format (name, space, value).
+    public var stats: [String] {
+        [
+            "aerie_auth_bans_total \(bansTotal)", "aerie_auth_penalty_ips \(count)",
+            "aerie_auth_penalty_users \(userCount)",
+        ]
+    }
 
     /// Drops the least recently seen tenth once a table is over its cap (amortised: not on every insert).
     private static func evict<Key: Hashable, Value>(

@@ -171,6 +171,8 @@ public final class AuthService: Authenticator {
         switch arguments.first {
         case "penalty" where arguments.count == 2 && arguments[1] == "list":
             return (true, penalty.list(now: now).joined(separator: "\n"))
+        case "penalty" where arguments.count == 2 && arguments[1] == "stats":
+            return (true, penalty.stats.joined(separator: "\n"))
         case "penalty" where arguments.count == 3 && arguments[1] == "lift":
             let target = arguments[2]
             guard penalty.lift(target) else { return (false, "no penalty for \(target)") }
@@ -189,7 +191,7 @@ public final class AuthService: Authenticator {
                     + "\(seconds) secs (\(ban.reason))")
             return (true, "banned: \(ban.network) for \(seconds) secs")
         default:
-            return (false, "usage: penalty list | penalty lift IP|USER | ban IP [SECONDS]")
+            return (false, "usage: penalty list | penalty stats | penalty lift IP|USER | ban IP [SECONDS]")
         }
     }
 

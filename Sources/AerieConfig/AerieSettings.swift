@@ -102,6 +102,12 @@ public struct AerieSettings: Sendable {
         return nil
     }
 
+    /// A list setting; nil for unknown names and other types.
+    public func list(forKey key: String) -> [String]? {
+        if case .list(let items) = store[key] { return items }
+        return nil
+    }
+
     /// Settings with `protocol NAME { … }` overrides applied on top.
     public func forProtocol(_ name: String) -> AerieSettings {
         var copy = self

@@ -40,6 +40,11 @@ enum Registry {
         SettingDef("auth_ban_window", .duration, "10 mins"), SettingDef("auth_ban_time", .duration, "1 hour"),
         // Aerie's own: what separates the password from a TOTP code (issue 13).
         SettingDef("auth_totp_separator", .string, ":"),
+        // Aerie's own: pre-login limits (issue 14), kept by the serving process.
+        SettingDef("login_max_unauthenticated_per_ip", u32, "20"),
+        SettingDef("login_max_connection_rate_per_ip", u32, "10"),
+        SettingDef("login_tls_handshake_timeout", .duration, "10 secs"),
+        SettingDef("login_ip_limits_exempt_networks", .list, "127.0.0.0/8 ::1"),
         SettingDef("auth_cache_size", .size, "0"), SettingDef("auth_cache_ttl", .duration, "1 hour"),
         SettingDef("auth_cache_negative_ttl", .duration, "1 hour"), SettingDef("auth_cache_verify_password_with_worker", .bool, "no"),
         SettingDef("auth_verbose", .bool, "no"), SettingDef("auth_verbose_passwords", .passwordLogging, "no"),

@@ -51,6 +51,8 @@ public enum Support {
             "auth_ban_time", "auth_cache_size", "auth_cache_ttl", "auth_cache_negative_ttl", "auth_username_chars",
             "auth_default_domain", "auth_master_user_separator", "auth_username_translation",
             "imap_search_time_limit", "auth_totp_separator", "state_dir",
+            "login_max_unauthenticated_per_ip", "login_max_connection_rate_per_ip",
+            "login_tls_handshake_timeout", "login_ip_limits_exempt_networks",
         ]),
         (.notImplemented("Aerie always says BYE to its clients when it stops"), ["shutdown_clients"]),
         (.noEffect("Aerie's Maildir and index formats are the same whatever the storage version"),

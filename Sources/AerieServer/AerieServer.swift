@@ -1,6 +1,8 @@
 public import AerieConfig
 public import AerieCore
 import AerieAuth
+import CAerieSystem
+import Dispatch
 import IMAPProtocol
 import IMAPSession
 import LMTPSession
@@ -23,11 +25,16 @@ public struct ServerStartError: Error, CustomStringConvertible {
 
 /// The server: listeners, shared limits and the auth service. One process, NIO event loops, no thread per connection.
 public final class AerieServer: Sendable {
-    private let group: MultiThreadedEventLoopGroup
-    private let log: any LogSink
+    let group: MultiThreadedEventLoopGroup
+    let log: any LogSink
     private let state: Mutex<ConnectionEnvironment>
     private let channels = Mutex<[any Channel]>([])
-    private let registry = ConnectionRegistry()
+    let registry = ConnectionRegistry()
+    /// `aerie adm logins disable|enable`: kept across reloads.
+    let loginSwitch = LoginSwitch()
+    /// Pre-login limits; kept across reloads, which change its settings.
+    let preLogin = PreLoginLimiter(settings: .init(limit: 1000))
+    private let housekeepingTask = Mutex<RepeatedTask?>(nil)
     private let pool: PasswordHashingPool
     private let mailPool: FairMailPool
     private let mailWritePool: FairMailPool
@@ -64,7 +71,7 @@ public final class AerieServer: Sendable {
         self.authClient = authSocketPath.map { AuthProcessClient(socketPath: $0, group: group, log: log) }
         let environment = try Self.makeEnvironment(
             base: config.settings, checked: checked, log: log, pool: pool, mailPools: (mailPool, mailWritePool),
-            registry: registry, previousLimiter: nil, authClient: authClient)
+            registry: registry, loginSwitch: loginSwitch, preLogin: preLogin, authClient: authClient)
         self.state = Mutex(environment)
     }
 
@@ -76,7 +83,8 @@ public final class AerieServer: Sendable {
     static func makeEnvironment(
         base: AerieSettings, checked: Preflight, log: any LogSink, pool: PasswordHashingPool,
         mailPools: (read: FairMailPool, write: FairMailPool),
-        registry: ConnectionRegistry, previousLimiter: ConnectionLimiter?,
+        registry: ConnectionRegistry, loginSwitch: LoginSwitch = LoginSwitch(),
+        preLogin: PreLoginLimiter = PreLoginLimiter(settings: .init(limit: 1000)),
         previousUserIP: UserIPLimiter? = nil, previousLMTPConcurrency: LMTPUserConcurrency? = nil,
         authClient: AuthProcessClient? = nil
     ) throws -> ConnectionEnvironment {
@@ -120,7 +128,15 @@ public final class AerieServer: Sendable {
         lmtpConcurrency.limit = concurrencyLimit
         let maxLine = max(1024, settings.imapMaxLineLength)
         let loginService = settings.service(named: "imap-login")
-        let unauthenticatedLimit = loginService?.clientLimit ?? 1000
+        // Kept across reloads (its slots belong to live connections); new limits apply from now on.
+        preLogin.settings = PreLoginLimiter.Settings(
+            limit: loginService?.clientLimit ?? 1000,
+            perIP: Int(clamping: settings.number(forKey: "login_max_unauthenticated_per_ip") ?? 20),
+            ratePerSecond: Int(clamping: settings.number(forKey: "login_max_connection_rate_per_ip") ?? 10),
+            ipv6Prefix: Int(clamping: min(128, settings.number(forKey: "auth_penalty_ipv6_prefix") ?? 64)),
+            trusted: CIDRList(
+                settings.loginTrustedNetworks
+                    + (settings.list(forKey: "login_ip_limits_exempt_networks") ?? ["127.0.0.0/8", "::1"])))
         var environment = ConnectionEnvironment(
             imap: .init(
                 sessionSettings: sessionSettings,
@@ -141,9 +157,9 @@ public final class AerieServer: Sendable {
             idleTimeout: .seconds(30 * 60),
             maxPipelinedPreLogin: 32,
             maxPipelinedPostLogin: 1000,
-            unauthenticatedSlots: previousLimiter?.limit == unauthenticatedLimit
-                ? previousLimiter! : ConnectionLimiter(limit: unauthenticatedLimit),
+            preLogin: preLogin,
             registry: registry,
+            loginSwitch: loginSwitch,
             mailAccess: MailAccess(settings: settings, pool: mailPools.read, writePool: mailPools.write),
             userIPConnections: previousUserIP?.limit == settings.mailMaxUseripConnections
                 ? previousUserIP! : UserIPLimiter(limit: settings.mailMaxUseripConnections),
@@ -152,6 +168,7 @@ public final class AerieServer: Sendable {
         environment.loginTrustedNetworks = CIDRList(settings.loginTrustedNetworks)
         environment.haproxyTrustedNetworks = CIDRList(settings.haproxyTrustedNetworks)
         environment.haproxyTimeout = settings.haproxyTimeout
+        environment.tlsHandshakeTimeout = settings.duration(forKey: "login_tls_handshake_timeout") ?? .seconds(10)
         return environment
     }
 
@@ -275,6 +292,24 @@ public final class AerieServer: Sendable {
                 throw ServerStartError("Cannot listen on \(plan.description): \(error)")
             }
         }
+        startHousekeeping()
+    }
+
+    /// Every few seconds: forget quiet per-IP rate buckets, and after a burst of connections hand the freed heap
+    /// back to the kernel, so the memory a flood took does not stay with the process.
+    func startHousekeeping() {
+        let preLogin = self.preLogin
+        let task = group.next().scheduleRepeatedTask(initialDelay: .seconds(5), delay: .seconds(5)) { _ in
+            if preLogin.housekeeping(now: .now) {
+                DispatchQueue.global(qos: .utility).async { aerie_malloc_trim() }
+            }
+        }
+        housekeepingTask.withLock { $0 = task }
+    }
+
+    /// Keeps a listening channel so `shutdown` closes it first.
+    func adoptListener(_ channel: any Channel) {
+        channels.withLock { $0.append(channel) }
     }
 
     private func initialize(channel: any Channel, plan: ListenerPlan) throws {
@@ -341,12 +376,10 @@ public final class AerieServer: Sendable {
         if checked.listeners != listeners {
             log.warning("master", "listener changes take effect only after a restart")
         }
-        let (previous, previousUserIP, previousLMTP) = state.withLock {
-            ($0.unauthenticatedSlots, $0.userIPConnections, $0.lmtpConcurrency)
-        }
+        let (previousUserIP, previousLMTP) = state.withLock { ($0.userIPConnections, $0.lmtpConcurrency) }
         let environment = try Self.makeEnvironment(
             base: config.settings, checked: checked, log: log, pool: pool, mailPools: (mailPool, mailWritePool),
-            registry: registry, previousLimiter: previous, previousUserIP: previousUserIP,
+            registry: registry, loginSwitch: loginSwitch, preLogin: preLogin, previousUserIP: previousUserIP,
             previousLMTPConcurrency: previousLMTP, authClient: authClient)
         state.withLock { $0 = environment }
         log.info("master", "Configuration and certificates reloaded")
@@ -359,6 +392,7 @@ public final class AerieServer: Sendable {
             return channels
         }
         for channel in listening { try? await channel.close() }
+        housekeepingTask.withLock { $0?.cancel() }
         registry.shutdownAll()
         let deadline = ContinuousClock.now + grace
         while registry.count > 0 && ContinuousClock.now < deadline {

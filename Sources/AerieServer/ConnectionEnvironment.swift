@@ -27,8 +27,13 @@ struct ConnectionEnvironment: Sendable {
     var idleTimeout: Duration
     var maxPipelinedPreLogin: Int
     var maxPipelinedPostLogin: Int
-    var unauthenticatedSlots: ConnectionLimiter
+    /// Pre-login limits (all IPs, per IP, per IP per second); one for the server's lifetime.
+    var preLogin: PreLoginLimiter
+    /// `login_tls_handshake_timeout`: an implicit-TLS or STARTTLS handshake must end within it.
+    var tlsHandshakeTimeout: Duration = .seconds(10)
     var registry: ConnectionRegistry
+    /// `aerie adm logins disable`: refuses IMAP and POP3 logins with a reason.
+    var loginSwitch: LoginSwitch
     var mailAccess: MailAccess
     var userIPConnections: UserIPLimiter
     /// `lmtp_user_concurrency_limit`, counted over all LMTP connections; kept across reloads.
@@ -38,28 +43,6 @@ struct ConnectionEnvironment: Sendable {
     /// `haproxy_trusted_networks` and `haproxy_timeout`, for `haproxy = yes` listeners.
     var haproxyTrustedNetworks = CIDRList([])
     var haproxyTimeout: Duration = .seconds(3)
-}
-
-/// A counting semaphore without waiting: refuses at once when full.
-final class ConnectionLimiter: Sendable {
-    private let inUse = Atomic<Int>(0)
-    let limit: Int
-
-    init(limit: Int) { self.limit = limit }
-
-    func tryAcquire() -> Bool {
-        while true {
-            let current = inUse.load(ordering: .relaxed)
-            if current >= limit { return false }
-            if inUse.compareExchange(expected: current, desired: current + 1, ordering: .acquiringAndReleasing).exchanged {
-                return true
-            }
-        }
-    }
-
-    func release() { inUse.subtract(1, ordering: .acquiringAndReleasing) }
-
-    var current: Int { inUse.load(ordering: .relaxed) }
 }
 
 /// Logged-in connections per user and remote IP (`mail_max_userip_connections`), shared by IMAP and POP3.

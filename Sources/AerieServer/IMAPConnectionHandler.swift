@@ -35,6 +35,8 @@ final class IMAPConnectionHandler: SessionConnectionHandler {
     override func discardBufferedInput() { framer.discardBuffered() }
     override var isAuthenticated: Bool { session.isAuthenticated }
     override var remoteIP: String { session.context.remoteIP }
+    override var startsWithTLS: Bool { session.context.isTLS }
+    override var serviceName: String { "imap" }
     override func tlsEstablished() { session.tlsEstablished() }
 
     override var lastInputWasCommand: Bool { !lastEventWasSpool }
@@ -66,6 +68,7 @@ final class IMAPConnectionHandler: SessionConnectionHandler {
     override func saslStepFinished(_ reply: SASLStepReply) -> [ConnectionAction] {
         translate(session.saslStepFinished(reply))
     }
+    override func loginRefused(reason: String) -> [ConnectionAction] { translate(session.loginRefused(reason: reason)) }
 
     /// IMAP actions in transport terms; mailbox commands become pool work.
     private func translate(_ actions: [IMAPSessionAction]) -> [ConnectionAction] {

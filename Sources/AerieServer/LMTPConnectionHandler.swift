@@ -24,6 +24,9 @@ final class LMTPConnectionHandler: SessionConnectionHandler {
 
     /// The MTA is a trusted peer on a local socket, not a login: it does not take an unauthenticated slot.
     override var countsAsUnauthenticated: Bool { false }
+    override var remoteIP: String { session.context.remoteIP }
+    override var startsWithTLS: Bool { session.context.isTLS }
+    override var serviceName: String { "lmtp" }
     override var isAuthenticated: Bool { true }
     override var pipelineLimit: Int { .max }
     override var hasBufferedInput: Bool { !received.isEmpty }

@@ -31,6 +31,8 @@ final class POP3ConnectionHandler: SessionConnectionHandler {
     override func discardBufferedInput() { framer.discardBuffered() }
     override var isAuthenticated: Bool { session.isAuthenticated }
     override var remoteIP: String { session.context.remoteIP }
+    override var startsWithTLS: Bool { session.context.isTLS }
+    override var serviceName: String { "pop3" }
     override func tlsEstablished() { session.tlsEstablished() }
 
     override func nextInput(context: ChannelHandlerContext) -> [ConnectionAction]? {
@@ -50,6 +52,7 @@ final class POP3ConnectionHandler: SessionConnectionHandler {
     override func saslStepFinished(_ reply: SASLStepReply) -> [ConnectionAction] {
         translate(session.saslStepFinished(reply))
     }
+    override func loginRefused(reason: String) -> [ConnectionAction] { translate(session.loginRefused(reason: reason)) }
 
     private func translate(_ actions: [POP3SessionAction]) -> [ConnectionAction] {
         actions.map { action in

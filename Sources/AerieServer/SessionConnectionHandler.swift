@@ -43,18 +43,29 @@ class SessionConnectionHandler: ChannelInboundHandler {
     private(set) var busy = false
     private(set) var closing = false
     var closeReason: String?
-    private var holdsUnauthenticatedSlot = false
+    /// The pre-login slot this connection holds until it logs in (`PreLoginLimiter`).
+    private var preLoginSlot: UInt64?
+    private var handshakeTimeout: Scheduled<Void>?
+    /// Refused before its greeting (rate or per-IP limit): closed without a log line of its own.
+    private var refusedQuietly = false
     private var registryID: UInt64?
     private var timeout: Scheduled<Void>?
     private var unitsInBurst = 0
-    private(set) var bytesIn = 0
-    var bytesOut = 0
+    /// What `aerie adm who` sees of this connection, traffic included.
+    private(set) lazy var info = SessionInfo(service: serviceName, remoteIP: remoteIP)
+    var bytesIn: Int { info.bytesIn }
+    var bytesOut: Int {
+        get { info.bytesOut }
+        set { info.bytesOut = newValue }
+    }
     let connectedAt = ContinuousClock.now
     private var lastWrite: EventLoopFuture<Void>?
     /// The user whose user+IP connection slot this connection holds, once logged in.
     private var userIPSlot: String?
     /// The peer's address as the limits see it.
     var remoteIP: String { "" }
+    /// "imap", "pop3" or "lmtp", for `aerie adm who` and `kick`.
+    var serviceName: String { "" }
 
     init(environment: ConnectionEnvironment) {
         self.environment = environment
@@ -75,6 +86,8 @@ class SessionConnectionHandler: ChannelInboundHandler {
     func discardBufferedInput() {}
     func authenticationFinished(_ result: AuthResult) -> [ConnectionAction] { [] }
     func saslStepFinished(_ reply: SASLStepReply) -> [ConnectionAction] { [] }
+    /// The answer to a login while `aerie adm logins disable` holds: a temporary failure with the admin's reason.
+    func loginRefused(reason: String) -> [ConnectionAction] { [] }
     func tlsEstablished() {}
     /// After a login: open the mailbox side (on the pool) before the tagged OK goes out.
     func didLogIn(_ user: AuthenticatedUser, context: ChannelHandlerContext) {}
@@ -85,26 +98,44 @@ class SessionConnectionHandler: ChannelInboundHandler {
     var pipelineLimit: Int { isAuthenticated ? environment.maxPipelinedPostLogin : environment.maxPipelinedPreLogin }
     /// Whether this connection counts against the unauthenticated-connection limit until it logs in.
     var countsAsUnauthenticated: Bool { true }
+    /// Implicit TLS: the handshake comes before anything else (and must end within `tlsHandshakeTimeout`).
+    var startsWithTLS: Bool { false }
 
     // MARK: - Channel events
 
     func channelActive(context: ChannelHandlerContext) {
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        registryID = environment.registry.register {
+        registryID = environment.registry.register(info) { text, reason in
             loopBound.eventLoop.execute {
                 let (handler, context) = loopBound.value
-                handler.serverShuttingDown(context: context)
+                handler.forceGoodbye(text, reason: reason, context: context)
             }
         }
+        if startsWithTLS { scheduleHandshakeTimeout(context: context) }
         if countsAsUnauthenticated {
-            guard environment.unauthenticatedSlots.tryAcquire() else {
+            switch admitPreLogin(context: context) {
+            case .admitted: break
+            case .tooFast(let first):
+                if first {
+                    environment.log.info(
+                        "\(serviceName)-login",
+                        "Connection rate from \(remoteIP) over login_max_connection_rate_per_ip: refusing its "
+                            + "connections until it slows down")
+                }
+                return refuseAtOnce(
+                    "Too many connections from your address, slow down.", reason: "Connection rate limit exceeded",
+                    quiet: true, context: context)
+            case .tooManyFromIP:
+                return refuseAtOnce(
+                    "Too many connections from your address.",
+                    reason: "Too many unauthenticated connections from the IP", quiet: false, context: context)
+            case .full:
                 closeReason = "Too many unauthenticated connections"
                 enqueue(goodbye("Server is busy, try again later.", reason: "Too many unauthenticated connections"), context: context)
                 // Over implicit TLS the goodbye can only go out after the handshake, which needs reads.
                 context.read()
                 return
             }
-            holdsUnauthenticatedSlot = true
         }
         scheduleTimeout(environment.loginTimeout, context: context)
         enqueue(greeting(), context: context)
@@ -113,11 +144,12 @@ class SessionConnectionHandler: ChannelInboundHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         timeout?.cancel()
+        handshakeTimeout?.cancel()
         releaseUnauthenticatedSlot()
         if let userIPSlot { environment.userIPConnections.release(user: userIPSlot, ip: remoteIP) }
         if let registryID { environment.registry.unregister(registryID) }
         let elapsed = (ContinuousClock.now - connectedAt).components.seconds
-        logDisconnect(reason: closeReason ?? "Connection closed", elapsedSeconds: elapsed)
+        if !refusedQuietly { logDisconnect(reason: closeReason ?? "Connection closed", elapsedSeconds: elapsed) }
         connectionClosed()
         context.fireChannelInactive()
     }
@@ -127,7 +159,7 @@ class SessionConnectionHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let buffer = unwrapInboundIn(data)
-        bytesIn += buffer.readableBytes
+        info.bytesIn += buffer.readableBytes
         guard !closing else { return }
         appendInput(buffer)
     }
@@ -159,6 +191,8 @@ class SessionConnectionHandler: ChannelInboundHandler {
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let tlsEvent = event as? TLSUserEvent, case .handshakeCompleted = tlsEvent {
+            handshakeTimeout?.cancel()
+            handshakeTimeout = nil
             tlsEstablished()
         }
         context.fireUserInboundEventTriggered(event)
@@ -211,13 +245,21 @@ class SessionConnectionHandler: ChannelInboundHandler {
             startTLS(context: context)
 
         case .authenticate(let request):
+            if let reason = environment.loginSwitch.refusal(for: request.service) {
+                // Refused before the auth process hears of it: no password is checked during an incident.
+                pending = loginRefused(reason: reason) + pending
+                return
+            }
             busy = true
+            // Waiting for its answer: not the pre-login connection to drop when slots run out.
+            if let preLoginSlot { environment.preLogin.setAuthenticating(preLoginSlot, true) }
             let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
             let authenticator = environment.authenticator
             Task {
                 let result = await authenticator.authenticate(request)
                 loopBound.eventLoop.execute {
                     let (handler, context) = loopBound.value
+                    if let slot = handler.preLoginSlot { handler.environment.preLogin.setAuthenticating(slot, false) }
                     guard context.channel.isActive else { return }
                     handler.pending = handler.authenticationFinished(result) + handler.pending
                     handler.resume(context: context)
@@ -258,6 +300,7 @@ class SessionConnectionHandler: ChannelInboundHandler {
                 return
             }
             userIPSlot = user.user
+            info.user = user.user
             scheduleTimeout(environment.idleTimeout, context: context)
             didLogIn(user, context: context)
 
@@ -266,18 +309,14 @@ class SessionConnectionHandler: ChannelInboundHandler {
                 environment.userIPConnections.release(user: userIPSlot, ip: remoteIP)
                 self.userIPSlot = nil
             }
+            info.user = nil
             didLogOut(user, context: context)
             // Back before login: the login timeout, the pipelining limit (from here on) and the
             // unauthenticated-connection limit apply again.
             scheduleTimeout(environment.loginTimeout, context: context)
             unitsInBurst = 0
-            if countsAsUnauthenticated {
-                if environment.unauthenticatedSlots.tryAcquire() {
-                    holdsUnauthenticatedSlot = true
-                } else {
-                    pending += goodbye(
-                        "Server is busy, try again later.", reason: "Too many unauthenticated connections")
-                }
+            if countsAsUnauthenticated && !admitPreLogin(context: context).isAdmitted {
+                pending += goodbye("Server is busy, try again later.", reason: "Too many unauthenticated connections")
             }
 
         case .perform(let work):
@@ -285,6 +324,7 @@ class SessionConnectionHandler: ChannelInboundHandler {
 
         case .close(let reason):
             closing = true
+            info.isClosing = true
             pending.removeAll()
             if closeReason == nil { closeReason = reason }
             context.flush()
@@ -341,9 +381,52 @@ class SessionConnectionHandler: ChannelInboundHandler {
     func beginWaiting() { busy = true }
 
     private func releaseUnauthenticatedSlot() {
-        if holdsUnauthenticatedSlot {
-            environment.unauthenticatedSlots.release()
-            holdsUnauthenticatedSlot = false
+        if let preLoginSlot {
+            environment.preLogin.release(preLoginSlot)
+            self.preLoginSlot = nil
+        }
+    }
+
+    /// Takes a pre-login slot; when the shared ones run out, the oldest idle pre-login connection makes room and is
+    /// told so (Dovecot's "Connection queue full").
+    private func admitPreLogin(context: ChannelHandlerContext) -> PreLoginLimiter.Admission {
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        let admission = environment.preLogin.admit(ip: remoteIP, now: .now) {
+            loopBound.eventLoop.execute {
+                let (handler, context) = loopBound.value
+                handler.preLoginSlot = nil
+                handler.forceGoodbye("Connection queue full", reason: "Connection queue full", context: context)
+            }
+        }
+        if case .admitted(let id) = admission { preLoginSlot = id }
+        return admission
+    }
+
+    /// Over a per-IP limit: a plaintext client is told why; over implicit TLS the connection closes before any
+    /// handshake, which would cost more than the refusal. `quiet`: no log line for this connection (a flood would
+    /// flood the log; the limiter's first refusal is logged instead).
+    private func refuseAtOnce(_ text: String, reason: String, quiet: Bool, context: ChannelHandlerContext) {
+        refusedQuietly = quiet
+        closeReason = reason
+        guard !startsWithTLS else {
+            closing = true
+            context.close(promise: nil)
+            return
+        }
+        enqueue(goodbye(text, reason: reason), context: context)
+    }
+
+    /// An implicit-TLS or STARTTLS handshake must end within `tlsHandshakeTimeout` (the login timeout is longer).
+    private func scheduleHandshakeTimeout(context: ChannelHandlerContext) {
+        handshakeTimeout?.cancel()
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        let delay = TimeAmount.nanoseconds(environment.tlsHandshakeTimeout.nanoseconds)
+        handshakeTimeout = context.eventLoop.scheduleTask(in: delay) {
+            let (handler, context) = loopBound.value
+            guard !handler.closing else { return }
+            handler.closing = true
+            if handler.closeReason == nil { handler.closeReason = "TLS handshake timed out" }
+            context.close(promise: nil)
         }
     }
 
@@ -370,6 +453,7 @@ class SessionConnectionHandler: ChannelInboundHandler {
                 context.close(promise: nil)
                 return
             }
+            self.scheduleHandshakeTimeout(context: context)
             // Anything read between our OK and the handler being in place was plaintext: drop it too.
             self.discardBufferedInput()
             self.resume(context: context)
@@ -385,10 +469,6 @@ class SessionConnectionHandler: ChannelInboundHandler {
             let (handler, context) = loopBound.value
             handler.forceGoodbye("Disconnected for inactivity.", reason: "Inactivity", context: context)
         }
-    }
-
-    private func serverShuttingDown(context: ChannelHandlerContext) {
-        forceGoodbye("Server shutting down.", reason: "Server shutting down", context: context)
     }
 
     private func forceGoodbye(_ text: String, reason: String, context: ChannelHandlerContext) {

@@ -185,6 +185,14 @@ public struct IMAPSession: Sendable {
         }
     }
 
+    /// The answer to an `.authenticate` action the server did not pass on: logins are disabled by the administrator
+    /// (`aerie adm logins disable`). RFC 5530 §3 UNAVAILABLE: a temporary failure, the reason as the human text.
+    public mutating func loginRefused(reason: String) -> [IMAPSessionAction] {
+        guard case .awaitingAuthResult(let tag) = state else { return [] }
+        state = .notAuthenticated
+        return [.send(.tagged(tag, .no, .unavailable, reason.singleLine))]
+    }
+
     /// Every kind of failure looks the same to the client, so it cannot probe which users exist. `delayed`: the
     /// authenticator already answered at its fixed time after the request (with the IP's penalty).
     mutating func failedAuthentication(tag: IMAPTag, delayed: Bool = false) -> [IMAPSessionAction] {

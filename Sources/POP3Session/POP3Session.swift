@@ -263,6 +263,14 @@ public struct POP3Session: Sendable {
         }
     }
 
+    /// The answer to an `.authenticate` action the server did not pass on: logins are disabled by the administrator
+    /// (`aerie adm logins disable`). RFC 3206 §4 SYS/TEMP: a temporary failure, the reason as the human text.
+    public mutating func loginRefused(reason: String) -> [POP3SessionAction] {
+        guard case .awaitingAuthResult = state else { return [] }
+        state = .authorization(user: nil)
+        return [.send(POP3Response.err(code: .sysTemp, reason.singleLine).bytes)]
+    }
+
     /// Every kind of failure looks the same to the client, so it cannot probe which users exist. `delayed`: the
     /// authenticator already answered at its fixed time after the request (with the IP's penalty).
     mutating func failedAuthentication(delayed: Bool = false) -> [POP3SessionAction] {

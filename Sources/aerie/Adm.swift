@@ -8,11 +8,12 @@ import ArgumentParser
 #endif
 
 /// `aerie adm`: asks the running server's auth process (over `base_dir/aerie-auth`) about penalties, bans, users
-/// and its cache.
+/// and its cache, and the serving process (over `base_dir/aerie-admin`) about logins and sessions.
 struct Adm: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Administer the running server.", subcommands: [
-            Penalty.self, Ban.self, Auth.self, User.self, TOTPCommand.self, AppPasswordCommand.self,
+            Penalty.self, Ban.self, Logins.self, Kick.self, Who.self, Auth.self, User.self, TOTPCommand.self,
+            AppPasswordCommand.self,
         ])
 
     struct Auth: ParsableCommand {
@@ -69,9 +70,81 @@ struct Adm: ParsableCommand {
         func run() throws { try askAuthProcess(config, ["user", user]) }
     }
 
+    struct Logins: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Refuse or allow new IMAP/POP3 logins (sessions already logged in go on; LMTP delivers).",
+            subcommands: [Disable.self, Enable.self, Status.self])
+
+        struct Disable: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Refuse new logins: NO [UNAVAILABLE] REASON (IMAP), -ERR [SYS/TEMP] REASON (POP3).")
+            @Option(name: .short, help: "Configuration file.") var config: String?
+            @Option(name: .customLong("protocol"), help: "imap or pop3 (default both).") var service: String?
+            @Option(help: "What clients are told (one line).") var reason: String?
+
+            func run() throws {
+                try askServer(config, ["logins", "disable", service ?? "all"] + (reason.map { [$0] } ?? []))
+            }
+        }
+
+        struct Enable: ParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Allow logins again.")
+            @Option(name: .short, help: "Configuration file.") var config: String?
+            @Option(name: .customLong("protocol"), help: "imap or pop3 (default both).") var service: String?
+
+            func run() throws { try askServer(config, ["logins", "enable", service ?? "all"]) }
+        }
+
+        struct Status: ParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Whether logins are enabled, per protocol.")
+            @Option(name: .short, help: "Configuration file.") var config: String?
+
+            func run() throws { try askServer(config, ["logins", "status"]) }
+        }
+    }
+
+    struct Kick: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Close IMAP/POP3 connections with * BYE / -ERR: a user's sessions, a network's, or all.")
+        @Option(name: .short, help: "Configuration file.") var config: String?
+        @Flag(help: "Every IMAP and POP3 connection.") var all = false
+        @Option(help: "Every IMAP and POP3 connection from this address or network (CIDR).") var ip: String?
+        @Argument(help: "The user whose sessions to close.") var user: String?
+
+        func validate() throws {
+            guard [all, ip != nil, user != nil].filter({ $0 }).count == 1 else {
+                throw ValidationError("Name exactly one of USER, --all, --ip CIDR.")
+            }
+        }
+
+        func run() throws {
+            if all { return try askServer(config, ["kick", "all"]) }
+            if let ip { return try askServer(config, ["kick", "ip", ip]) }
+            try askServer(config, ["kick", "user", user ?? ""])
+        }
+    }
+
+    struct Who: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List logged-in sessions: user, protocol, IP, since (UTC), bytes in and out.")
+        @Option(name: .short, help: "Configuration file.") var config: String?
+        @Flag(help: "Pre-login and LMTP connections too.") var all = false
+
+        func run() throws { try askServer(config, all ? ["who", "all"] : ["who"]) }
+    }
+
     struct Penalty: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Login penalties and bans kept by the auth process.", subcommands: [List.self, Lift.self])
+            abstract: "Login penalties and bans kept by the auth process.",
+            subcommands: [List.self, Stats.self, Lift.self])
+
+        struct Stats: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Counters: bans started (aerie_auth_bans_total), IPs and user names remembered.")
+            @Option(name: .short, help: "Configuration file.") var config: String?
+
+            func run() throws { try askAuthProcess(config, ["penalty", "stats"]) }
+        }
 
         struct List: ParsableCommand {
             static let configuration = CommandConfiguration(
@@ -112,31 +185,37 @@ struct Adm: ParsableCommand {
     }
 }
 
+/// Sends one admin request to the serving process and prints its answer (`+` or `-`, text, EOF); exit 1 when it
+/// refused or is unreachable.
+func askServer(_ configPath: String?, _ arguments: [String]) throws {
+    let settings = try loadOrExit(configPath).settings
+    let path = AdminSocket.path(baseDir: settings.baseDir)
+    let fd = try connectAdmin(path, what: "the server")
+    defer { close(fd) }
+    let request = try AuthWire.encode(AuthWire.Request.admin(id: 1, arguments: arguments))
+    guard request.withUnsafeBytes({ write(fd, $0.baseAddress, $0.count) }) == request.count else {
+        throw admFailure("writing to the server failed")
+    }
+    var answer: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 16 * 1024)
+    while answer.count < 16 * 1024 * 1024 {
+        let got = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        if got < 0 && errno == EINTR { continue }
+        guard got > 0 else { break }
+        answer += chunk[0..<got]
+    }
+    guard let status = answer.first else { throw admFailure("the server closed the connection without an answer") }
+    let text = String(decoding: answer.dropFirst(), as: UTF8.self)
+    guard status == UInt8(ascii: "+") else { throw admFailure(text) }
+    if !text.isEmpty { print(text) }
+}
+
 /// Sends one admin request to the auth process and prints its answer; exit 1 when it refused or is unreachable.
 func askAuthProcess(_ configPath: String?, _ arguments: [String]) throws {
     let settings = try loadOrExit(configPath).settings
     let path = AuthProcess.socketPath(baseDir: settings.baseDir)
-    let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-    guard fd >= 0 else { throw admFailure("socket: \(String(cString: strerror(errno)))") }
+    let fd = try connectAdmin(path, what: "the auth process")
     defer { close(fd) }
-    var address = sockaddr_un()
-    address.sun_family = sa_family_t(AF_UNIX)
-    let bytes = Array(path.utf8)
-    guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { throw admFailure("\(path): too long") }
-    withUnsafeMutableBytes(of: &address.sun_path) { raw in
-        for (i, byte) in bytes.enumerated() { raw[i] = byte }
-    }
-    let connected = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-            connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-        }
-    }
-    guard connected == 0 else {
-        let reason = String(cString: strerror(errno))
-        throw admFailure("cannot reach the auth process at \(path): \(reason) (is aerie serve running?)")
-    }
-    var timeout = timeval(tv_sec: 10, tv_usec: 0)
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     let request = try AuthWire.encode(AuthWire.Request.admin(id: 1, arguments: arguments))
     guard request.withUnsafeBytes({ write(fd, $0.baseAddress, $0.count) }) == request.count else {
         throw admFailure("writing to the auth process failed")
@@ -156,6 +235,35 @@ func askAuthProcess(_ configPath: String?, _ arguments: [String]) throws {
         guard got > 0 else { throw admFailure("the auth process closed the connection without an answer") }
         frames.append(chunk[0..<got])
     }
+}
+
+/// A connected unix socket with a 10 s receive timeout.
+private func connectAdmin(_ path: String, what: String) throws -> Int32 {
+    let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+    guard fd >= 0 else { throw admFailure("socket: \(String(cString: strerror(errno)))") }
+    var address = sockaddr_un()
+    address.sun_family = sa_family_t(AF_UNIX)
+    let bytes = Array(path.utf8)
+    guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
+        close(fd)
+        throw admFailure("\(path): too long")
+    }
+    withUnsafeMutableBytes(of: &address.sun_path) { raw in
+        for (i, byte) in bytes.enumerated() { raw[i] = byte }
+    }
+    let connected = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+        }
+    }
+    guard connected == 0 else {
+        let reason = String(cString: strerror(errno))
+        close(fd)
+        throw admFailure("cannot reach \(what) at \(path): \(reason) (is aerie serve running?)")
+    }
+    var timeout = timeval(tv_sec: 10, tv_usec: 0)
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    return fd
 }
 
 private func admFailure(_ message: String) -> ExitCode {

@@ -66,6 +66,9 @@ struct Serve: ParsableCommand {
             authProcess.withLock { $0 = auth }
             server = try AerieServer(
                 config: loaded, log: log, keeper: keeper, checked: checked, authSocketPath: auth.socketPath)
+            // `aerie adm logins|kick|who`: owned by the starting account (root), as the drop comes after. Bound
+            // first: clients are greeted as soon as the listeners are, and signals are handled only after both.
+            try await server.bindAdminSocket(baseDir: settings.baseDir)
             try await server.bind()
             try dropPrivileges(settings: settings, log: log)
             writePIDFile(baseDir: settings.baseDir)

@@ -87,6 +87,7 @@ let fresh = AuthPenalty.Admission.proceed(penaltyWait: .zero, failureDelay: .sec
         // Failures while banned (none are verified, but a racing one may land) start no second ban.
         #expect(p.failed(ip: "192.0.2.7", user: "a", password: "w4", now: later + .seconds(1)) == nil)
         #expect(p.admit(ip: "192.0.2.7", now: later + .seconds(100)) != .banned(delay: .seconds(2)))
+        #expect(p.bansTotal == 1, "one ban, one count")
     }
 
     @Test func failuresForTooManyUsersBan() {
@@ -239,6 +240,7 @@ let fresh = AuthPenalty.Admission.proceed(penaltyWait: .zero, failureDelay: .sec
         #expect(p.ban(ip: "198.51.100.9", duration: .seconds(60), now: t0)?.network == "198.51.100.9")
         #expect(p.ban(ip: "10.1.1.1", duration: .seconds(60), now: t0) == nil)
         #expect(p.ban(ip: "not-an-ip", duration: .seconds(60), now: t0) == nil)
+        #expect(p.stats == ["aerie_auth_bans_total 1", "aerie_auth_penalty_ips 3", "aerie_auth_penalty_users 2"])
         #expect(p.admit(ip: "198.51.100.9", now: t0 + .seconds(59)) == .banned(delay: .seconds(2)))
         #expect(Set(p.list(now: t0 + .seconds(1))) == [
             "ip 198.51.100.9 penalty=0 failures=0 users=0 banned=59s", "ip 203.0.113.1 penalty=1 failures=1 users=1",

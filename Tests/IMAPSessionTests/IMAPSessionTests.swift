@@ -177,6 +177,17 @@ let demo = AuthenticatedUser(user: "demo", uid: 1500, gid: 1500, home: "/home/de
         #expect(transcript.session.authFailures == 0)
     }
 
+    @Test func loginRefusedByTheAdministratorIsATemporaryFailureWithTheReason() {
+        var transcript = Transcript(tls: true)
+        _ = transcript.send("a LOGIN demo secret")
+        #expect(
+            lines(transcript.session.loginRefused(reason: "Maintenance\r\n* BYE"))
+                == ["a NO [UNAVAILABLE] Maintenance  * BYE"])
+        #expect(transcript.session.authFailures == 0)
+        #expect(!transcript.session.isAuthenticated)
+        #expect(transcript.session.loginRefused(reason: "again").isEmpty, "no login in progress: nothing to answer")
+    }
+
     @Test func loginAfterLoginIsBad() {
         var transcript = Transcript(tls: true)
         _ = transcript.send("a LOGIN demo secret")

@@ -164,6 +164,15 @@ import Testing
         #expect(transcript.session.authFailures == 0)
     }
 
+    @Test func loginRefusedByTheAdministratorIsATemporaryFailureWithTheReason() {
+        var transcript = Transcript(tls: true)
+        _ = transcript.send("USER demo")
+        _ = transcript.send("PASS x")
+        #expect(lines(transcript.session.loginRefused(reason: "Maintenance")) == ["-ERR [SYS/TEMP] Maintenance"])
+        #expect(transcript.session.authFailures == 0)
+        #expect(!transcript.session.isAuthenticated)
+    }
+
     @Test func authzidOfAnotherUserFails() {
         var transcript = Transcript(tls: true)
         // "admin\0demo\0secret"

@@ -208,6 +208,9 @@ def test_adm_ban_list_and_lift(srv, tmp_path):
     assert len(bans) == 1 and bans[0].endswith(f"banning {source} for 600 secs (by aerie adm ban)"), bans
     assert fail2ban_matches(bans, tmp_path) == 1
     assert not imap_login(srv, source, "alice", MAIL_PASSWORD)[0]
+    r = adm(srv, "penalty", "stats")
+    bans_total = re.search(r"^aerie_auth_bans_total (\d+)$", r.stdout, re.M)
+    assert r.returncode == 0 and bans_total and int(bans_total.group(1)) >= 1, r.stdout
 
     r = adm(srv, "penalty", "list")
     assert r.returncode == 0 and re.search(rf"^ip {re.escape(source)} penalty=0 failures=0 users=0 banned=\d+s$",

@@ -153,9 +153,10 @@ def test_unauthenticate_gives_back_the_user_ip_slot(srv):
             m.logout()
 
 
-def test_unauthenticate_without_a_free_pre_login_slot_says_bye_and_closes(server_factory):
+def test_unauthenticate_without_a_free_pre_login_slot_takes_the_oldest_idle_ones(server_factory):
     """Back before login, the connection needs one of the imap-login client_limit slots again; with the only one
-    taken meanwhile by a new connection, the server says BYE after the OK and closes."""
+    taken meanwhile by a new connection, that idle pre-login connection makes room (issue 14: the oldest idle
+    pre-login connection is dropped, not the one arriving) and the first goes on."""
     busy = server_factory.start(name="unauth-busy", service_extra="  client_limit = 1\n")
     account = busy.account("sha512")
 
@@ -175,12 +176,13 @@ def test_unauthenticate_without_a_free_pre_login_slot_says_bye_and_closes(server
         # Logged in, the first connection has given its slot back; this one takes it and stays before login.
         with RawIMAP(busy.imap_port) as waiting:
             assert waiting.greeting.startswith("* OK"), waiting.greeting
-            first.cmd("u UNAUTHENTICATE")
-            assert first.read_until_closed(timeout=10) == [
-                "u OK Unauthenticate completed.", "* BYE Server is busy, try again later."]
-            _, done = waiting.run("n", "NOOP")
-            assert done == "n OK NOOP completed.", done
-    helpers.wait_for(lambda: "Too many unauthenticated connections" in busy.log(), timeout=5,
+            _, done = first.run("u", "UNAUTHENTICATE")
+            assert done == "u OK Unauthenticate completed.", done
+            assert waiting.read_until_closed(timeout=10) == ["* BYE Connection queue full"]
+        first.login(account.user)
+        _, done = first.run("n", "NOOP")
+        assert done == "n OK NOOP completed.", done
+    helpers.wait_for(lambda: "Connection queue full" in busy.log(), timeout=5,
                      what="the disconnect reason in the log")
 
 

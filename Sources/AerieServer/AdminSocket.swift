@@ -1,0 +1,112 @@
+import AerieAuth
+import AerieCore
+import CAerieSystem
+import NIOCore
+import NIOPosix
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The serving process's admin socket, `base_dir/aerie-admin`: `aerie adm logins|kick|who` (issue 14, item 5).
+///
+/// Bound before the privilege drop, 0600 and owned by whoever started `aerie serve` (root in production), so only
+/// that account may ask. A request is one AuthWire admin frame; the answer is `+` or `-`, text, then EOF. Every
+/// request is logged with the asking process's uid and pid (SO_PEERCRED).
+public enum AdminSocket {
+    public static func path(baseDir: String) -> String { baseDir + "/aerie-admin" }
+
+    /// Answered and logged, then the connection closes.
+    static func handle(
+        _ words: [String], peer: aerie_ucred?, executor: AdminExecutor, log: any LogSink
+    ) -> (ok: Bool, text: String) {
+        let who = peer.map { "uid=\($0.uid) pid=\($0.pid)" } ?? "uid=?"
+        guard let command = AdminCommand(words) else {
+            let asked = words.map { LogSafe.userName($0) }.joined(separator: " ")
+            log.info("master", "admin(\(who)): refused \"\(asked)\": \(AdminCommand.usage)")
+            return (false, AdminCommand.usage)
+        }
+        let (ok, text) = executor.run(command)
+        let lines = text.split(separator: "\n")
+        let summary = if case .who = command { "\(lines.count - 1) sessions" } else { lines.joined(separator: "; ") }
+        log.info("master", "admin(\(who)): \(command.logDescription): \(summary)")
+        return (ok, text)
+    }
+}
+
+extension AerieServer {
+    /// Binds `base_dir/aerie-admin`. Call before dropping privileges, so the socket stays the starting account's.
+    public func bindAdminSocket(baseDir: String) async throws {
+        let path = AdminSocket.path(baseDir: baseDir)
+        let executor = AdminExecutor(registry: registry, logins: loginSwitch)
+        let log = self.log
+        let bootstrap = ServerBootstrap(group: group)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(AdminConnectionHandler(executor: executor, log: log))
+                }
+            }
+        // Created 0600 from the start: nobody but the starting account may connect.
+        let oldMask = umask(0o177)
+        defer { umask(oldMask) }
+        do {
+            let channel = try await bootstrap.bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true).get()
+            adoptListener(channel)
+        } catch {
+            throw ServerStartError("Cannot listen on the admin socket \(path): \(error)")
+        }
+    }
+}
+
+/// One `aerie adm` connection: one request, one answer, then close.
+final class AdminConnectionHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private let executor: AdminExecutor
+    private let log: any LogSink
+    private var frames = AuthWire.FrameBuffer()
+    private var answered = false
+
+    init(executor: AdminExecutor, log: any LogSink) {
+        self.executor = executor
+        self.log = log
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let buffer = unwrapInboundIn(data)
+        guard !answered else { return }
+        let words: [String]
+        do {
+            frames.append(buffer.readableBytesView)
+            guard let payload = try frames.next() else { return }
+            guard case .admin(_, let arguments) = try AuthWire.decodeRequest(payload) else {
+                throw AuthWireError.malformed
+            }
+            words = arguments
+        } catch {
+            answered = true
+            reply(ok: false, text: "malformed request", context: context)
+            return
+        }
+        answered = true
+        let credentials: EventLoopFuture<aerie_ucred>
+        if let provider = context.channel as? any SocketOptionProvider {
+            credentials = provider.unsafeGetSocketOption(
+                level: SocketOptionLevel(SOL_SOCKET), name: SocketOptionName(SO_PEERCRED))
+        } else {
+            credentials = context.eventLoop.makeFailedFuture(ChannelError.operationUnsupported)
+        }
+        credentials.assumeIsolated().whenComplete { [self] result in
+            let (ok, text) = AdminSocket.handle(words, peer: try? result.get(), executor: executor, log: log)
+            reply(ok: ok, text: text, context: context)
+        }
+    }
+
+    private func reply(ok: Bool, text: String, context: ChannelHandlerContext) {
+        var out = context.channel.allocator.buffer(capacity: text.utf8.count + 2)
+        out.writeString((ok ? "+" : "-") + text)
+        context.writeAndFlush(wrapOutboundOut(out)).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+    }
+}
