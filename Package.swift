@@ -89,7 +89,8 @@ let package = Package(
         .target(
             name: "AerieServer",
             dependencies: [
-                "AerieCore", "AerieConfig", "AerieAuth", "AerieObservability", "IMAPProtocol", "IMAPSession", "SASL",
+                "AerieCore", "AerieConfig", "AerieAuth", "AerieLDAP", "AerieObservability", "IMAPProtocol", "IMAPSession",
+                "SASL",
                 "AerieStorage", "CAerieSystem", "POP3Protocol", "POP3Session", "LMTPProtocol", "LMTPSession",
                 "ProxyProtocol",
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -151,7 +152,7 @@ let package = Package(
         .testTarget(name: "AerieConfigTests", dependencies: ["AerieConfig", "AerieTestSupport"], swiftSettings: strict),
         .testTarget(name: "IMAPProtocolTests", dependencies: ["IMAPProtocol", "AerieTestSupport"], swiftSettings: strict),
         .testTarget(name: "AerieLDAPTests", dependencies: ["AerieLDAP"], swiftSettings: strict),
-        .testTarget(name: "AerieAuthTests", dependencies: ["AerieAuth", "SASL", "AerieTestSupport"], swiftSettings: strict),
+        .testTarget(name: "AerieAuthTests", dependencies: ["AerieAuth", "AerieLDAP", "SASL", "AerieTestSupport"], swiftSettings: strict),
         .testTarget(
             name: "IMAPSessionTests",
             dependencies: ["IMAPSession", "AerieAuth", "AerieCore", "AerieStorage", "AerieTestSupport"],

@@ -4,7 +4,7 @@ public import AerieCore
 /// then the userdb, then the uid/gid policy. Every failure is logged at once, at Info, in Dovecot 2.3's words.
 public final class AuthService: Authenticator {
     private let configuration: AuthServiceConfiguration
-    private let log: any LogSink
+    let log: any LogSink
     private let pool: PasswordHashingPool
     private let files: PasswdFileCache
     /// Per-IP penalties and bans; kept as long as this service (the auth process) lives.
@@ -42,7 +42,7 @@ public final class AuthService: Authenticator {
     /// The first plain passdb's sample hash (same scheme and cost as its users'), else a fresh SHA512-CRYPT one
     /// (what `aerie pw` makes by default).
     static func dummyHash(_ configuration: AuthServiceConfiguration, _ files: PasswdFileCache) -> (String, String) {
-        for passdb in configuration.passdbs where !passdb.deny && !passdb.path.contains("%") {
+        for passdb in configuration.passdbs where !passdb.deny && !passdb.path.contains("%") && passdb.ldap == nil {
             if let stored = files.samplePassword(path: passdb.path) { return (stored, passdb.defaultScheme) }
         }
         let random = String((0..<24).map { _ in "abcdefghijklmnopqrstuvwxyz0123456789".randomElement()! })
@@ -59,8 +59,9 @@ public final class AuthService: Authenticator {
     /// What the service refuses at start (drivers, templates, no passdb); `aerie conf check` runs it too.
     public static func validate(_ configuration: AuthServiceConfiguration) throws {
         guard configuration.passdbs.contains(where: { !$0.deny }) else { throw AuthServiceError.noPassdb }
-        for driver in configuration.passdbs.map(\.driver) + configuration.userdbs.map(\.driver)
-        where driver != "passwd-file" {
+        let drivers =
+            configuration.passdbs.map { ($0.driver, $0.ldap != nil) } + configuration.userdbs.map { ($0.driver, $0.ldap != nil) }
+        for (driver, hasLDAP) in drivers where !(driver == "passwd-file" || (driver == "ldap" && hasLDAP)) {
             throw AuthServiceError.unsupportedDriver(driver)
         }
         // Catch template typos at start instead of at the first login.
@@ -188,7 +189,7 @@ public final class AuthService: Authenticator {
 
         let passdbs = configuration.passdbs.filter { $0.protocols.isEmpty || $0.protocols.contains(request.service) }
         for passdb in passdbs where passdb.deny {
-            switch lookup(name, path: passdb.path, driver: passdb.driver, request: request) {
+            switch lookup(name, path: passdb.path, driver: passdb.driver, request: request, ldap: passdb.ldap) {
             case .found:
                 spendDummyVerification(request)
                 fail(passdb.driver, name, request, "User found from deny passdb")
@@ -202,9 +203,20 @@ public final class AuthService: Authenticator {
         var lastDriver = "passwd-file"
         for passdb in passdbs where !passdb.deny {
             lastDriver = passdb.driver
-            guard case .found(let entry) = lookup(name, path: passdb.path, driver: passdb.driver, request: request) else {
+            if let ldap = passdb.ldap, ldap.settings.bind {
+                switch ldapBind(ldap, name, request) {
+                case .verified(let entry):
+                    if let refused = loginRefusal(entry, passdb.driver, name, request) { return .failure(refused) }
+                    return userdbStage(name: name, passdbEntry: entry, request: request)
+                case .mismatch: sawMismatch = true
+                case .failure: sawTemporary = true
+                case .notFound: break
+                }
                 continue
             }
+            let found = lookup(name, path: passdb.path, driver: passdb.driver, request: request, ldap: passdb.ldap)
+            if case .failure = found, passdb.ldap != nil { sawTemporary = true }
+            guard case .found(let entry) = found else { continue }
             if entry.password.isEmpty { spendDummyVerification(request) }
             let check: PasswordCheck =
                 entry.password.isEmpty
@@ -245,6 +257,7 @@ public final class AuthService: Authenticator {
     private func lookupFailures(_ name: String, _ request: AuthRequest) -> Bool {
         configuration.passdbs.contains { passdb in
             guard passdb.protocols.isEmpty || passdb.protocols.contains(request.service) else { return false }
+            guard passdb.ldap == nil else { return false }  // already counted in the passdb loop
             if case .failure = lookup(name, path: passdb.path, driver: passdb.driver, request: request, quiet: true) {
                 return true
             }
@@ -260,16 +273,19 @@ public final class AuthService: Authenticator {
             if userdbEntry == nil {
                 // No userdb configured: passwd-file passdbs double as userdb (prefetch-like).
                 for passdb in configuration.passdbs where !passdb.deny && Self.serves(passdb.protocols, request) {
-                    if case .found(let entry) = lookup(name, path: passdb.path, driver: passdb.driver, request: request) {
+                    let found = lookup(name, path: passdb.path, driver: passdb.driver, request: request, ldap: passdb.ldap)
+                    if case .found(let entry) = found {
                         userdbEntry = entry
                         break
                     }
+                    // A directory or file that could not answer: "try later", not "no such user" (LMTP 451).
+                    if case .failure = found { return .failure(.temporaryFailure) }
                 }
             }
         } else {
             for userdb in configuration.userdbs where Self.serves(userdb.protocols, request) {
                 driver = userdb.driver
-                switch lookup(name, path: userdb.path, driver: userdb.driver, request: request) {
+                switch lookup(name, path: userdb.path, driver: userdb.driver, request: request, ldap: userdb.ldap) {
                 case .found(let entry): userdbEntry = entry
                 case .failure: return .failure(.temporaryFailure)
                 case .notFound: continue
@@ -334,7 +350,7 @@ public final class AuthService: Authenticator {
 
     /// passwd-file extra fields that refuse a correct password: `allow_nets` (fails like a wrong password, as in
     /// Dovecot) and `nologin` (with `reason` for the log).
-    private func loginRefusal(_ entry: PasswdFileEntry, _ driver: String, _ name: String, _ request: AuthRequest)
+    func loginRefusal(_ entry: PasswdFileEntry, _ driver: String, _ name: String, _ request: AuthRequest)
         -> AuthFailure?
     {
         if let nets = entry.extraFields["allow_nets"] {
@@ -367,9 +383,14 @@ public final class AuthService: Authenticator {
         return (try? UserVariables.expand(configuration.usernameFormat, user: user)) ?? user
     }
 
-    private func lookup(_ name: String, path template: String, driver: String, request: AuthRequest, quiet: Bool = false)
-        -> Lookup
-    {
+    private func lookup(
+        _ name: String, path template: String, driver: String, request: AuthRequest, quiet: Bool = false,
+        ldap: LDAPDatabase? = nil
+    ) -> Lookup {
+        if let ldap {
+            guard let entry = ldapLookup(ldap, name, request, quiet: quiet) else { return .failure }
+            return entry.map(Lookup.found) ?? .notFound
+        }
         let path: String
         do { path = try UserVariables.expandPath(template, user: name) } catch {
             // A name that would escape the directory is simply unknown: it never reaches the filesystem.
@@ -389,16 +410,16 @@ public final class AuthService: Authenticator {
         }
     }
 
-    private func prefix(_ driver: String, _ name: String, _ request: AuthRequest) -> String {
+    func prefix(_ driver: String, _ name: String, _ request: AuthRequest) -> String {
         AuthLogFormat.prefix(driver: driver, user: name, remoteIP: request.remoteIP, sessionID: request.sessionID)
     }
 
     /// Failures are always logged (secure default, fail2ban needs them), whatever `verbose` says.
-    private func fail(_ driver: String, _ name: String, _ request: AuthRequest, _ message: String, level: LogLevel = .info) {
+    func fail(_ driver: String, _ name: String, _ request: AuthRequest, _ message: String, level: LogLevel = .info) {
         log.log(level, category: AuthLogFormat.category, "\(prefix(driver, name, request)): \(message)")
     }
 
-    private func debug(_ driver: String, _ name: String, _ request: AuthRequest, _ message: String) {
+    func debug(_ driver: String, _ name: String, _ request: AuthRequest, _ message: String) {
         guard configuration.debug else { return }
         log.debug(AuthLogFormat.category, "\(prefix(driver, name, request)): \(message)")
     }

@@ -57,6 +57,8 @@ public struct PassDBSpec: Sendable {
     public var deny: Bool
     /// Protocols (`AuthRequest.service`) this passdb serves, from `protocol NAME { passdb … }`; empty: all.
     public var protocols: [String] = []
+    /// The directory of an `ldap` passdb (`path` is then unused).
+    public var ldap: LDAPDatabase?
 
     public init(name: String = "", driver: String = "passwd-file", path: String, defaultScheme: String = "CRYPT", deny: Bool = false) {
         self.name = name
@@ -74,6 +76,8 @@ public struct UserDBSpec: Sendable {
     public var path: String
     /// Protocols this userdb serves, from `protocol NAME { userdb … }`; empty: all. Deliveries are `lmtp`.
     public var protocols: [String] = []
+    /// The directory of an `ldap` userdb (`path` is then unused).
+    public var ldap: LDAPDatabase?
 
     public init(name: String = "", driver: String = "passwd-file", path: String) {
         self.name = name

@@ -155,6 +155,7 @@ extension Builder {
         var path = map["passwd_file_path"].map(Self.string) ?? ""
         var scheme: String? = map["default_password_scheme"].map(Self.string)
         var fields: [String: String] = [:]
+        fieldTemplates = [:]
         for key in ["default_fields", "override_fields"] {
             if let v = map[key] { for t in Validation.splitList(Self.string(v)) where t.contains("=") {
                 let p = t.split(separator: "=", maxSplits: 1).map(String.init)
@@ -167,8 +168,12 @@ extension Builder {
                 diags.error(inner.loc, "Section '\(Lexer.preview(inner.kind))' is not supported inside \(b.kind) { } (valid: fields)")
                 continue
             }
-            checkSectionKind(inner)
-            for case .setting(let k, let raw, _, _) in inner.entries { fields[k] = raw.text }
+            // LDAP maps attributes with fields { }; other drivers refuse it.
+            if driver != "ldap" { checkSectionKind(inner) }
+            for case .setting(let k, let raw, _, _) in inner.entries {
+                fields[k] = raw.text
+                fieldTemplates[k] = raw.text
+            }
         }
         if let args = map["args"].map(Self.string) {
             var s = scheme
@@ -194,6 +199,8 @@ extension Builder {
     mutating func buildPassDB(_ b: Block) {
         guard let r = authDB(b, table: Registry.passdb) else { return }
         var p = PassDBSettings(name: r.name, driver: r.driver, passwdFilePath: r.path, fields: r.fields)
+        p.ldap = Self.ldapValues(r.values)
+        p.fieldTemplates = fieldTemplates
         if let s = r.scheme { p.defaultPasswordScheme = s }
         if case .bool(let x)? = r.values["deny"] { p.deny = x }
         if case .bool(let x)? = r.values["master"] { p.master = x }
@@ -207,11 +214,18 @@ extension Builder {
     mutating func buildUserDB(_ b: Block) {
         guard let r = authDB(b, table: Registry.userdb) else { return }
         var u = UserDBSettings(name: r.name, driver: r.driver, passwdFilePath: r.path, fields: r.fields)
+        u.ldap = Self.ldapValues(r.values)
+        u.fieldTemplates = fieldTemplates
         for k in ["result_success", "result_failure", "result_internalfail", "skip"] {
             if let v = r.values[k] { u.fields[k] = Self.string(v) }
         }
         u.protocols = currentProtocol.map { [$0] } ?? []
         settings.userdbs.append(u)
+    }
+
+    /// `ldap_*` and `ssl_client_*` settings written inside a passdb/userdb section (they override the global ones).
+    static func ldapValues(_ values: [String: SettingValue]) -> [String: String] {
+        values.filter { $0.key.hasPrefix("ldap_") || $0.key.hasPrefix("ssl_client_") }.mapValues(\.stringValue)
     }
 
     static let specialUses: Set<String> = ["\\All", "\\Archive", "\\Drafts", "\\Flagged", "\\Important", "\\Junk", "\\Sent", "\\Trash"]

@@ -24,13 +24,14 @@ public enum Support {
 
     static let oneProcess = "Aerie serves every connection from one process with event loops"
     static let noClientCert = "Aerie does not request client certificates"
-    static let noOutgoingTLS = "Aerie makes no outgoing TLS connections"
-    static let passwdFileOnly = "only passwd-file passdbs and userdbs exist, held in memory and re-read when the file "
-        + "changes: there is no remote backend to cache"
+    static let noOutgoingTLS = "Aerie's only outgoing TLS connections are LDAP ones"
+    static let passwdFileOnly = "passwd-files are held in memory and re-read when the file changes; LDAP lookups "
+        + "are not cached yet"
     static let noQuota = "quotas other than quota_mail_size are not enforced yet; "
         + "use filesystem quotas for the mail user meanwhile"
     static let noACL = "IMAP ACLs are not implemented yet: every user sees only their own mailboxes"
-    static let noLDAP = "only passwd-file passdbs and userdbs are available"
+    static let noLDAPSASL = "Aerie binds to LDAP with a simple bind over TLS: set ldap_auth_dn and "
+        + "ldap_auth_dn_password"
     static let noEvents = "Aerie's metrics and event export are not configurable yet; the log has one line per login"
     static let noLogFormat = "Aerie writes Dovecot's default log lines; leave it unset"
     static let notYet = "leave it unset"
@@ -51,6 +52,8 @@ public enum Support {
             "dovecot_config_version", "haproxy_trusted_networks", "haproxy_timeout", "auth_penalty_max_delay",
             "auth_penalty_ipv6_prefix", "auth_ban_failures", "auth_ban_distinct_users", "auth_ban_window",
             "auth_ban_time",
+            "ldap_uris", "ldap_auth_dn", "ldap_auth_dn_password", "ldap_base", "ldap_starttls", "ldap_scope",
+            "ldap_deref", "ssl_client_ca_file", "ssl_client_require_valid_cert",
         ]),
         (.notImplemented("Aerie always says BYE to its clients when it stops"), ["shutdown_clients"]),
         (.noEffect("Aerie's Maildir and index formats are the same whatever the storage version"),
@@ -74,8 +77,8 @@ public enum Support {
                                                                    "ssl_server_cert_username_field"]),
         (.noEffect("Aerie's TLS uses ECDHE key exchange only: there are no DH parameters to load"),
          ["ssl_server_dh_file"]),
-        (.noEffect(noOutgoingTLS), ["ssl_client_ca_file", "ssl_client_ca_dir", "ssl_client_cert_file",
-                                    "ssl_client_key_file", "ssl_client_require_valid_cert"]),
+        (.noEffect(noOutgoingTLS + ", which trust ssl_client_ca_file (or the system's CAs)"),
+         ["ssl_client_ca_dir", "ssl_client_cert_file", "ssl_client_key_file"]),
         (.noEffect("Aerie does not proxy connections to other servers"),
          ["login_source_ips", "login_proxy_max_disconnect_delay"]),
         (.noEffect("plugins are built into Aerie; there is no plugin directory"),
@@ -143,9 +146,11 @@ public enum Support {
         ]),
         (.notImplemented(noACL), ["acl_driver", "acl_global_path", "acl_globals_only", "acl_defaults_from_inbox",
                                   "acl_cache_ttl", "acl_user", "acl_groups", "imap_acl_allow_anyone"]),
-        (.notImplemented(noLDAP), ["ldap_uris", "ldap_auth_dn", "ldap_auth_dn_password", "ldap_auth_sasl_mechanisms",
-                                   "ldap_base", "ldap_starttls", "ldap_scope", "ldap_version", "ldap_deref",
-                                   "ldap_debug_level", "ldap_connection_group"]),
+        (.notImplemented(noLDAPSASL), ["ldap_auth_sasl_mechanisms"]),
+        (.notImplemented("Aerie speaks LDAPv3 only"), ["ldap_version"]),
+        (.noEffect("libldap's debug output is not wired to Aerie's log; auth_debug logs each LDAP lookup"),
+         ["ldap_debug_level"]),
+        (.noEffect("each LDAP passdb and userdb keeps its own small connection pool"), ["ldap_connection_group"]),
         (.notImplemented(noEvents), [
             "event_exporter_driver", "event_exporter_format", "event_exporter_time_format", "event_exporter_http_url",
             "event_exporter_unix_path", "metric_filter", "metric_fields", "metric_group_by", "metric_exporter",
@@ -178,7 +183,8 @@ public enum Support {
     ])
 
     public static let passdb: [String: SettingSupport] = table([
-        (.enforced, ["driver", "args", "passwd_file_path", "default_password_scheme", "deny"]),
+        (.enforced, ["driver", "args", "passwd_file_path", "default_password_scheme", "deny", "ldap_bind",
+                     "ldap_bind_userdn", "ldap_filter"]),
         (.notImplemented("master users are not supported yet; remove master = yes (the file would otherwise be an "
                          + "ordinary passdb)"), ["master", "pass"]),
         (.notImplemented("Aerie tries deny passdbs first, then each passdb in order until one knows the user"),
@@ -192,7 +198,8 @@ public enum Support {
     ])
 
     public static let userdb: [String: SettingSupport] = table([
-        (.enforced, ["driver", "args", "passwd_file_path"]),
+        (.enforced, ["driver", "args", "passwd_file_path", "ldap_filter"]),
+        (.notImplemented("Aerie does not iterate users"), ["ldap_iterate_filter"]),
         (.notImplemented("Aerie uses the first userdb that knows the user"),
          ["result_success", "result_failure", "result_internalfail", "skip"]),
         (.notImplemented("put extra fields in the passwd-file's extra field column"),
@@ -224,7 +231,8 @@ public enum Support {
         (.notImplemented(noEvents), ["metric", "event_exporter"]),
         (.notImplemented("Aerie uses no dict (quota, ACL and attributes are not implemented)"),
          ["dict", "mail_attribute"]),
-        (.notImplemented("put extra fields in the passwd-file's extra field column"), ["fields"]),
+        (.notImplemented("put extra fields in the passwd-file's extra field column (fields { } is read for LDAP "
+                         + "passdbs and userdbs only)"), ["fields"]),
     ])
 
     /// The protocols a `protocol NAME { }` filter may name.
@@ -277,9 +285,9 @@ public enum Support {
 
     /// passdb and userdb drivers.
     public static let authDrivers: [String: SettingSupport] = table([
-        (.enforced, ["passwd-file"]),
-        (.notImplemented("use a passwd-file passdb and userdb"), [
-            "ldap", "sql", "pam", "passwd", "shadow", "bsdauth", "checkpassword", "lua", "oauth2", "static",
+        (.enforced, ["passwd-file", "ldap"]),
+        (.notImplemented("use a passwd-file or ldap passdb and userdb"), [
+            "sql", "pam", "passwd", "shadow", "bsdauth", "checkpassword", "lua", "oauth2", "static",
             "prefetch", "imap", "dict", "vpopmail",
         ]),
     ])

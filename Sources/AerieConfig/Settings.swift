@@ -26,6 +26,10 @@ public struct PassDBSettings: Sendable {
     public var fields: [String: String]
     /// Set when the passdb is inside `protocol NAME { }`: it applies to logins of that protocol only.
     public var protocols: [String] = []
+    /// `ldap_*` / `ssl_client_*` settings given inside the section (`passdb_ldap_bind` is `ldap_bind`).
+    public var ldap: [String: String] = [:]
+    /// `fields { name = template }` as written (LDAP's attribute mapping).
+    public var fieldTemplates: [String: String] = [:]
 
     public init(name: String, driver: String, passwdFilePath: String = "", defaultPasswordScheme: String = "CRYPT",
                 deny: Bool = false, master: Bool = false, fields: [String: String] = [:]) {
@@ -41,6 +45,10 @@ public struct UserDBSettings: Sendable {
     public var fields: [String: String]
     /// Set when the userdb is inside `protocol NAME { }`: it applies to that protocol only (LMTP for deliveries).
     public var protocols: [String] = []
+    /// `ldap_*` / `ssl_client_*` settings given inside the section (`userdb_ldap_filter` is `ldap_filter`).
+    public var ldap: [String: String] = [:]
+    /// `fields { name = template }` as written (LDAP's attribute mapping).
+    public var fieldTemplates: [String: String] = [:]
 
     public init(name: String, driver: String, passwdFilePath: String = "", fields: [String: String] = [:]) {
         self.name = name; self.driver = driver; self.passwdFilePath = passwdFilePath; self.fields = fields

@@ -49,7 +49,7 @@ public final class LDAPConnection {
                 try check(ldap_set_option(ld, LDAP_OPT_X_TLS_CACERTFILE, settings.caFile), "TLS CA file")
             }
             var isServer: Int32 = 0
-            try check(ldap_set_option(ld, LDAP_OPT_X_TLS_NEWCTX, &isServer), "TLS context")
+            try check(ldap_set_option(ld, LDAP_OPT_X_TLS_NEWCTX, &isServer), "TLS setup (is the CA file readable?)")
         }
     }
 

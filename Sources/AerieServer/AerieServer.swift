@@ -162,21 +162,29 @@ public final class AerieServer: Sendable {
 
     static func authConfiguration(_ settings: AerieSettings) throws -> AuthServiceConfiguration {
         let passdbs = try settings.passdbs.map { db -> PassDBSpec in
-            guard db.driver == "passwd-file" else {
+            guard db.driver == "passwd-file" || db.driver == "ldap" else {
                 throw ServerStartError("passdb \(db.name): driver \(db.driver) is not supported yet (passwd-file is)")
             }
             var spec = PassDBSpec(
                 name: db.name, driver: db.driver, path: db.passwdFilePath,
                 defaultScheme: db.defaultPasswordScheme.isEmpty ? "CRYPT" : db.defaultPasswordScheme, deny: db.deny)
             spec.protocols = db.protocols
+            if db.driver == "ldap" {
+                spec.ldap = try ldapDatabase(
+                    kind: "passdb", name: db.name, section: db.ldap, fields: db.fieldTemplates, settings: settings)
+            }
             return spec
         }
         let userdbs = try settings.userdbs.map { db -> UserDBSpec in
-            guard db.driver == "passwd-file" else {
+            guard db.driver == "passwd-file" || db.driver == "ldap" else {
                 throw ServerStartError("userdb \(db.name): driver \(db.driver) is not supported yet (passwd-file is)")
             }
             var spec = UserDBSpec(name: db.name, driver: db.driver, path: db.passwdFilePath)
             spec.protocols = db.protocols
+            if db.driver == "ldap" {
+                spec.ldap = try ldapDatabase(
+                    kind: "userdb", name: db.name, section: db.ldap, fields: db.fieldTemplates, settings: settings)
+            }
             return spec
         }
         guard !passdbs.isEmpty else { throw ServerStartError("no passdb is configured: nobody could log in") }

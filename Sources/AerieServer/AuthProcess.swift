@@ -202,7 +202,7 @@ public enum AuthServiceProcess {
         let paths =
             authConfiguration.passdbs.map { ("passdb \($0.name)", $0.path) }
             + authConfiguration.userdbs.map { ("userdb \($0.name)", $0.path) }
-        for (what, path) in paths where !path.contains("%") {
+        for (what, path) in paths where !path.contains("%") && !path.isEmpty {
             do { try Preflight.checkReadable(path, what: what, by: nil) } catch { log.error("auth", "\(error)") }
         }
         let service = try AuthService(configuration: authConfiguration, log: log, pool: PasswordHashingPool())

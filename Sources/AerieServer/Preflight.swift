@@ -56,7 +56,7 @@ public struct Preflight: Sendable {
             auth.passdbs.map { ("passdb \($0.name)", $0.path) } + auth.userdbs.map { ("userdb \($0.name)", $0.path) }
         // The auth process reads them, as default_internal_user. After the drop (a reload) serve may not reach
         // them at all: the new auth process checks them itself (`AuthServiceProcess`) and logs what it cannot read.
-        for (what, path) in paths where !path.contains("%") && !reload {
+        for (what, path) in paths where !path.contains("%") && !path.isEmpty && !reload {
             try checkReadable(path, what: what, by: internalAccount)
         }
         let logPath = config.settings.logPath
