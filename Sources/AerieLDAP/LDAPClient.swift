@@ -43,9 +43,10 @@ public final class LDAPClient: Sendable {
                 checkIn(connection)
                 return result
             } catch {
-                // A broken connection is dropped; a reused one may simply have gone stale: retry on a fresh one.
+                // A broken connection is dropped. A reused one the server closed (it restarted) is retried once on
+                // a fresh one; a timeout is not, so a hung server costs one timeout, not two.
                 if error.isConnectionProblem {
-                    if attempt < 2 && reused { continue }
+                    if attempt < 2 && reused && error.isServerDown { continue }
                     throw error
                 }
                 checkIn(connection)

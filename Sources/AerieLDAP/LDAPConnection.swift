@@ -61,7 +61,7 @@ public final class LDAPConnection {
     /// - SeeAlso: RFC 4513 §3 (StartTLS), §5.1.3 (simple bind)
     public func open() throws(LDAPError) {
         let ld = try live()
-        if settings.startTLS, !isTLSURI(ld) {
+        if settings.startTLS, !onlyLDAPS {
             try check(ldap_start_tls_s(ld, nil, nil), "StartTLS")
         }
         if !settings.authDN.isEmpty {
@@ -154,7 +154,8 @@ public final class LDAPConnection {
         return entry
     }
 
-    private func isTLSURI(_ ld: OpaquePointer) -> Bool {
+    /// ldaps:// is TLS from the start: StartTLS on it would fail.
+    private var onlyLDAPS: Bool {
         !settings.uris.isEmpty && settings.uris.allSatisfy { $0.lowercased().hasPrefix("ldaps://") }
     }
 

@@ -27,7 +27,7 @@ public struct LDAPConnectionSettings: Sendable, Equatable {
     public init(
         uris: [String], authDN: String = "", authPassword: String = "", startTLS: Bool = false, caFile: String = "",
         requireValidCertificate: Bool = true, scope: Scope = .subtree, deref: Deref = .never,
-        networkTimeout: Duration = .seconds(5), operationTimeout: Duration = .seconds(10), poolSize: Int = 4
+        networkTimeout: Duration = .seconds(5), operationTimeout: Duration = .seconds(5), poolSize: Int = 4
     ) {
         self.uris = uris
         self.authDN = authDN
@@ -65,6 +65,9 @@ public struct LDAPError: Error, Sendable, Equatable, CustomStringConvertible {
         // LDAP_SERVER_DOWN -1, LDAP_TIMEOUT -5, LDAP_CONNECT_ERROR -11, busy 51, unavailable 52
         [-1, -5, -11, 51, 52].contains(code)
     }
+
+    /// LDAP_SERVER_DOWN: the server closed the connection (e.g. it restarted); a fresh connection may work.
+    public var isServerDown: Bool { code == -1 }
 
     public var description: String { "\(message) (\(code))" }
 }

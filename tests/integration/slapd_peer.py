@@ -10,7 +10,6 @@ import hashlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -77,6 +76,7 @@ class Person:
     uid_number: int = 2001
     ad_state: int | None = None  # userAccountControl
     upn: str = ""
+    sam_account: str = ""  # sAMAccountName; the uid when empty
     extra: list[str] = field(default_factory=list)
 
     def stored(self) -> str:
@@ -126,9 +126,17 @@ class Slapd:
             time.sleep(0.1)
         raise RuntimeError(f"slapd not answering after {timeout}s: {self.log()[-2000:]}")
 
+    def pause(self) -> None:
+        """SIGSTOP: connections are accepted by the kernel but never answered (a hung server)."""
+        self.proc.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        self.proc.send_signal(signal.SIGCONT)
+
     def stop(self) -> None:
         if self.proc is None or self.proc.poll() is not None:
             return
+        self.proc.send_signal(signal.SIGCONT)
         self.proc.send_signal(signal.SIGTERM)
         try:
             self.proc.wait(timeout=20)
@@ -157,7 +165,7 @@ def entries(people: list[Person], home_root: Path, gid: int) -> str:
                  f"gidNumber: {gid}", f"homeDirectory: {home_root / p.uid}", f"mail: {p.uid}@example.com",
                  f"userPassword: {p.stored()}"]
         if p.ad_state is not None:
-            lines += ["objectClass: aerieTestADUser", f"sAMAccountName: {p.uid}",
+            lines += ["objectClass: aerieTestADUser", f"sAMAccountName: {p.sam_account or p.uid}",
                       f"userPrincipalName: {p.upn or p.uid + '@ad.example.com'}", f"userAccountControl: {p.ad_state}"]
         out.append("\n".join(lines + p.extra) + "\n")
     members = "\n".join(f"memberUid: {p.uid}" for p in people)
@@ -180,9 +188,3 @@ def make_slapd(directory: Path, people: list[Person], ca_dir: Path, home_root: P
     slapd = Slapd(directory, helpers.free_port(), helpers.free_port(), directory / "tls" / "ca.pem", home_root)
     slapd.start()
     return slapd
-
-
-def port_open(port: int) -> bool:
-    with socket.socket() as s:
-        s.settimeout(1)
-        return s.connect_ex(("127.0.0.1", port)) == 0

@@ -24,7 +24,8 @@ PEOPLE = {
     "alice": Person("alice", "Alice-Ldap-1x", "SSHA512", 2001),
     "bob": Person("bob", "Bob-Ldap-2y", "CRYPT", 2002),
     "carol": Person("carol", "Carol-Ldap-3z", "SSHA512", 2003, ad_state=514),  # AD: ACCOUNTDISABLE
-    "dave": Person("dave", "Dave-Ldap-4w", "SSHA512", 2004, ad_state=512, upn="dave@ad.example.com"),
+    "dave": Person("dave", "Dave-Ldap-4w", "SSHA512", 2004, ad_state=512, upn="dave@ad.example.com",
+                   sam_account="dave.ad"),
     "sam": Person("sam", "Sam-Ldap-5v", "SSHA", 2005),  # SHA-1: weak for Aerie, slapd's business when binding
 }
 
@@ -51,7 +52,8 @@ def ldap_sections(slapd, passdb: str, userdb: str | None = None, uris: str | Non
                   ca: str | None = None) -> str:
     userdb = userdb or """
 userdb ldap {
-  userdb_ldap_filter = (&(objectClass=posixAccount)(uid=%{user}))
+  # LMTP recipients are user@domain.
+  userdb_ldap_filter = (&(objectClass=posixAccount)(uid=%{user | username}))
   fields {
     home = %{ldap:homeDirectory}
   }
@@ -76,11 +78,14 @@ passdb ldap {
   }
 }"""
 
-BIND_PASSDB = """
-passdb ldap {
+# Active Directory's logins: sAMAccountName (a bare name) or userPrincipalName (name@domain).
+AD_FILTER = "(&(objectClass=posixAccount)(|(uid=%{user})(sAMAccountName=%{user})(userPrincipalName=%{user})))"
+
+BIND_PASSDB = f"""
+passdb ldap {{
   passdb_ldap_bind = yes
-  passdb_ldap_filter = (&(objectClass=posixAccount)(|(uid=%{user})(userPrincipalName=%{user})))
-}"""
+  passdb_ldap_filter = {AD_FILTER}
+}}"""
 
 BIND_USERDN_PASSDB = """
 passdb ldap {
@@ -88,13 +93,13 @@ passdb ldap {
   passdb_ldap_bind_userdn = uid=%{user},ou=people,dc=example,dc=com
 }"""
 
-AD_USERDB = """
-userdb ldap {
-  userdb_ldap_filter = (&(objectClass=posixAccount)(|(uid=%{user})(userPrincipalName=%{user})))
-  fields {
-    home = %{ldap:homeDirectory}
-  }
-}"""
+AD_USERDB = f"""
+userdb ldap {{
+  userdb_ldap_filter = {AD_FILTER}
+  fields {{
+    home = %{{ldap:homeDirectory}}
+  }}
+}}"""
 
 
 def start_aerie(binary: str, ca_dir: Path, name: str, sections: str, tmp: Path) -> helpers.MailServer:
@@ -140,10 +145,10 @@ def servers(aerie_bin, ca_dir, slapd, tmp_path_factory):
         assert not bad, bad
 
 
-def imap_login(server, user: str, password: str) -> tuple[str, str]:
+def imap_login(server, user: str, password: str, timeout: float = helpers.READ_TIMEOUT) -> tuple[str, str]:
     """('OK'|'NO', text) of AUTHENTICATE PLAIN over implicit TLS (any user name, no quoting questions)."""
     c = imaplib.IMAP4_SSL("127.0.0.1", server.imaps_port, ssl_context=helpers.client_context(server.tls.ca),
-                          timeout=helpers.READ_TIMEOUT)
+                          timeout=timeout)
     try:
         try:
             c.authenticate("PLAIN", lambda _: f"\0{user}\0{password}".encode())
@@ -231,8 +236,10 @@ def test_bind_dn_template_escapes_the_user(servers):
 
 def test_active_directory_logins_and_disabled_account(servers):
     server = servers["bind"]
-    # userPrincipalName login, as AD users write it.
+    # userPrincipalName and sAMAccountName logins, as AD users write them.
     assert imap_login(server, "dave@ad.example.com", PEOPLE["dave"].password) == ("OK", ""), server.log()[-3000:]
+    assert imap_login(server, "dave.ad", PEOPLE["dave"].password) == ("OK", ""), server.log()[-3000:]
+    assert pop3_login(server, "DAVE.AD", PEOPLE["dave"].password) == ("OK", "")  # AD names are case-insensitive
     # The right password for a disabled account (userAccountControl 514) is refused.
     typ, text = imap_login(server, "carol", PEOPLE["carol"].password)
     assert typ == "NO" and UNAVAILABLE not in text, text
@@ -256,12 +263,55 @@ def test_certificate_is_verified(servers, kind):
     assert "ldap(alice" in server.log()
 
 
+def lmtp_rcpt(server, recipient: str) -> tuple[int, str]:
+    message = helpers.make_message(f"{time.monotonic_ns()}@ldap.test", to=recipient)
+    with helpers.LMTPClient(server.lmtp_socket) as c:
+        return c.deliver("sender@example.org", [recipient], message)[recipient]
+
+
+def test_lmtp_delivery_through_the_ldap_userdb(servers, slapd):
+    server = servers["lookup"]
+    code, text = lmtp_rcpt(server, "bob@example.com")
+    assert code == 250, text
+    assert any((slapd.home_root / "bob" / "Maildir" / "new").iterdir())
+    code, text = lmtp_rcpt(server, "nobody@example.com")
+    assert code == 550, text
+
+
+def test_hung_directory_times_out(servers, slapd):
+    """SIGSTOP: slapd's kernel still accepts connections but nothing answers. The search gives up after the
+    operation timeout (5 s): a temporary failure, not a hang; afterwards logins work again."""
+    server = servers["lookup"]
+    assert imap_login(server, "alice", PEOPLE["alice"].password)[0] == "OK"  # a pooled connection exists
+    slapd.pause()
+    try:
+        started = time.monotonic()
+        # The client waits longer than the timeout: the answer must come from Aerie, not from the client giving up.
+        typ, text = imap_login(server, "alice", PEOPLE["alice"].password, timeout=60)
+        assert typ == "NO" and UNAVAILABLE in text, text
+        assert time.monotonic() - started < 60
+    finally:
+        slapd.resume()
+    assert imap_login(server, "alice", PEOPLE["alice"].password) == ("OK", ""), server.log()[-3000:]
+
+
 def test_no_secret_in_logs(servers):
     secrets = [slapd_peer.SERVICE_PASSWORD] + [p.password for p in PEOPLE.values()]
     for name, server in servers.items():
         log = server.log() + server.output()
         for secret in secrets:
             assert secret not in log, (name, secret)
+
+
+def test_restart_between_logins_reconnects(servers, slapd):
+    """The pooled connections die with the old slapd; the next login notices (LDAP_SERVER_DOWN) and retries on a
+    fresh connection instead of failing."""
+    for kind in ("lookup", "bind"):
+        assert imap_login(servers[kind], "alice", PEOPLE["alice"].password)[0] == "OK"
+    slapd.stop()
+    slapd.start()
+    for kind in ("lookup", "bind"):
+        assert imap_login(servers[kind], "alice", PEOPLE["alice"].password) == ("OK", ""), servers[kind].log()[-2000:]
 
 
 def test_slapd_stopped_mid_run_then_back(servers, slapd):
@@ -280,6 +330,9 @@ def test_slapd_stopped_mid_run_then_back(servers, slapd):
             assert typ == "NO" and UNAVAILABLE in text, text
             typ, text = pop3_login(server, "bob", PEOPLE["bob"].password)
             assert typ == "NO" and "[SYS/TEMP]" in text, text
+        # A delivery is deferred (451), never bounced as an unknown user.
+        code, text = lmtp_rcpt(lookup, "bob@example.com")
+        assert code == 451, text
     finally:
         slapd.start()
     for server in (lookup, bind):
