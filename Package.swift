@@ -89,8 +89,8 @@ let package = Package(
         .target(
             name: "AerieServer",
             dependencies: [
-                "AerieCore", "AerieConfig", "AerieAuth", "AerieLDAP", "AerieObservability", "IMAPProtocol", "IMAPSession",
-                "SASL",
+                "AerieCore", "AerieConfig", "AerieAuth", "AerieLDAP", "AerieObservability", "IMAPProtocol",
+                "IMAPSession", "SASL",
                 "AerieStorage", "CAerieSystem", "POP3Protocol", "POP3Session", "LMTPProtocol", "LMTPSession",
                 "ProxyProtocol",
                 .product(name: "NIOCore", package: "swift-nio"),

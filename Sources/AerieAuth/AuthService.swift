@@ -60,7 +60,8 @@ public final class AuthService: Authenticator {
     public static func validate(_ configuration: AuthServiceConfiguration) throws {
         guard configuration.passdbs.contains(where: { !$0.deny }) else { throw AuthServiceError.noPassdb }
         let drivers =
-            configuration.passdbs.map { ($0.driver, $0.ldap != nil) } + configuration.userdbs.map { ($0.driver, $0.ldap != nil) }
+            configuration.passdbs.map { ($0.driver, $0.ldap != nil) }
+            + configuration.userdbs.map { ($0.driver, $0.ldap != nil) }
         for (driver, hasLDAP) in drivers where !(driver == "passwd-file" || (driver == "ldap" && hasLDAP)) {
             throw AuthServiceError.unsupportedDriver(driver)
         }
@@ -273,7 +274,8 @@ public final class AuthService: Authenticator {
             if userdbEntry == nil {
                 // No userdb configured: passwd-file passdbs double as userdb (prefetch-like).
                 for passdb in configuration.passdbs where !passdb.deny && Self.serves(passdb.protocols, request) {
-                    let found = lookup(name, path: passdb.path, driver: passdb.driver, request: request, ldap: passdb.ldap)
+                    let found = lookup(
+                        name, path: passdb.path, driver: passdb.driver, request: request, ldap: passdb.ldap)
                     if case .found(let entry) = found {
                         userdbEntry = entry
                         break

@@ -3,8 +3,8 @@ import Testing
 @testable import AerieConfig
 
 @Suite struct AuditTests {
-    static let cache = "only passwd-file passdbs and userdbs exist, held in memory and re-read when the file changes: "
-        + "there is no remote backend to cache"
+    static let cache = "passwd-files are held in memory and re-read when the file changes; LDAP lookups are not "
+        + "cached yet"
     static let quota = "Aerie has no quota plugin; without quota settings (which Aerie refuses) Dovecot's enforces "
         + "nothing either"
     static let acl = "Aerie has no ACL plugin; without acl_driver (which Aerie refuses) Dovecot's enforces nothing either"

@@ -47,10 +47,27 @@ import Testing
         #expect(warningLines(c).isEmpty, "\(warningLines(c))")
     }
 
+    @Test func theBindPasswordIsNotDumped() throws {
+        let c = try #require(loadOK("""
+            ldap_auth_dn_password = Service-Secret-1
+            passdb ldap {
+              ldap_uris = ldap://a
+              ldap_auth_dn_password = Section-Secret-2
+              passdb_ldap_filter = (uid=%{user})
+            }
+            """))
+        for nonDefaultOnly in [true, false] {
+            let dump = c.dump(nonDefaultOnly: nonDefaultOnly)
+            #expect(!dump.contains("Secret"), "\(dump)")
+            #expect(dump.contains("ldap_auth_dn_password = # hidden"))
+        }
+    }
+
     @Test(arguments: [
         ("ldap_version = 2", "ldap_version", 1),
         ("ldap_auth_sasl_mechanisms = gssapi", "ldap_auth_sasl_mechanisms", 1),
-        ("userdb ldap {\n  userdb_ldap_iterate_filter = (objectClass=posixAccount)\n}", "userdb { ldap_iterate_filter }", 2),
+        ("userdb ldap {\n  userdb_ldap_iterate_filter = (objectClass=posixAccount)\n}",
+         "userdb { ldap_iterate_filter }", 2),
         ("passdb passwd-file {\n  passwd_file_path = /etc/users\n  fields {\n    x = y\n  }\n}", "fields { }", 3),
     ] as [(String, String, Int)])
     func refusedLDAPSettings(text: String, what: String, line: Int) {

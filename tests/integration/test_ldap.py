@@ -127,7 +127,8 @@ def servers(aerie_bin, ca_dir, slapd, tmp_path_factory):
         "bind": ldap_sections(slapd, BIND_PASSDB, AD_USERDB, uris=slapd.ldaps_uri, starttls=False),
         "userdn": ldap_sections(slapd, BIND_USERDN_PASSDB),
         # The first URI refuses connections: libldap goes on to the next.
-        "failover": ldap_sections(slapd, LOOKUP_PASSDB, uris=f"ldap://127.0.0.1:{helpers.free_port()} {slapd.ldap_uri}"),
+        "failover": ldap_sections(slapd, LOOKUP_PASSDB,
+                                  uris=f"ldap://127.0.0.1:{helpers.free_port()} {slapd.ldap_uri}"),
         "wrong_ca": ldap_sections(slapd, LOOKUP_PASSDB, uris=slapd.ldaps_uri, starttls=False,
                                   ca=str(other_ca / "ca.pem")),
         "wrong_name": ldap_sections(slapd, LOOKUP_PASSDB, uris=slapd.ldaps_wrong_name_uri, starttls=False),
