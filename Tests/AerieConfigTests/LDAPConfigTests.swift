@@ -47,6 +47,32 @@ import Testing
         #expect(warningLines(c).isEmpty, "\(warningLines(c))")
     }
 
+    @Test func cleartextLDAPIsASecurityWarning() throws {
+        let c = try #require(loadOK("""
+            ldap_uris = ldap://ldap.example.com ldap://127.0.0.1:3890 ldaps://ldap2.example.com
+            passdb ldap {
+              passdb_ldap_filter = (uid=%{user})
+            }
+            userdb ldap {
+              ldap_starttls = yes
+              userdb_ldap_filter = (uid=%{user})
+            }
+            passdb tls-unchecked {
+              driver = ldap
+              ldap_uris = ldaps://ldap.example.com
+              ssl_client_require_valid_cert = no
+              passdb_ldap_filter = (uid=%{user})
+            }
+            """))
+        let ldap = c.securityWarnings().filter { $0.lowercased().contains("ldap") }
+        #expect(ldap == [
+            "passdb ldap: ldap://ldap.example.com without ldap_starttls = yes: passwords cross the network in "
+                + "cleartext (use ldaps:// or ldap_starttls = yes)",
+            "passdb tls-unchecked: ssl_client_require_valid_cert = no: any certificate is accepted, so anyone on the "
+                + "path can read LDAP passwords",
+        ])
+    }
+
     @Test func theBindPasswordIsNotDumped() throws {
         let c = try #require(loadOK("""
             ldap_auth_dn_password = Service-Secret-1
