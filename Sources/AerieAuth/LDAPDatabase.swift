@@ -34,13 +34,14 @@ public final class LDAPDatabase: Sendable {
     }
 
     public enum ConfigurationError: Error, Sendable, Equatable, CustomStringConvertible {
-        case noURIs, noFilter, invalidTemplate(String)
+        case noURIs, noFilter, invalidTemplate(String), invalidURI(String)
 
         public var description: String {
             switch self {
             case .noURIs: "ldap_uris is empty"
             case .noFilter: "no ldap_filter (and no passdb_ldap_bind_userdn)"
             case .invalidTemplate(let template): "invalid template: \(template)"
+            case .invalidURI(let uri): "ldap_uris: \(uri) is not an ldap://, ldaps:// or ldapi:// URI"
             }
         }
     }
@@ -67,6 +68,12 @@ public final class LDAPDatabase: Sendable {
 
     static func validate(_ settings: Settings) throws(ConfigurationError) {
         guard !settings.connection.uris.isEmpty else { throw .noURIs }
+        for uri in settings.connection.uris {
+            let scheme = uri.lowercased().prefix { $0 != ":" }
+            guard ["ldap", "ldaps", "ldapi"].contains(scheme), uri.dropFirst(scheme.count).hasPrefix("://") else {
+                throw .invalidURI(uri)
+            }
+        }
         guard !settings.filter.isEmpty || (settings.bind && !settings.bindUserDN.isEmpty) else { throw .noFilter }
         for template in [settings.base, settings.filter, settings.bindUserDN] {
             do { try LDAPTemplate.validate(template, allowAttributes: false) } catch {

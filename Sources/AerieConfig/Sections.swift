@@ -170,10 +170,13 @@ extension Builder {
             }
             // LDAP maps attributes with fields { }; other drivers refuse it.
             if driver != "ldap" { checkSectionKind(inner) }
+            var child = SectionRecord(kind: "fields", name: nil)
             for case .setting(let k, let raw, _, _) in inner.entries {
                 fields[k] = raw.text
                 fieldTemplates[k] = raw.text
+                child.values.append((k, raw.text))
             }
+            record.children.append(child)
         }
         if let args = map["args"].map(Self.string) {
             var s = scheme

@@ -39,6 +39,9 @@ import Testing
         #expect(throws: LDAPDatabase.ConfigurationError.noURIs) {
             try LDAPDatabase(settings: .init(connection: .init(uris: []), base: "", filter: "(uid=%{user})"))
         }
+        #expect(throws: LDAPDatabase.ConfigurationError.invalidURI("ldap.example.com")) {
+            try LDAPDatabase(settings: .init(connection: .init(uris: ["ldap.example.com"]), base: "", filter: "(uid=%u)"))
+        }
         #expect(throws: LDAPDatabase.ConfigurationError.noFilter) {
             try LDAPDatabase(settings: .init(connection: Self.down, base: "", filter: ""))
         }

@@ -45,6 +45,7 @@ import Testing
         #expect(userdb.ldap["ldap_filter"] == "(uid=%{user})")
         #expect(userdb.fieldTemplates == ["home": "%{ldap:homeDirectory}", "uid": "%{ldap:uidNumber}"])
         #expect(warningLines(c).isEmpty, "\(warningLines(c))")
+        #expect(c.dump(nonDefaultOnly: true).contains("  fields {\n    home = %{ldap:homeDirectory}\n"))
     }
 
     @Test func cleartextLDAPIsASecurityWarning() throws {
