@@ -250,6 +250,17 @@ def test_active_directory_logins_and_disabled_account(servers):
     assert typ == "NO" and UNAVAILABLE not in text, text
 
 
+@pytest.mark.parametrize("kind", ["lookup", "bind"])
+def test_concurrent_logins_share_the_pool(servers, kind):
+    """More logins at once than pooled connections (4) and hashing threads: each gets its own handle."""
+    from concurrent.futures import ThreadPoolExecutor
+    server = servers[kind]
+    names = ["alice", "bob", "dave"] * 4
+    with ThreadPoolExecutor(max_workers=len(names)) as pool:
+        results = list(pool.map(lambda n: imap_login(server, n, PEOPLE[n].password, timeout=60), names))
+    assert results == [("OK", "")] * len(names), server.log()[-3000:]
+
+
 def test_uri_failover(servers):
     assert imap_login(servers["failover"], "alice", PEOPLE["alice"].password) == ("OK", "")
 
