@@ -36,7 +36,7 @@ public final class LDAPClient: Sendable {
         var attempt = 0
         while true {
             attempt += 1
-            let (connection, reused) = try checkOut()
+            let (connection, reused) = try checkOut(fresh: attempt > 1)
             do throws(LDAPError) {
                 if reused && rebind { try connection.rebindForSearch() }
                 let result = try body(connection)
@@ -44,9 +44,13 @@ public final class LDAPClient: Sendable {
                 return result
             } catch {
                 // A broken connection is dropped. A reused one the server closed (it restarted) is retried once on
-                // a fresh one; a timeout is not, so a hung server costs one timeout, not two.
+                // a fresh one, and the other idle ones, as old as it, are dropped too; a timeout is not retried, so
+                // a hung server costs one timeout, not two.
                 if error.isConnectionProblem {
-                    if attempt < 2 && reused && error.isServerDown { continue }
+                    if attempt < 2 && reused && error.isServerDown {
+                        closeIdle()
+                        continue
+                    }
                     throw error
                 }
                 checkIn(connection)
@@ -57,11 +61,15 @@ public final class LDAPClient: Sendable {
 
     /// Drops every idle connection (e.g. at reload).
     public func closeIdle() {
-        idle.withLock { $0.removeAll() }
+        let closing = idle.withLock { connections in
+            defer { connections.removeAll() }
+            return connections
+        }
+        _ = closing  // unbound outside the lock when released
     }
 
-    private func checkOut() throws(LDAPError) -> (LDAPConnection, reused: Bool) {
-        if let pooled = idle.withLock({ $0.popLast() }) { return (pooled.connection, true) }
+    private func checkOut(fresh: Bool) throws(LDAPError) -> (LDAPConnection, reused: Bool) {
+        if !fresh, let pooled = idle.withLock({ $0.popLast() }) { return (pooled.connection, true) }
         let connection = try makeConnection(settings)
         try connection.open()
         return (connection, false)
