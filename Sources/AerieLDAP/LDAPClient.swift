@@ -110,6 +110,11 @@ public final class LDAPWorkers: Sendable {
         }
     }
 
+    /// Runs blocking `body` (an `LDAPDatabase` search or bind) on an LDAP thread; nil once the pool is shut down.
+    public func run<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T? {
+        try? await pool.runIfActive(body)
+    }
+
     public func shutdown() async {
         try? await pool.shutdownGracefully()
     }
