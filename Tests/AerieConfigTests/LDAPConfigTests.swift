@@ -44,6 +44,8 @@ import Testing
         #expect(bind.ldap["ldap_base"] == "ou=other,dc=example,dc=com")  // the section's, over the global one
         #expect(userdb.ldap["ldap_filter"] == "(uid=%{user})")
         #expect(userdb.fieldTemplates == ["home": "%{ldap:homeDirectory}", "uid": "%{ldap:uidNumber}"])
+        // An LDAP section's fields { } are its attribute mapping, read by the driver, not the engine's overrides.
+        #expect(lookup.overrideFields.isEmpty && userdb.overrideFields.isEmpty)
         #expect(warningLines(c).isEmpty, "\(warningLines(c))")
         #expect(c.dump(nonDefaultOnly: true).contains("  fields {\n    home = %{ldap:homeDirectory}\n"))
     }
@@ -95,7 +97,6 @@ import Testing
         ("ldap_auth_sasl_mechanisms = gssapi", "ldap_auth_sasl_mechanisms", 1),
         ("userdb ldap {\n  userdb_ldap_iterate_filter = (objectClass=posixAccount)\n}",
          "userdb { ldap_iterate_filter }", 2),
-        ("passdb passwd-file {\n  passwd_file_path = /etc/users\n  fields {\n    x = y\n  }\n}", "fields { }", 3),
     ] as [(String, String, Int)])
     func refusedLDAPSettings(text: String, what: String, line: Int) {
         let errors = loadErrors(text + "\n")
