@@ -28,6 +28,8 @@ let package = Package(
         .systemLibrary(name: "CCrypt", path: "Sources/CCrypt"),
         .systemLibrary(name: "CSodium", path: "Sources/CSodium", pkgConfig: "libsodium"),
         .systemLibrary(name: "CAerieSystem", path: "Sources/CAerieSystem"),
+        // OpenLDAP's client library (Debian: libldap-dev).
+        .systemLibrary(name: "CLDAP", path: "Sources/CLDAP", pkgConfig: "ldap"),
 
         .target(name: "AerieCore", swiftSettings: strict),
         .target(name: "AerieConfig", dependencies: ["AerieCore"], swiftSettings: strict),
@@ -52,9 +54,14 @@ let package = Package(
             dependencies: ["AerieCore", "AerieMIME", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strict),
         .target(
+            name: "AerieLDAP",
+            dependencies: ["CLDAP", .product(name: "NIOPosix", package: "swift-nio")],
+            swiftSettings: strict
+        ),
+        .target(
             name: "AerieAuth",
             dependencies: [
-                "AerieCore", "AerieConfig", "SASL", "CCrypt", "CSodium",
+                "AerieCore", "AerieConfig", "SASL", "CCrypt", "CSodium", "AerieLDAP",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -84,7 +91,8 @@ let package = Package(
         .target(
             name: "AerieServer",
             dependencies: [
-                "AerieCore", "AerieConfig", "AerieAuth", "AerieObservability", "IMAPProtocol", "IMAPSession", "SASL",
+                "AerieCore", "AerieConfig", "AerieAuth", "AerieLDAP", "AerieObservability", "IMAPProtocol",
+                "IMAPSession", "SASL",
                 "AerieStorage", "CAerieSystem", "POP3Protocol", "POP3Session", "LMTPProtocol", "LMTPSession",
                 "ProxyProtocol",
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -147,7 +155,8 @@ let package = Package(
         .testTarget(name: "AerieStorageTests", dependencies: ["AerieStorage", "AerieTestSupport"], swiftSettings: strict),
         .testTarget(name: "AerieConfigTests", dependencies: ["AerieConfig", "AerieTestSupport"], swiftSettings: strict),
         .testTarget(name: "IMAPProtocolTests", dependencies: ["IMAPProtocol", "AerieTestSupport"], swiftSettings: strict),
-        .testTarget(name: "AerieAuthTests", dependencies: ["AerieAuth", "SASL", "AerieTestSupport"], swiftSettings: strict),
+        .testTarget(name: "AerieLDAPTests", dependencies: ["AerieLDAP"], swiftSettings: strict),
+        .testTarget(name: "AerieAuthTests", dependencies: ["AerieAuth", "AerieLDAP", "SASL", "AerieTestSupport"], swiftSettings: strict),
         .testTarget(
             name: "IMAPSessionTests",
             dependencies: ["IMAPSession", "AerieAuth", "AerieCore", "AerieStorage", "AerieTestSupport"],

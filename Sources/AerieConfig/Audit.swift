@@ -47,7 +47,39 @@ enum Audit {
                            + "while ssl = \(s.ssl.rawValue) (set ssl = required)")
             }
         }
+        out += ldapWarnings(s)
         return out
+    }
+
+    /// An `ldap` passdb/userdb whose connection is not TLS sends the service DN's password, users' passwords
+    /// (bind) or their hashes (lookup) in cleartext; loopback and ldapi:// stay on this machine.
+    static func ldapWarnings(_ s: AerieSettings) -> [String] {
+        var out: [String] = []
+        let databases = s.passdbs.map { ("passdb", $0.name, $0.driver, $0.ldap) }
+            + s.userdbs.map { ("userdb", $0.name, $0.driver, $0.ldap) }
+        for (kind, name, driver, section) in databases where driver == "ldap" {
+            func value(_ key: String) -> String { section[key] ?? s.value(forKey: key) ?? "" }
+            if value("ldap_starttls") != "yes" {
+                let uris = value("ldap_uris").split(whereSeparator: { $0 == " " || $0 == "," }).map(String.init)
+                for uri in uris where uri.lowercased().hasPrefix("ldap://") && !isLoopback(uri) {
+                    out.append("\(kind) \(name): \(uri) without ldap_starttls = yes: passwords cross the network in "
+                               + "cleartext (use ldaps:// or ldap_starttls = yes)")
+                }
+            }
+            if value("ssl_client_require_valid_cert") == "no" {
+                out.append("\(kind) \(name): ssl_client_require_valid_cert = no: any certificate is accepted, so "
+                           + "anyone on the path can read LDAP passwords")
+            }
+        }
+        return out
+    }
+
+    private static func isLoopback(_ uri: String) -> Bool {
+        let rest = uri.dropFirst("ldap://".count)
+        let host =
+            rest.hasPrefix("[")
+            ? String(rest.prefix { $0 != "]" }.dropFirst()) : String(rest.prefix { $0 != ":" && $0 != "/" })
+        return host == "localhost" || host.hasPrefix("127.") || host == "::1"
     }
 
     private static func weakening(_ key: String, _ v: SettingValue) -> String? {

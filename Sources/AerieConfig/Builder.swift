@@ -13,6 +13,8 @@ struct Builder {
     var authWorkerMax: (Int, SourceLocation)? = nil
     /// Inside a service Aerie does not run, whose section was already reported as a whole.
     var quietSupport = false
+    /// `fields { }` of the passdb/userdb section being read, as written.
+    var fieldTemplates: [String: String] = [:]
     /// `ConfigLoadOptions.checksSupport`.
     var checksSupport = true
     /// The protocol whose `protocol NAME { }` filter is being read (passdbs and userdbs there apply to it only).

@@ -26,6 +26,11 @@ enum Dump {
         return out + "\""
     }
 
+    /// Secrets (`ldap_auth_dn_password`, `ssl_server_key_password`) are not printed, as doveconf does not.
+    static func hidden(_ key: String, _ value: String) -> String? {
+        key.hasSuffix("_password") && !value.isEmpty ? "# hidden" : nil
+    }
+
     static func render(_ s: AerieSettings, nonDefaultOnly: Bool) -> String {
         var lines: [String] = []
         let defaults = ConfigLoader.baseDefaults.store
@@ -34,7 +39,7 @@ enum Dump {
             if nonDefaultOnly && (!s.explicit.contains(key) || defaults[key] == v) { continue }
             let def = Registry.global.lookup(key)
             if !nonDefaultOnly, def?.removedIn24 != nil, !s.explicit.contains(key) { continue }  // don't advertise removed names
-            lines.append("\(key) = \(format(v))")
+            lines.append("\(key) = \(hidden(key, v.stringValue) ?? format(v))")
         }
         var records = s.sectionRecords
         if !nonDefaultOnly && !s.services.isEmpty && !records.contains(where: { $0.kind == "service" }) {
@@ -47,7 +52,7 @@ enum Dump {
     static func render(_ r: SectionRecord, indent: String, into lines: inout [String]) {
         let name = r.name.map { " " + quoteName($0) } ?? ""
         lines.append("\(indent)\(r.kind)\(name) {")
-        for (k, v) in r.values { lines.append("\(indent)  \(k) = \(v)") }
+        for (k, v) in r.values { lines.append("\(indent)  \(k) = \(hidden(k, v) ?? v)") }
         for c in r.children { render(c, indent: indent + "  ", into: &lines) }
         lines.append("\(indent)}")
     }

@@ -181,15 +181,24 @@ extension Builder {
             ? .notImplemented("use a passwd-file passdb; \(driver) is supported as a userdb")
             : Support.authDrivers[driver]
         report(support, "\(b.kind) driver \(driver)", loc: b.loc, isDefault: false)
+        fieldTemplates = [:]
         for case .block(let inner) in b.entries {
             guard inner.kind == "fields", inner.name == nil else {
                 diags.error(inner.loc, "Section '\(Lexer.preview(inner.kind))' is not supported inside \(b.kind) { } (valid: fields)")
                 continue
             }
             checkSectionKind(inner)
+            var child = SectionRecord(kind: "fields", name: nil)
             for case .setting(let k, let raw, _, _) in inner.entries {
-                overrides[k] = Renames.translateVariables(raw.text) ?? raw.text
+                // An LDAP driver's fields { } map attributes (%{ldap:…}); it reads them itself.
+                if driver == "ldap" {
+                    fieldTemplates[k] = raw.text
+                } else {
+                    overrides[k] = Renames.translateVariables(raw.text) ?? raw.text
+                }
+                child.values.append((k, raw.text))
             }
+            record.children.append(child)
         }
         if let args = map["args"].map(Self.string) {
             var s = scheme
@@ -222,6 +231,8 @@ extension Builder {
     mutating func buildPassDB(_ b: Block) {
         guard let r = authDB(b, table: Registry.passdb) else { return }
         var p = PassDBSettings(name: r.name, driver: r.driver, passwdFilePath: r.path, fields: r.fields)
+        p.ldap = Self.ldapValues(r.values)
+        p.fieldTemplates = fieldTemplates
         if let s = r.scheme { p.defaultPasswordScheme = s }
         if case .bool(let x)? = r.values["deny"] { p.deny = x }
         if case .bool(let x)? = r.values["master"] { p.master = x }
@@ -249,10 +260,17 @@ extension Builder {
         if let v = r.fields["allow_all_users"] {
             u.staticAllowAllUsers = ["yes", "y", "1", "true"].contains(v.lowercased())
         }
+        u.ldap = Self.ldapValues(r.values)
+        u.fieldTemplates = fieldTemplates
         u.defaultFields = r.defaultFields
         u.overrideFields = r.overrideFields
         u.protocols = currentProtocol.map { [$0] } ?? []
         settings.userdbs.append(u)
+    }
+
+    /// `ldap_*` and `ssl_client_*` settings written inside a passdb/userdb section (they override the global ones).
+    static func ldapValues(_ values: [String: SettingValue]) -> [String: String] {
+        values.filter { $0.key.hasPrefix("ldap_") || $0.key.hasPrefix("ssl_client_") }.mapValues(\.stringValue)
     }
 
     static let specialUses: Set<String> = ["\\All", "\\Archive", "\\Drafts", "\\Flagged", "\\Important", "\\Junk", "\\Sent", "\\Trash"]

@@ -199,6 +199,8 @@ enum Registry {
         SettingDef("skip", .enumeration(["never", "authenticated", "unauthenticated"]), "never"),
         SettingDef("mechanisms", .list), SettingDef("username_filter", .string), SettingDef("use_worker", .bool, "no"),
         SettingDef("override_fields", .string), SettingDef("default_fields", .string), SettingDef("service_name", .string),
+        SettingDef("ldap_bind", .bool, "no"), SettingDef("ldap_bind_userdn", .string),
+        SettingDef("ldap_filter", .string),
     ], prefixes: ["passdb_"])
 
     static let userdb = SettingTable([
@@ -209,6 +211,7 @@ enum Registry {
         SettingDef("skip", .enumeration(["never", "found", "notfound"]), "never"), SettingDef("use_worker", .bool, "no"),
         SettingDef("static_allow_all_users", .bool, "no"),
         SettingDef("override_fields", .string), SettingDef("default_fields", .string),
+        SettingDef("ldap_filter", .string), SettingDef("ldap_iterate_filter", .string),
     ], prefixes: ["userdb_"])
 
     static let namespace = SettingTable([

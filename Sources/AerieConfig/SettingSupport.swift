@@ -24,11 +24,12 @@ public enum Support {
 
     static let oneProcess = "Aerie serves every connection from one process with event loops"
     static let noClientCert = "Aerie does not request client certificates"
-    static let noOutgoingTLS = "Aerie makes no outgoing TLS connections"
+    static let noOutgoingTLS = "Aerie's only outgoing TLS connections are LDAP ones"
     static let noQuota = "quotas other than quota_mail_size are not enforced yet; "
         + "use filesystem quotas for the mail user meanwhile"
     static let noACL = "IMAP ACLs are not implemented yet: every user sees only their own mailboxes"
-    static let noLDAP = "only passwd-file passdbs and userdbs are available"
+    static let noLDAPSASL = "Aerie binds to LDAP with a simple bind over TLS: set ldap_auth_dn and "
+        + "ldap_auth_dn_password"
     static let noEvents = "Aerie's metrics and event export are not configurable yet; the log has one line per login"
     static let noLogFormat = "Aerie writes Dovecot's default log lines; leave it unset"
     static let notYet = "leave it unset"
@@ -53,6 +54,8 @@ public enum Support {
             "imap_search_time_limit", "auth_totp_separator", "state_dir",
             "login_max_unauthenticated_per_ip", "login_max_connection_rate_per_ip",
             "login_tls_handshake_timeout", "login_ip_limits_exempt_networks",
+            "ldap_uris", "ldap_auth_dn", "ldap_auth_dn_password", "ldap_base", "ldap_starttls", "ldap_scope",
+            "ldap_deref", "ssl_client_ca_file", "ssl_client_require_valid_cert",
         ]),
         (.notImplemented("Aerie always says BYE to its clients when it stops"), ["shutdown_clients"]),
         (.noEffect("Aerie's Maildir and index formats are the same whatever the storage version"),
@@ -77,8 +80,8 @@ public enum Support {
                                                                    "ssl_server_cert_username_field"]),
         (.noEffect("Aerie's TLS uses ECDHE key exchange only: there are no DH parameters to load"),
          ["ssl_server_dh_file"]),
-        (.noEffect(noOutgoingTLS), ["ssl_client_ca_file", "ssl_client_ca_dir", "ssl_client_cert_file",
-                                    "ssl_client_key_file", "ssl_client_require_valid_cert"]),
+        (.noEffect(noOutgoingTLS + ", which trust ssl_client_ca_file (or the system's CAs)"),
+         ["ssl_client_ca_dir", "ssl_client_cert_file", "ssl_client_key_file"]),
         (.noEffect("Aerie does not proxy connections to other servers"),
          ["login_source_ips", "login_proxy_max_disconnect_delay"]),
         (.noEffect("plugins are built into Aerie; there is no plugin directory"),
@@ -145,9 +148,11 @@ public enum Support {
         ]),
         (.notImplemented(noACL), ["acl_driver", "acl_global_path", "acl_globals_only", "acl_defaults_from_inbox",
                                   "acl_cache_ttl", "acl_user", "acl_groups", "imap_acl_allow_anyone"]),
-        (.notImplemented(noLDAP), ["ldap_uris", "ldap_auth_dn", "ldap_auth_dn_password", "ldap_auth_sasl_mechanisms",
-                                   "ldap_base", "ldap_starttls", "ldap_scope", "ldap_version", "ldap_deref",
-                                   "ldap_debug_level", "ldap_connection_group"]),
+        (.notImplemented(noLDAPSASL), ["ldap_auth_sasl_mechanisms"]),
+        (.notImplemented("Aerie speaks LDAPv3 only"), ["ldap_version"]),
+        (.noEffect("libldap's debug output is not wired to Aerie's log; auth_debug logs each LDAP lookup"),
+         ["ldap_debug_level"]),
+        (.noEffect("each LDAP passdb and userdb keeps its own small connection pool"), ["ldap_connection_group"]),
         (.notImplemented(noEvents), [
             "event_exporter_driver", "event_exporter_format", "event_exporter_time_format", "event_exporter_http_url",
             "event_exporter_unix_path", "metric_filter", "metric_fields", "metric_group_by", "metric_exporter",
@@ -182,16 +187,20 @@ public enum Support {
     public static let passdb: [String: SettingSupport] = table([
         (.enforced, ["driver", "args", "passwd_file_path", "default_password_scheme", "deny", "master", "pass",
                      "result_success", "result_failure", "result_internalfail", "skip", "override_fields",
-                     "default_fields", "mechanisms", "username_filter"]),
+                     "default_fields", "mechanisms", "username_filter", "ldap_bind", "ldap_bind_userdn",
+                     "ldap_filter"]),
         (.notImplemented(notYet), ["service_name"]),
-        (.noEffect("passwd-file lookups run on Aerie's hashing pool; there are no auth worker processes"),
+        (.noEffect("passwd-file lookups run on Aerie's hashing pool and LDAP ones on its LDAP threads; there are no auth "
+                   + "worker processes"),
          ["use_worker"]),
     ])
 
     public static let userdb: [String: SettingSupport] = table([
         (.enforced, ["driver", "args", "passwd_file_path", "result_success", "result_failure", "result_internalfail",
-                     "skip", "override_fields", "default_fields", "static_allow_all_users"]),
-        (.noEffect("passwd-file lookups run on Aerie's hashing pool; there are no auth worker processes"),
+                     "skip", "override_fields", "default_fields", "static_allow_all_users", "ldap_filter"]),
+        (.notImplemented("Aerie does not iterate users"), ["ldap_iterate_filter"]),
+        (.noEffect("passwd-file lookups run on Aerie's hashing pool and LDAP ones on its LDAP threads; there are no auth "
+                   + "worker processes"),
          ["use_worker"]),
     ])
 
@@ -270,9 +279,9 @@ public enum Support {
 
     /// passdb and userdb drivers.
     public static let authDrivers: [String: SettingSupport] = table([
-        (.enforced, ["passwd-file", "static", "prefetch"]),
-        (.notImplemented("use a passwd-file passdb and userdb (or a static userdb)"), [
-            "ldap", "sql", "pam", "passwd", "shadow", "bsdauth", "checkpassword", "lua", "oauth2",
+        (.enforced, ["passwd-file", "static", "prefetch", "ldap"]),
+        (.notImplemented("use a passwd-file or ldap passdb and userdb (or a static userdb)"), [
+            "sql", "pam", "passwd", "shadow", "bsdauth", "checkpassword", "lua", "oauth2",
             "imap", "dict", "vpopmail",
         ]),
     ])

@@ -38,6 +38,10 @@ public struct PassDBSettings: Sendable {
     /// `default_fields`; `overrideFields` holds `fields { }` and `override_fields`.
     public var defaultFields: [String: String] = [:]
     public var overrideFields: [String: String] = [:]
+    /// `ldap_*` / `ssl_client_*` settings given inside the section (`passdb_ldap_bind` is `ldap_bind`).
+    public var ldap: [String: String] = [:]
+    /// `fields { name = template }` as written (LDAP's attribute mapping).
+    public var fieldTemplates: [String: String] = [:]
 
     public init(name: String, driver: String, passwdFilePath: String = "", defaultPasswordScheme: String = "CRYPT",
                 deny: Bool = false, master: Bool = false, fields: [String: String] = [:]) {
@@ -60,6 +64,10 @@ public struct UserDBSettings: Sendable {
     public var overrideFields: [String: String] = [:]
     /// `static_allow_all_users` (userdb static).
     public var staticAllowAllUsers = false
+    /// `ldap_*` / `ssl_client_*` settings given inside the section (`userdb_ldap_filter` is `ldap_filter`).
+    public var ldap: [String: String] = [:]
+    /// `fields { name = template }` as written (LDAP's attribute mapping).
+    public var fieldTemplates: [String: String] = [:]
 
     public init(name: String, driver: String, passwdFilePath: String = "", fields: [String: String] = [:]) {
         self.name = name; self.driver = driver; self.passwdFilePath = passwdFilePath; self.fields = fields

@@ -96,7 +96,8 @@ public final class AerieServer: Sendable {
             authenticator = authClient
             userLookup = { await authClient.lookup($0) }
         } else {
-            let authService = try AuthService(configuration: checked.auth, log: log, pool: pool)
+            let authService = try AuthService(
+                configuration: checked.auth, log: log, pool: pool, registry: Self.authDrivers)
             authenticator = authService
             userLookup = { await authService.lookup($0) }
         }
@@ -207,6 +208,10 @@ public final class AerieServer: Sendable {
             spec.defaultFields = db.defaultFields
             spec.overrideFields = db.overrideFields
             spec.options = db.fields
+            if db.driver == "ldap" {
+                spec.options = try ldapOptions(
+                    kind: "passdb", name: db.name, section: db.ldap, fields: db.fieldTemplates, settings: settings)
+            }
             return spec
         }
         let userdbs = try settings.userdbs.map { db -> UserDBSpec in
@@ -223,6 +228,10 @@ public final class AerieServer: Sendable {
             spec.overrideFields = db.overrideFields
             spec.options = db.fields
             spec.options["static_allow_all_users"] = db.staticAllowAllUsers ? "yes" : "no"
+            if db.driver == "ldap" {
+                spec.options = try ldapOptions(
+                    kind: "userdb", name: db.name, section: db.ldap, fields: db.fieldTemplates, settings: settings)
+            }
             return spec
         }
         guard !passdbs.isEmpty else { throw ServerStartError("no passdb is configured: nobody could log in") }

@@ -205,7 +205,9 @@ public enum AuthServiceProcess {
         for (what, path) in paths where !path.isEmpty && !path.contains("%") {
             do { try Preflight.checkReadable(path, what: what, by: nil) } catch { log.error("auth", "\(error)") }
         }
-        let service = try AuthService(configuration: authConfiguration, log: log, pool: PasswordHashingPool())
+        let service = try AuthService(
+            configuration: authConfiguration, log: log, pool: PasswordHashingPool(),
+            registry: AerieServer.authDrivers)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let worker = AuthWorkerState()
         let channel = try await ServerBootstrap(group: group)

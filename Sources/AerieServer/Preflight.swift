@@ -44,7 +44,7 @@ public struct Preflight: Sendable {
             return mechanism
         }
         let auth = try AerieServer.authConfiguration(config.settings)
-        try AuthService.validate(auth)
+        try AuthService.validate(auth, registry: AerieServer.authDrivers)
         var dropAccount: ServiceAccount?
         var internalAccount: ServiceAccount?
         if geteuid() == 0 {

@@ -46,7 +46,7 @@ import Testing
         ("metric auth_failures {\n  filter = event=auth_request_finished\n}", "metric auth_failures { }", 1),
         ("event_exporter log {\n}", "event_exporter log { }", 1),
         ("quota \"User quota\" {\n}", "quota User quota { }", 1),
-        ("passdb ldap {\n}", "passdb driver ldap", 1),
+        ("passdb pam {\n}", "passdb driver pam", 1),
         ("userdb sql {\n}", "userdb driver sql", 1),
         ("auth_mechanisms = plain oauthbearer", "auth_mechanisms = oauthbearer", 1),
         ("remote 10.0.0.0/8 {\n  auth_failure_delay = 5 secs\n}", "remote 10.0.0.0/8 { }", 1),
@@ -55,7 +55,7 @@ import Testing
         ("protocol pop3 {\n  auth_mechanisms = plain\n}", "auth_mechanisms inside protocol pop3 { }", 2),
         ("protocol imap {\n  mail_path = ~/imap\n}", "mail_path inside protocol imap { }", 2),
         ("passdb {\n  driver = passwd-file\n  args = username_format=%n /etc/users\n}", "passdb { args = username_format=… }", 1),
-        ("passdb passwd-file {\n  passwd_file_path = /etc/users\n}\nprotocol imap {\n  passdb ldap {\n  }\n}", "passdb driver ldap", 5),
+        ("passdb passwd-file {\n  passwd_file_path = /etc/users\n}\nprotocol imap {\n  passdb pam {\n  }\n}", "passdb driver pam", 5),
     ] as [(String, String, Int)])
     func notImplementedIsRefused(text: String, what: String, line: Int) {
         let errors = loadErrors(text + "\n")

@@ -79,3 +79,23 @@ def test_hardening_fixture_loads_with_rename_warnings(aerie_bin):
     assert re.search(r"disable_plaintext_auth.*auth_allow_cleartext", out), out
     for name in ("login_failure_delay", "mail_location", "last_valid_uid"):
         assert name in out, f"no warning mentions {name}:\n{out}"
+
+
+@pytest.mark.parametrize("uris, ok", [("ldap.example.com", False), ("ldaps://127.0.0.1:1", True)])
+def test_conf_check_makes_the_ldap_drivers_checks(aerie_bin, conf_dir, tmp_path, uris, ok):
+    """The ldap driver's own checks (URI schemes, templates) run at `aerie conf check`, without a directory."""
+    conf_file = tmp_path / "aerie.conf"
+    conf_file.write_text((conf_dir / "aerie.conf").read_text() + f"""
+ldap_uris = {uris}
+ldap_base = dc=example,dc=com
+passdb ldap {{
+  passdb_ldap_filter = (uid=%{{user}})
+  fields {{
+    password = %{{ldap:userPassword}}
+  }}
+}}
+""")
+    r = conf(aerie_bin, "check", "-c", str(conf_file))
+    assert (r.returncode == 0) == ok, r.stdout + r.stderr
+    if not ok:
+        assert "passdb ldap: ldap_uris: ldap.example.com is not an ldap://" in r.stdout + r.stderr
