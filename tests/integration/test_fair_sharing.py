@@ -160,3 +160,24 @@ def test_body_search_loops_of_one_user_do_not_hold_up_other_users(srv):
             thread.join(timeout=120)
     assert searches[0] > 8
     assert_within_bound(took)
+
+
+def test_two_thousand_idle_connections_do_not_keep_other_users_out(srv):
+    """The issue's third case: 2,000 idle pre-login connections (more than the pre-login `client_limit`) from
+    127.0.0.10-.29; other users still log in within the bound (the oldest idle connections make room)."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 8192)), hard))
+    idle = []
+    try:
+        for n in range(2000):
+            sock = socket.socket()
+            sock.bind((f"127.0.0.{10 + n // 100}", 0))
+            sock.connect(("127.0.0.1", srv.imap_port))
+            idle.append(sock)
+        took, _ = measure(srv, rounds=15)
+    finally:
+        for sock in idle:
+            sock.close()
+    assert_within_bound(took)
