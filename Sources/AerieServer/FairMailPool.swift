@@ -30,6 +30,8 @@ final class FairMailPool: @unchecked Sendable {
     private var freePermits: Int
     private var threads = 0
     private var idleThreads = 0
+    /// Threads back from `whileBlocked`, waiting for a permit: they go before new jobs.
+    private var returningFromBlock = 0
     private var stopping = false
     private var threadsEnded: [() -> Void] = []
 
@@ -69,9 +71,13 @@ final class FairMailPool: @unchecked Sendable {
         condition.unlock()
         defer {
             condition.lock()
+            returningFromBlock += 1
             while freePermits == 0 { condition.wait() }
+            returningFromBlock -= 1
             freePermits -= 1
             working[user, default: 0] += 1
+            // Workers left jobs waiting while this thread came back: a permit may still be free for them.
+            wakeOrStartThread()
             condition.unlock()
         }
         return try body()
@@ -103,6 +109,10 @@ final class FairMailPool: @unchecked Sendable {
     // MARK: - Private (called with `condition` locked)
 
     private func wakeOrStartThread() {
+        if returningFromBlock > 0 && freePermits > 0 {
+            condition.broadcast()
+            return
+        }
         guard freePermits > 0, hasRunnableJob else { return }
         if idleThreads > 0 {
             condition.signal()
@@ -140,7 +150,7 @@ final class FairMailPool: @unchecked Sendable {
     private func workerLoop() {
         condition.lock()
         while true {
-            if freePermits > 0, let job = takeJob() {
+            if freePermits > 0, returningFromBlock == 0, let job = takeJob() {
                 freePermits -= 1
                 working[job.key, default: 0] += 1
                 wakeOrStartThread()
@@ -149,8 +159,10 @@ final class FairMailPool: @unchecked Sendable {
                 condition.lock()
                 freePermits += 1
                 finishedWork(of: job.key)
-                // A permit came back: a thread waiting in `whileBlocked`, or an idle one for the next job.
-                condition.broadcast()
+                // This thread takes the next job itself; only threads back from `whileBlocked` need waking (all of
+                // them wait on this condition, so a broadcast; there are few). Waking every idle thread after every
+                // job would cost each job a crowd of context switches.
+                if returningFromBlock > 0 { condition.broadcast() }
                 continue
             }
             if stopping && queues.isEmpty { break }

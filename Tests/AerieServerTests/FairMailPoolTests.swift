@@ -119,3 +119,26 @@ import Testing
         #expect(pool.snapshot.threads == 0)
     }
 }
+
+extension FairMailPoolTests {
+    /// A thread back from a stalled write gets a permit before queued jobs, and the queued jobs still run on the
+    /// other permit without waiting for a new submission.
+    @Test func queuedJobsRunWhileAStalledWriterComesBack() {
+        let pool = FairMailPool(permits: 2, perUserPermits: 2, idleThreadLifetime: 3600)
+        let stalled = Gate()
+        let back = DispatchSemaphore(value: 0)
+        pool.submit(user: "alice") {
+            pool.whileBlocked(user: "alice") {
+                stalled.started.signal()
+                stalled.release.wait()
+            }
+            back.signal()
+        }
+        stalled.started.wait()
+        let done = DispatchSemaphore(value: 0)
+        for n in 0..<20 { pool.submit(user: "u\(n % 3)") { done.signal() } }
+        stalled.release.signal()
+        #expect(back.wait(timeout: .now() + 30) == .success)
+        for _ in 0..<20 { #expect(done.wait(timeout: .now() + 30) == .success) }
+    }
+}
