@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import imaplib
+import poplib
 import hashlib
 import os
 import pwd
@@ -1121,3 +1123,30 @@ def mbsync_changes(output: str) -> list[str]:
     return [c for c in mbsync_commands(output)
             if re.match(r"(UID )?(APPEND|STORE|EXPUNGE|COPY|MOVE|CREATE|DELETE|RENAME)\b", c)
             or re.search(r"BODY(\.PEEK)?\[", c)]
+
+
+# Clients from a chosen loopback address (127.0.0.2, …): penalties, limits and bans are per address.
+
+class IMAPFrom(imaplib.IMAP4_SSL):
+    """imaplib over TLS from a chosen local address."""
+
+    def __init__(self, source: str, server):
+        self.source = source
+        super().__init__("127.0.0.1", server.imaps_port, ssl_context=client_context(server.tls.ca),
+                         timeout=30)
+
+    def _create_socket(self, timeout):
+        sock = socket.create_connection((self.host, self.port), timeout, source_address=(self.source, 0))
+        return self.ssl_context.wrap_socket(sock, server_hostname=self.host)
+
+
+class POP3From(poplib.POP3_SSL):
+    """poplib over TLS from a chosen local address."""
+
+    def __init__(self, source: str, server):
+        self.source = source
+        super().__init__("127.0.0.1", server.pop3s_port, context=client_context(server.tls.ca), timeout=30)
+
+    def _create_socket(self, timeout):
+        sock = socket.create_connection((self.host, self.port), timeout, source_address=(self.source, 0))
+        return self.context.wrap_socket(sock, server_hostname=self.host)

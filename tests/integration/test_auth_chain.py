@@ -12,6 +12,7 @@ import socket
 import pytest
 
 import helpers
+from helpers import IMAPFrom
 from helpers import MAIL_PASSWORD
 
 pytestmark = pytest.mark.timeout(300)
@@ -94,21 +95,8 @@ def srv(aerie_bin, ca_dir, request, vmail):
     assert rc == 0, f"aerie serve exited {rc} on SIGTERM:\n{server.log()[-3000:]}"
 
 
-class IMAPFrom(imaplib.IMAP4_SSL):
-    """imaplib over TLS from a chosen local address."""
-
-    def __init__(self, server, source: str = "127.0.0.1"):
-        self.source = source
-        super().__init__("127.0.0.1", server.imaps_port, ssl_context=helpers.client_context(server.tls.ca),
-                         timeout=30)
-
-    def _create_socket(self, timeout):
-        sock = socket.create_connection((self.host, self.port), timeout, source_address=(self.source, 0))
-        return self.ssl_context.wrap_socket(sock, server_hostname=self.host)
-
-
 def imap_login(server, user: str, password: str, source: str = "127.0.0.1") -> bool:
-    c = IMAPFrom(server, source)
+    c = IMAPFrom(source, server)
     try:
         # imaplib sends the name as an atom, where "*" (a LIST wildcard) is not allowed: quote it.
         c.login(f'"{user}"', password)

@@ -15,6 +15,7 @@ import stat
 import pytest
 
 import helpers
+from helpers import IMAPFrom, POP3From  # noqa: F401
 from helpers import MAIL_PASSWORD
 
 pytestmark = pytest.mark.timeout(300)
@@ -26,31 +27,6 @@ MESSAGE = b"From: a@example.org\r\nTo: u01@example.org\r\nSubject: incident\r\n\
 def srv(aerie_bin, ca_dir, request, vmail):
     with helpers.private_mail_server(aerie_bin, ca_dir, request, "incident") as server:
         yield server
-
-
-class IMAPFrom(imaplib.IMAP4_SSL):
-    """imaplib over TLS from a chosen local address."""
-
-    def __init__(self, source: str, server):
-        self.source = source
-        super().__init__("127.0.0.1", server.imaps_port, ssl_context=helpers.client_context(server.tls.ca),
-                         timeout=30)
-
-    def _create_socket(self, timeout):
-        sock = socket.create_connection((self.host, self.port), timeout, source_address=(self.source, 0))
-        return self.ssl_context.wrap_socket(sock, server_hostname=self.host)
-
-
-class POP3From(poplib.POP3_SSL):
-    """poplib over TLS from a chosen local address."""
-
-    def __init__(self, source: str, server):
-        self.source = source
-        super().__init__("127.0.0.1", server.pop3s_port, context=helpers.client_context(server.tls.ca), timeout=30)
-
-    def _create_socket(self, timeout):
-        sock = socket.create_connection((self.host, self.port), timeout, source_address=(self.source, 0))
-        return self.context.wrap_socket(sock, server_hostname=self.host)
 
 
 def adm(srv, *arguments: str):

@@ -18,6 +18,7 @@ import time
 import pytest
 
 import helpers
+from helpers import IMAPFrom, POP3From  # noqa: F401
 from helpers import MAIL_PASSWORD
 
 pytestmark = pytest.mark.timeout(600)
@@ -65,17 +66,6 @@ def rest(sock: socket.socket) -> bytes:
     while chunk := sock.recv(4096):
         data += chunk
     return data
-
-
-class IMAPFrom(imaplib.IMAP4_SSL):
-    def __init__(self, source: str, server):
-        self.source = source
-        super().__init__("127.0.0.1", server.imaps_port, ssl_context=helpers.client_context(server.tls.ca),
-                         timeout=30)
-
-    def _create_socket(self, timeout):
-        sock = socket.create_connection((self.host, self.port), timeout, source_address=(self.source, 0))
-        return self.ssl_context.wrap_socket(sock, server_hostname=self.host)
 
 
 def login_seconds(server, source: str, user: str) -> float:
