@@ -133,3 +133,14 @@ def test_off_by_default(aerie_bin, ca_dir, vmail):
     finally:
         assert server.stop_if_running() == 0
     helpers.remove_private_dir(directory)
+
+
+def test_conf_check_refuses_a_weak_or_unknown_target(aerie_bin, rehash_server, tmp_path):
+    config = tmp_path / "bad.conf"
+    config.write_text(rehash_server.config.read_text() + "\nauth_rehash_scheme = SHA512-CRYPT rounds=10000\n")
+    r = subprocess.run([aerie_bin, "conf", "check", "-c", str(config)], capture_output=True, text=True)
+    assert r.returncode == 0, r
+    for value in ["PLAIN-MD5", "ARGON2ID rounds=x", "NOSUCH"]:
+        config.write_text(rehash_server.config.read_text() + f"\nauth_rehash_scheme = {value}\n")
+        r = subprocess.run([aerie_bin, "conf", "check", "-c", str(config)], capture_output=True, text=True)
+        assert r.returncode != 0 and "auth_rehash_scheme" in r.stdout + r.stderr, r
