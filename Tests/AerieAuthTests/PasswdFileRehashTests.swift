@@ -46,20 +46,22 @@ import Testing
             + "bob:old\nalice:old:second\nnoeol:x"
         let out = try #require(
             PasswdFileRehash.replacing(in: Array(text.utf8), user: "alice", expected: "old", replacement: "{N}new"))
-        #expect(
-            String(decoding: out, as: UTF8.self)
-                == "# alice:old:comment\r\n\n  #alice:old\nalic:old:1\r\nalice:{N}new:1000:1000::/home/a::userdb_x=a:b\r\n"
-                + "bob:old\nalice:old:second\nnoeol:x")
-        // A line with nothing after the password, CRLF kept.
-        let short = PasswdFileRehash.replacing(in: Array("bob:old\r\n".utf8), user: "bob", expected: "old", replacement: "N")
-        #expect(short.map { String(decoding: $0, as: UTF8.self) } == "bob:N\r\n")
-        let last = PasswdFileRehash.replacing(in: Array("noeol:x".utf8), user: "noeol", expected: "x", replacement: "N")
-        #expect(last.map { String(decoding: $0, as: UTF8.self) } == "noeol:N")
+        let expected =
+            "# alice:old:comment\r\n\n  #alice:old\nalic:old:1\r\nalice:{N}new:1000:1000::/home/a::userdb_x=a:b\r\n"
+            + "bob:old\nalice:old:second\nnoeol:x"
+        #expect(String(decoding: out, as: UTF8.self) == expected)
+        func replace(_ text: String, _ user: String, _ old: String, _ new: String) -> String? {
+            PasswdFileRehash.replacing(in: Array(text.utf8), user: user, expected: old, replacement: new)
+                .map { String(decoding: $0, as: UTF8.self) }
+        }
+        // A line with nothing after the password, CRLF kept; a last line without a line end.
+        #expect(replace("bob:old\r\n", "bob", "old", "N") == "bob:N\r\n")
+        #expect(replace("noeol:x", "noeol", "x", "N") == "noeol:N")
         // Another hash now, a missing user, or a replacement that would break the line: nothing.
-        #expect(PasswdFileRehash.replacing(in: Array(text.utf8), user: "alice", expected: "other", replacement: "N") == nil)
-        #expect(PasswdFileRehash.replacing(in: Array(text.utf8), user: "carol", expected: "old", replacement: "N") == nil)
-        #expect(PasswdFileRehash.replacing(in: Array(text.utf8), user: "bob", expected: "old", replacement: "a:b") == nil)
-        #expect(PasswdFileRehash.replacing(in: Array(text.utf8), user: "bob", expected: "old", replacement: "a\nb") == nil)
+        #expect(replace(text, "alice", "other", "N") == nil)
+        #expect(replace(text, "carol", "old", "N") == nil)
+        #expect(replace(text, "bob", "old", "a:b") == nil)
+        #expect(replace(text, "bob", "old", "a\nb") == nil)
     }
 
     @Test func theRewriteKeepsTheModeAndReReadsUnderTheLock() throws {
@@ -163,7 +165,8 @@ import Testing
             let new = try Self.hash(of: "alice", in: path)
             #expect(new.hasPrefix("{ARGON2ID}$argon2id$"))
             #expect(PasswordSchemes.verify(password: "pw", stored: new, allowWeakSchemes: false) == .match)
-            #expect(try String(contentsOfFile: path, encoding: .utf8) == before.replacingOccurrences(of: "alice:" + old, with: "alice:" + new))
+            let after = try String(contentsOfFile: path, encoding: .utf8)
+            #expect(after == before.replacingOccurrences(of: "alice:" + old, with: "alice:" + new))
             #expect(await service.authenticate(login("alice", "pw")).user == "alice")
             #expect(await service.authenticate(login("alice", "wrong")).failure == .passwordMismatch)
             #expect(try Self.hash(of: "alice", in: path) == new)
