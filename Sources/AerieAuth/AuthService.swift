@@ -22,20 +22,27 @@ public final class AuthService: Authenticator {
     let saslExchanges = SASLExchangeTable()
     /// TOTP enrolments and app passwords (AuthService+SecondFactor.swift).
     let secondFactorStore = SecondFactorStoreHolder()
+    /// Who writes a rehashed password when this process may not (the auth supervisor); nil: nobody.
+    let rehashDelegate: PasswdFileRehash.Delegate?
+    let rehashLog = RehashLog()
 
     public convenience init(
         configuration: AuthServiceConfiguration, log: any LogSink, pool: PasswordHashingPool,
-        registry: AuthDriverRegistry = .builtIn
+        registry: AuthDriverRegistry = .builtIn, rehashDelegate: PasswdFileRehash.Delegate? = nil
     ) throws {
-        try self.init(configuration: configuration, log: log, pool: pool, files: nil, registry: registry)
+        try self.init(
+            configuration: configuration, log: log, pool: pool, files: nil, registry: registry,
+            rehashDelegate: rehashDelegate)
     }
 
     /// `files` lets tests drive the reload clock; `clock` the failure delays and the cache's TTLs.
     init(
         configuration: AuthServiceConfiguration, log: any LogSink, pool: PasswordHashingPool, files: PasswdFileCache?,
-        clock: AuthClock = AuthClock(), registry: AuthDriverRegistry = .builtIn
+        clock: AuthClock = AuthClock(), registry: AuthDriverRegistry = .builtIn,
+        rehashDelegate: PasswdFileRehash.Delegate? = nil
     ) throws {
         try Self.validate(configuration, registry: registry)
+        self.rehashDelegate = rehashDelegate
         self.configuration = configuration
         self.log = log
         self.pool = pool
@@ -142,10 +149,12 @@ public final class AuthService: Authenticator {
             // Dovecot's order: the penalty delays the verification itself, so abandoning the wait gains nothing.
             if wait > .zero { await clock.sleep(wait) }
         }
-        let (result, nodelay) = await runChain(request)
+        let pending = PendingRehashes()
+        let (result, nodelay) = await PendingRehashes.$current.withValue(pending) { await runChain(request) }
         switch result {
         case .success(let user):
             penalty.succeeded(ip: request.remoteIP, user: user.user, now: clock.now())
+            await runRehashes(pending, request)
         case .failure(.temporaryFailure):
             break
         case .failure(let failure):

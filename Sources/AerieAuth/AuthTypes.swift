@@ -27,6 +27,8 @@ public struct AuthServiceConfiguration: Sendable {
     public var secondFactorDirectory = ""
     /// What separates the password from the TOTP code (`PASSWORD:123456`).
     public var totpSeparator = ":"
+    /// `auth_rehash_scheme`: passwd-file hashes weaker than this are rehashed after a successful login; nil = off.
+    public var rehashTarget: RehashTarget?
     /// `auth_username_chars`: characters a login name may hold; empty allows all.
     public var usernameChars: String = ""
     /// `auth_username_translation`: pairs of characters, the first of each replaced by the second (`%@` makes

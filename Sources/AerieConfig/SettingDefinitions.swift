@@ -40,6 +40,8 @@ enum Registry {
         SettingDef("auth_ban_window", .duration, "10 mins"), SettingDef("auth_ban_time", .duration, "1 hour"),
         // Aerie's own: what separates the password from a TOTP code (issue 13).
         SettingDef("auth_totp_separator", .string, ":"),
+        // Aerie's own: rehash weaker stored passwords after a successful login ("SCHEME [rounds=N]"; "" = off).
+        SettingDef("auth_rehash_scheme", .string, ""),
         // Aerie's own: pre-login limits (issue 14), kept by the serving process.
         SettingDef("login_max_unauthenticated_per_ip", u32, "20"),
         SettingDef("login_max_connection_rate_per_ip", u32, "10"),

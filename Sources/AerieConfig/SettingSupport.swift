@@ -51,7 +51,7 @@ public enum Support {
             "auth_penalty_ipv6_prefix", "auth_ban_failures", "auth_ban_distinct_users", "auth_ban_window",
             "auth_ban_time", "auth_cache_size", "auth_cache_ttl", "auth_cache_negative_ttl", "auth_username_chars",
             "auth_default_domain", "auth_master_user_separator", "auth_username_translation",
-            "imap_search_time_limit", "auth_totp_separator", "state_dir",
+            "imap_search_time_limit", "auth_totp_separator", "state_dir", "auth_rehash_scheme",
             "login_max_unauthenticated_per_ip", "login_max_connection_rate_per_ip",
             "login_tls_handshake_timeout", "login_ip_limits_exempt_networks",
             "ldap_uris", "ldap_auth_dn", "ldap_auth_dn_password", "ldap_base", "ldap_starttls", "ldap_scope",

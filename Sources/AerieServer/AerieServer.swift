@@ -270,6 +270,12 @@ public final class AerieServer: Sendable {
         guard !configuration.totpSeparator.isEmpty, !configuration.totpSeparator.contains(where: \.isNumber) else {
             throw ServerStartError("auth_totp_separator must be non-empty and hold no digit: it ends the password")
         }
+        if let text = settings.string(forKey: "auth_rehash_scheme"), !text.isEmpty {
+            guard let target = RehashTarget(parsing: text) else {
+                throw ServerStartError("auth_rehash_scheme: expected a strong SCHEME [rounds=N], not \(text)")
+            }
+            configuration.rehashTarget = target
+        }
         return configuration
     }
 

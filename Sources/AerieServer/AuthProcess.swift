@@ -103,28 +103,55 @@ public enum AuthSupervisor {
     /// `reopenLog`: called on a reload, as serve reopens its own log then (log rotation).
     /// It leaves when serve's end of the control socket closes (serve exited or was killed). No parent-death
     /// signal: serve spawns it from a pool thread, and such a thread may end long before serve does.
-    public static func run(configPath: String?, log: any LogSink, reopenLog: () -> Void = {}) -> Never {
+    /// `loadPolicy`: which passwd-files the worker may have rewritten (rehash on login), read at start and on reloads.
+    public static func run(
+        configPath: String?, log: any LogSink, reopenLog: () -> Void = {},
+        loadPolicy: () -> AuthRehashWriter.Policy? = { nil }
+    ) -> Never {
         let control: Int32 = 4
         var backoff = firstBackoff
         var restartAt = ContinuousClock.now
         var worker: (pid: pid_t, started: ContinuousClock.Instant)?
         /// Workers told to leave (SIGTERM on a reload): they finish their requests while the new one starts.
         var retiring: [pid_t] = []
+        var policy = loadPolicy()
+        /// The running worker's rehash-write requests (its fd 5); -1 when none.
+        var requests: Int32 = -1
+        func closeRequests() {
+            if requests >= 0 { close(requests) }
+            requests = -1
+        }
         while true {
             if worker == nil && ContinuousClock.now >= restartAt {
+                closeRequests()
+                var pair: [Int32] = [-1, -1]
+                let kind = Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
+                if socketpair(AF_UNIX, kind, 0, &pair) != 0 {
+                    log.error("master", "socketpair for rehash writes failed: \(systemError())")
+                }
                 do {
+                    let passing: [Int32: Int32] = pair[1] >= 0 ? [3: 3, pair[1]: AuthRehashWriter.workerFD] : [3: 3]
                     let pid = try spawnSelf(
-                        ["aerie", "auth-service"] + (configPath.map { ["-c", $0] } ?? []), passing: [3: 3])
+                        ["aerie", "auth-service"] + (configPath.map { ["-c", $0] } ?? []), passing: passing)
                     worker = (pid, .now)
+                    requests = pair[0]
                 } catch {
+                    if pair[0] >= 0 { close(pair[0]) }
                     log.error("master", "Cannot start the auth process: \(error)")
                     restartAt = .now + backoff
                     backoff = min(backoff * 2, longestBackoff)
                 }
+                if pair[1] >= 0 { close(pair[1]) }
             }
-            var poller = pollfd(fd: control, events: Int16(POLLIN), revents: 0)
-            let ready = poll(&poller, 1, 100)
-            if ready > 0 {
+            var pollers = [
+                pollfd(fd: control, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: requests, events: Int16(POLLIN), revents: 0),
+            ]
+            let ready = poll(&pollers, requests >= 0 ? 2 : 1, 100)
+            if ready > 0, requests >= 0, pollers[1].revents != 0 {
+                if !AuthRehashWriter.serve(requests, policy: policy, log: log) { closeRequests() }
+            }
+            if ready > 0, pollers[0].revents != 0 {
                 var request: UInt8 = 0
                 let got = read(control, &request, 1)
                 if got == 0 || (got < 0 && errno != EINTR) {
@@ -134,6 +161,8 @@ public enum AuthSupervisor {
                 }
                 if got == 1, request == 0x52, let running = worker {
                     reopenLog()
+                    policy = loadPolicy()
+                    closeRequests()
                     kill(running.pid, SIGTERM)
                     retiring.append(running.pid)
                     worker = nil
@@ -207,7 +236,7 @@ public enum AuthServiceProcess {
         }
         let service = try AuthService(
             configuration: authConfiguration, log: log, pool: PasswordHashingPool(),
-            registry: AerieServer.authDrivers)
+            registry: AerieServer.authDrivers, rehashDelegate: AuthRehashWriter.workerDelegate())
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let worker = AuthWorkerState()
         let channel = try await ServerBootstrap(group: group)

@@ -73,7 +73,9 @@ struct AuthSupervisorCommand: ParsableCommand {
 
     func run() throws {
         let log = try openServiceLog(config)
-        AuthSupervisor.run(configPath: config, log: log, reopenLog: { log.reopen() })
+        AuthSupervisor.run(
+            configPath: config, log: log, reopenLog: { log.reopen() },
+            loadPolicy: { (try? loadOrExit(config)).flatMap(AuthRehashWriter.policy) })
     }
 }
 

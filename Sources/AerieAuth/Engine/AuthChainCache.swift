@@ -27,6 +27,9 @@ extension AuthService {
                         switch await check(password, stored, db, lookup, request) {
                         case .result(.ok):
                             debug(driver, lookup.user, request, "cache hit: password verified")
+                            if !db.driver.verifiesPasswords {
+                                await rehashIfWeaker(db, lookup, request, password: password, stored: stored)
+                            }
                             return .result(.ok(entry))
                         case .result(.passwordMismatch) where !hit.lastSuccess:
                             fail(driver, lookup.user, request, "Password mismatch (cached)")
@@ -104,6 +107,7 @@ extension AuthService {
             switch step {
             case .result(.ok):
                 debug(driver, lookup.user, request, "Password verified")
+                await rehashIfWeaker(db, lookup, request, password: password, stored: stored)
                 return .result(.ok(entry))
             case .result(.passwordMismatch):
                 cache?.markFailed(key)
