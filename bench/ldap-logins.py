@@ -403,7 +403,8 @@ def main() -> int:
         ratio = m["aerie"] / best if best else float("inf")
         verdicts.append(f"cache {mode}: Aerie / better Dovecot model = **{ratio:.2f}×** (target ≥ {target:g}×: "
                         f"{'met' if ratio >= target and failures == 0 else '**not met**'}); Aerie / Dovecot default "
-                        f"= {m['aerie'] / m['dovecot']:.2f}×, Aerie / Dovecot perf = {m['aerie'] / m['dovecot-perf']:.2f}×")
+                        f"= {m['aerie'] / m['dovecot']:.2f}×, Aerie / Dovecot perf = "
+                        f"{m['aerie'] / m['dovecot-perf']:.2f}×")
     commit = subprocess.run(["git", "-C", str(REPO), "log", "-1", "--format=%h"], capture_output=True,
                             text=True).stdout.strip()
     built = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(args.aerie.stat().st_mtime))
