@@ -408,7 +408,8 @@ def main() -> int:
     commit = subprocess.run(["git", "-C", str(REPO), "log", "-1", "--format=%h"], capture_output=True,
                             text=True).stdout.strip()
     built = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(args.aerie.stat().st_mtime))
-    binary = f"{args.aerie} built {built}, tree at {commit}"
+    default = args.aerie.resolve() == (REPO / ".build" / "release" / "aerie").resolve()
+    binary = f"{args.aerie} built {built}" + (f", tree at {commit}" if default else "")
     dovecot_version = subprocess.run(["dovecot", "--version"], capture_output=True, text=True).stdout.strip()
     command = "python3 bench/ldap-logins.py " + " ".join(sys.argv[1:])
     text = f"""
