@@ -315,6 +315,93 @@ def test_no_secret_in_logs(servers):
             assert secret not in log, (name, secret)
 
 
+def directory_secrets(slapd) -> list[str]:
+    """Every password the directory stores (users' and the service DN's userPassword, as slapadd got them): the
+    whole value, and the part after the {SCHEME} (base64 digest+salt, or the crypt string) alone."""
+    out = []
+    for line in (slapd.directory / "people.ldif").read_text().splitlines():
+        if line.startswith("userPassword: "):
+            value = line.split(": ", 1)[1]
+            out += [value, value.split("}", 1)[1]]
+    assert len(out) == 2 * (len(PEOPLE) + 1), out
+    return out
+
+
+@pytest.fixture(scope="module")
+def debug_servers(aerie_bin, ca_dir, slapd, tmp_path_factory):
+    """auth_debug and auth_verbose on (the acceptance config has auth_verbose), and the auth cache, whose hits
+    and stored verifiers are logged at debug level too."""
+    tmp = tmp_path_factory.mktemp("ldap-debug")
+    helpers.make_readable_by_all(tmp)
+    debug = "auth_debug = yes\nauth_verbose = yes\nauth_cache_size = 1M\nauth_cache_negative_ttl = 1 hour\n"
+    made = {}
+    try:
+        made["lookup"] = start_aerie(aerie_bin, ca_dir, "lookup", debug + ldap_sections(slapd, LOOKUP_PASSDB), tmp)
+        made["bind"] = start_aerie(aerie_bin, ca_dir, "bind", debug + ldap_sections(slapd, BIND_PASSDB), tmp)
+        yield made
+    finally:
+        codes = {name: server.stop_if_running() for name, server in made.items()}
+        assert set(codes.values()) <= {0}, codes
+
+
+@pytest.mark.parametrize("kind", ["lookup", "bind"])
+def test_no_secret_in_debug_logs(debug_servers, slapd, kind):
+    """Issue 12: with auth_debug = yes, lookup and bind logins (right and wrong passwords, twice each so the
+    second answer comes from the auth cache) log neither a password, nor ldap_auth_dn_password, nor a stored
+    userPassword hash: not in aerie.log, not on stdout/stderr."""
+    server = debug_servers[kind]
+    wrong = "Wrong-Ldap-9q"
+    for _ in range(2):
+        assert imap_login(server, "alice", PEOPLE["alice"].password) == ("OK", ""), server.log()[-3000:]
+        assert pop3_login(server, "bob", PEOPLE["bob"].password) == ("OK", ""), server.log()[-3000:]
+        assert imap_login(server, "alice", wrong)[0] == "NO"
+        assert imap_login(server, "nobody", PEOPLE["alice"].password)[0] == "NO"
+    log = server.log() + server.output()
+    # auth_debug is in effect: the verifications and the cache hits are logged (the test sees what debug logs).
+    assert "ldap(alice," in log and "Password verified" in log, log[-3000:]
+    assert "cache hit" in log, log[-3000:]
+    secrets = [slapd_peer.SERVICE_PASSWORD, wrong] + [p.password for p in PEOPLE.values()]
+    secrets += directory_secrets(slapd)
+    for secret in secrets:
+        assert secret not in log, (kind, secret)
+    # Nor the SASL PLAIN payloads imap_login sent (base64 of the user and password).
+    import base64
+    for user, password in (("alice", PEOPLE["alice"].password), ("alice", wrong)):
+        assert base64.b64encode(f"\0{user}\0{password}".encode()).decode() not in log
+
+
+def readme_ldap_example(slapd) -> str:
+    """The README's LDAP configuration as written, pointed at the test slapd: its URIs, CA and service password
+    replaced, nothing else (comments after values included)."""
+    text = (helpers.REPO / "README.md").read_text()
+    block = text.split("### Users in LDAP", 1)[1].split("```", 2)[1]
+    replace = {"ldaps://ldap1.example.com ldaps://ldap2.example.com": slapd.ldaps_uri,
+               "/etc/ssl/ldap-ca.pem": str(slapd.ca),
+               "ldap_auth_dn_password = secret": f"ldap_auth_dn_password = {slapd_peer.SERVICE_PASSWORD}"}
+    for old, new in replace.items():
+        assert old in block, old
+        block = block.replace(old, new)
+    # The example's DNs are the test directory's.
+    assert f"ldap_auth_dn = {slapd_peer.SERVICE_DN}\n" in block
+    assert f"ldap_base = ou=people,{slapd_peer.SUFFIX}\n" in block
+    return block
+
+
+def test_readme_ldap_example_works(aerie_bin, ca_dir, slapd, tmp_path):
+    """Issue 12: the README's LDAP example passes `aerie conf check` and logs users in from slapd (lookup
+    authentication with the {SSHA512} and {CRYPT} userPassword, home from homeDirectory)."""
+    helpers.make_readable_by_all(tmp_path)
+    server = start_aerie(aerie_bin, ca_dir, "readme", readme_ldap_example(slapd), tmp_path)
+    try:
+        r = helpers.run([aerie_bin, "conf", "check", "-c", str(server.config)], timeout=60)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert imap_login(server, "alice", PEOPLE["alice"].password) == ("OK", ""), server.log()[-3000:]
+        assert pop3_login(server, "bob", PEOPLE["bob"].password) == ("OK", ""), server.log()[-3000:]
+        assert imap_login(server, "alice", "wrong")[0] == "NO"
+    finally:
+        assert server.stop_if_running() == 0, server.log()[-3000:]
+
+
 def test_restart_between_logins_reconnects(servers, slapd):
     """The pooled connections (several, from concurrent logins) die with the old slapd; the next login notices
     (LDAP_SERVER_DOWN), drops them all and retries on a fresh connection instead of failing."""
