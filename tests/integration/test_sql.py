@@ -20,6 +20,7 @@ import helpers
 from test_ldap import AUTH_FAILED, UNAVAILABLE, imap_login, pop3_login
 
 DB_USER = "aerie_auth"
+TLS_USER = "aerie_tls"  # pg_hba.conf lets this role in over TLS only
 DB_PASSWORD = "Db-Secret-8kQ"
 PEOPLE = {
     "alice": "Alice-Sql-1x",  # SHA512-CRYPT
@@ -50,7 +51,7 @@ class Postgres:
 
     def start(self) -> None:
         self._as_postgres([pg_bin("pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-w", "-t", "60",
-                           "-o", f"-p {self.port} -k {self.socket_dir} -h 127.0.0.1", "start"])
+                           "-o", f"-p {self.port} -k {self.socket_dir} -h localhost", "start"])
 
     def stop(self) -> None:
         self._as_postgres([pg_bin("pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"])
@@ -61,7 +62,7 @@ class Postgres:
 
 
 @pytest.fixture(scope="session")
-def postgres(tmp_path_factory, vmail):
+def postgres(tmp_path_factory, vmail, ca_dir):
     try:
         pwd.getpwnam("postgres")
     except KeyError:
@@ -81,6 +82,17 @@ def postgres(tmp_path_factory, vmail):
     os.chown(log, pwd.getpwnam("postgres").pw_uid, -1)
     server._as_postgres([pg_bin("initdb"), "-D", str(data), "-U", "postgres", "--pwfile", str(pwfile),
                          "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8", "--no-sync"])
+    # TLS with a certificate for localhost from the session's test CA; TLS_USER may only connect over it.
+    tls = helpers.make_tls(directory / "tls", ca_dir=ca_dir)
+    os.chown(tls.key, pwd.getpwnam("postgres").pw_uid, -1)
+    server.ca = directory / "ca.pem"
+    server.ca.write_text(tls.ca.read_text())
+    with open(data / "postgresql.conf", "a") as conf:
+        conf.write(f"ssl = on\nssl_cert_file = '{tls.cert}'\nssl_key_file = '{tls.key}'\n")
+    hba = data / "pg_hba.conf"
+    only_tls = "".join(f"hostssl all {TLS_USER} {net} scram-sha-256\nhost all {TLS_USER} {net} reject\n"
+                       for net in ("127.0.0.1/32", "::1/128"))
+    hba.write_text(only_tls + hba.read_text())
     server.start()
     server._as_postgres([pg_bin("createdb"), "-h", str(sockets), "-p", str(server.port), "mail"])
     uid, gid = vmail
@@ -97,10 +109,11 @@ def postgres(tmp_path_factory, vmail):
         rows.append(f"('{name}', 'example.com', '{stored}', '{home_root / name}', {uid}, {gid}, {nologin})")
     server.psql(f"""
 CREATE ROLE {DB_USER} LOGIN PASSWORD '{DB_PASSWORD}';
+CREATE ROLE {TLS_USER} LOGIN PASSWORD '{DB_PASSWORD}';
 CREATE TABLE users (userid TEXT PRIMARY KEY, domain TEXT NOT NULL, password TEXT NOT NULL, home TEXT NOT NULL,
                     uid INTEGER NOT NULL, gid INTEGER NOT NULL, disabled BOOLEAN NOT NULL);
 INSERT INTO users VALUES {", ".join(rows)};
-GRANT SELECT ON users TO {DB_USER};
+GRANT SELECT ON users TO {DB_USER}, {TLS_USER};
 """)
     yield server
     try:
@@ -113,16 +126,16 @@ PASSDB_QUERY = ("SELECT userid AS user, password, CASE WHEN disabled THEN '' END
                 "FROM users WHERE userid = '%{user}'")
 
 
-def sql_sections(postgres) -> str:
+def sql_sections(postgres, host: str = "127.0.0.1", user: str = DB_USER, tls: str = "sslmode = disable") -> str:
     return f"""
 sql_driver = pgsql
-pgsql 127.0.0.1 {{
+pgsql {host} {{
   parameters {{
     port = {postgres.port}
     dbname = mail
-    user = {DB_USER}
+    user = {user}
     password = {DB_PASSWORD}
-    sslmode = disable
+    {tls}
     connect_timeout = 2
   }}
 }}
@@ -140,14 +153,44 @@ userdb sql {{
 
 
 @pytest.fixture(scope="module")
-def server(aerie_bin, ca_dir, postgres, tmp_path_factory):
+def servers(aerie_bin, ca_dir, postgres, tmp_path_factory):
     from test_ldap import start_aerie
     tmp = tmp_path_factory.mktemp("sql-aerie")
     helpers.make_readable_by_all(tmp)
-    made = start_aerie(aerie_bin, ca_dir, "sql", sql_sections(postgres), tmp)
-    yield made
-    rc = made.stop_if_running()
-    assert rc == 0, made.log()[-3000:]
+    other_ca = tmp / "other-ca"
+    helpers.make_ca(other_ca)
+    helpers.make_readable_by_all(other_ca)
+    plans = {
+        "plain": sql_sections(postgres),
+        "tls": sql_sections(postgres, "localhost", TLS_USER, f"sslmode = verify-full\n    sslrootcert = {postgres.ca}"),
+        "wrong_ca": sql_sections(postgres, "localhost", TLS_USER,
+                                 f"sslmode = verify-full\n    sslrootcert = {other_ca / 'ca.pem'}"),
+        "no_tls": sql_sections(postgres, "localhost", TLS_USER),
+    }
+    made = {}
+    try:
+        for name, sections in plans.items():
+            made[name] = start_aerie(aerie_bin, ca_dir, name, sections, tmp)
+        yield made
+    finally:
+        bad = [(name, rc, s.log()[-2000:]) for name, s in made.items() if (rc := s.stop_if_running()) != 0]
+        assert not bad, bad
+
+
+@pytest.fixture(scope="module")
+def server(servers):
+    return servers["plain"]
+
+
+def test_tls_to_the_database(servers):
+    """sslmode = verify-full with the CA that issued PostgreSQL's certificate logs in (the role may connect over
+    TLS only); another CA, or no TLS at all, is a temporary failure: the password was never checked."""
+    assert imap_login(servers["tls"], "alice", PEOPLE["alice"]) == ("OK", ""), servers["tls"].log()[-3000:]
+    assert pop3_login(servers["tls"], "bob", PEOPLE["bob"]) == ("OK", "")
+    for kind in ("wrong_ca", "no_tls"):
+        typ, text = imap_login(servers[kind], "alice", PEOPLE["alice"])
+        assert typ == "NO" and UNAVAILABLE in text, (kind, text)
+        assert "sql(alice" in servers[kind].log()
 
 
 def test_imap_and_pop3_logins(server, postgres):
