@@ -39,6 +39,30 @@ import Testing
         #expect(!Dump.render(s, nonDefaultOnly: false).contains("secret"))
     }
 
+    @Test func aDatabaseOverTheNetworkWithoutACheckedCertificateIsAWarning() throws {
+        func warnings(_ host: String, _ sslmode: String) throws -> [String] {
+            let c = try #require(loadOK("""
+                pgsql \(host) {
+                  parameters {
+                    \(sslmode.isEmpty ? "" : "sslmode = \(sslmode)")
+                  }
+                }
+                passdb sql {
+                  query = SELECT password FROM users WHERE userid = '%{user}'
+                }
+                """))
+            return c.securityWarnings().filter { $0.hasPrefix("pgsql") }
+        }
+        #expect(try warnings("db.example.com", "require") == [
+            "pgsql db.example.com: sslmode = require: the database's certificate is not checked, so anyone on the "
+                + "path can read the database password and the users' password hashes (use sslmode = verify-full)",
+        ])
+        #expect(try warnings("db.example.com", "").count == 1)
+        #expect(try warnings("db.example.com", "verify-full").isEmpty)
+        #expect(try warnings("127.0.0.1", "").isEmpty)
+        #expect(try warnings("localhost", "disable").isEmpty)
+    }
+
     @Test func onlyParametersGoInsideAPgsqlSection() {
         let errors = loadErrors("""
             pgsql localhost {
