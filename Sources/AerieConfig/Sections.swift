@@ -275,9 +275,14 @@ extension Builder {
         values.filter { $0.key.hasPrefix("ldap_") || $0.key.hasPrefix("ssl_client_") }.mapValues(\.stringValue)
     }
 
-    /// `query` / `iterate_query` of an `sql` passdb/userdb.
+    /// `query` / `iterate_query` of an `sql` passdb/userdb (also written `passdb_sql_query`, `userdb_sql_query`,
+    /// `userdb_sql_iterate_query`).
     static func sqlValues(_ values: [String: SettingValue]) -> [String: String] {
-        values.filter { $0.key == "query" || $0.key == "iterate_query" }.mapValues(\.stringValue)
+        var out: [String: String] = [:]
+        for key in ["query", "iterate_query"] {
+            if let v = values[key] ?? values["sql_" + key] { out[key] = v.stringValue }
+        }
+        return out
     }
 
     /// `pgsql HOST { parameters { NAME = VALUE … } }` (Dovecot 2.4): the PostgreSQL server the sql drivers use;

@@ -202,7 +202,7 @@ enum Registry {
         SettingDef("mechanisms", .list), SettingDef("username_filter", .string), SettingDef("use_worker", .bool, "no"),
         SettingDef("override_fields", .string), SettingDef("default_fields", .string), SettingDef("service_name", .string),
         SettingDef("ldap_bind", .bool, "no"), SettingDef("ldap_bind_userdn", .string),
-        SettingDef("ldap_filter", .string), SettingDef("query", .string),
+        SettingDef("ldap_filter", .string), SettingDef("query", .string), SettingDef("sql_query", .string),
     ], prefixes: ["passdb_"])
 
     static let userdb = SettingTable([
@@ -214,7 +214,8 @@ enum Registry {
         SettingDef("static_allow_all_users", .bool, "no"),
         SettingDef("override_fields", .string), SettingDef("default_fields", .string),
         SettingDef("ldap_filter", .string), SettingDef("ldap_iterate_filter", .string),
-        SettingDef("query", .string), SettingDef("iterate_query", .string),
+        SettingDef("query", .string), SettingDef("iterate_query", .string), SettingDef("sql_query", .string),
+        SettingDef("sql_iterate_query", .string),
     ], prefixes: ["userdb_"])
 
     static let namespace = SettingTable([

@@ -188,7 +188,7 @@ public enum Support {
         (.enforced, ["driver", "args", "passwd_file_path", "default_password_scheme", "deny", "master", "pass",
                      "result_success", "result_failure", "result_internalfail", "skip", "override_fields",
                      "default_fields", "mechanisms", "username_filter", "ldap_bind", "ldap_bind_userdn",
-                     "ldap_filter", "query"]),
+                     "ldap_filter", "query", "sql_query"]),
         (.notImplemented(notYet), ["service_name"]),
         (.noEffect("passwd-file lookups run on Aerie's hashing pool and LDAP ones on its LDAP threads; there are no auth "
                    + "worker processes"),
@@ -197,9 +197,10 @@ public enum Support {
 
     public static let userdb: [String: SettingSupport] = table([
         (.enforced, ["driver", "args", "passwd_file_path", "result_success", "result_failure", "result_internalfail",
-                     "skip", "override_fields", "default_fields", "static_allow_all_users", "ldap_filter", "query"]),
+                     "skip", "override_fields", "default_fields", "static_allow_all_users", "ldap_filter", "query",
+                     "sql_query"]),
         (.notImplemented("Aerie does not iterate users"), ["ldap_iterate_filter"]),
-        (.noEffect("Aerie does not iterate users (there is no doveadm user '*')"), ["iterate_query"]),
+        (.noEffect("Aerie does not iterate users (there is no doveadm user '*')"), ["iterate_query", "sql_iterate_query"]),
         (.noEffect("passwd-file lookups run on Aerie's hashing pool and LDAP ones on its LDAP threads; there are no auth "
                    + "worker processes"),
          ["use_worker"]),

@@ -63,6 +63,19 @@ import Testing
         #expect(try warnings("localhost", "disable").isEmpty)
     }
 
+    @Test func theLongNamesWork() throws {
+        let loaded = try #require(loadOK("""
+            passdb sql {
+              passdb_sql_query = SELECT password FROM users WHERE userid = '%{user}'
+            }
+            userdb sql {
+              userdb_sql_query = SELECT home FROM users WHERE userid = '%{user}'
+            }
+            """))
+        #expect(loaded.settings.passdbs.first?.sql["query"] == "SELECT password FROM users WHERE userid = '%{user}'")
+        #expect(loaded.settings.userdbs.first?.sql["query"] == "SELECT home FROM users WHERE userid = '%{user}'")
+    }
+
     @Test func onlyParametersGoInsideAPgsqlSection() {
         let errors = loadErrors("""
             pgsql localhost {
