@@ -194,11 +194,15 @@ public struct SQLConnectionSettings: Sendable, Equatable {
 final class SQLDatabase: Sendable {
     let settings: SQLConnectionSettings
     private let client: PostgresClient
-    /// postgres-nio's own log is dropped: failures reach Aerie's log through the driver (never a bound value).
-    private let logger = Logger(label: "aerie.sql", factory: { _ in SwiftLogNoOpLogHandler() })
+    /// postgres-nio's own log is dropped but for the last connection failure, which the driver's timeout error
+    /// names (a refused connection, a rejected certificate or role); failures reach Aerie's log through the driver.
+    private let lastConnectionError = LastConnectionError()
+    private let logger: Logger
 
     init(settings: SQLConnectionSettings) throws {
         self.settings = settings
+        let last = lastConnectionError
+        logger = Logger(label: "aerie.sql", factory: { _ in last })
         let tls: PostgresClient.Configuration.TLS
         switch settings.sslMode {
         case "disable": tls = .disable
@@ -263,7 +267,9 @@ final class SQLDatabase: Sendable {
             }
             group.addTask {
                 try? await Task.sleep(for: deadline)
-                return Task.isCancelled ? nil : .failure("no answer from the database within \(deadline)")
+                guard !Task.isCancelled else { return nil }
+                let why = self.lastConnectionError.message.map { " (last connection error: \($0))" } ?? ""
+                return .failure("no answer from the database within \(deadline)\(why)")
             }
             var result: Outcome = .failure("no answer from the database")
             for await outcome in group {
@@ -273,6 +279,7 @@ final class SQLDatabase: Sendable {
                 }
             }
             group.cancelAll()
+            if case .rows = result { self.lastConnectionError.clear() }
             return result
         }
     }
@@ -298,6 +305,43 @@ final class SQLDatabase: Sendable {
         default:
             return nil
         }
+    }
+}
+
+/// Keeps the last connection failure postgres-nio logs (`psql_error`), bounded and sanitized; logs nothing.
+final class LastConnectionError: LogHandler, Sendable {
+    private let last = Mutex<String?>(nil)
+
+    var message: String? { last.withLock { $0 } }
+
+    /// After a query that worked: an older failure no longer explains anything.
+    func clear() { last.withLock { $0 = nil } }
+
+    func log(event: LogEvent) {
+        guard event.level >= .info, let error = event.metadata?["psql_error"] else { return }
+        last.withLock { $0 = Self.summary(String(describing: error)) }
+    }
+
+    /// The server's message when there is one (`message: pg_hba.conf rejects …`), else the error; one line, bounded.
+    static func summary(_ description: String) -> String {
+        var text = Substring(description)
+        if let range = text.range(of: "message: ") { text = text[range.upperBound...] }
+        return String(text.unicodeScalars.prefix(240).map { $0.value < 0x20 || $0.value == 0x7F ? " " : Character($0) })
+    }
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { nil }
+        set {}
+    }
+
+    var metadata: Logger.Metadata {
+        get { [:] }
+        set {}
+    }
+
+    var logLevel: Logger.Level {
+        get { .info }
+        set {}
     }
 }
 

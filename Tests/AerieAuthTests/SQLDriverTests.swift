@@ -90,6 +90,8 @@ import Testing
         #expect(await auth.lookup("alice") == .failure(.temporaryFailure))
         let text = log.lines.map(\.message).joined(separator: "\n")
         #expect(text.contains("sql(alice,192.0.2.1)"), "\(text)")
+        // The pool's retries hide the failure; the error names the last one.
+        #expect(text.contains("last connection error") && text.contains("Connection refused"), "\(text)")
         #expect(!text.contains("db-Secret-7") && !text.contains("Alice-pw-1"))
         await pool.shutdown()
     }

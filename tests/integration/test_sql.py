@@ -191,6 +191,9 @@ def test_tls_to_the_database(servers):
         typ, text = imap_login(servers[kind], "alice", PEOPLE["alice"])
         assert typ == "NO" and UNAVAILABLE in text, (kind, text)
         assert "sql(alice" in servers[kind].log()
+    # The log says why: the certificate's issuer is unknown; pg_hba.conf refuses the role without TLS.
+    assert "last connection error" in servers["wrong_ca"].log()
+    assert "no encryption" in servers["no_tls"].log(), servers["no_tls"].log()[-2000:]
 
 
 def test_imap_and_pop3_logins(server, postgres):
