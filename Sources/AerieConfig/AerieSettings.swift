@@ -61,6 +61,9 @@ public struct AerieSettings: Sendable {
     public var userdbs: [UserDBSettings] = []
     public var services: [ServiceSettings] = []
     public var namespaces: [NamespaceSettings] = []
+    /// `pgsql HOST { parameters { NAME = VALUE } }`: `pgsql_host` and `pgsql_parameter:NAME` (the SQL drivers'
+    /// connection).
+    public var pgsql: [String: String] = [:]
 
     /// Current typed value of every known global setting.
     var store: [String: SettingValue] = [:]

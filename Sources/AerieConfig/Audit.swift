@@ -48,7 +48,21 @@ enum Audit {
             }
         }
         out += ldapWarnings(s)
+        out += sqlWarnings(s)
         return out
+    }
+
+    /// An `sql` passdb/userdb whose PostgreSQL server is reached over the network without a checked certificate
+    /// (`sslmode = verify-ca` / `verify-full`) sends the database password and the users' hashes to whoever
+    /// answers; loopback and unix sockets stay on this machine.
+    static func sqlWarnings(_ s: AerieSettings) -> [String] {
+        guard s.passdbs.contains(where: { $0.driver == "sql" }) || s.userdbs.contains(where: { $0.driver == "sql" })
+        else { return [] }
+        let host = s.pgsql["pgsql_parameter:host"] ?? s.pgsql["pgsql_host"] ?? "localhost"
+        let mode = s.pgsql["pgsql_parameter:sslmode"] ?? "prefer"
+        if host.hasPrefix("/") || isLoopback("ldap://" + host) || mode.hasPrefix("verify-") { return [] }
+        return ["pgsql \(host): sslmode = \(mode): the database's certificate is not checked, so anyone on the path "
+                + "can read the database password and the users' password hashes (use sslmode = verify-full)"]
     }
 
     /// An `ldap` passdb/userdb whose connection is not TLS sends the service DN's password, users' passwords

@@ -51,6 +51,7 @@ struct Builder {
         case "passdb": buildPassDB(b)
         case "userdb": buildUserDB(b)
         case "namespace": buildNamespace(b)
+        case "pgsql": buildPgsql(b)
         case "protocol": buildProtocol(b)
         case "local", "remote", "local_name": buildConnectionFilter(b)
         case "plugin":

@@ -232,6 +232,7 @@ extension Builder {
         guard let r = authDB(b, table: Registry.passdb) else { return }
         var p = PassDBSettings(name: r.name, driver: r.driver, passwdFilePath: r.path, fields: r.fields)
         p.ldap = Self.ldapValues(r.values)
+        p.sql = Self.sqlValues(r.values)
         p.fieldTemplates = fieldTemplates
         if let s = r.scheme { p.defaultPasswordScheme = s }
         if case .bool(let x)? = r.values["deny"] { p.deny = x }
@@ -261,6 +262,7 @@ extension Builder {
             u.staticAllowAllUsers = ["yes", "y", "1", "true"].contains(v.lowercased())
         }
         u.ldap = Self.ldapValues(r.values)
+        u.sql = Self.sqlValues(r.values)
         u.fieldTemplates = fieldTemplates
         u.defaultFields = r.defaultFields
         u.overrideFields = r.overrideFields
@@ -271,6 +273,45 @@ extension Builder {
     /// `ldap_*` and `ssl_client_*` settings written inside a passdb/userdb section (they override the global ones).
     static func ldapValues(_ values: [String: SettingValue]) -> [String: String] {
         values.filter { $0.key.hasPrefix("ldap_") || $0.key.hasPrefix("ssl_client_") }.mapValues(\.stringValue)
+    }
+
+    /// `query` / `iterate_query` of an `sql` passdb/userdb (also written `passdb_sql_query`, `userdb_sql_query`,
+    /// `userdb_sql_iterate_query`).
+    static func sqlValues(_ values: [String: SettingValue]) -> [String: String] {
+        var out: [String: String] = [:]
+        for key in ["query", "iterate_query"] {
+            if let v = values[key] ?? values["sql_" + key] { out[key] = v.stringValue }
+        }
+        return out
+    }
+
+    /// `pgsql HOST { parameters { NAME = VALUE … } }` (Dovecot 2.4): the PostgreSQL server the sql drivers use;
+    /// the parameters are libpq's connection keywords (dbname, user, password, port, sslmode, sslrootcert, …).
+    mutating func buildPgsql(_ b: Block) {
+        checkSectionKind(b)
+        var record = SectionRecord(kind: b.kind, name: b.name)
+        if let host = b.name { settings.pgsql["pgsql_host"] = host }
+        for e in b.entries {
+            switch e {
+            case .setting(let key, _, let loc, _):
+                diags.error(
+                    loc, "pgsql { \(Lexer.preview(key)) } is not a setting: write it in pgsql HOST { parameters { } }")
+            case .block(let inner):
+                guard inner.kind == "parameters", inner.name == nil else {
+                    diags.error(
+                        inner.loc,
+                        "Section '\(Lexer.preview(inner.kind))' is not supported inside pgsql { } (valid: parameters)")
+                    continue
+                }
+                var child = SectionRecord(kind: "parameters", name: nil)
+                for case .setting(let k, let raw, _, _) in inner.entries {
+                    settings.pgsql["pgsql_parameter:" + k] = raw.text
+                    child.values.append((k, k == "password" ? "# hidden" : raw.text))
+                }
+                record.children.append(child)
+            }
+        }
+        settings.otherSections.append(record)
     }
 
     static let specialUses: Set<String> = ["\\All", "\\Archive", "\\Drafts", "\\Flagged", "\\Important", "\\Junk", "\\Sent", "\\Trash"]

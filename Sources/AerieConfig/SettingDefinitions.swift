@@ -164,6 +164,8 @@ enum Registry {
         SettingDef("ldap_scope", .enumeration(["base", "onelevel", "subtree"]), "subtree"), SettingDef("ldap_version", u32, "3"),
         SettingDef("ldap_deref", .enumeration(["never", "searching", "finding", "always"]), "never"),
         SettingDef("ldap_debug_level", u32, "0"), SettingDef("ldap_connection_group", .string),
+        // SQL (2.4: sql_driver and pgsql HOST { parameters { } } replace dovecot-sql.conf.ext's connect =)
+        SettingDef("sql_driver", .string),
         // Events / metrics
         SettingDef("event_exporter_driver", .string, "log"), SettingDef("event_exporter_format", .enumeration(["json", "tab-text"]), "json"),
         SettingDef("event_exporter_time_format", .enumeration(["rfc3339", "unix"]), "rfc3339"),
@@ -202,7 +204,7 @@ enum Registry {
         SettingDef("mechanisms", .list), SettingDef("username_filter", .string), SettingDef("use_worker", .bool, "no"),
         SettingDef("override_fields", .string), SettingDef("default_fields", .string), SettingDef("service_name", .string),
         SettingDef("ldap_bind", .bool, "no"), SettingDef("ldap_bind_userdn", .string),
-        SettingDef("ldap_filter", .string),
+        SettingDef("ldap_filter", .string), SettingDef("query", .string), SettingDef("sql_query", .string),
     ], prefixes: ["passdb_"])
 
     static let userdb = SettingTable([
@@ -214,6 +216,8 @@ enum Registry {
         SettingDef("static_allow_all_users", .bool, "no"),
         SettingDef("override_fields", .string), SettingDef("default_fields", .string),
         SettingDef("ldap_filter", .string), SettingDef("ldap_iterate_filter", .string),
+        SettingDef("query", .string), SettingDef("iterate_query", .string), SettingDef("sql_query", .string),
+        SettingDef("sql_iterate_query", .string),
     ], prefixes: ["userdb_"])
 
     static let namespace = SettingTable([

@@ -55,7 +55,7 @@ public enum Support {
             "login_max_unauthenticated_per_ip", "login_max_connection_rate_per_ip",
             "login_tls_handshake_timeout", "login_ip_limits_exempt_networks",
             "ldap_uris", "ldap_auth_dn", "ldap_auth_dn_password", "ldap_base", "ldap_starttls", "ldap_scope",
-            "ldap_deref", "ssl_client_ca_file", "ssl_client_require_valid_cert",
+            "ldap_deref", "ssl_client_ca_file", "ssl_client_require_valid_cert", "sql_driver",
         ]),
         (.notImplemented("Aerie always says BYE to its clients when it stops"), ["shutdown_clients"]),
         (.noEffect("Aerie's Maildir and index formats are the same whatever the storage version"),
@@ -188,7 +188,7 @@ public enum Support {
         (.enforced, ["driver", "args", "passwd_file_path", "default_password_scheme", "deny", "master", "pass",
                      "result_success", "result_failure", "result_internalfail", "skip", "override_fields",
                      "default_fields", "mechanisms", "username_filter", "ldap_bind", "ldap_bind_userdn",
-                     "ldap_filter"]),
+                     "ldap_filter", "query", "sql_query"]),
         (.notImplemented(notYet), ["service_name"]),
         (.noEffect("passwd-file lookups run on Aerie's hashing pool and LDAP ones on its LDAP threads; there are no auth "
                    + "worker processes"),
@@ -197,8 +197,10 @@ public enum Support {
 
     public static let userdb: [String: SettingSupport] = table([
         (.enforced, ["driver", "args", "passwd_file_path", "result_success", "result_failure", "result_internalfail",
-                     "skip", "override_fields", "default_fields", "static_allow_all_users", "ldap_filter"]),
+                     "skip", "override_fields", "default_fields", "static_allow_all_users", "ldap_filter", "query",
+                     "sql_query"]),
         (.notImplemented("Aerie does not iterate users"), ["ldap_iterate_filter"]),
+        (.noEffect("Aerie does not iterate users (there is no doveadm user '*')"), ["iterate_query", "sql_iterate_query"]),
         (.noEffect("passwd-file lookups run on Aerie's hashing pool and LDAP ones on its LDAP threads; there are no auth "
                    + "worker processes"),
          ["use_worker"]),
@@ -219,7 +221,8 @@ public enum Support {
     /// Section kinds (`name [filter] { }`).
     public static let sections: [String: SettingSupport] = table([
         (.enforced, ["service", "passdb", "userdb", "namespace", "mailbox", "protocol", "plugin", "mail_plugins",
-                     "inet_listener", "unix_listener", "fifo_listener", "auth_policy", "ldap", "fields"]),
+                     "inet_listener", "unix_listener", "fifo_listener", "auth_policy", "ldap", "fields",
+                     "pgsql"]),
         (.notImplemented("local and remote filters are not applied per connection yet; put the settings at the top "
                          + "level or in protocol { }"), ["local", "remote", "local_name"]),
         (.notImplemented(noQuota), ["quota"]),
@@ -279,9 +282,9 @@ public enum Support {
 
     /// passdb and userdb drivers.
     public static let authDrivers: [String: SettingSupport] = table([
-        (.enforced, ["passwd-file", "static", "prefetch", "ldap"]),
-        (.notImplemented("use a passwd-file or ldap passdb and userdb (or a static userdb)"), [
-            "sql", "pam", "passwd", "shadow", "bsdauth", "checkpassword", "lua", "oauth2",
+        (.enforced, ["passwd-file", "static", "prefetch", "ldap", "sql"]),
+        (.notImplemented("use a passwd-file, ldap or sql passdb and userdb (or a static userdb)"), [
+            "pam", "passwd", "shadow", "bsdauth", "checkpassword", "lua", "oauth2",
             "imap", "dict", "vpopmail",
         ]),
     ])

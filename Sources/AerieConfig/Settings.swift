@@ -42,6 +42,8 @@ public struct PassDBSettings: Sendable {
     public var ldap: [String: String] = [:]
     /// `fields { name = template }` as written (LDAP's attribute mapping).
     public var fieldTemplates: [String: String] = [:]
+    /// `query` / `iterate_query` of an `sql` passdb/userdb.
+    public var sql: [String: String] = [:]
 
     public init(name: String, driver: String, passwdFilePath: String = "", defaultPasswordScheme: String = "CRYPT",
                 deny: Bool = false, master: Bool = false, fields: [String: String] = [:]) {
@@ -68,6 +70,8 @@ public struct UserDBSettings: Sendable {
     public var ldap: [String: String] = [:]
     /// `fields { name = template }` as written (LDAP's attribute mapping).
     public var fieldTemplates: [String: String] = [:]
+    /// `query` / `iterate_query` of an `sql` passdb/userdb.
+    public var sql: [String: String] = [:]
 
     public init(name: String, driver: String, passwdFilePath: String = "", fields: [String: String] = [:]) {
         self.name = name; self.driver = driver; self.passwdFilePath = passwdFilePath; self.fields = fields

@@ -211,6 +211,8 @@ public final class AerieServer: Sendable {
             if db.driver == "ldap" {
                 spec.options = try ldapOptions(
                     kind: "passdb", name: db.name, section: db.ldap, fields: db.fieldTemplates, settings: settings)
+            } else if db.driver == "sql" {
+                spec.options = try sqlOptions(kind: "passdb", name: db.name, section: db.sql, settings: settings)
             }
             return spec
         }
@@ -231,6 +233,8 @@ public final class AerieServer: Sendable {
             if db.driver == "ldap" {
                 spec.options = try ldapOptions(
                     kind: "userdb", name: db.name, section: db.ldap, fields: db.fieldTemplates, settings: settings)
+            } else if db.driver == "sql" {
+                spec.options = try sqlOptions(kind: "userdb", name: db.name, section: db.sql, settings: settings)
             }
             return spec
         }

@@ -22,5 +22,9 @@ extension AerieServer {
     /// password-hashing threads. Started at first use (a server without LDAP starts none).
     static let ldapWorkers = LDAPWorkers()
     /// The drivers the auth process serves with and `aerie conf check` validates against.
-    static var authDrivers: AuthDriverRegistry { .withLDAP(workers: ldapWorkers) }
+    static var authDrivers: AuthDriverRegistry {
+        var registry = AuthDriverRegistry.withLDAP(workers: ldapWorkers)
+        registry.addSQL()
+        return registry
+    }
 }

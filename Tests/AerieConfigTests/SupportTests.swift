@@ -47,7 +47,7 @@ import Testing
         ("event_exporter log {\n}", "event_exporter log { }", 1),
         ("quota \"User quota\" {\n}", "quota User quota { }", 1),
         ("passdb pam {\n}", "passdb driver pam", 1),
-        ("userdb sql {\n}", "userdb driver sql", 1),
+        ("userdb lua {\n}", "userdb driver lua", 1),
         ("auth_mechanisms = plain oauthbearer", "auth_mechanisms = oauthbearer", 1),
         ("remote 10.0.0.0/8 {\n  auth_failure_delay = 5 secs\n}", "remote 10.0.0.0/8 { }", 1),
         ("service auth {\n  unix_listener auth-client {\n  }\n}", "service auth { }", 1),

@@ -1,0 +1,98 @@
+import AerieCore
+@testable import AerieAuth
+import AerieTestSupport
+import Testing
+
+/// The `sql` passdb/userdb without a server: query → bound parameters, settings, a database that is down
+/// (tests/integration/test_sql.py runs PostgreSQL).
+@Suite struct SQLDriverTests {
+    @Test func variablesBecomeBoundParameters() throws {
+        let query = try SQLQueryTemplate(
+            "SELECT password FROM users WHERE userid = '%{user | username}' AND domain = '%{user | domain}'")
+        #expect(query.sql == "SELECT password FROM users WHERE userid = $1 AND domain = $2")
+        #expect(query.parameters == ["%{user | username}", "%{user | domain}"])
+        let request = AuthLookupRequest(user: "alice@example.org", service: "imap", remoteIP: "192.0.2.1")
+        #expect(query.values(for: request) == ["alice", "example.org"])
+    }
+
+    @Test func unquotedAndRepeatedVariablesShareOneParameter() throws {
+        let query = try SQLQueryTemplate(
+            "SELECT 1 FROM u WHERE (a = %{user} OR b = '%{user}') AND ip <> %{remote_ip} AND x LIKE 'a%%'")
+        #expect(query.sql == "SELECT 1 FROM u WHERE (a = $1 OR b = $1) AND ip <> $2 AND x LIKE 'a%'")
+        let request = AuthLookupRequest(user: "bob", service: "pop3", remoteIP: "198.51.100.7")
+        #expect(query.values(for: request) == ["bob", "198.51.100.7"])
+    }
+
+    /// A variable inside a longer literal is concatenated to it, never pasted into it.
+    @Test func aVariableInsideALiteralIsConcatenated() throws {
+        let query = try SQLQueryTemplate("SELECT '/srv/mail/%{user | domain}/x' AS home, 'it''s' AS q")
+        #expect(query.sql == "SELECT ('/srv/mail/' || $1 || '/x') AS home, 'it''s' AS q")
+    }
+
+    /// Injection attempts stay values: the SQL text is the same whatever the user name.
+    @Test(arguments: ["x' OR '1'='1", "a'; DROP TABLE users; --", "%{user}", "$1", "\\' OR 1=1 --"])
+    func injectedUserNamesNeverReachTheSQLText(user: String) throws {
+        let query = try SQLQueryTemplate("SELECT password FROM users WHERE name = '%{user}'")
+        #expect(query.sql == "SELECT password FROM users WHERE name = $1")
+        #expect(query.values(for: AuthLookupRequest(user: user, service: "imap")) == [user])
+    }
+
+    @Test func malformedQueriesAreRefused() {
+        #expect(throws: SQLQueryTemplate.ParseError.unterminatedVariable) { try SQLQueryTemplate("SELECT %{user") }
+        #expect(throws: SQLQueryTemplate.ParseError.unterminatedLiteral) { try SQLQueryTemplate("SELECT 'abc") }
+        #expect(throws: SQLQueryTemplate.ParseError.invalidVariable("%{nosuch}")) {
+            try SQLQueryTemplate("SELECT %{nosuch}")
+        }
+    }
+
+    @Test func connectionSettings() throws {
+        let p = SQLConnectionSettings.parameterPrefix
+        let settings = try SQLConnectionSettings(options: [
+            "pgsql_host": "db.example.org", p + "port": "6543", p + "dbname": "mail", p + "user": "dovecot",
+            p + "password": "pw", p + "sslmode": "verify-full", p + "sslrootcert": "/etc/ssl/ca.pem",
+        ])
+        #expect(settings.host == "db.example.org" && settings.port == 6543 && settings.database == "mail")
+        #expect(settings.sslMode == "verify-full" && settings.caFile == "/etc/ssl/ca.pem")
+        #expect(throws: SQLConfigurationError.self) {
+            try SQLConnectionSettings(options: [p + "sslmode": "verify-full"])
+        }
+        #expect(throws: SQLConfigurationError.self) { try SQLConnectionSettings(options: [p + "sslmode": "maybe"]) }
+        #expect(throws: SQLConfigurationError.self) { try SQLConnectionSettings(options: [p + "port": "x"]) }
+        #expect(throws: SQLConfigurationError.self) { try SQLConnectionSettings(options: [p + "hostaddr": "::1"]) }
+        #expect(throws: SQLConfigurationError.self) { try SQLDriverOptions.check(options: [:]) }
+        #expect(throws: SQLConfigurationError.self) {
+            try SQLDriverOptions.check(options: ["sql_driver": "mysql", "query": "SELECT 1"])
+        }
+    }
+
+    /// Nothing listens on loopback port 1: the database is down. Logins and userdb lookups are temporary
+    /// failures, never a wrong password or an unknown user.
+    @Test func aDatabaseThatIsDownIsATemporaryFailure() async throws {
+        let p = SQLConnectionSettings.parameterPrefix
+        let options = [
+            "pgsql_host": "127.0.0.1", p + "port": "1", p + "connect_timeout": "1", p + "password": "db-Secret-7",
+            "query": "SELECT password FROM users WHERE name = '%{user}'",
+        ]
+        var passdb = PassDBSpec(name: "sql", driver: "sql", path: "")
+        passdb.options = options
+        var userdb = UserDBSpec(name: "sql", driver: "sql", path: "")
+        userdb.options = options
+        var configuration = AuthServiceConfiguration(
+            passdbs: [passdb], userdbs: [userdb], defaultUID: 1000, defaultGID: 1000)
+        configuration.penalty.failureDelay = .zero
+        var registry = AuthDriverRegistry.builtIn
+        registry.addSQL()
+        let log = CollectingLog()
+        let pool = PasswordHashingPool(threads: 1)
+        let auth = try AuthService(configuration: configuration, log: log, pool: pool, registry: registry)
+        let result = await auth.authenticate(AuthRequest(user: "alice", password: "Alice-pw-1", remoteIP: "192.0.2.1"))
+        #expect(result == .failure(.temporaryFailure))
+        #expect(await auth.lookup("alice") == .failure(.temporaryFailure))
+        let text = log.lines.map(\.message).joined(separator: "\n")
+        #expect(text.contains("sql(alice,192.0.2.1)"), "\(text)")
+        // The pool's retries hide the failure; the error names the last one.
+        #expect(text.contains("last connection error") && text.contains("Connection refused"), "\(text)")
+        #expect(!text.contains("db-Secret-7") && !text.contains("Alice-pw-1"))
+        await pool.shutdown()
+    }
+}

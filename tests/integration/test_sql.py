@@ -1,0 +1,266 @@
+"""The `sql` passdb and userdb against Debian's PostgreSQL: a cluster made by the test in a temporary directory
+(one per test session), run as the `postgres` user on a free loopback port. Logins over IMAP and POP3 with
+SHA512-CRYPT and ARGON2ID hashes, wrong passwords, SQL injection through the user name (values are bound
+parameters, never SQL text), LMTP delivery through the sql userdb, and the database stopped mid-run (a quick
+temporary failure) then started again (logins recover without restarting Aerie)."""
+
+from __future__ import annotations
+
+import glob
+import os
+import pwd
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+import helpers
+from test_ldap import AUTH_FAILED, UNAVAILABLE, imap_login, pop3_login
+
+DB_USER = "aerie_auth"
+TLS_USER = "aerie_tls"  # pg_hba.conf lets this role in over TLS only
+DB_PASSWORD = "Db-Secret-8kQ"
+PEOPLE = {
+    "alice": "Alice-Sql-1x",  # SHA512-CRYPT
+    "bob": "Bob-Sql-2y",  # ARGON2ID
+    "carol": "Carol-Sql-3z",  # nologin
+}
+
+
+def pg_bin(name: str) -> str:
+    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
+    if not found:
+        pytest.fail("PostgreSQL missing: apt-get install postgresql (scripts/test.sh installs it)")
+    return found[-1]
+
+
+@dataclass
+class Postgres:
+    data: Path
+    socket_dir: Path
+    port: int
+    log: Path
+
+    def _as_postgres(self, cmd: list[str], **kw) -> subprocess.CompletedProcess:
+        done = subprocess.run(["runuser", "-u", "postgres", "--", *cmd], capture_output=True, text=True,
+                              timeout=120, **kw)
+        assert done.returncode == 0, (cmd, done.stdout, done.stderr)
+        return done
+
+    def start(self) -> None:
+        self._as_postgres([pg_bin("pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-w", "-t", "60",
+                           "-o", f"-p {self.port} -k {self.socket_dir} -h localhost", "start"])
+
+    def stop(self) -> None:
+        self._as_postgres([pg_bin("pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"])
+
+    def psql(self, sql: str) -> str:
+        return self._as_postgres([pg_bin("psql"), "-h", str(self.socket_dir), "-p", str(self.port), "-d", "mail",
+                                  "-v", "ON_ERROR_STOP=1", "-qAt", "-c", sql]).stdout
+
+
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory, vmail, ca_dir):
+    try:
+        pwd.getpwnam("postgres")
+    except KeyError:
+        pytest.fail("no postgres user: apt-get install postgresql (scripts/test.sh installs it)")
+    directory = tmp_path_factory.mktemp("pgsql")
+    helpers.make_readable_by_all(directory)
+    data, sockets = directory / "data", directory / "run"
+    for made in (data, sockets):
+        made.mkdir(mode=0o700)
+        os.chown(made, pwd.getpwnam("postgres").pw_uid, -1)
+    pwfile = directory / "pw"
+    pwfile.write_text("Superuser-Pw-5t\n")
+    os.chown(pwfile, pwd.getpwnam("postgres").pw_uid, -1)
+    server = Postgres(data, sockets, helpers.free_port(), directory / "postgres.log")
+    log = directory / "postgres.log"
+    log.touch()
+    os.chown(log, pwd.getpwnam("postgres").pw_uid, -1)
+    server._as_postgres([pg_bin("initdb"), "-D", str(data), "-U", "postgres", "--pwfile", str(pwfile),
+                         "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8", "--no-sync"])
+    # TLS with a certificate for localhost from the session's test CA; TLS_USER may only connect over it.
+    tls = helpers.make_tls(directory / "tls", ca_dir=ca_dir)
+    os.chown(tls.key, pwd.getpwnam("postgres").pw_uid, -1)
+    server.ca = directory / "ca.pem"
+    server.ca.write_text(tls.ca.read_text())
+    with open(data / "postgresql.conf", "a") as conf:
+        conf.write(f"ssl = on\nssl_cert_file = '{tls.cert}'\nssl_key_file = '{tls.key}'\n")
+    hba = data / "pg_hba.conf"
+    only_tls = "".join(f"hostssl all {TLS_USER} {net} scram-sha-256\nhost all {TLS_USER} {net} reject\n"
+                       for net in ("127.0.0.1/32", "::1/128"))
+    hba.write_text(only_tls + hba.read_text())
+    server.start()
+    server._as_postgres([pg_bin("createdb"), "-h", str(sockets), "-p", str(server.port), "mail"])
+    uid, gid = vmail
+    home_root = directory / "home"
+    home_root.mkdir()
+    os.chown(home_root, uid, gid)
+    server.home_root = home_root
+    rows = []
+    for name, password in PEOPLE.items():
+        stored = helpers.argon2id(password) if name == "bob" else helpers.sha512_crypt(password)
+        (home_root / name).mkdir()
+        os.chown(home_root / name, uid, gid)
+        nologin = "TRUE" if name == "carol" else "FALSE"
+        rows.append(f"('{name}', 'example.com', '{stored}', '{home_root / name}', {uid}, {gid}, {nologin})")
+    server.psql(f"""
+CREATE ROLE {DB_USER} LOGIN PASSWORD '{DB_PASSWORD}';
+CREATE ROLE {TLS_USER} LOGIN PASSWORD '{DB_PASSWORD}';
+CREATE TABLE users (userid TEXT PRIMARY KEY, domain TEXT NOT NULL, password TEXT NOT NULL, home TEXT NOT NULL,
+                    uid INTEGER NOT NULL, gid INTEGER NOT NULL, disabled BOOLEAN NOT NULL);
+INSERT INTO users VALUES {", ".join(rows)};
+GRANT SELECT ON users TO {DB_USER}, {TLS_USER};
+""")
+    yield server
+    try:
+        server.stop()
+    except AssertionError:
+        pass
+
+
+PASSDB_QUERY = ("SELECT userid AS user, password, CASE WHEN disabled THEN '' END AS nologin "
+                "FROM users WHERE userid = '%{user}'")
+
+
+def sql_sections(postgres, host: str = "127.0.0.1", user: str = DB_USER, tls: str = "sslmode = disable") -> str:
+    return f"""
+sql_driver = pgsql
+pgsql {host} {{
+  parameters {{
+    port = {postgres.port}
+    dbname = mail
+    user = {user}
+    password = {DB_PASSWORD}
+    {tls}
+    connect_timeout = 2
+  }}
+}}
+# Any character may reach the query: injection attempts must meet bound parameters.
+auth_username_chars =
+passdb sql {{
+  query = {PASSDB_QUERY}
+}}
+userdb sql {{
+  # LMTP recipients are user@domain.
+  query = SELECT home, uid, gid FROM users WHERE userid = '%{{user | username}}' AND domain = 'example.com'
+  iterate_query = SELECT userid AS user FROM users
+}}
+"""
+
+
+@pytest.fixture(scope="module")
+def servers(aerie_bin, ca_dir, postgres, tmp_path_factory):
+    from test_ldap import start_aerie
+    tmp = tmp_path_factory.mktemp("sql-aerie")
+    helpers.make_readable_by_all(tmp)
+    other_ca = tmp / "other-ca"
+    helpers.make_ca(other_ca)
+    helpers.make_readable_by_all(other_ca)
+    plans = {
+        "plain": sql_sections(postgres),
+        "tls": sql_sections(postgres, "localhost", TLS_USER, f"sslmode = verify-full\n    sslrootcert = {postgres.ca}"),
+        "wrong_ca": sql_sections(postgres, "localhost", TLS_USER,
+                                 f"sslmode = verify-full\n    sslrootcert = {other_ca / 'ca.pem'}"),
+        "no_tls": sql_sections(postgres, "localhost", TLS_USER),
+    }
+    made = {}
+    try:
+        for name, sections in plans.items():
+            made[name] = start_aerie(aerie_bin, ca_dir, name, sections, tmp)
+        yield made
+    finally:
+        bad = [(name, rc, s.log()[-2000:]) for name, s in made.items() if (rc := s.stop_if_running()) != 0]
+        assert not bad, bad
+
+
+@pytest.fixture(scope="module")
+def server(servers):
+    return servers["plain"]
+
+
+def test_tls_to_the_database(servers):
+    """sslmode = verify-full with the CA that issued PostgreSQL's certificate logs in (the role may connect over
+    TLS only); another CA, or no TLS at all, is a temporary failure: the password was never checked."""
+    assert imap_login(servers["tls"], "alice", PEOPLE["alice"]) == ("OK", ""), servers["tls"].log()[-3000:]
+    assert pop3_login(servers["tls"], "bob", PEOPLE["bob"]) == ("OK", "")
+    for kind in ("wrong_ca", "no_tls"):
+        typ, text = imap_login(servers[kind], "alice", PEOPLE["alice"])
+        assert typ == "NO" and UNAVAILABLE in text, (kind, text)
+        assert "sql(alice" in servers[kind].log()
+    # The log says why: the certificate's issuer is unknown; pg_hba.conf refuses the role without TLS.
+    assert "last connection error" in servers["wrong_ca"].log()
+    assert "no encryption" in servers["no_tls"].log(), servers["no_tls"].log()[-2000:]
+
+
+def test_imap_and_pop3_logins(server, postgres):
+    for name in ("alice", "bob"):
+        assert imap_login(server, name, PEOPLE[name]) == ("OK", ""), server.log()[-3000:]
+        assert pop3_login(server, name, PEOPLE[name]) == ("OK", ""), server.log()[-3000:]
+    # The home directory came from the sql userdb.
+    assert (postgres.home_root / "alice" / "Maildir").is_dir()
+
+
+def test_wrong_password_unknown_user_and_nologin(server):
+    for user, password in [("alice", "wrong"), ("bob", PEOPLE["alice"]), ("nobody", "whatever"),
+                           ("carol", PEOPLE["carol"])]:
+        typ, text = imap_login(server, user, password)
+        assert typ == "NO" and UNAVAILABLE not in text, (user, text)
+    assert pop3_login(server, "alice", "wrong")[0] == "NO"
+
+
+INJECTIONS = ["x' OR '1'='1", "alice' --", "alice'; DROP TABLE users; --", "' OR userid LIKE '%", "%{user}",
+              "alice\\", "$1", "' UNION SELECT 'alice', password, NULL FROM users --"]
+
+
+def test_sql_injection_matches_nobody(server, postgres):
+    """Each name, pasted into the SQL, would match alice (or everyone) or break the query; bound, it is the name
+    of nobody: a plain authentication failure, never a temporary one (no SQL error)."""
+    for name in INJECTIONS:
+        typ, text = imap_login(server, name, PEOPLE["alice"])
+        assert typ == "NO" and AUTH_FAILED in text, (name, text, server.log()[-2000:])
+    assert "query failed" not in server.log()
+    assert postgres.psql("SELECT count(*) FROM users").strip() == str(len(PEOPLE))
+
+
+def lmtp_rcpt(server, recipient: str) -> tuple[int, str]:
+    message = helpers.make_message(f"{time.monotonic_ns()}@sql.test", to=recipient)
+    with helpers.LMTPClient(server.lmtp_socket) as c:
+        return c.deliver("sender@example.org", [recipient], message)[recipient]
+
+
+def test_lmtp_delivery_through_the_sql_userdb(server, postgres):
+    code, text = lmtp_rcpt(server, "bob@example.com")
+    assert code == 250, text
+    assert any((postgres.home_root / "bob" / "Maildir" / "new").iterdir())
+    code, text = lmtp_rcpt(server, "nobody@example.com")
+    assert code == 550, text
+
+
+def test_no_secret_in_logs(server):
+    log = server.log() + server.output()
+    for secret in [DB_PASSWORD, *PEOPLE.values()]:
+        assert secret not in log, secret
+
+
+def test_database_stopped_mid_run_then_back(server, postgres):
+    """Runs last: stops the session's PostgreSQL. Logins fail quickly as temporary failures (never a wrong
+    password), deliveries are deferred; once the database is back the same server logs in again."""
+    assert imap_login(server, "alice", PEOPLE["alice"])[0] == "OK"
+    postgres.stop()
+    try:
+        started = time.monotonic()
+        typ, text = imap_login(server, "alice", PEOPLE["alice"], timeout=60)
+        assert time.monotonic() - started < 20
+        assert typ == "NO" and UNAVAILABLE in text, text
+        typ, text = pop3_login(server, "bob", PEOPLE["bob"])
+        assert typ == "NO" and "[SYS/TEMP]" in text, text
+        code, text = lmtp_rcpt(server, "bob@example.com")
+        assert code == 451, text
+    finally:
+        postgres.start()
+    assert imap_login(server, "alice", PEOPLE["alice"]) == ("OK", ""), server.log()[-3000:]
+    assert pop3_login(server, "bob", PEOPLE["bob"]) == ("OK", "")
