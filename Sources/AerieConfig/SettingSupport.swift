@@ -23,7 +23,6 @@ public enum Support {
     }
 
     static let oneProcess = "Aerie serves every connection from one process with event loops"
-    static let noClientCert = "Aerie does not request client certificates"
     static let noOutgoingTLS = "Aerie's only outgoing TLS connections are LDAP ones"
     static let noQuota = "quotas other than quota_mail_size are not enforced yet; "
         + "use filesystem quotas for the mail user meanwhile"
@@ -41,7 +40,8 @@ public enum Support {
             "protocols", "listen", "base_dir", "log_path", "log_timestamp", "syslog_facility", "mail_debug",
             "auth_verbose", "auth_debug", "auth_mechanisms", "auth_allow_cleartext", "auth_allow_weak_schemes",
             "auth_failure_delay", "auth_username_format", "ssl", "ssl_server_cert_file", "ssl_server_key_file",
-            "ssl_server_key_password", "ssl_min_protocol", "ssl_cipher_list", "login_greeting",
+            "ssl_server_key_password", "ssl_server_request_client_cert", "ssl_server_ca_file", "ssl_server_require_crl",
+            "ssl_min_protocol", "ssl_cipher_list", "login_greeting",
             "login_trusted_networks", "login_timeout", "imap_unauthenticate", "mail_driver", "mail_path",
             "mail_inbox_path", "mail_index_path", "mailbox_list_layout", "mail_uid", "mail_gid", "mail_plugins",
             "mail_max_userip_connections", "first_valid_uid", "last_valid_uid", "first_valid_gid", "last_valid_gid",
@@ -76,8 +76,8 @@ public enum Support {
         (.noEffect("password checks run on the auth process's bounded hashing pool; there are no auth worker "
                    + "processes"),
          ["auth_worker_max_count"]),
-        (.noEffect("Aerie does not verify TLS client certificates"), ["ssl_server_require_crl",
-                                                                   "ssl_server_cert_username_field"]),
+        (.noEffect("client certificate names are not used for logins (auth_ssl_username_from_cert)"),
+         ["ssl_server_cert_username_field"]),
         (.noEffect("Aerie's TLS uses ECDHE key exchange only: there are no DH parameters to load"),
          ["ssl_server_dh_file"]),
         (.noEffect(noOutgoingTLS + ", which trust ssl_client_ca_file (or the system's CAs)"),
@@ -137,8 +137,6 @@ public enum Support {
         (.notImplemented("give the home directory in the userdb (passwd-file's home field)"), ["mail_home"]),
         (.notImplemented(noChroot),
          ["mail_chroot"]),
-        (.notImplemented(noClientCert + "; authenticate with a password"), ["ssl_server_request_client_cert",
-                                                                           "ssl_server_ca_file"]),
         (.notImplemented("NIOSSL cannot restrict TLS 1.3 suites (they are all AEAD); use ssl_min_protocol and "
                          + "ssl_cipher_list"), ["ssl_cipher_suites"]),
         (.notImplemented(noQuota), [

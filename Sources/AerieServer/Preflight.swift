@@ -13,6 +13,8 @@ public import SASL
 public struct Preflight: Sendable {
     public var listeners: [ListenerPlan]
     public var tlsContext: NIOSSLContext?
+    /// `ssl_server_request_client_cert`: verifies the certificates clients present.
+    public var clientCertificates: ClientCertificateVerifier? = nil
     public var auth: AuthServiceConfiguration
     public var mechanisms: [SASLMechanism]
     /// The account `serve` drops to when started as root; nil when not root.
@@ -29,8 +31,10 @@ public struct Preflight: Sendable {
     {
         let settings = config.settings.forProtocol("imap")
         let listeners = try ListenerPlan.plan(settings: config.settings, log: log)
+        let clientCertificates = settings.ssl == .no ? nil : try ClientCertificateVerifier.load(settings: settings)
         let tlsContext: NIOSSLContext? =
-            settings.ssl == .no ? nil : try TLSSetup.makeContext(settings: settings, keeper: keeper)
+            settings.ssl == .no
+            ? nil : try TLSSetup.makeContext(settings: settings, keeper: keeper, clientCertificates: clientCertificates)
         let mechanisms = try settings.authMechanisms.map { name in
             guard let mechanism = SASLMechanism(rawValue: name.uppercased()) else {
                 let supported = SASLMechanism.allCases.map { $0.rawValue.lowercased() }.joined(separator: " ")
@@ -70,7 +74,8 @@ public struct Preflight: Sendable {
             if !["", "syslog", "/dev/stderr"].contains(logPath) { try checkWritable(logPath, what: "log_path") }
         }
         return Preflight(
-            listeners: listeners, tlsContext: tlsContext, auth: auth, mechanisms: mechanisms, dropAccount: dropAccount,
+            listeners: listeners, tlsContext: tlsContext, clientCertificates: clientCertificates, auth: auth,
+            mechanisms: mechanisms, dropAccount: dropAccount,
             internalAccount: internalAccount)
     }
 

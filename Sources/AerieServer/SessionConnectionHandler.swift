@@ -448,7 +448,9 @@ class SessionConnectionHandler: ChannelInboundHandler {
                 return
             }
             do {
-                try context.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tlsContext), position: .first)
+                let handler = TLSSetup.serverHandler(
+                    context: tlsContext, clientCertificates: self.environment.clientCertificates)
+                try context.pipeline.syncOperations.addHandler(handler, position: .first)
             } catch {
                 context.close(promise: nil)
                 return

@@ -1,0 +1,155 @@
+"""TLS client certificates (ssl_server_request_client_cert, ssl_server_ca_file with CRLs, ssl_server_require_crl):
+certificates made here with `openssl ca` (good, expired, revoked, another CA's), presented by Python and curl."""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+import helpers
+
+CA_CONFIG = """\
+[ ca ]
+default_ca = client_ca
+[ client_ca ]
+dir = DIR
+database = DIR/index.txt
+new_certs_dir = DIR/issued
+certificate = DIR/ca.pem
+private_key = DIR/ca.key
+serial = DIR/serial
+crlnumber = DIR/crlnumber
+default_md = sha256
+default_days = 30
+default_crl_days = 30
+policy = policy_any
+unique_subject = no
+x509_extensions = client_cert
+[ policy_any ]
+commonName = supplied
+[ client_cert ]
+basicConstraints = CA:FALSE
+keyUsage = critical,digitalSignature
+extendedKeyUsage = clientAuth
+"""
+
+
+def check(cmd: list[str]) -> None:
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, f"{cmd}: {r.stderr}"
+
+
+@dataclass
+class ClientCA:
+    directory: Path
+    config: Path
+    cert: Path
+    crl: Path
+
+    @staticmethod
+    def make(directory: Path, name: str) -> "ClientCA":
+        (directory / "issued").mkdir(parents=True)
+        (directory / "index.txt").write_text("")
+        (directory / "serial").write_text("1000\n")
+        (directory / "crlnumber").write_text("01\n")
+        config = directory / "ca.cnf"
+        config.write_text(CA_CONFIG.replace("DIR", str(directory)))
+        key, cert = directory / "ca.key", directory / "ca.pem"
+        check(["openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", str(key)])
+        check(["openssl", "req", "-x509", "-new", "-key", str(key), "-sha256", "-days", "30", "-subj", f"/CN={name}",
+               "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+               "-out", str(cert)])
+        return ClientCA(directory, config, cert, directory / "crl.pem")
+
+    def issue(self, cn: str, *dates: str) -> tuple[Path, Path]:
+        """A client certificate and key for `cn`; `dates` are extra `openssl ca` options (-startdate/-enddate)."""
+        key, csr, cert = (self.directory / f"{cn}.{ext}" for ext in ("key", "csr", "pem"))
+        check(["openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", str(key)])
+        check(["openssl", "req", "-new", "-key", str(key), "-subj", f"/CN={cn}", "-out", str(csr)])
+        check(["openssl", "ca", "-batch", "-config", str(self.config), "-notext", "-in", str(csr), "-out", str(cert),
+               *dates])
+        return cert, key
+
+    def revoke(self, cert: Path) -> None:
+        check(["openssl", "ca", "-batch", "-config", str(self.config), "-revoke", str(cert)])
+
+    def gencrl(self) -> None:
+        check(["openssl", "ca", "-batch", "-config", str(self.config), "-gencrl", "-out", str(self.crl)])
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory):
+    d = tmp_path_factory.mktemp("pki")
+    ca = ClientCA.make(d / "client-ca", "Aerie Client CA")
+    other = ClientCA.make(d / "other-ca", "Unknown CA")
+    certs = {
+        "alice": ca.issue("alice"),
+        "expired": ca.issue("expired", "-startdate", "20200101000000Z", "-enddate", "20200201000000Z"),
+        "revoked": ca.issue("revoked"),
+        "stranger": other.issue("alice"),
+    }
+    ca.revoke(certs["revoked"][0])
+    ca.gencrl()
+    bundle = d / "client-ca-bundle.pem"  # Dovecot's layout: the CA certificates, then their CRLs
+    bundle.write_text(ca.cert.read_text() + ca.crl.read_text())
+    helpers.make_readable_by_all(d)
+    return {"ca": ca, "bundle": bundle, "certs": certs}
+
+
+def client_cert_config(ca_file: Path, extra: str = "") -> str:
+    return f"ssl_server_request_client_cert = yes\nssl_server_ca_file = {ca_file}\n{extra}"
+
+
+def greeting(srv, cert: tuple[Path, Path] | None) -> bytes:
+    """The implicit-TLS greeting a client presenting `cert` gets; b"" when the server refused the certificate
+    (TLS 1.3: the alert arrives after the client's side of the handshake, on the first read)."""
+    ctx = ssl.create_default_context(cafile=str(srv.tls.ca))
+    if cert:
+        ctx.load_cert_chain(str(cert[0]), str(cert[1]))
+    try:
+        with socket.create_connection(("127.0.0.1", srv.imaps_port), timeout=helpers.READ_TIMEOUT) as raw:
+            with ctx.wrap_socket(raw, server_hostname="localhost") as tls:
+                tls.settimeout(helpers.READ_TIMEOUT)
+                return tls.recv(4096)
+    except (ssl.SSLError, ConnectionResetError, BrokenPipeError):
+        return b""
+
+
+def test_client_certificates_verified_with_crl(server_factory, pki):
+    srv = server_factory.start(name="clientcert", extra=client_cert_config(pki["bundle"]))
+    certs = pki["certs"]
+    assert greeting(srv, certs["alice"]).startswith(b"* OK")
+    assert greeting(srv, None).startswith(b"* OK"), "a client without a certificate may still log in by password"
+    assert greeting(srv, certs["expired"]) == b""
+    assert greeting(srv, certs["revoked"]) == b""
+    assert greeting(srv, certs["stranger"]) == b""
+    # STARTTLS verifies the same way.
+    r = helpers.run(["openssl", "s_client", "-connect", f"127.0.0.1:{srv.imap_port}", "-starttls", "imap",
+                     "-cert", str(certs["revoked"][0]), "-key", str(certs["revoked"][1]), "-CAfile", str(srv.tls.ca),
+                     "-crlf", "-ign_eof"], input="a CAPABILITY\r\n", timeout=30)
+    assert "a OK" not in r.stdout, r.stdout[-1500:]
+
+
+def test_crl_required_by_default(server_factory, pki):
+    """ssl_server_require_crl = yes (the default): without a CRL for the issuer no certificate verifies."""
+    ca_only = pki["ca"].directory / "ca-only.pem"
+    ca_only.write_text(pki["ca"].cert.read_text())
+    helpers.make_readable_by_all(ca_only)
+    srv = server_factory.start(name="nocrl", extra=client_cert_config(ca_only))
+    assert greeting(srv, pki["certs"]["alice"]) == b""
+    srv = server_factory.start(name="nocrl-ok", extra=client_cert_config(ca_only, "ssl_server_require_crl = no"))
+    assert greeting(srv, pki["certs"]["alice"]).startswith(b"* OK")
+    assert greeting(srv, pki["certs"]["stranger"]) == b""
+
+
+def test_request_client_cert_needs_ca_file(server_factory):
+    srv = server_factory.prepare(name="noca", extra="ssl_server_request_client_cert = yes")
+    r = subprocess.run([srv.binary, "conf", "check", "-c", str(srv.config)], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode != 0
+    assert "ssl_server_ca_file" in r.stdout + r.stderr
