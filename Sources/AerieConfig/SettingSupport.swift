@@ -41,7 +41,7 @@ public enum Support {
             "auth_verbose", "auth_debug", "auth_mechanisms", "auth_allow_cleartext", "auth_allow_weak_schemes",
             "auth_failure_delay", "auth_username_format", "ssl", "ssl_server_cert_file", "ssl_server_key_file",
             "ssl_server_key_password", "ssl_server_request_client_cert", "ssl_server_ca_file", "ssl_server_require_crl",
-            "ssl_min_protocol", "ssl_cipher_list", "login_greeting",
+            "auth_ssl_require_client_cert", "ssl_min_protocol", "ssl_cipher_list", "login_greeting",
             "login_trusted_networks", "login_timeout", "imap_unauthenticate", "mail_driver", "mail_path",
             "mail_inbox_path", "mail_index_path", "mailbox_list_layout", "mail_uid", "mail_gid", "mail_plugins",
             "mail_max_userip_connections", "first_valid_uid", "last_valid_uid", "first_valid_gid", "last_valid_gid",
@@ -109,7 +109,7 @@ public enum Support {
          ["default_client_limit"]),
         (.notImplemented(notYet), [
             "auth_internal_failure_delay", "auth_anonymous_username",
-            "auth_ssl_require_client_cert", "auth_ssl_username_from_cert", "auth_socket_path", "auth_proxy_self",
+            "auth_ssl_username_from_cert", "auth_socket_path", "auth_proxy_self",
             "auth_gssapi_hostname", "auth_krb5_keytab", "auth_use_winbind", "auth_winbind_helper_path",
             "auth_policy_server_url", "auth_policy_server_api_header", "auth_policy_hash_mech",
             "auth_policy_hash_nonce", "auth_policy_hash_truncate", "auth_policy_reject_on_fail",

@@ -31,6 +31,7 @@ public struct Preflight: Sendable {
     {
         let settings = config.settings.forProtocol("imap")
         let listeners = try ListenerPlan.plan(settings: config.settings, log: log)
+        try checkClientCertificateRequired(config.settings, listeners: listeners)
         let clientCertificates = settings.ssl == .no ? nil : try ClientCertificateVerifier.load(settings: settings)
         let tlsContext: NIOSSLContext? =
             settings.ssl == .no
@@ -77,6 +78,25 @@ public struct Preflight: Sendable {
             listeners: listeners, tlsContext: tlsContext, clientCertificates: clientCertificates, auth: auth,
             mechanisms: mechanisms, dropAccount: dropAccount,
             internalAccount: internalAccount)
+    }
+
+    /// `auth_ssl_require_client_cert`: every IMAP and POP3 login must come over Aerie's own TLS, where the handshake
+    /// requires a verified certificate; a plaintext, unix-socket or HAProxy-terminated leg would bypass it.
+    static func checkClientCertificateRequired(_ base: AerieSettings, listeners: [ListenerPlan]) throws {
+        let settings = base.forProtocol("imap")
+        guard settings.authSSLRequireClientCert else { return }
+        guard settings.sslServerRequestClientCert else {
+            throw ServerStartError("auth_ssl_require_client_cert = yes needs ssl_server_request_client_cert = yes")
+        }
+        for proto in ["imap", "pop3"] where base.forProtocol(proto).ssl != .required {
+            throw ServerStartError(
+                "auth_ssl_require_client_cert = yes needs ssl = required (\(proto) allows logins without TLS)")
+        }
+        if let plan = listeners.first(where: { $0.kind != .lmtp && ($0.unixSocket != nil || $0.haproxy) }) {
+            throw ServerStartError(
+                "auth_ssl_require_client_cert = yes: Aerie cannot see client certificates on listener \(plan.name) "
+                    + "(unix socket or haproxy)")
+        }
     }
 
     /// A passwd-file is read by the auth process after it dropped to `account`: the account must reach and read it.

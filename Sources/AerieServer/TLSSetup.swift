@@ -76,6 +76,10 @@ public enum TLSSetup {
         if let clientCertificates {
             // The handler's callback verifies (CRLs included); a client without a certificate still connects.
             configuration.certificateVerification = .optionalVerification
+            if settings.authSSLRequireClientCert {
+                // No certificate, no handshake: so no login at all without one (Preflight allows no other path).
+                configuration.certificateVerification = .noHostnameVerification
+            }
             configuration.trustRoots = .certificates(clientCertificates.trustRoots)
         }
         do {

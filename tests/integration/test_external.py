@@ -3,9 +3,11 @@ certificates made here with `openssl ca` (good, expired, revoked, another CA's),
 
 from __future__ import annotations
 
+import imaplib
 import socket
 import ssl
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -153,3 +155,46 @@ def test_request_client_cert_needs_ca_file(server_factory):
                        timeout=60)
     assert r.returncode != 0
     assert "ssl_server_ca_file" in r.stdout + r.stderr
+
+
+def test_auth_ssl_require_client_cert(server_factory, pki):
+    """auth_ssl_require_client_cert = yes: no login without a verified certificate, PLAIN/LOGIN included."""
+    srv = server_factory.prepare(name="requirecert",
+                                 extra=client_cert_config(pki["bundle"], "auth_ssl_require_client_cert = yes"))
+    srv.start(wait=False)  # wait_ready's own TLS client has no certificate: wait for the plaintext greeting
+    deadline = time.monotonic() + helpers.START_TIMEOUT
+    while True:
+        assert srv.proc.poll() is None and time.monotonic() < deadline, srv.output() + srv.log()
+        try:
+            with socket.create_connection(("127.0.0.1", srv.imap_port), timeout=2) as s:
+                s.settimeout(5)
+                if s.recv(4096).startswith(b"* OK"):
+                    break
+        except OSError:
+            time.sleep(0.1)
+    u = next(iter(srv.users.values()))
+    assert greeting(srv, None) == b""
+    assert greeting(srv, pki["certs"]["revoked"]) == b""
+    ctx = ssl.create_default_context(cafile=str(srv.tls.ca))
+    ctx.load_cert_chain(*(str(p) for p in pki["certs"]["alice"]))
+    with imaplib.IMAP4_SSL("127.0.0.1", srv.imaps_port, ssl_context=ctx, timeout=helpers.READ_TIMEOUT) as c:
+        typ, _ = c.login(u.name, u.password)
+        assert typ == "OK"
+    # STARTTLS without a certificate: the handshake fails, so LOGIN is never answered OK.
+    r = helpers.run(["openssl", "s_client", "-connect", f"127.0.0.1:{srv.imap_port}", "-starttls", "imap",
+                     "-CAfile", str(srv.tls.ca), "-crlf", "-ign_eof"],
+                    input=f'a LOGIN {u.name} "{u.password}"\r\n', timeout=30)
+    assert "a OK" not in r.stdout, r.stdout[-1500:]
+
+
+@pytest.mark.parametrize("ssl_mode, request_cert, needs", [
+    ("required", False, "ssl_server_request_client_cert"),
+    ("yes", True, "ssl = required"),
+])
+def test_auth_ssl_require_client_cert_refused_where_it_cannot_hold(server_factory, pki, ssl_mode, request_cert, needs):
+    extra = (client_cert_config(pki["bundle"]) if request_cert else "") + "\nauth_ssl_require_client_cert = yes"
+    srv = server_factory.prepare(name="requirecert-bad", extra=extra, replace={"ssl = required": f"ssl = {ssl_mode}"})
+    r = subprocess.run([srv.binary, "conf", "check", "-c", str(srv.config)], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode != 0
+    assert needs in r.stdout + r.stderr, r.stdout + r.stderr
