@@ -11,11 +11,44 @@ public final class ClientCertificateVerifier: Sendable {
     let authorities: [Certificate]
     let revocationLists: [RevocationList]
     let requireCRL: Bool
+    /// `auth_ssl_username_from_cert`: the subject attribute (`ssl_server_cert_username_field`) that names the user.
+    let usernameAttribute: ASN1ObjectIdentifier?
 
-    init(authorities: [Certificate], revocationLists: [RevocationList], requireCRL: Bool) {
+    init(
+        authorities: [Certificate], revocationLists: [RevocationList], requireCRL: Bool,
+        usernameAttribute: ASN1ObjectIdentifier? = nil
+    ) {
         self.authorities = authorities
         self.revocationLists = revocationLists
         self.requireCRL = requireCRL
+        self.usernameAttribute = usernameAttribute
+    }
+
+    /// `ssl_server_cert_username_field` values (OpenSSL's long and short names).
+    static let usernameFields: [String: ASN1ObjectIdentifier] = [
+        "commonName": [2, 5, 4, 3], "CN": [2, 5, 4, 3],
+        "x500UniqueIdentifier": [2, 5, 4, 45],
+        "emailAddress": [1, 2, 840, 113549, 1, 9, 1],
+        "userId": [0, 9, 2342, 19_200_300, 100, 1, 1], "UID": [0, 9, 2342, 19_200_300, 100, 1, 1],
+        "serialNumber": [2, 5, 4, 5],
+    ]
+
+    /// The user a verified certificate names: the one value of the subject attribute; nil when there is none, or
+    /// more than one (ambiguous).
+    static func username(_ certificate: Certificate, attribute: ASN1ObjectIdentifier) -> String? {
+        let values = certificate.subject.flatMap { $0 }.filter { $0.type == attribute }.map { $0.value }
+        guard values.count == 1, let value = values.first else { return nil }
+        guard let name = String(value), !name.isEmpty, !name.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else {
+            return nil
+        }
+        return name
+    }
+
+    func username(_ peer: NIOSSLCertificate) -> String? {
+        guard let usernameAttribute, let der = try? peer.toDERBytes(),
+            let certificate = try? Certificate(derEncoded: der)
+        else { return nil }
+        return Self.username(certificate, attribute: usernameAttribute)
     }
 
     /// Reads `ssl_server_ca_file`: the CA certificates followed by their CRLs, PEM (as Dovecot's).
@@ -34,7 +67,17 @@ public final class ClientCertificateVerifier: Sendable {
             throw TLSSetupError(description: "Cannot read ssl_server_ca_file=\(path): \(error)")
         }
         do {
-            let verifier = try parse(pem: text, requireCRL: settings.sslServerRequireCRL)
+            var attribute: ASN1ObjectIdentifier?
+            if settings.authSSLUsernameFromCert {
+                guard let oid = usernameFields[settings.sslServerCertUsernameField] else {
+                    let known = usernameFields.keys.sorted().joined(separator: " ")
+                    throw TLSSetupError(
+                        description: "ssl_server_cert_username_field = \(settings.sslServerCertUsernameField) is not "
+                            + "supported (supported: \(known))")
+                }
+                attribute = oid
+            }
+            let verifier = try parse(pem: text, requireCRL: settings.sslServerRequireCRL, usernameAttribute: attribute)
             guard !verifier.authorities.isEmpty else {
                 throw TLSSetupError(description: "ssl_server_ca_file=\(path) holds no PEM CERTIFICATE")
             }
@@ -46,7 +89,9 @@ public final class ClientCertificateVerifier: Sendable {
         }
     }
 
-    static func parse(pem: String, requireCRL: Bool) throws -> ClientCertificateVerifier {
+    static func parse(pem: String, requireCRL: Bool, usernameAttribute: ASN1ObjectIdentifier? = nil) throws
+        -> ClientCertificateVerifier
+    {
         var authorities: [Certificate] = []
         var lists: [RevocationList] = []
         for document in try PEMDocument.parseMultiple(pemString: pem) {
@@ -56,7 +101,9 @@ public final class ClientCertificateVerifier: Sendable {
             default: continue
             }
         }
-        return ClientCertificateVerifier(authorities: authorities, revocationLists: lists, requireCRL: requireCRL)
+        return ClientCertificateVerifier(
+            authorities: authorities, revocationLists: lists, requireCRL: requireCRL,
+            usernameAttribute: usernameAttribute)
     }
 
     /// The CAs as NIOSSL trust roots (what the CertificateRequest names).

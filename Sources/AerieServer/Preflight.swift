@@ -48,6 +48,12 @@ public struct Preflight: Sendable {
             }
             return mechanism
         }
+        // RFC 4422 Appendix A: EXTERNAL needs a verified certificate and the name in it.
+        if mechanisms.contains(.external), clientCertificates?.usernameAttribute == nil {
+            throw ServerStartError(
+                "auth_mechanisms: external needs ssl_server_request_client_cert = yes and "
+                    + "auth_ssl_username_from_cert = yes")
+        }
         let auth = try AerieServer.authConfiguration(config.settings)
         try AuthService.validate(auth, registry: AerieServer.authDrivers)
         var dropAccount: ServiceAccount?

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Testing
 import X509
@@ -93,6 +94,23 @@ import X509
         #expect(!crl.isSigned(by: ca))
         let verifier = ClientCertificateVerifier(authorities: [ca], revocationLists: [crl], requireCRL: true)
         #expect(await verifier.verify(presented: [try certificate(Self.goodPEM)]) == nil)
+    }
+
+    /// ssl_server_cert_username_field: the one value of the attribute; none, or two, name nobody.
+    @Test func usernameFromSubject() throws {
+        let commonName = try #require(ClientCertificateVerifier.usernameFields["commonName"])
+        #expect(ClientCertificateVerifier.username(try certificate(Self.goodPEM), attribute: commonName) == "good")
+        let email = try #require(ClientCertificateVerifier.usernameFields["emailAddress"])
+        #expect(ClientCertificateVerifier.username(try certificate(Self.goodPEM), attribute: email) == nil)
+        let key = P256.Signing.PrivateKey()
+        let twoNames = try Certificate(
+            version: .v3, serialNumber: .init(), publicKey: .init(key.publicKey), notValidBefore: Date(),
+            notValidAfter: Date() + 60, issuer: try DistinguishedName { CommonName("ca") },
+            subject: try DistinguishedName {
+                CommonName("alice")
+                CommonName("bob")
+            }, signatureAlgorithm: .ecdsaWithSHA256, extensions: .init(), issuerPrivateKey: .init(key))
+        #expect(ClientCertificateVerifier.username(twoNames, attribute: commonName) == nil)
     }
 
     /// A CRL past its nextUpdate no longer vouches for anything.

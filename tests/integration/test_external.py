@@ -4,6 +4,7 @@ certificates made here with `openssl ca` (good, expired, revoked, another CA's),
 from __future__ import annotations
 
 import imaplib
+import poplib
 import socket
 import ssl
 import subprocess
@@ -94,6 +95,9 @@ def pki(tmp_path_factory):
         "expired": ca.issue("expired", "-startdate", "20200101000000Z", "-enddate", "20200201000000Z"),
         "revoked": ca.issue("revoked"),
         "stranger": other.issue("alice"),
+        "sha512": ca.issue("sha512"),  # a user of the users file
+        "ghost": ca.issue("ghost"),  # no such user
+        "stranger-sha512": other.issue("sha512"),
     }
     ca.revoke(certs["revoked"][0])
     ca.gencrl()
@@ -198,3 +202,84 @@ def test_auth_ssl_require_client_cert_refused_where_it_cannot_hold(server_factor
                        timeout=60)
     assert r.returncode != 0
     assert needs in r.stdout + r.stderr, r.stdout + r.stderr
+
+
+def external_server(server_factory, pki):
+    pop3s = helpers.free_port()
+    extra = client_cert_config(pki["bundle"], "auth_ssl_username_from_cert = yes\n"
+                               "auth_mechanisms = plain login external\n"
+                               f"service pop3-login {{\n  inet_listener pop3s {{\n    port = {pop3s}\n"
+                               "    ssl = yes\n  }\n}\n")
+    srv = server_factory.start(name="external", extra=extra, replace={"protocols = imap": "protocols = imap pop3"})
+    return srv, pop3s
+
+
+def context_with(srv, cert: tuple[Path, Path] | None) -> ssl.SSLContext:
+    ctx = ssl.create_default_context(cafile=str(srv.tls.ca))
+    if cert:
+        ctx.load_cert_chain(str(cert[0]), str(cert[1]))
+    return ctx
+
+
+def test_external_logs_in_by_certificate(server_factory, pki):
+    """RFC 4422 Appendix A over IMAP (RFC 9051 §6.2.2) and POP3 (RFC 5034): the certificate's commonName is the
+    user; no password is given (Dovecot's nopassword)."""
+    srv, pop3s = external_server(server_factory, pki)
+    certs = pki["certs"]
+    # curl: AUTHENTICATE EXTERNAL with the user as authzid, then LIST.
+    r = helpers.run(["curl", "-sS", "--cacert", str(srv.tls.ca), "--cert", str(certs["sha512"][0]),
+                     "--key", str(certs["sha512"][1]), "--login-options", "AUTH=EXTERNAL", "-u", "sha512:",
+                     f"imaps://127.0.0.1:{srv.imaps_port}/"], timeout=60)
+    assert r.returncode == 0, r.stderr + srv.log()[-2000:]
+    assert "INBOX" in r.stdout
+    for name in ("ghost", "stranger-sha512", None):
+        args = ["--cert", str(certs[name][0]), "--key", str(certs[name][1])] if name else []
+        r = helpers.run(["curl", "-sS", "--cacert", str(srv.tls.ca), *args, "--login-options", "AUTH=EXTERNAL",
+                         "-u", f"{'ghost' if name == 'ghost' else 'sha512'}:",
+                         f"imaps://127.0.0.1:{srv.imaps_port}/"], timeout=60)
+        assert r.returncode != 0, f"{name}: {r.stdout}"
+    # imaplib: an empty authzid.
+    with imaplib.IMAP4_SSL("127.0.0.1", srv.imaps_port, ssl_context=context_with(srv, certs["sha512"]),
+                           timeout=helpers.READ_TIMEOUT) as c:
+        assert "AUTH=EXTERNAL" in c.capabilities
+        typ, _ = c.authenticate("EXTERNAL", lambda _: b"")
+        assert typ == "OK"
+        assert c.select("INBOX")[0] == "OK"
+    # Another user's name as authzid is refused.
+    with imaplib.IMAP4_SSL("127.0.0.1", srv.imaps_port, ssl_context=context_with(srv, certs["sha512"]),
+                           timeout=helpers.READ_TIMEOUT) as c:
+        with pytest.raises(imaplib.IMAP4.error):
+            c.authenticate("EXTERNAL", lambda _: b"argon")
+    # Without a certificate EXTERNAL is neither offered nor accepted; passwords still work.
+    u = srv.users["argon"]
+    with imaplib.IMAP4_SSL("127.0.0.1", srv.imaps_port, ssl_context=context_with(srv, None),
+                           timeout=helpers.READ_TIMEOUT) as c:
+        assert "AUTH=EXTERNAL" not in c.capabilities
+        with pytest.raises(imaplib.IMAP4.error):
+            c.authenticate("EXTERNAL", lambda _: b"")
+        assert c.login(u.name, u.password)[0] == "OK"
+    # POP3 AUTH EXTERNAL with an empty initial response (RFC 5034 §4: "=").
+    p = poplib.POP3_SSL("127.0.0.1", pop3s, context=context_with(srv, certs["sha512"]), timeout=helpers.READ_TIMEOUT)
+    try:
+        assert "EXTERNAL" in " ".join(p.capa().get("SASL", []))
+        assert p._shortcmd("AUTH EXTERNAL =").startswith(b"+OK")
+        assert p.stat()[0] >= 0
+    finally:
+        p.quit()
+    p = poplib.POP3_SSL("127.0.0.1", pop3s, context=context_with(srv, certs["ghost"]), timeout=helpers.READ_TIMEOUT)
+    try:
+        with pytest.raises(poplib.error_proto):
+            p._shortcmd("AUTH EXTERNAL =")
+    finally:
+        p.close()
+
+
+@pytest.mark.parametrize("extra", ["auth_mechanisms = plain external",
+                                   "auth_mechanisms = plain external\nssl_server_request_client_cert = yes\n"
+                                   "ssl_server_ca_file = CA"])
+def test_external_needs_certificate_names(server_factory, pki, extra):
+    srv = server_factory.prepare(name="external-bad", extra=extra.replace("CA", str(pki["bundle"])))
+    r = subprocess.run([srv.binary, "conf", "check", "-c", str(srv.config)], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode != 0
+    assert "auth_ssl_username_from_cert" in r.stdout + r.stderr, r.stdout + r.stderr
