@@ -38,7 +38,9 @@ public final class ClientCertificateVerifier: Sendable {
     static func username(_ certificate: Certificate, attribute: ASN1ObjectIdentifier) -> String? {
         let values = certificate.subject.flatMap { $0 }.filter { $0.type == attribute }.map { $0.value }
         guard values.count == 1, let value = values.first else { return nil }
-        guard let name = String(value), !name.isEmpty, !name.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else {
+        guard let name = String(value), !name.isEmpty,
+            !name.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F })
+        else {
             return nil
         }
         return name
