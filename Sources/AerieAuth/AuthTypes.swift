@@ -145,6 +145,9 @@ public struct AuthRequest: Sendable, Equatable {
     public var secured: Bool
     /// The login session id Dovecot shows in angle brackets; "" for none.
     public var sessionID: String
+    /// The serve process verified a TLS client certificate naming `user` (SASL EXTERNAL): no password is checked,
+    /// the passdbs are looked up only (Dovecot's `nopassword`).
+    public var certificateVerified = false
 
     public init(
         user: String, password: String, mechanism: String = "", service: String = "imap", remoteIP: String = "",

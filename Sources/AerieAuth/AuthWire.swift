@@ -179,7 +179,7 @@ extension AuthWire.Writer {
         for field in [r.user, r.password, r.mechanism, r.service, r.remoteIP, r.localIP, r.sessionID] {
             try string(field)
         }
-        byte(r.secured ? 1 : 0)
+        byte((r.secured ? 1 : 0) | (r.certificateVerified ? 2 : 0))
     }
 
     mutating func blob(_ value: [UInt8]) throws(AuthWireError) {
@@ -375,11 +375,13 @@ extension AuthWire {
             let user = try string(), password = try string(), mechanism = try string()
             let service = try string(), remoteIP = try string(), localIP = try string()
             let sessionID = try string()
-            let secured = try byte()
-            guard secured <= 1 else { throw .malformed }
-            return AuthRequest(
+            let flags = try byte()
+            guard flags <= 3 else { throw .malformed }
+            var request = AuthRequest(
                 user: user, password: password, mechanism: mechanism, service: service, remoteIP: remoteIP,
-                localIP: localIP, secured: secured == 1, sessionID: sessionID)
+                localIP: localIP, secured: flags & 1 == 1, sessionID: sessionID)
+            request.certificateVerified = flags & 2 == 2
+            return request
         }
 
         mutating func result() throws(AuthWireError) -> AuthResult {

@@ -19,6 +19,11 @@ public struct AerieSettings: Sendable {
     public var sslServerKeyFile = ""
     public var sslServerCAFile = ""
     public var sslServerKeyPassword = ""
+    public var sslServerRequestClientCert = false
+    public var sslServerRequireCRL = true
+    public var sslServerCertUsernameField = "commonName"
+    public var authSSLRequireClientCert = false
+    public var authSSLUsernameFromCert = false
     public var sslMinProtocol: TLSProtocolVersion = .tls1_2
     public var sslCipherList = ""
     public var sslCipherSuites = ""
@@ -144,6 +149,11 @@ public struct AerieSettings: Sendable {
         case ("ssl_server_key_file", .string(let s)): sslServerKeyFile = s
         case ("ssl_server_ca_file", .string(let s)): sslServerCAFile = s
         case ("ssl_server_key_password", .string(let s)): sslServerKeyPassword = s
+        case ("ssl_server_request_client_cert", .bool(let b)): sslServerRequestClientCert = b
+        case ("ssl_server_require_crl", .bool(let b)): sslServerRequireCRL = b
+        case ("ssl_server_cert_username_field", .string(let s)): sslServerCertUsernameField = s
+        case ("auth_ssl_require_client_cert", .bool(let b)): authSSLRequireClientCert = b
+        case ("auth_ssl_username_from_cert", .bool(let b)): authSSLUsernameFromCert = b
         case ("ssl_min_protocol", .string(let s)): sslMinProtocol = TLSProtocolVersion(rawValue: s) ?? .tls1_2
         case ("ssl_cipher_list", .string(let s)): sslCipherList = s
         case ("ssl_cipher_suites", .string(let s)): sslCipherSuites = s

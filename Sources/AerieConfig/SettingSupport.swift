@@ -23,7 +23,6 @@ public enum Support {
     }
 
     static let oneProcess = "Aerie serves every connection from one process with event loops"
-    static let noClientCert = "Aerie does not request client certificates"
     static let noOutgoingTLS = "Aerie's only outgoing TLS connections are LDAP ones"
     static let noQuota = "quotas other than quota_mail_size are not enforced yet; "
         + "use filesystem quotas for the mail user meanwhile"
@@ -41,7 +40,9 @@ public enum Support {
             "protocols", "listen", "base_dir", "log_path", "log_timestamp", "syslog_facility", "mail_debug",
             "auth_verbose", "auth_debug", "auth_mechanisms", "auth_allow_cleartext", "auth_allow_weak_schemes",
             "auth_failure_delay", "auth_username_format", "ssl", "ssl_server_cert_file", "ssl_server_key_file",
-            "ssl_server_key_password", "ssl_min_protocol", "ssl_cipher_list", "login_greeting",
+            "ssl_server_key_password", "ssl_server_request_client_cert", "ssl_server_ca_file", "ssl_server_require_crl",
+            "auth_ssl_require_client_cert", "auth_ssl_username_from_cert", "ssl_server_cert_username_field",
+            "ssl_min_protocol", "ssl_cipher_list", "login_greeting",
             "login_trusted_networks", "login_timeout", "imap_unauthenticate", "mail_driver", "mail_path",
             "mail_inbox_path", "mail_index_path", "mailbox_list_layout", "mail_uid", "mail_gid", "mail_plugins",
             "mail_max_userip_connections", "first_valid_uid", "last_valid_uid", "first_valid_gid", "last_valid_gid",
@@ -76,8 +77,6 @@ public enum Support {
         (.noEffect("password checks run on the auth process's bounded hashing pool; there are no auth worker "
                    + "processes"),
          ["auth_worker_max_count"]),
-        (.noEffect("Aerie does not verify TLS client certificates"), ["ssl_server_require_crl",
-                                                                   "ssl_server_cert_username_field"]),
         (.noEffect("Aerie's TLS uses ECDHE key exchange only: there are no DH parameters to load"),
          ["ssl_server_dh_file"]),
         (.noEffect(noOutgoingTLS + ", which trust ssl_client_ca_file (or the system's CAs)"),
@@ -108,8 +107,7 @@ public enum Support {
         (.notImplemented("the imap-login service's client_limit bounds pre-login connections"),
          ["default_client_limit"]),
         (.notImplemented(notYet), [
-            "auth_internal_failure_delay", "auth_anonymous_username",
-            "auth_ssl_require_client_cert", "auth_ssl_username_from_cert", "auth_socket_path", "auth_proxy_self",
+            "auth_internal_failure_delay", "auth_anonymous_username", "auth_socket_path", "auth_proxy_self",
             "auth_gssapi_hostname", "auth_krb5_keytab", "auth_use_winbind", "auth_winbind_helper_path",
             "auth_policy_server_url", "auth_policy_server_api_header", "auth_policy_hash_mech",
             "auth_policy_hash_nonce", "auth_policy_hash_truncate", "auth_policy_reject_on_fail",
@@ -137,8 +135,6 @@ public enum Support {
         (.notImplemented("give the home directory in the userdb (passwd-file's home field)"), ["mail_home"]),
         (.notImplemented(noChroot),
          ["mail_chroot"]),
-        (.notImplemented(noClientCert + "; authenticate with a password"), ["ssl_server_request_client_cert",
-                                                                           "ssl_server_ca_file"]),
         (.notImplemented("NIOSSL cannot restrict TLS 1.3 suites (they are all AEAD); use ssl_min_protocol and "
                          + "ssl_cipher_list"), ["ssl_cipher_suites"]),
         (.notImplemented(noQuota), [
@@ -291,12 +287,12 @@ public enum Support {
 
     /// `auth_mechanisms` values; enforced ones are the SASL module's `SASLMechanism` cases.
     public static let authMechanisms: [String: SettingSupport] = table([
-        (.enforced, ["plain", "login", "scram-sha-256", "scram-sha-1"]),
+        (.enforced, ["plain", "login", "scram-sha-256", "scram-sha-1", "external"]),
         (.notImplemented("NIOSSL exposes no TLS keying material export (RFC 9266 tls-exporter): use scram-sha-256"), [
             "scram-sha-1-plus", "scram-sha-256-plus",
         ]),
         (.notImplemented("Aerie offers PLAIN, LOGIN, SCRAM-SHA-256; use auth_mechanisms = plain login scram-sha-256"), [
-            "oauthbearer", "xoauth2", "external", "cram-md5", "digest-md5", "gssapi",
+            "oauthbearer", "xoauth2", "cram-md5", "digest-md5", "gssapi",
             "gss-spnego", "anonymous", "otp", "ntlm", "apop", "winbind", "rpa", "skey",
         ]),
     ])

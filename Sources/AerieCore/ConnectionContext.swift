@@ -13,6 +13,9 @@ public struct ConnectionContext: Sendable, Equatable {
     public var proxiedTLS: Bool
     /// The client's address is in `login_trusted_networks`: it may tell us another client's address (IMAP ID).
     public var trusted: Bool
+    /// The login name from a TLS client certificate that verified (`auth_ssl_username_from_cert`); SASL EXTERNAL
+    /// logs in as it.
+    public var clientCertificateUser: String?
 
     public init(
         remoteIP: String, localIP: String, sessionID: String, isTLS: Bool, startTLSAvailable: Bool,

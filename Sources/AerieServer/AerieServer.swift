@@ -154,6 +154,7 @@ public final class AerieServer: Sendable {
             userLookup: userLookup,
             log: log,
             tlsContext: tlsContext,
+            clientCertificates: checked.clientCertificates,
             loginTimeout: settings.loginTimeout,
             idleTimeout: .seconds(30 * 60),
             maxPipelinedPreLogin: 32,
@@ -380,7 +381,8 @@ public final class AerieServer: Sendable {
         _ sync: ChannelPipeline.SynchronousOperations
     ) throws {
         if plan.implicitTLS, let tlsContext = environment.tlsContext {
-            try sync.addHandler(NIOSSLServerHandler(context: tlsContext))
+            try sync.addHandler(
+                TLSSetup.serverHandler(context: tlsContext, clientCertificates: environment.clientCertificates))
         }
         switch plan.kind {
         case .imap: try sync.addHandler(IMAPConnectionHandler(environment: environment, context: context))

@@ -23,6 +23,7 @@ struct ConnectionEnvironment: Sendable {
     var userLookup: @Sendable (String) async -> AuthResult
     var log: any LogSink
     var tlsContext: NIOSSLContext?
+    var clientCertificates: ClientCertificateVerifier?
     var loginTimeout: Duration
     var idleTimeout: Duration
     var maxPipelinedPreLogin: Int

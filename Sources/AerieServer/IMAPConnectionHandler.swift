@@ -37,7 +37,9 @@ final class IMAPConnectionHandler: SessionConnectionHandler {
     override var remoteIP: String { session.context.remoteIP }
     override var startsWithTLS: Bool { session.context.isTLS }
     override var serviceName: String { "imap" }
-    override func tlsEstablished() { session.tlsEstablished() }
+    override func tlsEstablished(clientCertificateUser: String?) {
+        session.tlsEstablished(clientCertificateUser: clientCertificateUser)
+    }
 
     override var lastInputWasCommand: Bool { !lastEventWasSpool }
 

@@ -31,7 +31,7 @@ final class LMTPConnectionHandler: SessionConnectionHandler {
     override var pipelineLimit: Int { .max }
     override var hasBufferedInput: Bool { !received.isEmpty }
     override func discardBufferedInput() { received.removeAll() }
-    override func tlsEstablished() { session.tlsEstablished() }
+    override func tlsEstablished(clientCertificateUser: String?) { session.tlsEstablished() }
 
     override func appendInput(_ buffer: ByteBuffer) {
         received += buffer.readableBytesView

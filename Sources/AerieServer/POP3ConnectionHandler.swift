@@ -33,7 +33,9 @@ final class POP3ConnectionHandler: SessionConnectionHandler {
     override var remoteIP: String { session.context.remoteIP }
     override var startsWithTLS: Bool { session.context.isTLS }
     override var serviceName: String { "pop3" }
-    override func tlsEstablished() { session.tlsEstablished() }
+    override func tlsEstablished(clientCertificateUser: String?) {
+        session.tlsEstablished(clientCertificateUser: clientCertificateUser)
+    }
 
     override func nextInput(context: ChannelHandlerContext) -> [ConnectionAction]? {
         // A SASL response may be longer than a command line (RFC 5034 §4).

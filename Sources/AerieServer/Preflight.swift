@@ -13,6 +13,8 @@ public import SASL
 public struct Preflight: Sendable {
     public var listeners: [ListenerPlan]
     public var tlsContext: NIOSSLContext?
+    /// `ssl_server_request_client_cert`: verifies the certificates clients present.
+    public var clientCertificates: ClientCertificateVerifier? = nil
     public var auth: AuthServiceConfiguration
     public var mechanisms: [SASLMechanism]
     /// The account `serve` drops to when started as root; nil when not root.
@@ -29,8 +31,11 @@ public struct Preflight: Sendable {
     {
         let settings = config.settings.forProtocol("imap")
         let listeners = try ListenerPlan.plan(settings: config.settings, log: log)
+        try checkClientCertificateRequired(config.settings, listeners: listeners)
+        let clientCertificates = settings.ssl == .no ? nil : try ClientCertificateVerifier.load(settings: settings)
         let tlsContext: NIOSSLContext? =
-            settings.ssl == .no ? nil : try TLSSetup.makeContext(settings: settings, keeper: keeper)
+            settings.ssl == .no
+            ? nil : try TLSSetup.makeContext(settings: settings, keeper: keeper, clientCertificates: clientCertificates)
         let mechanisms = try settings.authMechanisms.map { name in
             guard let mechanism = SASLMechanism(rawValue: name.uppercased()) else {
                 let supported = SASLMechanism.allCases.map { $0.rawValue.lowercased() }.joined(separator: " ")
@@ -42,6 +47,12 @@ public struct Preflight: Sendable {
                     "auth_mechanisms: scram-sha-1 is weak: set auth_allow_weak_schemes = yes to offer it")
             }
             return mechanism
+        }
+        // RFC 4422 Appendix A: EXTERNAL needs a verified certificate and the name in it.
+        if mechanisms.contains(.external), clientCertificates?.usernameAttribute == nil {
+            throw ServerStartError(
+                "auth_mechanisms: external needs ssl_server_request_client_cert = yes and "
+                    + "auth_ssl_username_from_cert = yes")
         }
         let auth = try AerieServer.authConfiguration(config.settings)
         try AuthService.validate(auth, registry: AerieServer.authDrivers)
@@ -70,8 +81,28 @@ public struct Preflight: Sendable {
             if !["", "syslog", "/dev/stderr"].contains(logPath) { try checkWritable(logPath, what: "log_path") }
         }
         return Preflight(
-            listeners: listeners, tlsContext: tlsContext, auth: auth, mechanisms: mechanisms, dropAccount: dropAccount,
+            listeners: listeners, tlsContext: tlsContext, clientCertificates: clientCertificates, auth: auth,
+            mechanisms: mechanisms, dropAccount: dropAccount,
             internalAccount: internalAccount)
+    }
+
+    /// `auth_ssl_require_client_cert`: every IMAP and POP3 login must come over Aerie's own TLS, where the handshake
+    /// requires a verified certificate; a plaintext, unix-socket or HAProxy-terminated leg would bypass it.
+    static func checkClientCertificateRequired(_ base: AerieSettings, listeners: [ListenerPlan]) throws {
+        let settings = base.forProtocol("imap")
+        guard settings.authSSLRequireClientCert else { return }
+        guard settings.sslServerRequestClientCert else {
+            throw ServerStartError("auth_ssl_require_client_cert = yes needs ssl_server_request_client_cert = yes")
+        }
+        for proto in ["imap", "pop3"] where base.forProtocol(proto).ssl != .required {
+            throw ServerStartError(
+                "auth_ssl_require_client_cert = yes needs ssl = required (\(proto) allows logins without TLS)")
+        }
+        if let plan = listeners.first(where: { $0.kind != .lmtp && ($0.unixSocket != nil || $0.haproxy) }) {
+            throw ServerStartError(
+                "auth_ssl_require_client_cert = yes: Aerie cannot see client certificates on listener \(plan.name) "
+                    + "(unix socket or haproxy)")
+        }
     }
 
     /// A passwd-file is read by the auth process after it dropped to `account`: the account must reach and read it.

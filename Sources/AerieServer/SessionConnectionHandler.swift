@@ -88,7 +88,7 @@ class SessionConnectionHandler: ChannelInboundHandler {
     func saslStepFinished(_ reply: SASLStepReply) -> [ConnectionAction] { [] }
     /// The answer to a login while `aerie adm logins disable` holds: a temporary failure with the admin's reason.
     func loginRefused(reason: String) -> [ConnectionAction] { [] }
-    func tlsEstablished() {}
+    func tlsEstablished(clientCertificateUser: String?) {}
     /// After a login: open the mailbox side (on the pool) before the tagged OK goes out.
     func didLogIn(_ user: AuthenticatedUser, context: ChannelHandlerContext) {}
     /// After UNAUTHENTICATE: drop the user's mail side and log the logout; the connection stays open.
@@ -189,11 +189,20 @@ class SessionConnectionHandler: ChannelInboundHandler {
         context.close(promise: nil)
     }
 
+    /// The handshake only completes after `ClientCertificateVerifier` accepted the certificate the client presented.
+    private func clientCertificateUser(context: ChannelHandlerContext) -> String? {
+        guard let verifier = environment.clientCertificates, verifier.usernameAttribute != nil,
+            let tls = try? context.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self),
+            let peer = tls.peerCertificate
+        else { return nil }
+        return verifier.username(peer)
+    }
+
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let tlsEvent = event as? TLSUserEvent, case .handshakeCompleted = tlsEvent {
             handshakeTimeout?.cancel()
             handshakeTimeout = nil
-            tlsEstablished()
+            tlsEstablished(clientCertificateUser: clientCertificateUser(context: context))
         }
         context.fireUserInboundEventTriggered(event)
     }
@@ -448,7 +457,9 @@ class SessionConnectionHandler: ChannelInboundHandler {
                 return
             }
             do {
-                try context.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tlsContext), position: .first)
+                let handler = TLSSetup.serverHandler(
+                    context: tlsContext, clientCertificates: self.environment.clientCertificates)
+                try context.pipeline.syncOperations.addHandler(handler, position: .first)
             } catch {
                 context.close(promise: nil)
                 return

@@ -14,9 +14,9 @@ public struct TLSSetupError: Error, CustomStringConvertible {
 public enum TLSSetup {
     /// Reads certificate chain and key now: directly (at start, possibly as root), or through the root
     /// `KeyKeeper` after privileges were dropped, so a root-only key can still be reloaded.
-    public static func makeContext(settings: AerieSettings, keeper: KeyKeeper? = nil) throws(TLSSetupError)
-        -> NIOSSLContext
-    {
+    public static func makeContext(
+        settings: AerieSettings, keeper: KeyKeeper? = nil, clientCertificates: ClientCertificateVerifier? = nil
+    ) throws(TLSSetupError) -> NIOSSLContext {
         let certPath = settings.sslServerCertFile
         let keyPath = settings.sslServerKeyFile
         guard !certPath.isEmpty, !keyPath.isEmpty else {
@@ -72,6 +72,15 @@ public enum TLSSetup {
         if !settings.sslCipherList.isEmpty {
             // AerieConfig validated the list's syntax: NIOSSL traps on a string BoringSSL rejects.
             configuration.cipherSuites = settings.sslCipherList
+        }
+        if let clientCertificates {
+            // The handler's callback verifies (CRLs included); a client without a certificate still connects.
+            configuration.certificateVerification = .optionalVerification
+            if settings.authSSLRequireClientCert {
+                // No certificate, no handshake: so no login at all without one (Preflight allows no other path).
+                configuration.certificateVerification = .noHostnameVerification
+            }
+            configuration.trustRoots = .certificates(clientCertificates.trustRoots)
         }
         do {
             return try NIOSSLContext(configuration: configuration)

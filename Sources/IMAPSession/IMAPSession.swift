@@ -62,7 +62,7 @@ public struct IMAPSession: Sendable {
     var capabilities: [String] {
         Capabilities.list(
             authenticated: isAuthenticated, isTLS: context.isSecured, startTLSAvailable: context.startTLSAvailable,
-            cleartextAllowed: settings.auth.allowCleartextWithoutTLS, mechanisms: settings.auth.mechanisms,
+            cleartextAllowed: settings.auth.allowCleartextWithoutTLS, mechanisms: offeredMechanisms,
             appendLimit: settings.appendLimit, unauthenticate: settings.unauthenticate)
     }
 
@@ -71,9 +71,15 @@ public struct IMAPSession: Sendable {
         [.send(.greeting(.ok, .capability(capabilities), settings.greeting))]
     }
 
-    /// The transport finished the TLS handshake after STARTTLS.
-    public mutating func tlsEstablished() {
+    /// The transport finished the TLS handshake (STARTTLS or implicit), with the verified client certificate's name.
+    public mutating func tlsEstablished(clientCertificateUser: String? = nil) {
         context.isTLS = true
+        context.clientCertificateUser = clientCertificateUser
+    }
+
+    /// `auth_mechanisms`, less EXTERNAL on a connection without a verified client certificate.
+    var offeredMechanisms: [SASLMechanism] {
+        settings.auth.mechanisms.filter { $0 != .external || context.clientCertificateUser != nil }
     }
 
     // MARK: - Input
@@ -153,15 +159,18 @@ public struct IMAPSession: Sendable {
         return misrouted(command)
     }
 
-    mutating func beginAuthentication(tag: IMAPTag, user: String, password: String, method: String)
+    mutating func beginAuthentication(
+        tag: IMAPTag, user: String, password: String, method: String, certificateVerified: Bool = false
+    )
         -> [IMAPSessionAction]
     {
         lastAttemptedUser = user
         lastMethod = method
         state = .awaitingAuthResult(tag: tag)
-        let request = AuthRequest(
+        var request = AuthRequest(
             user: user, password: password, mechanism: method, service: "imap", remoteIP: context.remoteIP,
             localIP: context.localIP, secured: context.isSecured, sessionID: context.sessionID)
+        request.certificateVerified = certificateVerified
         return [.authenticate(request)]
     }
 

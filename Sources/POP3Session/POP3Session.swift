@@ -64,7 +64,7 @@ public struct POP3Session: Sendable {
     /// RFC 2449 §5: what the AUTHORIZATION state offers at this moment.
     var capabilities: POP3Capabilities {
         POP3Capabilities(
-            saslMechanisms: cleartextAllowed ? settings.auth.mechanisms.map(\.rawValue) : [],
+            saslMechanisms: cleartextAllowed ? offeredMechanisms.map(\.rawValue) : [],
             user: cleartextAllowed,
             stls: context.startTLSAvailable && !context.isTLS,
             implementation: "Aerie")
@@ -75,9 +75,15 @@ public struct POP3Session: Sendable {
         [.send(POP3Response.ok(settings.greeting).bytes)]
     }
 
-    /// The transport finished the TLS handshake after STLS.
-    public mutating func tlsEstablished() {
+    /// The transport finished the TLS handshake (STLS or implicit), with the verified client certificate's name.
+    public mutating func tlsEstablished(clientCertificateUser: String? = nil) {
         context.isTLS = true
+        context.clientCertificateUser = clientCertificateUser
+    }
+
+    /// `auth_mechanisms`, less EXTERNAL on a connection without a verified client certificate.
+    var offeredMechanisms: [SASLMechanism] {
+        settings.auth.mechanisms.filter { $0 != .external || context.clientCertificateUser != nil }
     }
 
     // MARK: - Input
@@ -150,7 +156,7 @@ public struct POP3Session: Sendable {
             return badCommand("APOP is not supported.")
         case .auth(nil, _):
             // RFC 1939-era `AUTH` without arguments lists the mechanisms (as CAPA's SASL line does).
-            let names = cleartextAllowed ? settings.auth.mechanisms.map(\.rawValue) : []
+            let names = cleartextAllowed ? offeredMechanisms.map(\.rawValue) : []
             return [.send(POP3Response.multiline(first: "", lines: names).bytes)]
         case .auth(let name?, let initialResponse):
             return authenticate(mechanismName: name, initialResponse: initialResponse)
@@ -180,7 +186,7 @@ public struct POP3Session: Sendable {
 
     mutating func authenticate(mechanismName: String, initialResponse: String?) -> [POP3SessionAction] {
         guard let mechanism = SASLMechanism(rawValue: mechanismName.uppercased()),
-            settings.auth.mechanisms.contains(mechanism)
+            offeredMechanisms.contains(mechanism)
         else {
             return [.send(POP3Response.err(code: nil, "Unsupported authentication mechanism.").bytes)]
         }
@@ -219,6 +225,16 @@ public struct POP3Session: Sendable {
             return [.send(POP3Response.continuation(SASLBase64.encode(bytes)).bytes)]
         case .done(let credentials):
             state = .authorization(user: nil)
+            if lastMethod == SASLMechanism.external.rawValue {
+                // RFC 4422 Appendix A.1: an empty authzid, or the certificate's own name; no one else.
+                guard let user = context.clientCertificateUser,
+                    credentials.authorizationID.isEmpty || credentials.authorizationID == user
+                else {
+                    lastAttemptedUser = credentials.authorizationID
+                    return failedAuthentication()
+                }
+                return beginAuthentication(user: user, password: "", method: "EXTERNAL", certificateVerified: true)
+            }
             // Acting as another user (authzid) needs master-user support, which Aerie does not offer.
             if !credentials.authorizationID.isEmpty && credentials.authorizationID != credentials.authenticationID {
                 lastAttemptedUser = credentials.authenticationID
@@ -235,13 +251,16 @@ public struct POP3Session: Sendable {
         }
     }
 
-    mutating func beginAuthentication(user: String, password: String, method: String) -> [POP3SessionAction] {
+    mutating func beginAuthentication(
+        user: String, password: String, method: String, certificateVerified: Bool = false
+    ) -> [POP3SessionAction] {
         lastAttemptedUser = user
         lastMethod = method
         state = .awaitingAuthResult
-        let request = AuthRequest(
+        var request = AuthRequest(
             user: user, password: password, mechanism: method, service: "pop3", remoteIP: context.remoteIP,
             localIP: context.localIP, secured: context.isSecured, sessionID: context.sessionID)
+        request.certificateVerified = certificateVerified
         return [.authenticate(request)]
     }
 

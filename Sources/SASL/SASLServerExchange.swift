@@ -4,6 +4,7 @@ public struct SASLServerExchange: Sendable {
     private enum State: Sendable {
         case initial
         case plainAwaitingResponse
+        case externalAwaitingResponse
         case loginAwaitingUsername
         case loginAwaitingPassword(username: String)
         case finished
@@ -41,6 +42,13 @@ public struct SASLServerExchange: Sendable {
             }
             // Some clients send the user name as initial response; an empty one is no user name at all.
             return loginUsername(initialResponse)
+        case .external:
+            guard let initialResponse else {
+                // RFC 4422 §5: the client speaks first; an empty challenge asks for its (possibly empty) authzid.
+                state = .externalAwaitingResponse
+                return .challenge([])
+            }
+            return externalMessage(initialResponse)
         case .scramSHA1, .scramSHA256:
             // Runs in the auth process, where the stored keys are (`SCRAMServerExchange`), never here.
             return finish(.failed(.malformed))
@@ -54,6 +62,8 @@ public struct SASLServerExchange: Sendable {
             return finish(.failed(.cancelled))
         case .plainAwaitingResponse:
             return plainMessage(response)
+        case .externalAwaitingResponse:
+            return externalMessage(response)
         case .loginAwaitingUsername:
             return loginUsername(response)
         case .loginAwaitingPassword(let username):
@@ -70,6 +80,14 @@ public struct SASLServerExchange: Sendable {
         guard message.count <= maxResponseLength else { return finish(.failed(.tooLong)) }
         guard let credentials = SASLPlainMessage.parse(message) else { return finish(.failed(.malformed)) }
         return finish(.done(credentials))
+    }
+
+    /// RFC 4422 Appendix A.1: `[authz-id]`, UTF-8; the authentication identity is the certificate's, which the
+    /// session supplies (`authenticationID` stays empty here).
+    private mutating func externalMessage(_ message: [UInt8]) -> SASLStep {
+        guard message.count <= maxResponseLength else { return finish(.failed(.tooLong)) }
+        guard let authzid = SASLPlainMessage.field(message) else { return finish(.failed(.malformed)) }
+        return finish(.done(SASLCredentials(authorizationID: authzid, authenticationID: "", password: "")))
     }
 
     private mutating func loginUsername(_ response: [UInt8]) -> SASLStep {

@@ -8,11 +8,13 @@ public enum SASLMechanism: String, Sendable, CaseIterable {
     case scramSHA1 = "SCRAM-SHA-1"
     /// RFC 7677.
     case scramSHA256 = "SCRAM-SHA-256"
+    /// RFC 4422 Appendix A: the TLS client certificate is the credential; offered only once one was verified.
+    case external = "EXTERNAL"
 
     /// The SCRAM hash, nil for mechanisms that carry the password itself.
     public var scramHash: SCRAMHash? {
         switch self {
-        case .plain, .login: nil
+        case .plain, .login, .external: nil
         case .scramSHA1: .sha1
         case .scramSHA256: .sha256
         }

@@ -123,6 +123,33 @@ import Testing
         #expect(await service.authenticate(FakeAuth.login("alice", "pa")).failure == .temporaryFailure)
     }
 
+    /// SASL EXTERNAL (Dovecot's nopassword): a certificate-verified request is looked up, not verified; deny
+    /// passdbs, nologin and allow_nets still refuse; without the serve process's flag nobody logs in.
+    @Test func externalLooksTheUserUpWithoutAPassword() async throws {
+        var fake = FakeAuth()
+        let deny = FakePassDB(["mallory": User(password: nil)])
+        let main = FakePassDB([
+            "alice": User(password: "pa"), "nopw": User(password: nil), "mallory": User(password: "pm"),
+            "locked": User(password: "pl", fields: ["nologin": ""]),
+            "netted": User(password: "pn", fields: ["allow_nets": "10.0.0.0/8"]),
+        ])
+        fake.passdbs = ["deny": deny, "main": main]
+        let service = try fake.service([FakeAuth.spec("deny") { $0.deny = true }, FakeAuth.spec("main")])
+        func external(_ user: String, verified: Bool = true) -> AuthRequest {
+            var request = FakeAuth.login(user, "")
+            request.mechanism = "EXTERNAL"
+            request.certificateVerified = verified
+            return request
+        }
+        #expect(await service.authenticate(external("alice")).user == "alice")
+        #expect(await service.authenticate(external("nopw")).user == "nopw")
+        #expect(await service.authenticate(external("alice", verified: false)).failure == .unknownUser)
+        #expect(await service.authenticate(external("carol")).failure == .unknownUser)
+        #expect(await service.authenticate(external("mallory")).failure == .denied)
+        #expect(await service.authenticate(external("locked")).user == nil)
+        #expect(await service.authenticate(external("netted")).user == nil)
+    }
+
     func masterService(pass: Bool) throws -> (AuthService, FakePassDB, FakeAuth) {
         var fake = FakeAuth()
         let masters = FakePassDB(["admin": User(password: "adminpw")])

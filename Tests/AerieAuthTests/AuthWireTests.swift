@@ -17,7 +17,12 @@ import Testing
     }
 
     @Test func requestsRoundTrip() throws {
-        for request in [AuthWire.Request.authenticate(id: 7, Self.request), .lookup(id: 0xFFFF_FFFF, user: "bob")] {
+        var certified = Self.request
+        certified.certificateVerified = true
+        for request in [
+            AuthWire.Request.authenticate(id: 7, Self.request), .authenticate(id: 8, certified),
+            .lookup(id: 0xFFFF_FFFF, user: "bob"),
+        ] {
             #expect(try AuthWire.decodeRequest(payload(AuthWire.encode(request))) == request)
         }
     }
@@ -75,11 +80,11 @@ import Testing
             #expect(throws: AuthWireError.malformed) { try AuthWire.decodeRequest(Array(good[..<cut])) }
         }
         #expect(throws: AuthWireError.malformed) { try AuthWire.decodeRequest(good + [0]) }
-        // Unknown kind; a reply where a request belongs; secured neither 0 nor 1.
+        // Unknown kind; a reply where a request belongs; flags beyond secured (1) and certificateVerified (2).
         #expect(throws: AuthWireError.malformed) { try AuthWire.decodeRequest([9, 0, 0, 0, 1]) }
         #expect(throws: AuthWireError.malformed) { try AuthWire.decodeRequest([0x81, 0, 0, 0, 1, 6]) }
         var badFlag = good
-        badFlag[badFlag.count - 1] = 2
+        badFlag[badFlag.count - 1] = 4
         #expect(throws: AuthWireError.malformed) { try AuthWire.decodeRequest(badFlag) }
         // Invalid UTF-8 in a string.
         #expect(throws: AuthWireError.malformed) { try AuthWire.decodeRequest([2, 0, 0, 0, 1, 0, 1, 0xFF]) }

@@ -34,6 +34,21 @@ import Testing
         #expect(run("Ursel\0Kurt\0xipj3plmq", initial: false) == .done(SASLCredentials(authorizationID: "Ursel", authenticationID: "Kurt", password: "xipj3plmq")))
     }
 
+    /// RFC 4422 Appendix A.1: EXTERNAL's message is the optional authzid; the identity is the certificate's.
+    @Test func externalCarriesOnlyTheAuthzid() {
+        var empty = SASLServerExchange(mechanism: .external)
+        #expect(empty.start(initialResponse: []) == .done(SASLCredentials(authorizationID: "", authenticationID: "",
+                                                                             password: "")))
+        var asked = SASLServerExchange(mechanism: .external)
+        #expect(asked.start(initialResponse: nil) == .challenge([]))
+        #expect(asked.respond(Array("alice".utf8)) == .done(SASLCredentials(authorizationID: "alice",
+                                                                              authenticationID: "", password: "")))
+        var nul = SASLServerExchange(mechanism: .external)
+        #expect(nul.start(initialResponse: Array("a\0b".utf8)) == .failed(.malformed))
+        var long = SASLServerExchange(mechanism: .external, maxResponseLength: 4)
+        #expect(long.start(initialResponse: Array("alice".utf8)) == .failed(.tooLong))
+    }
+
     @Test func emptyInitialResponseGivesEmptyChallenge() {
         var exchange = SASLServerExchange(mechanism: .plain)
         #expect(exchange.start(initialResponse: []) == .challenge([]))

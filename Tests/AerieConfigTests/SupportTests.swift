@@ -37,7 +37,7 @@ import Testing
         ("passdb passwd-file {\n  passwd_file_path = /etc/users\n  service_name = imap\n}", "passdb { service_name }", 3),
         ("mail_driver = sdbox", "mail_driver = sdbox", 1),
         ("mail_driver = mbox", "mail_driver = mbox", 1),
-        ("ssl_server_request_client_cert = yes", "ssl_server_request_client_cert", 1),
+        ("ssl_cipher_suites = TLS_AES_128_GCM_SHA256", "ssl_cipher_suites", 1),
         ("auth_verbose_passwords = plain", "auth_verbose_passwords", 1),
         ("info_log_path = /var/log/aerie-info.log", "info_log_path", 1),
         ("mail_plugins = mail_crypt", "mail_plugins: mail_crypt", 1),

@@ -1,4 +1,5 @@
 import AerieCore
+import SASL
 
 struct ConfiguredPassDB: Sendable {
     let index: Int
@@ -95,7 +96,17 @@ extension AuthService {
         }
         var state = ChainState(user: parsed.master ?? parsed.user)
         let ordinary = chain.filter { !$0.spec.deny && !$0.spec.master }
-        if let master = parsed.master {
+        if request.mechanism == SASLMechanism.external.rawValue {
+            // RFC 4422 Appendix A: the certificate is the credential; the passdbs only look the user up (allow_nets,
+            // nologin, result rules still apply), as Dovecot's `nopassword`.
+            guard request.certificateVerified, parsed.master == nil else {
+                fail("auth", parsed.user, request, "EXTERNAL without a verified client certificate")
+                return (.failure(.unknownUser), false)
+            }
+            if let failure = await runPassdbs(ordinary, &state, request, password: nil) {
+                return (.failure(failure), false)
+            }
+        } else if let master = parsed.master {
             let masters = chain.filter { $0.spec.master && !$0.spec.deny }
             guard !masters.isEmpty else {
                 await spendDummyVerification(request.password)

@@ -16,7 +16,7 @@ extension IMAPCommands {
 extension IMAPSession {
     mutating func authenticate(tag: IMAPTag, mechanismName: String, initialResponse: String?) -> [IMAPSessionAction] {
         guard let mechanism = SASLMechanism(rawValue: mechanismName.uppercased()),
-            settings.auth.mechanisms.contains(mechanism)
+            offeredMechanisms.contains(mechanism)
         else {
             return [.send(.tagged(tag, .no, nil, "Unsupported authentication mechanism."))]
         }
@@ -64,6 +64,17 @@ extension IMAPSession {
             return [.send(.continuation(SASLBase64.encode(bytes)))]
         case .done(let credentials):
             state = .notAuthenticated
+            if lastMethod == SASLMechanism.external.rawValue {
+                // RFC 4422 Appendix A.1: an empty authzid, or the certificate's own name; no one else.
+                guard let user = context.clientCertificateUser,
+                    credentials.authorizationID.isEmpty || credentials.authorizationID == user
+                else {
+                    lastAttemptedUser = credentials.authorizationID
+                    return failedAuthentication(tag: tag)
+                }
+                return beginAuthentication(
+                    tag: tag, user: user, password: "", method: "EXTERNAL", certificateVerified: true)
+            }
             // Acting as another user (authzid) needs master-user support, which Aerie does not offer.
             if !credentials.authorizationID.isEmpty && credentials.authorizationID != credentials.authenticationID {
                 lastAttemptedUser = credentials.authenticationID
