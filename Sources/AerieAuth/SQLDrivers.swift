@@ -354,22 +354,12 @@ struct SQLPassDB: PassDBDriver, UserDBDriver {
     let context: AuthDriverContext
 
     func lookup(_ request: AuthLookupRequest) async -> PassDBResult {
-        switch await database.run(query, values: query.values(for: request)) {
-        case .failure(let message):
-            context.error("sql", request, message)
-            return .internalFailure
-        case .rows(let rows):
-            guard let row = rows.first else {
-                context.debug("sql", request, "unknown user")
-                return .userUnknown
-            }
-            if rows.count > 1 {
-                context.error("sql", request, "query returned more than one row")
-                return .internalFailure
-            }
-            var fields = row
+        switch await database.user(query, request, context: context, what: "") {
+        case .found(var fields):
             let password = fields.removeValue(forKey: "password")
             return .ok(PassDBEntry(password: password?.isEmpty == false ? password : nil, fields: fields))
+        case .unknown: return .userUnknown
+        case .failed: return .internalFailure
         }
     }
 
@@ -394,22 +384,43 @@ struct SQLUserDB: UserDBDriver {
     let context: AuthDriverContext
 
     func lookup(_ request: AuthLookupRequest) async -> UserDBResult {
-        switch await database.run(query, values: query.values(for: request)) {
-        case .failure(let message):
-            context.error("sql", request, message)
-            return .internalFailure
-        case .rows(let rows):
-            guard let row = rows.first else {
-                context.debug("sql", request, "userdb: unknown user")
-                return .userUnknown
-            }
-            if rows.count > 1 {
-                context.error("sql", request, "userdb query returned more than one row")
-                return .internalFailure
-            }
+        switch await database.user(query, request, context: context, what: "userdb ") {
+        case .found(let row):
             var out: [String: String] = [:]
             for (key, value) in row { out[AuthFields.stripUserdbPrefix(key)] = value }
             return .ok(out)
+        case .unknown: return .userUnknown
+        case .failed: return .internalFailure
+        }
+    }
+}
+
+/// A query that names one user: its row, no row, or a failure (logged; more than one row is one too).
+enum SQLUserRow {
+    case found([String: String])
+    case unknown
+    case failed
+}
+
+extension SQLDatabase {
+    /// Runs `query` for `request` and expects at most one row; `what` prefixes the log texts ("userdb ").
+    func user(_ query: SQLQueryTemplate, _ request: AuthLookupRequest, context: AuthDriverContext, what: String)
+        async -> SQLUserRow
+    {
+        switch await run(query, values: query.values(for: request)) {
+        case .failure(let message):
+            context.error("sql", request, message)
+            return .failed
+        case .rows(let rows):
+            guard let row = rows.first else {
+                context.debug("sql", request, what.isEmpty ? "unknown user" : "\(what.dropLast()): unknown user")
+                return .unknown
+            }
+            guard rows.count == 1 else {
+                context.error("sql", request, "\(what)query returned more than one row")
+                return .failed
+            }
+            return .found(row)
         }
     }
 }
