@@ -80,7 +80,8 @@ extension AuthService: SASLStepAuthenticator {
         do {
             exchange = try SCRAMServerExchange(
                 hash: hash, clientFirst: clientFirst, credentials: credentials,
-                serverNonce: SCRAMServerExchange.makeNonce(), channelBinding: nil, plus: false)
+                serverNonce: SCRAMServerExchange.makeNonce(), channelBinding: step.channelBinding,
+                plus: mechanism.bindsChannel)
         } catch {
             fail(driver, name, request, "\(mechanism.rawValue): \(Self.describe(error))")
             return await saslFailed(

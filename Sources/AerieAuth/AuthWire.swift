@@ -76,6 +76,8 @@ public enum AuthWire {
             out.u32(step.exchange)
             try out.authRequest(step.context)
             try out.blob(step.response)
+            out.byte(step.channelBinding == nil ? 0 : 1)
+            try out.blob(step.channelBinding ?? [])
         case .lookup(let id, let user):
             out.byte(Kind.lookup.rawValue)
             out.u32(id)
@@ -224,7 +226,14 @@ extension AuthWire {
             let exchange = try reader.u32()
             let context = try reader.authRequest()
             let response = try reader.blob()
-            request = .saslStep(id: id, SASLStepRequest(exchange: exchange, context: context, response: response))
+            let hasBinding = try reader.byte()
+            guard hasBinding <= 1 else { throw .malformed }
+            let binding = try reader.blob()
+            request = .saslStep(
+                id: id,
+                SASLStepRequest(
+                    exchange: exchange, context: context, response: response,
+                    channelBinding: hasBinding == 1 ? binding : nil))
         case .lookup:
             request = .lookup(id: id, user: try reader.string())
         case .admin:

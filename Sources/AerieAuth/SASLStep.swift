@@ -9,11 +9,14 @@ public struct SASLStepRequest: Sendable, Equatable {
     public var context: AuthRequest
     /// The client's decoded response.
     public var response: [UInt8]
+    /// The connection's RFC 9266 `tls-exporter` data when the session offers SCRAM -PLUS; nil otherwise.
+    public var channelBinding: [UInt8]?
 
-    public init(exchange: UInt32, context: AuthRequest, response: [UInt8]) {
+    public init(exchange: UInt32, context: AuthRequest, response: [UInt8], channelBinding: [UInt8]? = nil) {
         self.exchange = exchange
         self.context = context
         self.response = response
+        self.channelBinding = channelBinding
     }
 }
 

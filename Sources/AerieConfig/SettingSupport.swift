@@ -287,9 +287,9 @@ public enum Support {
 
     /// `auth_mechanisms` values; enforced ones are the SASL module's `SASLMechanism` cases.
     public static let authMechanisms: [String: SettingSupport] = table([
-        (.enforced, ["plain", "login", "scram-sha-256", "scram-sha-1", "external"]),
-        (.notImplemented("NIOSSL exposes no TLS keying material export (RFC 9266 tls-exporter): use scram-sha-256"), [
-            "scram-sha-1-plus", "scram-sha-256-plus",
+        (.enforced, ["plain", "login", "scram-sha-256", "scram-sha-256-plus", "scram-sha-1", "external"]),
+        (.notImplemented("SCRAM-SHA-1 is weak; use scram-sha-256-plus (channel binding) or scram-sha-256"), [
+            "scram-sha-1-plus",
         ]),
         (.notImplemented("Aerie offers PLAIN, LOGIN, SCRAM-SHA-256; use auth_mechanisms = plain login scram-sha-256"), [
             "oauthbearer", "xoauth2", "cram-md5", "digest-md5", "gssapi",

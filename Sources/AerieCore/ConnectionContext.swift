@@ -16,6 +16,8 @@ public struct ConnectionContext: Sendable, Equatable {
     /// The login name from a TLS client certificate that verified (`auth_ssl_username_from_cert`); SASL EXTERNAL
     /// logs in as it.
     public var clientCertificateUser: String?
+    /// RFC 9266 `tls-exporter` channel binding data of this TLS 1.3 connection, when SCRAM-SHA-256-PLUS is offered.
+    public var channelBinding: [UInt8]?
 
     public init(
         remoteIP: String, localIP: String, sessionID: String, isTLS: Bool, startTLSAvailable: Bool,

@@ -381,8 +381,7 @@ public final class AerieServer: Sendable {
         _ sync: ChannelPipeline.SynchronousOperations
     ) throws {
         if plan.implicitTLS, let tlsContext = environment.tlsContext {
-            try sync.addHandler(
-                TLSSetup.serverHandler(context: tlsContext, clientCertificates: environment.clientCertificates))
+            try sync.addHandlers(TLSSetup.serverHandlers(environment: environment, context: tlsContext))
         }
         switch plan.kind {
         case .imap: try sync.addHandler(IMAPConnectionHandler(environment: environment, context: context))

@@ -44,6 +44,12 @@ struct ConnectionEnvironment: Sendable {
     /// `haproxy_trusted_networks` and `haproxy_timeout`, for `haproxy = yes` listeners.
     var haproxyTrustedNetworks = CIDRList([])
     var haproxyTimeout: Duration = .seconds(3)
+
+    /// SCRAM-SHA-256-PLUS is configured: TLS connections need their exporter secret (`TLSExporter`).
+    var offersChannelBinding: Bool {
+        imap.sessionSettings.auth.mechanisms.contains(where: \.bindsChannel)
+            || pop3.auth.mechanisms.contains(where: \.bindsChannel)
+    }
 }
 
 /// Logged-in connections per user and remote IP (`mail_max_userip_connections`), shared by IMAP and POP3.

@@ -37,8 +37,8 @@ final class IMAPConnectionHandler: SessionConnectionHandler {
     override var remoteIP: String { session.context.remoteIP }
     override var startsWithTLS: Bool { session.context.isTLS }
     override var serviceName: String { "imap" }
-    override func tlsEstablished(clientCertificateUser: String?) {
-        session.tlsEstablished(clientCertificateUser: clientCertificateUser)
+    override func tlsEstablished(clientCertificateUser: String?, channelBinding: [UInt8]?) {
+        session.tlsEstablished(clientCertificateUser: clientCertificateUser, channelBinding: channelBinding)
     }
 
     override var lastInputWasCommand: Bool { !lastEventWasSpool }

@@ -31,7 +31,9 @@ final class LMTPConnectionHandler: SessionConnectionHandler {
     override var pipelineLimit: Int { .max }
     override var hasBufferedInput: Bool { !received.isEmpty }
     override func discardBufferedInput() { received.removeAll() }
-    override func tlsEstablished(clientCertificateUser: String?) { session.tlsEstablished() }
+    override func tlsEstablished(clientCertificateUser: String?, channelBinding: [UInt8]?) {
+        session.tlsEstablished()
+    }
 
     override func appendInput(_ buffer: ByteBuffer) {
         received += buffer.readableBytesView

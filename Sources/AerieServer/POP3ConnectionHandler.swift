@@ -33,8 +33,8 @@ final class POP3ConnectionHandler: SessionConnectionHandler {
     override var remoteIP: String { session.context.remoteIP }
     override var startsWithTLS: Bool { session.context.isTLS }
     override var serviceName: String { "pop3" }
-    override func tlsEstablished(clientCertificateUser: String?) {
-        session.tlsEstablished(clientCertificateUser: clientCertificateUser)
+    override func tlsEstablished(clientCertificateUser: String?, channelBinding: [UInt8]?) {
+        session.tlsEstablished(clientCertificateUser: clientCertificateUser, channelBinding: channelBinding)
     }
 
     override func nextInput(context: ChannelHandlerContext) -> [ConnectionAction]? {

@@ -48,6 +48,9 @@ public struct Preflight: Sendable {
             }
             return mechanism
         }
+        if mechanisms.contains(where: \.bindsChannel) && settings.ssl == .no {
+            throw ServerStartError("auth_mechanisms: scram-sha-256-plus binds to TLS: it needs ssl = yes or required")
+        }
         // RFC 4422 Appendix A: EXTERNAL needs a verified certificate and the name in it.
         if mechanisms.contains(.external), clientCertificates?.usernameAttribute == nil {
             throw ServerStartError(

@@ -46,6 +46,8 @@ class SessionConnectionHandler: ChannelInboundHandler {
     /// The pre-login slot this connection holds until it logs in (`PreLoginLimiter`).
     private var preLoginSlot: UInt64?
     private var handshakeTimeout: Scheduled<Void>?
+    /// From `ClientHelloRandomSniffer`, until the handshake completes (SCRAM -PLUS channel binding).
+    private var clientHelloRandom: ClientHelloRandom?
     /// Refused before its greeting (rate or per-IP limit): closed without a log line of its own.
     private var refusedQuietly = false
     private var registryID: UInt64?
@@ -88,7 +90,7 @@ class SessionConnectionHandler: ChannelInboundHandler {
     func saslStepFinished(_ reply: SASLStepReply) -> [ConnectionAction] { [] }
     /// The answer to a login while `aerie adm logins disable` holds: a temporary failure with the admin's reason.
     func loginRefused(reason: String) -> [ConnectionAction] { [] }
-    func tlsEstablished(clientCertificateUser: String?) {}
+    func tlsEstablished(clientCertificateUser: String?, channelBinding: [UInt8]?) {}
     /// After a login: open the mailbox side (on the pool) before the tagged OK goes out.
     func didLogIn(_ user: AuthenticatedUser, context: ChannelHandlerContext) {}
     /// After UNAUTHENTICATE: drop the user's mail side and log the logout; the connection stays open.
@@ -198,11 +200,28 @@ class SessionConnectionHandler: ChannelInboundHandler {
         return verifier.username(peer)
     }
 
+    /// RFC 9266: TLS 1.3 only (for TLS 1.2 it needs the extended master secret, which NIOSSL does not report).
+    private func channelBinding(context: ChannelHandlerContext) -> [UInt8]? {
+        guard let random = clientHelloRandom?.bytes else { return nil }
+        clientHelloRandom = nil
+        let binding = TLSExporter.channelBinding(clientRandom: random)
+        guard let tls = try? context.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self),
+            tls.tlsVersion == .tlsv13
+        else { return nil }
+        return binding
+    }
+
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let random = event as? ClientHelloRandom {
+            clientHelloRandom = random
+            return
+        }
         if let tlsEvent = event as? TLSUserEvent, case .handshakeCompleted = tlsEvent {
             handshakeTimeout?.cancel()
             handshakeTimeout = nil
-            tlsEstablished(clientCertificateUser: clientCertificateUser(context: context))
+            tlsEstablished(
+                clientCertificateUser: clientCertificateUser(context: context),
+                channelBinding: channelBinding(context: context))
         }
         context.fireUserInboundEventTriggered(event)
     }
@@ -457,9 +476,8 @@ class SessionConnectionHandler: ChannelInboundHandler {
                 return
             }
             do {
-                let handler = TLSSetup.serverHandler(
-                    context: tlsContext, clientCertificates: self.environment.clientCertificates)
-                try context.pipeline.syncOperations.addHandler(handler, position: .first)
+                let handlers = TLSSetup.serverHandlers(environment: self.environment, context: tlsContext)
+                try context.pipeline.syncOperations.addHandlers(handlers, position: .first)
             } catch {
                 context.close(promise: nil)
                 return

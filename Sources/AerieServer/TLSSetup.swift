@@ -73,6 +73,10 @@ public enum TLSSetup {
             // AerieConfig validated the list's syntax: NIOSSL traps on a string BoringSSL rejects.
             configuration.cipherSuites = settings.sslCipherList
         }
+        if settings.authMechanisms.contains(where: { $0.lowercased() == "scram-sha-256-plus" }) {
+            // SCRAM -PLUS's channel binding: the exporter secret of each TLS 1.3 handshake (TLSExporter).
+            configuration.keyLogCallback = TLSExporter.record
+        }
         if let clientCertificates {
             // The handler's callback verifies (CRLs included); a client without a certificate still connects.
             configuration.certificateVerification = .optionalVerification

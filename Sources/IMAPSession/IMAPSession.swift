@@ -72,14 +72,19 @@ public struct IMAPSession: Sendable {
     }
 
     /// The transport finished the TLS handshake (STARTTLS or implicit), with the verified client certificate's name.
-    public mutating func tlsEstablished(clientCertificateUser: String? = nil) {
+    public mutating func tlsEstablished(clientCertificateUser: String? = nil, channelBinding: [UInt8]? = nil) {
         context.isTLS = true
         context.clientCertificateUser = clientCertificateUser
+        context.channelBinding = channelBinding
     }
 
-    /// `auth_mechanisms`, less EXTERNAL on a connection without a verified client certificate.
+    /// `auth_mechanisms`, less EXTERNAL on a connection without a verified client certificate and -PLUS on one
+    /// without channel binding data (not TLS 1.3).
     var offeredMechanisms: [SASLMechanism] {
-        settings.auth.mechanisms.filter { $0 != .external || context.clientCertificateUser != nil }
+        settings.auth.mechanisms.filter {
+            ($0 != .external || context.clientCertificateUser != nil)
+                && (!$0.bindsChannel || context.channelBinding != nil)
+        }
     }
 
     // MARK: - Input

@@ -30,7 +30,12 @@ extension POP3Session {
         let context = AuthRequest(
             user: "", password: "", mechanism: mechanism.rawValue, service: "pop3", remoteIP: self.context.remoteIP,
             localIP: self.context.localIP, secured: self.context.isSecured, sessionID: self.context.sessionID)
-        return [.saslStep(SASLStepRequest(exchange: exchange, context: context, response: response))]
+        // The binding goes along whenever -PLUS is offered here, so plain SCRAM can refuse a downgrade (RFC 5802 §6).
+        let binding = offeredMechanisms.contains(where: \.bindsChannel) ? self.context.channelBinding : nil
+        return [
+            .saslStep(
+                SASLStepRequest(exchange: exchange, context: context, response: response, channelBinding: binding))
+        ]
     }
 
     /// The answer to a `.saslStep` action.

@@ -49,7 +49,7 @@ public struct SASLServerExchange: Sendable {
                 return .challenge([])
             }
             return externalMessage(initialResponse)
-        case .scramSHA1, .scramSHA256:
+        case .scramSHA1, .scramSHA256, .scramSHA256Plus:
             // Runs in the auth process, where the stored keys are (`SCRAMServerExchange`), never here.
             return finish(.failed(.malformed))
         }

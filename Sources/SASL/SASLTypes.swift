@@ -8,6 +8,8 @@ public enum SASLMechanism: String, Sendable, CaseIterable {
     case scramSHA1 = "SCRAM-SHA-1"
     /// RFC 7677.
     case scramSHA256 = "SCRAM-SHA-256"
+    /// RFC 7677 with channel binding `tls-exporter` (RFC 9266): offered on TLS 1.3 connections only.
+    case scramSHA256Plus = "SCRAM-SHA-256-PLUS"
     /// RFC 4422 Appendix A: the TLS client certificate is the credential; offered only once one was verified.
     case external = "EXTERNAL"
 
@@ -16,9 +18,12 @@ public enum SASLMechanism: String, Sendable, CaseIterable {
         switch self {
         case .plain, .login, .external: nil
         case .scramSHA1: .sha1
-        case .scramSHA256: .sha256
+        case .scramSHA256, .scramSHA256Plus: .sha256
         }
     }
+
+    /// RFC 5802 §6: a -PLUS mechanism binds the exchange to the TLS channel it runs in.
+    public var bindsChannel: Bool { self == .scramSHA256Plus }
 }
 
 /// What a client proved it knows: the identity to act as, the identity it authenticates as, and the password.

@@ -107,6 +107,13 @@ import Testing
         var frames = AuthWire.FrameBuffer()
         frames.append(try AuthWire.encode(AuthWire.Request.saslStep(id: 9, step)))
         #expect(try AuthWire.decodeRequest(#require(try frames.next())) == .saslStep(id: 9, step))
+        // SCRAM -PLUS: the channel binding data travels along; empty data is not the same as none.
+        for binding: [UInt8]? in [[9, 8, 7], []] {
+            var bound = step
+            bound.channelBinding = binding
+            frames.append(try AuthWire.encode(AuthWire.Request.saslStep(id: 10, bound)))
+            #expect(try AuthWire.decodeRequest(#require(try frames.next())) == .saslStep(id: 10, bound))
+        }
         let user = AuthenticatedUser(user: "user", uid: 1000, gid: 1000, home: "/h", extraFields: ["a": "b"])
         let replies: [SASLStepReply] = [
             .challenge(exchange: 7, user: "user", Array("r=abc,s=xyz,i=4096".utf8)),

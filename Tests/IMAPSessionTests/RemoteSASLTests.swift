@@ -21,6 +21,27 @@ import Testing
         #expect(lines(plainOnly.send("a AUTHENTICATE SCRAM-SHA-256")) == ["a NO Unsupported authentication mechanism."])
     }
 
+    /// RFC 5802 §6 / RFC 9266: -PLUS only where the connection has binding data (TLS 1.3), and the data goes to
+    /// the auth process with every SCRAM step there (plain SCRAM needs it to refuse a "y" downgrade).
+    @Test func plusNeedsChannelBindingData() throws {
+        let settings = IMAPSessionSettings(auth: LoginAuthSettings(mechanisms: [.scramSHA256, .scramSHA256Plus]))
+        var without = Transcript(tls: true, settings: settings)
+        without.session.tlsEstablished(channelBinding: nil)
+        #expect(!lines(without.session.greeting())[0].contains("SCRAM-SHA-256-PLUS"))
+        let refused = lines(without.send("a AUTHENTICATE SCRAM-SHA-256-PLUS"))
+        #expect(refused == ["a NO Unsupported authentication mechanism."])
+        let plain = try #require(step(without.send("b AUTHENTICATE SCRAM-SHA-256 biwsbj1kZW1vLHI9YWJj")))
+        #expect(plain.channelBinding == nil)
+
+        var with = Transcript(tls: true, settings: settings)
+        with.session.tlsEstablished(channelBinding: [1, 2, 3])
+        #expect(lines(with.session.greeting())[0].contains(" AUTH=SCRAM-SHA-256-PLUS"))
+        // "p=tls-exporter,,n=demo,r=abc"
+        let command = "a AUTHENTICATE SCRAM-SHA-256-PLUS cD10bHMtZXhwb3J0ZXIsLG49ZGVtbyxyPWFiYw=="
+        let plus = try #require(step(with.send(command)))
+        #expect(plus.context.mechanism == "SCRAM-SHA-256-PLUS" && plus.channelBinding == [1, 2, 3])
+    }
+
     @Test func fullExchange() throws {
         var transcript = Transcript(tls: true, settings: Self.settings)
         #expect(lines(transcript.send("a AUTHENTICATE SCRAM-SHA-256")) == ["+ "])

@@ -48,8 +48,11 @@ def scram_server(aerie_bin, ca_dir, vmail, request):
 class ScramClient:
     """RFC 5802 §3 client side, step by step, for imaplib's authenticate() callback."""
 
-    def __init__(self, user: str, password: str, tamper: bool = False):
+    def __init__(self, user: str, password: str, tamper: bool = False, gs2_header: str = "n,,",
+                 channel_binding: bytes = b""):
         self.user, self.password, self.tamper = user, password, tamper
+        # RFC 5802 §7: gs2-header ("n,,", "y,,", "p=tls-exporter,,") and, for "p=", the channel's binding data.
+        self.gs2_header, self.channel_binding = gs2_header, channel_binding
         self.nonce = base64.b64encode(os.urandom(18)).decode()
         self.bare = f"n={user},r={self.nonce}"
         self.step = 0
@@ -59,7 +62,7 @@ class ScramClient:
     def __call__(self, challenge: bytes) -> bytes:
         self.step += 1
         if self.step == 1:
-            return ("n,," + self.bare).encode()
+            return (self.gs2_header + self.bare).encode()
         if self.step == 2:
             fields = dict(f.split("=", 1) for f in challenge.decode().split(","))
             assert fields["r"].startswith(self.nonce)
@@ -67,7 +70,8 @@ class ScramClient:
                                          int(fields["i"]))
             client_key = hmac.digest(salted, b"Client Key", "sha256")
             stored_key = hashlib.sha256(client_key).digest()
-            without_proof = f"c=biws,r={fields['r']}"
+            binding = base64.b64encode(self.gs2_header.encode() + self.channel_binding).decode()
+            without_proof = f"c={binding},r={fields['r']}"
             auth_message = f"{self.bare},{challenge.decode()},{without_proof}".encode()
             proof = bytearray(a ^ b for a, b in zip(client_key, hmac.digest(stored_key, auth_message, "sha256")))
             if self.tamper:
