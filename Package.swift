@@ -78,13 +78,20 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "LoginCommon",
+            dependencies: ["AerieCore", "AerieAuth", "SASL"],
+            swiftSettings: strict
+        ),
+        .target(
             name: "IMAPSession",
-            dependencies: ["AerieCore", "IMAPProtocol", "AerieAuth", "SASL", "AerieStorage", "AerieMIME"],
+            dependencies: [
+                "AerieCore", "IMAPProtocol", "AerieAuth", "SASL", "AerieStorage", "AerieMIME", "LoginCommon",
+            ],
             swiftSettings: strict
         ),
         .target(
             name: "POP3Session",
-            dependencies: ["AerieCore", "POP3Protocol", "AerieAuth", "SASL", "AerieStorage"],
+            dependencies: ["AerieCore", "POP3Protocol", "AerieAuth", "SASL", "AerieStorage", "LoginCommon"],
             swiftSettings: strict
         ),
         .target(
@@ -165,6 +172,7 @@ let package = Package(
             name: "IMAPSessionTests",
             dependencies: ["IMAPSession", "AerieAuth", "AerieCore", "AerieStorage", "AerieTestSupport"],
             swiftSettings: strict),
+        .testTarget(name: "LoginCommonTests", dependencies: ["LoginCommon"], swiftSettings: strict),
         .testTarget(name: "POP3SessionTests", dependencies: ["POP3Session", "AerieStorage", "AerieTestSupport"], swiftSettings: strict),
         .testTarget(name: "LMTPSessionTests", dependencies: ["LMTPSession", "AerieStorage", "AerieTestSupport"], swiftSettings: strict),
         .testTarget(

@@ -1,6 +1,7 @@
 public import AerieAuth
 public import AerieCore
 public import IMAPProtocol
+import LoginCommon
 import SASL
 
 /// The per-connection IMAP state machine: commands in, actions out (RFC 9051 §3 states).
@@ -10,29 +11,28 @@ import SASL
 public struct IMAPSession: Sendable {
     enum State: Sendable {
         case notAuthenticated
-        case saslExchange(tag: IMAPTag, exchange: SASLServerExchange)
-        /// A mechanism run by the auth process (SCRAM): the next line is the client's response for `exchange`
-        /// (0: the exchange has not started).
-        case remoteSASL(tag: IMAPTag, mechanism: SASLMechanism, exchange: UInt32)
-        case awaitingSASLStep(tag: IMAPTag, mechanism: SASLMechanism)
-        /// The mechanism's final data went out as a challenge (RFC 9051 §6.2.2): the client's empty line ends it.
-        case saslFinalSent(tag: IMAPTag, user: AuthenticatedUser)
-        case awaitingAuthResult(tag: IMAPTag)
+        /// LOGIN or AUTHENTICATE with this tag is running in `login` (SASL exchange, auth process).
+        case authenticating(tag: IMAPTag)
         case authenticated(AuthenticatedUser)
         case loggedOut
     }
 
     public let settings: IMAPSessionSettings
-    public internal(set) var context: ConnectionContext
+    /// The pre-login flow shared with POP3 (mechanisms, SASL, failure delay, attempt limit).
+    var login: LoginFlow
+    public internal(set) var context: ConnectionContext {
+        get { login.context }
+        set { login.context = newValue }
+    }
     var state: State = .notAuthenticated
     /// Failed authentications so far; the disconnect log line reports them for fail2ban.
-    public private(set) var authFailures = 0
+    public var authFailures: Int { login.authFailures }
     var badCommands = 0
     /// The last user name tried and how, for the disconnect log line (never the password).
-    public internal(set) var lastAttemptedUser: String?
-    public internal(set) var lastMethod: String?
+    public var lastAttemptedUser: String? { login.lastAttemptedUser }
+    public var lastMethod: String? { login.lastMethod }
     /// Set when a client tried LOGIN/plaintext SASL before TLS; Dovecot's log says so and fail2ban counts it.
-    public internal(set) var triedDisallowedPlaintext: String?
+    public var triedDisallowedPlaintext: String? { login.triedDisallowedPlaintext }
     /// The first ID before login has been seen: later ones change nothing (Dovecot's `id_logged`).
     var idSeen = false
     /// RFC 4978: COMPRESS succeeded; the transport compresses both ways.
@@ -40,7 +40,7 @@ public struct IMAPSession: Sendable {
 
     public init(settings: IMAPSessionSettings, context: ConnectionContext) {
         self.settings = settings
-        self.context = context
+        self.login = LoginFlow(settings: settings.auth, service: "imap", context: context)
     }
 
     public var isAuthenticated: Bool {
@@ -53,10 +53,8 @@ public struct IMAPSession: Sendable {
 
     /// True while the next unit from the client is a SASL response line rather than a command.
     public var expectsSASLResponse: Bool {
-        switch state {
-        case .saslExchange, .remoteSASL, .saslFinalSent: true
-        default: false
-        }
+        if case .authenticating = state { return login.expectsSASLResponse }
+        return false
     }
 
     var capabilities: [String] {
@@ -73,33 +71,20 @@ public struct IMAPSession: Sendable {
 
     /// The transport finished the TLS handshake (STARTTLS or implicit), with the verified client certificate's name.
     public mutating func tlsEstablished(clientCertificateUser: String? = nil, channelBinding: [UInt8]? = nil) {
-        context.isTLS = true
-        context.clientCertificateUser = clientCertificateUser
-        context.channelBinding = channelBinding
+        login.tlsEstablished(clientCertificateUser: clientCertificateUser, channelBinding: channelBinding)
     }
 
-    /// `auth_mechanisms`, less EXTERNAL on a connection without a verified client certificate and -PLUS on one
-    /// without channel binding data (not TLS 1.3).
-    var offeredMechanisms: [SASLMechanism] {
-        settings.auth.mechanisms.filter {
-            ($0 != .external || context.clientCertificateUser != nil)
-                && (!$0.bindsChannel || context.channelBinding != nil)
-        }
-    }
+    var offeredMechanisms: [SASLMechanism] { login.offeredMechanisms }
 
     // MARK: - Input
 
     /// One complete unit from the framer: a command, or a SASL response line during AUTHENTICATE.
     public mutating func receive(_ unit: [UInt8]) -> [IMAPSessionAction] {
         switch state {
-        case .saslExchange(let tag, var exchange):
-            return continueSASL(tag: tag, exchange: &exchange, line: unit)
-        case .remoteSASL(let tag, let mechanism, let exchange):
-            return continueRemoteSASL(tag: tag, mechanism: mechanism, exchange: exchange, line: unit)
-        case .saslFinalSent(let tag, let user):
-            return finishRemoteSASL(tag: tag, user: user, line: unit)
-        case .awaitingAuthResult, .awaitingSASLStep, .loggedOut:
-            // The transport stops reading while an authentication runs; anything here is a transport bug.
+        case .authenticating(let tag):
+            // The transport stops reading while the auth process is asked; anything then is a transport bug.
+            return login.isWaiting ? [] : loginReply(login.respond(unit), tag: tag)
+        case .loggedOut:
             return []
         case .notAuthenticated, .authenticated:
             break
@@ -164,60 +149,74 @@ public struct IMAPSession: Sendable {
         return misrouted(command)
     }
 
-    mutating func beginAuthentication(
-        tag: IMAPTag, user: String, password: String, method: String, certificateVerified: Bool = false
-    )
-        -> [IMAPSessionAction]
-    {
-        lastAttemptedUser = user
-        lastMethod = method
-        state = .awaitingAuthResult(tag: tag)
-        var request = AuthRequest(
-            user: user, password: password, mechanism: method, service: "imap", remoteIP: context.remoteIP,
-            localIP: context.localIP, secured: context.isSecured, sessionID: context.sessionID)
-        request.certificateVerified = certificateVerified
-        return [.authenticate(request)]
-    }
-
     /// The answer to an `.authenticate` action.
     public mutating func authenticationFinished(_ result: AuthResult) -> [IMAPSessionAction] {
-        guard case .awaitingAuthResult(let tag) = state else { return [] }
-        switch result {
-        case .success(let user):
-            state = .authenticated(user)
-            authenticatedUser = user
-            return [
-                .loggedIn(user),
-                .send(.tagged(tag, .ok, .capability(capabilities), "Logged in")),
-            ]
-        case .failure(.temporaryFailure):
-            state = .notAuthenticated
-            return [.send(.tagged(tag, .no, .unavailable, "Temporary authentication failure. Try again later."))]
-        case .failure:
-            state = .notAuthenticated
-            return failedAuthentication(tag: tag, delayed: true)
-        }
+        guard case .authenticating(let tag) = state else { return [] }
+        return loginReply(login.authenticationFinished(result), tag: tag)
+    }
+
+    /// The answer to a `.saslStep` action.
+    public mutating func saslStepFinished(_ reply: SASLStepReply) -> [IMAPSessionAction] {
+        guard case .authenticating(let tag) = state else { return [] }
+        return loginReply(login.saslStepFinished(reply), tag: tag)
     }
 
     /// The answer to an `.authenticate` action the server did not pass on: logins are disabled by the administrator
     /// (`aerie adm logins disable`). RFC 5530 §3 UNAVAILABLE: a temporary failure, the reason as the human text.
     public mutating func loginRefused(reason: String) -> [IMAPSessionAction] {
-        guard case .awaitingAuthResult(let tag) = state else { return [] }
-        state = .notAuthenticated
-        return [.send(.tagged(tag, .no, .unavailable, reason.singleLine))]
+        guard case .authenticating(let tag) = state else { return [] }
+        return loginReply(login.loginRefused(reason: reason), tag: tag)
     }
 
-    /// Every kind of failure looks the same to the client, so it cannot probe which users exist. `delayed`: the
-    /// authenticator already answered at its fixed time after the request (with the IP's penalty).
-    mutating func failedAuthentication(tag: IMAPTag, delayed: Bool = false) -> [IMAPSessionAction] {
-        authFailures += 1
-        var actions: [IMAPSessionAction] = delayed ? [] : [.sleep(settings.auth.failureDelay)]
-        actions.append(.send(.tagged(tag, .no, .authenticationFailed, "Authentication failed.")))
-        if authFailures >= settings.auth.maxAuthFailures {
-            state = .loggedOut
-            actions += bye(nil, "Too many invalid authentication attempts.", reason: "Too many invalid authentication attempts")
+    /// The login flow's decision as IMAP replies (RFC 9051 §6.2, RFC 5530 codes). Every failure looks the same to
+    /// the client, so it cannot probe which users exist.
+    mutating func loginReply(_ event: LoginEvent, tag: IMAPTag) -> [IMAPSessionAction] {
+        switch event {
+        case .challenge(let bytes):
+            state = .authenticating(tag: tag)
+            return [.send(.continuation(SASLBase64.encode(bytes)))]
+        case .authenticate(let request):
+            state = .authenticating(tag: tag)
+            return [.authenticate(request)]
+        case .saslStep(let request):
+            state = .authenticating(tag: tag)
+            return [.saslStep(request)]
+        case .loggedIn(let user):
+            state = .authenticated(user)
+            authenticatedUser = user
+            return [.loggedIn(user), .send(.tagged(tag, .ok, .capability(capabilities), "Logged in"))]
+        case .failed(let delay, let disconnect):
+            state = .notAuthenticated
+            var actions: [IMAPSessionAction] = delay.map { [.sleep($0)] } ?? []
+            actions.append(.send(.tagged(tag, .no, .authenticationFailed, "Authentication failed.")))
+            if disconnect {
+                let text = "Too many invalid authentication attempts"
+                actions += bye(nil, text + ".", reason: text)
+            }
+            return actions
+        case .temporaryFailure:
+            state = .notAuthenticated
+            return [.send(.tagged(tag, .no, .unavailable, "Temporary authentication failure. Try again later."))]
+        case .refused(let reason):
+            state = .notAuthenticated
+            return [.send(.tagged(tag, .no, .unavailable, reason))]
+        case .plaintextDisallowed:
+            state = .notAuthenticated
+            let text = "Plaintext authentication disallowed on non-secure (SSL/TLS) connections."
+            return [.send(.tagged(tag, .no, .privacyRequired, text))]
+        case .unsupportedMechanism:
+            state = .notAuthenticated
+            return [.send(.tagged(tag, .no, nil, "Unsupported authentication mechanism."))]
+        case .aborted:
+            // RFC 9051 §6.2.2: a "*" line cancels, and the server answers BAD.
+            state = .notAuthenticated
+            return [.send(.tagged(tag, .bad, nil, "Authentication aborted by client."))]
+        case .malformed(let message):
+            state = .notAuthenticated
+            return badCommand(tag: tag, message: message)
+        case .ignored:
+            return []
         }
-        return actions
     }
 
     mutating func badCommand(tag: IMAPTag?, message: String, code: IMAPResponseCode? = nil) -> [IMAPSessionAction] {

@@ -1,5 +1,6 @@
 public import AerieAuth
 public import AerieCore
+import LoginCommon
 import POP3Protocol
 import SASL
 
@@ -13,32 +14,29 @@ public struct POP3Session: Sendable {
     enum State: Sendable {
         /// `user` is the name given by USER, waiting for PASS.
         case authorization(user: String?)
-        case saslExchange(SASLServerExchange)
-        /// A mechanism run by the auth process (SCRAM): the next line answers `exchange` (0: not started yet).
-        case remoteSASL(mechanism: SASLMechanism, exchange: UInt32)
-        case awaitingSASLStep(mechanism: SASLMechanism)
-        /// The mechanism's final data went out as a challenge: the client's empty line ends the exchange.
-        case saslFinalSent(AuthenticatedUser)
-        case awaitingAuthResult
+        /// AUTH or PASS is running in `login` (SASL exchange, auth process).
+        case authenticating
         case transaction(AuthenticatedUser)
         case loggedOut
     }
 
     public let settings: POP3SessionSettings
-    public private(set) var context: ConnectionContext
+    /// The pre-login flow shared with IMAP (mechanisms, SASL, failure delay, attempt limit).
+    var login: LoginFlow
+    public var context: ConnectionContext { login.context }
     var state: State = .authorization(user: nil)
     /// Failed authentications so far; the disconnect log line reports them for fail2ban.
-    public private(set) var authFailures = 0
+    public var authFailures: Int { login.authFailures }
     private var badCommands = 0
     /// The last user name tried (never the password), for the disconnect log line.
-    public internal(set) var lastAttemptedUser: String?
-    public internal(set) var lastMethod: String?
+    public var lastAttemptedUser: String? { login.lastAttemptedUser }
+    public var lastMethod: String? { login.lastMethod }
     /// Set when a client tried USER/PASS or plaintext SASL before TLS; the log says so and fail2ban counts it.
-    public internal(set) var triedDisallowedPlaintext: String?
+    public var triedDisallowedPlaintext: String? { login.triedDisallowedPlaintext }
 
     public init(settings: POP3SessionSettings, context: ConnectionContext) {
         self.settings = settings
-        self.context = context
+        self.login = LoginFlow(settings: settings.auth, service: "pop3", context: context)
     }
 
     public var isAuthenticated: Bool {
@@ -52,14 +50,12 @@ public struct POP3Session: Sendable {
     /// True while the next line is a SASL response (RFC 5034 §4): the transport raises the framer's line limit
     /// to `settings.auth.maxSASLResponseLength` and logs the line as `POP3Command.redactedSASLResponse`.
     public var expectsSASLResponse: Bool {
-        switch state {
-        case .saslExchange, .remoteSASL, .saslFinalSent: true
-        default: false
-        }
+        if case .authenticating = state { return login.expectsSASLResponse }
+        return false
     }
 
     /// USER/PASS and plaintext SASL are allowed on this connection now.
-    var cleartextAllowed: Bool { context.isSecured || settings.auth.allowCleartextWithoutTLS }
+    var cleartextAllowed: Bool { login.cleartextAllowed }
 
     /// RFC 2449 §5: what the AUTHORIZATION state offers at this moment.
     var capabilities: POP3Capabilities {
@@ -77,33 +73,20 @@ public struct POP3Session: Sendable {
 
     /// The transport finished the TLS handshake (STLS or implicit), with the verified client certificate's name.
     public mutating func tlsEstablished(clientCertificateUser: String? = nil, channelBinding: [UInt8]? = nil) {
-        context.isTLS = true
-        context.clientCertificateUser = clientCertificateUser
-        context.channelBinding = channelBinding
+        login.tlsEstablished(clientCertificateUser: clientCertificateUser, channelBinding: channelBinding)
     }
 
-    /// `auth_mechanisms`, less EXTERNAL on a connection without a verified client certificate and -PLUS on one
-    /// without channel binding data (not TLS 1.3).
-    var offeredMechanisms: [SASLMechanism] {
-        settings.auth.mechanisms.filter {
-            ($0 != .external || context.clientCertificateUser != nil)
-                && (!$0.bindsChannel || context.channelBinding != nil)
-        }
-    }
+    var offeredMechanisms: [SASLMechanism] { login.offeredMechanisms }
 
     // MARK: - Input
 
     /// One framed line: a command, or a SASL response during AUTH.
     public mutating func receive(_ line: [UInt8]) -> [POP3SessionAction] {
         switch state {
-        case .saslExchange(var exchange):
-            return continueSASL(&exchange, line: line)
-        case .remoteSASL(let mechanism, let exchange):
-            return continueRemoteSASL(mechanism: mechanism, exchange: exchange, line: line)
-        case .saslFinalSent(let user):
-            return finishRemoteSASL(user: user, line: line)
-        case .awaitingAuthResult, .awaitingSASLStep, .loggedOut:
-            // The transport stops reading while an authentication runs or after close; anything here is dropped.
+        case .authenticating:
+            // The transport stops reading while the auth process is asked; anything then is dropped.
+            return login.isWaiting ? [] : loginReply(login.respond(line))
+        case .loggedOut:
             return []
         case .authorization, .transaction:
             break
@@ -122,11 +105,13 @@ public struct POP3Session: Sendable {
     /// attack surface); after it, the line is answered and counted as a bad command.
     public mutating func lineTooLong() -> [POP3SessionAction] {
         switch state {
-        case .loggedOut, .awaitingAuthResult, .awaitingSASLStep:
+        case .loggedOut:
+            return []
+        case .authenticating where login.isWaiting:
             return []
         case .transaction:
             return badCommand("Command line too long.")
-        case .authorization, .saslExchange, .remoteSASL, .saslFinalSent:
+        case .authorization, .authenticating:
             state = .loggedOut
             return [.send(POP3Response.err(code: nil, "Command line too long.").bytes), .close(reason: "Command line too long")]
         }
@@ -147,15 +132,15 @@ public struct POP3Session: Sendable {
         case .stls:
             return startTLS()
         case .user(let name):
-            guard cleartextAllowed else { return plaintextRefused("plaintext") }
+            guard cleartextAllowed else { return loginReply(login.plaintextRefused("plaintext")) }
             state = .authorization(user: name)
             return [.send(POP3Response.ok("").bytes)]
         case .pass(let password):
-            guard cleartextAllowed else { return plaintextRefused("plaintext") }
+            guard cleartextAllowed else { return loginReply(login.plaintextRefused("plaintext")) }
             guard case .authorization(let user?) = state else {
                 return badCommand("No username given.")
             }
-            return beginAuthentication(user: user, password: password, method: "PLAIN")
+            return loginReply(login.passwordLogin(user: user, password: password))
         case .apop:
             // No plaintext-equivalent password store is kept, so APOP (RFC 1939 §7) cannot be offered.
             return badCommand("APOP is not supported.")
@@ -164,148 +149,92 @@ public struct POP3Session: Sendable {
             let names = cleartextAllowed ? offeredMechanisms.map(\.rawValue) : []
             return [.send(POP3Response.multiline(first: "", lines: names).bytes)]
         case .auth(let name?, let initialResponse):
-            return authenticate(mechanismName: name, initialResponse: initialResponse)
+            return loginReply(login.authenticate(mechanismName: name, initialResponse: initialResponse))
         case .stat, .list, .retr, .dele, .rset, .top, .uidl, .utf8:
             return badCommand("Unknown command.")
         }
     }
 
     mutating func startTLS() -> [POP3SessionAction] {
-        if context.isTLS { return badCommand("TLS is already active.") }
-        guard context.startTLSAvailable else { return badCommand("TLS support isn't enabled.") }
-        state = .authorization(user: nil)
-        return [.send(POP3Response.ok("Begin TLS negotiation now.").bytes), .startTLS]
-    }
-
-    mutating func plaintextRefused(_ method: String) -> [POP3SessionAction] {
-        triedDisallowedPlaintext = method
-        state = .authorization(user: nil)
-        return [
-            .send(
-                POP3Response.err(code: .auth, "Plaintext authentication disallowed on non-secure (SSL/TLS) connections.")
-                    .bytes)
-        ]
-    }
-
-    // MARK: - AUTH (RFC 5034 §4)
-
-    mutating func authenticate(mechanismName: String, initialResponse: String?) -> [POP3SessionAction] {
-        guard let mechanism = SASLMechanism(rawValue: mechanismName.uppercased()),
-            offeredMechanisms.contains(mechanism)
-        else {
-            return [.send(POP3Response.err(code: nil, "Unsupported authentication mechanism.").bytes)]
-        }
-        guard cleartextAllowed else { return plaintextRefused(mechanism.rawValue) }
-        lastMethod = mechanism.rawValue
-        var exchange = SASLServerExchange(mechanism: mechanism, maxResponseLength: settings.auth.maxSASLResponseLength)
-        var initial: [UInt8]?
-        if let initialResponse {
-            guard let decoded = SASLBase64.decode(initialResponse) else {
-                state = .authorization(user: nil)
-                return badCommand("Invalid base64 data in initial response.")
-            }
-            initial = decoded
-        }
-        if mechanism.scramHash != nil { return startRemoteSASL(mechanism: mechanism, initial: initial) }
-        return sasl(step: exchange.start(initialResponse: initial), exchange: exchange)
-    }
-
-    mutating func continueSASL(_ exchange: inout SASLServerExchange, line: [UInt8]) -> [POP3SessionAction] {
-        // RFC 5034 §4: a "*" line cancels the exchange, and the server answers -ERR.
-        if line == [UInt8(ascii: "*")] {
+        switch login.startTLS() {
+        case .alreadyActive: return badCommand("TLS is already active.")
+        case .unavailable: return badCommand("TLS support isn't enabled.")
+        case .begin:
             state = .authorization(user: nil)
-            return [.send(POP3Response.err(code: nil, "Authentication aborted by client.").bytes)]
-        }
-        guard let text = String(validating: line, as: UTF8.self), let decoded = SASLBase64.decode(text) else {
-            state = .authorization(user: nil)
-            return badCommand("Invalid base64 data in continued response.")
-        }
-        return sasl(step: exchange.respond(decoded), exchange: exchange)
-    }
-
-    mutating func sasl(step: SASLStep, exchange: SASLServerExchange) -> [POP3SessionAction] {
-        switch step {
-        case .challenge(let bytes):
-            state = .saslExchange(exchange)
-            return [.send(POP3Response.continuation(SASLBase64.encode(bytes)).bytes)]
-        case .done(let credentials):
-            state = .authorization(user: nil)
-            if lastMethod == SASLMechanism.external.rawValue {
-                // RFC 4422 Appendix A.1: an empty authzid, or the certificate's own name; no one else.
-                guard let user = context.clientCertificateUser,
-                    credentials.authorizationID.isEmpty || credentials.authorizationID == user
-                else {
-                    lastAttemptedUser = credentials.authorizationID
-                    return failedAuthentication()
-                }
-                return beginAuthentication(user: user, password: "", method: "EXTERNAL", certificateVerified: true)
-            }
-            // Acting as another user (authzid) needs master-user support, which Aerie does not offer.
-            if !credentials.authorizationID.isEmpty && credentials.authorizationID != credentials.authenticationID {
-                lastAttemptedUser = credentials.authenticationID
-                return failedAuthentication()
-            }
-            return beginAuthentication(
-                user: credentials.authenticationID, password: credentials.password, method: lastMethod ?? "PLAIN")
-        case .failed(.cancelled):
-            state = .authorization(user: nil)
-            return [.send(POP3Response.err(code: nil, "Authentication aborted by client.").bytes)]
-        case .failed:
-            state = .authorization(user: nil)
-            return badCommand("Invalid SASL response.")
+            return [.send(POP3Response.ok("Begin TLS negotiation now.").bytes), .startTLS]
         }
     }
 
-    mutating func beginAuthentication(
-        user: String, password: String, method: String, certificateVerified: Bool = false
-    ) -> [POP3SessionAction] {
-        lastAttemptedUser = user
-        lastMethod = method
-        state = .awaitingAuthResult
-        var request = AuthRequest(
-            user: user, password: password, mechanism: method, service: "pop3", remoteIP: context.remoteIP,
-            localIP: context.localIP, secured: context.isSecured, sessionID: context.sessionID)
-        request.certificateVerified = certificateVerified
-        return [.authenticate(request)]
-    }
+    // MARK: - AUTH (RFC 5034 §4) and PASS: the flow is `LoginFlow`'s
 
     /// The answer to an `.authenticate` action.
     public mutating func authenticationFinished(_ result: AuthResult) -> [POP3SessionAction] {
-        guard case .awaitingAuthResult = state else { return [] }
-        switch result {
-        case .success(let user):
-            state = .transaction(user)
-            authenticatedUser = user
-            badCommands = 0
-            return [.loggedIn(user), .send(POP3Response.ok("Logged in.").bytes)]
-        case .failure(.temporaryFailure):
-            state = .authorization(user: nil)
-            return [.send(POP3Response.err(code: .sysTemp, "Temporary authentication failure.").bytes)]
-        case .failure:
-            state = .authorization(user: nil)
-            return failedAuthentication(delayed: true)
-        }
+        guard case .authenticating = state else { return [] }
+        return loginReply(login.authenticationFinished(result))
+    }
+
+    /// The answer to a `.saslStep` action.
+    public mutating func saslStepFinished(_ reply: SASLStepReply) -> [POP3SessionAction] {
+        guard case .authenticating = state else { return [] }
+        return loginReply(login.saslStepFinished(reply))
     }
 
     /// The answer to an `.authenticate` action the server did not pass on: logins are disabled by the administrator
     /// (`aerie adm logins disable`). RFC 3206 §4 SYS/TEMP: a temporary failure, the reason as the human text.
     public mutating func loginRefused(reason: String) -> [POP3SessionAction] {
-        guard case .awaitingAuthResult = state else { return [] }
-        state = .authorization(user: nil)
-        return [.send(POP3Response.err(code: .sysTemp, reason.singleLine).bytes)]
+        guard case .authenticating = state else { return [] }
+        return loginReply(login.loginRefused(reason: reason))
     }
 
-    /// Every kind of failure looks the same to the client, so it cannot probe which users exist. `delayed`: the
-    /// authenticator already answered at its fixed time after the request (with the IP's penalty).
-    mutating func failedAuthentication(delayed: Bool = false) -> [POP3SessionAction] {
-        authFailures += 1
-        var actions: [POP3SessionAction] = delayed ? [] : [.sleep(settings.auth.failureDelay)]
-        actions.append(.send(POP3Response.err(code: .auth, "Authentication failed.").bytes))
-        if authFailures >= settings.auth.maxAuthFailures {
-            state = .loggedOut
-            actions.append(.close(reason: "Too many invalid authentication attempts"))
+    /// The login flow's decision as POP3 replies (RFC 1939, RFC 5034, RFC 3206 codes). Every failure looks the
+    /// same to the client, so it cannot probe which users exist.
+    mutating func loginReply(_ event: LoginEvent) -> [POP3SessionAction] {
+        switch event {
+        case .challenge(let bytes):
+            state = .authenticating
+            return [.send(POP3Response.continuation(SASLBase64.encode(bytes)).bytes)]
+        case .authenticate(let request):
+            state = .authenticating
+            return [.authenticate(request)]
+        case .saslStep(let request):
+            state = .authenticating
+            return [.saslStep(request)]
+        case .loggedIn(let user):
+            state = .transaction(user)
+            authenticatedUser = user
+            badCommands = 0
+            return [.loggedIn(user), .send(POP3Response.ok("Logged in.").bytes)]
+        case .failed(let delay, let disconnect):
+            state = .authorization(user: nil)
+            var actions: [POP3SessionAction] = delay.map { [.sleep($0)] } ?? []
+            actions.append(.send(POP3Response.err(code: .auth, "Authentication failed.").bytes))
+            if disconnect {
+                state = .loggedOut
+                actions.append(.close(reason: "Too many invalid authentication attempts"))
+            }
+            return actions
+        case .temporaryFailure:
+            state = .authorization(user: nil)
+            return [.send(POP3Response.err(code: .sysTemp, "Temporary authentication failure.").bytes)]
+        case .refused(let reason):
+            state = .authorization(user: nil)
+            return [.send(POP3Response.err(code: .sysTemp, reason).bytes)]
+        case .plaintextDisallowed:
+            state = .authorization(user: nil)
+            let text = "Plaintext authentication disallowed on non-secure (SSL/TLS) connections."
+            return [.send(POP3Response.err(code: .auth, text).bytes)]
+        case .unsupportedMechanism:
+            return [.send(POP3Response.err(code: nil, "Unsupported authentication mechanism.").bytes)]
+        case .aborted:
+            // RFC 5034 §4: a "*" line cancels the exchange, and the server answers -ERR.
+            state = .authorization(user: nil)
+            return [.send(POP3Response.err(code: nil, "Authentication aborted by client.").bytes)]
+        case .malformed(let message):
+            state = .authorization(user: nil)
+            return badCommand(message)
+        case .ignored:
+            return []
         }
-        return actions
     }
 
     // MARK: - TRANSACTION (RFC 1939 §5)

@@ -9,8 +9,10 @@ extension IMAPCommands {
 
 extension IMAPSession {
     mutating func startTLS(tag: IMAPTag) -> [IMAPSessionAction] {
-        if context.isTLS { return badCommand(tag: tag, message: "TLS is already active.") }
-        guard context.startTLSAvailable else { return badCommand(tag: tag, message: "TLS support isn't enabled.") }
-        return [.send(.tagged(tag, .ok, nil, "Begin TLS negotiation now.")), .startTLS]
+        switch login.startTLS() {
+        case .alreadyActive: badCommand(tag: tag, message: "TLS is already active.")
+        case .unavailable: badCommand(tag: tag, message: "TLS support isn't enabled.")
+        case .begin: [.send(.tagged(tag, .ok, nil, "Begin TLS negotiation now.")), .startTLS]
+        }
     }
 }

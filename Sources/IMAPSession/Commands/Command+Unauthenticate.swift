@@ -19,11 +19,8 @@ extension IMAPSession {
         }
         state = .notAuthenticated
         authenticatedUser = nil
-        lastAttemptedUser = nil
-        lastMethod = nil
-        triedDisallowedPlaintext = nil
+        login.reset()
         badCommands = 0
-        // `authFailures` stays: the connection's limit on wrong passwords must not be renewed by logging in again.
         var actions: [IMAPSessionAction] = [
             .loggedOut(user), .send(.tagged(tag, .ok, nil, "Unauthenticate completed.")),
         ]
