@@ -50,6 +50,7 @@ struct TOTPCommand: ParsableCommand {
         @Option(name: .short, help: "Configuration file.") var config: String?
         @Option(help: "HMAC: SHA1 (what most apps support) or SHA256.") var algorithm = "SHA1"
         @Option(help: "Issuer shown in the authenticator app.") var issuer = "Aerie"
+        @Flag(name: .customLong("no-qr"), help: "Do not print the QR code.") var noQR = false
         @Argument(help: "The user.") var user: String
 
         func run() throws {
@@ -61,9 +62,14 @@ struct TOTPCommand: ParsableCommand {
             guard SecondFactorStore.validName(name) else { throw admFailed("invalid user name") }
             do {
                 let totp = try access.store.enrollTOTP(user: name, algorithm: algorithm, group: access.group)
-                print(totp.uri(issuer: issuer, account: name))
+                let uri = totp.uri(issuer: issuer, account: name)
+                print(uri)
                 print("secret (base32): \(Base32.encode(totp.secret))")
                 print("Log in with PASSWORD\(separatorHint(config))CODE, or use an app password.")
+                if !noQR, let qr = TerminalQR.render(uri) {
+                    print("Scan with the authenticator app:")
+                    print(qr.joined(separator: "\n"))
+                }
             } catch { throw admFailed("\(error)") }
         }
     }

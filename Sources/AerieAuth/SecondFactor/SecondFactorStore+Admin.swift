@@ -89,11 +89,11 @@ extension SecondFactorStore {
         if let slash = directory.utf8.lastIndex(of: UInt8(ascii: "/")), slash != directory.utf8.startIndex {
             _ = mkdir(String(directory[..<slash]), 0o755)
         }
-        if mkdir(directory, 0o750) == 0 {
-            if let group { _ = chown(directory, geteuid(), group) }
-        } else if errno != EEXIST {
+        if mkdir(directory, 0o750) != 0 && errno != EEXIST {
             throw SecondFactorAdminError.system("mkdir \(directory)", errno)
         }
+        // The auth process writes `totp-used` here: its group may write (an older 0750 directory is fixed too).
+        if let group, chown(directory, geteuid(), group) == 0 { _ = chmod(directory, 0o770) }
     }
 
     private func write(_ bytes: [UInt8], to path: String, group: UInt32?, exclusive: Bool) throws {
