@@ -84,6 +84,9 @@ extension SecondFactorStore {
         try write(Self.format(users), to: factorsFile, group: group, exclusive: false)
     }
 
+    /// The directory, with `group` (the auth process's) allowed to write; for `aerie serve` at start.
+    public func prepareDirectory(group: UInt32?) throws { try makeDirectory(group: group) }
+
     private func makeDirectory(group: UInt32?) throws {
         // state_dir itself, when this is the first thing kept there.
         if let slash = directory.utf8.lastIndex(of: UInt8(ascii: "/")), slash != directory.utf8.startIndex {
