@@ -79,7 +79,11 @@ public struct AdminTLS: Sendable {
         guard let der = try? peer?.toDERBytes(), let certificate = try? Certificate(derEncoded: der) else {
             return nil
         }
-        return AdminListener.normalize(certificate.subject.description)
+        return subject(of: certificate)
+    }
+
+    static func subject(of certificate: Certificate) -> String {
+        AdminListener.normalize(certificate.subject.description)
     }
 }
 
