@@ -31,6 +31,8 @@ let package = Package(
         .systemLibrary(name: "CAerieSystem", path: "Sources/CAerieSystem"),
         // OpenLDAP's client library (Debian: libldap-dev).
         .systemLibrary(name: "CLDAP", path: "Sources/CLDAP", pkgConfig: "ldap"),
+        // QR codes for `aerie adm totp enroll` (Debian: libqrencode-dev).
+        .systemLibrary(name: "CQRencode", path: "Sources/CQRencode", pkgConfig: "libqrencode"),
 
         .target(name: "AerieCore", swiftSettings: strict),
         .target(name: "AerieConfig", dependencies: ["AerieCore"], swiftSettings: strict),
@@ -122,7 +124,7 @@ let package = Package(
         .executableTarget(
             name: "aerie",
             dependencies: [
-                "AerieCore", "AerieConfig", "AerieAuth", "AerieServer", "AerieObservability",
+                "AerieCore", "AerieConfig", "AerieAuth", "AerieServer", "AerieObservability", "CQRencode",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict

@@ -17,6 +17,11 @@ enum Audit {
     /// Audits that need the whole configuration; run after the walk.
     static func whole(_ b: inout Builder) {
         let s = b.settings
+        for listener in s.service(named: AdminListener.service)?.inetListeners ?? [] where (listener.port ?? 0) > 0 {
+            guard let at = b.adminListenersAt[listener.name], let problem = AdminListener.problem(s, listener)
+            else { continue }
+            b.diags.error(at, "service \(AdminListener.service) inet_listener \(listener.name): \(problem)")
+        }
         // Only when the author's own comment claims it is about root: 0 is otherwise a legitimate "no limit".
         if s.explicit.contains("last_valid_uid"), s.lastValidUID == 0, let at = b.setAt["last_valid_uid"],
            at.comment?.lowercased().contains("root") == true {

@@ -19,6 +19,8 @@ struct Builder {
     var checksSupport = true
     /// The protocol whose `protocol NAME { }` filter is being read (passdbs and userdbs there apply to it only).
     var currentProtocol: String? = nil
+    /// Where each `service aerie-admin { inet_listener NAME }` was written (its checks need the whole file).
+    var adminListenersAt: [String: SourceLocation] = [:]
 
     init(parser: Parser) {
         self.parser = parser

@@ -89,6 +89,7 @@ extension Builder {
                 }
                 svc.inetListeners.removeAll { $0.name == lname }
                 svc.inetListeners.append(l)
+                if name == AdminListener.service { adminListenersAt[lname] = inner.loc }
             case "unix_listener", "fifo_listener":
                 var l = svc.unixListeners.first { $0.name == lname } ?? UnixListenerSettings(name: lname)
                 var modeAt: SourceLocation? = nil

@@ -75,6 +75,9 @@ enum Registry {
         SettingDef("ssl_server_prefer_ciphers", .enumeration(["client", "server"]), "client"),
         SettingDef("ssl_server_request_client_cert", .bool, "no"), SettingDef("ssl_server_require_crl", .bool, "yes"),
         SettingDef("ssl_server_cert_username_field", .string, "commonName"),
+        // `service aerie-admin { inet_listener }`: `aerie adm` over TLS with client certificates of this CA only.
+        SettingDef("admin_ssl_ca_file", .file), SettingDef("admin_ssl_require_crl", .bool, "yes"),
+        SettingDef("admin_allowed_subjects", .string),
         SettingDef("ssl_min_protocol", .enumeration(["ANY", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"]), "TLSv1.2"),
         SettingDef("ssl_cipher_list", .cipherList, modernCipherList), SettingDef("ssl_cipher_suites", .cipherSuites),
         SettingDef("ssl_curve_list", .string), SettingDef("ssl_options", .list), SettingDef("ssl_crypto_device", .string),

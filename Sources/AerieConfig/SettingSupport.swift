@@ -57,6 +57,7 @@ public enum Support {
             "login_tls_handshake_timeout", "login_ip_limits_exempt_networks",
             "ldap_uris", "ldap_auth_dn", "ldap_auth_dn_password", "ldap_base", "ldap_starttls", "ldap_scope",
             "ldap_deref", "ssl_client_ca_file", "ssl_client_require_valid_cert", "sql_driver",
+            "admin_ssl_ca_file", "admin_ssl_require_crl", "admin_allowed_subjects",
         ]),
         (.notImplemented("Aerie always says BYE to its clients when it stops"), ["shutdown_clients"]),
         (.noEffect("Aerie's Maildir and index formats are the same whatever the storage version"),
@@ -299,7 +300,7 @@ public enum Support {
 
     /// Services Aerie runs; any other `service NAME { }` is another process Dovecot would run.
     public static let services: [String: SettingSupport] = table([
-        (.enforced, ["imap-login", "pop3-login", "lmtp"]),
+        (.enforced, ["imap-login", "pop3-login", "lmtp", "aerie-admin"]),
         (.noEffect("\(oneProcess): logged-in sessions, auth, logging and statistics are not separate services"),
          ["imap", "pop3", "auth-worker", "dict", "dict-async", "stats", "anvil", "config", "log", "indexer",
           "indexer-worker", "imap-hibernate", "aggregator", "replicator", "director"]),

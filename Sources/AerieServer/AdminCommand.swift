@@ -1,4 +1,6 @@
+import AerieAuth
 import AerieCore
+import Dispatch
 import Synchronization
 
 #if canImport(Glibc)
@@ -44,6 +46,21 @@ public enum AdminCommand: Sendable, Equatable {
     case kick(KickTarget)
     /// `all`: pre-login and LMTP connections too, not only logged-in sessions.
     case who(all: Bool)
+
+    /// Words the auth process answers (penalties, bans, auth tests and lookups, its cache, second factors).
+    static func isAuthProcessCommand(_ words: [String]) -> Bool {
+        ["penalty", "ban", "auth", "user", "-p", "totp", "app-password"].contains(words.first ?? "")
+    }
+
+    /// What was asked, for the log: the command and the user it names, never a password.
+    static func authLogDescription(_ words: [String]) -> String {
+        var words = words
+        if words.first == "-p", words.count > 2 { words.removeFirst(2) }
+        let verbs = words.first.map { ["auth", "totp", "app-password", "penalty"].contains($0) ? 2 : 1 } ?? 0
+        let shown = words.prefix(verbs).map { LogSafe.userName($0) }
+        let target = words.count > verbs ? [LogSafe.userName(words[verbs])] : []
+        return (shown + target).joined(separator: " ")
+    }
 
     public static let usage =
         "usage: logins disable [imap|pop3] [REASON] | logins enable [imap|pop3] | logins status"
@@ -115,6 +132,19 @@ public enum AdminCommand: Sendable, Equatable {
 struct AdminExecutor: Sendable {
     let registry: ConnectionRegistry
     let logins: LoginSwitch
+    /// The auth process's socket, for the commands it answers (over TCP they come through here); nil: none.
+    var authSocketPath: String? = nil
+
+    /// Sends the words to the auth process as `aerie adm` on this machine does, on a thread of its own (a blocking
+    /// unix-socket exchange with a 10 s timeout; admin requests are rare).
+    func askAuthProcess(_ words: [String]) async -> (ok: Bool, text: String) {
+        guard let path = authSocketPath else { return (false, "no auth process") }
+        return await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(returning: AdminAuthForwarding.ask(path: path, words: words))
+            }
+        }
+    }
 
     static let kickText = "Disconnected by the administrator."
     /// Dovecot's log reason for a kicked session (`MASTER_SERVICE_USER_KICKED_MSG`).

@@ -17,11 +17,21 @@ import Synchronization
 public enum AdminSocket {
     public static func path(baseDir: String) -> String { baseDir + "/aerie-admin" }
 
-    /// Answered and logged, then the connection closes.
+    /// Answered and logged, then the connection closes. `who`: the asker as the log names it.
+    static func answer(
+        _ words: [String], who: String, executor: AdminExecutor, log: any LogSink
+    ) async -> (ok: Bool, text: String) {
+        if AdminCommand.isAuthProcessCommand(words) {
+            let (ok, text) = await executor.askAuthProcess(words)
+            log.info("master", "admin(\(who)): \(AdminCommand.authLogDescription(words)): \(ok ? "done" : "failed")")
+            return (ok, text)
+        }
+        return handle(words, who: who, executor: executor, log: log)
+    }
+
     static func handle(
-        _ words: [String], peer: aerie_ucred?, executor: AdminExecutor, log: any LogSink
+        _ words: [String], who: String, executor: AdminExecutor, log: any LogSink
     ) -> (ok: Bool, text: String) {
-        let who = peer.map { "uid=\($0.uid) pid=\($0.pid)" } ?? "uid=?"
         guard let command = AdminCommand(words) else {
             let asked = words.map { LogSafe.userName($0) }.joined(separator: " ")
             log.info("master", "admin(\(who)): refused \"\(asked)\": \(AdminCommand.usage)")
@@ -37,9 +47,10 @@ public enum AdminSocket {
 
 extension AerieServer {
     /// Binds `base_dir/aerie-admin`. Call before dropping privileges, so the socket stays the starting account's.
+    /// The `service aerie-admin` TCP listeners (mutual TLS) are bound here too.
     public func bindAdminSocket(baseDir: String) async throws {
         let path = AdminSocket.path(baseDir: baseDir)
-        let executor = AdminExecutor(registry: registry, logins: loginSwitch)
+        let executor = AdminExecutor(registry: registry, logins: loginSwitch, authSocketPath: authSocketPath)
         let log = self.log
         let bootstrap = ServerBootstrap(group: group)
             .childChannelInitializer { channel in
@@ -56,6 +67,7 @@ extension AerieServer {
         } catch {
             throw ServerStartError("Cannot listen on the admin socket \(path): \(error)")
         }
+        if let adminTLS { try await bindAdminTLS(adminTLS, executor: executor) }
     }
 }
 
@@ -98,9 +110,10 @@ final class AdminConnectionHandler: ChannelInboundHandler {
         } else {
             credentials = context.eventLoop.makeFailedFuture(ChannelError.operationUnsupported)
         }
-        credentials.assumeIsolated().whenComplete { [self] result in
-            let (ok, text) = AdminSocket.handle(words, peer: try? result.get(), executor: executor, log: log)
-            reply(ok: ok, text: text, context: context)
+        let channel = context.channel
+        credentials.whenComplete { [executor, log] result in
+            let who = (try? result.get()).map { "uid=\($0.uid) pid=\($0.pid)" } ?? "uid=?"
+            AdminTLSConnectionHandler.answer(words, who: who, executor: executor, log: log, channel: channel)
         }
     }
 

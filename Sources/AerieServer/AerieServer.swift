@@ -46,6 +46,10 @@ public final class AerieServer: Sendable {
     private let socketOwner: ServiceAccount?
     /// Requests to the auth process; nil: authentication runs in this process (tests, tools).
     private let authClient: AuthProcessClient?
+    /// The auth process's socket, for `aerie adm --host` commands it answers.
+    let authSocketPath: String?
+    /// `service aerie-admin`: `aerie adm` over TCP with client certificates; nil when not configured.
+    let adminTLS: AdminTLS?
 
     /// `checked`: the result of `Preflight.check` on this configuration, when the caller already ran it.
     /// `authSocketPath`: the auth process's socket (`AuthProcess`); nil authenticates in this process.
@@ -69,6 +73,9 @@ public final class AerieServer: Sendable {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         self.group = group
         self.authClient = authSocketPath.map { AuthProcessClient(socketPath: $0, group: group, log: log) }
+        self.authSocketPath = authSocketPath
+        self.adminTLS = try AdminTLS.prepare(settings: config.settings, keeper: keeper)
+        if authSocketPath != nil { Self.prepareSecondFactorDirectory(config.settings) }
         let environment = try Self.makeEnvironment(
             base: config.settings, checked: checked, log: log, pool: pool, mailPools: (mailPool, mailWritePool),
             registry: registry, loginSwitch: loginSwitch, preLogin: preLogin, authClient: authClient)

@@ -15,7 +15,8 @@ public enum TLSSetup {
     /// Reads certificate chain and key now: directly (at start, possibly as root), or through the root
     /// `KeyKeeper` after privileges were dropped, so a root-only key can still be reloaded.
     public static func makeContext(
-        settings: AerieSettings, keeper: KeyKeeper? = nil, clientCertificates: ClientCertificateVerifier? = nil
+        settings: AerieSettings, keeper: KeyKeeper? = nil, clientCertificates: ClientCertificateVerifier? = nil,
+        requireClientCertificate: Bool = false
     ) throws(TLSSetupError) -> NIOSSLContext {
         let certPath = settings.sslServerCertFile
         let keyPath = settings.sslServerKeyFile
@@ -80,7 +81,7 @@ public enum TLSSetup {
         if let clientCertificates {
             // The handler's callback verifies (CRLs included); a client without a certificate still connects.
             configuration.certificateVerification = .optionalVerification
-            if settings.authSSLRequireClientCert {
+            if settings.authSSLRequireClientCert || requireClientCertificate {
                 // No certificate, no handshake: so no login at all without one (Preflight allows no other path).
                 configuration.certificateVerification = .noHostnameVerification
             }

@@ -16,6 +16,9 @@ struct Adm: ParsableCommand {
             AppPasswordCommand.self,
         ])
 
+    /// `aerie adm --host … COMMAND`: the same options before the command name.
+    @OptionGroup var remote: RemoteAdmin
+
     struct Auth: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Test logins, look users up in the passdbs, flush the auth cache.",
@@ -25,6 +28,7 @@ struct Adm: ParsableCommand {
             static let configuration = CommandConfiguration(
                 abstract: "Run a login through the passdb and userdb chain (no penalty, no delay).")
             @Option(name: .short, help: "Configuration file.") var config: String?
+            @OptionGroup var remote: RemoteAdmin
             @Option(name: .short, help: "Protocol whose passdbs to use.") var protocolName = "imap"
             @Argument(help: "The login name (user*master for a master login).") var user: String
             @Argument(help: "The password; asked for when left out.") var password: String?
@@ -32,7 +36,7 @@ struct Adm: ParsableCommand {
             func run() throws {
                 var secret = password
                 if secret == nil, let typed = getpass("Password: ") { secret = String(cString: typed) }
-                try askAuthProcess(config, ["-p", protocolName, "auth", "test", user, secret ?? ""])
+                try askAuthProcess(config, remote, ["-p", protocolName, "auth", "test", user, secret ?? ""])
             }
         }
 
@@ -40,10 +44,11 @@ struct Adm: ParsableCommand {
             static let configuration = CommandConfiguration(
                 abstract: "Look a user up in the passdbs (without a password) and print the extra fields.")
             @Option(name: .short, help: "Configuration file.") var config: String?
+            @OptionGroup var remote: RemoteAdmin
             @Option(name: .short, help: "Protocol whose passdbs to use.") var protocolName = "imap"
             @Argument(help: "The user name.") var user: String
 
-            func run() throws { try askAuthProcess(config, ["-p", protocolName, "auth", "lookup", user]) }
+            func run() throws { try askAuthProcess(config, remote, ["-p", protocolName, "auth", "lookup", user]) }
         }
 
         struct Cache: ParsableCommand {
@@ -54,9 +59,10 @@ struct Adm: ParsableCommand {
                 static let configuration = CommandConfiguration(
                     abstract: "Forget every cached passdb and userdb answer, or only those of the given users.")
                 @Option(name: .short, help: "Configuration file.") var config: String?
+            @OptionGroup var remote: RemoteAdmin
                 @Argument(help: "User names (all users when none).") var users: [String] = []
 
-                func run() throws { try askAuthProcess(config, ["auth", "cache", "flush"] + users) }
+                func run() throws { try askAuthProcess(config, remote, ["auth", "cache", "flush"] + users) }
             }
         }
     }
@@ -65,9 +71,10 @@ struct Adm: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Look a user up in the userdbs: uid, gid, home and extra fields.")
         @Option(name: .short, help: "Configuration file.") var config: String?
+            @OptionGroup var remote: RemoteAdmin
         @Argument(help: "The user name.") var user: String
 
-        func run() throws { try askAuthProcess(config, ["user", user]) }
+        func run() throws { try askAuthProcess(config, remote, ["user", user]) }
     }
 
     struct Logins: ParsableCommand {
@@ -79,27 +86,30 @@ struct Adm: ParsableCommand {
             static let configuration = CommandConfiguration(
                 abstract: "Refuse new logins: NO [UNAVAILABLE] REASON (IMAP), -ERR [SYS/TEMP] REASON (POP3).")
             @Option(name: .short, help: "Configuration file.") var config: String?
+            @OptionGroup var remote: RemoteAdmin
             @Option(name: .customLong("protocol"), help: "imap or pop3 (default both).") var service: String?
             @Option(help: "What clients are told (one line).") var reason: String?
 
             func run() throws {
-                try askServer(config, ["logins", "disable", service ?? "all"] + (reason.map { [$0] } ?? []))
+                try askServer(config, remote, ["logins", "disable", service ?? "all"] + (reason.map { [$0] } ?? []))
             }
         }
 
         struct Enable: ParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Allow logins again.")
             @Option(name: .short, help: "Configuration file.") var config: String?
+            @OptionGroup var remote: RemoteAdmin
             @Option(name: .customLong("protocol"), help: "imap or pop3 (default both).") var service: String?
 
-            func run() throws { try askServer(config, ["logins", "enable", service ?? "all"]) }
+            func run() throws { try askServer(config, remote, ["logins", "enable", service ?? "all"]) }
         }
 
         struct Status: ParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Whether logins are enabled, per protocol.")
             @Option(name: .short, help: "Configuration file.") var config: String?
+            @OptionGroup var remote: RemoteAdmin
 
-            func run() throws { try askServer(config, ["logins", "status"]) }
+            func run() throws { try askServer(config, remote, ["logins", "status"]) }
         }
     }
 
@@ -107,6 +117,7 @@ struct Adm: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Close IMAP/POP3 connections with * BYE / -ERR: a user's sessions, a network's, or all.")
         @Option(name: .short, help: "Configuration file.") var config: String?
+            @OptionGroup var remote: RemoteAdmin
         @Flag(help: "Every IMAP and POP3 connection.") var all = false
         @Option(help: "Every IMAP and POP3 connection from this address or network (CIDR).") var ip: String?
         @Argument(help: "The user whose sessions to close.") var user: String?
@@ -118,9 +129,9 @@ struct Adm: ParsableCommand {
         }
 
         func run() throws {
-            if all { return try askServer(config, ["kick", "all"]) }
-            if let ip { return try askServer(config, ["kick", "ip", ip]) }
-            try askServer(config, ["kick", "user", user ?? ""])
+            if all { return try askServer(config, remote, ["kick", "all"]) }
+            if let ip { return try askServer(config, remote, ["kick", "ip", ip]) }
+            try askServer(config, remote, ["kick", "user", user ?? ""])
         }
     }
 
@@ -128,9 +139,10 @@ struct Adm: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "List logged-in sessions: user, protocol, IP, since (UTC), bytes in and out.")
         @Option(name: .short, help: "Configuration file.") var config: String?
+            @OptionGroup var remote: RemoteAdmin
         @Flag(help: "Pre-login and LMTP connections too.") var all = false
 
-        func run() throws { try askServer(config, all ? ["who", "all"] : ["who"]) }
+        func run() throws { try askServer(config, remote, all ? ["who", "all"] : ["who"]) }
     }
 
     struct Penalty: ParsableCommand {
@@ -142,25 +154,28 @@ struct Adm: ParsableCommand {
             static let configuration = CommandConfiguration(
                 abstract: "Counters: bans started (aerie_auth_bans_total), IPs and user names remembered.")
             @Option(name: .short, help: "Configuration file.") var config: String?
+            @OptionGroup var remote: RemoteAdmin
 
-            func run() throws { try askAuthProcess(config, ["penalty", "stats"]) }
+            func run() throws { try askAuthProcess(config, remote, ["penalty", "stats"]) }
         }
 
         struct List: ParsableCommand {
             static let configuration = CommandConfiguration(
                 abstract: "List the IPs (networks) and user names with a penalty, failures or a ban.")
             @Option(name: .short, help: "Configuration file.") var config: String?
+            @OptionGroup var remote: RemoteAdmin
 
-            func run() throws { try askAuthProcess(config, ["penalty", "list"]) }
+            func run() throws { try askAuthProcess(config, remote, ["penalty", "list"]) }
         }
 
         struct Lift: ParsableCommand {
             static let configuration = CommandConfiguration(
                 abstract: "Forget an IP's penalty and ban, or a user name's penalty.")
             @Option(name: .short, help: "Configuration file.") var config: String?
+            @OptionGroup var remote: RemoteAdmin
             @Argument(help: "An IP address or a user name.") var target: String
 
-            func run() throws { try askAuthProcess(config, ["penalty", "lift", target]) }
+            func run() throws { try askAuthProcess(config, remote, ["penalty", "lift", target]) }
         }
     }
 
@@ -168,6 +183,7 @@ struct Adm: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Refuse an IP's (its network's) logins for a while (default auth_ban_time).")
         @Option(name: .short, help: "Configuration file.") var config: String?
+            @OptionGroup var remote: RemoteAdmin
         @Argument(help: "The IP address.") var ip: String
         @Argument(help: "How long, e.g. \"2 hours\" or 600.") var duration: String?
 
@@ -180,14 +196,15 @@ struct Adm: ParsableCommand {
                 }
                 arguments.append(String(parsed.components.seconds))
             }
-            try askAuthProcess(config, arguments)
+            try askAuthProcess(config, remote, arguments)
         }
     }
 }
 
 /// Sends one admin request to the serving process and prints its answer (`+` or `-`, text, EOF); exit 1 when it
 /// refused or is unreachable.
-func askServer(_ configPath: String?, _ arguments: [String]) throws {
+func askServer(_ configPath: String?, _ remote: RemoteAdmin, _ arguments: [String]) throws {
+    if try remote.ask(arguments) { return }
     let settings = try loadOrExit(configPath).settings
     let path = AdminSocket.path(baseDir: settings.baseDir)
     let fd = try connectAdmin(path, what: "the server")
@@ -211,7 +228,8 @@ func askServer(_ configPath: String?, _ arguments: [String]) throws {
 }
 
 /// Sends one admin request to the auth process and prints its answer; exit 1 when it refused or is unreachable.
-func askAuthProcess(_ configPath: String?, _ arguments: [String]) throws {
+func askAuthProcess(_ configPath: String?, _ remote: RemoteAdmin, _ arguments: [String]) throws {
+    if try remote.ask(arguments) { return }
     let settings = try loadOrExit(configPath).settings
     let path = AuthProcess.socketPath(baseDir: settings.baseDir)
     let fd = try connectAdmin(path, what: "the auth process")
@@ -234,6 +252,40 @@ func askAuthProcess(_ configPath: String?, _ arguments: [String]) throws {
         let got = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
         guard got > 0 else { throw admFailure("the auth process closed the connection without an answer") }
         frames.append(chunk[0..<got])
+    }
+}
+
+/// `--host HOST:PORT --cert FILE --key FILE --ca FILE`: ask a server's `service aerie-admin` listener over TLS with
+/// the admin's client certificate instead of this machine's unix sockets.
+struct RemoteAdmin: ParsableArguments {
+    @Option(help: "A server's aerie-admin listener, HOST:PORT (TLS with a client certificate).") var host: String?
+    @Option(help: "The admin's certificate (PEM) for --host.") var cert: String?
+    @Option(help: "The admin's private key (PEM) for --host.") var key: String?
+    @Option(help: "The CA that signed the server's certificate (PEM) for --host.") var ca: String?
+
+    /// False when no --host was given (ask this machine's sockets); throws ExitCode(1) when refused.
+    func ask(_ arguments: [String]) throws -> Bool {
+        guard let text = try request(arguments) else { return false }
+        if !text.isEmpty { print(text) }
+        return true
+    }
+
+    /// The server's answer; nil when no --host was given; throws ExitCode(1) when refused.
+    func request(_ arguments: [String]) throws -> String? {
+        guard let host else { return nil }
+        guard let cert, let key, let ca else { throw admFailure("--host needs --cert, --key and --ca") }
+        guard let colon = host.lastIndex(of: ":"), let port = Int(host[host.index(after: colon)...]),
+            (1...65535).contains(port)
+        else { throw admFailure("--host must be HOST:PORT") }
+        var name = String(host[..<colon])
+        if name.hasPrefix("[") && name.hasSuffix("]") { name = String(name.dropFirst().dropLast()) }
+        let answer: (ok: Bool, text: String)
+        do {
+            answer = try AdminClient.ask(
+                host: name, port: port, certificate: cert, key: key, ca: ca, arguments: arguments)
+        } catch { throw admFailure("\(error)") }
+        guard answer.ok else { throw admFailure(answer.text) }
+        return answer.text
     }
 }
 

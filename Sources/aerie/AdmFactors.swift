@@ -48,22 +48,37 @@ struct TOTPCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Enrol a user (replacing any earlier enrolment) and print the otpauth:// URI once.")
         @Option(name: .short, help: "Configuration file.") var config: String?
+        @OptionGroup var remote: RemoteAdmin
         @Option(help: "HMAC: SHA1 (what most apps support) or SHA256.") var algorithm = "SHA1"
         @Option(help: "Issuer shown in the authenticator app.") var issuer = "Aerie"
+        @Flag(name: .customLong("no-qr"), help: "Do not print the QR code.") var noQR = false
         @Argument(help: "The user.") var user: String
 
         func run() throws {
             guard let algorithm = TOTP.Algorithm(rawValue: algorithm.uppercased()), algorithm != .sha512 else {
                 throw admFailed("--algorithm must be SHA1 or SHA256")
             }
+            if let answer = try remote.request(["totp", "enroll", user, algorithm.rawValue, issuer]) {
+                print(answer)
+                if !noQR, let uri = answer.split(separator: "\n").first, let qr = TerminalQR.render(String(uri)) {
+                    print("Scan with the authenticator app:")
+                    print(qr.joined(separator: "\n"))
+                }
+                return
+            }
             let access = try FactorStoreAccess(config)
             let name = access.user(user)
             guard SecondFactorStore.validName(name) else { throw admFailed("invalid user name") }
             do {
                 let totp = try access.store.enrollTOTP(user: name, algorithm: algorithm, group: access.group)
-                print(totp.uri(issuer: issuer, account: name))
+                let uri = totp.uri(issuer: issuer, account: name)
+                print(uri)
                 print("secret (base32): \(Base32.encode(totp.secret))")
                 print("Log in with PASSWORD\(separatorHint(config))CODE, or use an app password.")
+                if !noQR, let qr = TerminalQR.render(uri) {
+                    print("Scan with the authenticator app:")
+                    print(qr.joined(separator: "\n"))
+                }
             } catch { throw admFailed("\(error)") }
         }
     }
@@ -71,9 +86,11 @@ struct TOTPCommand: ParsableCommand {
     struct Disable: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Remove a user's TOTP enrolment.")
         @Option(name: .short, help: "Configuration file.") var config: String?
+        @OptionGroup var remote: RemoteAdmin
         @Argument(help: "The user.") var user: String
 
         func run() throws {
+            if try remote.ask(["totp", "disable", user]) { return }
             let access = try FactorStoreAccess(config)
             let name = access.user(user)
             let had: Bool
@@ -100,6 +117,7 @@ struct AppPasswordCommand: ParsableCommand {
     struct Add: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Make an app password and print it once.")
         @Option(name: .short, help: "Configuration file.") var config: String?
+        @OptionGroup var remote: RemoteAdmin
         @Option(help: "Comma-separated protocols it is valid for (imap, pop3, lmtp, admin); default all.")
         var protocols: String?
         @Option(parsing: .upToNextOption, help: "Source networks (CIDR) it is valid from; default anywhere.")
@@ -109,6 +127,23 @@ struct AppPasswordCommand: ParsableCommand {
         @Argument(help: "A name for it, e.g. phone.") var name: String
 
         func run() throws {
+            if remote.host != nil {
+                let list = protocols?.split(separator: ",").map { $0.trimmingSpaces.lowercased() } ?? []
+                let networks = nets.flatMap { $0.split(separator: ",").map { String($0) } }
+                var seconds = ""
+                if let expires {
+                    guard let duration = AerieSettings.parseDuration(expires), duration >= .seconds(1) else {
+                        throw admFailed("invalid duration \(expires)")
+                    }
+                    seconds = String(duration.components.seconds)
+                }
+                let words = [
+                    "app-password", "add", user, name, list.joined(separator: ","), networks.joined(separator: ","),
+                    seconds,
+                ]
+                _ = try remote.ask(words)
+                return
+            }
             let access = try FactorStoreAccess(config)
             let account = access.user(user)
             guard SecondFactorStore.validName(account), SecondFactorStore.validName(name) else {
@@ -141,35 +176,30 @@ struct AppPasswordCommand: ParsableCommand {
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List a user's app passwords (never the secrets).")
         @Option(name: .short, help: "Configuration file.") var config: String?
+        @OptionGroup var remote: RemoteAdmin
         @Argument(help: "The user.") var user: String
 
         func run() throws {
+            if try remote.ask(["app-password", "list", user]) { return }
             let access = try FactorStoreAccess(config)
             let account = access.user(user)
             let factors: UserFactors
             do { factors = try access.store.allFactors()[account] ?? UserFactors() } catch {
                 throw admFailed("\(error)")
             }
-            let now = Int64(time(nil))
-            print("TOTP: \(factors.totp == nil ? "off" : "on (\(factors.totp!.algorithm.rawValue))")")
-            for app in factors.appPasswords {
-                let protocols = app.protocols.isEmpty ? "all" : app.protocols.joined(separator: ",")
-                let networks = app.networks.isEmpty ? "any" : app.networks.joined(separator: ",")
-                let expiry =
-                    app.expires.map { $0 <= now ? "expired" : "expires in \(($0 - now + 3599) / 3600) h" }
-                    ?? "no expiry"
-                print("\(app.name)\tprotocols=\(protocols)\tnets=\(networks)\t\(expiry)")
-            }
+            print(factors.listing(now: Int64(time(nil))).joined(separator: "\n"))
         }
     }
 
     struct Revoke: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Remove an app password.")
         @Option(name: .short, help: "Configuration file.") var config: String?
+        @OptionGroup var remote: RemoteAdmin
         @Argument(help: "The user.") var user: String
         @Argument(help: "The app password's name.") var name: String
 
         func run() throws {
+            if try remote.ask(["app-password", "revoke", user, name]) { return }
             let access = try FactorStoreAccess(config)
             let account = access.user(user)
             let had: Bool

@@ -54,4 +54,27 @@ import Testing
         #expect(await service.administer(["auth", "bogus"]).0 == false)
         #expect(await service.administer(["penalty", "list"]).0 == true)
     }
+
+    /// `aerie adm --host … totp|app-password`: the auth process changes state_dir/auth itself.
+    @Test func secondFactorsAdministeredByTheAuthProcess() async throws {
+        let dir = makeTempDirectory("factor-admin")
+        defer { removeTree(dir) }
+        var fake = FakeAuth()
+        fake.passdbs = ["db": FakePassDB(["alice": User(password: "Pa-ss-1", fields: [:])])]
+        let service = try fake.service([FakeAuth.spec("db")]) { $0.secondFactorDirectory = dir + "/auth" }
+        let (enrolled, uri) = await service.administer(["totp", "enroll", "alice", "SHA1", "Aerie"])
+        #expect(enrolled && uri.hasPrefix("otpauth://totp/Aerie:alice?") && uri.contains("secret (base32): "))
+        let (added, secret) = await service.administer(["app-password", "add", "alice", "phone", "imap", "", "3600"])
+        #expect(added && secret.count == 24)
+        let (listed, listing) = await service.administer(["app-password", "list", "alice"])
+        #expect(listed && listing.hasPrefix("TOTP: on (SHA1)\nphone\tprotocols=imap\tnets=any\texpires in 1 h"))
+        #expect(!listing.contains(secret))
+        #expect(await service.administer(["app-password", "revoke", "alice", "phone"]) == (true, "revoked: phone"))
+        #expect(await service.administer(["totp", "disable", "alice"]) == (true, "TOTP disabled for alice"))
+        // Bad words get the usage, not a half-done change.
+        #expect(await service.administer(["app-password", "add", "alice", "x", "smtp", "", ""]).0 == false)
+        #expect(await service.administer(["totp", "enroll", "alice", "MD5", "Aerie"]).0 == false)
+        #expect(await service.administer(["app-password", "add", "alice", "x", "", "not-a-net", ""]).0 == false)
+        #expect(!fake.log.lines.contains { $0.message.contains(secret) })
+    }
 }

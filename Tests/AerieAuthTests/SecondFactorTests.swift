@@ -135,4 +135,33 @@ import Testing
             #expect(await !login(service, "bob", "pencil"))
         }
     }
+
+    /// A spent code stays spent for a new store (what an auth-process restart makes); older steps are pruned.
+    @Test func spentStepsSurviveARestart() async throws {
+        try await withService { service, store, _ in
+            let totp = try store.enrollTOTP(user: "alice", algorithm: .sha1, group: nil)
+            let now = Int64(Date().timeIntervalSince1970)
+            let code = totp.code(at: now)
+            #expect(await login(service, "alice", "pencil:" + code))
+            let file = try String(contentsOfFile: store.usedStepsFile, encoding: .utf8)
+            #expect(file == "alice\t\(totp.step(at: now))\n")
+            let enrolment = try #require(try store.factors(for: "alice").totp)
+            let restarted = SecondFactorStore(directory: store.directory)
+            #expect(try !restarted.acceptTOTP(user: "alice", enrolment: enrolment, code: code, now: now))
+            let next = totp.code(at: now + 30)
+            #expect(try restarted.acceptTOTP(user: "alice", enrolment: enrolment, code: next, now: now))
+            #expect(SecondFactorStore.parseUsedSteps(Array("a\t5\nbad\nb\tx\na\t3\n".utf8)) == ["a": 5])
+        }
+    }
+
+    @Test func aStepThatCannotBeRecordedIsRefused() async throws {
+        try await withService { service, store, _ in
+            let totp = try store.enrollTOTP(user: "alice", algorithm: .sha1, group: nil)
+            // A directory in the file's place: the rename fails (even for root).
+            try FileManager.default.createDirectory(
+                atPath: store.usedStepsFile + "/x", withIntermediateDirectories: true)
+            let code = totp.code(at: Int64(Date().timeIntervalSince1970))
+            #expect(await !login(service, "alice", "pencil:" + code))
+        }
+    }
 }

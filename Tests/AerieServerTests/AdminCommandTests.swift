@@ -104,3 +104,17 @@ private final class Counter: Sendable {
     func add() { count.withLock { $0 += 1 } }
     var value: Int { count.withLock { $0 } }
 }
+
+/// Commands `aerie adm --host` sends that the auth process answers: logged by command and user, never a password.
+@Suite struct AdminForwardedCommandTests {
+    @Test func authProcessCommandsAreRecognisedAndLoggedWithoutSecrets() {
+        #expect(AdminCommand.isAuthProcessCommand(["-p", "imap", "auth", "test", "alice", "pw"]))
+        #expect(AdminCommand.isAuthProcessCommand(["penalty", "list"]))
+        #expect(!AdminCommand.isAuthProcessCommand(["who"]) && !AdminCommand.isAuthProcessCommand([]))
+        let line = AdminCommand.authLogDescription(["-p", "imap", "auth", "test", "alice", "S3cret-pw"])
+        #expect(line == "auth test alice")
+        #expect(AdminCommand.authLogDescription(["user", "bob"]) == "user bob")
+        #expect(AdminCommand.authLogDescription(["ban", "192.0.2.9", "600"]) == "ban 192.0.2.9")
+        #expect(AdminCommand.authLogDescription(["penalty", "list"]) == "penalty list")
+    }
+}

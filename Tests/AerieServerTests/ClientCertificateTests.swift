@@ -119,4 +119,18 @@ import X509
         let later = try #require(verifier.revocationLists[0].nextUpdate).addingTimeInterval(60)
         #expect(await verifier.verify(presented: [try certificate(Self.goodPEM)], now: later) == nil)
     }
+
+    /// `admin_allowed_subjects` names subjects as RFC 4514 writes them: most specific attribute first.
+    @Test func adminSubjectIsWrittenAsRFC4514() throws {
+        let key = P256.Signing.PrivateKey()
+        let certificate = try Certificate(
+            version: .v3, serialNumber: .init(), publicKey: .init(key.publicKey), notValidBefore: Date(),
+            notValidAfter: Date() + 60, issuer: try DistinguishedName { CommonName("ca") },
+            subject: try DistinguishedName {
+                CountryName("DE")
+                OrganizationName("Example")
+                CommonName("ops2")
+            }, signatureAlgorithm: .ecdsaWithSHA256, extensions: .init(), issuerPrivateKey: .init(key))
+        #expect(AdminTLS.subject(of: certificate) == "CN=ops2,O=Example,C=DE")
+    }
 }

@@ -6,12 +6,17 @@ nothing secret reaches the log or the state files."""
 from __future__ import annotations
 
 import imaplib
+import os
 import poplib
 import re
 import shutil
+import signal
+import struct
 import subprocess
 import time
 import urllib.parse
+import zlib
+from pathlib import Path
 
 import pytest
 
@@ -78,6 +83,77 @@ def test_totp_login_needs_a_fresh_code(aerie_bin, tfa_server):
     assert secret not in state
     log = tfa_server.log()
     assert "TOTP code missing" in log and secret not in log and PW not in log and code not in log
+
+
+def auth_worker(server) -> int | None:
+    """The pid of this server's `aerie auth-service` (the supervisor's child), None while it is being restarted."""
+    def children(pid: int) -> list[int]:
+        out = []
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            try:
+                out += [int(p) for p in (task / "children").read_text().split()]
+            except FileNotFoundError:
+                pass
+        return out
+
+    def named(pid: int, name: str) -> bool:
+        try:
+            return name in Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
+        except FileNotFoundError:
+            return False
+
+    supervisors = [p for p in children(server.pid) if named(p, "auth-supervisor")]
+    assert len(supervisors) == 1
+    workers = [p for p in children(supervisors[0]) if named(p, "auth-service")]
+    return max(workers) if len(workers) == 1 else None
+
+
+def test_spent_code_stays_spent_after_an_auth_restart(aerie_bin, tfa_server):
+    uri = adm(aerie_bin, tfa_server, "totp", "enroll", USER, "--no-qr").stdout.splitlines()[0]
+    secret = urllib.parse.parse_qs(urllib.parse.urlparse(uri).query)["secret"][0]
+    code = oathtool(secret, 30)  # the next step's: valid for 30-60 s more, however slow the restart
+    assert login(tfa_server, USER, f"{PW}:{code}")
+    before = auth_worker(tfa_server)
+    assert before is not None
+    os.kill(before, signal.SIGKILL)
+    deadline = time.monotonic() + 60
+    while (worker := auth_worker(tfa_server)) in (None, before):
+        assert time.monotonic() < deadline, "the auth process was not restarted"
+        time.sleep(0.1)
+    assert login(tfa_server, "plainuser", PW), "the new auth process answers"
+    assert not login(tfa_server, USER, f"{PW}:{code}"), "the code was spent before the restart"
+    used = (tfa_server.directory.parent / "state" / "auth" / "totp-used").read_text()
+    assert used.startswith(f"{USER}\t")
+
+
+def png_from_half_blocks(lines: list[str], scale: int = 6) -> bytes:
+    """A grey PNG of the terminal's QR code: each character is two modules, drawn (█▀▄) ones light."""
+    halves = {"█": (255, 255), "▀": (255, 0), "▄": (0, 255), " ": (0, 0)}
+    rows: list[list[int]] = []
+    for line in lines:
+        pairs = [halves[ch] for ch in line]
+        rows += [[p[0] for p in pairs], [p[1] for p in pairs]]
+    raw = b"".join(b"\0" + bytes(v for v in row for _ in range(scale)) for row in rows for _ in range(scale))
+    height, width = len(rows) * scale, len(rows[0]) * scale
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+def test_enrolment_prints_a_qr_code_of_the_uri(aerie_bin, tfa_server, tmp_path):
+    if shutil.which("zbarimg") is None:
+        pytest.fail("zbarimg missing (scripts/test.sh installs Debian's zbar-tools)")
+    out = adm(aerie_bin, tfa_server, "totp", "enroll", USER).stdout.splitlines()
+    uri = out[0]
+    qr = out[out.index("Scan with the authenticator app:") + 1:]
+    assert qr and set("".join(qr)) <= set("█▀▄ ") and len({len(line) for line in qr}) == 1
+    (tmp_path / "qr.png").write_bytes(png_from_half_blocks(qr))
+    decoded = subprocess.run(["zbarimg", "--raw", "-q", str(tmp_path / "qr.png")], capture_output=True, text=True)
+    assert decoded.returncode == 0 and decoded.stdout.strip() == uri, decoded
+    quiet = adm(aerie_bin, tfa_server, "totp", "enroll", USER, "--no-qr").stdout
+    assert "Scan" not in quiet and "█" not in quiet
 
 
 def test_app_passwords(aerie_bin, tfa_server):

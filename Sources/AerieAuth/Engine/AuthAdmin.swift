@@ -14,6 +14,8 @@ extension AuthService {
             return flushCache(users: Array(words.dropFirst(3)))
         case ("user", _) where words.count == 2:
             return Self.describe(words[1], await lookup(words[1], service: service == "imap" ? "lookup" : service))
+        case ("totp", _), ("app-password", _):
+            return administerFactors(words)
         case ("auth", _), ("user", _):
             return (
                 false,

@@ -84,16 +84,19 @@ extension SecondFactorStore {
         try write(Self.format(users), to: factorsFile, group: group, exclusive: false)
     }
 
+    /// The directory, with `group` (the auth process's) allowed to write; for `aerie serve` at start.
+    public func prepareDirectory(group: UInt32?) throws { try makeDirectory(group: group) }
+
     private func makeDirectory(group: UInt32?) throws {
         // state_dir itself, when this is the first thing kept there.
         if let slash = directory.utf8.lastIndex(of: UInt8(ascii: "/")), slash != directory.utf8.startIndex {
             _ = mkdir(String(directory[..<slash]), 0o755)
         }
-        if mkdir(directory, 0o750) == 0 {
-            if let group { _ = chown(directory, geteuid(), group) }
-        } else if errno != EEXIST {
+        if mkdir(directory, 0o750) != 0 && errno != EEXIST {
             throw SecondFactorAdminError.system("mkdir \(directory)", errno)
         }
+        // The auth process writes `totp-used` here: its group may write (an older 0750 directory is fixed too).
+        if let group, chown(directory, geteuid(), group) == 0 { _ = chmod(directory, 0o770) }
     }
 
     private func write(_ bytes: [UInt8], to path: String, group: UInt32?, exclusive: Bool) throws {

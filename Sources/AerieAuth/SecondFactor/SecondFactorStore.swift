@@ -68,17 +68,21 @@ public struct UserFactors: Sendable, Equatable {
 /// Second factors on disk: `DIR/factors` (one line per TOTP enrolment or app password, tab-separated) and
 /// `DIR/secret.key` (32 random bytes that encrypt TOTP secrets). `aerie adm` writes them (atomic rename, 0640,
 /// group of the auth process); the auth process reads them, again whenever the file changes, and remembers the
-/// last TOTP step each user spent so no code is accepted twice.
+/// last TOTP step each user spent in `DIR/totp-used` (its own file: `aerie adm` rewrites `factors` whole), so no
+/// code is accepted twice, not even after the auth process restarts.
 public final class SecondFactorStore: Sendable {
     public let directory: String
     public var factorsFile: String { directory + "/factors" }
     public var keyFile: String { directory + "/secret.key" }
+    /// `USER<tab>STEP` lines: the last TOTP step each user spent, written by the auth process.
+    public var usedStepsFile: String { directory + "/totp-used" }
 
     private struct Cache: Sendable {
         var stamp: FileStamp?
         var users: [String: UserFactors] = [:]
         var key: [UInt8]?
         var usedSteps: [String: Int64] = [:]
+        var usedStepsLoaded = false
     }
 
     struct FileStamp: Sendable, Equatable {
@@ -114,10 +118,59 @@ public final class SecondFactorStore: Sendable {
         let key = try serverKey()
         guard let secret = Self.unseal(enrolment.sealedSecret, key: key, user: user) else { throw .badSecret }
         let totp = TOTP(secret: secret, algorithm: enrolment.algorithm, digits: enrolment.digits)
-        return cache.withLock { cache in
+        return try cache.withLock { cache throws(SecondFactorError) -> Bool in
+            if !cache.usedStepsLoaded {
+                let path = usedStepsFile
+                cache.usedSteps = try Self.stamp(path) == nil ? [:] : Self.parseUsedSteps(Self.readFile(path))
+                cache.usedStepsLoaded = true
+            }
             guard let step = totp.verify(code, at: now, after: cache.usedSteps[user]) else { return false }
             cache.usedSteps[user] = step
+            // Steps older than the verification window can never match again: no need to keep them.
+            let oldest = totp.step(at: now) - TOTP.window - 1
+            cache.usedSteps = cache.usedSteps.filter { $0.value >= oldest }
+            // Spent on disk before the login goes on; if that fails the code is refused (fail closed).
+            try Self.replaceFile(usedStepsFile, with: Self.formatUsedSteps(cache.usedSteps))
             return true
+        }
+    }
+
+    static func parseUsedSteps(_ bytes: [UInt8]) -> [String: Int64] {
+        var steps: [String: Int64] = [:]
+        for line in bytes.split(separator: UInt8(ascii: "\n")) {
+            let fields = line.split(separator: UInt8(ascii: "\t"), omittingEmptySubsequences: false)
+            guard fields.count == 2, let step = Int64(String(decoding: fields[1], as: UTF8.self)) else { continue }
+            let user = String(decoding: fields[0], as: UTF8.self)
+            steps[user] = max(step, steps[user] ?? step)
+        }
+        return steps
+    }
+
+    static func formatUsedSteps(_ steps: [String: Int64]) -> [UInt8] {
+        Array(steps.sorted { $0.key < $1.key }.map { "\($0.key)\t\($0.value)\n" }.joined().utf8)
+    }
+
+    /// Temporary file, fsync, rename, fsync of the directory: the file is either the old one or the new one.
+    static func replaceFile(_ path: String, with bytes: [UInt8]) throws(SecondFactorError) {
+        let temporary = path + ".tmp.\(getpid())"
+        unlink(temporary)
+        let fd = Glibc.open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        guard fd >= 0 else { throw .unwritable(temporary, errno) }
+        let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+        let ok = written == bytes.count && fsync(fd) == 0
+        let failure = errno
+        close(fd)
+        guard ok, rename(temporary, path) == 0 else {
+            let code = ok ? errno : failure
+            unlink(temporary)
+            throw .unwritable(path, code)
+        }
+        if let slash = path.utf8.lastIndex(of: UInt8(ascii: "/")) {
+            let directory = Glibc.open(String(path[..<slash]), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            if directory >= 0 {
+                fsync(directory)
+                close(directory)
+            }
         }
     }
 
@@ -231,6 +284,8 @@ public final class SecondFactorStore: Sendable {
 public enum SecondFactorError: Error, Sendable, Equatable {
     case unreadable(String, Int32)
     case malformed(line: Int)
+    /// `totp-used` cannot be written: `state_dir/auth` must be writable by the auth process.
+    case unwritable(String, Int32)
     /// The server key is missing or wrong, or a secret does not decrypt with it.
     case badSecret
 }
