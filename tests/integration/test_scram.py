@@ -78,7 +78,8 @@ class ScramClient:
                 proof[0] ^= 0x01
             server_key = hmac.digest(salted, b"Server Key", "sha256")
             self.server_signature = hmac.digest(server_key, auth_message, "sha256")
-            return f"{without_proof},p={base64.b64encode(bytes(proof)).decode()}".encode()
+            self.proof = base64.b64encode(bytes(proof)).decode()
+            return f"{without_proof},p={self.proof}".encode()
         # The server's final message: v=ServerSignature, checked before the empty answer.
         self.final_ok = challenge == b"v=" + base64.b64encode(self.server_signature)
         return b""
