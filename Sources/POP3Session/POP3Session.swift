@@ -201,7 +201,7 @@ public struct POP3Session: Sendable {
             }
             initial = decoded
         }
-        if mechanism.scramHash != nil { return startRemoteSASL(mechanism: mechanism, initial: initial) }
+        if mechanism.runsInAuthProcess { return startRemoteSASL(mechanism: mechanism, initial: initial) }
         return sasl(step: exchange.start(initialResponse: initial), exchange: exchange)
     }
 

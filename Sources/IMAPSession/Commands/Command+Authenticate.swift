@@ -38,7 +38,7 @@ extension IMAPSession {
             }
             initial = decoded
         }
-        if mechanism.scramHash != nil { return startRemoteSASL(tag: tag, mechanism: mechanism, initial: initial) }
+        if mechanism.runsInAuthProcess { return startRemoteSASL(tag: tag, mechanism: mechanism, initial: initial) }
         return sasl(step: exchange.start(initialResponse: initial), tag: tag, exchange: exchange)
     }
 
