@@ -68,7 +68,7 @@ import Testing
 
     func check(_ claims: [String: OAuth2JSON], login: String = "") throws(OAuth2Refusal) -> String {
         try OAuth2ClaimCheck.check(
-            claims, settings: settings, expectedIssuers: ["https://issuer"], login: login, now: now, requireExpiry: true)
+            claims, settings: settings, expectedIssuers: ["https://issuer"], login: login, now: now)
     }
 
     func refusal(_ claims: [String: OAuth2JSON], login: String = "") -> OAuth2Refusal? {
@@ -111,6 +111,21 @@ import Testing
         #expect(refusal(claims)?.description == "client_id not found in the token's 'aud' claim")
         claims["aud"] = nil
         #expect(refusal(claims) != nil)
+    }
+
+    @Test func introspectionAnswerNeedsNoAudienceButAWrongOneIsRefused() throws {
+        var claims = good
+        claims["aud"] = nil
+        claims["exp"] = nil
+        #expect(
+            try OAuth2ClaimCheck.check(
+                claims, settings: settings, expectedIssuers: [], login: "", now: now, introspected: true)
+                == "alice@example.com")
+        claims["aud"] = .string("someone-else")
+        #expect(throws: OAuth2Refusal.self) {
+            try OAuth2ClaimCheck.check(
+                claims, settings: settings, expectedIssuers: [], login: "", now: now, introspected: true)
+        }
     }
 
     @Test func scopeAndActive() {

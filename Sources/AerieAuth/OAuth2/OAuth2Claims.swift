@@ -63,11 +63,14 @@ public struct OAuth2Refusal: Error, Sendable, Equatable, CustomStringConvertible
 /// as Dovecot's oauth2-jwt.c does them: `exp` (with grace), `nbf` and `iat` (one second of leeway), `iss`,
 /// `aud` against `client_id`, `scope`, `active_attribute`, and the user name claim.
 public enum OAuth2ClaimCheck {
-    /// Returns the user name the token is for. `login` is the name the client gave (empty: none).
+    /// Returns the user name the token is for. `login` is the name the client gave (empty: none). An
+    /// introspection answer (`introspected`) needs no `exp` and no `aud`: the issuer vouched for the token to us,
+    /// authenticated as `client_id` (RFC 7662 §2.2); an `aud` it does give must still name us.
     public static func check(
         _ claims: [String: OAuth2JSON], settings: OAuth2Settings, expectedIssuers: [String], login: String,
-        now: Double, requireExpiry: Bool
+        now: Double, introspected: Bool = false
     ) throws(OAuth2Refusal) -> String {
+        let requireExpiry = !introspected
         let exp = try time(claims, "exp")
         if requireExpiry && exp == nil { throw OAuth2Refusal("token has no 'exp' claim") }
         let grace = Double(settings.expireGrace.components.seconds)
@@ -80,7 +83,7 @@ public enum OAuth2ClaimCheck {
                 throw OAuth2Refusal("issuer '\(AuthLogFormat.sanitize(String(iss.prefix(128))))' is not allowed")
             }
         }
-        if !settings.clientID.isEmpty {
+        if !settings.clientID.isEmpty, !introspected || claims["aud"] != nil {
             let audiences: [String] =
                 switch claims["aud"] {
                 case .string(let aud)?: [aud]

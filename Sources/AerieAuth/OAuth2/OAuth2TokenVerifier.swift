@@ -39,6 +39,7 @@ actor OAuth2TokenVerifier {
         "ES256": "EC", "ES384": "EC", "ES512": "EC", "EdDSA": "OKP",
     ]
     static let refetchInterval: Duration = .seconds(60)
+    static let maxKeyAge: Duration = .seconds(3600)
     static let timeout: TimeAmount = .seconds(10)
     static let maxBody = 1 << 20
 
@@ -49,6 +50,8 @@ actor OAuth2TokenVerifier {
     private var keyTypes: [String: (type: String, alg: String?)] = [:]
     private var issuer: String?
     private var lastFetch: ContinuousClock.Instant?
+    /// The last fetch an unknown `kid` caused.
+    private var lastRefresh: ContinuousClock.Instant?
 
     init(settings: OAuth2Settings) throws {
         self.settings = settings
@@ -81,8 +84,13 @@ actor OAuth2TokenVerifier {
         guard case .string(let kid)? = header["kid"], !kid.isEmpty else {
             return .refused(OAuth2Refusal("JWT has no 'kid'"))
         }
-        if keyTypes[kid] == nil, lastFetch.map({ ContinuousClock.now - $0 >= Self.refetchInterval }) ?? true {
+        if keys == nil || lastFetch.map({ ContinuousClock.now - $0 >= Self.maxKeyAge }) ?? true {
+            // First use, or keys kept long enough: read them (again); on failure the old ones stay.
             if let problem = await fetchKeys(), keys == nil { return .unavailable(problem) }
+        } else if keyTypes[kid] == nil, lastRefresh.map({ ContinuousClock.now - $0 >= Self.refetchInterval }) ?? true {
+            // A rotated key: read the set again, at most once a minute whatever kids clients make up.
+            lastRefresh = .now
+            _ = await fetchKeys()
         }
         guard let keys, let known = keyTypes[kid] else {
             return .refused(OAuth2Refusal("unknown JWT key id '\(AuthLogFormat.sanitize(String(kid.prefix(64))))'"))
@@ -98,7 +106,7 @@ actor OAuth2TokenVerifier {
         do {
             let user = try OAuth2ClaimCheck.check(
                 payload.claims, settings: settings, expectedIssuers: issuers, login: login,
-                now: Date().timeIntervalSince1970, requireExpiry: true)
+                now: Date().timeIntervalSince1970)
             return .user(user)
         } catch {
             return .refused(error)
@@ -126,7 +134,7 @@ actor OAuth2TokenVerifier {
         do {
             let user = try OAuth2ClaimCheck.check(
                 answer, settings: settings, expectedIssuers: settings.issuers, login: login,
-                now: Date().timeIntervalSince1970, requireExpiry: false)
+                now: Date().timeIntervalSince1970, introspected: true)
             return .user(user)
         } catch {
             return .refused(error)

@@ -1,0 +1,288 @@
+"""OAUTHBEARER (RFC 7628) and XOAUTH2 (issue 13 item 1) with real clients against a real issuer: a small OpenID
+provider over HTTPS on loopback (its certificate from the test CA) publishes its OpenID configuration, its JWKS and an
+RFC 7662 introspection endpoint; tokens are signed with joserfc. curl (--oauth2-bearer) logs in over IMAPS and
+POP3S, imaplib with XOAUTH2; expired, wrong-audience, wrong-signature, alg none, HS256-signed-with-the-public-key,
+unknown-kid, jku and wrong-user tokens get the RFC 7628 error challenge and then NO; a rotated key is fetched
+once; an opaque token is introspected; no token reaches the log even with auth_debug = yes."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import imaplib
+import json
+import ssl
+import subprocess
+import threading
+import time
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from joserfc import jwt
+from joserfc.jwk import RSAKey
+
+import helpers
+
+CLIENT_ID = "aerie"
+CLIENT_SECRET = "introspect-s3cret"
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+class Issuer:
+    """An OpenID provider: /.well-known/openid-configuration, /jwks, /introspect (RFC 7662, client basic auth)."""
+
+    def __init__(self, tls):
+        self.keys = {"k1": RSAKey.generate_key(2048, parameters={"kid": "k1", "use": "sig", "alg": "RS256"})}
+        self.opaque: dict[str, dict] = {}
+        self.jwks_fetches = 0
+        issuer = self
+        self.seen_tokens: list[str] = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def reply(self, body: dict, status: int = 200):
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self):
+                if self.path == "/.well-known/openid-configuration":
+                    self.reply({"issuer": issuer.url, "jwks_uri": issuer.url + "/jwks",
+                                "introspection_endpoint": issuer.url + "/introspect"})
+                elif self.path == "/jwks":
+                    issuer.jwks_fetches += 1
+                    self.reply({"keys": [k.as_dict(private=False) for k in issuer.keys.values()]})
+                elif self.path == "/evil-jwks":
+                    self.reply({"keys": [issuer.evil.as_dict(private=False)]})
+                else:
+                    self.reply({"error": "not found"}, 404)
+
+            def do_POST(self):
+                expected = "Basic " + base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
+                if self.path != "/introspect" or self.headers.get("Authorization") != expected:
+                    self.reply({"error": "unauthorized"}, 401)
+                    return
+                length = int(self.headers.get("Content-Length", "0"))
+                form = urllib.parse.parse_qs(self.rfile.read(length).decode())
+                token = form.get("token", [""])[0]
+                issuer.seen_tokens.append(token)
+                self.reply(issuer.opaque.get(token, {"active": False}))
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(str(tls.cert), str(tls.key))
+        self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
+        self.url = f"https://127.0.0.1:{self.httpd.server_address[1]}"
+        self.evil = RSAKey.generate_key(2048, parameters={"kid": "evil", "alg": "RS256"})
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def claims(self, user: str, **overrides) -> dict:
+        now = int(time.time())
+        claims = {"iss": self.url, "aud": [CLIENT_ID, "account"], "sub": "id-" + user, "preferred_username": user,
+                  "scope": "openid mail", "exp": now + 300, "iat": now - 5, "nbf": now - 5}
+        claims.update(overrides)
+        return {k: v for k, v in claims.items() if v is not None}
+
+    def token(self, user: str, kid: str = "k1", key=None, header: dict | None = None, **overrides) -> str:
+        head = {"alg": "RS256", "kid": kid, **(header or {})}
+        return jwt.encode(head, self.claims(user, **overrides), key or self.keys[kid])
+
+    def stop(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture(scope="module")
+def issuer(ca_dir):
+    directory = helpers.private_dir("oauth2-issuer")
+    tls = helpers.make_tls(directory / "tls", ca_dir=ca_dir)
+    issuer = Issuer(tls)
+    yield issuer
+    issuer.stop()
+
+
+def oauth2_config(issuer, ca_dir, mode: str = "local") -> str:
+    return f"""auth_mechanisms = plain login oauthbearer xoauth2
+auth_debug = yes
+ssl_client_ca_file = {ca_dir / 'ca.pem'}
+oauth2 {{
+  introspection_mode = {mode}
+  openid_configuration_url = {issuer.url}/.well-known/openid-configuration
+  introspection_url = {issuer.url}/introspect
+  client_id = {CLIENT_ID}
+  client_secret = {CLIENT_SECRET}
+  username_attribute = preferred_username
+  scope = mail
+}}"""
+
+
+@pytest.fixture(scope="module")
+def oauth_server(aerie_bin, ca_dir, vmail, issuer, request):
+    with helpers.private_mail_server(aerie_bin, ca_dir, request, "oauth2",
+                                     extra=oauth2_config(issuer, ca_dir)) as server:
+        yield server
+
+
+def curl(server, token: str, scheme: str = "imaps", user: str = "alice") -> subprocess.CompletedProcess:
+    port = server.imaps_port if scheme == "imaps" else server.pop3s_port
+    return subprocess.run(
+        ["curl", "-sS", "--max-time", "30", "--cacert", str(server.tls.ca), "--oauth2-bearer", token,
+         "--user", f"{user}:", f"{scheme}://localhost:{port}/"],
+        capture_output=True, text=True, timeout=60)
+
+
+def xoauth2(server, user: str, token: str) -> tuple[bool, list[bytes]]:
+    """imaplib AUTHENTICATE XOAUTH2; returns (logged in, the challenges the server sent)."""
+    c = imaplib.IMAP4_SSL("127.0.0.1", server.imaps_port, ssl_context=helpers.client_context(server.tls.ca),
+                          timeout=helpers.READ_TIMEOUT)
+    challenges: list[bytes] = []
+
+    def respond(challenge: bytes) -> bytes:
+        if challenges or challenge:
+            challenges.append(challenge)
+            return b""  # the dummy response after an error challenge
+        challenges.append(challenge)
+        return f"user={user}\x01auth=Bearer {token}\x01\x01".encode()
+
+    try:
+        c.authenticate("XOAUTH2", respond)
+        ok = True
+        c.logout()
+    except imaplib.IMAP4.error:
+        ok = False
+    return ok, [ch for ch in challenges if ch]
+
+
+def oauthbearer_raw(server, user: str, token: str) -> tuple[dict, str, float]:
+    """A hand-driven OAUTHBEARER exchange: (the error JSON, the tagged answer to the dummy response, its delay)."""
+    imap = helpers.RawIMAP(server.imaps_port, tls=True)
+    message = f"n,a={user},\x01host=localhost\x01auth=Bearer {token}\x01\x01".encode()
+    imap.cmd("a AUTHENTICATE OAUTHBEARER " + base64.b64encode(message).decode())
+    line = imap.readline()
+    assert line.startswith("+ "), line
+    error = json.loads(base64.b64decode(line[2:]))
+    start = time.monotonic()
+    imap.cmd("AQ==")  # RFC 7628 §3.2.3: %x01
+    _, done = imap.read_tagged("a")
+    imap.close()
+    return error, done, time.monotonic() - start
+
+
+def test_capabilities_offer_oauth2_over_tls_only(oauth_server):
+    c = imaplib.IMAP4_SSL("127.0.0.1", oauth_server.imaps_port, ssl_context=helpers.client_context(oauth_server.tls.ca))
+    assert "AUTH=OAUTHBEARER" in c.capabilities and "AUTH=XOAUTH2" in c.capabilities
+    c.logout()
+    plain = helpers.RawIMAP(oauth_server.imap_port)
+    others, done = plain.run("c", "CAPABILITY")
+    assert "AUTH=OAUTHBEARER" not in " ".join(others) and "LOGINDISABLED" in " ".join(others)
+    plain.close()
+
+
+def test_curl_imaps_and_pop3s_with_a_token(oauth_server, issuer):
+    token = issuer.token("alice")
+    r = curl(oauth_server, token)
+    assert r.returncode == 0, r.stderr
+    assert "INBOX" in r.stdout
+    r = curl(oauth_server, issuer.token("bob"), scheme="pop3s", user="bob")
+    assert r.returncode == 0, r.stderr
+
+
+def test_imaplib_xoauth2(oauth_server, issuer):
+    ok, challenges = xoauth2(oauth_server, "carol", issuer.token("carol"))
+    assert ok and challenges == []
+
+
+def test_rotated_key_is_fetched_once(oauth_server, issuer):
+    assert curl(oauth_server, issuer.token("alice")).returncode == 0  # keys cached
+    before = issuer.jwks_fetches
+    issuer.keys["k2"] = RSAKey.generate_key(2048, parameters={"kid": "k2", "use": "sig", "alg": "RS256"})
+    r = curl(oauth_server, issuer.token("alice", kid="k2"))
+    assert r.returncode == 0, r.stderr
+    assert issuer.jwks_fetches == before + 1
+    # Within the minute, made-up kids cause no further fetches.
+    for i in range(3):
+        other = RSAKey.generate_key(2048, parameters={"kid": f"x{i}"})
+        assert curl(oauth_server, issuer.token("alice", kid=f"x{i}", key=other)).returncode != 0
+    assert issuer.jwks_fetches == before + 1
+
+
+def test_failed_token_gets_the_error_json_then_no_after_the_delay(oauth_server, issuer):
+    error, done, delay = oauthbearer_raw(oauth_server, "alice", issuer.token("alice", exp=int(time.time()) - 3600))
+    assert error == {"status": "invalid_token", "scope": "mail",
+                     "openid-configuration": issuer.url + "/.well-known/openid-configuration"}
+    assert done.startswith("a NO"), done
+    assert delay >= 1.5  # auth_failure_delay (2 s) counted from the token's refusal
+    ok, challenges = xoauth2(oauth_server, "alice", issuer.token("alice", scope="openid"))
+    assert not ok
+    assert json.loads(challenges[0]) == {"status": "403", "schemes": "bearer", "scope": "mail",
+                                         "openid-configuration": issuer.url + "/.well-known/openid-configuration"}
+
+
+def forged_tokens(issuer) -> dict[str, str]:
+    now = int(time.time())
+    claims = b64url(json.dumps(issuer.claims("alice")).encode())
+    none = b64url(json.dumps({"alg": "none", "kid": "k1"}).encode()) + "." + claims + "."
+    public_pem = issuer.keys["k1"].as_pem(private=False)
+    hs_head = b64url(json.dumps({"alg": "HS256", "kid": "k1"}).encode())
+    signing_input = f"{hs_head}.{claims}".encode()
+    hs256 = f"{hs_head}.{claims}." + b64url(hmac.new(public_pem, signing_input, hashlib.sha256).digest())
+    other = RSAKey.generate_key(2048, parameters={"kid": "k1"})
+    return {
+        "expired": issuer.token("alice", exp=now - 3600, iat=now - 7200, nbf=now - 7200),
+        "not yet valid": issuer.token("alice", nbf=now + 3600),
+        "wrong audience": issuer.token("alice", aud="someone-else"),
+        "wrong issuer": issuer.token("alice", iss="https://evil.example"),
+        "wrong signature": issuer.token("alice", key=other),
+        "alg none": none,
+        "HS256 with the public key": hs256,
+        "unknown kid": issuer.token("alice", kid="nobody", key=other),
+        "jku": issuer.token("alice", kid="evil", key=issuer.evil, header={"jku": issuer.url + "/evil-jwks"}),
+        "another user's token": issuer.token("bob"),
+    }
+
+
+def test_forged_and_invalid_tokens_are_refused(oauth_server, issuer):
+    for name, token in forged_tokens(issuer).items():
+        r = curl(oauth_server, token)
+        assert r.returncode != 0, f"{name}: logged in"
+    log = oauth_server.log()
+    for reason in ["token has expired", "not valid yet", "client_id not found in the token's 'aud' claim",
+                   "issuer 'https://evil.example' is not allowed", "JWT signature verification failed",
+                   "JWT algorithm 'none' is not accepted", "JWT algorithm 'HS256' is not accepted",
+                   "unknown JWT key id 'nobody'", "JWT names its own key ('jku')",
+                   "differs from the login name"]:
+        assert reason in log, reason
+
+
+def test_opaque_token_is_introspected(oauth_server, issuer):
+    token = "opaque-" + b64url(hashlib.sha256(b"alice").digest())
+    issuer.opaque[token] = {"active": True, "scope": "mail", "preferred_username": "alice", "client_id": CLIENT_ID,
+                            "exp": int(time.time()) + 300}
+    assert curl(oauth_server, token).returncode == 0
+    assert token in issuer.seen_tokens
+    revoked = "opaque-revoked-" + b64url(hashlib.sha256(b"x").digest())
+    assert curl(oauth_server, revoked).returncode != 0
+    assert "token is not active" in oauth_server.log()
+
+
+def test_no_token_in_the_log_with_auth_debug(oauth_server, issuer):
+    tokens = [issuer.token("alice"), issuer.token("alice", aud="nobody")]
+    for token in tokens:
+        curl(oauth_server, token)
+    log = oauth_server.log()
+    assert "token verified" in log  # auth_debug is on
+    for token in tokens + list(forged_tokens(issuer).values()):
+        for part in token.split("."):
+            if len(part) > 8:
+                assert part not in log
