@@ -286,3 +286,40 @@ def test_no_token_in_the_log_with_auth_debug(oauth_server, issuer):
         for part in token.split("."):
             if len(part) > 8:
                 assert part not in log
+
+
+def readme_oauth2_example(issuer, ca_dir) -> str:
+    """The README's OAuth2 block as written, pointed at the test issuer and CA, nothing else."""
+    text = (helpers.REPO / "README.md").read_text()
+    block = text.split("### OAuth2 / OIDC", 1)[1].split("```", 2)[1]
+    replace = {"https://idp.example.com/realms/mail": issuer.url, "/etc/ssl/idp-ca.pem": str(ca_dir / "ca.pem")}
+    for old, new in replace.items():
+        assert old in block, old
+        block = block.replace(old, new)
+    return block
+
+
+def test_readme_oauth2_example_works(aerie_bin, ca_dir, vmail, issuer, request):
+    """The README's example passes `aerie conf check`, and a token logs in with it."""
+    with helpers.private_mail_server(aerie_bin, ca_dir, request, "oauth2-readme",
+                                     extra=readme_oauth2_example(issuer, ca_dir)) as server:
+        r = helpers.run([aerie_bin, "conf", "check", "-c", str(server.config)], timeout=60)
+        assert r.returncode == 0, r.stdout + r.stderr
+        r = curl(server, issuer.token("alice"))
+        assert r.returncode == 0, r.stderr + server.log()[-2000:]
+
+
+def test_conf_check_refuses_unsupported_oauth2_settings(aerie_bin, ca_dir, vmail, issuer, tmp_path):
+    """Dovecot names Aerie does not implement are refused with a hint; a mode without its URL is refused."""
+    base = helpers.make_mail_server(aerie_bin, tmp_path / "srv", ca_dir, helpers.make_mail_users(["alice"]),
+                                    start=False)
+    config = base.config.read_text()
+    cases = {
+        "oauth2 {\n  tokeninfo_url = https://idp/tokeninfo\n}": "oauth2_tokeninfo_url is not supported",
+        "oauth2 {\n  introspection_mode = get\n  introspection_url = https://idp/i\n}": "introspection_mode = get",
+        "oauth2 {\n  introspection_mode = post\n}": "needs oauth2_introspection_url",
+    }
+    for extra, message in cases.items():
+        base.config.write_text(config + "\nauth_mechanisms = plain oauthbearer\n" + extra + "\n")
+        r = helpers.run([aerie_bin, "conf", "check", "-c", str(base.config)], timeout=60)
+        assert r.returncode != 0 and message in r.stdout + r.stderr, (extra, r.stdout + r.stderr)
