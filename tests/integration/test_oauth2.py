@@ -129,9 +129,11 @@ oauth2 {{
 
 @pytest.fixture(scope="module")
 def oauth_server(aerie_bin, ca_dir, vmail, issuer, request):
-    with helpers.private_mail_server(aerie_bin, ca_dir, request, "oauth2",
-                                     extra=oauth2_config(issuer, ca_dir)) as server:
+    state = helpers.private_dir("oauth2-state")
+    extra = oauth2_config(issuer, ca_dir) + f"\nstate_dir = {state}/state"
+    with helpers.private_mail_server(aerie_bin, ca_dir, request, "oauth2", extra=extra) as server:
         yield server
+    helpers.remove_private_dir(state)
 
 
 def curl(server, token: str, scheme: str = "imaps", user: str = "alice") -> subprocess.CompletedProcess:
@@ -263,6 +265,38 @@ def test_forged_and_invalid_tokens_are_refused(oauth_server, issuer):
                    "unknown JWT key id 'nobody'", "JWT names its own key ('jku')",
                    "differs from the login name"]:
         assert reason in log, reason
+
+
+def test_totp_user_logs_in_with_a_token(aerie_bin, oauth_server, issuer):
+    """Issue 13: for a TOTP user the token is the second factor; the password alone no longer does."""
+    r = subprocess.run([aerie_bin, "adm", "totp", "enroll", "-c", str(oauth_server.config), "u01"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+    c = imaplib.IMAP4_SSL("127.0.0.1", oauth_server.imaps_port, ssl_context=helpers.client_context(oauth_server.tls.ca))
+    with pytest.raises(imaplib.IMAP4.error):
+        c.login("u01", helpers.MAIL_PASSWORD)
+    r = curl(oauth_server, issuer.token("u01"), user="u01")
+    assert r.returncode == 0, r.stderr
+
+
+def test_pop3_failure_flow(oauth_server, issuer):
+    """RFC 5034 §4 over POP3: the error JSON as a continuation, the empty dummy response, then -ERR."""
+    import socket
+    sock = helpers.client_context().wrap_socket(socket.create_connection(("127.0.0.1", oauth_server.pop3s_port),
+                                                                         timeout=helpers.READ_TIMEOUT))
+    f = sock.makefile("rb")
+    assert f.readline().startswith(b"+OK")
+    token = issuer.token("alice", aud="nobody")
+    # RFC 5034 §4: a command over 255 octets is refused, so the token goes in a continued response.
+    sock.sendall(b"AUTH XOAUTH2\r\n")
+    assert f.readline().strip() == b"+"
+    sock.sendall(base64.b64encode(f"user=alice\x01auth=Bearer {token}\x01\x01".encode()) + b"\r\n")
+    line = f.readline().decode().strip()
+    assert line.startswith("+ "), line
+    assert json.loads(base64.b64decode(line[2:]))["status"] == "401"
+    sock.sendall(b"\r\n")
+    assert f.readline().startswith(b"-ERR")
+    sock.close()
 
 
 def test_opaque_token_is_introspected(oauth_server, issuer):
