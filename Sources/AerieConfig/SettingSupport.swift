@@ -63,7 +63,8 @@ public enum Support {
         ]),
         (.notImplemented("Aerie checks tokens by RFC 7662 introspection (oauth2_introspection_url with "
                          + "oauth2_introspection_mode = post) or locally against the issuer's keys "
-                         + "(oauth2_introspection_mode = local)"), ["oauth2_tokeninfo_url", "oauth2_force_introspection"]),
+                         + "(oauth2_introspection_mode = local)"),
+         ["oauth2_tokeninfo_url", "oauth2_force_introspection"]),
         (.notImplemented("Aerie does not trade passwords for tokens: clients bring their own token"),
          ["oauth2_grant_url"]),
         (.notImplemented("the token's username_attribute claim must equal the login name as given"),

@@ -6,14 +6,19 @@ import Testing
 /// RFC 7628 §3.1 client responses, XOAUTH2's, and the §3.2.2 error challenge.
 @Suite struct OAuth2MessageTests {
     @Test func oauthBearerWithUser() throws {
-        let message = Array("n,a=user@example.com,\u{01}host=server.example.com\u{01}port=143\u{01}auth=Bearer vF9dft4qmTc2Nvb3RlckBhbHRhdmlzdGEuY29tCg==\u{01}\u{01}".utf8)
+        // RFC 7628 §4.1's example.
+        let token = "vF9dft4qmTc2Nvb3RlckBhbHRhdmlzdGEuY29tCg=="
+        let pairs = "host=server.example.com\u{01}port=143\u{01}auth=Bearer \(token)\u{01}"
+        let message = Array("n,a=user@example.com,\u{01}\(pairs)\u{01}".utf8)
         let parsed = try OAuth2ClientResponse.parseOAuthBearer(message)
-        #expect(parsed == OAuth2ClientResponse(user: "user@example.com", token: "vF9dft4qmTc2Nvb3RlckBhbHRhdmlzdGEuY29tCg=="))
+        #expect(parsed == OAuth2ClientResponse(user: "user@example.com", token: token))
     }
 
     @Test func oauthBearerWithoutUserAndEscapedName() throws {
-        #expect(try OAuth2ClientResponse.parseOAuthBearer(Array("n,,\u{01}auth=bearer abc.def.ghi\u{01}\u{01}".utf8)).user == "")
-        #expect(try OAuth2ClientResponse.parseOAuthBearer(Array("y,a=a=2Cb=3D,\u{01}auth=Bearer t\u{01}\u{01}".utf8)).user == "a,b=")
+        let anonymous = Array("n,,\u{01}auth=bearer abc.def.ghi\u{01}\u{01}".utf8)
+        #expect(try OAuth2ClientResponse.parseOAuthBearer(anonymous).user == "")
+        let escaped = Array("y,a=a=2Cb=3D,\u{01}auth=Bearer t\u{01}\u{01}".utf8)
+        #expect(try OAuth2ClientResponse.parseOAuthBearer(escaped).user == "a,b=")
     }
 
     @Test(arguments: [
@@ -31,9 +36,13 @@ import Testing
     }
 
     @Test func xoauth2() throws {
-        let parsed = try OAuth2ClientResponse.parseXOAuth2(Array("user=someuser@example.com\u{01}auth=Bearer ya29.vF9dft4qmTc2Nvb3RlckBhdHRhdmlzdGEuY29tCg\u{01}\u{01}".utf8))
-        #expect(parsed == OAuth2ClientResponse(user: "someuser@example.com", token: "ya29.vF9dft4qmTc2Nvb3RlckBhdHRhdmlzdGEuY29tCg"))
-        #expect(throws: SASLFailure.malformed) { try OAuth2ClientResponse.parseXOAuth2(Array("auth=Bearer t\u{01}\u{01}".utf8)) }
+        let token = "ya29.vF9dft4qmTc2Nvb3RlckBhdHRhdmlzdGEuY29tCg"
+        let message = Array("user=someuser@example.com\u{01}auth=Bearer \(token)\u{01}\u{01}".utf8)
+        let parsed = try OAuth2ClientResponse.parseXOAuth2(message)
+        #expect(parsed == OAuth2ClientResponse(user: "someuser@example.com", token: token))
+        #expect(throws: SASLFailure.malformed) {
+            try OAuth2ClientResponse.parseXOAuth2(Array("auth=Bearer t\u{01}\u{01}".utf8))
+        }
     }
 
     @Test func dummyResponse() {
@@ -44,10 +53,14 @@ import Testing
     @Test func errorChallenge() {
         let bearer = OAuth2ErrorStatus.invalidToken.challenge(
             xoauth2: false, scope: "", openIDConfiguration: "https://issuer/.well-known/openid-configuration")
-        #expect(String(decoding: bearer, as: UTF8.self)
-            == #"{"status":"invalid_token","scope":"mail","openid-configuration":"https://issuer/.well-known/openid-configuration"}"#)
-        let google = OAuth2ErrorStatus.insufficientScope.challenge(xoauth2: true, scope: "mail imap", openIDConfiguration: "")
-        #expect(String(decoding: google, as: UTF8.self) == #"{"status":"403","schemes":"bearer","scope":"mail imap"}"#)
+        #expect(
+            String(decoding: bearer, as: UTF8.self)
+                == #"{"status":"invalid_token","scope":"mail","#
+                + #""openid-configuration":"https://issuer/.well-known/openid-configuration"}"#)
+        let google = OAuth2ErrorStatus.insufficientScope.challenge(
+            xoauth2: true, scope: "mail imap", openIDConfiguration: "")
+        #expect(
+            String(decoding: google, as: UTF8.self) == #"{"status":"403","schemes":"bearer","scope":"mail imap"}"#)
     }
 }
 
@@ -140,7 +153,8 @@ import Testing
     }
 
     @Test func userName() {
-        #expect(refusal(good, login: "bob@example.com")?.description == "the token's 'email' differs from the login name")
+        #expect(
+            refusal(good, login: "bob@example.com")?.description == "the token's 'email' differs from the login name")
         var claims = good
         claims["email"] = nil
         #expect(refusal(claims)?.description == "token has no 'email' claim")

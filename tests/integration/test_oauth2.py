@@ -1,6 +1,7 @@
-"""OAUTHBEARER (RFC 7628) and XOAUTH2 (issue 13 item 1) with real clients against a real issuer: a small OpenID
-provider over HTTPS on loopback (its certificate from the test CA) publishes its OpenID configuration, its JWKS and an
-RFC 7662 introspection endpoint; tokens are signed with joserfc. curl (--oauth2-bearer) logs in over IMAPS and
+"""OAUTHBEARER (RFC 7628) and XOAUTH2 (issue 13 item 1) with real clients against real issuers: oidc-provider-mock
+(PyPI) over HTTPS issues an ID token through its authorization-code flow; a small OpenID provider of our own (its
+certificate from the test CA too) publishes its OpenID configuration, its JWKS and an RFC 7662 introspection
+endpoint, and signs the tokens the mock cannot make (expired, forged, rotated) with joserfc. curl (--oauth2-bearer) logs in over IMAPS and
 POP3S, imaplib with XOAUTH2; expired, wrong-audience, wrong-signature, alg none, HS256-signed-with-the-public-key,
 unknown-kid, jku and wrong-user tokens get the RFC 7628 error challenge and then NO; a rotated key is fetched
 once; an opaque token is introspected; no token reaches the log even with auth_debug = yes."""
@@ -320,6 +321,76 @@ def test_no_token_in_the_log_with_auth_debug(oauth_server, issuer):
         for part in token.split("."):
             if len(part) > 8:
                 assert part not in log
+
+
+@pytest.fixture(scope="module")
+def mock_provider(ca_dir):
+    """oidc-provider-mock over HTTPS on loopback: its JWKS, and ID tokens for whichever user the test names."""
+    import ssl as ssl_module
+    import urllib.request
+    import oidc_provider_mock
+    import werkzeug.serving
+    directory = helpers.private_dir("oauth2-mock")
+    tls = helpers.make_tls(directory / "tls", ca_dir=ca_dir)
+    server = werkzeug.serving.make_server("127.0.0.1", 0, oidc_provider_mock.app(), threaded=True,
+                                          ssl_context=(str(tls.cert), str(tls.key)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"https://127.0.0.1:{server.server_port}"
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):
+            return None
+
+    opener = urllib.request.build_opener(
+        urllib.request.HTTPSHandler(context=ssl_module.create_default_context(cafile=str(tls.ca))), NoRedirect)
+
+    def id_token(user: str, client_id: str = CLIENT_ID) -> str:
+        """The authorization-code flow, as a mail client's browser would run it: the user's claims, the
+        authorization (sub = user), the code traded for tokens at the token endpoint."""
+        put = urllib.request.Request(f"{url}/users/{user}", data=json.dumps({"mail_user": user}).encode(),
+                                     method="PUT", headers={"Content-Type": "application/json"})
+        assert opener.open(put, timeout=30).status == 204
+        query = urllib.parse.urlencode({"client_id": client_id, "redirect_uri": "http://localhost/cb",
+                                        "response_type": "code", "scope": "openid", "state": "s"})
+        try:
+            opener.open(urllib.request.Request(f"{url}/oauth2/authorize?{query}",
+                                               data=urllib.parse.urlencode({"sub": user}).encode()), timeout=30)
+            raise AssertionError("no redirect from the authorization endpoint")
+        except urllib.error.HTTPError as e:
+            location = e.headers["Location"]
+        code = urllib.parse.parse_qs(urllib.parse.urlparse(location).query)["code"][0]
+        body = urllib.parse.urlencode({"grant_type": "authorization_code", "code": code,
+                                       "redirect_uri": "http://localhost/cb"}).encode()
+        basic = "Basic " + base64.b64encode(f"{client_id}:x".encode()).decode()
+        answer = opener.open(urllib.request.Request(f"{url}/oauth2/token", data=body,
+                                                    headers={"Authorization": basic}), timeout=30)
+        return json.loads(answer.read())["id_token"]
+
+    yield url, id_token
+    server.shutdown()
+    helpers.remove_private_dir(directory)
+
+
+def test_oidc_provider_mock_token_logs_in(aerie_bin, ca_dir, vmail, mock_provider, request):
+    """A token from a real OIDC provider implementation (its discovery document, its JWKS, its RS256 ID token that
+    names no kid): curl logs in over IMAPS; a token it issued for another client (audience) does not."""
+    url, id_token = mock_provider
+    extra = f"""auth_mechanisms = plain oauthbearer xoauth2
+ssl_client_ca_file = {ca_dir / 'ca.pem'}
+oauth2 {{
+  introspection_mode = local
+  openid_configuration_url = {url}/.well-known/openid-configuration
+  client_id = {CLIENT_ID}
+  username_attribute = mail_user
+}}"""
+    with helpers.private_mail_server(aerie_bin, ca_dir, request, "oauth2-mock-srv", extra=extra) as server:
+        r = curl(server, id_token("alice"))
+        assert r.returncode == 0, r.stderr + server.log()[-2000:]
+        ok, _ = xoauth2(server, "bob", id_token("bob"))
+        assert ok
+        assert curl(server, id_token("alice", client_id="another-app")).returncode != 0
+        assert "client_id not found in the token's 'aud' claim" in server.log()
 
 
 def readme_oauth2_example(issuer, ca_dir) -> str:

@@ -81,16 +81,28 @@ actor OAuth2TokenVerifier {
         for name in ["jku", "x5u", "jwk", "x5c"] where header[name] != nil {
             return .refused(OAuth2Refusal("JWT names its own key ('\(name)')"))
         }
-        guard case .string(let kid)? = header["kid"], !kid.isEmpty else {
-            return .refused(OAuth2Refusal("JWT has no 'kid'"))
+        var kid = ""
+        switch header["kid"] {
+        case .string(let named)? where !named.isEmpty: kid = named
+        case nil: break
+        default: return .refused(OAuth2Refusal("malformed 'kid'"))
         }
         if keys == nil || lastFetch.map({ ContinuousClock.now - $0 >= Self.maxKeyAge }) ?? true {
             // First use, or keys kept long enough: read them (again); on failure the old ones stay.
             if let problem = await fetchKeys(), keys == nil { return .unavailable(problem) }
-        } else if keyTypes[kid] == nil, lastRefresh.map({ ContinuousClock.now - $0 >= Self.refetchInterval }) ?? true {
+        } else if !kid.isEmpty, keyTypes[kid] == nil,
+            lastRefresh.map({ ContinuousClock.now - $0 >= Self.refetchInterval }) ?? true
+        {
             // A rotated key: read the set again, at most once a minute whatever kids clients make up.
             lastRefresh = .now
             _ = await fetchKeys()
+        }
+        if kid.isEmpty {
+            // RFC 7515 §4.1.4: kid is optional; an issuer with one key need not name it.
+            guard keyTypes.count == 1, let only = keyTypes.keys.first else {
+                return .refused(OAuth2Refusal("JWT has no 'kid' and the issuer has several keys"))
+            }
+            kid = only
         }
         guard let keys, let known = keyTypes[kid] else {
             return .refused(OAuth2Refusal("unknown JWT key id '\(AuthLogFormat.sanitize(String(kid.prefix(64))))'"))
@@ -163,16 +175,22 @@ actor OAuth2TokenVerifier {
         case .failure(let problem): return "JWKS: \(problem.description)"
         }
         guard case .array(let list)? = jwks["keys"] else { return "JWKS: no keys" }
-        let collection = JWTKeyCollection()
-        var types: [String: (type: String, alg: String?)] = [:]
+        var usable: [(kid: String, type: String, alg: String?, jwk: JWK)] = []
         for case .object(let key) in list {
             // Signing keys of asymmetric types only: an "oct" key would let HMAC tokens through.
             guard case .string(let kty)? = key["kty"], ["RSA", "EC", "OKP"].contains(kty),
                 case .string(let kid)? = key["kid"], key["use"] == nil || key["use"] == .string("sig"),
                 let data = try? JSONEncoder().encode(key), let json = String(data: data, encoding: .utf8),
-                let jwk = try? JWK(json: json), (try? await collection.add(jwk: jwk)) != nil
+                let jwk = try? JWK(json: json)
             else { continue }
-            types[kid] = (kty, key["alg"]?.text)
+            usable.append((kid, kty, key["alg"]?.text, jwk))
+        }
+        let collection = JWTKeyCollection()
+        var types: [String: (type: String, alg: String?)] = [:]
+        for key in usable {
+            // Only an issuer's single key may sign tokens that name no kid (jwt-kit's default key).
+            guard (try? await collection.add(jwk: key.jwk, isDefault: usable.count == 1)) != nil else { continue }
+            types[key.kid] = (key.type, key.alg)
         }
         keys = collection
         keyTypes = types
@@ -187,7 +205,9 @@ actor OAuth2TokenVerifier {
         do {
             let response = try await HTTPClient.shared.execute(request, timeout: Self.timeout)
             let body = try await response.body.collect(upTo: Self.maxBody)
-            guard response.status == .ok else { return .failure(FetchProblem(description: "HTTP \(response.status.code)")) }
+            guard response.status == .ok else {
+                return .failure(FetchProblem(description: "HTTP \(response.status.code)"))
+            }
             return .success(try JSONDecoder().decode([String: OAuth2JSON].self, from: Data(buffer: body)))
         } catch let error as DecodingError {
             _ = error
