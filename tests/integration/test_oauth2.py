@@ -114,8 +114,12 @@ def issuer(ca_dir):
 
 
 def oauth2_config(issuer, ca_dir, mode: str = "local") -> str:
+    # Every debug log on (the no-token check reads them); bans raised: this module fails many logins on purpose.
     return f"""auth_mechanisms = plain login oauthbearer xoauth2
 auth_debug = yes
+auth_verbose = yes
+mail_debug = yes
+auth_ban_failures = 1000
 ssl_client_ca_file = {ca_dir / 'ca.pem'}
 oauth2 {{
   introspection_mode = {mode}
@@ -252,6 +256,7 @@ def forged_tokens(issuer) -> dict[str, str]:
         "unknown kid": issuer.token("alice", kid="nobody", key=other),
         "jku": issuer.token("alice", kid="evil", key=issuer.evil, header={"jku": issuer.url + "/evil-jwks"}),
         "another user's token": issuer.token("bob"),
+        "no kid, several keys": jwt.encode({"alg": "RS256"}, issuer.claims("alice"), issuer.keys["k1"]),
     }
 
 
@@ -264,7 +269,7 @@ def test_forged_and_invalid_tokens_are_refused(oauth_server, issuer):
                    "issuer 'https://evil.example' is not allowed", "JWT signature verification failed",
                    "JWT algorithm 'none' is not accepted", "JWT algorithm 'HS256' is not accepted",
                    "unknown JWT key id 'nobody'", "JWT names its own key ('jku')",
-                   "differs from the login name"]:
+                   "differs from the login name", "JWT has no 'kid' and the issuer has several keys"]:
         assert reason in log, reason
 
 
