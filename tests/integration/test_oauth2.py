@@ -428,6 +428,8 @@ def test_conf_check_refuses_unsupported_oauth2_settings(aerie_bin, ca_dir, vmail
         "oauth2 {\n  tokeninfo_url = https://idp/tokeninfo\n}": "oauth2_tokeninfo_url is not supported",
         "oauth2 {\n  introspection_mode = get\n  introspection_url = https://idp/i\n}": "introspection_mode = get",
         "oauth2 {\n  introspection_mode = post\n}": "needs oauth2_introspection_url",
+        "oauth2_local_validation {\n  dict_driver = fs\n}": "oauth2_local_validation { } is not supported",
+        "passdb oauth2 {\n  driver = oauth2\n}": "checked by auth_mechanisms = oauthbearer xoauth2",
     }
     for extra, message in cases.items():
         base.config.write_text(config + "\nauth_mechanisms = plain oauthbearer\n" + extra + "\n")
