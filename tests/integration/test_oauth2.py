@@ -398,6 +398,24 @@ oauth2 {{
         assert "client_id not found in the token's 'aud' claim" in server.log()
 
 
+def test_a_jwks_url_with_issuers(aerie_bin, ca_dir, vmail, issuer, request):
+    """openid_configuration_url may name the JWKS itself; oauth2_issuers then says whose tokens count."""
+    extra = f"""auth_mechanisms = plain oauthbearer
+ssl_client_ca_file = {ca_dir / 'ca.pem'}
+oauth2 {{
+  introspection_mode = local
+  openid_configuration_url = {issuer.url}/jwks
+  issuers = {issuer.url}
+  client_id = {CLIENT_ID}
+  username_attribute = preferred_username
+}}"""
+    with helpers.private_mail_server(aerie_bin, ca_dir, request, "oauth2-jwks", extra=extra) as server:
+        r = curl(server, issuer.token("alice"))
+        assert r.returncode == 0, r.stderr + server.log()[-2000:]
+        assert curl(server, issuer.token("alice", iss="https://other.example")).returncode != 0
+        assert "issuer 'https://other.example' is not allowed" in server.log()
+
+
 def readme_oauth2_example(issuer, ca_dir) -> str:
     """The README's OAuth2 block as written, pointed at the test issuer and CA, nothing else."""
     text = (helpers.REPO / "README.md").read_text()

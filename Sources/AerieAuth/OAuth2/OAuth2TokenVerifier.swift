@@ -115,6 +115,9 @@ actor OAuth2TokenVerifier {
             return .refused(OAuth2Refusal("JWT signature verification failed"))
         }
         let issuers = settings.issuers.isEmpty ? (issuer.map { [$0] } ?? []) : settings.issuers
+        guard !issuers.isEmpty else {
+            return .unavailable("oauth2_openid_configuration_url is a JWKS, which names no issuer: set oauth2_issuers")
+        }
         do {
             let user = try OAuth2ClaimCheck.check(
                 payload.claims, settings: settings, expectedIssuers: issuers, login: login,
@@ -153,7 +156,8 @@ actor OAuth2TokenVerifier {
         }
     }
 
-    /// Reads the OpenID configuration (issuer, jwks_uri) and the key set; nil when it worked.
+    /// Reads the OpenID configuration (issuer, jwks_uri) and the key set; nil when it worked. The URL may also
+    /// name a JWKS itself (RFC 7517 §5, a document with `keys`): then `oauth2_issuers` says whose tokens to take.
     private func fetchKeys() async -> String? {
         lastFetch = .now
         var discovery = HTTPClientRequest(url: settings.openIDConfigurationURL)
@@ -163,16 +167,19 @@ actor OAuth2TokenVerifier {
         case .success(let json): configuration = json
         case .failure(let problem): return "OpenID configuration: \(problem.description)"
         }
-        guard case .string(let jwksURI)? = configuration["jwks_uri"], jwksURI.lowercased().hasPrefix("https://") else {
-            return "OpenID configuration: no https jwks_uri"
-        }
-        if case .string(let iss)? = configuration["issuer"] { issuer = iss }
-        var request = HTTPClientRequest(url: jwksURI)
-        request.tlsConfiguration = tls
         let jwks: [String: OAuth2JSON]
-        switch await fetchJSON(request) {
-        case .success(let json): jwks = json
-        case .failure(let problem): return "JWKS: \(problem.description)"
+        if configuration["keys"] != nil && configuration["jwks_uri"] == nil {
+            jwks = configuration
+        } else {
+            guard case .string(let jwksURI)? = configuration["jwks_uri"], jwksURI.lowercased().hasPrefix("https://")
+            else { return "OpenID configuration: no https jwks_uri" }
+            if case .string(let iss)? = configuration["issuer"] { issuer = iss }
+            var request = HTTPClientRequest(url: jwksURI)
+            request.tlsConfiguration = tls
+            switch await fetchJSON(request) {
+            case .success(let json): jwks = json
+            case .failure(let problem): return "JWKS: \(problem.description)"
+            }
         }
         guard case .array(let list)? = jwks["keys"] else { return "JWKS: no keys" }
         var usable: [(kid: String, type: String, alg: String?, jwk: JWK)] = []
