@@ -416,6 +416,24 @@ oauth2 {{
         assert "issuer 'https://other.example' is not allowed" in server.log()
 
 
+def test_unreachable_issuer_is_a_temporary_failure(aerie_bin, ca_dir, vmail, issuer, request):
+    """The issuer cannot be asked: NO [UNAVAILABLE] (a temporary failure, not a wrong token), logged as an error."""
+    extra = f"""auth_mechanisms = plain oauthbearer
+ssl_client_ca_file = {ca_dir / 'ca.pem'}
+oauth2 {{
+  introspection_mode = local
+  openid_configuration_url = https://127.0.0.1:{helpers.free_port()}/.well-known/openid-configuration
+}}"""
+    with helpers.private_mail_server(aerie_bin, ca_dir, request, "oauth2-down", extra=extra) as server:
+        # The HTTP client retries a refused connection until its 10 s deadline.
+        imap = helpers.RawIMAP(server.imaps_port, tls=True, timeout=60)
+        message = f"n,a=alice,\x01auth=Bearer {issuer.token('alice')}\x01\x01".encode()
+        _, done = imap.run("a", "AUTHENTICATE OAUTHBEARER " + base64.b64encode(message).decode(), timeout=60)
+        imap.close()
+        assert done.startswith("a NO [UNAVAILABLE]"), done
+        assert "OAUTHBEARER: OpenID configuration:" in server.log()
+
+
 def readme_oauth2_example(issuer, ca_dir) -> str:
     """The README's OAuth2 block as written, pointed at the test issuer and CA, nothing else."""
     text = (helpers.REPO / "README.md").read_text()

@@ -208,16 +208,33 @@ actor OAuth2TokenVerifier {
         var description: String
     }
 
+    /// One GET or POST answered with a JSON object, within `timeout` for the whole exchange (a stalled body too).
     private func fetchJSON(_ request: HTTPClientRequest) async -> Result<[String: OAuth2JSON], FetchProblem> {
+        let limit = Self.timeout
         do {
-            let response = try await HTTPClient.shared.execute(request, timeout: Self.timeout)
-            let body = try await response.body.collect(upTo: Self.maxBody)
-            guard response.status == .ok else {
-                return .failure(FetchProblem(description: "HTTP \(response.status.code)"))
+            let body: ByteBuffer = try await withThrowingTaskGroup(of: ByteBuffer?.self) { group in
+                group.addTask {
+                    let response = try await HTTPClient.shared.execute(request, timeout: limit)
+                    let body = try await response.body.collect(upTo: Self.maxBody)
+                    guard response.status == .ok else {
+                        throw FetchProblem(description: "HTTP \(response.status.code)")
+                    }
+                    return body
+                }
+                group.addTask {
+                    try await Task.sleep(for: .nanoseconds(limit.nanoseconds))
+                    return nil
+                }
+                defer { group.cancelAll() }
+                guard let first = try await group.next(), let body = first else {
+                    throw FetchProblem(description: "no answer within \(limit.nanoseconds / 1_000_000_000) s")
+                }
+                return body
             }
             return .success(try JSONDecoder().decode([String: OAuth2JSON].self, from: Data(buffer: body)))
-        } catch let error as DecodingError {
-            _ = error
+        } catch let problem as FetchProblem {
+            return .failure(problem)
+        } catch is DecodingError {
             return .failure(FetchProblem(description: "invalid JSON"))
         } catch {
             return .failure(FetchProblem(description: AuthLogFormat.sanitize(String(describing: error))))
