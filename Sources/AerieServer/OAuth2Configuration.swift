@@ -1,6 +1,7 @@
 import AerieAuth
 import AerieConfig
 import Foundation
+import NIOSSL
 
 extension AerieServer {
     /// The `oauth2 { }` settings when `auth_mechanisms` offers OAUTHBEARER or XOAUTH2 (Dovecot 2.4's names);
@@ -31,6 +32,9 @@ extension AerieServer {
             // Read now, before the auth process drops its privileges.
             guard let pem = try? String(contentsOfFile: caFile, encoding: .utf8) else {
                 throw ServerStartError("ssl_client_ca_file \(caFile): cannot be read")
+            }
+            guard (try? NIOSSLCertificate.fromPEMBytes(Array(pem.utf8)))?.isEmpty == false else {
+                throw ServerStartError("ssl_client_ca_file \(caFile): no PEM certificate in it")
             }
             oauth2.trustedCAPEM = pem
         }

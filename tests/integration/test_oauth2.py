@@ -467,6 +467,10 @@ def test_conf_check_refuses_unsupported_oauth2_settings(aerie_bin, ca_dir, vmail
         "oauth2_local_validation {\n  dict_driver = fs\n}": "oauth2_local_validation { } is not supported",
         "passdb oauth2 {\n  driver = oauth2\n}": "checked by auth_mechanisms = oauthbearer xoauth2",
     }
+    not_pem = tmp_path / "not-a-ca.pem"
+    not_pem.write_text("hello\n")
+    good = "oauth2 {\n  introspection_mode = local\n  openid_configuration_url = https://idp/.well-known/x\n}"
+    cases[f"ssl_client_ca_file = {not_pem}\n" + good] = "no PEM certificate in it"
     for extra, message in cases.items():
         base.config.write_text(config + "\nauth_mechanisms = plain oauthbearer\n" + extra + "\n")
         r = helpers.run([aerie_bin, "conf", "check", "-c", str(base.config)], timeout=60)
