@@ -87,11 +87,12 @@ public enum OAuth2ErrorStatus: String, Sendable, Equatable {
     public func challenge(xoauth2: Bool, scope: String, openIDConfiguration: String) -> [UInt8] {
         var fields: [(String, String)] = []
         if xoauth2 {
-            let code = switch self {
-            case .invalidToken: "401"
-            case .insufficientScope: "403"
-            case .invalidRequest: "400"
-            }
+            let code =
+                switch self {
+                case .invalidToken: "401"
+                case .insufficientScope: "403"
+                case .invalidRequest: "400"
+                }
             fields = [("status", code), ("schemes", "bearer")]
         } else {
             fields = [("status", rawValue)]
