@@ -416,13 +416,18 @@ oauth2 {{
         assert "issuer 'https://other.example' is not allowed" in server.log()
 
 
-def test_unreachable_issuer_is_a_temporary_failure(aerie_bin, ca_dir, vmail, issuer, request):
-    """The issuer cannot be asked: NO [UNAVAILABLE] (a temporary failure, not a wrong token), logged as an error."""
+@pytest.mark.parametrize("case", ["closed port", "untrusted certificate"])
+def test_unreachable_issuer_is_a_temporary_failure(aerie_bin, ca_dir, vmail, issuer, request, case):
+    """The issuer cannot be asked (nothing listens; or its certificate is not from a trusted CA: without
+    ssl_client_ca_file only the system's CAs are): NO [UNAVAILABLE], not a wrong token; logged as an error."""
+    if case == "closed port":
+        where = f"ssl_client_ca_file = {ca_dir / 'ca.pem'}\n", f"https://127.0.0.1:{helpers.free_port()}"
+    else:
+        where = "", issuer.url
     extra = f"""auth_mechanisms = plain oauthbearer
-ssl_client_ca_file = {ca_dir / 'ca.pem'}
-oauth2 {{
+{where[0]}oauth2 {{
   introspection_mode = local
-  openid_configuration_url = https://127.0.0.1:{helpers.free_port()}/.well-known/openid-configuration
+  openid_configuration_url = {where[1]}/.well-known/openid-configuration
 }}"""
     with helpers.private_mail_server(aerie_bin, ca_dir, request, "oauth2-down", extra=extra) as server:
         # The HTTP client retries a refused connection until its 10 s deadline.
