@@ -78,13 +78,13 @@ install_debian_packages() {
 
 install_python_packages() {
   if python3 - <<'EOF' 2>/dev/null
-import pytest, imapclient, argon2, pytest_timeout, OpenSSL
+import pytest, imapclient, argon2, pytest_timeout, OpenSSL, joserfc, oidc_provider_mock
 EOF
   then
     echo "Python packages: all present"
     return
   fi
-  local pkgs=(pytest imapclient argon2-cffi pytest-timeout pyOpenSSL)
+  local pkgs=(pytest imapclient argon2-cffi pytest-timeout pyOpenSSL joserfc oidc-provider-mock==0.3.4)
   echo "Python packages to install: ${pkgs[*]}"
   if ! python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore "${pkgs[@]}" 2>"$LOGDIR/pip.log"; then
     if grep -q externally-managed "$LOGDIR/pip.log"; then

@@ -7,7 +7,12 @@ import SASL
 /// apply as to a password login.
 extension AuthService: SASLStepAuthenticator {
     public func saslStep(_ step: SASLStepRequest) async -> SASLStepReply {
-        step.exchange == 0 ? await saslStart(step) : await saslFinish(step)
+        if step.exchange == 0, let mechanism = SASLMechanism(rawValue: step.context.mechanism),
+            mechanism == .oauthBearer || mechanism == .xoauth2
+        {
+            return await oauth2Start(step, mechanism: mechanism)
+        }
+        return step.exchange == 0 ? await saslStart(step) : await saslFinish(step)
     }
 
     /// Per-process key for the salts shown for unknown users: the same name gets the same salt while this process
@@ -100,6 +105,7 @@ extension AuthService: SASLStepAuthenticator {
             // Expired, or the auth process was replaced meanwhile: the client may simply try again.
             return .finished(.failure(.temporaryFailure), serverFinal: nil)
         }
+        guard let exchange = pending.exchange else { return await oauth2Finish(pending) }
         let request = pending.request
         let name = pending.name
         let mechanism = request.mechanism
@@ -107,7 +113,7 @@ extension AuthService: SASLStepAuthenticator {
         let secret = SASLBase64.encode(step.response)
         let serverFinal: [UInt8]
         do {
-            serverFinal = try pending.exchange.verify(clientFinal: step.response)
+            serverFinal = try exchange.verify(clientFinal: step.response)
         } catch {
             fail(pending.driver, name, request, pending.doomed ?? "\(mechanism): \(Self.describe(error))")
             return await saslFailed(

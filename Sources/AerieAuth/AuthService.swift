@@ -25,6 +25,8 @@ public final class AuthService: Authenticator {
     /// Who writes a rehashed password when this process may not (the auth supervisor); nil: nobody.
     let rehashDelegate: PasswdFileRehash.Delegate?
     let rehashLog = RehashLog()
+    /// Checks OAUTHBEARER / XOAUTH2 tokens (AuthService+OAuth2.swift); nil when neither is offered.
+    let oauth2: OAuth2TokenVerifier?
 
     public convenience init(
         configuration: AuthServiceConfiguration, log: any LogSink, pool: PasswordHashingPool,
@@ -81,6 +83,7 @@ public final class AuthService: Authenticator {
                 negativeTTL: configuration.cacheNegativeTTL, now: clock.now)
             : nil
         self.usernames = AuthUsernames(configuration)
+        self.oauth2 = try configuration.oauth2.map { try OAuth2TokenVerifier(settings: $0) }
     }
 
     /// The first plain passwd-file passdb's sample hash (same scheme and cost as its users'), else a fresh

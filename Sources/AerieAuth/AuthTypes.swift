@@ -25,6 +25,8 @@ public struct AuthServiceConfiguration: Sendable {
     public var failureDelays: [String: Duration] = [:]
     /// Where TOTP enrolments and app passwords are (`state_dir/auth`); "" for none.
     public var secondFactorDirectory = ""
+    /// The `oauth2 { }` settings, when `auth_mechanisms` offers OAUTHBEARER or XOAUTH2.
+    public var oauth2: OAuth2Settings?
     /// What separates the password from the TOTP code (`PASSWORD:123456`).
     public var totpSeparator = ":"
     /// `auth_rehash_scheme`: passwd-file hashes weaker than this are rehashed after a successful login; nil = off.

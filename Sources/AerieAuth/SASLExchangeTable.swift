@@ -6,7 +6,9 @@ import Synchronization
 /// and in time: an exchange the client abandons is forgotten after `lifetime`.
 final class SASLExchangeTable: Sendable {
     struct Pending: Sendable {
-        var exchange: SCRAMServerExchange
+        /// nil: an OAuth2 token was refused and its error challenge sent (RFC 7628 §3.2.2); the client's dummy
+        /// response gets the failure.
+        var exchange: SCRAMServerExchange?
         /// The request with the user name as formatted for the passdb.
         var request: AuthRequest
         var name: String
@@ -19,6 +21,8 @@ final class SASLExchangeTable: Sendable {
         /// Why it cannot succeed (logged when the client's proof arrives, so the timing tells nothing).
         var doomed: String?
         var started: ContinuousClock.Instant
+        /// A refused OAuth2 token: how long after `started` its failure is answered.
+        var failureDelay: Duration = .zero
     }
 
     static let lifetime: Duration = .seconds(120)

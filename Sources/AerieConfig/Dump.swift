@@ -26,9 +26,10 @@ enum Dump {
         return out + "\""
     }
 
-    /// Secrets (`ldap_auth_dn_password`, `ssl_server_key_password`) are not printed, as doveconf does not.
+    /// Secrets (`ldap_auth_dn_password`, `ssl_server_key_password`, `oauth2_client_secret`) are not printed, as
+    /// doveconf does not.
     static func hidden(_ key: String, _ value: String) -> String? {
-        key.hasSuffix("_password") && !value.isEmpty ? "# hidden" : nil
+        (key.hasSuffix("_password") || key.hasSuffix("_secret")) && !value.isEmpty ? "# hidden" : nil
     }
 
     static func render(_ s: AerieSettings, nonDefaultOnly: Bool) -> String {

@@ -167,6 +167,18 @@ enum Registry {
         SettingDef("ldap_scope", .enumeration(["base", "onelevel", "subtree"]), "subtree"), SettingDef("ldap_version", u32, "3"),
         SettingDef("ldap_deref", .enumeration(["never", "searching", "finding", "always"]), "never"),
         SettingDef("ldap_debug_level", u32, "0"), SettingDef("ldap_connection_group", .string),
+        // OAuth2 (2.4: the oauth2 { } filter, read by the OAUTHBEARER and XOAUTH2 mechanisms)
+        SettingDef("oauth2_tokeninfo_url", .string), SettingDef("oauth2_grant_url", .string),
+        SettingDef("oauth2_introspection_url", .string), SettingDef("oauth2_scope", .list),
+        SettingDef("oauth2_introspection_mode", .string),
+        SettingDef("oauth2_username_validation_format", .string, "%{user}"),
+        SettingDef("oauth2_username_attribute", .string, "email"), SettingDef("oauth2_active_attribute", .string),
+        SettingDef("oauth2_active_value", .string), SettingDef("oauth2_client_id", .string),
+        SettingDef("oauth2_client_secret", .string), SettingDef("oauth2_issuers", .list),
+        SettingDef("oauth2_openid_configuration_url", .string),
+        SettingDef("oauth2_token_expire_grace", .duration, "60 secs"),
+        SettingDef("oauth2_force_introspection", .bool, "no"), SettingDef("oauth2_send_auth_headers", .bool, "no"),
+        SettingDef("oauth2_use_worker_with_mech", .bool, "no"),
         // SQL (2.4: sql_driver and pgsql HOST { parameters { } } replace dovecot-sql.conf.ext's connect =)
         SettingDef("sql_driver", .string),
         // Events / metrics
@@ -237,5 +249,7 @@ enum Registry {
     ], prefixes: ["mailbox_"])
 
     /// Named filters whose keys take the filter name as prefix, e.g. `auth_policy { server_url }` = auth_policy_server_url.
-    static let prefixFilters: Set<String> = ["auth_policy", "quota", "dict", "metric", "event_exporter", "mail_attribute", "ldap"]
+    static let prefixFilters: Set<String> = [
+        "auth_policy", "quota", "dict", "metric", "event_exporter", "mail_attribute", "ldap", "oauth2",
+    ]
 }

@@ -23,7 +23,7 @@ public enum Support {
     }
 
     static let oneProcess = "Aerie serves every connection from one process with event loops"
-    static let noOutgoingTLS = "Aerie's only outgoing TLS connections are LDAP ones"
+    static let noOutgoingTLS = "Aerie's only outgoing TLS connections are LDAP and OAuth2 ones"
     static let noQuota = "quotas other than quota_mail_size are not enforced yet; "
         + "use filesystem quotas for the mail user meanwhile"
     static let noACL = "IMAP ACLs are not implemented yet: every user sees only their own mailboxes"
@@ -58,7 +58,21 @@ public enum Support {
             "ldap_uris", "ldap_auth_dn", "ldap_auth_dn_password", "ldap_base", "ldap_starttls", "ldap_scope",
             "ldap_deref", "ssl_client_ca_file", "ssl_client_require_valid_cert", "sql_driver",
             "admin_ssl_ca_file", "admin_ssl_require_crl", "admin_allowed_subjects",
+            "oauth2_introspection_url", "oauth2_scope", "oauth2_introspection_mode", "oauth2_username_attribute",
+            "oauth2_active_attribute", "oauth2_active_value", "oauth2_client_id", "oauth2_client_secret",
+            "oauth2_issuers", "oauth2_openid_configuration_url", "oauth2_token_expire_grace",
         ]),
+        (.notImplemented("Aerie checks tokens by RFC 7662 introspection (oauth2_introspection_url with "
+                         + "oauth2_introspection_mode = post) or locally against the issuer's keys "
+                         + "(oauth2_introspection_mode = local)"),
+         ["oauth2_tokeninfo_url", "oauth2_force_introspection"]),
+        (.notImplemented("Aerie does not trade passwords for tokens: clients bring their own token"),
+         ["oauth2_grant_url"]),
+        (.notImplemented("the token's username_attribute claim must equal the login name as given"),
+         ["oauth2_username_validation_format"]),
+        (.notImplemented("Aerie sends no client headers to the token endpoint"), ["oauth2_send_auth_headers"]),
+        (.noEffect("tokens are checked in the auth process without blocking it; there are no auth worker processes"),
+         ["oauth2_use_worker_with_mech"]),
         (.notImplemented("Aerie always says BYE to its clients when it stops"), ["shutdown_clients"]),
         (.noEffect("Aerie's Maildir and index formats are the same whatever the storage version"),
          ["dovecot_storage_version"]),
@@ -219,11 +233,14 @@ public enum Support {
     public static let sections: [String: SettingSupport] = table([
         (.enforced, ["service", "passdb", "userdb", "namespace", "mailbox", "protocol", "plugin", "mail_plugins",
                      "inet_listener", "unix_listener", "fifo_listener", "auth_policy", "ldap", "fields",
-                     "pgsql"]),
+                     "pgsql", "oauth2"]),
         (.notImplemented("local and remote filters are not applied per connection yet; put the settings at the top "
                          + "level or in protocol { }"), ["local", "remote", "local_name"]),
         (.notImplemented(noQuota), ["quota"]),
         (.notImplemented(noACL), ["acl"]),
+        (.notImplemented("Aerie reads the issuer's keys from oauth2_openid_configuration_url (its jwks_uri)"),
+         ["oauth2_local_validation"]),
+        (.notImplemented("the userdbs give the user's fields after a token login"), ["oauth2_fields"]),
         (.notImplemented(noEvents), ["metric", "event_exporter"]),
         (.notImplemented("Aerie uses no dict (quota, ACL and attributes are not implemented)"),
          ["dict", "mail_attribute"]),
@@ -280,20 +297,25 @@ public enum Support {
     /// passdb and userdb drivers.
     public static let authDrivers: [String: SettingSupport] = table([
         (.enforced, ["passwd-file", "static", "prefetch", "ldap", "sql"]),
+        (.notImplemented("OAuth2 tokens are checked by auth_mechanisms = oauthbearer xoauth2 with the oauth2 { } "
+                         + "settings, not by a passdb"), ["oauth2"]),
         (.notImplemented("use a passwd-file, ldap or sql passdb and userdb (or a static userdb)"), [
-            "pam", "passwd", "shadow", "bsdauth", "checkpassword", "lua", "oauth2",
+            "pam", "passwd", "shadow", "bsdauth", "checkpassword", "lua",
             "imap", "dict", "vpopmail",
         ]),
     ])
 
     /// `auth_mechanisms` values; enforced ones are the SASL module's `SASLMechanism` cases.
     public static let authMechanisms: [String: SettingSupport] = table([
-        (.enforced, ["plain", "login", "scram-sha-256", "scram-sha-256-plus", "scram-sha-1", "external"]),
+        (.enforced, [
+            "plain", "login", "scram-sha-256", "scram-sha-256-plus", "scram-sha-1", "external", "oauthbearer", "xoauth2",
+        ]),
         (.notImplemented("SCRAM-SHA-1 is weak; use scram-sha-256-plus (channel binding) or scram-sha-256"), [
             "scram-sha-1-plus",
         ]),
-        (.notImplemented("Aerie offers PLAIN, LOGIN, SCRAM-SHA-256; use auth_mechanisms = plain login scram-sha-256"), [
-            "oauthbearer", "xoauth2", "cram-md5", "digest-md5", "gssapi",
+        (.notImplemented("Aerie offers PLAIN, LOGIN, SCRAM-SHA-256, EXTERNAL, OAUTHBEARER, XOAUTH2; use "
+                         + "auth_mechanisms = plain login scram-sha-256"), [
+            "cram-md5", "digest-md5", "gssapi",
             "gss-spnego", "anonymous", "otp", "ntlm", "apop", "winbind", "rpa", "skey",
         ]),
     ])

@@ -282,6 +282,7 @@ public final class AerieServer: Sendable {
         guard !configuration.totpSeparator.isEmpty, !configuration.totpSeparator.contains(where: \.isNumber) else {
             throw ServerStartError("auth_totp_separator must be non-empty and hold no digit: it ends the password")
         }
+        configuration.oauth2 = try oauth2Settings(settings)
         if let text = settings.string(forKey: "auth_rehash_scheme"), !text.isEmpty {
             guard let target = RehashTarget(parsing: text) else {
                 throw ServerStartError("auth_rehash_scheme: expected a strong SCHEME [rounds=N], not \(text)")

@@ -3,7 +3,7 @@ public import AerieCore
 public import SASL
 
 /// The pre-login authentication flow IMAP and POP3 share (Dovecot's login-common): password logins (IMAP LOGIN,
-/// POP3 USER/PASS), SASL exchanges run here (PLAIN, LOGIN, EXTERNAL) or in the auth process (SCRAM), the failure
+/// POP3 USER/PASS), SASL exchanges run here (PLAIN, LOGIN, EXTERNAL) or in the auth process (SCRAM, OAuth2), the failure
 /// delay, the attempt limit, STARTTLS/STLS, and what a failed login leaves for the log lines. Each protocol keeps
 /// only its syntax and turns every `LoginEvent` into its own reply (a tagged IMAP response, a POP3 `+OK`/`-ERR`).
 ///
@@ -114,8 +114,9 @@ public struct LoginFlow: Sendable {
             }
             initial = decoded
         }
-        if mechanism.scramHash != nil {
-            // RFC 5802 §5: the client speaks first; without an initial response it gets an empty challenge.
+        if mechanism.runsInAuthProcess {
+            // RFC 5802 §5, RFC 7628 §3.1: the client speaks first; without an initial response it gets an empty
+            // challenge.
             guard let initial else {
                 phase = .remoteSASL(mechanism: mechanism, exchange: 0)
                 return .challenge([])

@@ -49,8 +49,8 @@ public struct SASLServerExchange: Sendable {
                 return .challenge([])
             }
             return externalMessage(initialResponse)
-        case .scramSHA1, .scramSHA256, .scramSHA256Plus:
-            // Runs in the auth process, where the stored keys are (`SCRAMServerExchange`), never here.
+        case .scramSHA1, .scramSHA256, .scramSHA256Plus, .oauthBearer, .xoauth2:
+            // Runs in the auth process, where the stored keys and the issuer's keys are, never here.
             return finish(.failed(.malformed))
         }
     }

@@ -12,11 +12,15 @@ public enum SASLMechanism: String, Sendable, CaseIterable {
     case scramSHA256Plus = "SCRAM-SHA-256-PLUS"
     /// RFC 4422 Appendix A: the TLS client certificate is the credential; offered only once one was verified.
     case external = "EXTERNAL"
+    /// RFC 7628: an OAuth 2.0 bearer token, checked in the auth process.
+    case oauthBearer = "OAUTHBEARER"
+    /// Google's predecessor of OAUTHBEARER, still what many mail clients send.
+    case xoauth2 = "XOAUTH2"
 
     /// The SCRAM hash, nil for mechanisms that carry the password itself.
     public var scramHash: SCRAMHash? {
         switch self {
-        case .plain, .login, .external: nil
+        case .plain, .login, .external, .oauthBearer, .xoauth2: nil
         case .scramSHA1: .sha1
         case .scramSHA256, .scramSHA256Plus: .sha256
         }
@@ -24,6 +28,10 @@ public enum SASLMechanism: String, Sendable, CaseIterable {
 
     /// RFC 5802 §6: a -PLUS mechanism binds the exchange to the TLS channel it runs in.
     public var bindsChannel: Bool { self == .scramSHA256Plus }
+    /// Mechanisms whose exchange runs in the auth process (SCRAM's stored keys, OAuth2's issuer keys and HTTP).
+    public var runsInAuthProcess: Bool {
+        scramHash != nil || self == .oauthBearer || self == .xoauth2
+    }
 }
 
 /// What a client proved it knows: the identity to act as, the identity it authenticates as, and the password.

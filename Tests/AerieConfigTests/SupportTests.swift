@@ -48,7 +48,7 @@ import Testing
         ("quota \"User quota\" {\n}", "quota User quota { }", 1),
         ("passdb pam {\n}", "passdb driver pam", 1),
         ("userdb lua {\n}", "userdb driver lua", 1),
-        ("auth_mechanisms = plain oauthbearer", "auth_mechanisms = oauthbearer", 1),
+        ("auth_mechanisms = plain cram-md5", "auth_mechanisms = cram-md5", 1),
         ("remote 10.0.0.0/8 {\n  auth_failure_delay = 5 secs\n}", "remote 10.0.0.0/8 { }", 1),
         ("service auth {\n  unix_listener auth-client {\n  }\n}", "service auth { }", 1),
         ("mail_location = mbox:~/mail", "mail_driver = mbox", 1),

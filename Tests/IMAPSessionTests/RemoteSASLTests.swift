@@ -85,4 +85,28 @@ import Testing
         _ = transcript.send("b AUTHENTICATE SCRAM-SHA-256")
         #expect(lines(transcript.send("*")) == ["b BAD Authentication aborted by client."])
     }
+
+    /// RFC 7628 §3.2.2: a refused token's error JSON is a challenge; the dummy response (%x01) goes to the auth
+    /// process, whose failure is the tagged NO. A good token logs in with no final challenge.
+    @Test func oauthBearerRelayedToTheAuthProcess() throws {
+        let settings = IMAPSessionSettings(auth: LoginAuthSettings(mechanisms: [.plain, .oauthBearer, .xoauth2]))
+        let greeting = lines(Transcript(tls: true, settings: settings).session.greeting())[0]
+        #expect(greeting.contains(" AUTH=OAUTHBEARER AUTH=XOAUTH2"))
+        #expect(!lines(Transcript(tls: false, settings: settings).session.greeting())[0].contains("OAUTHBEARER"))
+        var transcript = Transcript(tls: true, settings: settings)
+        // "n,,\x01auth=Bearer t\x01\x01"
+        let first = try #require(step(transcript.send("a AUTHENTICATE OAUTHBEARER biwsAWF1dGg9QmVhcmVyIHQBAQ==")))
+        #expect(first.exchange == 0 && first.context.mechanism == "OAUTHBEARER")
+        let error = transcript.session.saslStepFinished(
+            .challenge(exchange: 9, user: "", Array(#"{"status":"invalid_token"}"#.utf8)))
+        #expect(lines(error) == ["+ eyJzdGF0dXMiOiJpbnZhbGlkX3Rva2VuIn0="])
+        let dummy = try #require(step(transcript.send("AQ==")))
+        #expect(dummy.exchange == 9 && dummy.response == [0x01])
+        let failed = transcript.session.saslStepFinished(.finished(.failure(.passwordMismatch), serverFinal: nil))
+        #expect(lines(failed) == ["a NO [AUTHENTICATIONFAILED] Authentication failed."])
+        _ = try #require(step(transcript.send("b AUTHENTICATE XOAUTH2 dXNlcj1kZW1vAWF1dGg9QmVhcmVyIHQBAQ==")))
+        let done = transcript.session.saslStepFinished(.finished(.success(demo), serverFinal: nil))
+        #expect(done.contains(.loggedIn(demo)))
+        #expect(lines(done).last?.hasPrefix("b OK [CAPABILITY") == true)
+    }
 }

@@ -40,4 +40,19 @@ import Testing
         #expect(lines(failed) == ["-ERR [AUTH] Authentication failed."])
         #expect(transcript.session.authFailures == 1)
     }
+
+    /// RFC 7628 over POP3 AUTH: the error JSON as a continuation, the empty dummy response, then -ERR.
+    @Test func xoauth2FailureFlow() throws {
+        let settings = POP3SessionSettings(auth: LoginAuthSettings(mechanisms: [.plain, .xoauth2]))
+        var transcript = Transcript(tls: true, settings: settings)
+        #expect(lines(transcript.send("CAPA")).contains("SASL PLAIN XOAUTH2"))
+        #expect(lines(transcript.send("AUTH XOAUTH2")) == ["+ "])
+        let first = try #require(step(transcript.send("dXNlcj1kZW1vAWF1dGg9QmVhcmVyIHQBAQ==")))
+        #expect(first.exchange == 0 && first.context.mechanism == "XOAUTH2" && first.context.service == "pop3")
+        _ = transcript.session.saslStepFinished(.challenge(exchange: 4, user: "demo", Array("{}".utf8)))
+        let dummy = try #require(step(transcript.send("")))
+        #expect(dummy.exchange == 4 && dummy.response.isEmpty)
+        let failed = transcript.session.saslStepFinished(.finished(.failure(.passwordMismatch), serverFinal: nil))
+        #expect(lines(failed) == ["-ERR [AUTH] Authentication failed."])
+    }
 }
