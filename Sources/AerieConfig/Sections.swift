@@ -275,11 +275,11 @@ extension Builder {
         values.filter { $0.key.hasPrefix("ldap_") || $0.key.hasPrefix("ssl_client_") }.mapValues(\.stringValue)
     }
 
-    /// `query` / `iterate_query` of an `sql` passdb/userdb (also written `passdb_sql_query`, `userdb_sql_query`,
-    /// `userdb_sql_iterate_query`).
+    /// `query` / `update_query` / `iterate_query` of an `sql` passdb/userdb (also written `passdb_sql_query`,
+    /// `passdb_sql_update_query`, `userdb_sql_query`, `userdb_sql_iterate_query`).
     static func sqlValues(_ values: [String: SettingValue]) -> [String: String] {
         var out: [String: String] = [:]
-        for key in ["query", "iterate_query"] {
+        for key in ["query", "update_query", "iterate_query"] {
             if let v = values[key] ?? values["sql_" + key] { out[key] = v.stringValue }
         }
         return out
