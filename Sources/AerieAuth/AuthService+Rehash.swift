@@ -116,7 +116,7 @@ extension AuthService {
             guard rehashLog.first(key + "\0" + user) else { return }
             log.warning(
                 AuthLogFormat.category,
-                "\(prefix(driver, user, request)): password rehash failed: \(AuthLogFormat.sanitize(why))")
+                "\(prefix(driver, user, request)): password rehash failed: \(AuthLogFormat.message(why))")
         }
     }
 }

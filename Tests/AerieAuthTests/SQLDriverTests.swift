@@ -96,3 +96,47 @@ import Testing
         await pool.shutdown()
     }
 }
+
+/// `update_query` (rehash on login) and `iterate_query`: the new hash and the user are bound, never pasted.
+@Suite struct SQLUpdateQueryTests {
+    static let update = "UPDATE users SET password = '%{password}' WHERE userid = '%{user | username}'"
+
+    @Test func theNewHashAndTheUserAreBoundParameters() throws {
+        let query = try SQLQueryTemplate(Self.update, extraVariables: ["password"])
+        #expect(query.sql == "UPDATE users SET password = $1 WHERE userid = $2")
+        let hash = "{ARGON2ID}$argon2id$v=19$m=65536,t=3,p=1$c2FsdA$aGFzaA' OR '1'='1"
+        let request = AuthLookupRequest(user: "a'b@example.org", service: "imap")
+        #expect(query.values(for: request, extra: ["password": hash]) == [hash, "a'b"])
+    }
+
+    /// A lookup `query` may not name `%{password}`: the password a client typed is never sent to the database.
+    @Test func theLookupQueryCannotBindThePassword() {
+        #expect(throws: SQLQueryTemplate.ParseError.invalidVariable("%{password}")) {
+            try SQLQueryTemplate("SELECT password FROM users WHERE userid = '%{user}' AND pw = '%{password}'")
+        }
+        #expect(throws: SQLConfigurationError.self) {
+            try SQLDriverOptions.check(options: ["query": "SELECT 1 WHERE '%{password}' = ''"])
+        }
+    }
+
+    @Test func updateAndIterateQueriesAreCheckedAtStart() throws {
+        let lookup = "SELECT password FROM users WHERE userid = '%{user}'"
+        try SQLDriverOptions.check(options: ["query": lookup, "update_query": Self.update])
+        try SQLDriverOptions.check(options: ["query": lookup, "iterate_query": "SELECT userid AS user FROM users"])
+        #expect(throws: SQLConfigurationError("update_query does not use %{password} (the new hash it writes)")) {
+            try SQLDriverOptions.check(options: ["query": lookup, "update_query": "UPDATE users SET x = '%{user}'"])
+        }
+        #expect(throws: SQLConfigurationError.self) {
+            try SQLDriverOptions.check(options: ["query": lookup, "update_query": "UPDATE u SET p = '%{nosuch}'"])
+        }
+        #expect(SQLDriverOptions.names("%{ password | lower }", "password"))
+        #expect(!SQLDriverOptions.names("%{passwords}", "password"))
+    }
+
+    @Test func iteratedRowsNameTheUserAsDovecotDoes() {
+        #expect(SQLDatabase.userName(["user": "a@b", "username": "x"]) == "a@b")
+        #expect(SQLDatabase.userName(["username": "a", "domain": "b.org"]) == "a@b.org")
+        #expect(SQLDatabase.userName(["username": "a"]) == "a")
+        #expect(SQLDatabase.userName(["home": "/h"]) == nil)
+    }
+}
