@@ -196,8 +196,7 @@ public enum Support {
     public static let userdb: [String: SettingSupport] = table([
         (.enforced, ["driver", "args", "passwd_file_path", "result_success", "result_failure", "result_internalfail",
                      "skip", "override_fields", "default_fields", "static_allow_all_users", "ldap_filter", "query",
-                     "sql_query", "iterate_query", "sql_iterate_query"]),
-        (.notImplemented("Aerie lists users of passwd-file and sql userdbs only"), ["ldap_iterate_filter"]),
+                     "sql_query", "iterate_query", "sql_iterate_query", "ldap_iterate_filter"]),
         (.notImplemented("a Dovecot 2.3 name: Dovecot 2.4 calls it query (userdb sql { query = … })"),
          ["user_query", "sql_user_query"]),
         (.noEffect("passwd-file lookups run on Aerie's hashing pool and LDAP ones on its LDAP threads; there are no auth "
@@ -220,7 +219,7 @@ public enum Support {
     /// Section kinds (`name [filter] { }`).
     public static let sections: [String: SettingSupport] = table([
         (.enforced, ["service", "passdb", "userdb", "namespace", "mailbox", "protocol", "plugin", "mail_plugins",
-                     "inet_listener", "unix_listener", "fifo_listener", "auth_policy", "ldap", "fields",
+                     "inet_listener", "unix_listener", "fifo_listener", "auth_policy", "ldap", "fields", "iterate_fields",
                      "pgsql"]),
         (.notImplemented("local and remote filters are not applied per connection yet; put the settings at the top "
                          + "level or in protocol { }"), ["local", "remote", "local_name"]),
