@@ -422,6 +422,8 @@ def test_readme_ldap_example_works(aerie_bin, ca_dir, slapd, tmp_path):
         assert imap_login(server, "alice", PEOPLE["alice"].password) == ("OK", ""), server.log()[-3000:]
         assert pop3_login(server, "bob", PEOPLE["bob"].password) == ("OK", ""), server.log()[-3000:]
         assert imap_login(server, "alice", "wrong")[0] == "NO"
+        r = helpers.run([aerie_bin, "adm", "user", "-A", "-c", str(server.config)], timeout=30)
+        assert r.returncode == 0 and sorted(r.stdout.split()) == sorted(PEOPLE), r.stdout + r.stderr
     finally:
         assert server.stop_if_running() == 0, server.log()[-3000:]
 

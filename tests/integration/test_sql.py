@@ -357,6 +357,32 @@ def test_update_query_changing_other_rows_is_rolled_back(aerie_bin, ca_dir, post
         assert srv.stop_if_running() == 0, srv.log()[-2000:]
 
 
+def test_readme_sql_example_works(aerie_bin, ca_dir, postgres, tmp_path_factory):
+    """The README's SQL example as written (connection parameters pointed at the test cluster) passes `aerie conf
+    check`, logs user@domain in, and lists the users as username@domain through its iterate_query."""
+    from test_ldap import start_aerie
+    block = (helpers.REPO / "README.md").read_text().split("### Users in PostgreSQL", 1)[1].split("```", 2)[1]
+    replace = {"pgsql db.example.com {": "pgsql 127.0.0.1 {", "user = dovecot": f"user = {DB_USER}",
+               "password = secret": f"password = {DB_PASSWORD}", "sslmode = verify-full": "sslmode = disable",
+               "sslrootcert = /etc/ssl/db-ca.pem": f"port = {postgres.port}"}
+    for old, new in replace.items():
+        assert old in block, old
+        block = block.replace(old, new)
+    assert "update_query = " in block and "iterate_query = " in block
+    tmp = tmp_path_factory.mktemp("sql-readme")
+    helpers.make_readable_by_all(tmp)
+    srv = start_aerie(aerie_bin, ca_dir, "readme", block, tmp)
+    try:
+        r = helpers.run([aerie_bin, "conf", "check", "-c", str(srv.config)], timeout=60)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert imap_login(srv, "alice@example.com", PEOPLE["alice"]) == ("OK", ""), srv.log()[-3000:]
+        assert imap_login(srv, "alice@example.com", "wrong")[0] == "NO"
+        r = adm(srv, "user", "-A")
+        assert r.returncode == 0 and sorted(r.stdout.split()) == sorted(f"{n}@example.com" for n in PEOPLE), r.stdout
+    finally:
+        assert srv.stop_if_running() == 0, srv.log()[-2000:]
+
+
 def test_database_stopped_mid_run_then_back(server, postgres):
     """Runs last: stops the session's PostgreSQL. Logins fail quickly as temporary failures (never a wrong
     password), deliveries are deferred; once the database is back the same server logs in again."""
