@@ -75,7 +75,9 @@ extension AuthService {
             case .failure(let error)?: outcome = .failed("hashing: \(error)")
             case nil: outcome = nil
             }
-            report(outcome, db, lookup, request, stored: stored, target: target, place: "the database", key: "sql:\(db.index)")
+            report(
+                outcome, db, lookup, request, stored: stored, target: target, place: "the database",
+                key: "sql:\(db.index)")
             return
         }
         guard let target = configuration.rehashTarget, let file = db.driver as? PasswdFileDB,

@@ -187,7 +187,9 @@ extension Builder {
         for case .block(let inner) in b.entries {
             guard inner.kind == "fields" || (iterating && inner.kind == "iterate_fields"), inner.name == nil else {
                 let valid = iterating ? "fields, iterate_fields" : "fields"
-                diags.error(inner.loc, "Section '\(Lexer.preview(inner.kind))' is not supported inside \(b.kind) { } (valid: \(valid))")
+                diags.error(
+                    inner.loc,
+                    "Section '\(Lexer.preview(inner.kind))' is not supported inside \(b.kind) { } (valid: \(valid))")
                 continue
             }
             checkSectionKind(inner)

@@ -219,8 +219,8 @@ public enum Support {
     /// Section kinds (`name [filter] { }`).
     public static let sections: [String: SettingSupport] = table([
         (.enforced, ["service", "passdb", "userdb", "namespace", "mailbox", "protocol", "plugin", "mail_plugins",
-                     "inet_listener", "unix_listener", "fifo_listener", "auth_policy", "ldap", "fields", "iterate_fields",
-                     "pgsql"]),
+                     "inet_listener", "unix_listener", "fifo_listener", "auth_policy", "ldap", "fields",
+                     "iterate_fields", "pgsql"]),
         (.notImplemented("local and remote filters are not applied per connection yet; put the settings at the top "
                          + "level or in protocol { }"), ["local", "remote", "local_name"]),
         (.notImplemented(noQuota), ["quota"]),

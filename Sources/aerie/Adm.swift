@@ -64,7 +64,8 @@ struct Adm: ParsableCommand {
     struct User: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Look a user up in the userdbs (uid, gid, home, extra fields), or list users: -A or a mask.",
-            discussion: "A mask holds * (any run) or ? (one character), as doveadm user: aerie adm user '*@example.com'."
+            discussion:
+                "A mask holds * (any run) or ? (one character), as doveadm user: aerie adm user '*@example.com'."
         )
         @Option(name: .short, help: "Configuration file.") var config: String?
         @Flag(name: .customShort("A"), help: "List every user of the userdbs that can list theirs.") var all = false

@@ -43,7 +43,8 @@ import Testing
         var registry = fake.registry()
         registry.userdbs["list"] = { _, _ in db }
         let configuration = AuthServiceConfiguration(
-            passdbs: [FakeAuth.spec("db")], userdbs: [UserDBSpec(name: "list", driver: "list", path: "")], allowWeakSchemes: true)
+            passdbs: [FakeAuth.spec("db")], userdbs: [UserDBSpec(name: "list", driver: "list", path: "")],
+            allowWeakSchemes: true)
         let service = try AuthService(
             configuration: configuration, log: fake.log, pool: fake.pool, files: nil, clock: fake.clock.clock,
             registry: registry)
@@ -110,7 +111,8 @@ import Testing
         let names = Mutex<[String]>([])
         #expect(await file.listUsers { name in names.withLock { $0.append(name) }; return true })
         #expect(names.withLock { $0 } == ["alice", "bob", "carol"])
-        #expect(!PasswdFileDB(path: dir + "/%{user | domain}", driverName: "passwd-file", context: context).canListUsers)
+        let perDomain = PasswdFileDB(path: dir + "/%{user | domain}", driverName: "passwd-file", context: context)
+        #expect(!perDomain.canListUsers)
         let missing = PasswdFileDB(path: dir + "/none", driverName: "passwd-file", context: context)
         #expect(await missing.listUsers { _ in true } == false)
     }
