@@ -1,38 +1,39 @@
 internal import Logging
 internal import NIOCore
 internal import PostgresNIO
+internal import Synchronization
 
 /// Writing a rehashed password through `update_query`, and listing users through `iterate_query`.
 extension SQLDatabase {
-    /// Runs `body` but gives up after twice the connect timeout (a lease waits while the pool reconnects).
+    /// Runs `body` but answers `timedOut` after twice the connect timeout (a lease waits while the pool
+    /// reconnects). The body is cancelled then and may finish later on its own: a login never waits past the
+    /// deadline for a query that ignores cancellation (futures do).
     func withDeadline<T: Sendable>(
         _ timedOut: @escaping @Sendable (String) -> T, _ body: @escaping @Sendable () async -> T
     ) async -> T {
         let deadline = settings.connectTimeout * 2
-        return await withTaskGroup(of: T?.self) { group in
-            group.addTask { await body() }
-            group.addTask {
+        let answer = FirstAnswer<T>()
+        return await withCheckedContinuation { continuation in
+            answer.set(continuation)
+            let work = Task {
+                let value = await body()
+                answer.resume(value)
+            }
+            let timer = Task {
                 try? await Task.sleep(for: deadline)
-                guard !Task.isCancelled else { return nil }
+                guard !Task.isCancelled else { return }
+                work.cancel()
                 let why = self.lastConnectionError.message.map { " (last connection error: \($0))" } ?? ""
-                return timedOut("no answer from the database within \(deadline)\(why)")
+                answer.resume(timedOut("no answer from the database within \(deadline)\(why)"))
             }
-            var result = timedOut("no answer from the database")
-            for await outcome in group {
-                if let outcome {
-                    result = outcome
-                    break
-                }
-            }
-            group.cancelAll()
-            return result
+            answer.onResume { timer.cancel() }
         }
     }
 
     /// Replaces the user's hash `expected` by `replacement` with `update` (`%{password}` = `replacement`), in one
     /// REPEATABLE READ transaction: the passdb `lookup` query runs again first and the row must still hold
     /// `expected` (else `.changed`); a concurrent change to the row makes the UPDATE fail to serialize (also
-    /// `.changed`); the UPDATE must change exactly one row, else it is rolled back (a query that would rewrite
+    /// `.changed`, as is a row locked past the connect timeout); the UPDATE must change exactly one row, else it is rolled back (a query that would rewrite
     /// other users' passwords is a configuration error, `.failed`).
     func rehash(
         lookup: SQLQueryTemplate, update: SQLQueryTemplate, request: AuthLookupRequest, expected: String,
@@ -47,10 +48,14 @@ extension SQLDatabase {
         let write = PostgresQuery(
             unsafeSQL: update.sql, binds: bind(update.values(for: request, extra: ["password": replacement])))
         let client = self.client, logger = self.logger
+        // A row another transaction holds locked is not waited for past the connect timeout (55P03).
+        let lockTimeout = PostgresQuery(
+            unsafeSQL: "SET LOCAL lock_timeout = '\(settings.connectTimeout.components.seconds)s'")
         return await withDeadline({ .failed($0) }) {
             do {
                 return try await client.withConnection { connection in
                     _ = try await connection.query("BEGIN ISOLATION LEVEL REPEATABLE READ", logger: logger).get()
+                    _ = try await connection.query(lockTimeout, logger: logger).get()
                     do {
                         let outcome = try await Self.compareAndWrite(connection, select, write, expected, logger)
                         let end: PostgresQuery = outcome == .replaced ? "COMMIT" : "ROLLBACK"
@@ -63,7 +68,8 @@ extension SQLDatabase {
                 }
             } catch let error as PSQLError {
                 // 40001: the row changed since the transaction's snapshot (another writer got there first).
-                if error.serverInfo?[.sqlState] == "40001" { return .changed }
+                // 55P03: another transaction holds the row (an admin writing it): leave it to them.
+                if ["40001", "55P03"].contains(error.serverInfo?[.sqlState]) { return .changed }
                 return .failed("update_query failed: \(Self.describe(error))")
             } catch {
                 return .failed("update_query failed: \(String(describing: type(of: error)))")
@@ -133,6 +139,39 @@ extension SQLDatabase {
         guard let name = fields["username"] else { return nil }
         if let domain = fields["domain"] { return name + "@" + domain }
         return name
+    }
+}
+
+/// Resumes a continuation once, with whichever answer comes first.
+final class FirstAnswer<T: Sendable>: Sendable {
+    private struct State {
+        var continuation: CheckedContinuation<T, Never>?
+        var done = false
+        var onResume: (@Sendable () -> Void)?
+    }
+    private let state = Mutex(State())
+
+    func set(_ continuation: CheckedContinuation<T, Never>) { state.withLock { $0.continuation = continuation } }
+
+    /// Runs `action` when the answer is given (at once if it already was).
+    func onResume(_ action: @escaping @Sendable () -> Void) {
+        let now = state.withLock { state in
+            if state.done { return true }
+            state.onResume = action
+            return false
+        }
+        if now { action() }
+    }
+
+    func resume(_ value: T) {
+        let (continuation, action) = state.withLock { state in
+            guard !state.done else { return (CheckedContinuation<T, Never>?.none, (@Sendable () -> Void)?.none) }
+            state.done = true
+            defer { state.continuation = nil }
+            return (state.continuation, state.onResume)
+        }
+        continuation?.resume(returning: value)
+        action?()
     }
 }
 

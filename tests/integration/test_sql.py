@@ -290,13 +290,8 @@ def doveadm_verifies(hashed: str, password: str) -> bool:
     return r.returncode == 0 and "(verified)" in r.stdout
 
 
-def test_rehash_through_update_query(aerie_bin, ca_dir, postgres, tmp_path_factory):
-    """auth_rehash_scheme with update_query: a SHA512-CRYPT row becomes an ARGON2ID hash that `doveadm pw -t`
-    verifies, logged once; the next login works; the other rows stay byte for byte. A row that changed since the
-    hash was verified (here: read from the auth cache) is left alone. The listing joins username and domain."""
-    from test_ldap import start_aerie
-    if shutil.which("doveadm") is None:
-        pytest.fail("doveadm needed (scripts/test.sh installs dovecot-core)")
+def make_rehash_table(postgres) -> None:
+    """rehash_users: REHASH_PEOPLE with fresh SHA512-CRYPT hashes, which the test role may update."""
     uid, gid = os.stat(postgres.home_root).st_uid, os.stat(postgres.home_root).st_gid
     rows = ", ".join(f"('{name}', 'example.com', '{helpers.sha512_crypt(pw)}', '{postgres.home_root / 'alice'}', "
                      f"{uid}, {gid}, FALSE)" for name, pw in REHASH_PEOPLE.items())
@@ -306,6 +301,16 @@ CREATE TABLE rehash_users (LIKE users INCLUDING ALL);
 INSERT INTO rehash_users VALUES {rows};
 GRANT SELECT, UPDATE ON rehash_users TO {DB_USER};
 """)
+
+
+def test_rehash_through_update_query(aerie_bin, ca_dir, postgres, tmp_path_factory):
+    """auth_rehash_scheme with update_query: a SHA512-CRYPT row becomes an ARGON2ID hash that `doveadm pw -t`
+    verifies, logged once; the next login works; the other rows stay byte for byte. A row that changed since the
+    hash was verified (here: read from the auth cache) is left alone. The listing joins username and domain."""
+    from test_ldap import start_aerie
+    if shutil.which("doveadm") is None:
+        pytest.fail("doveadm needed (scripts/test.sh installs dovecot-core)")
+    make_rehash_table(postgres)
     before = {name: stored(postgres, name) for name in REHASH_PEOPLE}
     tmp = tmp_path_factory.mktemp("sql-rehash")
     helpers.make_readable_by_all(tmp)
@@ -343,6 +348,7 @@ def test_update_query_changing_other_rows_is_rolled_back(aerie_bin, ca_dir, post
     """An update_query whose WHERE misses the user would overwrite every password: Aerie rolls it back, logs the
     failure once, and the login itself still succeeds."""
     from test_ldap import start_aerie
+    make_rehash_table(postgres)
     before = {name: stored(postgres, name) for name in REHASH_PEOPLE}
     tmp = tmp_path_factory.mktemp("sql-rehash-bad")
     helpers.make_readable_by_all(tmp)
@@ -354,6 +360,42 @@ def test_update_query_changing_other_rows_is_rolled_back(aerie_bin, ca_dir, post
         assert {name: stored(postgres, name) for name in REHASH_PEOPLE} == before
         assert srv.log().count("password rehash failed: update_query changed 3 rows") == 1, srv.log()[-3000:]
     finally:
+        assert srv.stop_if_running() == 0, srv.log()[-2000:]
+
+
+def test_a_locked_row_does_not_hold_up_the_login(aerie_bin, ca_dir, postgres, tmp_path_factory):
+    """Another transaction holds fay's row locked (FOR UPDATE): her login that earns a rehash answers within
+    the connect timeout's bounds instead of waiting for the lock (held until the test commits); the row is left to
+    the lock holder. Once the lock is gone, the next login rehashes."""
+    from test_ldap import start_aerie
+    make_rehash_table(postgres)
+    tmp = tmp_path_factory.mktemp("sql-rehash-locked")
+    helpers.make_readable_by_all(tmp)
+    update = "UPDATE rehash_users SET password = '%{password}' WHERE userid = '%{user}'"
+    srv = start_aerie(aerie_bin, ca_dir, "rehash-locked", rehash_sections(postgres, update), tmp)
+    # psql reads the script from stdin: the transaction stays open (the row locked) until COMMIT is sent.
+    locker = subprocess.Popen(
+        ["runuser", "-u", "postgres", "--", pg_bin("psql"), "-h", str(postgres.socket_dir), "-p", str(postgres.port),
+         "-d", "mail", "-qAt"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    try:
+        locker.stdin.write("BEGIN;\nSELECT 1 FROM rehash_users WHERE userid = 'fay' FOR UPDATE;\n")
+        locker.stdin.flush()
+        deadline = time.monotonic() + 30
+        while postgres.psql("SELECT count(*) FROM pg_stat_activity WHERE state = 'idle in transaction' "
+                            "AND query LIKE '%FOR UPDATE%'").strip() != "1":
+            assert time.monotonic() < deadline, "the locking transaction did not start"
+            time.sleep(0.1)
+        started = time.monotonic()
+        assert imap_login(srv, "fay", REHASH_PEOPLE["fay"], timeout=90) == ("OK", ""), srv.log()[-3000:]
+        assert time.monotonic() - started < 30, "the login waited for the row lock"
+        assert stored(postgres, "fay").startswith("{SHA512-CRYPT}")
+        locker.stdin.write("COMMIT;\n")
+        locker.stdin.close()
+        locker.wait(timeout=30)
+        assert imap_login(srv, "fay", REHASH_PEOPLE["fay"]) == ("OK", ""), srv.log()[-3000:]
+        assert stored(postgres, "fay").startswith("{ARGON2ID}")
+    finally:
+        locker.kill()
         assert srv.stop_if_running() == 0, srv.log()[-2000:]
 
 
