@@ -10,6 +10,18 @@ enum AuthLogFormat {
         return "\(driver)(\(inside))"
     }
 
+    /// Makes a message safe after the prefix: one line (control and format characters become spaces), capped.
+    static func message(_ text: String) -> String {
+        String(
+            String.UnicodeScalarView(
+                text.unicodeScalars.prefix(300).map {
+                    switch $0.properties.generalCategory {
+                    case .control, .format, .lineSeparator, .paragraphSeparator: " "
+                    default: $0
+                    }
+                }))
+    }
+
     /// Makes client-chosen text safe inside the parenthesised prefix: control and format characters dropped
     /// (no forged lines), separators `space , ( ) < >` replaced by `_`, capped at 100 characters.
     static func sanitize(_ text: String) -> String {

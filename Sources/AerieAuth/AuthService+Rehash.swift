@@ -49,7 +49,8 @@ extension AuthService {
     func rehashIfWeaker(
         _ db: ConfiguredPassDB, _ lookup: AuthLookupRequest, _ request: AuthRequest, password: String, stored: String
     ) async {
-        guard let target = configuration.rehashTarget, let pending = PendingRehashes.current, db.driver is PasswdFileDB,
+        guard let target = configuration.rehashTarget, let pending = PendingRehashes.current,
+            db.driver is PasswdFileDB || (db.driver as? SQLPassDB)?.updateQuery != nil,
             target.isWeaker(stored, defaultScheme: db.spec.defaultScheme)
         else { return }
         pending.add(PendingRehashes.Item(db: db, lookup: lookup, password: password, stored: stored))
@@ -65,6 +66,20 @@ extension AuthService {
     func rehash(
         _ db: ConfiguredPassDB, _ lookup: AuthLookupRequest, _ request: AuthRequest, password: String, stored: String
     ) async {
+        if let sql = db.driver as? SQLPassDB, let update = sql.updateQuery, let target = configuration.rehashTarget {
+            let outcome: PasswdFileRehash.Outcome?
+            switch await pool.run({ Result { try target.hash(password) } }) {
+            case .success(let replacement)?:
+                outcome = await sql.database.rehash(
+                    lookup: sql.query, update: update, request: lookup, expected: stored, replacement: replacement)
+            case .failure(let error)?: outcome = .failed("hashing: \(error)")
+            case nil: outcome = nil
+            }
+            report(
+                outcome, db, lookup, request, stored: stored, target: target, place: "the database",
+                key: "sql:\(db.index)")
+            return
+        }
         guard let target = configuration.rehashTarget, let file = db.driver as? PasswdFileDB,
             let path = try? UserVariables.expandPath(file.path, user: lookup.user)
         else { return }
@@ -78,7 +93,15 @@ extension AuthService {
             }
             return local
         }
-        let driver = db.spec.driver
+        report(outcome, db, lookup, request, stored: stored, target: target, place: path, key: path)
+    }
+
+    /// Logs a rehash's outcome: a success at Info (the cache entry flushed), a failure once per user and place.
+    private func report(
+        _ outcome: PasswdFileRehash.Outcome?, _ db: ConfiguredPassDB, _ lookup: AuthLookupRequest,
+        _ request: AuthRequest, stored: String, target: RehashTarget, place: String, key: String
+    ) {
+        let driver = db.spec.driver, user = lookup.user
         let from = PasswordSchemes.split(stored: stored, defaultScheme: db.spec.defaultScheme).scheme.uppercased()
         switch outcome {
         case nil:
@@ -88,14 +111,14 @@ extension AuthService {
             log.info(
                 AuthLogFormat.category,
                 "\(prefix(driver, user, request)): password rehashed from \(AuthLogFormat.sanitize(from)) to "
-                    + "\(target.scheme) in \(AuthLogFormat.sanitize(path))")
+                    + "\(target.scheme) in \(AuthLogFormat.sanitize(place))")
         case .changed?:
             debug(driver, user, request, "rehash skipped: the entry changed meanwhile")
         case .notPermitted(let why)?, .failed(let why)?:
-            guard rehashLog.first(path + "\0" + user) else { return }
+            guard rehashLog.first(key + "\0" + user) else { return }
             log.warning(
                 AuthLogFormat.category,
-                "\(prefix(driver, user, request)): password rehash failed: \(AuthLogFormat.sanitize(why))")
+                "\(prefix(driver, user, request)): password rehash failed: \(AuthLogFormat.message(why))")
         }
     }
 }

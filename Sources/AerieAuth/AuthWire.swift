@@ -54,6 +54,8 @@ public enum AuthWire {
 
     enum Kind: UInt8 {
         case authenticate = 1, lookup = 2, admin = 3, saslStep = 4, reply = 0x81, adminReply = 0x82, saslReply = 0x83
+        /// A piece of an admin answer that streams (a user listing); the `adminReply` ends it.
+        case adminPart = 0x84
     }
 
     static let failureCodes: [(AuthFailure, UInt8)] = [
@@ -102,6 +104,26 @@ public enum AuthWire {
         while String(validating: cut, as: UTF8.self) == nil { cut.removeLast() }
         try out.string(String(decoding: cut, as: UTF8.self))
         return try out.framed()
+    }
+
+    /// A streamed piece of an admin answer (one `aerie adm user '*'` batch of names); more follows.
+    public static func encodeAdminPart(id: UInt32, text: String) throws(AuthWireError) -> [UInt8] {
+        var out = Writer()
+        out.byte(Kind.adminPart.rawValue)
+        out.u32(id)
+        try out.string(text)
+        return try out.framed()
+    }
+
+    /// The text of an `adminPart` payload; nil when the payload is another kind (the final `adminReply`).
+    public static func decodeAdminPart(_ payload: [UInt8]) throws(AuthWireError) -> String? {
+        guard payload.first == Kind.adminPart.rawValue else { return nil }
+        var reader = Reader(payload)
+        _ = try reader.byte()
+        _ = try reader.u32()
+        let text = try reader.string()
+        try reader.end()
+        return text
     }
 
     public static func decodeAdminReply(_ payload: [UInt8]) throws(AuthWireError)

@@ -3,6 +3,10 @@ public import AerieLDAP
 /// An `ldap` passdb or userdb: Dovecot 2.4's `ldap_base`, `passdb_ldap_filter` / `userdb_ldap_filter`,
 /// `passdb_ldap_bind`, `passdb_ldap_bind_userdn` and `fields { }` over a pooled libldap client. Every call
 /// blocks (network I/O bounded by the connection's timeouts): run it on the hashing pool, never an event loop.
+public struct LDAPListingError: Error, Sendable {
+    public let message: String
+}
+
 public final class LDAPDatabase: Sendable {
     public struct Settings: Sendable {
         public var connection: LDAPConnectionSettings
@@ -18,6 +22,10 @@ public final class LDAPDatabase: Sendable {
         public var fields: [String: String]
         /// A passdb also reads AD's `userAccountControl` and refuses disabled accounts.
         public var isPassdb: Bool
+        /// `userdb_ldap_iterate_filter`: the entries `aerie adm user -A` lists (empty: the userdb cannot list).
+        public var iterateFilter = ""
+        /// `iterate_fields { user = %{ldap:uid} }`: the `user` field names each listed entry.
+        public var iterateFields: [String: String] = [:]
 
         public init(
             connection: LDAPConnectionSettings, base: String, filter: String, bind: Bool = false,
@@ -80,7 +88,10 @@ public final class LDAPDatabase: Sendable {
                 throw .invalidTemplate(template)
             }
         }
-        for template in settings.fields.values {
+        do { try LDAPTemplate.validate(settings.iterateFilter, allowAttributes: false) } catch {
+            throw .invalidTemplate(settings.iterateFilter)
+        }
+        for template in Array(settings.fields.values) + Array(settings.iterateFields.values) {
             do { try LDAPTemplate.validate(template, allowAttributes: true) } catch {
                 throw .invalidTemplate(template)
             }
@@ -123,6 +134,37 @@ public final class LDAPDatabase: Sendable {
         if passdb { fields = fields.filter { $0.key != "password" || !settings.bind } }
         let disabled = entry.first(Self.accountControl).map { ActiveDirectory.isDisabled(userAccountControl: $0) }
         return .found(dn: entry.dn, fields: fields, disabled: disabled ?? false)
+    }
+
+    /// Most entries one listing reads (a search's answer is held whole by libldap).
+    static let maximumListedEntries: Int32 = 100_000
+
+    /// The `user` field of every entry `iterateFilter` selects under the base (expanded for an empty user),
+    /// Dovecot's userdb ldap iteration; an entry without the attribute is skipped.
+    public func listUsers() -> Result<[String], LDAPListingError> {
+        let base: String, filter: String
+        do {
+            base = try LDAPTemplate.expand(settings.base, user: "", escape: LDAPEscaping.dnValue)
+            filter = try LDAPTemplate.expand(settings.iterateFilter, user: "", escape: LDAPEscaping.filterValue)
+        } catch {
+            return .failure(LDAPListingError(message: "invalid template"))
+        }
+        let mapping = LDAPFieldMapping(settings.iterateFields.filter { $0.key == "user" })
+        let entries: [LDAPEntry]
+        do {
+            entries = try searches.withConnection { connection throws(LDAPError) in
+                try connection.search(
+                    base: base, filter: filter, attributes: mapping.attributeNames,
+                    sizeLimit: Self.maximumListedEntries)
+            }
+        } catch {
+            if error.code == 4 {
+                return .failure(LDAPListingError(message: "more than \(Self.maximumListedEntries) entries"))
+            }
+            if error.code == 32 { return .success([]) }
+            return .failure(LDAPListingError(message: "LDAP search failed: \(error)"))
+        }
+        return .success(entries.compactMap { mapping.map($0, user: "").fields["user"] })
     }
 
     public enum BindOutcome: Sendable {

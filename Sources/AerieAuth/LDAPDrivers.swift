@@ -97,6 +97,30 @@ struct LDAPUserDB: UserDBDriver {
     }
 }
 
+extension LDAPUserDB: UserIterating {
+    var canListUsers: Bool {
+        !database.settings.iterateFilter.isEmpty && database.settings.iterateFields["user"] != nil
+    }
+
+    func listUsers(_ emit: @escaping @Sendable (String) async -> Bool) async -> Bool {
+        let database = self.database
+        let request = AuthLookupRequest(user: "", service: "adm", sessionID: "adm")
+        switch await workers.run({ database.listUsers() }) {
+        case .success(let names)?:
+            for name in names {
+                guard await emit(name) else { break }
+            }
+            return true
+        case .failure(let error)?:
+            context.error("ldap", request, "user listing: \(error.message)")
+            return false
+        case nil:
+            context.error("ldap", request, "user listing: no LDAP thread free")
+            return false
+        }
+    }
+}
+
 extension LDAPDatabase.Settings {
     /// `PassDBSpec.options` / `UserDBSpec.options` keys of a `fields { }` template: `fields:NAME`.
     public static let fieldPrefix = "fields:"
@@ -128,14 +152,24 @@ extension LDAPDatabase.Settings {
             requireValidCertificate: value("ssl_client_require_valid_cert") != "no",
             scope: LDAPConnectionSettings.Scope(rawValue: value("ldap_scope")) ?? .subtree,
             deref: LDAPConnectionSettings.Deref(rawValue: value("ldap_deref")) ?? .never)
-        var fields: [String: String] = [:]
+        var fields: [String: String] = [:], iterateFields: [String: String] = [:]
         for (key, template) in options where key.hasPrefix(Self.fieldPrefix) {
-            fields[String(key.dropFirst(Self.fieldPrefix.count))] = template
+            let name = key.dropFirst(Self.fieldPrefix.count)
+            // The config keeps a userdb's iterate_fields { } among its field templates as `iterate_fields/NAME`.
+            if name.hasPrefix("iterate_fields/") {
+                iterateFields[String(name.dropFirst("iterate_fields/".count))] = template
+            } else {
+                fields[String(name)] = template
+            }
         }
         self.init(
             connection: connection, base: value("ldap_base"), filter: value("ldap_filter"),
             bind: isPassdb && value("ldap_bind") == "yes", bindUserDN: value("ldap_bind_userdn"), fields: fields,
             isPassdb: isPassdb)
+        if !isPassdb {
+            iterateFilter = value("ldap_iterate_filter")
+            self.iterateFields = iterateFields
+        }
     }
 }
 

@@ -28,7 +28,8 @@ struct SQLQueryTemplate: Sendable, Equatable {
         }
     }
 
-    init(_ query: String) throws(ParseError) {
+    /// `extraVariables` are names allowed besides the login's (`password` in an `update_query`: the new hash).
+    init(_ query: String, extraVariables: [String] = []) throws(ParseError) {
         var sql = ""
         var parameters: [String] = []
         let chars = Array(query)
@@ -37,9 +38,10 @@ struct SQLQueryTemplate: Sendable, Equatable {
         func placeholder(_ expression: String) throws(ParseError) -> String {
             // Checked now with sample values: an unknown variable or filter is refused at start.
             let sample = AuthLookupRequest(user: "u@d", service: "imap")
+            var variables = AuthFields.variables(sample, passdb: [:])
+            for name in extraVariables { variables[name] = "x" }
             do {
-                _ = try UserVariables.expand(
-                    expression, user: sample.user, variables: AuthFields.variables(sample, passdb: [:]))
+                _ = try UserVariables.expand(expression, user: sample.user, variables: variables)
             } catch { throw .invalidVariable(expression) }
             if let index = parameters.firstIndex(of: expression) { return "$\(index + 1)" }
             parameters.append(expression)
@@ -114,8 +116,9 @@ struct SQLQueryTemplate: Sendable, Equatable {
     }
 
     /// The values bound to `$1`, `$2`, … for a login.
-    func values(for request: AuthLookupRequest) -> [String] {
-        let variables = AuthFields.variables(request, passdb: [:])
+    func values(for request: AuthLookupRequest, extra: [String: String] = [:]) -> [String] {
+        var variables = AuthFields.variables(request, passdb: [:])
+        for (name, value) in extra { variables[name] = value }
         return parameters.map { (try? UserVariables.expand($0, user: request.user, variables: variables)) ?? "" }
     }
 }
@@ -193,11 +196,11 @@ public struct SQLConnectionSettings: Sendable, Equatable {
 /// wrong password; the pool reconnects by itself once the database is back.
 final class SQLDatabase: Sendable {
     let settings: SQLConnectionSettings
-    private let client: PostgresClient
+    let client: PostgresClient
     /// postgres-nio's own log is dropped but for the last connection failure, which the driver's timeout error
     /// names (a refused connection, a rejected certificate or role); failures reach Aerie's log through the driver.
-    private let lastConnectionError = LastConnectionError()
-    private let logger: Logger
+    let lastConnectionError = LastConnectionError()
+    let logger: Logger
 
     init(settings: SQLConnectionSettings) throws {
         self.settings = settings
@@ -351,6 +354,8 @@ final class LastConnectionError: LogHandler, Sendable {
 struct SQLPassDB: PassDBDriver, UserDBDriver {
     let database: SQLDatabase
     let query: SQLQueryTemplate
+    /// `update_query`: writes a rehashed password (`%{password}`), see `SQLDatabase.rehash`.
+    var updateQuery: SQLQueryTemplate?
     let context: AuthDriverContext
 
     func lookup(_ request: AuthLookupRequest) async -> PassDBResult {
@@ -381,6 +386,8 @@ struct SQLPassDB: PassDBDriver, UserDBDriver {
 struct SQLUserDB: UserDBDriver {
     let database: SQLDatabase
     let query: SQLQueryTemplate
+    /// `iterate_query`: lists the users (`user`, or `username` and `domain` columns) for `aerie adm user '*'`.
+    var iterateQuery: SQLQueryTemplate?
     let context: AuthDriverContext
 
     func lookup(_ request: AuthLookupRequest) async -> UserDBResult {
@@ -447,11 +454,13 @@ extension AuthDriverRegistry {
         let databases = SQLDatabases()
         passdbs["sql"] = { spec, context in
             let (database, query) = try SQLDriverOptions.make(spec.options, "passdb \(spec.name)", databases)
-            return SQLPassDB(database: database, query: query, context: context)
+            let update = try SQLDriverOptions.optional(spec.options, "update_query", "passdb \(spec.name)")
+            return SQLPassDB(database: database, query: query, updateQuery: update, context: context)
         }
         userdbs["sql"] = { spec, context in
             let (database, query) = try SQLDriverOptions.make(spec.options, "userdb \(spec.name)", databases)
-            return SQLUserDB(database: database, query: query, context: context)
+            let iterate = try SQLDriverOptions.optional(spec.options, "iterate_query", "userdb \(spec.name)")
+            return SQLUserDB(database: database, query: query, iterateQuery: iterate, context: context)
         }
     }
 }
@@ -466,7 +475,37 @@ public enum SQLDriverOptions {
             throw SQLConfigurationError("query is not set (the SQL that looks the user up)")
         }
         do { _ = try SQLQueryTemplate(query) } catch { throw SQLConfigurationError("query: \(error)") }
+        for key in ["update_query", "iterate_query"] { _ = try template(options, key) }
         _ = try SQLConnectionSettings(options: options)
+    }
+
+    /// `update_query` (its `%{password}` is the new hash, and it must use it) or `iterate_query`; nil when unset.
+    static func template(_ options: [String: String], _ key: String) throws(SQLConfigurationError)
+        -> SQLQueryTemplate?
+    {
+        guard let text = options[key], !text.isEmpty else { return nil }
+        let extra = key == "update_query" ? ["password"] : []
+        let template: SQLQueryTemplate
+        do { template = try SQLQueryTemplate(text, extraVariables: extra) } catch {
+            throw SQLConfigurationError("\(key): \(error)")
+        }
+        if key == "update_query", !template.parameters.contains(where: { Self.names($0, "password") }) {
+            throw SQLConfigurationError("update_query does not use %{password} (the new hash it writes)")
+        }
+        return template
+    }
+
+    /// Whether the `%{…}` expression reads variable `name` (`%{password}`, `%{password | lower}`).
+    static func names(_ expression: String, _ name: String) -> Bool {
+        let body = expression.dropFirst(2).dropLast()
+        let head = body.split(separator: "|", omittingEmptySubsequences: false).first ?? ""
+        return head.filter { $0 != " " && $0 != "\t" } == name
+    }
+
+    static func optional(_ options: [String: String], _ key: String, _ what: String) throws -> SQLQueryTemplate? {
+        do { return try template(options, key) } catch {
+            throw AuthServiceError.invalidDriverSettings("\(what): \(error)")
+        }
     }
 
     static func make(

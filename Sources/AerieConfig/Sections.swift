@@ -183,16 +183,23 @@ extension Builder {
             : Support.authDrivers[driver]
         report(support, "\(b.kind) driver \(driver)", loc: b.loc, isDefault: false)
         fieldTemplates = [:]
+        // An ldap userdb's iterate_fields { user = %{ldap:uid} } (Dovecot 2.4 userdb_ldap_iterate_fields).
+        let iterating = b.kind == "userdb" && driver == "ldap"
         for case .block(let inner) in b.entries {
-            guard inner.kind == "fields", inner.name == nil else {
-                diags.error(inner.loc, "Section '\(Lexer.preview(inner.kind))' is not supported inside \(b.kind) { } (valid: fields)")
+            guard inner.kind == "fields" || (iterating && inner.kind == "iterate_fields"), inner.name == nil else {
+                let valid = iterating ? "fields, iterate_fields" : "fields"
+                diags.error(
+                    inner.loc,
+                    "Section '\(Lexer.preview(inner.kind))' is not supported inside \(b.kind) { } (valid: \(valid))")
                 continue
             }
             checkSectionKind(inner)
-            var child = SectionRecord(kind: "fields", name: nil)
+            var child = SectionRecord(kind: inner.kind, name: nil)
             for case .setting(let k, let raw, _, _) in inner.entries {
-                // An LDAP driver's fields { } map attributes (%{ldap:…}); it reads them itself.
-                if driver == "ldap" {
+                if inner.kind == "iterate_fields" {
+                    fieldTemplates[Self.iterateFieldPrefix + k] = raw.text
+                } else if driver == "ldap" {
+                    // An LDAP driver's fields { } map attributes (%{ldap:…}); it reads them itself.
                     fieldTemplates[k] = raw.text
                 } else {
                     overrides[k] = Renames.translateVariables(raw.text) ?? raw.text
@@ -271,16 +278,19 @@ extension Builder {
         settings.userdbs.append(u)
     }
 
+    /// How an `iterate_fields { }` entry is kept among an LDAP userdb's `fieldTemplates` (`iterate_fields/user`).
+    static let iterateFieldPrefix = "iterate_fields/"
+
     /// `ldap_*` and `ssl_client_*` settings written inside a passdb/userdb section (they override the global ones).
     static func ldapValues(_ values: [String: SettingValue]) -> [String: String] {
         values.filter { $0.key.hasPrefix("ldap_") || $0.key.hasPrefix("ssl_client_") }.mapValues(\.stringValue)
     }
 
-    /// `query` / `iterate_query` of an `sql` passdb/userdb (also written `passdb_sql_query`, `userdb_sql_query`,
-    /// `userdb_sql_iterate_query`).
+    /// `query` / `update_query` / `iterate_query` of an `sql` passdb/userdb (also written `passdb_sql_query`,
+    /// `passdb_sql_update_query`, `userdb_sql_query`, `userdb_sql_iterate_query`).
     static func sqlValues(_ values: [String: SettingValue]) -> [String: String] {
         var out: [String: String] = [:]
-        for key in ["query", "iterate_query"] {
+        for key in ["query", "update_query", "iterate_query"] {
             if let v = values[key] ?? values["sql_" + key] { out[key] = v.stringValue }
         }
         return out

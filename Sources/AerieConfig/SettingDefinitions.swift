@@ -220,6 +220,8 @@ enum Registry {
         SettingDef("override_fields", .string), SettingDef("default_fields", .string), SettingDef("service_name", .string),
         SettingDef("ldap_bind", .bool, "no"), SettingDef("ldap_bind_userdn", .string),
         SettingDef("ldap_filter", .string), SettingDef("query", .string), SettingDef("sql_query", .string),
+        SettingDef("update_query", .string), SettingDef("sql_update_query", .string),
+        SettingDef("password_query", .string), SettingDef("sql_password_query", .string),
     ], prefixes: ["passdb_"])
 
     static let userdb = SettingTable([
@@ -232,7 +234,8 @@ enum Registry {
         SettingDef("override_fields", .string), SettingDef("default_fields", .string),
         SettingDef("ldap_filter", .string), SettingDef("ldap_iterate_filter", .string),
         SettingDef("query", .string), SettingDef("iterate_query", .string), SettingDef("sql_query", .string),
-        SettingDef("sql_iterate_query", .string),
+        SettingDef("sql_iterate_query", .string), SettingDef("user_query", .string),
+        SettingDef("sql_user_query", .string),
     ], prefixes: ["userdb_"])
 
     static let namespace = SettingTable([

@@ -199,7 +199,9 @@ public enum Support {
         (.enforced, ["driver", "args", "passwd_file_path", "default_password_scheme", "deny", "master", "pass",
                      "result_success", "result_failure", "result_internalfail", "skip", "override_fields",
                      "default_fields", "mechanisms", "username_filter", "ldap_bind", "ldap_bind_userdn",
-                     "ldap_filter", "query", "sql_query"]),
+                     "ldap_filter", "query", "sql_query", "update_query", "sql_update_query"]),
+        (.notImplemented("a Dovecot 2.3 name: Dovecot 2.4 calls it query (passdb sql { query = … })"),
+         ["password_query", "sql_password_query"]),
         (.notImplemented(notYet), ["service_name"]),
         (.noEffect("passwd-file lookups run on Aerie's hashing pool and LDAP ones on its LDAP threads; there are no auth "
                    + "worker processes"),
@@ -209,9 +211,9 @@ public enum Support {
     public static let userdb: [String: SettingSupport] = table([
         (.enforced, ["driver", "args", "passwd_file_path", "result_success", "result_failure", "result_internalfail",
                      "skip", "override_fields", "default_fields", "static_allow_all_users", "ldap_filter", "query",
-                     "sql_query"]),
-        (.notImplemented("Aerie does not iterate users"), ["ldap_iterate_filter"]),
-        (.noEffect("Aerie does not iterate users (there is no doveadm user '*')"), ["iterate_query", "sql_iterate_query"]),
+                     "sql_query", "iterate_query", "sql_iterate_query", "ldap_iterate_filter"]),
+        (.notImplemented("a Dovecot 2.3 name: Dovecot 2.4 calls it query (userdb sql { query = … })"),
+         ["user_query", "sql_user_query"]),
         (.noEffect("passwd-file lookups run on Aerie's hashing pool and LDAP ones on its LDAP threads; there are no auth "
                    + "worker processes"),
          ["use_worker"]),
@@ -233,7 +235,7 @@ public enum Support {
     public static let sections: [String: SettingSupport] = table([
         (.enforced, ["service", "passdb", "userdb", "namespace", "mailbox", "protocol", "plugin", "mail_plugins",
                      "inet_listener", "unix_listener", "fifo_listener", "auth_policy", "ldap", "fields",
-                     "pgsql", "oauth2"]),
+                     "iterate_fields", "pgsql", "oauth2"]),
         (.notImplemented("local and remote filters are not applied per connection yet; put the settings at the top "
                          + "level or in protocol { }"), ["local", "remote", "local_name"]),
         (.notImplemented(noQuota), ["quota"]),

@@ -351,7 +351,13 @@ final class AuthWireServerHandler: ChannelInboundHandler, Sendable {
         for request in requests {
             if case .admin(let id, let arguments) = request {
                 Task { [service] in
-                    let (ok, text) = await service.administer(arguments)
+                    // A user listing streams: each part is written (and flushed to the socket) before the next.
+                    let part: @Sendable (String) async -> Bool = { text in
+                        guard let frame = try? AuthWire.encodeAdminPart(id: id, text: text) else { return false }
+                        do { try await channel.writeAndFlush(ByteBuffer(bytes: frame)).get() } catch { return false }
+                        return true
+                    }
+                    let (ok, text) = await service.administer(arguments, part: part)
                     guard let reply = try? AuthWire.encodeAdminReply(id: id, ok: ok, text: text) else { return }
                     channel.writeAndFlush(ByteBuffer(bytes: reply), promise: nil)
                 }

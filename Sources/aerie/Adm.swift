@@ -69,12 +69,20 @@ struct Adm: ParsableCommand {
 
     struct User: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Look a user up in the userdbs: uid, gid, home and extra fields.")
+            abstract: "Look a user up in the userdbs (uid, gid, home, extra fields), or list users: -A or a mask.",
+            discussion:
+                "A mask holds * (any run) or ? (one character), as doveadm user: aerie adm user '*@example.com'."
+        )
         @Option(name: .short, help: "Configuration file.") var config: String?
             @OptionGroup var remote: RemoteAdmin
-        @Argument(help: "The user name.") var user: String
+        @Flag(name: .customShort("A"), help: "List every user of the userdbs that can list theirs.") var all = false
+        @Argument(help: "The user name, or a mask with * and ?.") var user: String?
 
-        func run() throws { try askAuthProcess(config, remote, ["user", user]) }
+        func validate() throws {
+            guard all != (user != nil) else { throw ValidationError("give a user name or mask, or -A") }
+        }
+
+        func run() throws { try askAuthProcess(config, remote, ["user", all ? "-A" : user ?? ""]) }
     }
 
     struct Logins: ParsableCommand {
@@ -242,6 +250,10 @@ func askAuthProcess(_ configPath: String?, _ remote: RemoteAdmin, _ arguments: [
     var chunk = [UInt8](repeating: 0, count: 16 * 1024)
     while true {
         if let payload = try frames.next() {
+            if let part = try AuthWire.decodeAdminPart(payload) {
+                print(part)
+                continue
+            }
             let reply = try AuthWire.decodeAdminReply(payload)
             if reply.ok {
                 if !reply.text.isEmpty { print(reply.text) }

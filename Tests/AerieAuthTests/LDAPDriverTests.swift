@@ -98,6 +98,18 @@ import Testing
         #expect(userdb.filter == "" && !userdb.bind)
     }
 
+    /// A userdb's `iterate_fields { }` reach the driver apart from its `fields { }` (they are not looked up per user).
+    @Test func iterateSettingsAreAUserdbsOwn() {
+        let options = LDAPDatabase.Settings.options(
+            section: ["ldap_uris": "ldap://h", "ldap_filter": "(uid=%{user})", "ldap_iterate_filter": "(uid=*)"],
+            fields: ["home": "%{ldap:homeDirectory}", "iterate_fields/user": "%{ldap:uid}"], global: { _ in nil })
+        let userdb = LDAPDatabase.Settings(options: options, isPassdb: false)
+        #expect(userdb.fields == ["home": "%{ldap:homeDirectory}"])
+        #expect(userdb.iterateFields == ["user": "%{ldap:uid}"] && userdb.iterateFilter == "(uid=*)")
+        let passdb = LDAPDatabase.Settings(options: options, isPassdb: true)
+        #expect(passdb.iterateFields.isEmpty && passdb.iterateFilter.isEmpty)
+    }
+
     @Test func configurationIsCheckedAtStart() {
         #expect(throws: LDAPDatabase.ConfigurationError.noURIs) {
             try LDAPDatabase(settings: .init(connection: .init(uris: []), base: "", filter: "(uid=%{user})"))

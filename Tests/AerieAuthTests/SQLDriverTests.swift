@@ -1,3 +1,4 @@
+import Glibc
 import AerieCore
 @testable import AerieAuth
 import AerieTestSupport
@@ -94,5 +95,95 @@ import Testing
         #expect(text.contains("last connection error") && text.contains("Connection refused"), "\(text)")
         #expect(!text.contains("db-Secret-7") && !text.contains("Alice-pw-1"))
         await pool.shutdown()
+    }
+}
+
+/// `update_query` (rehash on login) and `iterate_query`: the new hash and the user are bound, never pasted.
+@Suite struct SQLUpdateQueryTests {
+    static let update = "UPDATE users SET password = '%{password}' WHERE userid = '%{user | username}'"
+
+    @Test func theNewHashAndTheUserAreBoundParameters() throws {
+        let query = try SQLQueryTemplate(Self.update, extraVariables: ["password"])
+        #expect(query.sql == "UPDATE users SET password = $1 WHERE userid = $2")
+        let hash = "{ARGON2ID}$argon2id$v=19$m=65536,t=3,p=1$c2FsdA$aGFzaA' OR '1'='1"
+        let request = AuthLookupRequest(user: "a'b@example.org", service: "imap")
+        #expect(query.values(for: request, extra: ["password": hash]) == [hash, "a'b"])
+    }
+
+    /// A lookup `query` may not name `%{password}`: the password a client typed is never sent to the database.
+    @Test func theLookupQueryCannotBindThePassword() {
+        #expect(throws: SQLQueryTemplate.ParseError.invalidVariable("%{password}")) {
+            try SQLQueryTemplate("SELECT password FROM users WHERE userid = '%{user}' AND pw = '%{password}'")
+        }
+        #expect(throws: SQLConfigurationError.self) {
+            try SQLDriverOptions.check(options: ["query": "SELECT 1 WHERE '%{password}' = ''"])
+        }
+    }
+
+    @Test func updateAndIterateQueriesAreCheckedAtStart() throws {
+        let lookup = "SELECT password FROM users WHERE userid = '%{user}'"
+        try SQLDriverOptions.check(options: ["query": lookup, "update_query": Self.update])
+        try SQLDriverOptions.check(options: ["query": lookup, "iterate_query": "SELECT userid AS user FROM users"])
+        #expect(throws: SQLConfigurationError("update_query does not use %{password} (the new hash it writes)")) {
+            try SQLDriverOptions.check(options: ["query": lookup, "update_query": "UPDATE users SET x = '%{user}'"])
+        }
+        #expect(throws: SQLConfigurationError.self) {
+            try SQLDriverOptions.check(options: ["query": lookup, "update_query": "UPDATE u SET p = '%{nosuch}'"])
+        }
+        #expect(SQLDriverOptions.names("%{ password | lower }", "password"))
+        #expect(!SQLDriverOptions.names("%{passwords}", "password"))
+    }
+
+    @Test func iteratedRowsNameTheUserAsDovecotDoes() {
+        #expect(SQLDatabase.userName(["user": "a@b", "username": "x"]) == "a@b")
+        #expect(SQLDatabase.userName(["username": "a", "domain": "b.org"]) == "a@b.org")
+        #expect(SQLDatabase.userName(["username": "a"]) == "a")
+        #expect(SQLDatabase.userName(["home": "/h"]) == nil)
+    }
+}
+
+/// A database that accepts connections and never answers: a rehash or a listing gives up at the deadline.
+@Suite struct SQLDeadlineTests {
+    /// A loopback listener that never accepts (the kernel completes the handshake; nothing is ever said).
+    static func silentListener() throws -> (fd: Int32, port: Int) {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+                bind(fd, pointer, length) == 0 && listen(fd, 16) == 0 && getsockname(fd, pointer, &length) == 0
+            }
+        }
+        try #require(bound)
+        return (fd, Int(UInt16(bigEndian: address.sin_port)))
+    }
+
+    @Test func aSilentDatabaseEndsARehashAndAListingAtTheDeadline() async throws {
+        let (fd, port) = try Self.silentListener()
+        defer { close(fd) }
+        let p = SQLConnectionSettings.parameterPrefix
+        let settings = try SQLConnectionSettings(options: [
+            "pgsql_host": "127.0.0.1", p + "port": String(port), p + "connect_timeout": "1", p + "sslmode": "disable",
+        ])
+        let database = try SQLDatabase(settings: settings)
+        let lookup = try SQLQueryTemplate("SELECT password FROM users WHERE userid = '%{user}'")
+        let update = try SQLQueryTemplate(SQLUpdateQueryTests.update, extraVariables: ["password"])
+        let started = ContinuousClock.now
+        let outcome = await database.rehash(
+            lookup: lookup, update: update, request: AuthLookupRequest(user: "alice", service: "imap"),
+            expected: "{SHA512-CRYPT}$6$x", replacement: "{ARGON2ID}$argon2id$y")
+        guard case .failed(let why) = outcome else {
+            Issue.record("expected a failure, got \(outcome)")
+            return
+        }
+        #expect(why.hasPrefix("no answer from the database within"))
+        let listing = await database.iterate(
+            try SQLQueryTemplate("SELECT userid AS user FROM users"),
+            request: AuthLookupRequest(user: "", service: "adm"), emit: { _ in true })
+        #expect(listing?.hasPrefix("no answer from the database within") == true)
+        // Two deadlines of 2 s each; far less than a hung connection would take.
+        #expect(ContinuousClock.now - started < .seconds(30))
     }
 }

@@ -50,6 +50,36 @@ import Testing
         #expect(c.dump(nonDefaultOnly: true).contains("  fields {\n    home = %{ldap:homeDirectory}\n"))
     }
 
+    /// Dovecot 2.4's userdb iteration: `userdb_ldap_iterate_filter` and `iterate_fields { }` (userdb ldap only).
+    @Test func iterateFieldsAreKeptApartFromFields() throws {
+        let c = try #require(loadOK("""
+            ldap_uris = ldaps://ldap.example.com
+            passdb ldap {
+              passdb_ldap_filter = (uid=%{user})
+            }
+            userdb ldap {
+              userdb_ldap_filter = (uid=%{user})
+              userdb_ldap_iterate_filter = (objectClass=posixAccount)
+              iterate_fields {
+                user = %{ldap:uid}
+              }
+            }
+            """))
+        let userdb = c.settings.userdbs[0]
+        #expect(userdb.ldap["ldap_iterate_filter"] == "(objectClass=posixAccount)")
+        #expect(userdb.fieldTemplates == ["iterate_fields/user": "%{ldap:uid}"])
+        #expect(warningLines(c).isEmpty, "\(warningLines(c))")
+        let errors = loadErrors("""
+            passdb ldap {
+              passdb_ldap_filter = (uid=%{user})
+              iterate_fields {
+                user = %{ldap:uid}
+              }
+            }
+            """)
+        #expect(errors.contains { $0.contains("'iterate_fields' is not supported inside passdb") }, "\(errors)")
+    }
+
     @Test func cleartextLDAPIsASecurityWarning() throws {
         let c = try #require(loadOK("""
             ldap_uris = ldap://ldap.example.com ldap://127.0.0.1:3890 ldaps://ldap2.example.com
@@ -95,8 +125,6 @@ import Testing
     @Test(arguments: [
         ("ldap_version = 2", "ldap_version", 1),
         ("ldap_auth_sasl_mechanisms = gssapi", "ldap_auth_sasl_mechanisms", 1),
-        ("userdb ldap {\n  userdb_ldap_iterate_filter = (objectClass=posixAccount)\n}",
-         "userdb { ldap_iterate_filter }", 2),
     ] as [(String, String, Int)])
     func refusedLDAPSettings(text: String, what: String, line: Int) {
         let errors = loadErrors(text + "\n")

@@ -34,7 +34,8 @@ import Testing
         #expect(s.passdbs.first?.driver == "sql")
         #expect(s.passdbs.first?.sql["query"] == "SELECT password FROM users WHERE userid = '%{user}'")
         #expect(s.userdbs.first?.sql["query"] == "SELECT home, uid, gid FROM users WHERE userid = '%{user | username}'")
-        #expect(loaded.warnings.contains { $0.description.contains("iterate_query") })
+        #expect(s.userdbs.first?.sql["iterate_query"] == "SELECT userid AS user FROM users")
+        #expect(!loaded.warnings.contains { $0.description.contains("iterate_query") })
         // The dump hides the database password.
         #expect(!Dump.render(s, nonDefaultOnly: false).contains("= secret"))
     }
@@ -74,6 +75,28 @@ import Testing
             """))
         #expect(loaded.settings.passdbs.first?.sql["query"] == "SELECT password FROM users WHERE userid = '%{user}'")
         #expect(loaded.settings.userdbs.first?.sql["query"] == "SELECT home FROM users WHERE userid = '%{user}'")
+    }
+
+    @Test func updateQueryLoadsAndTheDovecot23NamesAreRefusedWithAHint() throws {
+        let loaded = try #require(loadOK("""
+            passdb sql {
+              query = SELECT password FROM users WHERE userid = '%{user}'
+              passdb_sql_update_query = UPDATE users SET password = '%{password}' WHERE userid = '%{user}'
+            }
+            """))
+        #expect(
+            loaded.settings.passdbs.first?.sql["update_query"]
+                == "UPDATE users SET password = '%{password}' WHERE userid = '%{user}'")
+        let errors = loadErrors("""
+            passdb sql {
+              password_query = SELECT password FROM users WHERE userid = '%{user}'
+            }
+            userdb sql {
+              user_query = SELECT home FROM users WHERE userid = '%{user}'
+            }
+            """)
+        #expect(errors.contains { $0.contains("password_query") && $0.contains("Dovecot 2.4 calls it query") })
+        #expect(errors.contains { $0.contains("user_query") && $0.contains("Dovecot 2.4 calls it query") })
     }
 
     @Test func onlyParametersGoInsideAPgsqlSection() {

@@ -208,6 +208,36 @@ def test_adm_auth_test_lookup_user_and_cache_flush(srv):
     assert SECOND_PASSWORD not in srv.log() and MASTER_PASSWORD not in srv.log()
 
 
+def test_adm_user_lists_passwd_file_users(aerie_bin, ca_dir, vmail, srv):
+    """`aerie adm user -A` lists every user line of a passwd-file userdb (comments and blank lines are not users),
+    `aerie adm user MASK` the matching ones; a chain without a userdb that can list (static) says so."""
+    directory = helpers.private_dir("listing")
+    try:
+        users = helpers.make_mail_users(["alice", "bob", "carol", "Dave.Smith"])
+        server = helpers.make_mail_server(aerie_bin, directory / "srv", ca_dir, users, start=False)
+        with open(server.directory / "users", "a") as f:
+            f.write("# a comment:x::::::\n\nerin@example.org:{PLAIN}x::::::\n")
+        server.start()
+        try:
+            r = adm(server, "user", "-A")
+            assert r.returncode == 0, r.stdout + r.stderr
+            assert r.stdout.split() == sorted(["alice", "bob", "carol", "Dave.Smith", "erin@example.org"]), r.stdout
+            r = adm(server, "user", "*@example.org")
+            assert (r.returncode, r.stdout) == (0, "erin@example.org\n"), r.stdout + r.stderr
+            r = adm(server, "user", "dave.*")
+            assert (r.returncode, r.stdout) == (0, "Dave.Smith\n"), r.stdout + r.stderr
+            assert adm(server, "user", "alice").stdout.startswith("userdb: alice")
+            assert "users listed for mask *@example.org" in server.log()
+        finally:
+            assert server.stop_if_running() == 0, server.log()[-2000:]
+    finally:
+        helpers.remove_private_dir(directory)
+    r = adm(srv, "user", "-A")
+    assert r.returncode == 1 and "no userdb can list its users" in r.stderr, r.stdout + r.stderr
+    r = adm(srv, "user")
+    assert r.returncode != 0 and "-A" in r.stderr, r.stdout + r.stderr
+
+
 def test_cache_answers_until_the_password_changes(srv):
     """auth_cache_size = 1M: a cached login needs no passwd-file read (the old password still works after the file
     changed); the new password is checked against the backend once, and from then on the old one fails."""

@@ -57,6 +57,11 @@ userdb ldap {
   fields {
     home = %{ldap:homeDirectory}
   }
+  # aerie adm user -A (Dovecot 2.4's userdb iteration).
+  userdb_ldap_iterate_filter = (objectClass=posixAccount)
+  iterate_fields {
+    user = %{ldap:uid}@example.com
+  }
 }"""
     return f"""
 ldap_uris = {uris or slapd.ldap_uri}
@@ -290,6 +295,25 @@ def test_lmtp_delivery_through_the_ldap_userdb(servers, slapd):
     assert code == 550, text
 
 
+def test_adm_user_lists_the_directory(servers, slapd):
+    """userdb_ldap_iterate_filter with iterate_fields { user = … }: `aerie adm user -A` lists every entry's name;
+    a mask is matched in Aerie, so filter syntax in it matches nothing. A userdb without iterate settings
+    (the AD one) cannot list."""
+    server = servers["lookup"]
+    def adm(srv, *arguments):
+        return helpers.run([srv.binary, "adm", *arguments, "-c", str(srv.config)], timeout=30)
+    r = adm(server, "user", "-A")
+    assert r.returncode == 0, r.stdout + r.stderr + server.log()[-2000:]
+    assert sorted(r.stdout.split()) == sorted(f"{name}@example.com" for name in PEOPLE), r.stdout
+    r = adm(server, "user", "?a*@example.com")
+    assert sorted(r.stdout.split()) == ["carol@example.com", "dave@example.com", "sam@example.com"], r.stdout
+    for mask in ["*)(uid=*", "*)(|(objectClass=*", "alice*)"]:
+        r = adm(server, "user", mask)
+        assert (r.returncode, r.stdout) == (0, ""), (mask, r.stdout, r.stderr)
+    r = adm(servers["bind"], "user", "-A")
+    assert r.returncode == 1 and "no userdb can list its users" in r.stderr, r.stdout + r.stderr
+
+
 def test_hung_directory_times_out(servers, slapd):
     """SIGSTOP: slapd's kernel still accepts connections but nothing answers. The search gives up after the
     operation timeout (5 s): a temporary failure, not a hang; afterwards logins work again."""
@@ -398,6 +422,8 @@ def test_readme_ldap_example_works(aerie_bin, ca_dir, slapd, tmp_path):
         assert imap_login(server, "alice", PEOPLE["alice"].password) == ("OK", ""), server.log()[-3000:]
         assert pop3_login(server, "bob", PEOPLE["bob"].password) == ("OK", ""), server.log()[-3000:]
         assert imap_login(server, "alice", "wrong")[0] == "NO"
+        r = helpers.run([aerie_bin, "adm", "user", "-A", "-c", str(server.config)], timeout=30)
+        assert r.returncode == 0 and sorted(r.stdout.split()) == sorted(PEOPLE), r.stdout + r.stderr
     finally:
         assert server.stop_if_running() == 0, server.log()[-3000:]
 

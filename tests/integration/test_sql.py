@@ -9,6 +9,7 @@ from __future__ import annotations
 import glob
 import os
 import pwd
+import shutil
 import subprocess
 import time
 from dataclasses import dataclass
@@ -244,6 +245,184 @@ def test_no_secret_in_logs(server):
     log = server.log() + server.output()
     for secret in [DB_PASSWORD, *PEOPLE.values()]:
         assert secret not in log, secret
+
+
+def adm(srv, *arguments: str):
+    return helpers.run([srv.binary, "adm", *arguments, "-c", str(srv.config)], timeout=30)
+
+
+def test_user_listing_through_iterate_query(server, postgres):
+    """`aerie adm user -A` streams the iterate_query's `user` column; a mask matches in Aerie (never in SQL), so
+    quotes and SQL in it match nothing and touch no table."""
+    r = adm(server, "user", "-A")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert sorted(r.stdout.split()) == sorted(PEOPLE), r.stdout
+    r = adm(server, "user", "a*")
+    assert (r.returncode, r.stdout.split()) == (0, ["alice"]), r.stdout + r.stderr
+    r = adm(server, "user", "?O?")
+    assert (r.returncode, r.stdout.split()) == (0, ["bob"]), r.stdout + r.stderr
+    for mask in ["*' OR '1'='1", "x' OR userid LIKE '%*", "*'; DROP TABLE users; --", "%{user}*", "*\\"]:
+        r = adm(server, "user", mask)
+        assert (r.returncode, r.stdout) == (0, ""), (mask, r.stdout, r.stderr)
+    assert postgres.psql("SELECT count(*) FROM users").strip() == str(len(PEOPLE))
+    assert "iterate_query failed" not in server.log()
+
+
+REHASH_PEOPLE = {"dora": "Dora-Rh-4a", "emil": "Emil-Rh-5b", "fay": "Fay-Rh-6c"}
+
+
+def rehash_sections(postgres, update: str) -> str:
+    sections = sql_sections(postgres).replace("FROM users", "FROM rehash_users")
+    sections = sections.replace("  query = " + PASSDB_QUERY.replace("FROM users", "FROM rehash_users"),
+                                "  query = " + PASSDB_QUERY.replace("FROM users", "FROM rehash_users")
+                                + f"\n  update_query = {update}", 1)
+    sections = sections.replace("iterate_query = SELECT userid AS user FROM rehash_users",
+                                "iterate_query = SELECT userid AS username, domain FROM rehash_users")
+    return sections + "auth_rehash_scheme = ARGON2ID\nauth_cache_size = 1M\nauth_cache_ttl = 1 hour\nauth_debug = yes\n"
+
+
+def stored(postgres, user: str) -> str:
+    return postgres.psql(f"SELECT password FROM rehash_users WHERE userid = '{user}'").strip()
+
+
+def doveadm_verifies(hashed: str, password: str) -> bool:
+    r = subprocess.run(["doveadm", "pw", "-t", hashed, "-p", password], capture_output=True, text=True)
+    return r.returncode == 0 and "(verified)" in r.stdout
+
+
+def make_rehash_table(postgres) -> None:
+    """rehash_users: REHASH_PEOPLE with fresh SHA512-CRYPT hashes, which the test role may update."""
+    uid, gid = os.stat(postgres.home_root).st_uid, os.stat(postgres.home_root).st_gid
+    rows = ", ".join(f"('{name}', 'example.com', '{helpers.sha512_crypt(pw)}', '{postgres.home_root / 'alice'}', "
+                     f"{uid}, {gid}, FALSE)" for name, pw in REHASH_PEOPLE.items())
+    postgres.psql(f"""
+DROP TABLE IF EXISTS rehash_users;
+CREATE TABLE rehash_users (LIKE users INCLUDING ALL);
+INSERT INTO rehash_users VALUES {rows};
+GRANT SELECT, UPDATE ON rehash_users TO {DB_USER};
+""")
+
+
+def test_rehash_through_update_query(aerie_bin, ca_dir, postgres, tmp_path_factory):
+    """auth_rehash_scheme with update_query: a SHA512-CRYPT row becomes an ARGON2ID hash that `doveadm pw -t`
+    verifies, logged once; the next login works; the other rows stay byte for byte. A row that changed since the
+    hash was verified (here: read from the auth cache) is left alone. The listing joins username and domain."""
+    from test_ldap import start_aerie
+    if shutil.which("doveadm") is None:
+        pytest.fail("doveadm needed (scripts/test.sh installs dovecot-core)")
+    make_rehash_table(postgres)
+    before = {name: stored(postgres, name) for name in REHASH_PEOPLE}
+    tmp = tmp_path_factory.mktemp("sql-rehash")
+    helpers.make_readable_by_all(tmp)
+    update = "UPDATE rehash_users SET password = '%{password}' WHERE userid = '%{user}'"
+    srv = start_aerie(aerie_bin, ca_dir, "rehash", rehash_sections(postgres, update), tmp)
+    try:
+        assert imap_login(srv, "dora", REHASH_PEOPLE["dora"]) == ("OK", ""), srv.log()[-3000:]
+        new = stored(postgres, "dora")
+        assert new.startswith("{ARGON2ID}$argon2id$"), new
+        assert doveadm_verifies(new, REHASH_PEOPLE["dora"]) and not doveadm_verifies(new, "wrong")
+        assert imap_login(srv, "dora", REHASH_PEOPLE["dora"]) == ("OK", "")
+        assert pop3_login(srv, "dora", REHASH_PEOPLE["dora"]) == ("OK", "")
+        assert stored(postgres, "dora") == new  # already strong: not rewritten again
+        assert srv.log().count("password rehashed from SHA512-CRYPT to ARGON2ID") == 1, srv.log()[-3000:]
+        # A wrong password rehashes nothing (and leaves emil's hash in the auth cache).
+        assert imap_login(srv, "emil", "wrong")[0] == "NO"
+        assert stored(postgres, "emil") == before["emil"]
+        # The admin sets a new hash meanwhile; emil's login verifies against the cached old one, and the
+        # rehash must not overwrite the admin's row with a hash of the old password.
+        changed = helpers.sha512_crypt(REHASH_PEOPLE["emil"])
+        postgres.psql(f"UPDATE rehash_users SET password = '{changed}' WHERE userid = 'emil'")
+        assert imap_login(srv, "emil", REHASH_PEOPLE["emil"]) == ("OK", ""), srv.log()[-3000:]
+        assert stored(postgres, "emil") == changed
+        assert "rehash skipped: the entry changed meanwhile" in srv.log()
+        assert stored(postgres, "fay") == before["fay"]
+        # The rehashed row holds no secret in the log; the listing joins username and domain.
+        assert REHASH_PEOPLE["dora"] not in srv.log() and new not in srv.log()
+        r = adm(srv, "user", "*@example.com")
+        assert r.returncode == 0 and sorted(r.stdout.split()) == sorted(f"{n}@example.com" for n in REHASH_PEOPLE)
+    finally:
+        assert srv.stop_if_running() == 0, srv.log()[-2000:]
+
+
+def test_update_query_changing_other_rows_is_rolled_back(aerie_bin, ca_dir, postgres, tmp_path_factory):
+    """An update_query whose WHERE misses the user would overwrite every password: Aerie rolls it back, logs the
+    failure once, and the login itself still succeeds."""
+    from test_ldap import start_aerie
+    make_rehash_table(postgres)
+    before = {name: stored(postgres, name) for name in REHASH_PEOPLE}
+    tmp = tmp_path_factory.mktemp("sql-rehash-bad")
+    helpers.make_readable_by_all(tmp)
+    update = "UPDATE rehash_users SET password = '%{password}' WHERE domain = 'example.com'"
+    srv = start_aerie(aerie_bin, ca_dir, "rehash-bad", rehash_sections(postgres, update), tmp)
+    try:
+        for _ in range(2):
+            assert imap_login(srv, "fay", REHASH_PEOPLE["fay"]) == ("OK", ""), srv.log()[-3000:]
+        assert {name: stored(postgres, name) for name in REHASH_PEOPLE} == before
+        assert srv.log().count("password rehash failed: update_query changed 3 rows") == 1, srv.log()[-3000:]
+    finally:
+        assert srv.stop_if_running() == 0, srv.log()[-2000:]
+
+
+def test_a_locked_row_does_not_hold_up_the_login(aerie_bin, ca_dir, postgres, tmp_path_factory):
+    """Another transaction holds fay's row locked (FOR UPDATE): her login that earns a rehash answers within
+    the connect timeout's bounds instead of waiting for the lock (held until the test commits); the row is left to
+    the lock holder. Once the lock is gone, the next login rehashes."""
+    from test_ldap import start_aerie
+    make_rehash_table(postgres)
+    tmp = tmp_path_factory.mktemp("sql-rehash-locked")
+    helpers.make_readable_by_all(tmp)
+    update = "UPDATE rehash_users SET password = '%{password}' WHERE userid = '%{user}'"
+    srv = start_aerie(aerie_bin, ca_dir, "rehash-locked", rehash_sections(postgres, update), tmp)
+    # psql reads the script from stdin: the transaction stays open (the row locked) until COMMIT is sent.
+    locker = subprocess.Popen(
+        ["runuser", "-u", "postgres", "--", pg_bin("psql"), "-h", str(postgres.socket_dir), "-p", str(postgres.port),
+         "-d", "mail", "-qAt"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    try:
+        locker.stdin.write("BEGIN;\nSELECT 1 FROM rehash_users WHERE userid = 'fay' FOR UPDATE;\n")
+        locker.stdin.flush()
+        deadline = time.monotonic() + 30
+        while postgres.psql("SELECT count(*) FROM pg_stat_activity WHERE state = 'idle in transaction' "
+                            "AND query LIKE '%FOR UPDATE%'").strip() != "1":
+            assert time.monotonic() < deadline, "the locking transaction did not start"
+            time.sleep(0.1)
+        started = time.monotonic()
+        assert imap_login(srv, "fay", REHASH_PEOPLE["fay"], timeout=90) == ("OK", ""), srv.log()[-3000:]
+        assert time.monotonic() - started < 30, "the login waited for the row lock"
+        assert stored(postgres, "fay").startswith("{SHA512-CRYPT}")
+        locker.stdin.write("COMMIT;\n")
+        locker.stdin.close()
+        locker.wait(timeout=30)
+        assert imap_login(srv, "fay", REHASH_PEOPLE["fay"]) == ("OK", ""), srv.log()[-3000:]
+        assert stored(postgres, "fay").startswith("{ARGON2ID}")
+    finally:
+        locker.kill()
+        assert srv.stop_if_running() == 0, srv.log()[-2000:]
+
+
+def test_readme_sql_example_works(aerie_bin, ca_dir, postgres, tmp_path_factory):
+    """The README's SQL example as written (connection parameters pointed at the test cluster) passes `aerie conf
+    check`, logs user@domain in, and lists the users as username@domain through its iterate_query."""
+    from test_ldap import start_aerie
+    block = (helpers.REPO / "README.md").read_text().split("### Users in PostgreSQL", 1)[1].split("```", 2)[1]
+    replace = {"pgsql db.example.com {": "pgsql 127.0.0.1 {", "user = dovecot": f"user = {DB_USER}",
+               "password = secret": f"password = {DB_PASSWORD}", "sslmode = verify-full": "sslmode = disable",
+               "sslrootcert = /etc/ssl/db-ca.pem": f"port = {postgres.port}"}
+    for old, new in replace.items():
+        assert old in block, old
+        block = block.replace(old, new)
+    assert "update_query = " in block and "iterate_query = " in block
+    tmp = tmp_path_factory.mktemp("sql-readme")
+    helpers.make_readable_by_all(tmp)
+    srv = start_aerie(aerie_bin, ca_dir, "readme", block, tmp)
+    try:
+        r = helpers.run([aerie_bin, "conf", "check", "-c", str(srv.config)], timeout=60)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert imap_login(srv, "alice@example.com", PEOPLE["alice"]) == ("OK", ""), srv.log()[-3000:]
+        assert imap_login(srv, "alice@example.com", "wrong")[0] == "NO"
+        r = adm(srv, "user", "-A")
+        assert r.returncode == 0 and sorted(r.stdout.split()) == sorted(f"{n}@example.com" for n in PEOPLE), r.stdout
+    finally:
+        assert srv.stop_if_running() == 0, srv.log()[-2000:]
 
 
 def test_database_stopped_mid_run_then_back(server, postgres):

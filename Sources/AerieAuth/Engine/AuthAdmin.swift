@@ -1,8 +1,11 @@
 /// `aerie adm auth test|lookup|cache flush` and `aerie adm user`, answered by the auth process (doveadm's
 /// `auth test`, `auth lookup`, `auth cache flush`, `user`). Never prints a password or a hash.
 extension AuthService {
-    /// Runs an admin command; the synchronous ones (`penalty`, `ban`) go to `admin(_:)`.
-    public func administer(_ arguments: [String]) async -> (Bool, String) {
+    /// Runs an admin command; the synchronous ones (`penalty`, `ban`) go to `admin(_:)`. A user listing
+    /// (`user -A`, `user MASK`) streams its names to `part` when given (false from it stops the listing).
+    public func administer(
+        _ arguments: [String], part: (@Sendable (String) async -> Bool)? = nil
+    ) async -> (Bool, String) {
         let words = arguments.first == "-p" && arguments.count > 2 ? Array(arguments.dropFirst(2)) : arguments
         let service = words.count == arguments.count ? "imap" : arguments[1]
         switch (words.first, words.dropFirst().first) {
@@ -12,6 +15,8 @@ extension AuthService {
             return await passdbLookup(user: words[2], service: service)
         case ("auth", "cache") where words.count >= 3 && words[2] == "flush":
             return flushCache(users: Array(words.dropFirst(3)))
+        case ("user", _) where words.count == 2 && Self.isUserMask(words[1]):
+            return await listUsers(mask: words[1], part: part)
         case ("user", _) where words.count == 2:
             return Self.describe(words[1], await lookup(words[1], service: service == "imap" ? "lookup" : service))
         case ("totp", _), ("app-password", _):
@@ -19,7 +24,7 @@ extension AuthService {
         case ("auth", _), ("user", _):
             return (
                 false,
-                "usage: auth test USER PASSWORD | auth lookup USER | auth cache flush [USER…] | user USER "
+                "usage: auth test USER PASSWORD | auth lookup USER | auth cache flush [USER…] | user USER|-A|MASK "
                     + "(each after -p PROTOCOL to choose the protocol's passdbs)"
             )
         default:

@@ -6,6 +6,10 @@ import Synchronization
     internal import Darwin
 #endif
 
+struct PasswdFileListingError: Error {
+    let message: String
+}
+
 /// Parsed passwd-files by path, re-read when size or mtime changes (checked at most once per second per file).
 /// Blocking file I/O: call from `PasswordHashingPool`, never from an event loop.
 final class PasswdFileCache: Sendable {
@@ -84,6 +88,14 @@ final class PasswdFileCache: Sendable {
                 checkedAt: instant)
         }
         return parsed.entries[user].map(Lookup.found) ?? .notFound
+    }
+
+    /// Every user name of the file at `path`, sorted; `.failure` when it cannot be read.
+    func userNames(path: String) -> Result<[String], PasswdFileListingError> {
+        if case .failure(let message) = lookup(user: "", path: path, missingIsUnknown: false) {
+            return .failure(PasswdFileListingError(message: message))
+        }
+        return .success((files.withLock { $0[path]?.entries.keys.map { $0 } } ?? []).sorted())
     }
 
     /// A stored password of the file (the smallest user name's with one), as a template for a dummy hash.
