@@ -81,6 +81,8 @@ def test_allowed_certificate_runs_commands(aerie_bin, admin_server, admin_pki, u
     # Commands the auth process answers go through the server.
     r = adm(aerie_bin, admin_server, ops1, "user", "sha512")
     assert r.returncode == 0 and "userdb: sha512" in r.stdout, r
+    r = adm(aerie_bin, admin_server, ops1, "user", "-A")  # a listing comes in parts; passed on whole
+    assert r.returncode == 0 and "sha512" in r.stdout.split(), r
     r = adm(aerie_bin, admin_server, ops1, "auth", "test", "sha512", users["sha512"].password)
     assert r.returncode == 0 and "auth succeeded" in r.stdout, r
     log = admin_server.log()
