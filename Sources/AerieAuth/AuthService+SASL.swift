@@ -65,6 +65,10 @@ extension AuthService: SASLStepAuthenticator {
                     stored: found.stored, defaultScheme: found.defaultScheme, hash: hash,
                     allowWeakSchemes: configuration.allowWeakSchemes)
                 {
+                case .success(_) where configuration.mainPasswordAloneRefused.contains(request.service):
+                    doomed =
+                        "\(mechanism.rawValue) proves the main password alone, which auth_main_password_alone = no "
+                        + "refuses for \(request.service)"
                 case .success(_) where [name, found.user, state.user].contains(where: requiresTOTP):
                     doomed =
                         "\(mechanism.rawValue) cannot carry a TOTP code: use PLAIN with the code, or an app password"

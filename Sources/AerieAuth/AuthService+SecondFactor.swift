@@ -42,10 +42,13 @@ extension AuthService {
         _ db: ConfiguredPassDB, _ state: inout ChainState, _ lookup: AuthLookupRequest, _ request: AuthRequest,
         password: String
     ) async -> PassDBStep {
+        let name = lookup.user, driver = db.spec.driver
         guard let store = secondFactorStore.store(configuration.secondFactorDirectory) else {
+            if configuration.mainPasswordAloneRefused.contains(request.service) {
+                return await mainPasswordAloneRefused(driver, name, request, password: password)
+            }
             return await cachedVerify(db, lookup, request, password: password)
         }
-        let name = lookup.user, driver = db.spec.driver
         let service = request.service, remoteIP = request.remoteIP
         let now = Int64(time(nil))
         let checked = await pool.run { () -> FactorCheck in
@@ -79,6 +82,8 @@ extension AuthService {
                     "\(prefix(driver, name, request)): app password '\(AuthLogFormat.sanitize(app))' used")
             }
             return .result(found)
+        case .mainPassword(nil)? where configuration.mainPasswordAloneRefused.contains(service):
+            return await mainPasswordAloneRefused(driver, name, request, password: password)
         case .mainPassword(nil)?:
             return await cachedVerify(db, lookup, request, password: password)
         case .mainPassword(let totp?)?:
@@ -114,6 +119,19 @@ extension AuthService {
                 return .result(.internalFailure)
             }
         }
+    }
+
+    /// `auth_main_password_alone = no` for this protocol and a user without TOTP: as slow as a real check, logged
+    /// with the reason, and to the client the same failure as a wrong password.
+    private func mainPasswordAloneRefused(
+        _ driver: String, _ name: String, _ request: AuthRequest, password: String
+    ) async -> PassDBStep {
+        await spendDummyVerification(password)
+        fail(
+            driver, name, request,
+            "the main password alone is refused for \(request.service) (auth_main_password_alone = no): "
+                + "use an app password or a second factor")
+        return .result(.passwordMismatch)
     }
 
     /// `PASSWORD<separator>CODE` split at the last separator (the password may contain it too).

@@ -29,6 +29,9 @@ public struct AuthServiceConfiguration: Sendable {
     public var oauth2: OAuth2Settings?
     /// What separates the password from the TOTP code (`PASSWORD:123456`).
     public var totpSeparator = ":"
+    /// Services (`protocol X { auth_main_password_alone = no }`) where the main password alone never logs in:
+    /// users without TOTP need an app password (or a token, a certificate) there.
+    public var mainPasswordAloneRefused: Set<String> = []
     /// `auth_rehash_scheme`: passwd-file hashes weaker than this are rehashed after a successful login; nil = off.
     public var rehashTarget: RehashTarget?
     /// `auth_username_chars`: characters a login name may hold; empty allows all.

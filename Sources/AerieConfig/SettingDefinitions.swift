@@ -40,6 +40,7 @@ enum Registry {
         SettingDef("auth_ban_window", .duration, "10 mins"), SettingDef("auth_ban_time", .duration, "1 hour"),
         // Aerie's own: what separates the password from a TOTP code (issue 13).
         SettingDef("auth_totp_separator", .string, ":"),
+        SettingDef("auth_main_password_alone", .enumeration(["unless_totp", "no"]), "unless_totp"),
         // Aerie's own: rehash weaker stored passwords after a successful login ("SCHEME [rounds=N]"; "" = off).
         SettingDef("auth_rehash_scheme", .string, ""),
         // Aerie's own: pre-login limits (issue 14), kept by the serving process.

@@ -52,7 +52,7 @@ public enum Support {
             "auth_penalty_ipv6_prefix", "auth_ban_failures", "auth_ban_distinct_users", "auth_ban_window",
             "auth_ban_time", "auth_cache_size", "auth_cache_ttl", "auth_cache_negative_ttl", "auth_username_chars",
             "auth_default_domain", "auth_master_user_separator", "auth_username_translation",
-            "imap_search_time_limit", "auth_totp_separator", "state_dir", "auth_rehash_scheme",
+            "imap_search_time_limit", "auth_totp_separator", "auth_main_password_alone", "state_dir", "auth_rehash_scheme",
             "login_max_unauthenticated_per_ip", "login_max_connection_rate_per_ip",
             "login_tls_handshake_timeout", "login_ip_limits_exempt_networks",
             "ldap_uris", "ldap_auth_dn", "ldap_auth_dn_password", "ldap_base", "ldap_starttls", "ldap_scope",
@@ -259,9 +259,11 @@ public enum Support {
     /// enforced setting there would apply to every protocol or none, and is refused. (`mail_plugins` entries are
     /// checked one by one.)
     public static let perProtocol: [String: Set<String>] = [
-        "imap": ["login_greeting", "auth_allow_cleartext", "auth_failure_delay", "imap_max_line_length",
+        "imap": ["login_greeting", "auth_allow_cleartext", "auth_failure_delay", "auth_main_password_alone",
+                 "imap_max_line_length",
                  "imap_unauthenticate", "quota_mail_size", "listen", "mail_plugins"],
-        "pop3": ["login_greeting", "auth_allow_cleartext", "auth_failure_delay", "pop3_uidl_format", "listen",
+        "pop3": ["login_greeting", "auth_allow_cleartext", "auth_failure_delay", "auth_main_password_alone",
+                 "pop3_uidl_format", "listen",
                  "mail_plugins"],
         "lmtp": ["hostname", "recipient_delimiter", "lmtp_save_to_detail_mailbox", "lmtp_add_received_header",
                  "lmtp_user_concurrency_limit", "quota_mail_size", "listen", "login_trusted_networks", "mail_plugins"],

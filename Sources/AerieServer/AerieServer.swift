@@ -276,6 +276,9 @@ public final class AerieServer: Sendable {
         for service in ["imap", "pop3"] {
             let delay = settings.forProtocol(service).authFailureDelay
             if delay != settings.authFailureDelay { configuration.failureDelays[service] = delay }
+            if settings.forProtocol(service).string(forKey: "auth_main_password_alone") == "no" {
+                configuration.mainPasswordAloneRefused.insert(service)
+            }
         }
         if !settings.stateDir.isEmpty { configuration.secondFactorDirectory = settings.stateDir + "/auth" }
         configuration.totpSeparator = settings.string(forKey: "auth_totp_separator") ?? ":"

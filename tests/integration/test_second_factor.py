@@ -197,3 +197,35 @@ def test_separator_must_end_the_password(aerie_bin, tfa_server):
         conf.write_text(text + f"\nauth_totp_separator = {value}\n")
         r = subprocess.run([aerie_bin, "conf", "check", "-c", str(conf)], capture_output=True, text=True)
         assert (r.returncode == 0) == ok, (value, r)
+
+
+def test_main_password_alone_refused_per_protocol(aerie_bin, ca_dir, vmail):
+    """`protocol pop3 { auth_main_password_alone = no }`: a user without TOTP logs in to IMAP with the password, not
+    to POP3 (there only an app password scoped to pop3 does); the log says why, the client sees a plain failure."""
+    directory = helpers.private_dir("pwalone")
+    users = helpers.make_mail_users(["solo"], password=PW)
+    server = helpers.make_mail_server(
+        aerie_bin, directory / "srv", ca_dir, users,
+        extra=f"state_dir = {directory}/state\nprotocol pop3 {{\n  auth_main_password_alone = no\n}}\n")
+    try:
+        assert login(server, "solo", PW), "IMAP keeps the default: the password alone is enough without TOTP"
+
+        def pop3(password: str) -> bool:
+            p = poplib.POP3_SSL("127.0.0.1", server.pop3s_port, context=helpers.client_context(server.tls.ca),
+                                timeout=helpers.READ_TIMEOUT)
+            try:
+                p.user("solo")
+                p.pass_(password)
+                p.quit()
+                return True
+            except poplib.error_proto:
+                return False
+
+        assert not pop3(PW), "POP3 refuses the main password alone"
+        app = adm(aerie_bin, server, "app-password", "add", "solo", "mailer", "--protocols", "pop3").stdout.strip()
+        assert pop3(app)
+        assert "the main password alone is refused for pop3 (auth_main_password_alone = no)" in server.log()
+        assert PW not in server.log() and app not in server.log()
+    finally:
+        assert server.stop_if_running() == 0
+        helpers.remove_private_dir(directory)
