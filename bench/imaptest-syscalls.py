@@ -6,8 +6,8 @@
 
 Starts Aerie (AERIE_BIN, default .build/debug/aerie) as the imaptest harness does, runs imaptest with a fixed seed and
 reports per command (imaptest's "Totals" summed over the command columns) and per login: the serving process's
-context switches (every thread, voluntary + involuntary: each hop between the event loop and the mail pool costs
-some) and CPU seconds; with --strace, the serving process's system calls by name (strace -f -c, which slows the server,
+voluntary context switches (every thread: each hop between the event loop and the mail pool costs some) and CPU
+seconds; with --strace, the serving process's system calls by name (strace -f -c, which slows the server,
 so run it apart from the CPU figures)."""
 
 from __future__ import annotations
@@ -47,7 +47,8 @@ def process_counters(pid: int) -> tuple[int, float]:
             status = Path(f"/proc/{pid}/task/{task}/status").read_text()
         except OSError:
             continue
-        switches += sum(int(n) for n in re.findall(r"ctxt_switches:\s+(\d+)", status))
+        # Voluntary only: involuntary switches depend on what else the machine runs.
+        switches += sum(int(n) for n in re.findall(r"^voluntary_ctxt_switches:\s+(\d+)", status, re.M))
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return switches, (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
@@ -98,7 +99,7 @@ def main() -> int:
         commands, logins = totals(out)
         per = max(commands, 1)
         print(f"commands {commands}  logins {logins}  commands/login {commands / max(logins, 1):.1f}  errors {errors}")
-        print(f"context switches/command {(switches_after - switches_before) / per:.2f}  "
+        print(f"voluntary context switches/command {(switches_after - switches_before) / per:.2f}  "
               f"CPU ms/command {(cpu_after - cpu_before) * 1000 / per:.3f}" + ("  (under strace)" if strace else ""))
         if errors:
             print("\n".join(line for line in out.splitlines() if line.startswith(("Error", "Panic")))[:2000])
