@@ -383,10 +383,15 @@ class SessionConnectionHandler: ChannelInboundHandler {
             // The last chunk goes out from the loop with the completion: one hop back instead of two.
             return (output.bytesWritten, output.takePending())
         }.assumeIsolated().whenComplete { result in
-            guard case .success(let (written, last)) = result else { return }
-            self.bytesOut += written + last.readableBytes
+            let last: ByteBuffer?
+            if case .success(let (written, buffer)) = result {
+                self.bytesOut += written + buffer.readableBytes
+                last = buffer
+            } else {
+                last = nil
+            }
             guard context.channel.isActive else { return }
-            if last.readableBytes > 0 { self.lastWrite = context.writeAndFlush(self.wrapOutboundOut(last)) }
+            if let last, last.readableBytes > 0 { self.lastWrite = context.writeAndFlush(self.wrapOutboundOut(last)) }
             finished(context)
             self.resume(context: context)
         }
@@ -497,8 +502,9 @@ class SessionConnectionHandler: ChannelInboundHandler {
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         timeout = context.eventLoop.scheduleTask(deadline: .uptimeNanoseconds(UInt64(max(0, at)))) {
             let (handler, context) = loopBound.value
-            handler.timeout = nil
-            switch handler.inactivity.fired(now: Int64(NIODeadline.now().uptimeNanoseconds), armedFor: at) {
+            let check = handler.inactivity.fired(now: Int64(NIODeadline.now().uptimeNanoseconds), armedFor: at)
+            if check != .stale { handler.timeout = nil }  // this task has run; a stale one is not `timeout`
+            switch check {
             case .expired:
                 handler.forceGoodbye("Disconnected for inactivity.", reason: "Inactivity", context: context)
             case .recheck:
