@@ -450,8 +450,10 @@ extension AerieServer {
 enum SessionID {
     /// Dovecot's session IDs are 12 base64 characters of randomness; ours look the same in logs.
     static func make() -> String {
+        // Two 64-bit draws (a getrandom call each) instead of one per byte: this runs for every connection.
         var generator = SystemRandomNumberGenerator()
-        let bytes = (0..<9).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        let words = [generator.next(), generator.next()]
+        let bytes = words.withUnsafeBytes { Array($0.prefix(9)) }
         return SASLBase64.encode(bytes)
     }
 }

@@ -55,10 +55,13 @@ final class FairMailPool: @unchecked Sendable {
     /// Queues `work` as `user`'s; it runs even while the pool stops (already accepted work is finished).
     func submit(user: String, _ work: @escaping @Sendable () -> Void) {
         condition.lock()
-        defer { condition.unlock() }
         if queues[user, default: []].isEmpty { turns.append(user) }
         queues[user, default: []].append(Job(key: user, work: work))
-        wakeOrStartThread()
+        let wakeIdle = wakeOrStartThread(signalIdle: false)
+        condition.unlock()
+        // Signalled after unlocking: a thread woken while we still held the lock would only block on it again
+        // (one more futex call and context switch per job). It re-checks for work in its loop, so nothing is lost.
+        if wakeIdle { condition.signal() }
     }
 
     /// Runs `body` (a wait for a client to take our output) in a job of `user`'s without holding a permit or a
@@ -108,13 +111,17 @@ final class FairMailPool: @unchecked Sendable {
 
     // MARK: - Private (called with `condition` locked)
 
-    private func wakeOrStartThread() {
+    /// With `signalIdle: false` an idle thread is not signalled here: true is returned for the caller to signal it
+    /// once it has unlocked.
+    @discardableResult
+    private func wakeOrStartThread(signalIdle: Bool = true) -> Bool {
         if returningFromBlock > 0 && freePermits > 0 {
             condition.broadcast()
-            return
+            return false
         }
-        guard freePermits > 0, hasRunnableJob else { return }
+        guard freePermits > 0, hasRunnableJob else { return false }
         if idleThreads > 0 {
+            if !signalIdle { return true }
             condition.signal()
         } else if threads < maxThreads {
             threads += 1
@@ -123,6 +130,7 @@ final class FairMailPool: @unchecked Sendable {
             thread.stackSize = 1 << 20
             thread.start()
         }
+        return false
     }
 
     private func finishedWork(of user: String) {

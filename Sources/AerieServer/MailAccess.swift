@@ -102,6 +102,8 @@ final class ChannelOutput: IMAPOutput, @unchecked Sendable {
     private var pending: ByteBuffer
     private(set) var bytesWritten = 0
     private static let chunkSize = 64 * 1024
+    /// Most answers are a line or two: the buffer grows towards a chunk only for those that are not.
+    private static let initialCapacity = 1024
 
     /// A client that takes none of a 64 KiB chunk for this long is disconnected, which frees the writing thread.
     static let stallLimit = TimeAmount.minutes(5)
@@ -109,7 +111,7 @@ final class ChannelOutput: IMAPOutput, @unchecked Sendable {
     init(channel: any Channel, pool: (FairMailPool, user: String)? = nil) {
         self.channel = channel
         self.pool = pool
-        pending = channel.allocator.buffer(capacity: Self.chunkSize)
+        pending = channel.allocator.buffer(capacity: Self.initialCapacity)
     }
 
     func send(_ response: IMAPResponse) { sendRaw(response.bytes) }
@@ -119,12 +121,19 @@ final class ChannelOutput: IMAPOutput, @unchecked Sendable {
         if pending.readableBytes >= Self.chunkSize { flush(wait: true) }
     }
 
+    /// What is buffered and not yet handed to the channel, for the caller to write (from the event loop).
+    func takePending() -> ByteBuffer {
+        let buffer = pending
+        pending = channel.allocator.buffer(capacity: 0)
+        return buffer
+    }
+
     /// Hands what is buffered to the channel; with `wait`, blocks this pool thread until it is written.
     func flush(wait: Bool = false) {
         guard pending.readableBytes > 0 else { return }
         let buffer = pending
         bytesWritten += buffer.readableBytes
-        pending = channel.allocator.buffer(capacity: Self.chunkSize)
+        pending = channel.allocator.buffer(capacity: Self.initialCapacity)
         let future = channel.writeAndFlush(buffer)
         guard wait else { return }
         let channel = channel

@@ -102,8 +102,9 @@ extension FS {
             return .failure(.notRegular(st.st_mode))
         }
         // Reads block as for any regular file (O_NONBLOCK only kept the open from waiting on a FIFO).
-        let flags = fcntl(fd, F_GETFL)
-        if flags >= 0 { _ = fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) }
+        // F_SETFL sets only the status flags (O_APPEND, O_NONBLOCK, ...), and none of the others was asked for: one
+        // call, no F_GETFL first.
+        _ = fcntl(fd, F_SETFL, 0)
         return .success(OpenedFile(fd: fd, size: max(0, Int(st.st_size))))
     }
 
@@ -156,8 +157,8 @@ extension FS {
             errno = ELOOP
             return -1
         }
-        let current = fcntl(fd, F_GETFL)
-        if current >= 0 { _ = fcntl(fd, F_SETFL, current & ~O_NONBLOCK) }
+        // Only O_APPEND of the status flags F_SETFL sets may have been asked for: no F_GETFL first.
+        _ = fcntl(fd, F_SETFL, flags & O_APPEND)
         return fd
     }
 

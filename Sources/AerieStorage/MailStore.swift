@@ -202,8 +202,12 @@ public final class MailStore: Sendable {
     private func selectableEngine(_ name: String) throws(StorageError) -> (String, MaildirEngine) {
         let name = try MailboxNames.normalize(name)
         let directory = try paths.directory(name)
-        if name == "INBOX" && !paths.isSelectable(directory) { try Self.makeMaildir(directory, folderMarker: false) }
-        guard paths.isSelectable(directory) else { throw .mailboxNotFound(name) }
+        var selectable = paths.isSelectable(directory)
+        if name == "INBOX" && !selectable {
+            try Self.makeMaildir(directory, folderMarker: false)
+            selectable = paths.isSelectable(directory)
+        }
+        guard selectable else { throw .mailboxNotFound(name) }
         return (name, try engine(for: name))
     }
 

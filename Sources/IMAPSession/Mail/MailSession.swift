@@ -42,6 +42,8 @@ public final class MailSession: @unchecked Sendable {
 
     /// Mailboxes the configuration wants to exist (Dovecot's `mailbox X { auto = create|subscribe }`).
     public func prepareAutoMailboxes() {
+        // Most configurations have none: no listing and no subscriptions read at every login then.
+        guard settings.autoMailboxes.contains(where: { $0.auto != "no" }) else { return }
         let existing = Set(((try? store.list()) ?? []).map(\.name))
         let subscribed = Set((try? store.subscriptions()) ?? [])
         for mailbox in settings.autoMailboxes where mailbox.auto != "no" {
