@@ -53,6 +53,7 @@ public enum Support {
             "auth_ban_time", "auth_cache_size", "auth_cache_ttl", "auth_cache_negative_ttl", "auth_username_chars",
             "auth_default_domain", "auth_master_user_separator", "auth_username_translation",
             "imap_search_time_limit", "auth_totp_separator", "state_dir", "auth_rehash_scheme",
+            "login_process", "default_login_user",
             "login_max_unauthenticated_per_ip", "login_max_connection_rate_per_ip",
             "login_tls_handshake_timeout", "login_ip_limits_exempt_networks",
             "ldap_uris", "ldap_auth_dn", "ldap_auth_dn_password", "ldap_base", "ldap_starttls", "ldap_scope",
@@ -102,8 +103,6 @@ public enum Support {
                                         "imap_logout_format", "pop3_logout_format"]),
         (.notImplemented("the auth process runs as default_internal_user and its primary group"),
          ["default_internal_group"]),
-        (.notImplemented("pre-login runs in Aerie's main process as the mail user; there is no separate login user"),
-         ["default_login_user"]),
         (.notImplemented("the imap-login service's client_limit bounds pre-login connections"),
          ["default_client_limit"]),
         (.notImplemented(notYet), [

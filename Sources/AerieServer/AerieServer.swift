@@ -46,14 +46,18 @@ public final class AerieServer: Sendable {
     private let socketOwner: ServiceAccount?
     /// Requests to the auth process; nil: authentication runs in this process (tests, tools).
     private let authClient: AuthProcessClient?
+    /// In the login process: the mail service's hand-off socket.
+    private let handoff: LoginHandoffSender?
 
     /// `checked`: the result of `Preflight.check` on this configuration, when the caller already ran it.
     /// `authSocketPath`: the auth process's socket (`AuthProcess`); nil authenticates in this process.
     public init(
         config: LoadedConfig, log: any LogSink, keeper: KeyKeeper? = nil, checked: Preflight? = nil,
-        authSocketPath: String? = nil
+        authSocketPath: String? = nil, handoff: LoginHandoffSender? = nil,
+        authConnector: (@Sendable () -> Int32)? = nil, mailProcessID: Int32? = nil
     ) throws {
         self.log = log
+        self.handoff = handoff
         self.keeper = keeper
         keeper?.whenGone { [log] in
             log.error("tls", "TLS key keeper is gone: new TLS handshakes fail until aerie serve is restarted")
@@ -68,10 +72,16 @@ public final class AerieServer: Sendable {
             user: settings.mailUID.isEmpty ? settings.defaultInternalUser : settings.mailUID, group: settings.mailGID)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         self.group = group
-        self.authClient = authSocketPath.map { AuthProcessClient(socketPath: $0, group: group, log: log) }
-        let environment = try Self.makeEnvironment(
+        if let authConnector {
+            self.authClient = AuthProcessClient(socketPath: "", group: group, log: log, connector: authConnector)
+        } else {
+            self.authClient = authSocketPath.map { AuthProcessClient(socketPath: $0, group: group, log: log) }
+        }
+        var environment = try Self.makeEnvironment(
             base: config.settings, checked: checked, log: log, pool: pool, mailPools: (mailPool, mailWritePool),
             registry: registry, loginSwitch: loginSwitch, preLogin: preLogin, authClient: authClient)
+        environment.handoff = handoff
+        if let mailProcessID { environment.mailProcessID = mailProcessID }
         self.state = Mutex(environment)
     }
 
@@ -287,17 +297,10 @@ public final class AerieServer: Sendable {
     // MARK: - Running
 
     /// Binds every listener. Call before dropping privileges, so ports below 1024 work.
-    public func bind() async throws {
-        for plan in listeners {
-            let bootstrap = ServerBootstrap(group: group)
-                .serverChannelOption(.backlog, value: 256)
-                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-                .childChannelOption(.autoRead, value: false)
-                .childChannelInitializer { [self] channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try self.initialize(channel: channel, plan: plan)
-                    }
-                }
+    /// `except`: the listeners the login process serves (their sockets are bound by `LoginProcess`).
+    public func bind(except: [ListenerPlan] = []) async throws {
+        for plan in listeners where !except.contains(plan) {
+            let bootstrap = self.bootstrap(for: plan)
             do {
                 let channel: any Channel
                 if let socket = plan.unixSocket {
@@ -313,6 +316,55 @@ public final class AerieServer: Sendable {
             }
         }
         startHousekeeping()
+    }
+
+    private func bootstrap(for plan: ListenerPlan) -> ServerBootstrap {
+        ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.autoRead, value: false)
+            .childChannelInitializer { [self] channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try self.initialize(channel: channel, plan: plan)
+                }
+            }
+    }
+
+    /// The login process: serves listening sockets its parent bound (issue 11).
+    public func adopt(listeners adopted: [(ListenerPlan, Int32)]) async throws {
+        for (plan, fd) in adopted {
+            let channel = try await bootstrap(for: plan).withBoundSocket(fd).get()
+            channels.withLock { $0.append(channel) }
+            log.info("imap-login", "Listening for \(plan.kind.rawValue.uppercased()) on \(plan.description)")
+        }
+        startHousekeeping()
+    }
+
+    /// The mail service: a connection the login process authenticated, with its state (`LoginHandoff`).
+    public func resume(handoffBytes: [UInt8], fd: Int32) {
+        guard let header = try? LoginHandoff.decode(handoffBytes), header.service == "imap" || header.service == "pop3"
+        else {
+            log.error("master", "Malformed hand-off from the login process: connection dropped")
+            close(fd)
+            return
+        }
+        let environment = state.withLock { $0 }
+        ClientBootstrap(group: group)
+            .channelOption(.autoRead, value: false)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let handler: any ChannelHandler =
+                        header.service == "imap"
+                        ? IMAPConnectionHandler(environment: environment, handoff: header)
+                        : POP3ConnectionHandler(environment: environment, handoff: header)
+                    try channel.pipeline.syncOperations.addHandler(handler)
+                }
+            }
+            .withConnectedSocket(fd)
+            .whenFailure { [log] error in
+                close(fd)
+                log.error("master", "Cannot resume a handed-over session: \(error)")
+            }
     }
 
     /// Every few seconds: forget quiet per-IP rate buckets, and after a burst of connections hand the freed heap
@@ -402,7 +454,10 @@ public final class AerieServer: Sendable {
             base: config.settings, checked: checked, log: log, pool: pool, mailPools: (mailPool, mailWritePool),
             registry: registry, loginSwitch: loginSwitch, preLogin: preLogin, previousUserIP: previousUserIP,
             previousLMTPConcurrency: previousLMTP, authClient: authClient)
-        state.withLock { $0 = environment }
+        var updated = environment
+        updated.handoff = handoff
+        updated.mailProcessID = state.withLock { $0.mailProcessID }
+        state.withLock { $0 = updated }
         log.info("master", "Configuration and certificates reloaded")
     }
 

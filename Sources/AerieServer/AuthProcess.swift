@@ -414,10 +414,17 @@ public final class AuthProcessClient: SASLStepAuthenticator {
     /// A request unanswered this long gets a temporary failure (the worker is wedged, not merely slow).
     static let requestTimeout: TimeAmount = .seconds(60)
 
-    init(socketPath: String, group: any EventLoopGroup, log: any LogSink) {
+    /// The login process cannot open the auth socket (chroot, another uid): serve connects for it and passes the
+    /// connected descriptor (`LoginProcess`). Returns -1 when the auth process cannot be reached.
+    private let connector: (@Sendable () -> Int32)?
+
+    init(
+        socketPath: String, group: any EventLoopGroup, log: any LogSink, connector: (@Sendable () -> Int32)? = nil
+    ) {
         self.path = socketPath
         self.group = group
         self.log = log
+        self.connector = connector
     }
 
     public func authenticate(_ request: AuthRequest) async -> AuthResult {
@@ -539,13 +546,23 @@ public final class AuthProcessClient: SASLStepAuthenticator {
             return (promise.futureResult, promise)
         }
         if let promise {
-            ClientBootstrap(group: promise.futureResult.eventLoop)
+            let bootstrap = ClientBootstrap(group: promise.futureResult.eventLoop)
                 .channelInitializer { [self] channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandler(AuthWireClientHandler(client: self))
                     }
                 }
-                .connect(unixDomainSocketPath: path)
+            let connected: EventLoopFuture<any Channel>
+            if let connector {
+                let fd = connector()
+                connected =
+                    fd >= 0
+                    ? bootstrap.withConnectedSocket(fd)
+                    : promise.futureResult.eventLoop.makeFailedFuture(ServerStartError("serve did not connect"))
+            } else {
+                connected = bootstrap.connect(unixDomainSocketPath: path)
+            }
+            connected
                 .whenComplete { [self] result in
                     state.withLock { state in
                         state.connecting = nil

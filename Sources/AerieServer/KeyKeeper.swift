@@ -36,6 +36,12 @@ public final class KeyKeeper: Sendable {
     /// Starts `aerie tls-keeper CERT KEY` with one end of a socketpair as its fd 3 (files) and another as fd 4
     /// (signing).
     public static func spawn(certificatePath: String, keyPath: String) throws -> KeyKeeper {
+        let (files, signing) = try spawnDescriptors(certificatePath: certificatePath, keyPath: keyPath)
+        return KeyKeeper(socket: files, signingSocket: signing, certificatePath: certificatePath, keyPath: keyPath)
+    }
+
+    /// A key keeper of its own for the login process (issue 11): serve's ends of its two sockets, to pass on.
+    static func spawnDescriptors(certificatePath: String, keyPath: String) throws -> (files: Int32, signing: Int32) {
         var fds: [Int32] = [0, 0]
         var signing: [Int32] = [0, 0]
         // One packet per request and reply: a keeper worker that dies mid-reply leaves no half message behind, and
@@ -58,8 +64,12 @@ public final class KeyKeeper: Sendable {
         // A reload waits for the keeper's answer at most this long (a worker killed mid-request never answers).
         var timeout = timeval(tv_sec: 10, tv_usec: 0)
         setsockopt(fds[0], SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        return KeyKeeper(
-            socket: fds[0], signingSocket: signing[0], certificatePath: certificatePath, keyPath: keyPath)
+        return (fds[0], signing[0])
+    }
+
+    /// The login process's keeper, on the sockets serve passed it; only the keeper knows the paths.
+    static func adopt(files: Int32, signing: Int32, certificatePath: String, keyPath: String) -> KeyKeeper {
+        KeyKeeper(socket: files, signingSocket: signing, certificatePath: certificatePath, keyPath: keyPath)
     }
 
     /// `action` runs (on a background thread) if the keeper dies.

@@ -33,7 +33,7 @@ enum ConnectionAction {
 ///
 /// Reading is demand-driven (autoRead off): we ask for more bytes only when every buffered command has been
 /// answered, so a client can never make us buffer more than one bounded command, however fast it pipelines.
-class SessionConnectionHandler: ChannelInboundHandler {
+class SessionConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
@@ -385,6 +385,59 @@ class SessionConnectionHandler: ChannelInboundHandler {
 
     /// Writes a response a `.perform` step built on the event loop itself.
     func write(_ bytes: [UInt8], context: ChannelHandlerContext) { perform(.send(bytes), context: context) }
+
+    /// Login process (issue 11): passes the connection to the mail service with `header` and relays its bytes
+    /// from now on. The connection's limits, timers and log lines go with it: nothing else runs here.
+    func handOff(_ header: LoginHandoff, context: ChannelHandlerContext) {
+        timeout?.cancel()
+        handshakeTimeout?.cancel()
+        releaseUnauthenticatedSlot()
+        if let registryID { environment.registry.unregister(registryID) }
+        registryID = nil
+        refusedQuietly = true
+        pending.removeAll()
+        busy = true
+        closing = true
+        context.flush()
+        guard let sender = environment.handoff else { return context.close(promise: nil) }
+        guard let pair = LoginHandoffSender.relayPair() else {
+            environment.log.error("\(serviceName)-login", "Cannot hand the session over: socketpair: \(systemError())")
+            return context.close(promise: nil)
+        }
+        let sent = sender.send(header, fd: pair.1)
+        close(pair.1)
+        guard sent else {
+            close(pair.0)
+            environment.log.error("\(serviceName)-login", "Cannot hand the session over to the mail service")
+            return context.close(promise: nil)
+        }
+        let (clientSide, mailSide) = RelayHandler.pair()
+        do {
+            try context.pipeline.syncOperations.addHandler(clientSide, position: .after(self))
+        } catch {
+            close(pair.0)
+            return context.close(promise: nil)
+        }
+        let channel = context.channel
+        context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+        let relayFD = pair.0
+        let boundMailSide = NIOLoopBound(mailSide, eventLoop: channel.eventLoop)
+        ClientBootstrap(group: channel.eventLoop)
+            .channelInitializer { relay in
+                relay.eventLoop.makeCompletedFuture {
+                    try relay.pipeline.syncOperations.addHandler(boundMailSide.value)
+                }
+            }
+            .withConnectedSocket(relayFD)
+            .whenComplete { result in
+                switch result {
+                case .success: channel.setOption(.autoRead, value: true).whenFailure { _ in channel.close(promise: nil) }
+                case .failure:
+                    close(relayFD)
+                    channel.close(promise: nil)
+                }
+            }
+    }
 
     /// Marks the connection busy while some other asynchronous step (a lookup) runs; call `resume` after.
     func beginWaiting() { busy = true }

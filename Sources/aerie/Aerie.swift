@@ -6,6 +6,10 @@ import ArgumentParser
 import Dispatch
 import Synchronization
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 @main
 struct Aerie: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -13,7 +17,7 @@ struct Aerie: ParsableCommand {
         abstract: "A secure-by-default IMAP server that reads Dovecot's configuration.",
         subcommands: [
             Serve.self, Conf.self, Pw.self, Adm.self, TLSKeeper.self, TLSKeeperWorker.self, AuthSupervisorCommand.self,
-            AuthServiceCommand.self,
+            AuthServiceCommand.self, LoginCommand.self, LoginWorkerCommand.self,
         ]
     )
 }
@@ -111,5 +115,49 @@ func openServiceLog(_ configPath: String?, loaded: LoadedConfig? = nil) throws -
     } catch {
         printError("Fatal: \(error)")
         throw ExitCode(1)
+    }
+}
+
+/// Internal: started by `aerie serve` with the login listeners; restarts `login-worker`. Not for people.
+struct LoginCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "login", shouldDisplay: false)
+
+    @Option(name: .short) var config: String?
+
+    func run() throws {
+        LoginProcess.runSupervisor(configPath: config)
+    }
+}
+
+/// Internal: TLS and pre-login IMAP/POP3 as default_login_user in a chroot (issue 11). Not for people.
+struct LoginWorkerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "login-worker", shouldDisplay: false)
+
+    @Option(name: .short) var config: String?
+    @Option(name: .long) var mailPid: Int32?
+
+    func run() throws {
+        // no_new_privs is per thread and inherited: set it before any thread exists.
+        try Privileges.forbidNewPrivileges()
+        LoginProcess.watchServe()
+        let loaded = try loadOrExit(config)
+        let log = try openServiceLog(config, loaded: loaded)
+        let settings = loaded.settings
+        do {
+            let keeper = LoginProcess.keeper(settings)
+            let checked = try Preflight.check(config: loaded, log: log, keeper: keeper, reload: true)
+            let server = try AerieServer(
+                config: loaded, log: log, keeper: keeper, checked: checked, handoff: LoginProcess.handoffSender,
+                authConnector: LoginProcess.authConnector(), mailProcessID: mailPid)
+            let listeners = LoginProcess.inheritedListeners(checked.listeners)
+            try runBlocking { try await server.adopt(listeners: listeners) }
+            try LoginProcess.confine(settings: settings)
+            log.info("imap-login", "Login process started (pid \(getpid()), uid \(getuid()))")
+        } catch {
+            log.log(.fatal, category: "imap-login", "login process: \(error)")
+            printError("Fatal: login process: \(error)")
+            throw ExitCode(78)
+        }
+        while true { pause() }
     }
 }

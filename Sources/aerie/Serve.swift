@@ -66,10 +66,18 @@ struct Serve: ParsableCommand {
             authProcess.withLock { $0 = auth }
             server = try AerieServer(
                 config: loaded, log: log, keeper: keeper, checked: checked, authSocketPath: auth.socketPath)
+            // Issue 11: TLS and pre-login IMAP/POP3 in the login process, as default_login_user in a chroot.
+            var loginPlans: [ListenerPlan] = []
+            if settings.value(forKey: "login_process") == "yes" {
+                loginPlans = LoginProcess.plans(checked.listeners)
+                try LoginProcess.start(
+                    configPath: configPath, settings: settings, listeners: checked.listeners, server: server,
+                    authSocketPath: auth.socketPath, log: log)
+            }
             // `aerie adm logins|kick|who`: owned by the starting account (root), as the drop comes after. Bound
             // first: clients are greeted as soon as the listeners are, and signals are handled only after both.
             try await server.bindAdminSocket(baseDir: settings.baseDir)
-            try await server.bind()
+            try await server.bind(except: loginPlans)
             try dropPrivileges(settings: settings, log: log)
             writePIDFile(baseDir: settings.baseDir)
         } catch {

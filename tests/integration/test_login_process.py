@@ -1,0 +1,138 @@
+"""Issue 11 (login process and hand-off): with `login_process = yes`, TLS and pre-login IMAP/POP3 run in
+`aerie login-worker` as default_login_user (dovenull), chrooted to an empty root-owned directory, without
+capabilities, under no_new_privs; it holds neither the TLS key nor a password database nor a mailbox. After a
+login it hands the connection (relayed over a socketpair) and the login state to the mail service (serve)."""
+
+from __future__ import annotations
+
+import imaplib
+import os
+import poplib
+import pwd
+import re
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+import helpers
+from helpers import RawIMAP
+from test_auth_process import children, cmdline, open_as
+
+pytestmark = pytest.mark.timeout(300)
+
+
+@pytest.fixture(scope="module")
+def srv(aerie_bin, ca_dir, request, vmail):
+    with helpers.private_mail_server(aerie_bin, ca_dir, request, "loginproc",
+                                     users=helpers.make_mail_users(["alice", "bob"]),
+                                     extra="login_process = yes") as server:
+        yield server
+
+
+def login_worker(server, timeout: float = 20) -> int:
+    """The current `aerie login-worker` (child of `aerie login`, child of serve)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        supervisors = [p for p in children(server.pid) if cmdline(p)[1:2] == ["login"]]
+        assert len(supervisors) == 1, [cmdline(p) for p in children(server.pid)]
+        workers = [p for p in children(supervisors[0]) if "login-worker" in cmdline(p)]
+        if workers and Path(f"/proc/{workers[0]}/root").exists() and status(workers[0])["Uid"][0] != "0":
+            return workers[0]
+        assert time.monotonic() < deadline, "no confined login-worker"
+        time.sleep(0.1)
+
+
+def status(pid: int) -> dict[str, list[str]]:
+    text = Path(f"/proc/{pid}/status").read_text()
+    return {key: re.search(rf"^{key}:\s*(.*)$", text, re.M).group(1).split()
+            for key in ("Uid", "Gid", "Groups", "NoNewPrivs", "CapEff", "CapPrm")}
+
+
+def imaps(server, user) -> imaplib.IMAP4_SSL:
+    c = imaplib.IMAP4_SSL("127.0.0.1", server.imaps_port, ssl_context=helpers.client_context(server.tls.ca),
+                          timeout=15)
+    c.login(user.name, user.password)
+    return c
+
+
+def test_login_worker_is_confined(srv):
+    pid = login_worker(srv)
+    ids = status(pid)
+    dovenull = pwd.getpwnam("dovenull")
+    assert ids["Uid"] == [str(dovenull.pw_uid)] * 4
+    assert ids["Gid"] == [str(dovenull.pw_gid)] * 4
+    assert ids["CapEff"] == ["0000000000000000"] and ids["CapPrm"] == ["0000000000000000"]
+    assert ids["NoNewPrivs"] == ["1"]
+    root = os.readlink(f"/proc/{pid}/root")
+    assert root == str(srv.directory / "run" / "empty")
+    st = os.stat(root)
+    assert (st.st_uid, st.st_mode & 0o777) == (0, 0o755) and os.listdir(root) == []
+    # As its uid and groups it can read neither the users file nor the TLS key.
+    for secret in (srv.directory / "users", srv.tls.key):
+        assert open_as(pid, secret).returncode != 0, secret
+
+
+def test_imaps_and_pop3s_login_through_the_login_process(srv):
+    alice = srv.users["alice"]
+    c = imaps(srv, alice)
+    typ, data = c.select("INBOX")
+    assert typ == "OK", data
+    # The worker holds no descriptor to any mailbox, even while a session it relays is open.
+    pid = login_worker(srv)
+    targets = [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")
+               if os.path.exists(f"/proc/{pid}/fd/{fd}")]
+    held = [t for t in targets if t.startswith(str(srv.directory / "home")) or "Maildir" in t
+            or t in (str(srv.directory / "users"), str(srv.tls.key))]
+    assert not held, targets
+    assert any(t.startswith("socket:") for t in targets), targets
+    c.logout()
+    p = poplib.POP3_SSL("127.0.0.1", srv.pop3s_port, context=helpers.client_context(srv.tls.ca), timeout=15)
+    p.user(alice.name)
+    assert p.pass_(alice.password).startswith(b"+OK Logged in.")
+    p.stat()
+    p.quit()
+    log = srv.log()
+    # fail2ban's lines stay as they were, written by the login process.
+    mpid = f"mpid={srv.pid}, TLS"  # the mail process is serve, as Dovecot's mpid names the imap process
+    assert f"imap-login: Info: Login: user=<{alice.name}>, method=PLAIN, rip=127.0.0.1, lip=127.0.0.1, {mpid}" in log
+    assert f"pop3-login: Info: Login: user=<{alice.name}>, method=PLAIN, rip=127.0.0.1, lip=127.0.0.1, {mpid}" in log
+
+
+def test_commands_pipelined_behind_login_arrive(srv):
+    bob = srv.users["bob"]
+    with RawIMAP(srv.imaps_port, tls=True) as c:
+        c.send(f'a LOGIN "{bob.name}" "{bob.password}"\r\nb SELECT INBOX\r\nc NOOP\r\nd LOGOUT\r\n')
+        _, done = c.read_tagged("a")
+        assert done.startswith("a OK [CAPABILITY"), done
+        _, done = c.read_tagged("b")
+        assert done.startswith("b OK [READ-WRITE]"), done
+        _, done = c.read_tagged("c")
+        assert done.startswith("c OK"), done
+        _, done = c.read_tagged("d")
+        assert done.startswith("d OK"), done
+
+
+def test_killing_the_login_worker_spares_serve_and_restarts(srv):
+    alice = srv.users["alice"]
+    old = login_worker(srv)
+    established = imaps(srv, alice)
+    os.kill(old, signal.SIGKILL)
+    # TLS sessions the worker relayed end with it (it holds their TLS state): the client sees the connection close.
+    with pytest.raises((imaplib.IMAP4.abort, OSError)):
+        for _ in range(50):
+            established.noop()
+            time.sleep(0.1)
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            c = imaps(srv, alice)
+            break
+        except (OSError, imaplib.IMAP4.error):
+            assert time.monotonic() < deadline, "no login after the worker restarted"
+            time.sleep(0.2)
+    assert c.select("INBOX")[0] == "OK"
+    c.logout()
+    assert login_worker(srv) != old
+    assert srv.proc.poll() is None
