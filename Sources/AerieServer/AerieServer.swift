@@ -56,7 +56,7 @@ public final class AerieServer: Sendable {
         self.log = log
         self.keeper = keeper
         keeper?.whenGone { [log] in
-            log.error("tls", "TLS key keeper is gone: new TLS handshakes fail until aerie serve is restarted")
+            log.error("tls", "TLS key keeper is gone: new TLS handshakes fail until this process is restarted")
         }
         self.pool = PasswordHashingPool()
         self.mailPool = FairMailPool(permits: max(2, System.coreCount))
@@ -289,15 +289,7 @@ public final class AerieServer: Sendable {
     /// Binds every listener. Call before dropping privileges, so ports below 1024 work.
     public func bind() async throws {
         for plan in listeners {
-            let bootstrap = ServerBootstrap(group: group)
-                .serverChannelOption(.backlog, value: 256)
-                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-                .childChannelOption(.autoRead, value: false)
-                .childChannelInitializer { [self] channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try self.initialize(channel: channel, plan: plan)
-                    }
-                }
+            let bootstrap = makeBootstrap(plan)
             do {
                 let channel: any Channel
                 if let socket = plan.unixSocket {
@@ -313,6 +305,37 @@ public final class AerieServer: Sendable {
             }
         }
         startHousekeeping()
+    }
+
+    /// Serves listening sockets the master bound (`ListenerSockets`), one per listener plan in order.
+    public func adoptListeners(_ fds: [Int32]) async throws {
+        guard fds.count == listeners.count else {
+            throw ServerStartError(
+                "the configuration now has \(listeners.count) listeners, aerie serve bound \(fds.count): listener "
+                    + "changes take effect only after a restart of aerie serve")
+        }
+        for (plan, fd) in zip(listeners, fds) {
+            do {
+                let channel = try await makeBootstrap(plan).withBoundSocket(fd).get()
+                channels.withLock { $0.append(channel) }
+                log.info("master", "Listening for \(plan.kind.rawValue.uppercased()) on \(plan.description)")
+            } catch {
+                throw ServerStartError("Cannot serve \(plan.description): \(error)")
+            }
+        }
+        startHousekeeping()
+    }
+
+    private func makeBootstrap(_ plan: ListenerPlan) -> ServerBootstrap {
+        ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.autoRead, value: false)
+            .childChannelInitializer { [self] channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try self.initialize(channel: channel, plan: plan)
+                }
+            }
     }
 
     /// Every few seconds: forget quiet per-IP rate buckets, and after a burst of connections hand the freed heap

@@ -12,8 +12,8 @@ struct Aerie: ParsableCommand {
         commandName: "aerie",
         abstract: "A secure-by-default IMAP server that reads Dovecot's configuration.",
         subcommands: [
-            Serve.self, Conf.self, Pw.self, Adm.self, TLSKeeper.self, TLSKeeperWorker.self, AuthSupervisorCommand.self,
-            AuthServiceCommand.self,
+            Serve.self, Conf.self, Pw.self, Adm.self, TLSKeeperWorker.self, AuthSupervisorCommand.self,
+            AuthServiceCommand.self, MailServiceCommand.self,
         ]
     )
 }
@@ -41,19 +41,7 @@ func runBlocking<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) 
     return try result.withLock { $0! }.get()
 }
 
-/// Internal: the root helper `aerie serve` starts to re-read TLS files for reloads. Not for people.
-struct TLSKeeper: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "tls-keeper", shouldDisplay: false)
-
-    @Argument var certificatePath: String
-    @Argument var keyPath: String
-
-    func run() throws {
-        KeyKeeperProcess.run(certificatePath: certificatePath, keyPath: keyPath)
-    }
-}
-
-/// Internal: the process `tls-keeper` runs (and restarts) to hold the key and sign. Not for people.
+/// Internal: the process the master runs (and restarts) to hold the TLS key and sign. Not for people.
 struct TLSKeeperWorker: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "tls-keeper-worker", shouldDisplay: false)
 
@@ -65,7 +53,7 @@ struct TLSKeeperWorker: ParsableCommand {
     }
 }
 
-/// Internal: started by `aerie serve` with the auth socket on fd 3; restarts `auth-service`. Not for people.
+/// Internal: started by the master with the auth socket on fd 3; restarts `auth-service`. Not for people.
 struct AuthSupervisorCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "auth-supervisor", shouldDisplay: false)
 
