@@ -302,7 +302,7 @@ public enum ProcessMemory {
     static func residentBytes(of pid: Int32) -> UInt64 {
         guard let status = readSmallFile("/proc/\(pid)/status") else { return 0 }
         for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
-            let number = line.dropFirst(6).split(separator: " ").first.flatMap { UInt64($0) } ?? 0
+            let number = line.dropFirst(6).split(whereSeparator: { $0 == " " || $0 == "\t" }).first.flatMap { UInt64($0) } ?? 0
             return number * 1024
         }
         return 0
