@@ -54,13 +54,13 @@ public final class AerieServer: Sendable {
     public init(
         config: LoadedConfig, log: any LogSink, keeper: KeyKeeper? = nil, checked: Preflight? = nil,
         authSocketPath: String? = nil, handoff: LoginHandoffSender? = nil,
-        authConnector: (@Sendable () -> Int32)? = nil, mailProcessID: Int32? = nil
+        authConnector: (@Sendable () -> Int32)? = nil
     ) throws {
         self.log = log
         self.handoff = handoff
         self.keeper = keeper
         keeper?.whenGone { [log] in
-            log.error("tls", "TLS key keeper is gone: new TLS handshakes fail until aerie serve is restarted")
+            log.error("tls", "TLS key keeper is gone: new TLS handshakes fail until this process is restarted")
         }
         self.pool = PasswordHashingPool()
         self.mailPool = FairMailPool(permits: max(2, System.coreCount))
@@ -81,7 +81,6 @@ public final class AerieServer: Sendable {
             base: config.settings, checked: checked, log: log, pool: pool, mailPools: (mailPool, mailWritePool),
             registry: registry, loginSwitch: loginSwitch, preLogin: preLogin, authClient: authClient)
         environment.handoff = handoff
-        if let mailProcessID { environment.mailProcessID = mailProcessID }
         self.state = Mutex(environment)
     }
 
@@ -297,10 +296,9 @@ public final class AerieServer: Sendable {
     // MARK: - Running
 
     /// Binds every listener. Call before dropping privileges, so ports below 1024 work.
-    /// `except`: the listeners the login process serves (their sockets are bound by `LoginProcess`).
-    public func bind(except: [ListenerPlan] = []) async throws {
-        for plan in listeners where !except.contains(plan) {
-            let bootstrap = self.bootstrap(for: plan)
+    public func bind() async throws {
+        for plan in listeners {
+            let bootstrap = makeBootstrap(plan)
             do {
                 let channel: any Channel
                 if let socket = plan.unixSocket {
@@ -318,7 +316,28 @@ public final class AerieServer: Sendable {
         startHousekeeping()
     }
 
-    private func bootstrap(for plan: ListenerPlan) -> ServerBootstrap {
+    /// Serves listening sockets the master bound (`ListenerSockets`), one per listener plan in order.
+    /// `except`: the listeners the login process serves instead (issue 11).
+    public func adoptListeners(_ fds: [Int32], except: [ListenerPlan] = []) async throws {
+        let listeners = self.listeners.filter { !except.contains($0) }
+        guard fds.count == listeners.count else {
+            throw ServerStartError(
+                "the configuration now has \(listeners.count) listeners, aerie serve bound \(fds.count): listener "
+                    + "changes take effect only after a restart of aerie serve")
+        }
+        for (plan, fd) in zip(listeners, fds) {
+            do {
+                let channel = try await makeBootstrap(plan).withBoundSocket(fd).get()
+                channels.withLock { $0.append(channel) }
+                log.info("master", "Listening for \(plan.kind.rawValue.uppercased()) on \(plan.description)")
+            } catch {
+                throw ServerStartError("Cannot serve \(plan.description): \(error)")
+            }
+        }
+        startHousekeeping()
+    }
+
+    private func makeBootstrap(_ plan: ListenerPlan) -> ServerBootstrap {
         ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -330,10 +349,10 @@ public final class AerieServer: Sendable {
             }
     }
 
-    /// The login process: serves listening sockets its parent bound (issue 11).
+    /// The login process: serves the IMAP and POP3 listening sockets the master bound (issue 11).
     public func adopt(listeners adopted: [(ListenerPlan, Int32)]) async throws {
         for (plan, fd) in adopted {
-            let channel = try await bootstrap(for: plan).withBoundSocket(fd).get()
+            let channel = try await makeBootstrap(plan).withBoundSocket(fd).get()
             channels.withLock { $0.append(channel) }
             log.info("imap-login", "Listening for \(plan.kind.rawValue.uppercased()) on \(plan.description)")
         }
@@ -456,7 +475,6 @@ public final class AerieServer: Sendable {
             previousLMTPConcurrency: previousLMTP, authClient: authClient)
         var updated = environment
         updated.handoff = handoff
-        updated.mailProcessID = state.withLock { $0.mailProcessID }
         state.withLock { $0 = updated }
         log.info("master", "Configuration and certificates reloaded")
     }

@@ -7,10 +7,6 @@ import POP3Session
 import NIOSSL
 import Synchronization
 
-#if canImport(Glibc)
-    import Glibc
-#endif
-
 /// Everything a new connection needs, captured when it is accepted; a reload swaps it for later connections only.
 struct ConnectionEnvironment: Sendable {
     struct IMAP: Sendable {
@@ -50,8 +46,6 @@ struct ConnectionEnvironment: Sendable {
     var haproxyTimeout: Duration = .seconds(3)
     /// In the login process: where authenticated connections go (the mail service); nil serves them here.
     var handoff: LoginHandoffSender?
-    /// The login line's `mpid`: the process that serves the mail (serve, when the login process hands over).
-    var mailProcessID: Int32 = getpid()
 }
 
 /// Logged-in connections per user and remote IP (`mail_max_userip_connections`), shared by IMAP and POP3.

@@ -103,10 +103,9 @@ final class IMAPConnectionHandler: SessionConnectionHandler {
                 tag = loginTag
             }
             let handOver = ConnectionAction.perform { [unowned self] context in
-                environment.log.info("imap-login", session.loginLogLine(processID: environment.mailProcessID))
                 let header = LoginHandoff(
                     service: "imap", user: user, context: session.context, tag: tag?.rawValue,
-                    pipelined: framer.takeUnframedBytes())
+                    loginLine: session.loginLogLine(processID: 0), pipelined: framer.takeUnframedBytes())
                 handOff(header, context: context)
             }
             return translate(Array(actions[..<index])) + [handOver]
@@ -159,7 +158,11 @@ final class IMAPConnectionHandler: SessionConnectionHandler {
     override func didLogIn(_ user: AuthenticatedUser, context: ChannelHandlerContext) {
         framer.limits = environment.imap.postLoginLimits
         // A handed-over session's login line came from the login process.
-        if resumed == nil { environment.log.info("imap-login", session.loginLogLine(processID: getpid())) }
+        if let line = resumed.map({ $0.loginLineForThisProcess }) {
+            if let line { environment.log.info("imap-login", line) }
+        } else {
+            environment.log.info("imap-login", session.loginLogLine(processID: getpid()))
+        }
         resumed = nil
         let access = environment.mailAccess
         let sessionID = session.context.sessionID

@@ -37,11 +37,17 @@ struct LoginHandoff: Codable, Sendable, Equatable {
     var enabled: [String]
     /// What the client sent behind the login command (pipelining), not yet read as commands.
     var pipelined: [UInt8]
+    /// The login line fail2ban reads, as the login process made it with `mpid=0`; the mail service logs it with
+    /// its own pid (Dovecot's mpid: the process that serves the mail).
+    var loginLine: String?
 
     /// A message larger than this is refused: the pipelined bytes are bounded by the pre-login framing limits.
     static let maximumSize = 256 * 1024
 
-    init(service: String, user: AuthenticatedUser, context: ConnectionContext, tag: String?, pipelined: [UInt8]) {
+    init(
+        service: String, user: AuthenticatedUser, context: ConnectionContext, tag: String?, loginLine: String?,
+        pipelined: [UInt8]
+    ) {
         self.service = service
         self.user = user.user
         self.uid = user.uid
@@ -60,6 +66,12 @@ struct LoginHandoff: Codable, Sendable, Equatable {
         self.tag = tag
         self.enabled = []
         self.pipelined = pipelined
+        self.loginLine = loginLine
+    }
+
+    /// The login line with this process as `mpid`.
+    var loginLineForThisProcess: String? {
+        loginLine.map { $0.replacingOccurrences(of: "mpid=0,", with: "mpid=\(getpid()),") }
     }
 
     var authenticatedUser: AuthenticatedUser {

@@ -2,7 +2,6 @@ public import AerieConfig
 public import AerieCore
 import CAerieSystem
 import Foundation
-import NIOCore
 
 #if canImport(Glibc)
     import Glibc
@@ -13,12 +12,13 @@ import NIOCore
 /// database (it asks the auth process over a connection serve makes for it) or a mailbox (an authenticated
 /// connection goes to the mail service, serve, with its state: `LoginHandoff`).
 ///
-/// `aerie login` (as the starting user, root or not) holds the listening sockets and the sockets to serve, and
-/// starts `aerie login-worker` on them again (with backoff) when it dies: killing the worker costs the pre-login
-/// connections and the TLS sessions it relays, nothing else.
+/// The master (`aerie serve`) starts `aerie login-worker` as a child kind (`ChildKind.login`) and starts it again
+/// when it dies: that costs the pre-login connections and the TLS sessions it relays, nothing else. The master keeps
+/// the listening sockets and both ends of the hand-off socket, so neither side's restart loses the other.
 ///
-/// Descriptors: 3 hand-off (SOCK_SEQPACKET, to serve), 4 auth connections (serve answers a request with a connected
-/// descriptor), 5 and 6 the key keeper's file and signing sockets (-1 when TLS is off), 7… the listeners.
+/// Descriptors: 3 hand-off (SOCK_SEQPACKET, to the mail service), 4 auth connections (the master answers a request
+/// with a connected descriptor), 5 and 6 its own key worker's file and signing sockets (absent when TLS is off),
+/// 7… the listeners.
 public enum LoginProcess {
     static let handoffFD: Int32 = 3
     static let authFD: Int32 = 4
@@ -48,90 +48,87 @@ public enum LoginProcess {
         return ServiceAccount(name: name, uid: entry.pointee.pw_uid, gid: entry.pointee.pw_gid)
     }
 
-    /// serve's side: binds the login listeners, spawns `aerie login` (before serve drops root), and serves its
-    /// hand-offs and auth-connection requests on two threads.
-    public static func start(
-        configPath: String?, settings: AerieSettings, listeners: [ListenerPlan], server: AerieServer,
-        authSocketPath: String, log: any LogSink
-    ) throws {
-        _ = try account(settings)
-        if geteuid() == 0 {
-            let directory = chrootDirectory(baseDir: settings.baseDir)
-            try SecureFile.makeDirectory(directory, mode: 0o755)
-            try SecureFile.chown(directory, uid: 0, gid: 0)
-            guard chmod(directory, 0o755) == 0 else { throw ServerStartError("chmod \(directory): \(systemError())") }
-        }
-        var sockets: [Int32] = []
-        for plan in plans(listeners) { sockets.append(try listen(plan)) }
-        defer { sockets.forEach { close($0) } }
-        let kind = Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
-        var handoff: [Int32] = [0, 0]
-        var auth: [Int32] = [0, 0]
-        guard socketpair(AF_UNIX, kind, 0, &handoff) == 0, socketpair(AF_UNIX, kind, 0, &auth) == 0 else {
-            throw ServerStartError("socketpair for the login process failed: \(systemError())")
-        }
-        defer {
-            close(handoff[1])
-            close(auth[1])
-        }
-        var passing: [Int32: Int32] = [handoff[1]: handoffFD, auth[1]: authFD]
-        if settings.ssl != .no && !settings.sslServerKeyFile.isEmpty {
-            let keeper = try KeyKeeper.spawnDescriptors(
-                certificatePath: settings.sslServerCertFile, keyPath: settings.sslServerKeyFile)
-            passing[keeper.files] = keeperFilesFD
-            passing[keeper.signing] = keeperSigningFD
-            defer {
-                close(keeper.files)
-                close(keeper.signing)
+    /// The master's side: the sockets the login worker gets at each start, and the thread that connects it to
+    /// the auth process.
+    public final class MasterSide: Sendable {
+        /// The mail service's end of the hand-off socket.
+        public let handoffMailEnd: Int32
+        let handoffLoginEnd: Int32
+        let authLoginEnd: Int32
+        let keeper: KeeperSockets?
+        let listeners: [Int32]
+        let arguments: [String]
+
+        /// `listeners`: the bound sockets of `LoginProcess.plans`, in order; `keeper`: the login's own key worker.
+        public init(
+            configPath: String?, settings: AerieSettings, listeners: [Int32], keeper: KeeperSockets?,
+            authSocketPath: String
+        ) throws {
+            _ = try LoginProcess.account(settings)
+            if geteuid() == 0 {
+                let directory = chrootDirectory(baseDir: settings.baseDir)
+                try SecureFile.makeDirectory(directory, mode: 0o755)
+                try SecureFile.chown(directory, uid: 0, gid: 0)
+                guard chmod(directory, 0o755) == 0 else {
+                    throw ServerStartError("chmod \(directory): \(systemError())")
+                }
             }
-            for (index, socket) in sockets.enumerated() { passing[socket] = firstListenerFD + Int32(index) }
-            _ = try spawnSelf(["aerie", "login"] + (configPath.map { ["-c", $0] } ?? []), passing: passing)
-        } else {
-            for (index, socket) in sockets.enumerated() { passing[socket] = firstListenerFD + Int32(index) }
-            _ = try spawnSelf(["aerie", "login"] + (configPath.map { ["-c", $0] } ?? []), passing: passing)
+            let kind = Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
+            var handoff: [Int32] = [-1, -1]
+            var auth: [Int32] = [-1, -1]
+            guard socketpair(AF_UNIX, kind, 0, &handoff) == 0, socketpair(AF_UNIX, kind, 0, &auth) == 0 else {
+                throw ServerStartError("socketpair for the login process failed: \(systemError())")
+            }
+            self.handoffMailEnd = handoff[0]
+            self.handoffLoginEnd = handoff[1]
+            self.authLoginEnd = auth[1]
+            self.keeper = keeper
+            self.listeners = listeners
+            self.arguments = ["aerie", "login-worker"] + (configPath.map { ["-c", $0] } ?? [])
+            let authSocket = auth[0]
+            let connector = Thread {
+                var buffer = [UInt8](repeating: 0, count: 64)
+                while DescriptorPassing.receive(authSocket, buffer: &buffer) != nil {
+                    let fd = connectUnix(authSocketPath)
+                    _ = DescriptorPassing.send(authSocket, [fd >= 0 ? 1 : 0], fd: fd)
+                    if fd >= 0 { close(fd) }
+                }
+            }
+            connector.name = "login-auth"
+            connector.start()
         }
-        let handoffSocket = handoff[0]
+
+        /// Starts one login worker; returns its pid.
+        public func spawn() throws -> Int32 {
+            var passing: [Int32: Int32] = [handoffLoginEnd: handoffFD, authLoginEnd: authFD]
+            if let keeper {
+                keeper.discardStaleReplies()
+                passing[keeper.service.files] = keeperFilesFD
+                passing[keeper.service.signing] = keeperSigningFD
+            }
+            for (index, fd) in listeners.enumerated() { passing[fd] = firstListenerFD + Int32(index) }
+            // An answer meant for a killed predecessor must not reach its successor.
+            var buffer = [UInt8](repeating: 0, count: 64)
+            var ready = pollfd(fd: authLoginEnd, events: Int16(POLLIN), revents: 0)
+            while poll(&ready, 1, 0) > 0, let (_, stale) = DescriptorPassing.receive(authLoginEnd, buffer: &buffer) {
+                if stale >= 0 { close(stale) }
+            }
+            return try spawnSelf(arguments, passing: passing)
+        }
+    }
+
+    /// The mail service's side: resumes every session the login process hands over on `fd`.
+    public static func receiveHandoffs(fd: Int32, server: AerieServer, log: any LogSink) {
         let receiver = Thread {
             var buffer = [UInt8](repeating: 0, count: LoginHandoff.maximumSize)
-            while let (bytes, fd) = DescriptorPassing.receive(handoffSocket, buffer: &buffer) {
-                guard fd >= 0 else { continue }
-                server.resume(handoffBytes: bytes, fd: fd)
+            while let (bytes, connection) = DescriptorPassing.receive(fd, buffer: &buffer) {
+                guard connection >= 0 else { continue }
+                server.resume(handoffBytes: bytes, fd: connection)
             }
-            log.error("master", "The login process is gone: no new IMAP or POP3 logins")
+            log.error("master", "The hand-off socket closed: no more logins from the login process")
         }
         receiver.name = "login-handoff"
         receiver.start()
-        let authSocket = auth[0]
-        let connector = Thread {
-            var buffer = [UInt8](repeating: 0, count: 64)
-            while DescriptorPassing.receive(authSocket, buffer: &buffer) != nil {
-                let fd = connectUnix(authSocketPath)
-                _ = DescriptorPassing.send(authSocket, [fd >= 0 ? 1 : 0], fd: fd)
-                if fd >= 0 { close(fd) }
-            }
-        }
-        connector.name = "login-auth"
-        connector.start()
-    }
-
-    /// A listening TCP socket for `plan`, bound while serve is still root.
-    static func listen(_ plan: ListenerPlan) throws -> Int32 {
-        let address: SocketAddress
-        do { address = try SocketAddress.makeAddressResolvingHost(plan.host, port: plan.port) } catch {
-            throw ServerStartError("Cannot listen on \(plan.description): \(error)")
-        }
-        let family = address.protocol == .inet6 ? AF_INET6 : AF_INET
-        let fd = socket(family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw ServerStartError("Cannot listen on \(plan.description): \(systemError())") }
-        var one: Int32 = 1
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-        let bound = address.withSockAddr { bind(fd, $0, socklen_t($1)) }
-        guard bound == 0, Glibc.listen(fd, 256) == 0 else {
-            let error = systemError()
-            close(fd)
-            throw ServerStartError("Cannot listen on \(plan.description): \(error)")
-        }
-        return fd
     }
 
     static func connectUnix(_ path: String) -> Int32 {
@@ -159,65 +156,15 @@ public enum LoginProcess {
         return fd
     }
 
-    /// `aerie login`: restarts its worker when it dies, with backoff; ends with serve (parent death signal).
-    public static func runSupervisor(configPath: String?) -> Never {
-        _ = aerie_set_parent_death_signal(SIGKILL)
-        var backoff = Duration.milliseconds(100)
-        var inherited: [Int32: Int32] = [:]
-        var fd = handoffFD
-        while fcntl(fd, F_GETFD) >= 0 {
-            inherited[fd] = fd
-            fd += 1
-        }
-        if fcntl(keeperFilesFD, F_GETFD) < 0 {  // no TLS: the listeners start at 7 all the same
-            fd = firstListenerFD
-            while fcntl(fd, F_GETFD) >= 0 {
-                inherited[fd] = fd
-                fd += 1
-            }
-        }
-        while true {
-            let started = ContinuousClock.now
-            let pid: pid_t
-            do {
-                pid = try spawnSelf(
-                    ["aerie", "login-worker", "--mail-pid", "\(getppid())"] + (configPath.map { ["-c", $0] } ?? []),
-                    passing: inherited)
-            } catch {
-                say("aerie login: cannot start its worker: \(error)\n")
-                exit(1)
-            }
-            var status: Int32 = 0
-            // serve gone (its end of the hand-off socket closed): stop the worker and end. The parent death signal
-            // alone is not enough: it follows the thread that spawned us, not serve's last one.
-            while waitpid(pid, &status, WNOHANG) == 0 {
-                if serveIsGone(timeout: 200) {
-                    kill(pid, SIGKILL)
-                    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-                    exit(0)
-                }
-            }
-            let signalled = status & 0x7F
-            let code = (status >> 8) & 0xFF
-            if signalled == 0 && code == 0 { exit(0) }
-            if signalled == 0 && code == 78 { exit(78) }  // EX_CONFIG: it said why; starting again cannot help
-            let how = signalled != 0 ? "killed by signal \(signalled)" : "exited with \(code)"
-            say("aerie login: worker \(how); starting it again\n")
-            if ContinuousClock.now - started > .seconds(60) { backoff = .milliseconds(100) }
-            usleep(UInt32(backoff.components.seconds * 1_000_000 + backoff.components.attoseconds / 1_000_000_000_000))
-            backoff = min(backoff * 2, .seconds(5))
-        }
-    }
-
     /// Nothing but the end of file ever arrives from serve on the hand-off socket.
     static func serveIsGone(timeout: Int32) -> Bool {
         var entry = pollfd(fd: handoffFD, events: Int16(POLLIN), revents: 0)
         return poll(&entry, 1, timeout) > 0 && entry.revents & Int16(POLLIN | POLLHUP | POLLERR) != 0
     }
 
-    /// The worker ends with serve (and with its supervisor, by the parent death signal).
+    /// The worker ends with the master: the hand-off socket's other ends close (the parent death signal, set by the
+    /// main thread after the drop, is the first line).
     public static func watchServe() {
-        _ = aerie_set_parent_death_signal(SIGKILL)
         let thread = Thread {
             while !serveIsGone(timeout: -1) {}
             exit(0)
@@ -271,7 +218,7 @@ public enum LoginProcess {
     public static func keeper(_ settings: AerieSettings) -> KeyKeeper? {
         guard fcntl(keeperFilesFD, F_GETFD) >= 0, fcntl(keeperSigningFD, F_GETFD) >= 0 else { return nil }
         return KeyKeeper.adopt(
-            files: keeperFilesFD, signing: keeperSigningFD, certificatePath: settings.sslServerCertFile,
+            fileSocket: keeperFilesFD, signingSocket: keeperSigningFD, certificatePath: settings.sslServerCertFile,
             keyPath: settings.sslServerKeyFile)
     }
 

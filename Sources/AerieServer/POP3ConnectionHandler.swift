@@ -78,10 +78,9 @@ final class POP3ConnectionHandler: SessionConnectionHandler {
             case .loggedIn(let user) = actions[index]
         {
             let handOver = ConnectionAction.perform { [unowned self] context in
-                environment.log.info("pop3-login", session.loginLogLine(processID: environment.mailProcessID))
                 let header = LoginHandoff(
                     service: "pop3", user: user, context: session.context, tag: nil,
-                    pipelined: framer.takeBufferedBytes())
+                    loginLine: session.loginLogLine(processID: 0), pipelined: framer.takeBufferedBytes())
                 handOff(header, context: context)
             }
             return translate(Array(actions[..<index])) + [handOver]
@@ -102,7 +101,11 @@ final class POP3ConnectionHandler: SessionConnectionHandler {
 
     /// The maildrop is opened (and the INBOX snapshot taken) on the pool before `+OK Logged in.` goes out.
     override func didLogIn(_ user: AuthenticatedUser, context: ChannelHandlerContext) {
-        if resumed == nil { environment.log.info("pop3-login", session.loginLogLine(processID: getpid())) }
+        if let line = resumed.map({ $0.loginLineForThisProcess }) {
+            if let line { environment.log.info("pop3-login", line) }
+        } else {
+            environment.log.info("pop3-login", session.loginLogLine(processID: getpid()))
+        }
         resumed = nil
         let access = environment.mailAccess
         let uidlFormat = environment.pop3.uidlFormat

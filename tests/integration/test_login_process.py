@@ -18,7 +18,7 @@ import pytest
 
 import helpers
 from helpers import RawIMAP
-from test_auth_process import children, cmdline, open_as
+from test_auth_process import open_as
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -32,13 +32,12 @@ def srv(aerie_bin, ca_dir, request, vmail):
 
 
 def login_worker(server, timeout: float = 20) -> int:
-    """The current `aerie login-worker` (child of `aerie login`, child of serve)."""
+    """The current `aerie login-worker` (a child of the master, `aerie serve`), once it serves (confined)."""
     deadline = time.monotonic() + timeout
     while True:
-        supervisors = [p for p in children(server.pid) if cmdline(p)[1:2] == ["login"]]
-        assert len(supervisors) == 1, [cmdline(p) for p in children(server.pid)]
-        workers = [p for p in children(supervisors[0]) if "login-worker" in cmdline(p)]
-        if workers and Path(f"/proc/{workers[0]}/root").exists() and status(workers[0])["Uid"][0] != "0":
+        workers = helpers.child_pids(server.pid, "login-worker")
+        assert len(workers) <= 1, workers
+        if workers and status(workers[0])["Uid"][0] != "0" and "Login process started" in server.log():
             return workers[0]
         assert time.monotonic() < deadline, "no confined login-worker"
         time.sleep(0.1)
@@ -95,7 +94,7 @@ def test_imaps_and_pop3s_login_through_the_login_process(srv):
     p.quit()
     log = srv.log()
     # fail2ban's lines stay as they were, written by the login process.
-    mpid = f"mpid={srv.pid}, TLS"  # the mail process is serve, as Dovecot's mpid names the imap process
+    mpid = f"mpid={srv.mail_pid}, TLS"  # the mail service, as Dovecot's mpid names the imap process
     assert f"imap-login: Info: Login: user=<{alice.name}>, method=PLAIN, rip=127.0.0.1, lip=127.0.0.1, {mpid}" in log
     assert f"pop3-login: Info: Login: user=<{alice.name}>, method=PLAIN, rip=127.0.0.1, lip=127.0.0.1, {mpid}" in log
 
