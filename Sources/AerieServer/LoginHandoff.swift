@@ -144,6 +144,43 @@ public final class LoginHandoffSender: Sendable {
     }
 }
 
+/// NIO does not expose a channel's descriptor: the login process finds its TCP socket by its two addresses (a TCP
+/// connection is the only one with both). Descriptors are handed out lowest first, so the search stops after a long
+/// run of closed ones.
+enum SocketSearch {
+    static func descriptor(local: SocketAddress, remote: SocketAddress) -> Int32? {
+        var closedInARow = 0
+        var fd: Int32 = 0
+        while closedInARow < 1024 {
+            defer { fd += 1 }
+            var info = stat()
+            guard fstat(fd, &info) == 0 else {
+                closedInARow += 1
+                continue
+            }
+            closedInARow = 0
+            guard info.st_mode & S_IFMT == S_IFSOCK else { continue }
+            if matches(fd, remote, getpeername), matches(fd, local, getsockname) { return fd }
+        }
+        return nil
+    }
+
+    private static func matches(
+        _ fd: Int32, _ address: SocketAddress,
+        _ query: (Int32, UnsafeMutablePointer<sockaddr>, UnsafeMutablePointer<socklen_t>) -> Int32
+    ) -> Bool {
+        var storage = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let got = withUnsafeMutablePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { query(fd, $0, &length) }
+        }
+        guard got == 0 else { return false }
+        return address.withSockAddr { pointer, size in
+            size == Int(length) && withUnsafeBytes(of: &storage) { memcmp($0.baseAddress!, pointer, size) == 0 }
+        }
+    }
+}
+
 /// Relays bytes between two channels on the same event loop, with backpressure: the login process keeps a TLS
 /// session and passes plaintext to the mail service over a socketpair (Dovecot's way; NIOSSL offers no kTLS).
 final class RelayHandler: ChannelDuplexHandler {

@@ -400,6 +400,17 @@ class SessionConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
         closing = true
         context.flush()
         guard let sender = environment.handoff else { return context.close(promise: nil) }
+        // Plaintext (our side of it): the socket itself goes; the mail service owns it, a login restart spares it.
+        if !header.isTLS, let local = context.channel.localAddress, let remote = context.channel.remoteAddress,
+            local.protocol != .unix, let fd = SocketSearch.descriptor(local: local, remote: remote)
+        {
+            let sent = sender.send(header, fd: fd)
+            if !sent { environment.log.error("\(serviceName)-login", "Cannot hand the session over to the mail service") }
+            let channel = context.channel
+            context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+            channel.close(promise: nil)
+            return
+        }
         guard let pair = LoginHandoffSender.relayPair() else {
             environment.log.error("\(serviceName)-login", "Cannot hand the session over: socketpair: \(systemError())")
             return context.close(promise: nil)

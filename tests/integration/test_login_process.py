@@ -23,11 +23,15 @@ from test_auth_process import open_as
 pytestmark = pytest.mark.timeout(300)
 
 
+# Plaintext logins too (the socket itself is handed over then, not relayed).
+EXTRA = "login_process = yes\nssl = yes\nauth_allow_cleartext = yes"
+
+
 @pytest.fixture(scope="module")
 def srv(aerie_bin, ca_dir, request, vmail):
     with helpers.private_mail_server(aerie_bin, ca_dir, request, "loginproc",
                                      users=helpers.make_mail_users(["alice", "bob"]),
-                                     extra="login_process = yes") as server:
+                                     extra=EXTRA) as server:
         yield server
 
 
@@ -135,3 +139,25 @@ def test_killing_the_login_worker_spares_serve_and_restarts(srv):
     c.logout()
     assert login_worker(srv) != old
     assert srv.proc.poll() is None
+
+
+def test_plaintext_session_owns_its_socket_and_outlives_the_login_worker(srv):
+    """Without TLS the connection itself goes to the mail service: killing the login worker leaves it alone."""
+    alice = srv.users["alice"]
+    with RawIMAP(srv.imap_port) as c:
+        c.send(f'a LOGIN "{alice.name}" "{alice.password}"\r\nb SELECT INBOX\r\n')
+        assert c.read_tagged("a")[1].startswith("a OK [CAPABILITY"), "login"
+        assert c.read_tagged("b")[1].startswith("b OK [READ-WRITE]"), "select"
+        old = login_worker(srv)
+        os.kill(old, signal.SIGKILL)
+        deadline = time.monotonic() + 20
+        while helpers.child_pids(srv.pid, "login-worker") == [old]:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        _, done = c.run("c", "NOOP")
+        assert done.startswith("c OK"), done
+        _, done = c.run("d", "STATUS INBOX (MESSAGES)")
+        assert done.startswith("d OK"), done
+        _, done = c.run("e", "LOGOUT")
+        assert done.startswith("e OK"), done
+    assert login_worker(srv) != old
