@@ -390,9 +390,11 @@ public final class AerieServer: Sendable {
     /// back to the kernel, so the memory a flood took does not stay with the process.
     func startHousekeeping() {
         let preLogin = self.preLogin
+        // The login process has no global dispatch queue to use (see `EventLoopTaskExecutor`): it trims in place.
+        let inPlace = handoff != nil
         let task = group.next().scheduleRepeatedTask(initialDelay: .seconds(5), delay: .seconds(5)) { _ in
             if preLogin.housekeeping(now: .now) {
-                DispatchQueue.global(qos: .utility).async { aerie_malloc_trim() }
+                if inPlace { aerie_malloc_trim() } else { DispatchQueue.global(qos: .utility).async { aerie_malloc_trim() } }
             }
         }
         housekeepingTask.withLock { $0 = task }

@@ -256,3 +256,17 @@ final class RelayHandler: ChannelDuplexHandler {
         }
     }
 }
+
+/// Runs a task's jobs on one NIO event loop (the login process has no usable global executor: see
+/// `SessionConnectionHandler.taskExecutor`).
+final class EventLoopTaskExecutor: TaskExecutor {
+    let loop: any EventLoop
+
+    init(loop: any EventLoop) { self.loop = loop }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        let executor = asUnownedTaskExecutor()
+        loop.execute { job.runSynchronously(on: executor) }
+    }
+}

@@ -264,7 +264,7 @@ class SessionConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
             if let preLoginSlot { environment.preLogin.setAuthenticating(preLoginSlot, true) }
             let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
             let authenticator = environment.authenticator
-            Task {
+            Task(executorPreference: taskExecutor(context)) {
                 let result = await authenticator.authenticate(request)
                 loopBound.eventLoop.execute {
                     let (handler, context) = loopBound.value
@@ -279,7 +279,7 @@ class SessionConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
             busy = true
             let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
             let authenticator = environment.authenticator as? any SASLStepAuthenticator
-            Task {
+            Task(executorPreference: taskExecutor(context)) {
                 let reply =
                     await authenticator?.saslStep(request) ?? .finished(.failure(.temporaryFailure), serverFinal: nil)
                 loopBound.eventLoop.execute {
@@ -385,6 +385,13 @@ class SessionConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     /// Writes a response a `.perform` step built on the event loop itself.
     func write(_ bytes: [UInt8], context: ChannelHandlerContext) { perform(.send(bytes), context: context) }
+
+    /// In the login process, asynchronous work runs on the connection's event loop, never on the global executor:
+    /// libdispatch's worker pool watches its threads through /proc/<tid>/stat and traps when it cannot open it,
+    /// which it cannot in the login process's empty chroot.
+    private func taskExecutor(_ context: ChannelHandlerContext) -> EventLoopTaskExecutor? {
+        environment.handoff == nil ? nil : EventLoopTaskExecutor(loop: context.eventLoop)
+    }
 
     /// Login process (issue 11): passes the connection to the mail service with `header` and relays its bytes
     /// from now on. The connection's limits, timers and log lines go with it: nothing else runs here.

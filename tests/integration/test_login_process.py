@@ -161,3 +161,24 @@ def test_plaintext_session_owns_its_socket_and_outlives_the_login_worker(srv):
         _, done = c.run("e", "LOGOUT")
         assert done.startswith("e OK"), done
     assert login_worker(srv) != old
+
+
+def test_many_logins_keep_the_same_login_worker(srv):
+    """The chroot has no /proc: work must not go to libdispatch's global pool, whose monitor then traps (the worker
+    died with SIGILL after a few dozen TLS logins before its tasks ran on the event loops; bench/login-relay.py, 200
+    logins, showed it every time; this shorter run does not always)."""
+    from concurrent.futures import ThreadPoolExecutor
+    worker = login_worker(srv)
+    deaths = srv.log().count("service(login): child")
+    bob = srv.users["bob"]
+
+    def one(_):
+        c = imaps(srv, bob)
+        ok = c.noop()[0] == "OK"
+        c.logout()
+        return ok
+
+    with ThreadPoolExecutor(8) as pool:
+        assert all(pool.map(one, range(120)))
+    assert helpers.child_pids(srv.pid, "login-worker") == [worker]
+    assert srv.log().count("service(login): child") == deaths
