@@ -182,3 +182,36 @@ def test_many_logins_keep_the_same_login_worker(srv):
         assert all(pool.map(one, range(120)))
     assert helpers.child_pids(srv.pid, "login-worker") == [worker]
     assert srv.log().count("service(login): child") == deaths
+
+
+def test_compress_idle_who_and_kick_after_starttls_through_the_login_process(srv):
+    """What the mail service does after the hand-off keeps working: COMPRESS=DEFLATE and IDLE on a STARTTLS session
+    (relayed), `aerie adm who` lists it and `aerie adm kick` ends it."""
+    from test_compress import DeflateSocket
+    alice = srv.users["alice"]
+    with RawIMAP(srv.imap_port) as imap:
+        imap.starttls()
+        assert imap.run("l", f'LOGIN "{alice.name}" "{alice.password}"')[1].startswith("l OK")
+        assert imap.run("z", "COMPRESS DEFLATE")[1].startswith("z OK")
+        imap.sock, imap.buf = DeflateSocket(imap.sock, imap.buf), b""
+        assert imap.run("b", "SELECT INBOX")[1].startswith("b OK")
+        imap.cmd("c IDLE")
+        assert imap.readline().startswith("+"), "no IDLE continuation"
+        other = imaps(srv, srv.users["bob"])
+        other.logout()
+        who = helpers.run([srv.binary, "adm", "who", "-c", str(srv.config)], timeout=30)
+        assert who.returncode == 0, who.stderr
+        assert any(line.split("\t")[:3] == [alice.name, "imap", "127.0.0.1"] for line in who.stdout.splitlines()), \
+            who.stdout
+        message = helpers.make_message("idle@login", subject="idle")
+        c = imaps(srv, alice)
+        assert c.append("INBOX", None, None, message)[0] == "OK"
+        c.logout()
+        line = imap.readline(timeout=10)
+        assert re.match(r"^\* \d+ EXISTS$", line), line
+        imap.send("DONE\r\n")
+        assert imap.read_tagged("c")[1].startswith("c OK")
+        kick = helpers.run([srv.binary, "adm", "kick", alice.name, "-c", str(srv.config)], timeout=30)
+        assert kick.returncode == 0, kick.stderr
+        lines = imap.read_until_closed(timeout=10)
+        assert any("BYE" in l for l in lines), lines
