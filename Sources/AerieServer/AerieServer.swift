@@ -32,6 +32,8 @@ public final class AerieServer: Sendable {
     let registry = ConnectionRegistry()
     /// `aerie adm logins disable|enable`: kept across reloads.
     let loginSwitch = LoginSwitch()
+    /// Sessions per service (`client_limit` × `process_limit`); kept across reloads.
+    let sessionLimits = ServiceSessionLimits()
     /// Pre-login limits; kept across reloads, which change its settings.
     let preLogin = PreLoginLimiter(settings: .init(limit: 1000))
     private let housekeepingTask = Mutex<RepeatedTask?>(nil)
@@ -69,9 +71,11 @@ public final class AerieServer: Sendable {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         self.group = group
         self.authClient = authSocketPath.map { AuthProcessClient(socketPath: $0, group: group, log: log) }
-        let environment = try Self.makeEnvironment(
+        var environment = try Self.makeEnvironment(
             base: config.settings, checked: checked, log: log, pool: pool, mailPools: (mailPool, mailWritePool),
             registry: registry, loginSwitch: loginSwitch, preLogin: preLogin, authClient: authClient)
+        sessionLimits.configure(config.settings)
+        environment.sessionLimits = sessionLimits
         self.state = Mutex(environment)
     }
 
@@ -131,7 +135,7 @@ public final class AerieServer: Sendable {
         let loginService = settings.service(named: "imap-login")
         // Kept across reloads (its slots belong to live connections); new limits apply from now on.
         preLogin.settings = PreLoginLimiter.Settings(
-            limit: loginService?.clientLimit ?? 1000,
+            limit: loginService?.clientLimit ?? Int(clamping: settings.number(forKey: "default_client_limit") ?? 1000),
             perIP: Int(clamping: settings.number(forKey: "login_max_unauthenticated_per_ip") ?? 20),
             ratePerSecond: Int(clamping: settings.number(forKey: "login_max_connection_rate_per_ip") ?? 10),
             ipv6Prefix: Int(clamping: min(128, settings.number(forKey: "auth_penalty_ipv6_prefix") ?? 64)),
@@ -421,10 +425,12 @@ public final class AerieServer: Sendable {
             log.warning("master", "listener changes take effect only after a restart")
         }
         let (previousUserIP, previousLMTP) = state.withLock { ($0.userIPConnections, $0.lmtpConcurrency) }
-        let environment = try Self.makeEnvironment(
+        var environment = try Self.makeEnvironment(
             base: config.settings, checked: checked, log: log, pool: pool, mailPools: (mailPool, mailWritePool),
             registry: registry, loginSwitch: loginSwitch, preLogin: preLogin, previousUserIP: previousUserIP,
             previousLMTPConcurrency: previousLMTP, authClient: authClient)
+        sessionLimits.configure(config.settings)
+        environment.sessionLimits = sessionLimits
         state.withLock { $0 = environment }
         log.info("master", "Configuration and certificates reloaded")
     }

@@ -19,7 +19,7 @@ public enum ChildKind: String, Sendable, CaseIterable {
         switch self {
         case .keeper: []
         case .auth: ["auth", "auth-worker"]
-        case .mail: ["imap", "pop3", "lmtp", "imap-login", "pop3-login"]
+        case .mail: ["imap", "pop3", "lmtp"]
         }
     }
 }
