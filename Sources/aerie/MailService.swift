@@ -74,6 +74,8 @@ struct MailServiceCommand: ParsableCommand {
             throw ExitCode(1)
         }
         dropped.signal()
+        // The master reads this only at its first start: after a restart nobody does, and EPIPE is fine.
+        signal(SIGPIPE, SIG_IGN)
         var ready: UInt8 = 0x52
         _ = write(MailServiceFDs.ready, &ready, 1)
         close(MailServiceFDs.ready)
