@@ -142,6 +142,20 @@ def test_imap_session_survives_killed_auth(srv, which):
         assert f"service(auth): child {victim} killed with signal 9 (restarting in" in srv.log()
 
 
+def test_reload_while_the_auth_supervisor_is_down(srv):
+    """SIGHUP right after the auth supervisor died: the master's reload request meets a closed socket (EPIPE, not
+    a SIGPIPE that would end the master); the reload reaches the mail service, and the auth process comes back."""
+    supervisor, _ = auth_pids(srv)
+    reloads = srv.log().count("Configuration and certificates reloaded")
+    os.kill(supervisor, signal.SIGKILL)
+    helpers.wait_for(lambda: not Path(f"/proc/{supervisor}").exists(), timeout=20, what="the supervisor reaped")
+    os.kill(srv.pid, signal.SIGHUP)
+    helpers.wait_for(lambda: srv.log().count("Configuration and certificates reloaded") > reloads, timeout=30,
+                     what="the mail service's reload")
+    assert srv.proc.poll() is None, srv.log()[-2000:]
+    helpers.wait_for(lambda: imap_works(srv, "dave"), timeout=60, what="a login after the auth supervisor's restart")
+
+
 def _auth_pid_set(server) -> set[int]:
     try:
         supervisor, auth = auth_pids(server)
