@@ -59,15 +59,17 @@ struct MailServiceCommand: ParsableCommand {
                         certificatePath: cert, keyPath: $0)
                 }
             }
-            let checked = try Preflight.check(config: loaded, log: log, keeper: keeper)
+            // The master ran the same checks and logged their warnings.
+            let checked = try Preflight.check(config: loaded, log: DiscardingLogSink(), keeper: keeper)
             server = try AerieServer(
                 config: loaded, log: log, keeper: keeper, checked: checked,
                 authSocketPath: AuthProcess.socketPath(baseDir: settings.baseDir))
             // `aerie adm logins|kick|who`: owned by the starting account (root), as the drop comes after.
             try await server.bindAdminSocket(baseDir: settings.baseDir)
+            // Connections already wait in the listeners' backlog: not one is accepted before the drop.
+            try dropPrivileges(settings: settings, log: log)
             try await server.adoptListeners(
                 (0..<listeners).map { MailServiceFDs.firstListener + Int32($0) })
-            try dropPrivileges(settings: settings, log: log)
         } catch {
             log.log(.fatal, category: "master", "mail service: \(error)")
             printError("Fatal: \(error)")
