@@ -98,7 +98,15 @@ public final class Supervisor {
     }
 
     /// Adds a kind to watch (started by `start` or the loop).
-    public func add(_ service: ChildService) { slots.append(Slot(service: service)) }
+    public func add(_ service: ChildService) {
+        slots.append(Slot(service: service))
+        logLimits(service.kind, service.limits)
+    }
+
+    private func logLimits(_ kind: ChildKind, _ limits: ChildLimits) {
+        guard let memory = limits.memory else { return }
+        log.info("master", "service(\(kind.rawValue)): vsz_limit \(memory >> 20) MiB, as resident memory")
+    }
 
     /// The running pid of `kind`'s child, if any.
     public func pid(of kind: ChildKind) -> Int32? { slots.first { $0.service.kind == kind }?.running?.pid }
@@ -117,7 +125,9 @@ public final class Supervisor {
     /// New limits after a reload.
     public func update(limits: [ChildKind: ChildLimits]) {
         for index in slots.indices {
-            if let new = limits[slots[index].service.kind] { slots[index].service.limits = new }
+            guard let new = limits[slots[index].service.kind], new != slots[index].service.limits else { continue }
+            slots[index].service.limits = new
+            logLimits(slots[index].service.kind, new)
         }
     }
 

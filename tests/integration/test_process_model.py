@@ -186,6 +186,8 @@ def test_tiny_vsz_limit_restarts_the_mail_service(aerie_bin, ca_dir, vmail):
                                       extra="service imap {\n  vsz_limit = 1M\n}\n", start=False)
     server.start(wait=False)
     try:
+        helpers.wait_for(lambda: "service(mail): vsz_limit 1 MiB, as resident memory" in server.log(), timeout=30,
+                         what="the limit at start")
         helpers.wait_for(lambda: "over its vsz_limit of 1 MiB: restarting it" in server.log(), timeout=30,
                          what="the memory limit's restart")
         helpers.wait_for(lambda: re.search(r"service\(mail\): child \d+ (exited with status \d+|killed with signal "
