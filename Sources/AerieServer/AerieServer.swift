@@ -32,6 +32,8 @@ public final class AerieServer: Sendable {
     let registry = ConnectionRegistry()
     /// `aerie adm logins disable|enable`: kept across reloads.
     let loginSwitch = LoginSwitch()
+    /// Sessions per service (`client_limit` × `process_limit`); kept across reloads.
+    let sessionLimits = ServiceSessionLimits()
     /// Pre-login limits; kept across reloads, which change its settings.
     let preLogin = PreLoginLimiter(settings: .init(limit: 1000))
     private let housekeepingTask = Mutex<RepeatedTask?>(nil)
@@ -81,6 +83,8 @@ public final class AerieServer: Sendable {
             base: config.settings, checked: checked, log: log, pool: pool, mailPools: (mailPool, mailWritePool),
             registry: registry, loginSwitch: loginSwitch, preLogin: preLogin, authClient: authClient)
         environment.handoff = handoff
+        sessionLimits.configure(config.settings)
+        environment.sessionLimits = sessionLimits
         self.state = Mutex(environment)
     }
 
@@ -140,7 +144,7 @@ public final class AerieServer: Sendable {
         let loginService = settings.service(named: "imap-login")
         // Kept across reloads (its slots belong to live connections); new limits apply from now on.
         preLogin.settings = PreLoginLimiter.Settings(
-            limit: loginService?.clientLimit ?? 1000,
+            limit: loginService?.clientLimit ?? Int(clamping: settings.number(forKey: "default_client_limit") ?? 1000),
             perIP: Int(clamping: settings.number(forKey: "login_max_unauthenticated_per_ip") ?? 20),
             ratePerSecond: Int(clamping: settings.number(forKey: "login_max_connection_rate_per_ip") ?? 10),
             ipv6Prefix: Int(clamping: min(128, settings.number(forKey: "auth_penalty_ipv6_prefix") ?? 64)),
@@ -475,7 +479,9 @@ public final class AerieServer: Sendable {
             base: config.settings, checked: checked, log: log, pool: pool, mailPools: (mailPool, mailWritePool),
             registry: registry, loginSwitch: loginSwitch, preLogin: preLogin, previousUserIP: previousUserIP,
             previousLMTPConcurrency: previousLMTP, authClient: authClient)
+        sessionLimits.configure(config.settings)
         var updated = environment
+        updated.sessionLimits = sessionLimits
         updated.handoff = handoff
         state.withLock { $0 = updated }
         log.info("master", "Configuration and certificates reloaded")

@@ -12,12 +12,14 @@ public struct ChildLimits: Sendable, Equatable {
         self.processLimit = processLimit
     }
 
-    /// The smallest `vsz_limit` set in one of the kind's Dovecot services, else `default_vsz_limit`; 0 and
-    /// `unlimited` mean no limit. Throws when `process_limit` (or `default_process_limit`) is 0: the kind's one
-    /// process could not run.
+    /// The smallest `vsz_limit` set in one of the kind's Dovecot services, else `default_vsz_limit` if the
+    /// configuration sets it; 0 and `unlimited` mean no limit. Its built-in 256M is Dovecot's figure for a process
+    /// per user: Aerie's mail service holds every user's sessions, so that default limits nothing. Throws when
+    /// `process_limit` (or `default_process_limit`) is 0: the kind's one process could not run.
     public static func resolve(_ kind: ChildKind, settings: AerieSettings) throws -> ChildLimits {
         let services = kind.dovecotServices.compactMap { settings.service(named: $0) }
-        let defaultMemory = settings.size(forKey: "default_vsz_limit") ?? 0
+        let defaultMemory =
+            settings.isExplicit("default_vsz_limit") ? settings.size(forKey: "default_vsz_limit") ?? 0 : 0
         let memory = services.compactMap { $0.vszLimit.map(UInt64.init) }.min() ?? defaultMemory
         let defaultProcesses = settings.value(forKey: "default_process_limit").flatMap { UInt64($0) } ?? UInt64.max
         let processes = services.compactMap { $0.processLimit.map(UInt64.init) }.min() ?? defaultProcesses

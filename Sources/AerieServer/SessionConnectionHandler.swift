@@ -62,6 +62,8 @@ class SessionConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var lastWrite: EventLoopFuture<Void>?
     /// The user whose user+IP connection slot this connection holds, once logged in.
     private var userIPSlot: String?
+    /// Holds one of the service's sessions (`ServiceSessionLimits`).
+    private var sessionSlot = false
     /// The peer's address as the limits see it.
     var remoteIP: String { "" }
     /// "imap", "pop3" or "lmtp", for `aerie adm who` and `kick`.
@@ -112,6 +114,14 @@ class SessionConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
             }
         }
         if startsWithTLS { scheduleHandshakeTimeout(context: context) }
+        // A service without a login (LMTP) counts its connections against client_limit × process_limit.
+        if !countsAsUnauthenticated {
+            guard acquireSessionSlot() else {
+                return refuseAtOnce(
+                    "Too many connections, try again later.", reason: sessionLimitReason, quiet: false,
+                    context: context)
+            }
+        }
         if countsAsUnauthenticated {
             switch admitPreLogin(context: context) {
             case .admitted: break
@@ -147,6 +157,7 @@ class SessionConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
         handshakeTimeout?.cancel()
         releaseUnauthenticatedSlot()
         if let userIPSlot { environment.userIPConnections.release(user: userIPSlot, ip: remoteIP) }
+        releaseSessionSlot()
         if let registryID { environment.registry.unregister(registryID) }
         let elapsed = (ContinuousClock.now - connectedAt).components.seconds
         if !refusedQuietly { logDisconnect(reason: closeReason ?? "Connection closed", elapsedSeconds: elapsed) }
@@ -301,8 +312,13 @@ class SessionConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
 
         case .loggedIn(let user):
             releaseUnauthenticatedSlot()
+            guard acquireSessionSlot() else {
+                pending = goodbye("Maximum number of sessions reached, try again later.", reason: sessionLimitReason)
+                return
+            }
             guard environment.userIPConnections.tryAcquire(user: user.user, ip: remoteIP) else {
                 let limit = environment.userIPConnections.limit
+                releaseSessionSlot()
                 pending = goodbye(
                     "Maximum number of connections from user+IP exceeded (mail_max_userip_connections=\(limit))",
                     reason: "Maximum number of connections from user+IP exceeded")
@@ -314,6 +330,7 @@ class SessionConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
             didLogIn(user, context: context)
 
         case .loggedOut(let user):
+            releaseSessionSlot()
             if let userIPSlot {
                 environment.userIPConnections.release(user: userIPSlot, ip: remoteIP)
                 self.userIPSlot = nil
@@ -485,6 +502,24 @@ class SessionConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// Over a per-IP limit: a plaintext client is told why; over implicit TLS the connection closes before any
     /// handshake, which would cost more than the refusal. `quiet`: no log line for this connection (a flood would
     /// flood the log; the limiter's first refusal is logged instead).
+    private func acquireSessionSlot() -> Bool {
+        guard !sessionSlot else { return true }
+        sessionSlot = environment.sessionLimits.tryAcquire(serviceName)
+        if !sessionSlot {
+            environment.log.warning("master", "service(\(serviceName)): \(sessionLimitReason): refusing a session")
+        }
+        return sessionSlot
+    }
+
+    private func releaseSessionSlot() {
+        if sessionSlot { environment.sessionLimits.release(serviceName) }
+        sessionSlot = false
+    }
+
+    private var sessionLimitReason: String {
+        "client_limit × process_limit (\(environment.sessionLimits.limit(serviceName) ?? 0)) reached"
+    }
+
     private func refuseAtOnce(_ text: String, reason: String, quiet: Bool, context: ChannelHandlerContext) {
         refusedQuietly = quiet
         closeReason = reason

@@ -23,8 +23,8 @@ public enum ChildKind: String, Sendable, CaseIterable {
         switch self {
         case .keeper: []
         case .auth: ["auth", "auth-worker"]
-        case .mail: ["imap", "pop3", "lmtp", "imap-login", "pop3-login"]
-        case .login: ["imap-login", "pop3-login"]
+        case .mail: ["imap", "pop3", "lmtp"]
+        case .login: []
         case .loginKeeper: []
         }
     }
@@ -104,7 +104,15 @@ public final class Supervisor {
     }
 
     /// Adds a kind to watch (started by `start` or the loop).
-    public func add(_ service: ChildService) { slots.append(Slot(service: service)) }
+    public func add(_ service: ChildService) {
+        slots.append(Slot(service: service))
+        logLimits(service.kind, service.limits)
+    }
+
+    private func logLimits(_ kind: ChildKind, _ limits: ChildLimits) {
+        guard let memory = limits.memory else { return }
+        log.info("master", "service(\(kind.rawValue)): vsz_limit \(memory >> 20) MiB, as resident memory")
+    }
 
     /// The running pid of `kind`'s child, if any.
     public func pid(of kind: ChildKind) -> Int32? { slots.first { $0.service.kind == kind }?.running?.pid }
@@ -123,7 +131,9 @@ public final class Supervisor {
     /// New limits after a reload.
     public func update(limits: [ChildKind: ChildLimits]) {
         for index in slots.indices {
-            if let new = limits[slots[index].service.kind] { slots[index].service.limits = new }
+            guard let new = limits[slots[index].service.kind], new != slots[index].service.limits else { continue }
+            slots[index].service.limits = new
+            logLimits(slots[index].service.kind, new)
         }
     }
 

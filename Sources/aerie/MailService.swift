@@ -62,12 +62,15 @@ struct MailServiceCommand: ParsableCommand {
                         certificatePath: cert, keyPath: $0)
                 }
             }
-            let checked = try Preflight.check(config: loaded, log: log, keeper: keeper)
+            // The master ran the same checks and logged their warnings.
+            let checked = try Preflight.check(config: loaded, log: DiscardingLogSink(), keeper: keeper)
             server = try AerieServer(
                 config: loaded, log: log, keeper: keeper, checked: checked,
                 authSocketPath: AuthProcess.socketPath(baseDir: settings.baseDir))
             // `aerie adm logins|kick|who`: owned by the starting account (root), as the drop comes after.
             try await server.bindAdminSocket(baseDir: settings.baseDir)
+            // Connections already wait in the listeners' backlog: not one is accepted before the drop.
+            try dropPrivileges(settings: settings, log: log)
             try await server.adoptListeners(
                 (0..<listeners).map { MailServiceFDs.firstListener + Int32($0) },
                 except: loginHandoff ? LoginProcess.plans(server.listeners) : [])
@@ -75,13 +78,14 @@ struct MailServiceCommand: ParsableCommand {
                 LoginProcess.receiveHandoffs(
                     fd: MailServiceFDs.firstListener + Int32(listeners), server: server, log: log)
             }
-            try dropPrivileges(settings: settings, log: log)
         } catch {
             log.log(.fatal, category: "master", "mail service: \(error)")
             printError("Fatal: \(error)")
             throw ExitCode(1)
         }
         dropped.signal()
+        // The master reads this only at its first start: after a restart nobody does, and EPIPE is fine.
+        signal(SIGPIPE, SIG_IGN)
         var ready: UInt8 = 0x52
         _ = write(MailServiceFDs.ready, &ready, 1)
         close(MailServiceFDs.ready)

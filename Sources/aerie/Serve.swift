@@ -26,6 +26,8 @@ struct Serve: ParsableCommand {
         // The master takes its signals with sigtimedwait: blocked before any thread exists, so every thread has them
         // blocked. no_new_privs is per thread and inherited: likewise.
         Supervisor.blockSignals()
+        // A child gone while the master writes to it (a reload to a dead auth supervisor) must not end the master.
+        signal(SIGPIPE, SIG_IGN)
         try Privileges.forbidNewPrivileges()
         let configPath = try resolveConfigPath()
         try master(configPath: configPath)

@@ -142,6 +142,20 @@ def test_imap_session_survives_killed_auth(srv, which):
         assert f"service(auth): child {victim} killed with signal 9 (restarting in" in srv.log()
 
 
+def test_reload_while_the_auth_supervisor_is_down(srv):
+    """SIGHUP right after the auth supervisor died: the master's reload request meets a closed socket (EPIPE, not
+    a SIGPIPE that would end the master); the reload reaches the mail service, and the auth process comes back."""
+    supervisor, _ = auth_pids(srv)
+    reloads = srv.log().count("Configuration and certificates reloaded")
+    os.kill(supervisor, signal.SIGKILL)
+    helpers.wait_for(lambda: not Path(f"/proc/{supervisor}").exists(), timeout=20, what="the supervisor reaped")
+    os.kill(srv.pid, signal.SIGHUP)
+    helpers.wait_for(lambda: srv.log().count("Configuration and certificates reloaded") > reloads, timeout=30,
+                     what="the mail service's reload")
+    assert srv.proc.poll() is None, srv.log()[-2000:]
+    helpers.wait_for(lambda: imap_works(srv, "dave"), timeout=60, what="a login after the auth supervisor's restart")
+
+
 def _auth_pid_set(server) -> set[int]:
     try:
         supervisor, auth = auth_pids(server)
@@ -172,6 +186,8 @@ def test_tiny_vsz_limit_restarts_the_mail_service(aerie_bin, ca_dir, vmail):
                                       extra="service imap {\n  vsz_limit = 1M\n}\n", start=False)
     server.start(wait=False)
     try:
+        helpers.wait_for(lambda: "service(mail): vsz_limit 1 MiB, as resident memory" in server.log(), timeout=30,
+                         what="the limit at start")
         helpers.wait_for(lambda: "over its vsz_limit of 1 MiB: restarting it" in server.log(), timeout=30,
                          what="the memory limit's restart")
         helpers.wait_for(lambda: re.search(r"service\(mail\): child \d+ (exited with status \d+|killed with signal "
@@ -182,3 +198,49 @@ def test_tiny_vsz_limit_restarts_the_mail_service(aerie_bin, ca_dir, vmail):
     finally:
         server.kill()
     helpers.remove_private_dir(directory)
+
+
+def test_client_limit_times_process_limit_caps_sessions(aerie_bin, ca_dir, vmail):
+    """`service pop3|lmtp { client_limit process_limit }`: at most their product of sessions in the mail service,
+    as Dovecot's capacity for the service; a session over it is refused and logged, and one ending frees a place."""
+    import poplib
+
+    directory = helpers.private_dir("procmodel-limits")
+    extra = ("service pop3 {\n  client_limit = 1\n  process_limit = 1\n}\n"
+             "service lmtp {\n  client_limit = 1\n  process_limit = 1\n}\n")
+    server = helpers.make_mail_server(aerie_bin, directory / "srv", ca_dir,
+                                      helpers.make_mail_users(["alice", "bob"]), extra=extra)
+
+    def pop3(user: str) -> poplib.POP3_SSL:
+        p = poplib.POP3_SSL("127.0.0.1", server.pop3s_port, context=helpers.client_context(server.tls.ca),
+                            timeout=helpers.READ_TIMEOUT)
+        p.user(user)
+        p.pass_(helpers.MAIL_PASSWORD)
+        return p
+
+    try:
+        first = pop3("alice")
+        with pytest.raises((poplib.error_proto, OSError)) as refused:
+            pop3("bob").stat()
+        assert "Maximum number of sessions" in str(refused.value), refused.value
+        first.quit()
+        helpers.wait_for(lambda: _pop3_works(pop3, "bob"), timeout=10, what="a POP3 login after the first ended")
+        with helpers.LMTPClient(server.lmtp_socket) as held:
+            held.lhlo()
+            with helpers.LMTPClient(server.lmtp_socket, greeting=False) as second:
+                code, text = second.reply()
+                assert code == 421, (code, text)
+        assert "service(pop3): client_limit × process_limit (1) reached: refusing a session" in server.log()
+    finally:
+        rc = server.stop()
+    assert rc == 0
+    helpers.remove_private_dir(directory)
+
+
+def _pop3_works(connect, user: str) -> bool:
+    try:
+        p = connect(user)
+        p.quit()
+        return True
+    except Exception:
+        return False
