@@ -215,3 +215,16 @@ def test_compress_idle_who_and_kick_after_starttls_through_the_login_process(srv
         assert kick.returncode == 0, kick.stderr
         lines = imap.read_until_closed(timeout=10)
         assert any("BYE" in l for l in lines), lines
+
+
+def test_a_missing_default_login_user_is_refused_by_conf_check_and_serve(aerie_bin, tmp_path):
+    """Nothing is created: `conf check` and `serve` both refuse a default_login_user that does not exist."""
+    directory = tmp_path / "nologin"
+    server = helpers.make_mail_server(aerie_bin, directory, tmp_path / "ca", helpers.make_mail_users(["alice"]),
+                                      extra=EXTRA + "\ndefault_login_user = aerie-no-such-user", start=False)
+    check = helpers.run([aerie_bin, "conf", "check", "-c", str(server.config)], timeout=60)
+    assert check.returncode != 0
+    assert "default_login_user: system user aerie-no-such-user does not exist" in check.stdout + check.stderr
+    serve = helpers.run([aerie_bin, "serve", "-c", str(server.config)], timeout=60)
+    assert serve.returncode != 0
+    assert "default_login_user: system user aerie-no-such-user does not exist" in serve.stdout + serve.stderr
