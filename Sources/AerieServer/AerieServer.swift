@@ -487,6 +487,17 @@ public final class AerieServer: Sendable {
         log.info("master", "Configuration and certificates reloaded")
     }
 
+    /// The login process's SIGHUP: only the certificate and key, through its key worker (the configuration, the
+    /// users and groups are out of reach in its chroot). New connections get them; live ones keep theirs.
+    public func reloadCertificates(config: LoadedConfig) throws {
+        let settings = config.settings.forProtocol("imap")
+        guard settings.ssl != .no else { return }
+        let clientCertificates = state.withLock { $0.clientCertificates }
+        let context = try TLSSetup.makeContext(settings: settings, keeper: keeper, clientCertificates: clientCertificates)
+        state.withLock { $0.tlsContext = context }
+        log.info("imap-login", "Certificates reloaded")
+    }
+
     /// Stop accepting, say BYE to every session, wait for them to go (up to `grace`), then stop the loops.
     public func shutdown(grace: Duration = .seconds(5)) async {
         let listening = channels.withLock { channels in

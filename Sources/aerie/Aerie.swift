@@ -114,16 +114,22 @@ struct LoginWorkerCommand: ParsableCommand {
     @Option(name: .short) var config: String?
 
     func run() throws {
-        // no_new_privs is per thread and inherited: set it before any thread exists.
+        // no_new_privs and the signal mask are per thread and inherited: set them before any thread exists. SIGHUP
+        // (forwarded by the master) is taken by the main thread below with sigwait.
         try Privileges.forbidNewPrivileges()
+        var hangup = sigset_t()
+        sigemptyset(&hangup)
+        sigaddset(&hangup, SIGHUP)
+        pthread_sigmask(SIG_BLOCK, &hangup, nil)
         LoginProcess.watchServe()
         let loaded = try loadOrExit(config)
         let log = try openServiceLog(config, loaded: loaded)
         let settings = loaded.settings
+        let server: AerieServer
         do {
             let keeper = LoginProcess.keeper(settings)
             let checked = try Preflight.check(config: loaded, log: log, keeper: keeper, reload: true)
-            let server = try AerieServer(
+            server = try AerieServer(
                 config: loaded, log: log, keeper: keeper, checked: checked, handoff: LoginProcess.handoffSender,
                 authConnector: LoginProcess.authConnector())
             let listeners = LoginProcess.inheritedListeners(checked.listeners)
@@ -139,6 +145,14 @@ struct LoginWorkerCommand: ParsableCommand {
             printError("Fatal: login process: \(error)")
             throw ExitCode(78)
         }
-        while true { pause() }
+        // SIGHUP: new certificates (the key worker reads them) for new connections, live ones keep theirs. The
+        // configuration file is out of reach in the chroot: it is the one read at start.
+        while true {
+            var received: Int32 = 0
+            guard sigwait(&hangup, &received) == 0, received == SIGHUP else { continue }
+            do { try server.reloadCertificates(config: loaded) } catch {
+                log.error("imap-login", "Reload failed, keeping the running certificates: \(error)")
+            }
+        }
     }
 }

@@ -157,6 +157,7 @@ struct Serve: ParsableCommand {
             }
             auth.restartWorker()
             supervisor.signal(.mail, SIGHUP)
+            supervisor.signal(.login, SIGHUP)
         }
         log.info("master", "Aerie stopped")
     }

@@ -228,3 +228,20 @@ def test_a_missing_default_login_user_is_refused_by_conf_check_and_serve(aerie_b
     serve = helpers.run([aerie_bin, "serve", "-c", str(server.config)], timeout=60)
     assert serve.returncode != 0
     assert "default_login_user: system user aerie-no-such-user does not exist" in serve.stdout + serve.stderr
+
+
+def test_sighup_gives_new_connections_the_new_certificate_and_keeps_relayed_sessions(srv, ca_dir):
+    """SIGHUP to the master reaches the login worker: its key worker reads the new certificate and key, new
+    connections get them, and a session it relays goes on."""
+    alice = srv.users["alice"]
+    worker = login_worker(srv)
+    with RawIMAP(srv.imaps_port, tls=True) as kept:
+        assert kept.run("a", f'LOGIN "{alice.name}" "{alice.password}"')[1].startswith("a OK")
+        helpers.make_tls(srv.tls.directory, kind="ecdsa", ca_dir=ca_dir, cn="localhost-reloaded")
+        new = helpers.file_leaf_fingerprint(srv.tls.cert)
+        assert helpers.server_fingerprint(srv.imaps_port) != new
+        os.kill(srv.pid, signal.SIGHUP)
+        helpers.wait_for(lambda: helpers.server_fingerprint(srv.imaps_port) == new, timeout=15,
+                         what="the new certificate from the login worker")
+        assert kept.run("b", "NOOP")[1].startswith("b OK")
+    assert helpers.child_pids(srv.pid, "login-worker") == [worker]
