@@ -398,7 +398,11 @@ public final class AerieServer: Sendable {
         let inPlace = handoff != nil
         let task = group.next().scheduleRepeatedTask(initialDelay: .seconds(5), delay: .seconds(5)) { _ in
             if preLogin.housekeeping(now: .now) {
-                if inPlace { aerie_malloc_trim() } else { DispatchQueue.global(qos: .utility).async { aerie_malloc_trim() } }
+                if inPlace {
+                    aerie_malloc_trim()
+                } else {
+                    DispatchQueue.global(qos: .utility).async { aerie_malloc_trim() }
+                }
             }
         }
         housekeepingTask.withLock { $0 = task }
@@ -493,7 +497,8 @@ public final class AerieServer: Sendable {
         let settings = config.settings.forProtocol("imap")
         guard settings.ssl != .no else { return }
         let clientCertificates = state.withLock { $0.clientCertificates }
-        let context = try TLSSetup.makeContext(settings: settings, keeper: keeper, clientCertificates: clientCertificates)
+        let context = try TLSSetup.makeContext(
+            settings: settings, keeper: keeper, clientCertificates: clientCertificates)
         state.withLock { $0.tlsContext = context }
         log.info("imap-login", "Certificates reloaded")
     }

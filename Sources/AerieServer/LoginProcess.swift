@@ -174,11 +174,6 @@ public enum LoginProcess {
         thread.start()
     }
 
-    static func say(_ text: String) {
-        let bytes = Array(text.utf8)
-        _ = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
-    }
-
     /// The worker's confinement, after it adopted its descriptors and before it serves anyone: as root, chroot to
     /// the empty directory and become `default_login_user` (no capabilities: setuid from root clears them);
     /// no_new_privs either way.

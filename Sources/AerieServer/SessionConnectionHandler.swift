@@ -429,7 +429,9 @@ class SessionConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
             local.protocol != .unix, let fd = SocketSearch.descriptor(local: local, remote: remote)
         {
             let sent = sender.send(header, fd: fd)
-            if !sent { environment.log.error("\(serviceName)-login", "Cannot hand the session over to the mail service") }
+            if !sent {
+                environment.log.error("\(serviceName)-login", "Cannot hand the session over to the mail service")
+            }
             let channel = context.channel
             context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
             channel.close(promise: nil)
@@ -466,7 +468,8 @@ class SessionConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
             .withConnectedSocket(relayFD)
             .whenComplete { result in
                 switch result {
-                case .success: channel.setOption(.autoRead, value: true).whenFailure { _ in channel.close(promise: nil) }
+                case .success:
+                    channel.setOption(.autoRead, value: true).whenFailure { _ in channel.close(promise: nil) }
                 case .failure:
                     close(relayFD)
                     channel.close(promise: nil)

@@ -93,7 +93,9 @@ struct Serve: ParsableCommand {
                     : nil
                 if let loginKeeper {
                     supervisor.add(
-                        ChildService(kind: .loginKeeper, limits: limits[.loginKeeper]!) { try loginKeeper.spawnWorker() })
+                        ChildService(kind: .loginKeeper, limits: limits[.loginKeeper]!) {
+                            try loginKeeper.spawnWorker()
+                        })
                     try supervisor.start(.loginKeeper)
                 }
                 let loginListeners = zip(checked.listeners, listeners).filter { loginPlans.contains($0.0) }.map(\.1)
