@@ -83,6 +83,9 @@ public struct AerieSettings: Sendable {
 
     init() {}
 
+    /// Whether the configuration sets `key` itself (rather than leaving it at its default).
+    public func isExplicit(_ key: String) -> Bool { explicit.contains(key) }
+
     /// The string form of any known global setting, as `doveconf` would print it; nil for unknown names.
     public func value(forKey key: String) -> String? { store[key]?.stringValue }
 

@@ -120,7 +120,7 @@ enum Registry {
         SettingDef("mail_attribute_dict", .string, removedIn24: "Dovecot 2.4 uses mail_attribute { dict ... { } }"),
         // IMAP
         // Aerie's own (issue 14): a SEARCH, SORT or THREAD that runs longer ends with NO [LIMIT].
-        SettingDef("imap_search_time_limit", .duration, "30 secs"),
+        SettingDef("imap_search_time_limit", .duration, "30 secs"), SettingDef("login_process", .bool, "no"),
         SettingDef("imap_max_line_length", .size, "64k"), SettingDef("imap_idle_notify_interval", .duration, "2 mins"),
         SettingDef("imap_capability", .string), SettingDef("imap_client_workarounds", .list), SettingDef("imap_logout_format", .string,
                    "in=%{input} out=%{output} deleted=%{deleted} expunged=%{expunged} trashed=%{trashed} hdr_count=%{fetch_hdr_count} hdr_bytes=%{fetch_hdr_bytes} body_count=%{fetch_body_count} body_bytes=%{fetch_body_bytes}"),

@@ -52,8 +52,10 @@ public enum Support {
             "auth_penalty_ipv6_prefix", "auth_ban_failures", "auth_ban_distinct_users", "auth_ban_window",
             "auth_ban_time", "auth_cache_size", "auth_cache_ttl", "auth_cache_negative_ttl", "auth_username_chars",
             "auth_default_domain", "auth_master_user_separator", "auth_username_translation",
-            "imap_search_time_limit", "auth_totp_separator", "auth_main_password_alone", "state_dir", "auth_rehash_scheme",
-            "login_max_unauthenticated_per_ip", "login_max_connection_rate_per_ip",
+            "imap_search_time_limit", "auth_totp_separator", "auth_main_password_alone", "state_dir",
+            "auth_rehash_scheme", "login_process", "default_login_user",
+            "login_max_unauthenticated_per_ip", "login_max_connection_rate_per_ip", "default_process_limit",
+            "default_vsz_limit", "default_client_limit",
             "login_tls_handshake_timeout", "login_ip_limits_exempt_networks",
             "ldap_uris", "ldap_auth_dn", "ldap_auth_dn_password", "ldap_base", "ldap_starttls", "ldap_scope",
             "ldap_deref", "ssl_client_ca_file", "ssl_client_require_valid_cert", "sql_driver",
@@ -81,9 +83,8 @@ public enum Support {
         (.noEffect("Aerie's child processes (the auth process) get a fixed minimal environment"),
          ["import_environment"]),
         (.noEffect("one binary: its parts cannot be of different versions"), ["version_ignore"]),
-        (.noEffect("\(oneProcess): there is no process count, pre-forking or idle process to kill; bound the whole "
-                   + "server with the service manager (e.g. systemd MemoryMax=)"),
-         ["default_process_limit", "default_vsz_limit", "default_idle_kill_interval"]),
+        (.noEffect("each of Aerie's process kinds runs one long-lived process: there is no idle process to kill"),
+         ["default_idle_kill_interval"]),
         (.noEffect("Aerie has no stats process; metrics are its own"), ["stats_writer_socket_path"]),
         (.noEffect("cached hashes are always verified on the auth process's hashing pool, never on its event loop"),
          ["auth_cache_verify_password_with_worker"]),
@@ -117,10 +118,6 @@ public enum Support {
                                         "imap_logout_format", "pop3_logout_format"]),
         (.notImplemented("the auth process runs as default_internal_user and its primary group"),
          ["default_internal_group"]),
-        (.notImplemented("pre-login runs in Aerie's main process as the mail user; there is no separate login user"),
-         ["default_login_user"]),
-        (.notImplemented("the imap-login service's client_limit bounds pre-login connections"),
-         ["default_client_limit"]),
         (.notImplemented(notYet), [
             "auth_internal_failure_delay", "auth_anonymous_username", "auth_socket_path", "auth_proxy_self",
             "auth_gssapi_hostname", "auth_krb5_keytab", "auth_use_winbind", "auth_winbind_helper_path",
@@ -173,10 +170,11 @@ public enum Support {
 
     /// `service NAME { }` settings; process-model ones have no counterpart (see `serviceSetting`).
     public static let service: [String: SettingSupport] = table([
-        (.noEffect("\(oneProcess): there is no process count, pre-forking, restart or idle process to kill; bound "
-                   + "the whole server with the service manager (e.g. systemd MemoryMax=)"),
-         ["process_limit", "process_min_avail", "restart_request_count", "vsz_limit", "idle_kill_interval"]),
-        (.enforced, ["client_limit"]),
+        (.noEffect("each of Aerie's process kinds (key worker, auth, mail service) runs one process, started with the "
+                   + "server and restarted when it ends, as process_min_avail = 1; it is not pre-forked, retired after "
+                   + "a number of requests or killed when idle"),
+         ["process_min_avail", "restart_request_count", "idle_kill_interval"]),
+        (.enforced, ["client_limit", "process_limit", "vsz_limit"]),
         (.notImplemented("Aerie drops privileges to mail_uid (else default_internal_user) for every service"),
          ["user", "group", "extra_groups", "privileged_group", "drop_priv_before_exec"]),
         (.notImplemented(noChroot),
@@ -326,21 +324,28 @@ public enum Support {
 
     /// Services Aerie runs; any other `service NAME { }` is another process Dovecot would run.
     public static let services: [String: SettingSupport] = table([
-        (.enforced, ["imap-login", "pop3-login", "lmtp", "aerie-admin"]),
-        (.noEffect("\(oneProcess): logged-in sessions, auth, logging and statistics are not separate services"),
-         ["imap", "pop3", "auth-worker", "dict", "dict-async", "stats", "anvil", "config", "log", "indexer",
+        (.enforced, ["imap-login", "pop3-login", "lmtp", "imap", "pop3", "auth-worker", "aerie-admin"]),
+        (.noEffect("Aerie runs no such process: logging and statistics are built into its processes, the rest absent"),
+         ["dict", "dict-async", "stats", "anvil", "config", "log", "indexer",
           "indexer-worker", "imap-hibernate", "aggregator", "replicator", "director"]),
         (.notImplemented("Aerie does not offer this service's sockets"),
          ["auth", "submission", "submission-login", "managesieve", "managesieve-login", "doveadm", "imap-urlauth",
           "imap-urlauth-login", "imap-urlauth-worker", "quota-status", "quota-warning", "health-check"]),
     ])
 
-    /// A `service NAME { KEY }` setting in context: client_limit bounds only imap-login (the pre-login slots that
-    /// IMAP and POP3 share); process-model settings of services Aerie does not run are as meaningless as the service.
+    /// A `service NAME { KEY }` setting in context. vsz_limit and process_limit apply to the process kind that runs
+    /// the service (imap, pop3, lmtp: the mail service; auth-worker: the auth process);
+    /// client_limit bounds imap-login's pre-login connections (IMAP and POP3 together) and, × process_limit, the
+    /// sessions of imap, pop3 and lmtp.
     static func serviceSetting(_ key: String, service: String) -> SettingSupport? {
-        if key == "client_limit", service != "imap-login" {
-            return .notImplemented("the imap-login service's client_limit bounds pre-login IMAP and POP3 "
-                                   + "connections together; set it there")
+        if ["vsz_limit", "process_limit"].contains(key), ["imap-login", "pop3-login"].contains(service) {
+            return .noEffect("pre-login IMAP and POP3 run in the mail service, whose limits are service imap, pop3 "
+                             + "and lmtp's (or default_vsz_limit, default_process_limit); client_limit here bounds "
+                             + "pre-login connections")
+        }
+        if key == "client_limit", !["imap-login", "imap", "pop3", "lmtp"].contains(service) {
+            return .notImplemented("client_limit bounds imap-login's pre-login IMAP and POP3 connections together "
+                                   + "(set it there) and the sessions of imap, pop3 and lmtp")
         }
         return Self.service[key]
     }

@@ -32,6 +32,8 @@ public final class AerieServer: Sendable {
     let registry = ConnectionRegistry()
     /// `aerie adm logins disable|enable`: kept across reloads.
     let loginSwitch = LoginSwitch()
+    /// Sessions per service (`client_limit` × `process_limit`); kept across reloads.
+    let sessionLimits = ServiceSessionLimits()
     /// Pre-login limits; kept across reloads, which change its settings.
     let preLogin = PreLoginLimiter(settings: .init(limit: 1000))
     private let housekeepingTask = Mutex<RepeatedTask?>(nil)
@@ -50,17 +52,21 @@ public final class AerieServer: Sendable {
     let authSocketPath: String?
     /// `service aerie-admin`: `aerie adm` over TCP with client certificates; nil when not configured.
     let adminTLS: AdminTLS?
+    /// In the login process: the mail service's hand-off socket.
+    private let handoff: LoginHandoffSender?
 
     /// `checked`: the result of `Preflight.check` on this configuration, when the caller already ran it.
     /// `authSocketPath`: the auth process's socket (`AuthProcess`); nil authenticates in this process.
     public init(
         config: LoadedConfig, log: any LogSink, keeper: KeyKeeper? = nil, checked: Preflight? = nil,
-        authSocketPath: String? = nil
+        authSocketPath: String? = nil, handoff: LoginHandoffSender? = nil,
+        authConnector: (@Sendable () -> Int32)? = nil
     ) throws {
         self.log = log
+        self.handoff = handoff
         self.keeper = keeper
         keeper?.whenGone { [log] in
-            log.error("tls", "TLS key keeper is gone: new TLS handshakes fail until aerie serve is restarted")
+            log.error("tls", "TLS key keeper is gone: new TLS handshakes fail until this process is restarted")
         }
         self.pool = PasswordHashingPool()
         self.mailPool = FairMailPool(permits: max(2, System.coreCount))
@@ -72,13 +78,21 @@ public final class AerieServer: Sendable {
             user: settings.mailUID.isEmpty ? settings.defaultInternalUser : settings.mailUID, group: settings.mailGID)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         self.group = group
-        self.authClient = authSocketPath.map { AuthProcessClient(socketPath: $0, group: group, log: log) }
+        if let authConnector {
+            self.authClient = AuthProcessClient(socketPath: "", group: group, log: log, connector: authConnector)
+        } else {
+            self.authClient = authSocketPath.map { AuthProcessClient(socketPath: $0, group: group, log: log) }
+        }
         self.authSocketPath = authSocketPath
-        self.adminTLS = try AdminTLS.prepare(settings: config.settings, keeper: keeper)
+        // The admin listener is the mail service's; the login process (chrooted) never reads its CA.
+        self.adminTLS = handoff == nil ? try AdminTLS.prepare(settings: config.settings, keeper: keeper) : nil
         if authSocketPath != nil { Self.prepareSecondFactorDirectory(config.settings) }
-        let environment = try Self.makeEnvironment(
+        var environment = try Self.makeEnvironment(
             base: config.settings, checked: checked, log: log, pool: pool, mailPools: (mailPool, mailWritePool),
             registry: registry, loginSwitch: loginSwitch, preLogin: preLogin, authClient: authClient)
+        environment.handoff = handoff
+        sessionLimits.configure(config.settings)
+        environment.sessionLimits = sessionLimits
         self.state = Mutex(environment)
     }
 
@@ -138,7 +152,7 @@ public final class AerieServer: Sendable {
         let loginService = settings.service(named: "imap-login")
         // Kept across reloads (its slots belong to live connections); new limits apply from now on.
         preLogin.settings = PreLoginLimiter.Settings(
-            limit: loginService?.clientLimit ?? 1000,
+            limit: loginService?.clientLimit ?? Int(clamping: settings.number(forKey: "default_client_limit") ?? 1000),
             perIP: Int(clamping: settings.number(forKey: "login_max_unauthenticated_per_ip") ?? 20),
             ratePerSecond: Int(clamping: settings.number(forKey: "login_max_connection_rate_per_ip") ?? 10),
             ipv6Prefix: Int(clamping: min(128, settings.number(forKey: "auth_penalty_ipv6_prefix") ?? 64)),
@@ -300,15 +314,7 @@ public final class AerieServer: Sendable {
     /// Binds every listener. Call before dropping privileges, so ports below 1024 work.
     public func bind() async throws {
         for plan in listeners {
-            let bootstrap = ServerBootstrap(group: group)
-                .serverChannelOption(.backlog, value: 256)
-                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-                .childChannelOption(.autoRead, value: false)
-                .childChannelInitializer { [self] channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try self.initialize(channel: channel, plan: plan)
-                    }
-                }
+            let bootstrap = makeBootstrap(plan)
             do {
                 let channel: any Channel
                 if let socket = plan.unixSocket {
@@ -326,13 +332,89 @@ public final class AerieServer: Sendable {
         startHousekeeping()
     }
 
+    /// Serves listening sockets the master bound (`ListenerSockets`), one per listener plan in order.
+    /// `except`: the listeners the login process serves instead (issue 11).
+    public func adoptListeners(_ fds: [Int32], except: [ListenerPlan] = []) async throws {
+        let listeners = self.listeners.filter { !except.contains($0) }
+        guard fds.count == listeners.count else {
+            throw ServerStartError(
+                "the configuration now has \(listeners.count) listeners, aerie serve bound \(fds.count): listener "
+                    + "changes take effect only after a restart of aerie serve")
+        }
+        for (plan, fd) in zip(listeners, fds) {
+            do {
+                let channel = try await makeBootstrap(plan).withBoundSocket(fd).get()
+                channels.withLock { $0.append(channel) }
+                log.info("master", "Listening for \(plan.kind.rawValue.uppercased()) on \(plan.description)")
+            } catch {
+                throw ServerStartError("Cannot serve \(plan.description): \(error)")
+            }
+        }
+        startHousekeeping()
+    }
+
+    private func makeBootstrap(_ plan: ListenerPlan) -> ServerBootstrap {
+        ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.autoRead, value: false)
+            .childChannelInitializer { [self] channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try self.initialize(channel: channel, plan: plan)
+                }
+            }
+    }
+
+    /// The login process: serves the IMAP and POP3 listening sockets the master bound (issue 11).
+    public func adopt(listeners adopted: [(ListenerPlan, Int32)]) async throws {
+        for (plan, fd) in adopted {
+            let channel = try await makeBootstrap(plan).withBoundSocket(fd).get()
+            channels.withLock { $0.append(channel) }
+            log.info("imap-login", "Listening for \(plan.kind.rawValue.uppercased()) on \(plan.description)")
+        }
+        startHousekeeping()
+    }
+
+    /// The mail service: a connection the login process authenticated, with its state (`LoginHandoff`).
+    public func resume(handoffBytes: [UInt8], fd: Int32) {
+        guard let header = try? LoginHandoff.decode(handoffBytes), header.service == "imap" || header.service == "pop3"
+        else {
+            log.error("master", "Malformed hand-off from the login process: connection dropped")
+            close(fd)
+            return
+        }
+        let environment = state.withLock { $0 }
+        ClientBootstrap(group: group)
+            .channelOption(.autoRead, value: false)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let handler: any ChannelHandler =
+                        header.service == "imap"
+                        ? IMAPConnectionHandler(environment: environment, handoff: header)
+                        : POP3ConnectionHandler(environment: environment, handoff: header)
+                    try channel.pipeline.syncOperations.addHandler(handler)
+                }
+            }
+            .withConnectedSocket(fd)
+            .whenFailure { [log] error in
+                close(fd)
+                log.error("master", "Cannot resume a handed-over session: \(error)")
+            }
+    }
+
     /// Every few seconds: forget quiet per-IP rate buckets, and after a burst of connections hand the freed heap
     /// back to the kernel, so the memory a flood took does not stay with the process.
     func startHousekeeping() {
         let preLogin = self.preLogin
+        // The login process has no global dispatch queue to use (see `EventLoopTaskExecutor`): it trims in place.
+        let inPlace = handoff != nil
         let task = group.next().scheduleRepeatedTask(initialDelay: .seconds(5), delay: .seconds(5)) { _ in
             if preLogin.housekeeping(now: .now) {
-                DispatchQueue.global(qos: .utility).async { aerie_malloc_trim() }
+                if inPlace {
+                    aerie_malloc_trim()
+                } else {
+                    DispatchQueue.global(qos: .utility).async { aerie_malloc_trim() }
+                }
             }
         }
         housekeepingTask.withLock { $0 = task }
@@ -412,8 +494,24 @@ public final class AerieServer: Sendable {
             base: config.settings, checked: checked, log: log, pool: pool, mailPools: (mailPool, mailWritePool),
             registry: registry, loginSwitch: loginSwitch, preLogin: preLogin, previousUserIP: previousUserIP,
             previousLMTPConcurrency: previousLMTP, authClient: authClient)
-        state.withLock { $0 = environment }
+        sessionLimits.configure(config.settings)
+        var updated = environment
+        updated.sessionLimits = sessionLimits
+        updated.handoff = handoff
+        state.withLock { $0 = updated }
         log.info("master", "Configuration and certificates reloaded")
+    }
+
+    /// The login process's SIGHUP: only the certificate and key, through its key worker (the configuration, the
+    /// users and groups are out of reach in its chroot). New connections get them; live ones keep theirs.
+    public func reloadCertificates(config: LoadedConfig) throws {
+        let settings = config.settings.forProtocol("imap")
+        guard settings.ssl != .no else { return }
+        let clientCertificates = state.withLock { $0.clientCertificates }
+        let context = try TLSSetup.makeContext(
+            settings: settings, keeper: keeper, clientCertificates: clientCertificates)
+        state.withLock { $0.tlsContext = context }
+        log.info("imap-login", "Certificates reloaded")
     }
 
     /// Stop accepting, say BYE to every session, wait for them to go (up to `grace`), then stop the loops.

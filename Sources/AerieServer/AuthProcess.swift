@@ -21,40 +21,54 @@ import Synchronization
 /// it, so logins after a restart reach the new one. Started as a normal user, all of it runs as that user.
 public final class AuthProcess: Sendable {
     public let socketPath: String
-    /// serve's end of the control socketpair: "R" restarts the worker (a reload); EOF stops the supervisor.
-    private let control: Int32
+    private let configPath: String?
+    /// The listening auth socket; it outlives every supervisor the master starts.
+    private let listener: Int32
+    /// The master's end of the running supervisor's control socketpair: "R" restarts the worker (a reload); EOF
+    /// stops the supervisor.
+    private let control = Mutex<Int32>(-1)
 
-    private init(socketPath: String, control: Int32) {
+    private init(socketPath: String, configPath: String?, listener: Int32) {
         self.socketPath = socketPath
-        self.control = control
+        self.configPath = configPath
+        self.listener = listener
     }
 
     public static func socketPath(baseDir: String) -> String { baseDir + "/aerie-auth" }
 
-    /// Binds the socket and spawns the supervisor. `owner`: who may connect (the account serve drops to).
-    public static func start(configPath: String?, baseDir: String, owner: ServiceAccount?) throws -> AuthProcess {
+    /// Binds the socket. `owner`: who may connect (the account the mail service drops to).
+    public static func bindSocket(configPath: String?, baseDir: String, owner: ServiceAccount?) throws -> AuthProcess {
         let path = socketPath(baseDir: baseDir)
         let listener = try bindUnixSocket(path: path, owner: owner)
-        defer { close(listener) }
+        return AuthProcess(socketPath: path, configPath: configPath, listener: listener)
+    }
+
+    /// Spawns `aerie auth-supervisor` on the socket (the master restarts it if it dies).
+    public func spawnSupervisor() throws -> Int32 {
         var fds: [Int32] = [0, 0]
         guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &fds) == 0 else {
             throw ServerStartError("socketpair for the auth process failed: \(systemError())")
         }
         defer { close(fds[1]) }
         do {
-            _ = try spawnSelf(
+            let pid = try spawnSelf(
                 ["aerie", "auth-supervisor"] + (configPath.map { ["-c", $0] } ?? []), passing: [listener: 3, fds[1]: 4])
+            control.withLock { control in
+                if control >= 0 { close(control) }
+                control = fds[0]
+            }
+            return pid
         } catch {
             close(fds[0])
             throw ServerStartError("Cannot start the auth process: \(error)")
         }
-        return AuthProcess(socketPath: path, control: fds[0])
     }
 
     /// SIGHUP: the worker is replaced by one that reads the configuration again.
     public func restartWorker() {
         var request: UInt8 = 0x52  // "R"
-        _ = write(control, &request, 1)
+        let fd = control.withLock { $0 }
+        _ = write(fd, &request, 1)
     }
 
     static func bindUnixSocket(path: String, owner: ServiceAccount?) throws -> Int32 {
@@ -420,10 +434,17 @@ public final class AuthProcessClient: SASLStepAuthenticator {
     /// A request unanswered this long gets a temporary failure (the worker is wedged, not merely slow).
     static let requestTimeout: TimeAmount = .seconds(60)
 
-    init(socketPath: String, group: any EventLoopGroup, log: any LogSink) {
+    /// The login process cannot open the auth socket (chroot, another uid): serve connects for it and passes the
+    /// connected descriptor (`LoginProcess`). Returns -1 when the auth process cannot be reached.
+    private let connector: (@Sendable () -> Int32)?
+
+    init(
+        socketPath: String, group: any EventLoopGroup, log: any LogSink, connector: (@Sendable () -> Int32)? = nil
+    ) {
         self.path = socketPath
         self.group = group
         self.log = log
+        self.connector = connector
     }
 
     public func authenticate(_ request: AuthRequest) async -> AuthResult {
@@ -545,13 +566,23 @@ public final class AuthProcessClient: SASLStepAuthenticator {
             return (promise.futureResult, promise)
         }
         if let promise {
-            ClientBootstrap(group: promise.futureResult.eventLoop)
+            let bootstrap = ClientBootstrap(group: promise.futureResult.eventLoop)
                 .channelInitializer { [self] channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandler(AuthWireClientHandler(client: self))
                     }
                 }
-                .connect(unixDomainSocketPath: path)
+            let connected: EventLoopFuture<any Channel>
+            if let connector {
+                let fd = connector()
+                connected =
+                    fd >= 0
+                    ? bootstrap.withConnectedSocket(fd)
+                    : promise.futureResult.eventLoop.makeFailedFuture(ServerStartError("serve did not connect"))
+            } else {
+                connected = bootstrap.connect(unixDomainSocketPath: path)
+            }
+            connected
                 .whenComplete { [self] result in
                     state.withLock { state in
                         state.connecting = nil

@@ -1,4 +1,5 @@
 import AerieAuth
+import AerieConfig
 import AerieCore
 import IMAPProtocol
 import IMAPSession
@@ -39,6 +40,8 @@ struct ConnectionEnvironment: Sendable {
     var userIPConnections: UserIPLimiter
     /// `lmtp_user_concurrency_limit`, counted over all LMTP connections; kept across reloads.
     var lmtpConcurrency: LMTPUserConcurrency
+    /// `service imap|pop3|lmtp { client_limit process_limit }`; one for the server's lifetime.
+    var sessionLimits = ServiceSessionLimits()
     /// `login_trusted_networks`: clients that may tell us another client's address (IMAP ID).
     var loginTrustedNetworks = CIDRList([])
     /// `haproxy_trusted_networks` and `haproxy_timeout`, for `haproxy = yes` listeners.
@@ -50,6 +53,8 @@ struct ConnectionEnvironment: Sendable {
         imap.sessionSettings.auth.mechanisms.contains(where: \.bindsChannel)
             || pop3.auth.mechanisms.contains(where: \.bindsChannel)
     }
+    /// In the login process: where authenticated connections go (the mail service); nil serves them here.
+    var handoff: LoginHandoffSender?
 }
 
 /// Logged-in connections per user and remote IP (`mail_max_userip_connections`), shared by IMAP and POP3.
@@ -75,5 +80,51 @@ final class UserIPLimiter: Sendable {
             let remaining = counts[key, default: 1] - 1
             counts[key] = remaining > 0 ? remaining : nil
         }
+    }
+}
+
+/// `service imap|pop3|lmtp { client_limit process_limit }`: Dovecot serves at most process_limit × client_limit
+/// sessions of a service; Aerie's one mail service holds them all and counts them the same (logged-in IMAP and POP3
+/// sessions, LMTP connections). Kept across reloads (its counts belong to live connections).
+final class ServiceSessionLimits: Sendable {
+    private struct Counter {
+        var count = 0
+        var limit: Int?
+    }
+
+    private let counters = Mutex<[String: Counter]>([:])
+
+    /// The services counted; their Dovecot names.
+    static let services = ["imap", "pop3", "lmtp"]
+
+    /// New limits (nil: none) from the configuration.
+    func configure(_ settings: AerieSettings) {
+        let defaultClients = settings.number(forKey: "default_client_limit") ?? 1000
+        let defaultProcesses = settings.number(forKey: "default_process_limit") ?? 100
+        counters.withLock { counters in
+            for name in Self.services {
+                let service = settings.service(named: name)
+                let clients = service?.clientLimit.map(UInt64.init) ?? defaultClients
+                let processes = service?.processLimit.map(UInt64.init) ?? defaultProcesses
+                let (product, overflow) = clients.multipliedReportingOverflow(by: processes)
+                counters[name, default: Counter()].limit = overflow || product >= UInt64(Int.max) ? nil : Int(product)
+            }
+        }
+    }
+
+    func limit(_ service: String) -> Int? { counters.withLock { $0[service]?.limit } }
+
+    func tryAcquire(_ service: String) -> Bool {
+        counters.withLock { counters in
+            var counter = counters[service, default: Counter()]
+            if let limit = counter.limit, counter.count >= limit { return false }
+            counter.count += 1
+            counters[service] = counter
+            return true
+        }
+    }
+
+    func release(_ service: String) {
+        counters.withLock { $0[service]?.count -= 1 }
     }
 }

@@ -17,6 +17,8 @@ final class IMAPConnectionHandler: SessionConnectionHandler {
     private var lastEventWasSpool = false
     /// Traffic before the current user's session (an earlier user's, before UNAUTHENTICATE), left out of its totals.
     private var bytesBeforeSession = (in: 0, out: 0)
+    /// In the mail service: the login process authenticated this connection and logged its login line.
+    private var resumed: LoginHandoff?
 
     init(environment: ConnectionEnvironment, context: ConnectionContext) {
         self.session = IMAPSession(settings: environment.imap.sessionSettings, context: context)
@@ -24,7 +26,24 @@ final class IMAPConnectionHandler: SessionConnectionHandler {
         super.init(environment: environment)
     }
 
-    override func greeting() -> [ConnectionAction] { translate(session.greeting()) }
+    /// A connection the login process handed over (issue 11): it starts authenticated, with what the client
+    /// pipelined behind its login command.
+    init(environment: ConnectionEnvironment, handoff: LoginHandoff) {
+        self.session = IMAPSession(settings: environment.imap.sessionSettings, context: handoff.context)
+        self.framer = IMAPCommandFramer(limits: environment.imap.postLoginLimits)
+        self.resumed = handoff
+        super.init(environment: environment)
+        framer.append(ByteBuffer(bytes: handoff.pipelined))
+    }
+
+    override func greeting() -> [ConnectionAction] {
+        if let resumed, let tag = IMAPTag(resumed.tag ?? "") {
+            return translate(session.resumeAuthenticated(resumed.authenticatedUser, tag: tag))
+        }
+        return translate(session.greeting())
+    }
+
+    override var countsAsUnauthenticated: Bool { resumed == nil }
 
     override func goodbye(_ text: String, reason: String) -> [ConnectionAction] {
         [.send(IMAPResponse.untaggedStatus(.bye, nil, text).bytes), .close(reason: reason)]
@@ -35,7 +54,7 @@ final class IMAPConnectionHandler: SessionConnectionHandler {
     override func discardBufferedInput() { framer.discardBuffered() }
     override var isAuthenticated: Bool { session.isAuthenticated }
     override var remoteIP: String { session.context.remoteIP }
-    override var startsWithTLS: Bool { session.context.isTLS }
+    override var startsWithTLS: Bool { resumed == nil && session.context.isTLS }
     override var serviceName: String { "imap" }
     override func tlsEstablished(clientCertificateUser: String?, channelBinding: [UInt8]?) {
         session.tlsEstablished(clientCertificateUser: clientCertificateUser, channelBinding: channelBinding)
@@ -74,7 +93,24 @@ final class IMAPConnectionHandler: SessionConnectionHandler {
 
     /// IMAP actions in transport terms; mailbox commands become pool work.
     private func translate(_ actions: [IMAPSessionAction]) -> [ConnectionAction] {
-        actions.map { action in
+        // Login process: the mail service answers the login command (its tagged OK) and serves the session.
+        if environment.handoff != nil,
+            let index = actions.firstIndex(where: { if case .loggedIn = $0 { true } else { false } }),
+            case .loggedIn(let user) = actions[index]
+        {
+            var tag: IMAPTag?
+            if index + 1 < actions.count, case .send(.tagged(let loginTag, .ok, _, _)) = actions[index + 1] {
+                tag = loginTag
+            }
+            let handOver = ConnectionAction.perform { [unowned self] context in
+                let header = LoginHandoff(
+                    service: "imap", user: user, context: session.context, tag: tag?.rawValue,
+                    loginLine: session.loginLogLine(processID: 0), pipelined: framer.takeUnframedBytes())
+                handOff(header, context: context)
+            }
+            return translate(Array(actions[..<index])) + [handOver]
+        }
+        return actions.map { action in
             switch action {
             case .send(let response): .send(response.bytes)
             case .startTLS: .startTLS
@@ -121,7 +157,13 @@ final class IMAPConnectionHandler: SessionConnectionHandler {
     /// Opening the store touches the disk, so it runs on the mail pool; the tagged OK waits for it.
     override func didLogIn(_ user: AuthenticatedUser, context: ChannelHandlerContext) {
         framer.limits = environment.imap.postLoginLimits
-        environment.log.info("imap-login", session.loginLogLine(processID: getpid()))
+        // A handed-over session's login line came from the login process.
+        if let line = resumed.map({ $0.loginLineForThisProcess }) {
+            if let line { environment.log.info("imap-login", line) }
+        } else {
+            environment.log.info("imap-login", session.loginLogLine(processID: getpid()))
+        }
+        resumed = nil
         let access = environment.mailAccess
         let sessionID = session.context.sessionID
         let log = environment.log

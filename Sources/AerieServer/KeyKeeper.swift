@@ -6,14 +6,14 @@ import NIOSSL
     import Glibc
 #endif
 
-/// A tiny root process that re-reads the TLS certificate and key on request, so a SIGHUP reload works after the
-/// server dropped privileges while the key stays root-only (DESIGN.md: the privileged supervisor's first duty).
+/// The mail service's handle on the key worker, a tiny root process that re-reads the TLS certificate and key on
+/// request, so a SIGHUP reload works after the mail service dropped privileges while the key stays root-only.
 ///
-/// It also holds the private key and signs TLS handshakes for the server (KeyKeeperSigning.swift), so the serving
-/// process never has the key in its memory; a key it cannot sign with (an encrypted one) is handed over as before.
+/// The worker also holds the private key and signs TLS handshakes (KeyKeeperSigning.swift), so the serving process
+/// never has the key in its memory; a key it cannot sign with (an encrypted one) is handed over as before.
 ///
-/// It is spawned (never forked: the server is multithreaded) before the listeners exist, reads only the two
-/// paths it was started with, takes no input but a one-byte request and signing requests, and dies with the server.
+/// The master spawns it (never forks) before the listeners exist (`KeeperSockets`); it reads only the two paths it
+/// was started with, takes no input but a one-byte request and signing requests, and dies with the master.
 public final class KeyKeeper: Sendable {
     private let socket: Int32
     private let signer: KeeperSigner
@@ -33,33 +33,15 @@ public final class KeyKeeper: Sendable {
         self.keyPath = keyPath
     }
 
-    /// Starts `aerie tls-keeper CERT KEY` with one end of a socketpair as its fd 3 (files) and another as fd 4
-    /// (signing).
-    public static func spawn(certificatePath: String, keyPath: String) throws -> KeyKeeper {
-        var fds: [Int32] = [0, 0]
-        var signing: [Int32] = [0, 0]
-        // One packet per request and reply: a keeper worker that dies mid-reply leaves no half message behind, and
-        // its replacement serves the same sockets.
-        let kind = Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
-        guard socketpair(AF_UNIX, kind, 0, &fds) == 0 else {
-            throw ServerStartError("socketpair for the key keeper failed: \(systemError())")
-        }
-        guard socketpair(AF_UNIX, kind, 0, &signing) == 0 else {
-            fds.forEach { close($0) }
-            throw ServerStartError("socketpair for the key keeper failed: \(systemError())")
-        }
-        let arguments = ["aerie", "tls-keeper", certificatePath, keyPath]
-        do { _ = try spawnSelf(arguments, passing: [fds[1]: 3, signing[1]: 4]) } catch {
-            (fds + signing).forEach { close($0) }
-            throw ServerStartError("Cannot start the TLS key keeper: \(error)")
-        }
-        close(fds[1])
-        close(signing[1])
-        // A reload waits for the keeper's answer at most this long (a worker killed mid-request never answers).
+    /// A keeper whose sockets this process received (the mail service: fd 3 files, fd 4 signing). A signing socket
+    /// of -1 gives a keeper that only fetches (the master's start-up checks: it signs nothing).
+    public static func adopt(
+        fileSocket: Int32, signingSocket: Int32, certificatePath: String, keyPath: String
+    ) -> KeyKeeper {
         var timeout = timeval(tv_sec: 10, tv_usec: 0)
-        setsockopt(fds[0], SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(fileSocket, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         return KeyKeeper(
-            socket: fds[0], signingSocket: signing[0], certificatePath: certificatePath, keyPath: keyPath)
+            socket: fileSocket, signingSocket: signingSocket, certificatePath: certificatePath, keyPath: keyPath)
     }
 
     /// `action` runs (on a background thread) if the keeper dies.
@@ -94,9 +76,49 @@ public final class KeyKeeper: Sendable {
     }
 }
 
+/// The master's side of the key keeper (issue 11): two SOCK_SEQPACKET socketpairs that outlive both ends' processes.
+/// The worker (`aerie tls-keeper-worker`, root) gets one end of each as fds 3 and 4, the mail service the others;
+/// either can be restarted without the other, and the master, holding every end, signs nothing itself.
+public final class KeeperSockets: Sendable {
+    /// The worker's ends: files (fd 3), signing (fd 4).
+    let worker: (files: Int32, signing: Int32)
+    /// The mail service's ends.
+    public let service: (files: Int32, signing: Int32)
+    public let certificatePath: String
+    public let keyPath: String
+
+    public init(certificatePath: String, keyPath: String) throws {
+        var files: [Int32] = [-1, -1]
+        var signing: [Int32] = [-1, -1]
+        let kind = Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
+        guard socketpair(AF_UNIX, kind, 0, &files) == 0, socketpair(AF_UNIX, kind, 0, &signing) == 0 else {
+            (files + signing).filter { $0 >= 0 }.forEach { close($0) }
+            throw ServerStartError("socketpair for the key keeper failed: \(systemError())")
+        }
+        self.worker = (files[1], signing[1])
+        self.service = (files[0], signing[0])
+        self.certificatePath = certificatePath
+        self.keyPath = keyPath
+    }
+
+    /// Starts `aerie tls-keeper-worker CERT KEY` on the worker's ends.
+    public func spawnWorker() throws -> Int32 {
+        try spawnSelf(
+            ["aerie", "tls-keeper-worker", certificatePath, keyPath], passing: [worker.files: 3, worker.signing: 4])
+    }
+
+    /// Drops replies a killed mail service left unread, so its successor never takes one for its own.
+    public func discardStaleReplies() {
+        var buffer = [UInt8](repeating: 0, count: KeyKeeperProcess.maximumReply + 1)
+        for fd in [service.files, service.signing] {
+            while buffer.withUnsafeMutableBytes({ recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }) > 0 {}
+        }
+    }
+}
+
 /// Starts this binary again (`/proc/self/exe`) with `arguments`, a minimal environment and only the descriptors
 /// in `passing` (source fd: target fd), via posix_spawn: never a bare fork of a multithreaded Swift process.
-func spawnSelf(_ arguments: [String], passing: [Int32: Int32]) throws -> pid_t {
+public func spawnSelf(_ arguments: [String], passing: [Int32: Int32]) throws -> Int32 {
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
     defer { posix_spawn_file_actions_destroy(&actions) }
@@ -132,47 +154,14 @@ func spawnSelf(_ arguments: [String], passing: [Int32: Int32]) throws -> pid_t {
     return pid
 }
 
-/// The keeper's side: `aerie tls-keeper CERT KEY`, with the request socket on fd 3.
+/// The worker's side: `aerie tls-keeper-worker CERT KEY`, with the request socket on fd 3 and signing on fd 4.
 ///
-/// `aerie tls-keeper` itself only starts `aerie tls-keeper-worker` on the same two sockets and starts it again
-/// (with backoff) if it dies: the worker parses the key, signs and reads files; a crash there costs the handshakes in
-/// flight, not TLS for the rest of the server's life (issue 11, crash isolation). The worker ends when `serve` closes
-/// its ends, and the keeper with it.
+/// The master starts it again (with backoff) if it dies: a crash there costs the handshakes in flight, not TLS for
+/// the rest of the server's life (issue 11, crash isolation).
 public enum KeyKeeperProcess {
     static let maximumFileSize = 1 << 20
     /// The largest reply packet (certificate chain and key description, or an encrypted key's PEM).
     static let maximumReply = 256 * 1024
-
-    public static func run(certificatePath: String, keyPath: String) -> Never {
-        _ = aerie_set_parent_death_signal(SIGKILL)
-        try? Privileges.forbidNewPrivileges()
-        var backoff = Duration.milliseconds(100)
-        while true {
-            let started = ContinuousClock.now
-            let pid: pid_t
-            do {
-                pid = try spawnSelf(
-                    ["aerie", "tls-keeper-worker", certificatePath, keyPath], passing: [3: 3, 4: 4])
-            } catch {
-                say("aerie tls-keeper: cannot start its worker: \(error)\n")
-                exit(1)
-            }
-            var status: Int32 = 0
-            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-            let signalled = status & 0x7F
-            if signalled == 0 && (status >> 8) & 0xFF == 0 { exit(0) }  // serve closed its ends
-            let how = signalled != 0 ? "killed by signal \(signalled)" : "exited with \((status >> 8) & 0xFF)"
-            say("aerie tls-keeper: worker \(how); starting it again\n")
-            if ContinuousClock.now - started > .seconds(60) { backoff = .milliseconds(100) }
-            usleep(UInt32(backoff.components.seconds * 1_000_000 + backoff.components.attoseconds / 1_000_000_000_000))
-            backoff = min(backoff * 2, .seconds(5))
-        }
-    }
-
-    private static func say(_ text: String) {
-        let bytes = Array(text.utf8)
-        _ = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
-    }
 
     /// `aerie tls-keeper-worker`: answers file requests on fd 3 and signing requests on fd 4.
     public static func runWorker(certificatePath: String, keyPath: String) -> Never {

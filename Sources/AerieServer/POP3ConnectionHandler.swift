@@ -14,13 +14,28 @@ final class POP3ConnectionHandler: SessionConnectionHandler {
     private var session: POP3Session
     private var framer = POP3LineFramer(maxLineLength: LineFramer.pop3CommandLineLength)
     private var maildrop: POP3Maildrop?
+    /// In the mail service: the login process authenticated this connection and logged its login line.
+    private var resumed: LoginHandoff?
 
     init(environment: ConnectionEnvironment, context: ConnectionContext) {
         self.session = POP3Session(settings: environment.pop3, context: context)
         super.init(environment: environment)
     }
 
-    override func greeting() -> [ConnectionAction] { translate(session.greeting()) }
+    /// A connection the login process handed over (issue 11): TRANSACTION state, with what the client pipelined.
+    init(environment: ConnectionEnvironment, handoff: LoginHandoff) {
+        self.session = POP3Session(settings: environment.pop3, context: handoff.context)
+        self.resumed = handoff
+        super.init(environment: environment)
+        framer.append(handoff.pipelined)
+    }
+
+    override func greeting() -> [ConnectionAction] {
+        if let resumed { return translate(session.resumeAuthenticated(resumed.authenticatedUser)) }
+        return translate(session.greeting())
+    }
+
+    override var countsAsUnauthenticated: Bool { resumed == nil }
 
     override func goodbye(_ text: String, reason: String) -> [ConnectionAction] {
         [.send(POP3Response.err(code: nil, text).bytes), .close(reason: reason)]
@@ -31,7 +46,7 @@ final class POP3ConnectionHandler: SessionConnectionHandler {
     override func discardBufferedInput() { framer.discardBuffered() }
     override var isAuthenticated: Bool { session.isAuthenticated }
     override var remoteIP: String { session.context.remoteIP }
-    override var startsWithTLS: Bool { session.context.isTLS }
+    override var startsWithTLS: Bool { resumed == nil && session.context.isTLS }
     override var serviceName: String { "pop3" }
     override func tlsEstablished(clientCertificateUser: String?, channelBinding: [UInt8]?) {
         session.tlsEstablished(clientCertificateUser: clientCertificateUser, channelBinding: channelBinding)
@@ -57,7 +72,20 @@ final class POP3ConnectionHandler: SessionConnectionHandler {
     override func loginRefused(reason: String) -> [ConnectionAction] { translate(session.loginRefused(reason: reason)) }
 
     private func translate(_ actions: [POP3SessionAction]) -> [ConnectionAction] {
-        actions.map { action in
+        // Login process: the mail service sends +OK and serves the TRANSACTION state.
+        if environment.handoff != nil,
+            let index = actions.firstIndex(where: { if case .loggedIn = $0 { true } else { false } }),
+            case .loggedIn(let user) = actions[index]
+        {
+            let handOver = ConnectionAction.perform { [unowned self] context in
+                let header = LoginHandoff(
+                    service: "pop3", user: user, context: session.context, tag: nil,
+                    loginLine: session.loginLogLine(processID: 0), pipelined: framer.takeBufferedBytes())
+                handOff(header, context: context)
+            }
+            return translate(Array(actions[..<index])) + [handOver]
+        }
+        return actions.map { action in
             switch action {
             case .send(let bytes): .send(bytes)
             case .startTLS: .startTLS
@@ -73,7 +101,12 @@ final class POP3ConnectionHandler: SessionConnectionHandler {
 
     /// The maildrop is opened (and the INBOX snapshot taken) on the pool before `+OK Logged in.` goes out.
     override func didLogIn(_ user: AuthenticatedUser, context: ChannelHandlerContext) {
-        environment.log.info("pop3-login", session.loginLogLine(processID: getpid()))
+        if let line = resumed.map({ $0.loginLineForThisProcess }) {
+            if let line { environment.log.info("pop3-login", line) }
+        } else {
+            environment.log.info("pop3-login", session.loginLogLine(processID: getpid()))
+        }
+        resumed = nil
         let access = environment.mailAccess
         let uidlFormat = environment.pop3.uidlFormat
         let log = environment.log

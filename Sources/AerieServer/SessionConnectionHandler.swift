@@ -33,7 +33,7 @@ enum ConnectionAction {
 ///
 /// Reading is demand-driven (autoRead off): we ask for more bytes only when every buffered command has been
 /// answered, so a client can never make us buffer more than one bounded command, however fast it pipelines.
-class SessionConnectionHandler: ChannelInboundHandler {
+class SessionConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
@@ -68,6 +68,8 @@ class SessionConnectionHandler: ChannelInboundHandler {
     private var lastWrite: EventLoopFuture<Void>?
     /// The user whose user+IP connection slot this connection holds, once logged in.
     private var userIPSlot: String?
+    /// Holds one of the service's sessions (`ServiceSessionLimits`).
+    private var sessionSlot = false
     /// The peer's address as the limits see it.
     var remoteIP: String { "" }
     /// "imap", "pop3" or "lmtp", for `aerie adm who` and `kick`.
@@ -118,6 +120,14 @@ class SessionConnectionHandler: ChannelInboundHandler {
             }
         }
         if startsWithTLS { scheduleHandshakeTimeout(context: context) }
+        // A service without a login (LMTP) counts its connections against client_limit × process_limit.
+        if !countsAsUnauthenticated {
+            guard acquireSessionSlot() else {
+                return refuseAtOnce(
+                    "Too many connections, try again later.", reason: sessionLimitReason, quiet: false,
+                    context: context)
+            }
+        }
         if countsAsUnauthenticated {
             switch admitPreLogin(context: context) {
             case .admitted: break
@@ -156,6 +166,7 @@ class SessionConnectionHandler: ChannelInboundHandler {
         handshakeTimeout?.cancel()
         releaseUnauthenticatedSlot()
         if let userIPSlot { environment.userIPConnections.release(user: userIPSlot, ip: remoteIP) }
+        releaseSessionSlot()
         if let registryID { environment.registry.unregister(registryID) }
         let elapsed = (ContinuousClock.now - connectedAt).components.seconds
         if !refusedQuietly { logDisconnect(reason: closeReason ?? "Connection closed", elapsedSeconds: elapsed) }
@@ -290,7 +301,7 @@ class SessionConnectionHandler: ChannelInboundHandler {
             if let preLoginSlot { environment.preLogin.setAuthenticating(preLoginSlot, true) }
             let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
             let authenticator = environment.authenticator
-            Task {
+            Task(executorPreference: taskExecutor(context)) {
                 let result = await authenticator.authenticate(request)
                 loopBound.eventLoop.execute {
                     let (handler, context) = loopBound.value
@@ -305,7 +316,7 @@ class SessionConnectionHandler: ChannelInboundHandler {
             busy = true
             let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
             let authenticator = environment.authenticator as? any SASLStepAuthenticator
-            Task {
+            Task(executorPreference: taskExecutor(context)) {
                 let reply =
                     await authenticator?.saslStep(request) ?? .finished(.failure(.temporaryFailure), serverFinal: nil)
                 loopBound.eventLoop.execute {
@@ -327,8 +338,13 @@ class SessionConnectionHandler: ChannelInboundHandler {
 
         case .loggedIn(let user):
             releaseUnauthenticatedSlot()
+            guard acquireSessionSlot() else {
+                pending = goodbye("Maximum number of sessions reached, try again later.", reason: sessionLimitReason)
+                return
+            }
             guard environment.userIPConnections.tryAcquire(user: user.user, ip: remoteIP) else {
                 let limit = environment.userIPConnections.limit
+                releaseSessionSlot()
                 pending = goodbye(
                     "Maximum number of connections from user+IP exceeded (mail_max_userip_connections=\(limit))",
                     reason: "Maximum number of connections from user+IP exceeded")
@@ -340,6 +356,7 @@ class SessionConnectionHandler: ChannelInboundHandler {
             didLogIn(user, context: context)
 
         case .loggedOut(let user):
+            releaseSessionSlot()
             if let userIPSlot {
                 environment.userIPConnections.release(user: userIPSlot, ip: remoteIP)
                 self.userIPSlot = nil
@@ -419,6 +436,80 @@ class SessionConnectionHandler: ChannelInboundHandler {
     /// Writes a response a `.perform` step built on the event loop itself.
     func write(_ bytes: [UInt8], context: ChannelHandlerContext) { perform(.send(bytes), context: context) }
 
+    /// In the login process, asynchronous work runs on the connection's event loop, never on the global executor:
+    /// libdispatch's worker pool watches its threads through /proc/<tid>/stat and traps when it cannot open it,
+    /// which it cannot in the login process's empty chroot.
+    private func taskExecutor(_ context: ChannelHandlerContext) -> EventLoopTaskExecutor? {
+        environment.handoff == nil ? nil : EventLoopTaskExecutor(loop: context.eventLoop)
+    }
+
+    /// Login process (issue 11): passes the connection to the mail service with `header` and relays its bytes
+    /// from now on. The connection's limits, timers and log lines go with it: nothing else runs here.
+    func handOff(_ header: LoginHandoff, context: ChannelHandlerContext) {
+        timeout?.cancel()
+        handshakeTimeout?.cancel()
+        releaseUnauthenticatedSlot()
+        if let registryID { environment.registry.unregister(registryID) }
+        registryID = nil
+        refusedQuietly = true
+        pending.removeAll()
+        busy = true
+        closing = true
+        context.flush()
+        guard let sender = environment.handoff else { return context.close(promise: nil) }
+        // Plaintext (our side of it): the socket itself goes; the mail service owns it, a login restart spares it.
+        if !header.isTLS, let local = context.channel.localAddress, let remote = context.channel.remoteAddress,
+            local.protocol != .unix, let fd = SocketSearch.descriptor(local: local, remote: remote)
+        {
+            let sent = sender.send(header, fd: fd)
+            if !sent {
+                environment.log.error("\(serviceName)-login", "Cannot hand the session over to the mail service")
+            }
+            let channel = context.channel
+            context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+            channel.close(promise: nil)
+            return
+        }
+        guard let pair = LoginHandoffSender.relayPair() else {
+            environment.log.error("\(serviceName)-login", "Cannot hand the session over: socketpair: \(systemError())")
+            return context.close(promise: nil)
+        }
+        let sent = sender.send(header, fd: pair.1)
+        close(pair.1)
+        guard sent else {
+            close(pair.0)
+            environment.log.error("\(serviceName)-login", "Cannot hand the session over to the mail service")
+            return context.close(promise: nil)
+        }
+        let (clientSide, mailSide) = RelayHandler.pair()
+        do {
+            try context.pipeline.syncOperations.addHandler(clientSide, position: .after(self))
+        } catch {
+            close(pair.0)
+            return context.close(promise: nil)
+        }
+        let channel = context.channel
+        context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+        let relayFD = pair.0
+        let boundMailSide = NIOLoopBound(mailSide, eventLoop: channel.eventLoop)
+        ClientBootstrap(group: channel.eventLoop)
+            .channelInitializer { relay in
+                relay.eventLoop.makeCompletedFuture {
+                    try relay.pipeline.syncOperations.addHandler(boundMailSide.value)
+                }
+            }
+            .withConnectedSocket(relayFD)
+            .whenComplete { result in
+                switch result {
+                case .success:
+                    channel.setOption(.autoRead, value: true).whenFailure { _ in channel.close(promise: nil) }
+                case .failure:
+                    close(relayFD)
+                    channel.close(promise: nil)
+                }
+            }
+    }
+
     /// Marks the connection busy while some other asynchronous step (a lookup) runs; call `resume` after.
     func beginWaiting() { busy = true }
 
@@ -447,6 +538,24 @@ class SessionConnectionHandler: ChannelInboundHandler {
     /// Over a per-IP limit: a plaintext client is told why; over implicit TLS the connection closes before any
     /// handshake, which would cost more than the refusal. `quiet`: no log line for this connection (a flood would
     /// flood the log; the limiter's first refusal is logged instead).
+    private func acquireSessionSlot() -> Bool {
+        guard !sessionSlot else { return true }
+        sessionSlot = environment.sessionLimits.tryAcquire(serviceName)
+        if !sessionSlot {
+            environment.log.warning("master", "service(\(serviceName)): \(sessionLimitReason): refusing a session")
+        }
+        return sessionSlot
+    }
+
+    private func releaseSessionSlot() {
+        if sessionSlot { environment.sessionLimits.release(serviceName) }
+        sessionSlot = false
+    }
+
+    private var sessionLimitReason: String {
+        "client_limit × process_limit (\(environment.sessionLimits.limit(serviceName) ?? 0)) reached"
+    }
+
     private func refuseAtOnce(_ text: String, reason: String, quiet: Bool, context: ChannelHandlerContext) {
         refusedQuietly = quiet
         closeReason = reason

@@ -22,4 +22,52 @@ static inline void aerie_malloc_trim(void) { malloc_trim(0); }
 
 // struct ucred needs _GNU_SOURCE, which Swift's Glibc module does not define: the same layout for SO_PEERCRED.
 struct aerie_ucred { pid_t pid; uid_t uid; gid_t gid; };
+
+#include <sys/socket.h>
+#include <string.h>
+// One message plus at most one descriptor (SCM_RIGHTS) over a unix socket: the login process hands a client
+// connection to the mail service, and serve hands the login process a connection to the auth process.
+static inline ssize_t aerie_send_with_fd(int sock, const void *data, size_t length, int fd) {
+    struct msghdr message;
+    memset(&message, 0, sizeof message);
+    struct iovec vector = { (void *)data, length };
+    message.msg_iov = &vector;
+    message.msg_iovlen = 1;
+    char control[CMSG_SPACE(sizeof(int))];
+    memset(control, 0, sizeof control);
+    if (fd >= 0) {
+        message.msg_control = control;
+        message.msg_controllen = sizeof control;
+        struct cmsghdr *header = CMSG_FIRSTHDR(&message);
+        header->cmsg_level = SOL_SOCKET;
+        header->cmsg_type = SCM_RIGHTS;
+        header->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(header), &fd, sizeof(int));
+    }
+    return sendmsg(sock, &message, MSG_NOSIGNAL);
+}
+// Receives one message; *fd is the descriptor it carried (close-on-exec) or -1. Extra descriptors are closed.
+static inline ssize_t aerie_receive_with_fd(int sock, void *data, size_t length, int *fd) {
+    struct msghdr message;
+    memset(&message, 0, sizeof message);
+    struct iovec vector = { data, length };
+    message.msg_iov = &vector;
+    message.msg_iovlen = 1;
+    char control[CMSG_SPACE(sizeof(int) * 4)];
+    message.msg_control = control;
+    message.msg_controllen = sizeof control;
+    *fd = -1;
+    ssize_t got = recvmsg(sock, &message, MSG_CMSG_CLOEXEC);
+    if (got < 0) return got;
+    for (struct cmsghdr *header = CMSG_FIRSTHDR(&message); header; header = CMSG_NXTHDR(&message, header)) {
+        if (header->cmsg_level != SOL_SOCKET || header->cmsg_type != SCM_RIGHTS) continue;
+        size_t count = (header->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        for (size_t i = 0; i < count; i++) {
+            int received;
+            memcpy(&received, CMSG_DATA(header) + i * sizeof(int), sizeof(int));
+            if (*fd < 0) *fd = received; else close(received);
+        }
+    }
+    return got;
+}
 #endif

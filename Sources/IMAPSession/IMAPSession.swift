@@ -161,6 +161,14 @@ public struct IMAPSession: Sendable {
         return loginReply(login.saslStepFinished(reply), tag: tag)
     }
 
+    /// The mail service's side of a login the login process did (issue 11): the login command's tagged OK
+    /// (RFC 9051 §6.2.3) goes out from here, with the capabilities of the authenticated state.
+    public mutating func resumeAuthenticated(_ user: AuthenticatedUser, tag: IMAPTag) -> [IMAPSessionAction] {
+        state = .authenticated(user)
+        authenticatedUser = user
+        return [.loggedIn(user), .send(.tagged(tag, .ok, .capability(capabilities), "Logged in"))]
+    }
+
     /// The answer to an `.authenticate` action the server did not pass on: logins are disabled by the administrator
     /// (`aerie adm logins disable`). RFC 5530 §3 UNAVAILABLE: a temporary failure, the reason as the human text.
     public mutating func loginRefused(reason: String) -> [IMAPSessionAction] {

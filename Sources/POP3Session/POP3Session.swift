@@ -179,6 +179,13 @@ public struct POP3Session: Sendable {
         return loginReply(login.saslStepFinished(reply))
     }
 
+    /// The mail service's side of a login the login process did (issue 11): RFC 1939 §7 +OK, then TRANSACTION.
+    public mutating func resumeAuthenticated(_ user: AuthenticatedUser) -> [POP3SessionAction] {
+        state = .transaction(user)
+        authenticatedUser = user
+        return [.loggedIn(user), .send(POP3Response.ok("Logged in.").bytes)]
+    }
+
     /// The answer to an `.authenticate` action the server did not pass on: logins are disabled by the administrator
     /// (`aerie adm logins disable`). RFC 3206 §4 SYS/TEMP: a temporary failure, the reason as the human text.
     public mutating func loginRefused(reason: String) -> [POP3SessionAction] {

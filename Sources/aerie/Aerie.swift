@@ -4,7 +4,12 @@ import AerieObservability
 import AerieServer
 import ArgumentParser
 import Dispatch
+import CAerieSystem
 import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 @main
 struct Aerie: ParsableCommand {
@@ -12,8 +17,8 @@ struct Aerie: ParsableCommand {
         commandName: "aerie",
         abstract: "A secure-by-default IMAP server that reads Dovecot's configuration.",
         subcommands: [
-            Serve.self, Conf.self, Pw.self, Adm.self, TLSKeeper.self, TLSKeeperWorker.self, AuthSupervisorCommand.self,
-            AuthServiceCommand.self,
+            Serve.self, Conf.self, Pw.self, Adm.self, TLSKeeperWorker.self, AuthSupervisorCommand.self,
+            AuthServiceCommand.self, MailServiceCommand.self, LoginWorkerCommand.self,
         ]
     )
 }
@@ -41,19 +46,7 @@ func runBlocking<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) 
     return try result.withLock { $0! }.get()
 }
 
-/// Internal: the root helper `aerie serve` starts to re-read TLS files for reloads. Not for people.
-struct TLSKeeper: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "tls-keeper", shouldDisplay: false)
-
-    @Argument var certificatePath: String
-    @Argument var keyPath: String
-
-    func run() throws {
-        KeyKeeperProcess.run(certificatePath: certificatePath, keyPath: keyPath)
-    }
-}
-
-/// Internal: the process `tls-keeper` runs (and restarts) to hold the key and sign. Not for people.
+/// Internal: the process the master runs (and restarts) to hold the TLS key and sign. Not for people.
 struct TLSKeeperWorker: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "tls-keeper-worker", shouldDisplay: false)
 
@@ -65,7 +58,7 @@ struct TLSKeeperWorker: ParsableCommand {
     }
 }
 
-/// Internal: started by `aerie serve` with the auth socket on fd 3; restarts `auth-service`. Not for people.
+/// Internal: started by the master with the auth socket on fd 3; restarts `auth-service`. Not for people.
 struct AuthSupervisorCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "auth-supervisor", shouldDisplay: false)
 
@@ -111,5 +104,55 @@ func openServiceLog(_ configPath: String?, loaded: LoadedConfig? = nil) throws -
     } catch {
         printError("Fatal: \(error)")
         throw ExitCode(1)
+    }
+}
+
+/// Internal: TLS and pre-login IMAP/POP3 as default_login_user in a chroot (issue 11). Not for people.
+struct LoginWorkerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "login-worker", shouldDisplay: false)
+
+    @Option(name: .short) var config: String?
+
+    func run() throws {
+        // no_new_privs and the signal mask are per thread and inherited: set them before any thread exists. SIGHUP
+        // (forwarded by the master) is taken by the main thread below with sigwait.
+        try Privileges.forbidNewPrivileges()
+        var hangup = sigset_t()
+        sigemptyset(&hangup)
+        sigaddset(&hangup, SIGHUP)
+        pthread_sigmask(SIG_BLOCK, &hangup, nil)
+        LoginProcess.watchServe()
+        let loaded = try loadOrExit(config)
+        let log = try openServiceLog(config, loaded: loaded)
+        let settings = loaded.settings
+        let server: AerieServer
+        do {
+            let keeper = LoginProcess.keeper(settings)
+            let checked = try Preflight.check(config: loaded, log: log, keeper: keeper, reload: true)
+            server = try AerieServer(
+                config: loaded, log: log, keeper: keeper, checked: checked, handoff: LoginProcess.handoffSender,
+                authConnector: LoginProcess.authConnector())
+            let listeners = LoginProcess.inheritedListeners(checked.listeners)
+            try runBlocking { try await server.adopt(listeners: listeners) }
+            let master = getppid()
+            try LoginProcess.confine(settings: settings)
+            // Set by the main thread after the drop (a credential change clears it): never outlive the master.
+            _ = aerie_set_parent_death_signal(SIGKILL)
+            if getppid() != master { Glibc.exit(0) }
+            log.info("imap-login", "Login process started (pid \(getpid()), uid \(getuid()))")
+        } catch {
+            log.log(.fatal, category: "imap-login", "login process: \(error)")
+            printError("Fatal: login process: \(error)")
+            throw ExitCode(78)
+        }
+        // SIGHUP: new certificates (the key worker reads them) for new connections, live ones keep theirs. The
+        // configuration file is out of reach in the chroot: it is the one read at start.
+        while true {
+            var received: Int32 = 0
+            guard sigwait(&hangup, &received) == 0, received == SIGHUP else { continue }
+            do { try server.reloadCertificates(config: loaded) } catch {
+                log.error("imap-login", "Reload failed, keeping the running certificates: \(error)")
+            }
+        }
     }
 }

@@ -11,9 +11,6 @@ import Synchronization
     import Glibc
 #endif
 
-/// The running server's auth process, for SIGHUP.
-private let authProcess = Mutex<AuthProcess?>(nil)
-
 struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the server in the foreground. SIGTERM stops it gracefully; SIGHUP reloads config and certificates."
@@ -26,13 +23,21 @@ struct Serve: ParsableCommand {
     var data: String = "./aerie-data"
 
     func run() throws {
-        // no_new_privs is per thread and inherited: set it before any thread exists so every thread has it.
+        // The master takes its signals with sigtimedwait: blocked before any thread exists, so every thread has them
+        // blocked. no_new_privs is per thread and inherited: likewise.
+        Supervisor.blockSignals()
+        // A child gone while the master writes to it (a reload to a dead auth supervisor) must not end the master.
+        signal(SIGPIPE, SIG_IGN)
         try Privileges.forbidNewPrivileges()
         let configPath = try resolveConfigPath()
-        try runBlocking { [self] in try await self.serve(configPath: configPath) }
+        try master(configPath: configPath)
     }
 
-    private func serve(configPath: String?) async throws {
+    /// `aerie serve` is the master (issue 11), as Dovecot's: it reads the configuration, binds every listener and
+    /// starts the children — the TLS key worker (root), the auth process (default_internal_user, through
+    /// `auth-supervisor`) and the mail service (the mail user) — and starts again any that dies. It holds no key,
+    /// no password database and no mailbox.
+    private func master(configPath: String?) throws {
         let loaded = try loadOrExit(configPath)
         let settings = loaded.settings
         let log: LogWriter
@@ -44,43 +49,118 @@ struct Serve: ParsableCommand {
             printError("Fatal: \(error)")
             throw ExitCode(1)
         }
-        StorageLog.install(log)
         for warning in loaded.warnings { log.warning("config", warning.description) }
         for warning in loaded.securityWarnings() { log.warning("config", "Insecure setting: \(warning)") }
 
-        let server: AerieServer
+        let supervisor = Supervisor(services: [], log: log)
+        let auth: AuthProcess
         do {
-            // As root, keep a tiny root helper that holds the TLS key, signs handshakes with it and re-reads it
-            // for SIGHUP reloads: this process never reads the key, not even for the checks below.
-            var keeper: KeyKeeper?
-            if Privileges.isRoot && settings.ssl != .no && !settings.sslServerKeyFile.isEmpty {
-                keeper = try KeyKeeper.spawn(
-                    certificatePath: settings.sslServerCertFile, keyPath: settings.sslServerKeyFile)
+            let limits = try ChildLimits.resolveAll(settings: settings)
+            // As root the TLS key stays in a root worker that signs handshakes for the mail service; the master
+            // reads only the certificate, through the worker, for the checks below.
+            let keeperSockets =
+                Privileges.isRoot && settings.ssl != .no && !settings.sslServerKeyFile.isEmpty
+                ? try KeeperSockets(certificatePath: settings.sslServerCertFile, keyPath: settings.sslServerKeyFile)
+                : nil
+            if let sockets = keeperSockets {
+                supervisor.add(ChildService(kind: .keeper, limits: limits[.keeper]!) { try sockets.spawnWorker() })
+                try supervisor.start(.keeper)
+            }
+            let keeper = keeperSockets.map {
+                KeyKeeper.adopt(
+                    fileSocket: $0.service.files, signingSocket: -1, certificatePath: $0.certificatePath,
+                    keyPath: $0.keyPath)
             }
             // The checks `aerie conf check` runs, before anything is created or bound.
             let checked = try Preflight.check(config: loaded, log: log, keeper: keeper)
             try SecureFile.makeDirectory(settings.baseDir, mode: 0o755)
-            // Passwords are verified in the auth process, as default_internal_user (issue 11).
-            let auth = try AuthProcess.start(
-                configPath: configPath, baseDir: settings.baseDir, owner: checked.dropAccount)
-            authProcess.withLock { $0 = auth }
-            server = try AerieServer(
-                config: loaded, log: log, keeper: keeper, checked: checked, authSocketPath: auth.socketPath)
-            // `aerie adm logins|kick|who`: owned by the starting account (root), as the drop comes after. Bound
-            // first: clients are greeted as soon as the listeners are, and signals are handled only after both.
-            try await server.bindAdminSocket(baseDir: settings.baseDir)
-            try await server.bind()
-            try dropPrivileges(settings: settings, log: log)
+            let mailAccount = try? ServiceAccount.lookup(
+                user: settings.mailUID.isEmpty ? settings.defaultInternalUser : settings.mailUID,
+                group: settings.mailGID)
+            // Passwords are verified in the auth process, as default_internal_user.
+            auth = try AuthProcess.bindSocket(configPath: configPath, baseDir: settings.baseDir, owner: checked.dropAccount)
+            supervisor.add(ChildService(kind: .auth, limits: limits[.auth]!) { try auth.spawnSupervisor() })
+            try supervisor.start(.auth)
+            var listeners = try ListenerSockets.bind(checked.listeners, socketOwner: mailAccount)
+            // Issue 11: TLS and pre-login IMAP/POP3 in the login process, as default_login_user in a chroot; it
+            // hands each authenticated connection to the mail service.
+            var login: LoginProcess.MasterSide?
+            if settings.value(forKey: "login_process") == "yes" {
+                let loginPlans = LoginProcess.plans(checked.listeners)
+                let loginKeeper =
+                    settings.ssl != .no && !settings.sslServerKeyFile.isEmpty
+                    ? try KeeperSockets(certificatePath: settings.sslServerCertFile, keyPath: settings.sslServerKeyFile)
+                    : nil
+                if let loginKeeper {
+                    supervisor.add(
+                        ChildService(kind: .loginKeeper, limits: limits[.loginKeeper]!) {
+                            try loginKeeper.spawnWorker()
+                        })
+                    try supervisor.start(.loginKeeper)
+                }
+                let loginListeners = zip(checked.listeners, listeners).filter { loginPlans.contains($0.0) }.map(\.1)
+                listeners = zip(checked.listeners, listeners).filter { !loginPlans.contains($0.0) }.map(\.1)
+                let side = try LoginProcess.MasterSide(
+                    configPath: configPath, settings: settings, listeners: loginListeners, keeper: loginKeeper,
+                    authSocketPath: auth.socketPath)
+                login = side
+                supervisor.add(ChildService(kind: .login, limits: limits[.login]!) { try side.spawn() })
+            }
+            var ready: [Int32] = [-1, -1]
+            guard pipe(&ready) == 0 else { throw ServerStartError("pipe: \(String(cString: strerror(errno)))") }
+            ready.forEach { _ = fcntl($0, F_SETFD, FD_CLOEXEC) }
+            let arguments =
+                ["aerie", "mail-service"] + (configPath.map { ["-c", $0] } ?? []) + ["--listeners", "\(listeners.count)"]
+                + (keeperSockets.map { ["--keeper-cert", $0.certificatePath, "--keeper-key", $0.keyPath] } ?? [])
+                + (login == nil ? [] : ["--login-handoff"])
+            let mailListeners = listeners
+            let handoffMailEnd = login?.handoffMailEnd
+            let readyEnd = ready[1]
+            supervisor.add(
+                ChildService(kind: .mail, limits: limits[.mail]!) {
+                    var passing: [Int32: Int32] = [readyEnd: MailServiceFDs.ready]
+                    if let keeperSockets {
+                        keeperSockets.discardStaleReplies()
+                        passing[keeperSockets.service.files] = MailServiceFDs.keeperFiles
+                        passing[keeperSockets.service.signing] = MailServiceFDs.keeperSigning
+                    }
+                    for (index, fd) in mailListeners.enumerated() {
+                        passing[fd] = MailServiceFDs.firstListener + Int32(index)
+                    }
+                    if let handoffMailEnd { passing[handoffMailEnd] = MailServiceFDs.firstListener + Int32(mailListeners.count) }
+                    return try spawnSelf(arguments, passing: passing)
+                })
+            try supervisor.start(.mail)
+            guard supervisor.awaitReady(.mail, readyFD: ready[0]) else {
+                throw ServerStartError("the mail service did not start (see its error above)")
+            }
+            close(ready[0])
+            if login != nil { try supervisor.start(.login) }
             writePIDFile(baseDir: settings.baseDir)
         } catch {
             log.log(.fatal, category: "master", "\(error)")
             printError("Fatal: \(error)")
+            supervisor.stopAll()
             throw ExitCode(1)
         }
         log.info("master", "Aerie starting up (pid \(getpid()), uid \(getuid()))")
-        await handleSignals(server: server, configPath: configPath, log: log)
-        log.info("master", "Aerie shutting down")
-        await server.shutdown()
+        supervisor.run {
+            log.reopen()
+            guard let configPath else { return }
+            do {
+                let reloaded = try ConfigLoader.load(path: configPath)
+                supervisor.update(limits: try ChildLimits.resolveAll(settings: reloaded.settings))
+            } catch let error as ConfigError {
+                for diagnostic in error.diagnostics { log.error("config", "Reload failed: \(diagnostic)") }
+                return
+            } catch {
+                log.error("master", "Reload failed, keeping the running configuration: \(error)")
+                return
+            }
+            auth.restartWorker()
+            supervisor.signal(.mail, SIGHUP)
+            supervisor.signal(.login, SIGHUP)
+        }
         log.info("master", "Aerie stopped")
     }
 
@@ -108,50 +188,9 @@ struct Serve: ParsableCommand {
         }
     }
 
-    /// After binding: as root, become the mail user for good; never keep serving as root.
-    private func dropPrivileges(settings: AerieSettings, log: LogWriter) throws {
-        if Privileges.isRoot {
-            let user = settings.mailUID.isEmpty ? settings.defaultInternalUser : settings.mailUID
-            let account = try ServiceAccount.lookup(user: user, group: settings.mailGID)
-            try? SecureFile.chown(settings.baseDir, uid: account.uid, gid: account.gid)
-            try Privileges.drop(to: account)
-            log.info("master", "Dropped privileges to \(account.name) (uid \(account.uid), gid \(account.gid))")
-        } else {
-            try Privileges.forbidNewPrivileges()
-        }
-    }
-
     private func writePIDFile(baseDir: String) {
         let path = baseDir + "/master.pid"
         unlink(path)
         try? SecureFile.createExclusive(path: path, contents: "\(getpid())\n", mode: 0o644)
-    }
-
-    /// Waits for SIGTERM/SIGINT; SIGHUP reloads in between.
-    private func handleSignals(server: AerieServer, configPath: String?, log: LogWriter) async {
-        let (stream, continuation) = AsyncStream<Int32>.makeStream()
-        var sources: [any DispatchSourceSignal] = []
-        for signalNumber in [SIGTERM, SIGINT, SIGHUP] {
-            signal(signalNumber, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-            source.setEventHandler { continuation.yield(signalNumber) }
-            source.resume()
-            sources.append(source)
-        }
-        defer { sources.forEach { $0.cancel() } }
-        for await signalNumber in stream {
-            if signalNumber != SIGHUP { break }
-            log.reopen()
-            guard let configPath else { continue }
-            do {
-                let reloaded = try ConfigLoader.load(path: configPath)
-                try server.reload(config: reloaded)
-                authProcess.withLock { $0?.restartWorker() }
-            } catch let error as ConfigError {
-                for diagnostic in error.diagnostics { log.error("config", "Reload failed: \(diagnostic)") }
-            } catch {
-                log.error("master", "Reload failed, keeping the running configuration: \(error)")
-            }
-        }
     }
 }

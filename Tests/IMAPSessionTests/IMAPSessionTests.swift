@@ -379,3 +379,21 @@ let demo = AuthenticatedUser(user: "demo", uid: 1500, gid: 1500, home: "/home/de
         #expect(lines(transcript.send("c CAPABILITY"))[0].split(separator: " ").contains("COMPRESS=DEFLATE"))
     }
 }
+
+@Suite struct HandedOverSessionTests {
+    /// Issue 11: the mail service answers the login command the login process authenticated.
+    @Test func resumedSessionSendsTheTaggedOKWithAuthenticatedCapabilities() throws {
+        var transcript = Transcript(tls: true, startTLSAvailable: false)
+        let actions = transcript.session.resumeAuthenticated(demo, tag: try #require(IMAPTag("a1")))
+        guard case .loggedIn(let user) = actions.first else { Issue.record("no loggedIn"); return }
+        #expect(user == demo)
+        let out = lines(actions)
+        #expect(out.count == 1)
+        #expect(out[0].hasPrefix("a1 OK [CAPABILITY IMAP4rev2 IMAP4rev1 "))
+        #expect(out[0].contains(" IDLE ") && !out[0].contains("AUTH="))
+        #expect(out[0].hasSuffix("] Logged in"))
+        #expect(transcript.session.isAuthenticated)
+        let next = transcript.send("b SELECT INBOX")
+        #expect(next.contains { if case .mailCommand = $0 { true } else { false } })
+    }
+}

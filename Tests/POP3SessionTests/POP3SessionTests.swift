@@ -213,3 +213,19 @@ import Testing
         #expect(actions.last == .close(reason: "Command line too long"))
     }
 }
+
+@Suite struct HandedOverPOP3SessionTests {
+    /// Issue 11: the mail service sends RFC 1939 §7's +OK for the login process's PASS and serves TRANSACTION.
+    @Test func resumedSessionSaysLoggedInAndTakesMailCommands() {
+        var transcript = Transcript(tls: true, startTLSAvailable: false)
+        let actions = transcript.session.resumeAuthenticated(demo)
+        guard case .loggedIn(let user) = actions.first else {
+            Issue.record("no loggedIn")
+            return
+        }
+        #expect(user == demo)
+        #expect(lines(actions) == ["+OK Logged in."])
+        #expect(transcript.session.isAuthenticated)
+        #expect(transcript.send("STAT").contains { if case .mailCommand = $0 { true } else { false } })
+    }
+}

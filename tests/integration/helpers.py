@@ -359,6 +359,11 @@ class Server:
         assert self.proc is not None
         return self.proc.pid
 
+    @property
+    def mail_pid(self) -> int:
+        """The mail service (`aerie mail-service`, the child of `aerie serve` that serves the connections)."""
+        return mail_service_pid(self.pid)
+
     def start(self, wait: bool = True) -> "Server":
         self.stdout = open(self.directory / "stdout.txt", self.output_mode)
         self.stderr = open(self.directory / "stderr.txt", self.output_mode)
@@ -652,6 +657,34 @@ class PrivateNetwork:
                 raise OSError(f"setns back to the host network failed: errno {__import__('ctypes').get_errno()}")
             os.close(self.original)
             self.original = None
+
+
+def child_pids(parent: int, subcommand: str) -> list[int]:
+    """Processes `aerie SUBCOMMAND …` whose parent is `parent` (the children of `aerie serve`, the master)."""
+    out = []
+    for p in Path("/proc").iterdir():
+        if not p.name.isdigit():
+            continue
+        try:
+            ppid = int((p / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            cmd = (p / "cmdline").read_bytes().split(b"\0")
+        except (OSError, IndexError, ValueError):
+            continue
+        if ppid == parent and len(cmd) > 1 and cmd[1] == subcommand.encode():
+            out.append(int(p.name))
+    return out
+
+
+def mail_service_pid(master: int, timeout: float = 15) -> int:
+    """The running mail service of the master `master` (waits for one while it restarts)."""
+    found: list[int] = []
+
+    def one() -> bool:
+        found[:] = child_pids(master, "mail-service")
+        return len(found) == 1
+
+    wait_for(one, timeout=timeout, what=f"one mail-service child of {master}")
+    return found[0]
 
 
 def thread_credentials(pid: int) -> list[tuple[str, str, tuple[str, ...], str]]:

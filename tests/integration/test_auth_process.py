@@ -115,8 +115,8 @@ def test_auth_process_runs_as_internal_user_and_mail_process_cannot_read_users(s
     assert helpers.privilege_problems(worker, dovecot.pw_uid) == []
     assert open_as(worker, srv.directory / "users").returncode == 0
     # The process that serves IMAP runs as vmail and cannot open the users file.
-    assert status_ids(srv.pid)["Uid"] == [str(helpers.vmail_ids()[0])] * 4
-    denied = open_as(srv.pid, srv.directory / "users")
+    assert status_ids(srv.mail_pid)["Uid"] == [str(helpers.vmail_ids()[0])] * 4
+    denied = open_as(srv.mail_pid, srv.directory / "users")
     assert denied.returncode != 0 and "Permission denied" in denied.stderr, denied
     # Only the server may talk to the auth process.
     sock = (srv.directory / "run" / "aerie-auth").stat()

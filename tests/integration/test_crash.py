@@ -57,8 +57,8 @@ def helper_pids(subcommands: tuple[bytes, ...], marker: Path) -> list[int]:
 
 
 def keeper_pids(server: helpers.MailServer) -> list[int]:
-    """`aerie tls-keeper` helpers started for this server's certificate (they must die with the server)."""
-    return helper_pids((b"tls-keeper",), server.tls.cert)
+    """`aerie tls-keeper-worker` processes started for this server's certificate (they must die with the server)."""
+    return helper_pids((b"tls-keeper-worker",), server.tls.cert)
 
 
 def auth_helper_pids(server: helpers.MailServer) -> list[int]:
@@ -405,7 +405,7 @@ def test_dovecot_uidlist_next_uid_is_never_reused(mail):
 
 
 def test_killed_key_keeper_worker_is_started_again(mail):
-    """Issue 11, crash isolation: the process that holds the TLS key and signs handshakes is killed; `tls-keeper`
+    """Issue 11, crash isolation: the process that holds the TLS key and signs handshakes is killed; the master
     starts it again, new TLS logins work, and a session already in TLS goes on."""
     workers = helper_pids((b"tls-keeper-worker",), mail.tls.cert)
     assert len(workers) == 1, workers
@@ -426,4 +426,4 @@ def test_killed_key_keeper_worker_is_started_again(mail):
         helpers.wait_for(tls_login_works, timeout=15, what="a TLS login after the worker's restart")
         _, done = kept.run("n", "NOOP")
         assert done.startswith("n OK"), done
-    assert "tls-keeper: worker killed by signal 9; starting it again" in mail.output()
+    assert f"service(tls-keeper): child {workers[0]} killed with signal 9 (restarting in" in mail.log()

@@ -132,9 +132,10 @@ def test_embedded_files(aerie_bin, embedded):
 
 def test_embedded_not_root(embedded, vmail):
     proc, _, _, _ = embedded
-    status = Path(f"/proc/{proc.pid}/status").read_text()
+    mail = helpers.mail_service_pid(proc.pid)
+    status = Path(f"/proc/{mail}/status").read_text()
     uid = re.search(r"^Uid:\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)", status, re.M).groups()
-    problems = helpers.privilege_problems(proc.pid, vmail[0])
+    problems = helpers.privilege_problems(mail, vmail[0])
     assert "0" not in uid, f"embedded server runs with uid {uid}; per thread: {problems}"
     assert re.search(r"^NoNewPrivs:\s+1$", status, re.M), problems
     assert not problems, problems

@@ -105,7 +105,7 @@ def measure(server, rounds: int = 0, seconds: float = 0, interval: float = 0.2) 
     deadline = time.monotonic() + seconds
     while len(took) < rounds or time.monotonic() < deadline:
         took.append(other_users_round(server))
-        peak = max(peak, rss_kib(server.pid))
+        peak = max(peak, rss_kib(server.mail_pid))
         time.sleep(interval)
     return took, peak
 

@@ -1,0 +1,221 @@
+public import AerieConfig
+public import AerieCore
+import CAerieSystem
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The login process (issue 11): TLS and the pre-login protocols (IMAP, POP3) for every connection, as
+/// `default_login_user` chrooted to an empty directory, without the TLS key (the key keeper signs for it), a password
+/// database (it asks the auth process over a connection serve makes for it) or a mailbox (an authenticated
+/// connection goes to the mail service, serve, with its state: `LoginHandoff`).
+///
+/// The master (`aerie serve`) starts `aerie login-worker` as a child kind (`ChildKind.login`) and starts it again
+/// when it dies: that costs the pre-login connections and the TLS sessions it relays, nothing else. The master keeps
+/// the listening sockets and both ends of the hand-off socket, so neither side's restart loses the other.
+///
+/// Descriptors: 3 hand-off (SOCK_SEQPACKET, to the mail service), 4 auth connections (the master answers a request
+/// with a connected descriptor), 5 and 6 its own key worker's file and signing sockets (absent when TLS is off),
+/// 7… the listeners.
+public enum LoginProcess {
+    static let handoffFD: Int32 = 3
+    static let authFD: Int32 = 4
+    static let keeperFilesFD: Int32 = 5
+    static let keeperSigningFD: Int32 = 6
+    static let firstListenerFD: Int32 = 7
+
+    /// The listeners the login process serves: IMAP and POP3 over TCP (PROXY-protocol ones too).
+    public static func plans(_ listeners: [ListenerPlan]) -> [ListenerPlan] {
+        listeners.filter { $0.kind != .lmtp && $0.unixSocket == nil }
+    }
+
+    /// Where the login process is chrooted when started as root: an empty, root-owned directory.
+    public static func chrootDirectory(baseDir: String) -> String { baseDir + "/empty" }
+
+    /// The account it runs as: `default_login_user` when root (it must exist; nothing is created), else the
+    /// starting user.
+    public static func account(_ settings: AerieSettings) throws -> ServiceAccount? {
+        guard geteuid() == 0 else { return nil }
+        let name = settings.defaultLoginUser.isEmpty ? "dovenull" : settings.defaultLoginUser
+        guard let entry = getpwnam(name) else {
+            throw ServerStartError(
+                "default_login_user: system user \(name) does not exist; the login process runs as it "
+                    + "(create it, e.g. useradd --system --no-create-home --shell /usr/sbin/nologin \(name))")
+        }
+        guard entry.pointee.pw_uid != 0 else { throw ServerStartError("default_login_user \(name) must not be root") }
+        return ServiceAccount(name: name, uid: entry.pointee.pw_uid, gid: entry.pointee.pw_gid)
+    }
+
+    /// The master's side: the sockets the login worker gets at each start, and the thread that connects it to
+    /// the auth process.
+    public final class MasterSide: Sendable {
+        /// The mail service's end of the hand-off socket.
+        public let handoffMailEnd: Int32
+        let handoffLoginEnd: Int32
+        let authLoginEnd: Int32
+        let keeper: KeeperSockets?
+        let listeners: [Int32]
+        let arguments: [String]
+
+        /// `listeners`: the bound sockets of `LoginProcess.plans`, in order; `keeper`: the login's own key worker.
+        public init(
+            configPath: String?, settings: AerieSettings, listeners: [Int32], keeper: KeeperSockets?,
+            authSocketPath: String
+        ) throws {
+            _ = try LoginProcess.account(settings)
+            if geteuid() == 0 {
+                let directory = chrootDirectory(baseDir: settings.baseDir)
+                try SecureFile.makeDirectory(directory, mode: 0o755)
+                try SecureFile.chown(directory, uid: 0, gid: 0)
+                guard chmod(directory, 0o755) == 0 else {
+                    throw ServerStartError("chmod \(directory): \(systemError())")
+                }
+            }
+            let kind = Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
+            var handoff: [Int32] = [-1, -1]
+            var auth: [Int32] = [-1, -1]
+            guard socketpair(AF_UNIX, kind, 0, &handoff) == 0, socketpair(AF_UNIX, kind, 0, &auth) == 0 else {
+                throw ServerStartError("socketpair for the login process failed: \(systemError())")
+            }
+            self.handoffMailEnd = handoff[0]
+            self.handoffLoginEnd = handoff[1]
+            self.authLoginEnd = auth[1]
+            self.keeper = keeper
+            self.listeners = listeners
+            self.arguments = ["aerie", "login-worker"] + (configPath.map { ["-c", $0] } ?? [])
+            let authSocket = auth[0]
+            let connector = Thread {
+                var buffer = [UInt8](repeating: 0, count: 64)
+                while DescriptorPassing.receive(authSocket, buffer: &buffer) != nil {
+                    let fd = connectUnix(authSocketPath)
+                    _ = DescriptorPassing.send(authSocket, [fd >= 0 ? 1 : 0], fd: fd)
+                    if fd >= 0 { close(fd) }
+                }
+            }
+            connector.name = "login-auth"
+            connector.start()
+        }
+
+        /// Starts one login worker; returns its pid.
+        public func spawn() throws -> Int32 {
+            var passing: [Int32: Int32] = [handoffLoginEnd: handoffFD, authLoginEnd: authFD]
+            if let keeper {
+                keeper.discardStaleReplies()
+                passing[keeper.service.files] = keeperFilesFD
+                passing[keeper.service.signing] = keeperSigningFD
+            }
+            for (index, fd) in listeners.enumerated() { passing[fd] = firstListenerFD + Int32(index) }
+            // An answer meant for a killed predecessor must not reach its successor.
+            var buffer = [UInt8](repeating: 0, count: 64)
+            var ready = pollfd(fd: authLoginEnd, events: Int16(POLLIN), revents: 0)
+            while poll(&ready, 1, 0) > 0, let (_, stale) = DescriptorPassing.receive(authLoginEnd, buffer: &buffer) {
+                if stale >= 0 { close(stale) }
+            }
+            return try spawnSelf(arguments, passing: passing)
+        }
+    }
+
+    /// The mail service's side: resumes every session the login process hands over on `fd`.
+    public static func receiveHandoffs(fd: Int32, server: AerieServer, log: any LogSink) {
+        let receiver = Thread {
+            var buffer = [UInt8](repeating: 0, count: LoginHandoff.maximumSize)
+            while let (bytes, connection) = DescriptorPassing.receive(fd, buffer: &buffer) {
+                guard connection >= 0 else { continue }
+                server.resume(handoffBytes: bytes, fd: connection)
+            }
+            log.error("master", "The hand-off socket closed: no more logins from the login process")
+        }
+        receiver.name = "login-handoff"
+        receiver.start()
+    }
+
+    static func connectUnix(_ path: String) -> Int32 {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { return -1 }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
+            close(fd)
+            return -1
+        }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (i, byte) in bytes.enumerated() { raw[i] = byte }
+        }
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        guard connected == 0 else {
+            close(fd)
+            return -1
+        }
+        return fd
+    }
+
+    /// Nothing but the end of file ever arrives from serve on the hand-off socket.
+    static func serveIsGone(timeout: Int32) -> Bool {
+        var entry = pollfd(fd: handoffFD, events: Int16(POLLIN), revents: 0)
+        return poll(&entry, 1, timeout) > 0 && entry.revents & Int16(POLLIN | POLLHUP | POLLERR) != 0
+    }
+
+    /// The worker ends with the master: the hand-off socket's other ends close (the parent death signal, set by the
+    /// main thread after the drop, is the first line).
+    public static func watchServe() {
+        let thread = Thread {
+            while !serveIsGone(timeout: -1) {}
+            exit(0)
+        }
+        thread.name = "login-serve-watch"
+        thread.stackSize = 64 * 1024
+        thread.start()
+    }
+
+    /// The worker's confinement, after it adopted its descriptors and before it serves anyone: as root, chroot to
+    /// the empty directory and become `default_login_user` (no capabilities: setuid from root clears them);
+    /// no_new_privs either way.
+    public static func confine(settings: AerieSettings) throws {
+        guard let account = try account(settings) else {
+            try Privileges.forbidNewPrivileges()
+            return
+        }
+        let directory = chrootDirectory(baseDir: settings.baseDir)
+        guard chdir(directory) == 0, chroot(".") == 0, chdir("/") == 0 else {
+            throw ServerStartError("Cannot chroot the login process to \(directory): \(systemError())")
+        }
+        try Privileges.drop(to: account)
+    }
+
+    /// The worker's way to the auth process: asks serve for a connected descriptor.
+    public static func authConnector() -> @Sendable () -> Int32 {
+        let lock = NSLock()
+        return {
+            lock.lock()
+            defer { lock.unlock() }
+            guard DescriptorPassing.send(authFD, [0x41], fd: -1) else { return -1 }
+            var buffer = [UInt8](repeating: 0, count: 16)
+            guard let (_, fd) = DescriptorPassing.receive(authFD, buffer: &buffer) else { return -1 }
+            return fd
+        }
+    }
+
+    /// The listening sockets the worker inherited, matched to the plans in serve's order.
+    public static func inheritedListeners(_ listeners: [ListenerPlan]) -> [(ListenerPlan, Int32)] {
+        plans(listeners).enumerated().compactMap { index, plan in
+            let fd = firstListenerFD + Int32(index)
+            return fcntl(fd, F_GETFD) >= 0 ? (plan, fd) : nil
+        }
+    }
+
+    public static func keeper(_ settings: AerieSettings) -> KeyKeeper? {
+        guard fcntl(keeperFilesFD, F_GETFD) >= 0, fcntl(keeperSigningFD, F_GETFD) >= 0 else { return nil }
+        return KeyKeeper.adopt(
+            fileSocket: keeperFilesFD, signingSocket: keeperSigningFD, certificatePath: settings.sslServerCertFile,
+            keyPath: settings.sslServerKeyFile)
+    }
+
+    public static var handoffSender: LoginHandoffSender { LoginHandoffSender(socket: handoffFD) }
+}

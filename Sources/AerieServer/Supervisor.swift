@@ -1,0 +1,341 @@
+public import AerieCore
+import CAerieSystem
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The kinds of process `aerie serve` (the master) starts and watches, as Dovecot's services (issue 11).
+public enum ChildKind: String, Sendable, CaseIterable {
+    /// `aerie tls-keeper-worker`: root, holds the TLS private key and signs handshakes for the mail service.
+    case keeper = "tls-keeper"
+    /// `aerie auth-supervisor` and its `auth-service` (default_internal_user): passdbs, userdbs, passwords.
+    case auth
+    /// `aerie mail-service`: the listeners' connections (IMAP, POP3, LMTP), as the mail user.
+    case mail
+    /// `aerie login-worker` (`login_process = yes`): TLS and pre-login IMAP/POP3 as default_login_user, chrooted.
+    case login
+    /// The login process's own `aerie tls-keeper-worker` (root): signs its handshakes.
+    case loginKeeper = "login-tls-keeper"
+
+    /// Dovecot `service NAME { }` sections whose process settings (vsz_limit, process_limit) apply to this kind.
+    public var dovecotServices: [String] {
+        switch self {
+        case .keeper: []
+        case .auth: ["auth", "auth-worker"]
+        case .mail: ["imap", "pop3", "lmtp"]
+        case .login: []
+        case .loginKeeper: []
+        }
+    }
+}
+
+/// One child the master keeps running: how to start it, and its limits.
+public struct ChildService: Sendable {
+    public var kind: ChildKind
+    /// Starts one process; returns its pid.
+    public var launch: @Sendable () throws -> Int32
+    public var limits: ChildLimits
+
+    public init(kind: ChildKind, limits: ChildLimits, launch: @escaping @Sendable () throws -> Int32) {
+        self.kind = kind
+        self.limits = limits
+        self.launch = launch
+    }
+}
+
+/// Restart delays: 1 s, doubling up to 30 s; a child that stayed up a minute starts the count again.
+public struct RestartBackoff: Sendable, Equatable {
+    public static let first: Duration = .seconds(1)
+    public static let longest: Duration = .seconds(30)
+    public static let healthy: Duration = .seconds(60)
+    public private(set) var next: Duration = first
+
+    public init() {}
+
+    /// The delay before restarting a child that lived `lived`; later deaths wait longer.
+    public mutating func delay(afterLiving lived: Duration) -> Duration {
+        if lived >= Self.healthy { next = Self.first }
+        defer { next = min(next * 2, Self.longest) }
+        return next
+    }
+}
+
+/// The master's loop: starts every child, restarts one that dies (with backoff), restarts one whose memory is over
+/// its limit, forwards SIGHUP and stops everything on SIGTERM. Runs on the main thread, which never exits: children
+/// set a parent-death signal, and that follows the thread that spawned them.
+public final class Supervisor {
+    struct Running {
+        var pid: Int32
+        var started: ContinuousClock.Instant
+        /// Set when the master asked it to leave (memory limit): SIGKILL after this moment.
+        var killAt: ContinuousClock.Instant?
+    }
+
+    struct Slot {
+        var service: ChildService
+        var running: Running?
+        var restartAt: ContinuousClock.Instant = .now
+        var backoff = RestartBackoff()
+        /// The next death is the master's own doing (memory limit): restart at once.
+        var restartNow = false
+    }
+
+    private var slots: [Slot]
+    private let log: any LogSink
+    /// The signals the loop waits for; blocked in every thread (see `blockSignals`).
+    static let handled = [SIGHUP, SIGTERM, SIGINT, SIGCHLD]
+    /// How often the children's memory is measured.
+    static let memoryCheckInterval: Duration = .seconds(1)
+    /// A child told to leave (SIGTERM) that is still there after this is killed.
+    static let stopGrace: Duration = .seconds(10)
+
+    public init(services: [ChildService], log: any LogSink) {
+        self.slots = services.map { Slot(service: $0) }
+        self.log = log
+    }
+
+    /// Call first thing in `main`, before any thread exists: the loop takes these signals with sigtimedwait.
+    public static func blockSignals() {
+        var set = sigset_t()
+        sigemptyset(&set)
+        for signalNumber in handled { sigaddset(&set, signalNumber) }
+        pthread_sigmask(SIG_BLOCK, &set, nil)
+    }
+
+    /// Adds a kind to watch (started by `start` or the loop).
+    public func add(_ service: ChildService) {
+        slots.append(Slot(service: service))
+        logLimits(service.kind, service.limits)
+    }
+
+    private func logLimits(_ kind: ChildKind, _ limits: ChildLimits) {
+        guard let memory = limits.memory else { return }
+        log.info("master", "service(\(kind.rawValue)): vsz_limit \(memory >> 20) MiB, as resident memory")
+    }
+
+    /// The running pid of `kind`'s child, if any.
+    public func pid(of kind: ChildKind) -> Int32? { slots.first { $0.service.kind == kind }?.running?.pid }
+
+    /// Starts `kind` now and returns its pid; throws if it cannot be spawned.
+    @discardableResult
+    public func start(_ kind: ChildKind) throws -> Int32 {
+        guard let index = slots.firstIndex(where: { $0.service.kind == kind }) else {
+            throw ServerStartError("no \(kind.rawValue) service")
+        }
+        let pid = try slots[index].service.launch()
+        slots[index].running = Running(pid: pid, started: .now)
+        return pid
+    }
+
+    /// New limits after a reload.
+    public func update(limits: [ChildKind: ChildLimits]) {
+        for index in slots.indices {
+            guard let new = limits[slots[index].service.kind], new != slots[index].service.limits else { continue }
+            slots[index].service.limits = new
+            logLimits(slots[index].service.kind, new)
+        }
+    }
+
+    /// Sends `signalNumber` to the running child of `kind`.
+    public func signal(_ kind: ChildKind, _ signalNumber: Int32) {
+        if let pid = pid(of: kind) { kill(pid, signalNumber) }
+    }
+
+    /// Runs until SIGTERM/SIGINT; `reload` is called on SIGHUP. Then stops every child and returns.
+    public func run(reload: () -> Void) {
+        var nextMemoryCheck = ContinuousClock.now
+        while true {
+            startDue()
+            let signalNumber = waitForSignal(milliseconds: 250)
+            reap()
+            if signalNumber == SIGHUP { reload() }
+            if signalNumber == SIGTERM || signalNumber == SIGINT { break }
+            let now = ContinuousClock.now
+            if now >= nextMemoryCheck {
+                nextMemoryCheck = now + Self.memoryCheckInterval
+                checkMemory()
+            }
+            killOverdue(now: now)
+        }
+        stopAll()
+    }
+
+    /// Waits for the first start of `kind`'s child to report ready on `readyFD` (one byte). Returns false, with
+    /// the child's end logged, if it exits first.
+    public func awaitReady(_ kind: ChildKind, readyFD: Int32) -> Bool {
+        while true {
+            var poller = pollfd(fd: readyFD, events: Int16(POLLIN), revents: 0)
+            if poll(&poller, 1, 100) > 0 {
+                var byte: UInt8 = 0
+                if read(readyFD, &byte, 1) == 1 { return true }
+            }
+            guard let pid = pid(of: kind) else { return false }
+            var status: Int32 = 0
+            if waitpid(pid, &status, WNOHANG) == pid {
+                if let index = slots.firstIndex(where: { $0.service.kind == kind }) { slots[index].running = nil }
+                log.error("master", "service(\(kind.rawValue)): child \(pid) \(Self.describe(status)) while starting")
+                return false
+            }
+        }
+    }
+
+    private func startDue() {
+        let now = ContinuousClock.now
+        for index in slots.indices where slots[index].running == nil && now >= slots[index].restartAt {
+            let kind = slots[index].service.kind
+            do {
+                let pid = try slots[index].service.launch()
+                slots[index].running = Running(pid: pid, started: now)
+                log.info("master", "service(\(kind.rawValue)): started child \(pid)")
+            } catch {
+                let delay = slots[index].backoff.delay(afterLiving: .zero)
+                slots[index].restartAt = now + delay
+                log.error("master", "service(\(kind.rawValue)): cannot start a child: \(error) (trying again in "
+                    + "\(Self.format(delay)))")
+            }
+        }
+    }
+
+    private func waitForSignal(milliseconds: Int) -> Int32 {
+        var set = sigset_t()
+        sigemptyset(&set)
+        for signalNumber in Self.handled { sigaddset(&set, signalNumber) }
+        var timeout = timespec(tv_sec: milliseconds / 1000, tv_nsec: (milliseconds % 1000) * 1_000_000)
+        return sigtimedwait(&set, nil, &timeout)
+    }
+
+    /// Collects every child that ended and schedules its restart.
+    private func reap() {
+        while true {
+            var status: Int32 = 0
+            let pid = waitpid(-1, &status, WNOHANG)
+            guard pid > 0 else { return }
+            guard let index = slots.firstIndex(where: { $0.running?.pid == pid }), let running = slots[index].running
+            else { continue }
+            let kind = slots[index].service.kind
+            let now = ContinuousClock.now
+            let delay: Duration
+            if slots[index].restartNow {
+                delay = .zero
+                slots[index].restartNow = false
+            } else {
+                delay = slots[index].backoff.delay(afterLiving: now - running.started)
+            }
+            slots[index].running = nil
+            slots[index].restartAt = now + delay
+            log.error(
+                "master",
+                "service(\(kind.rawValue)): child \(pid) \(Self.describe(status)) (restarting in \(Self.format(delay)))")
+        }
+    }
+
+    /// A child over its memory limit is asked to leave (SIGTERM: sessions get BYE, deliveries in progress end), then
+    /// killed if it has not gone within `stopGrace`; it is started again at once.
+    private func checkMemory() {
+        for index in slots.indices {
+            guard let limit = slots[index].service.limits.memory, var running = slots[index].running,
+                running.killAt == nil
+            else { continue }
+            let used = ProcessMemory.residentBytes(ofTreeAt: running.pid)
+            guard used > limit else { continue }
+            let kind = slots[index].service.kind
+            log.warning(
+                "master",
+                "service(\(kind.rawValue)): child \(running.pid) uses \(used >> 20) MiB of memory, over its vsz_limit "
+                    + "of \(limit >> 20) MiB: restarting it")
+            kill(running.pid, SIGTERM)
+            running.killAt = .now + Self.stopGrace
+            slots[index].running = running
+            slots[index].restartNow = true
+        }
+    }
+
+    private func killOverdue(now: ContinuousClock.Instant) {
+        for slot in slots {
+            if let running = slot.running, let killAt = running.killAt, now >= killAt { kill(running.pid, SIGKILL) }
+        }
+    }
+
+    /// SIGTERM: the mail service first (it says BYE and finishes deliveries), then the others; whatever is left
+    /// after the grace time is killed.
+    public func stopAll() {
+        let order: [[ChildKind]] = [[.mail], ChildKind.allCases.filter { $0 != .mail }]
+        for kinds in order {
+            let pids = slots.filter { kinds.contains($0.service.kind) }.compactMap { $0.running?.pid }
+            for pid in pids { kill(pid, SIGTERM) }
+            let deadline = ContinuousClock.now + Self.stopGrace
+            var left = Set(pids)
+            while !left.isEmpty {
+                left = left.filter { pid in
+                    var status: Int32 = 0
+                    return waitpid(pid, &status, WNOHANG) == 0
+                }
+                if left.isEmpty { break }
+                if ContinuousClock.now >= deadline {
+                    for pid in left {
+                        kill(pid, SIGKILL)
+                        var status: Int32 = 0
+                        waitpid(pid, &status, 0)
+                    }
+                    break
+                }
+                usleep(20_000)
+            }
+            for index in slots.indices where kinds.contains(slots[index].service.kind) { slots[index].running = nil }
+        }
+    }
+
+    static func describe(_ status: Int32) -> String {
+        let signalNumber = status & 0x7F
+        if signalNumber == 0 { return "exited with status \((status >> 8) & 0xFF)" }
+        return "killed with signal \(signalNumber)"
+    }
+
+    static func format(_ duration: Duration) -> String {
+        let (seconds, attoseconds) = duration.components
+        let milliseconds = seconds * 1000 + attoseconds / 1_000_000_000_000_000
+        return milliseconds % 1000 == 0 ? "\(milliseconds / 1000) s" : "\(milliseconds) ms"
+    }
+}
+
+/// Memory use as the master measures it for vsz_limit: resident memory (VmRSS) from /proc, of a child and its own
+/// children (the auth supervisor runs the auth process). Virtual size is no measure for Swift processes: NIO and the
+/// thread pools reserve gigabytes of address space they never touch, so RLIMIT_AS (Dovecot's way) makes them fail at
+/// start, and RLIMIT_DATA counts the same reservations (malloc arenas).
+public enum ProcessMemory {
+    public static func residentBytes(ofTreeAt pid: Int32) -> UInt64 {
+        var total: UInt64 = 0
+        var seen: Set<Int32> = []
+        var queue = [pid]
+        while let next = queue.popLast(), seen.insert(next).inserted, seen.count < 64 {
+            total += residentBytes(of: next)
+            queue += children(of: next)
+        }
+        return total
+    }
+
+    static func residentBytes(of pid: Int32) -> UInt64 {
+        guard let status = readSmallFile("/proc/\(pid)/status") else { return 0 }
+        for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
+            let number = line.dropFirst(6).split(whereSeparator: { $0 == " " || $0 == "\t" }).first.flatMap { UInt64($0) } ?? 0
+            return number * 1024
+        }
+        return 0
+    }
+
+    static func children(of pid: Int32) -> [Int32] {
+        guard let text = readSmallFile("/proc/\(pid)/task/\(pid)/children") else { return [] }
+        return text.split(whereSeparator: { $0 == " " || $0 == "\n" }).compactMap { Int32($0) }
+    }
+
+    static func readSmallFile(_ path: String) -> String? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 8192)
+        let got = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        guard got > 0 else { return nil }
+        return String(decoding: buffer[..<got], as: UTF8.self)
+    }
+}

@@ -1,0 +1,69 @@
+import AerieAuth
+import AerieCore
+import NIOCore
+import NIOEmbedded
+import Testing
+
+@testable import AerieServer
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+@Suite struct LoginHandoffTests {
+    func header() -> LoginHandoff {
+        var context = ConnectionContext(
+            remoteIP: "192.0.2.7", localIP: "192.0.2.1", sessionID: "AbCdEfGhIjKl", isTLS: true,
+            startTLSAvailable: true, remotePort: 40000, localPort: 993, proxiedTLS: false, trusted: true)
+        context.clientCertificateUser = "alice"
+        let user = AuthenticatedUser(
+            user: "alice", uid: 1500, gid: 1501, home: "/home/alice", extraFields: ["mail": "maildir:~/M"])
+        return LoginHandoff(
+            service: "imap", user: user, context: context, tag: "a1",
+            loginLine: "Login: user=<alice>, method=PLAIN, rip=192.0.2.7, lip=192.0.2.1, mpid=0, TLS, session=<x>",
+            pipelined: Array("b SELECT INBOX\r\n".utf8))
+    }
+
+    @Test func headerCarriesTheLoginStateAcrossTheSocket() throws {
+        var pair: [Int32] = [0, 0]
+        #expect(socketpair(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue), 0, &pair) == 0)
+        defer { pair.forEach { close($0) } }
+        var carried: [Int32] = [0, 0]
+        #expect(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &carried) == 0)
+        defer { carried.forEach { close($0) } }
+        #expect(LoginHandoffSender(socket: pair[0]).send(header(), fd: carried[1]))
+        var buffer = [UInt8](repeating: 0, count: LoginHandoff.maximumSize)
+        let received = try #require(DescriptorPassing.receive(pair[1], buffer: &buffer))
+        #expect(received.fd >= 0)
+        defer { close(received.fd) }
+        let decoded = try LoginHandoff.decode(received.bytes)
+        #expect(decoded == header())
+        #expect(decoded.authenticatedUser.extraFields == ["mail": "maildir:~/M"])
+        // The mail service's view: past login, so no STARTTLS; everything else as the login process saw it.
+        #expect(decoded.context.startTLSAvailable == false)
+        #expect(decoded.context.isTLS && decoded.context.trusted && decoded.context.remotePort == 40000)
+        #expect(decoded.context.clientCertificateUser == "alice")
+        #expect(decoded.loginLineForThisProcess?.contains("mpid=\(getpid()), TLS") == true)
+        // The descriptor that came along is the other end of `carried`.
+        var byte: UInt8 = 0x2A
+        #expect(write(carried[0], &byte, 1) == 1)
+        var got: UInt8 = 0
+        #expect(read(received.fd, &got, 1) == 1 && got == 0x2A)
+    }
+
+    @Test func relayCopiesBothWays() throws {
+        let loop = EmbeddedEventLoop()
+        let client = EmbeddedChannel(loop: loop)
+        let mail = EmbeddedChannel(loop: loop)
+        let (clientSide, mailSide) = RelayHandler.pair()
+        try client.pipeline.syncOperations.addHandler(clientSide)
+        try mail.pipeline.syncOperations.addHandler(mailSide)
+        try client.writeInbound(ByteBuffer(string: "b NOOP\r\n"))
+        #expect(try mail.readOutbound(as: ByteBuffer.self) == ByteBuffer(string: "b NOOP\r\n"))
+        try mail.writeInbound(ByteBuffer(string: "b OK NOOP completed.\r\n"))
+        #expect(try client.readOutbound(as: ByteBuffer.self) == ByteBuffer(string: "b OK NOOP completed.\r\n"))
+        // One side closing closes the other.
+        _ = try mail.finish()
+        #expect(!client.isActive)
+    }
+}

@@ -1,0 +1,79 @@
+import AerieConfig
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+@testable import AerieServer
+
+@Suite struct SupervisorTests {
+    func settings(_ text: String) throws -> AerieSettings {
+        try ConfigLoader.load(text: text, path: "/nonexistent/aerie-test.conf").settings
+    }
+
+    /// 1 s, doubling to 30 s; a child that stayed up a minute starts again at 1 s.
+    @Test func restartBackoffDoublesAndResets() {
+        var backoff = RestartBackoff()
+        let delays = (0..<7).map { _ in backoff.delay(afterLiving: .seconds(1)) }
+        #expect(delays == [.seconds(1), .seconds(2), .seconds(4), .seconds(8), .seconds(16), .seconds(30), .seconds(30)])
+        #expect(backoff.delay(afterLiving: .seconds(61)) == .seconds(1))
+        #expect(backoff.delay(afterLiving: .seconds(5)) == .seconds(2))
+    }
+
+    @Test func deathsAreLoggedAsDovecotDoes() {
+        #expect(Supervisor.describe(9) == "killed with signal 9")
+        #expect(Supervisor.describe(3 << 8) == "exited with status 3")
+        #expect(Supervisor.format(.seconds(4)) == "4 s")
+        #expect(Supervisor.format(.milliseconds(250)) == "250 ms")
+    }
+
+    /// The mail service takes the smallest vsz_limit of imap, pop3 and lmtp; default_vsz_limit only when written.
+    @Test func memoryLimitPerKind() throws {
+        let none = try settings("")
+        #expect(try ChildLimits.resolve(.mail, settings: none).memory == nil)
+        #expect(try ChildLimits.resolve(.auth, settings: none).memory == nil)
+        let limits = try settings(
+            """
+            default_vsz_limit = 512M
+            service imap {
+              vsz_limit = 300M
+            }
+            service lmtp {
+              vsz_limit = 200M
+            }
+            service auth-worker {
+              vsz_limit = 0
+            }
+            """)
+        #expect(try ChildLimits.resolve(.mail, settings: limits).memory == 200 << 20)
+        #expect(try ChildLimits.resolve(.auth, settings: limits).memory == nil)
+        #expect(try ChildLimits.resolve(.keeper, settings: limits).memory == 512 << 20)
+    }
+
+    @Test func processLimitZeroIsRefused() throws {
+        let zero = try settings("service imap {\n  process_limit = 0\n}\n")
+        #expect(throws: ServerStartError.self) { try ChildLimits.resolve(.mail, settings: zero) }
+        #expect(try ChildLimits.resolve(.auth, settings: zero).processLimit > 0)
+    }
+
+    /// Sessions of a service: client_limit × process_limit, with the default_* values where a service sets none.
+    @Test func sessionLimitsCountPerService() throws {
+        let limits = ServiceSessionLimits()
+        limits.configure(try settings("service pop3 {\n  client_limit = 2\n  process_limit = 1\n}\n"))
+        #expect(limits.limit("pop3") == 2)
+        #expect(limits.limit("imap") == 1000 * 100)
+        #expect(limits.tryAcquire("pop3") && limits.tryAcquire("pop3"))
+        #expect(!limits.tryAcquire("pop3"))
+        #expect(limits.tryAcquire("imap"))
+        limits.release("pop3")
+        #expect(limits.tryAcquire("pop3"))
+        limits.configure(try settings("default_client_limit = 3\ndefault_process_limit = 2\n"))
+        #expect(limits.limit("pop3") == 6 && limits.limit("lmtp") == 6)
+        #expect(limits.tryAcquire("pop3"))
+    }
+
+    @Test func residentMemoryOfThisProcess() {
+        #expect(ProcessMemory.residentBytes(ofTreeAt: getpid()) > 1 << 20)
+    }
+}
