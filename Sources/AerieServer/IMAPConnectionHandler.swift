@@ -38,6 +38,15 @@ final class IMAPConnectionHandler: SessionConnectionHandler {
 
     override func greeting() -> [ConnectionAction] {
         if let resumed, let tag = IMAPTag(resumed.tag ?? "") {
+            // The incident switch lives here: the login process authenticated, but no session starts while it is
+            // off (RFC 5530 UNAVAILABLE, as for a login refused before the auth process is asked).
+            if let reason = environment.loginSwitch.refusal(for: "imap") {
+                return [
+                    .send(IMAPResponse.tagged(tag, .no, .unavailable, reason.singleLine).bytes),
+                    .send(IMAPResponse.untaggedStatus(.bye, nil, "Logins are disabled.").bytes),
+                    .close(reason: "Logins disabled by the administrator"),
+                ]
+            }
             return translate(session.resumeAuthenticated(resumed.authenticatedUser, tag: tag))
         }
         return translate(session.greeting())

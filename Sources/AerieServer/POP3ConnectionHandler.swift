@@ -31,7 +31,16 @@ final class POP3ConnectionHandler: SessionConnectionHandler {
     }
 
     override func greeting() -> [ConnectionAction] {
-        if let resumed { return translate(session.resumeAuthenticated(resumed.authenticatedUser)) }
+        if let resumed {
+            // The incident switch lives here (see IMAPConnectionHandler.greeting): RFC 3206 SYS/TEMP.
+            if let reason = environment.loginSwitch.refusal(for: "pop3") {
+                return [
+                    .send(POP3Response.err(code: .sysTemp, reason.singleLine).bytes),
+                    .close(reason: "Logins disabled by the administrator"),
+                ]
+            }
+            return translate(session.resumeAuthenticated(resumed.authenticatedUser))
+        }
         return translate(session.greeting())
     }
 

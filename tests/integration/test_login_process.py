@@ -245,3 +245,25 @@ def test_sighup_gives_new_connections_the_new_certificate_and_keeps_relayed_sess
                          what="the new certificate from the login worker")
         assert kept.run("b", "NOOP")[1].startswith("b OK")
     assert helpers.child_pids(srv.pid, "login-worker") == [worker]
+
+
+def test_incident_switch_holds_with_the_login_process(srv):
+    """`aerie adm logins disable` is kept by the mail service: a login the login process did is not resumed while
+    logins are off (IMAP NO [UNAVAILABLE] with the reason, POP3 -ERR [SYS/TEMP]); after enable it is."""
+    alice = srv.users["alice"]
+    adm = [srv.binary, "adm", "logins"]
+    r = helpers.run(adm + ["disable", "--reason", "Restoring from backup", "-c", str(srv.config)], timeout=30)
+    assert r.returncode == 0, r.stderr
+    try:
+        c = imaplib.IMAP4_SSL("127.0.0.1", srv.imaps_port, ssl_context=helpers.client_context(srv.tls.ca),
+                              timeout=15)
+        with pytest.raises(imaplib.IMAP4.error, match="UNAVAILABLE.*Restoring from backup"):
+            c.login(alice.name, alice.password)
+        p = poplib.POP3_SSL("127.0.0.1", srv.pop3s_port, context=helpers.client_context(srv.tls.ca), timeout=15)
+        p.user(alice.name)
+        with pytest.raises(poplib.error_proto, match="SYS/TEMP"):
+            p.pass_(alice.password)
+    finally:
+        r = helpers.run(adm + ["enable", "-c", str(srv.config)], timeout=30)
+        assert r.returncode == 0, r.stderr
+    imaps(srv, alice).logout()
