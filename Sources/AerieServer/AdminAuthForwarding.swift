@@ -10,24 +10,11 @@ enum AdminAuthForwarding {
     static let maxListing = 6 * 1024  // under AuthWire.maxString, so the note fits
     /// One admin request and its answer; blocking, with a 10 s receive timeout.
     static func ask(path: String, words: [String]) -> (ok: Bool, text: String) {
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { return (false, "socket: \(String(cString: strerror(errno)))") }
+        let fd: Int32
+        do { fd = try UnixSocket.connect(path, receiveTimeout: 10) } catch {
+            return (false, error == .pathTooLong ? "\(path): too long" : "the auth process is not reachable")
+        }
         defer { close(fd) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { return (false, "\(path): too long") }
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            for (i, byte) in bytes.enumerated() { raw[i] = byte }
-        }
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-            }
-        }
-        guard connected == 0 else { return (false, "the auth process is not reachable") }
-        var timeout = timeval(tv_sec: 10, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         guard let request = try? AuthWire.encode(AuthWire.Request.admin(id: 1, arguments: words)),
             request.withUnsafeBytes({ write(fd, $0.baseAddress, $0.count) }) == request.count
         else { return (false, "writing to the auth process failed") }

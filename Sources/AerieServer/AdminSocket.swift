@@ -78,7 +78,7 @@ final class AdminConnectionHandler: ChannelInboundHandler {
 
     private let executor: AdminExecutor
     private let log: any LogSink
-    private var frames = AuthWire.FrameBuffer()
+    private var request = AdminRequestReader()
     private var answered = false
 
     init(executor: AdminExecutor, log: any LogSink) {
@@ -91,12 +91,8 @@ final class AdminConnectionHandler: ChannelInboundHandler {
         guard !answered else { return }
         let words: [String]
         do {
-            frames.append(buffer.readableBytesView)
-            guard let payload = try frames.next() else { return }
-            guard case .admin(_, let arguments) = try AuthWire.decodeRequest(payload) else {
-                throw AuthWireError.malformed
-            }
-            words = arguments
+            guard let read = try request.read(buffer) else { return }
+            words = read
         } catch {
             answered = true
             reply(ok: false, text: "malformed request", context: context)
@@ -121,5 +117,18 @@ final class AdminConnectionHandler: ChannelInboundHandler {
         var out = context.channel.allocator.buffer(capacity: text.utf8.count + 2)
         out.writeString((ok ? "+" : "-") + text)
         context.writeAndFlush(wrapOutboundOut(out)).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+    }
+}
+
+/// One admin request off a stream (the unix socket or the TLS listener): its words once the frame is complete.
+struct AdminRequestReader {
+    private var frames = AuthWire.FrameBuffer()
+
+    /// nil while more bytes are needed; throws on anything but an admin request.
+    mutating func read(_ buffer: ByteBuffer) throws(AuthWireError) -> [String]? {
+        frames.append(buffer.readableBytesView)
+        guard let payload = try frames.next() else { return nil }
+        guard case .admin(_, let arguments) = try AuthWire.decodeRequest(payload) else { throw .malformed }
+        return arguments
     }
 }

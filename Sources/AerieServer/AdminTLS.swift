@@ -134,7 +134,7 @@ final class AdminTLSConnectionHandler: ChannelInboundHandler {
     private let log: any LogSink
     private let allowed: Set<String>
     private let remoteIP: String
-    private var frames = AuthWire.FrameBuffer()
+    private var request = AdminRequestReader()
     private var answered = false
     private var timeout: Scheduled<Void>?
 
@@ -158,12 +158,8 @@ final class AdminTLSConnectionHandler: ChannelInboundHandler {
         guard !answered else { return }
         let words: [String]
         do {
-            frames.append(buffer.readableBytesView)
-            guard let payload = try frames.next() else { return }
-            guard case .admin(_, let arguments) = try AuthWire.decodeRequest(payload) else {
-                throw AuthWireError.malformed
-            }
-            words = arguments
+            guard let read = try request.read(buffer) else { return }
+            words = read
         } catch {
             answered = true
             reply(ok: false, text: "malformed request", channel: context.channel)

@@ -72,28 +72,19 @@ public final class AuthProcess: Sendable {
     }
 
     static func bindUnixSocket(path: String, owner: ServiceAccount?) throws -> Int32 {
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw ServerStartError("auth socket: \(systemError())") }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
-            close(fd)
-            throw ServerStartError("auth socket path \(path) is too long")
-        }
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            for (i, byte) in bytes.enumerated() { raw[i] = byte }
-        }
         unlink(path)
         // Created 0600 from the start: nobody else may ask the auth process anything.
         let oldMask = umask(0o177)
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-            }
-        }
+        let bound = Result { () throws(UnixSocket.Failure) in try UnixSocket.bind(path) }
         umask(oldMask)
-        guard bound == 0, listen(fd, 128) == 0 else {
+        let fd: Int32
+        switch bound {
+        case .failure(.pathTooLong): throw ServerStartError("auth socket path \(path) is too long")
+        case .failure(let failure):
+            throw ServerStartError("Cannot listen on the auth socket \(path): \(failure.reason)")
+        case .success(let socket): fd = socket
+        }
+        guard listen(fd, 128) == 0 else {
             let message = systemError()
             close(fd)
             throw ServerStartError("Cannot listen on the auth socket \(path): \(message)")

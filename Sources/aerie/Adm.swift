@@ -303,31 +303,13 @@ struct RemoteAdmin: ParsableArguments {
 
 /// A connected unix socket with a 10 s receive timeout.
 private func connectAdmin(_ path: String, what: String) throws -> Int32 {
-    let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-    guard fd >= 0 else { throw admFailure("socket: \(String(cString: strerror(errno)))") }
-    var address = sockaddr_un()
-    address.sun_family = sa_family_t(AF_UNIX)
-    let bytes = Array(path.utf8)
-    guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
-        close(fd)
+    do {
+        return try UnixSocket.connect(path, receiveTimeout: 10)
+    } catch .pathTooLong {
         throw admFailure("\(path): too long")
+    } catch {
+        throw admFailure("cannot reach \(what) at \(path): \(error.reason) (is aerie serve running?)")
     }
-    withUnsafeMutableBytes(of: &address.sun_path) { raw in
-        for (i, byte) in bytes.enumerated() { raw[i] = byte }
-    }
-    let connected = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-            connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-        }
-    }
-    guard connected == 0 else {
-        let reason = String(cString: strerror(errno))
-        close(fd)
-        throw admFailure("cannot reach \(what) at \(path): \(reason) (is aerie serve running?)")
-    }
-    var timeout = timeval(tv_sec: 10, tv_usec: 0)
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-    return fd
 }
 
 private func admFailure(_ message: String) -> ExitCode {
