@@ -167,5 +167,16 @@ import Testing
             try OAuth2Settings(mode: .post, introspectionURL: "http://issuer/introspect").validate()
         }
         #expect(throws: Never.self) { try OAuth2Settings(mode: .post, introspectionURL: "https://issuer/i").validate() }
+        // A local JWKS file names no issuer; introspection is never a file.
+        let file = "file:///etc/aerie/jwks.json"
+        #expect(throws: OAuth2ConfigurationError.self) {
+            try OAuth2Settings(mode: .local, openIDConfigurationURL: file).validate()
+        }
+        #expect(throws: Never.self) {
+            try OAuth2Settings(mode: .local, openIDConfigurationURL: file, issuers: ["https://idp"]).validate()
+        }
+        #expect(throws: OAuth2ConfigurationError.self) {
+            try OAuth2Settings(mode: .post, introspectionURL: file).validate()
+        }
     }
 }

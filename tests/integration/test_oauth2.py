@@ -416,6 +416,32 @@ oauth2 {{
         assert "issuer 'https://other.example' is not allowed" in server.log()
 
 
+def test_a_jwks_file_with_issuers(aerie_bin, ca_dir, vmail, issuer, request):
+    """The issuer's keys may also come from a local JWKS file (file:///…); oauth2_issuers says whose tokens count,
+    and a token signed by a key the file does not hold is refused."""
+    directory = helpers.private_dir("oauth2-jwksfile")
+    jwks = directory / "issuer-jwks.json"
+    jwks.write_text(json.dumps({"keys": [k.as_dict(private=False) for k in issuer.keys.values()]}))
+    jwks.chmod(0o644)
+    extra = f"""auth_mechanisms = plain oauthbearer
+oauth2 {{
+  introspection_mode = local
+  openid_configuration_url = file://{jwks}
+  issuers = {issuer.url}
+  client_id = {CLIENT_ID}
+  username_attribute = preferred_username
+}}"""
+    try:
+        with helpers.private_mail_server(aerie_bin, ca_dir, request, "oauth2-jwksf", extra=extra) as server:
+            before = issuer.jwks_fetches
+            r = curl(server, issuer.token("alice"))
+            assert r.returncode == 0, r.stderr + server.log()[-2000:]
+            assert curl(server, issuer.token("alice", kid="evil", key=issuer.evil)).returncode != 0
+            assert issuer.jwks_fetches == before, "keys came from the file, not the issuer's URL"
+    finally:
+        helpers.remove_private_dir(directory)
+
+
 @pytest.mark.parametrize("case", ["closed port", "untrusted certificate"])
 def test_unreachable_issuer_is_a_temporary_failure(aerie_bin, ca_dir, vmail, issuer, request, case):
     """The issuer cannot be asked (nothing listens; or its certificate is not from a trusted CA: without

@@ -48,12 +48,19 @@ public struct OAuth2Settings: Sendable, Equatable {
         self.trustedCAPEM = trustedCAPEM
     }
 
+    /// `file:///absolute/path`: the issuer's keys (RFC 7517 JWKS) from a local file, read again as a URL would be.
+    func isFileURL(_ url: String) -> Bool { url.hasPrefix("file:///") }
+
     /// What the server refuses at start and `aerie conf check` reports.
     public func validate() throws(OAuth2ConfigurationError) {
         for url in [introspectionURL, openIDConfigurationURL] where !url.isEmpty {
-            guard url.lowercased().hasPrefix("https://") else {
-                throw OAuth2ConfigurationError("\(url): the issuer is reached over HTTPS only")
+            // A JWKS may also be a local file (`file:///etc/aerie/issuer-jwks.json`), as the issue asks.
+            guard url.lowercased().hasPrefix("https://") || (url == openIDConfigurationURL && isFileURL(url)) else {
+                throw OAuth2ConfigurationError("\(url): the issuer is reached over HTTPS only (or a file:/// JWKS)")
             }
+        }
+        if isFileURL(openIDConfigurationURL) && issuers.isEmpty {
+            throw OAuth2ConfigurationError("a file:/// JWKS names no issuer: set oauth2_issuers")
         }
         switch mode {
         case .local where openIDConfigurationURL.isEmpty:

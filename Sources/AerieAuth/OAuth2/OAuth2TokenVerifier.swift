@@ -160,12 +160,19 @@ actor OAuth2TokenVerifier {
     /// name a JWKS itself (RFC 7517 §5, a document with `keys`): then `oauth2_issuers` says whose tokens to take.
     private func fetchKeys() async -> String? {
         lastFetch = .now
-        var discovery = HTTPClientRequest(url: settings.openIDConfigurationURL)
-        discovery.tlsConfiguration = tls
         let configuration: [String: OAuth2JSON]
-        switch await fetchJSON(discovery) {
-        case .success(let json): configuration = json
-        case .failure(let problem): return "OpenID configuration: \(problem.description)"
+        if settings.isFileURL(settings.openIDConfigurationURL) {
+            switch Self.readJSONFile(String(settings.openIDConfigurationURL.dropFirst("file://".count))) {
+            case .success(let json): configuration = json
+            case .failure(let problem): return "JWKS file: \(problem.description)"
+            }
+        } else {
+            var discovery = HTTPClientRequest(url: settings.openIDConfigurationURL)
+            discovery.tlsConfiguration = tls
+            switch await fetchJSON(discovery) {
+            case .success(let json): configuration = json
+            case .failure(let problem): return "OpenID configuration: \(problem.description)"
+            }
         }
         let jwks: [String: OAuth2JSON]
         if configuration["keys"] != nil && configuration["jwks_uri"] == nil {
@@ -206,6 +213,21 @@ actor OAuth2TokenVerifier {
 
     private struct FetchProblem: Error, CustomStringConvertible {
         var description: String
+    }
+
+    /// A local JWKS file (small, public keys only), bounded like an HTTP answer.
+    private static func readJSONFile(_ path: String) -> Result<[String: OAuth2JSON], FetchProblem> {
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            return .failure(FetchProblem(description: "cannot open \(AuthLogFormat.sanitize(path))"))
+        }
+        defer { try? handle.close() }
+        guard let data = try? handle.read(upToCount: maxBody + 1), data.count <= maxBody else {
+            return .failure(FetchProblem(description: "unreadable or larger than \(maxBody) bytes"))
+        }
+        guard let json = try? JSONDecoder().decode([String: OAuth2JSON].self, from: data) else {
+            return .failure(FetchProblem(description: "invalid JSON"))
+        }
+        return .success(json)
     }
 
     /// One GET or POST answered with a JSON object, within `timeout` for the whole exchange (a stalled body too).
