@@ -35,6 +35,7 @@ let package = Package(
         .systemLibrary(name: "CLDAP", path: "Sources/CLDAP", pkgConfig: "ldap"),
         // QR codes for `aerie adm totp enroll` (Debian: libqrencode-dev).
         .systemLibrary(name: "CQRencode", path: "Sources/CQRencode", pkgConfig: "libqrencode"),
+        .systemLibrary(name: "CSeccomp", path: "Sources/CSeccomp", pkgConfig: "libseccomp"),
 
         .target(name: "AerieCore", swiftSettings: strict),
         .target(name: "AerieConfig", dependencies: ["AerieCore"], swiftSettings: strict),
@@ -113,7 +114,7 @@ let package = Package(
                 "AerieCore", "AerieConfig", "AerieAuth", "AerieLDAP", "AerieObservability", "IMAPProtocol",
                 "IMAPSession", "SASL",
                 "AerieStorage", "CAerieSystem", "POP3Protocol", "POP3Session", "LMTPProtocol", "LMTPSession",
-                "ProxyProtocol",
+                "ProxyProtocol", "CSeccomp",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

@@ -42,7 +42,7 @@ section "Dependencies"
 install_debian_packages() {
   local wanted=(libsodium-dev libcrypt-dev libldap-dev slapd ldap-utils samba-ad-dc samba-ad-provision pkg-config
     openssl curl ca-certificates fail2ban testssl.sh dovecot-core dovecot-imapd rsyslog python3 procps postfix
-    fetchmail isync libsasl2-modules oathtool haproxy dovecot-ldap postgresql libqrencode-dev zbar-tools)
+    fetchmail isync libsasl2-modules oathtool haproxy dovecot-ldap postgresql libqrencode-dev zbar-tools libseccomp-dev)
   local missing=()
   for p in "${wanted[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

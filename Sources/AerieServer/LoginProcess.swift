@@ -155,10 +155,11 @@ public enum LoginProcess {
 
     /// The worker's confinement, after it adopted its descriptors and before it serves anyone: as root, chroot to
     /// the empty directory and become `default_login_user` (no capabilities: setuid from root clears them);
-    /// no_new_privs either way.
+    /// no_new_privs and the seccomp filter (`LoginSandbox`) either way.
     public static func confine(settings: AerieSettings) throws {
         guard let account = try account(settings) else {
             try Privileges.forbidNewPrivileges()
+            try LoginSandbox.apply()
             return
         }
         let directory = chrootDirectory(baseDir: settings.baseDir)
@@ -166,6 +167,8 @@ public enum LoginProcess {
             throw ServerStartError("Cannot chroot the login process to \(directory): \(systemError())")
         }
         try Privileges.drop(to: account)
+        // Last: the filter allows neither chroot nor setuid.
+        try LoginSandbox.apply()
     }
 
     /// The worker's way to the auth process: asks serve for a connected descriptor.

@@ -50,7 +50,7 @@ def login_worker(server, timeout: float = 20) -> int:
 def status(pid: int) -> dict[str, list[str]]:
     text = Path(f"/proc/{pid}/status").read_text()
     return {key: re.search(rf"^{key}:\s*(.*)$", text, re.M).group(1).split()
-            for key in ("Uid", "Gid", "Groups", "NoNewPrivs", "CapEff", "CapPrm")}
+            for key in ("Uid", "Gid", "Groups", "NoNewPrivs", "CapEff", "CapPrm", "Seccomp")}
 
 
 def imaps(server, user) -> imaplib.IMAP4_SSL:
@@ -68,6 +68,10 @@ def test_login_worker_is_confined(srv):
     assert ids["Gid"] == [str(dovenull.pw_gid)] * 4
     assert ids["CapEff"] == ["0000000000000000"] and ids["CapPrm"] == ["0000000000000000"]
     assert ids["NoNewPrivs"] == ["1"]
+    # A seccomp filter (mode 2) on every thread, the NIO threads made before it too (TSYNC).
+    assert ids["Seccomp"] == ["2"]
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        assert re.search(r"^Seccomp:\s*2$", Path(f"/proc/{pid}/task/{tid}/status").read_text(), re.M), tid
     root = os.readlink(f"/proc/{pid}/root")
     assert root == str(srv.directory / "run" / "empty")
     st = os.stat(root)
