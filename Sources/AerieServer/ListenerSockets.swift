@@ -1,5 +1,9 @@
 import NIOCore
 
+// SOCK_* come from <sys/socket.h>, which CAerieSystem includes too: import both so they are found whichever
+// module the clang importer gave the header to (a clean build failed with "cannot find SOCK_STREAM" otherwise).
+import CAerieSystem
+
 #if canImport(Glibc)
     import Glibc
 #endif
