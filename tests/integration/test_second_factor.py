@@ -229,3 +229,13 @@ def test_main_password_alone_refused_per_protocol(aerie_bin, ca_dir, vmail):
     finally:
         assert server.stop_if_running() == 0
         helpers.remove_private_dir(directory)
+
+
+def test_app_password_expiry(aerie_bin, tfa_server):
+    """An app password added with --expires logs in until then, and is refused (and logged as expired) after."""
+    short = adm(aerie_bin, tfa_server, "app-password", "add", USER, "shortlived", "--expires", "2 secs").stdout.strip()
+    assert login(tfa_server, USER, short)
+    time.sleep(3)
+    assert not login(tfa_server, USER, short), "an expired app password must not log in"
+    assert "app password 'shortlived' refused: expired" in tfa_server.log()
+    adm(aerie_bin, tfa_server, "app-password", "revoke", USER, "shortlived")
