@@ -95,19 +95,21 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# All processes of a server: Aerie's one process; Dovecot's master and everything below it.
+# Every process of a server: its master and all descendants (Aerie's master, key worker, auth supervisor and auth
+# process, mail service, and the login worker with its key worker when configured; Dovecot's master and children).
 server_pids() {
+  local master
   case $1 in
-    aerie) [ -n "$AERIE_PID" ] && echo "$AERIE_PID" ;;
+    aerie) master=$AERIE_PID; [ -n "$master" ] || return 0 ;;
     dovecot|dovecot-perf)
-      local dir master; [ "$1" = dovecot ] && dir=$D || dir=$P
-      master=$(cat "$dir/run/master.pid" 2>/dev/null) || return 0
-      ps -e -o pid=,ppid= | awk -v root="$master" '
-        { parent[$1] = $2 } END {
-          keep[root] = 1; changed = 1
-          while (changed) { changed = 0; for (p in parent) if (!(p in keep) && (parent[p] in keep)) { keep[p] = 1; changed = 1 } }
-          for (p in keep) print p }' ;;
+      local dir; [ "$1" = dovecot ] && dir=$D || dir=$P
+      master=$(cat "$dir/run/master.pid" 2>/dev/null) || return 0 ;;
   esac
+  ps -e -o pid=,ppid= | awk -v root="$master" '
+    { parent[$1] = $2 } END {
+      keep[root] = 1; changed = 1
+      while (changed) { changed = 0; for (p in parent) if (!(p in keep) && (parent[p] in keep)) { keep[p] = 1; changed = 1 } }
+      for (p in keep) print p }'
 }
 # "PSS_KB RSS_KB NPROCS"
 server_mem() {
