@@ -59,8 +59,9 @@ public struct AerieSettings: Sendable {
     public var haproxyTimeout: Duration = .seconds(3)
     /// Aerie-specific: how long a client may stay connected without logging in.
     public var loginTimeout: Duration = .seconds(60)
-    /// RFC 8437 UNAUTHENTICATE offered after login (`imap_unauthenticate`).
-    public var imapUnauthenticate = true
+    /// RFC 8437 UNAUTHENTICATE offered after login (`imap_unauthenticate`). Off by default: after it, the
+    /// pre-login commands would be parsed by the process that holds the mail, not the confined login process.
+    public var imapUnauthenticate = false
     public var mailPlugins: [String] = []
     public var passdbs: [PassDBSettings] = []
     public var userdbs: [UserDBSettings] = []
@@ -88,6 +89,9 @@ public struct AerieSettings: Sendable {
 
     /// The string form of any known global setting, as `doveconf` would print it; nil for unknown names.
     public func value(forKey key: String) -> String? { store[key]?.stringValue }
+
+    /// `login_process = yes` (the default): TLS and pre-login IMAP/POP3 in the confined login process (issue 11).
+    public var loginProcess: Bool { value(forKey: "login_process") != "no" }
 
     /// A size setting in octets (`UInt64.max` for `unlimited`); nil for unknown names and other types.
     public func size(forKey key: String) -> UInt64? {

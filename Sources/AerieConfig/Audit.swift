@@ -28,6 +28,12 @@ enum Audit {
             b.diags.warning(at.loc, "last_valid_uid = 0 means no upper UID limit; it does not disallow root "
                             + "(root is refused by first_valid_uid = \(s.firstValidUID), which must stay above 0)")
         }
+        // The login process hands a logged-in connection to the mail process for good: there is no way back to it.
+        if s.imapUnauthenticate, s.loginProcess, let at = b.setAt["imap_unauthenticate"] {
+            b.diags.error(at.loc, "imap_unauthenticate = yes needs login_process = no: after UNAUTHENTICATE the "
+                            + "pre-login commands would be parsed in the mail process, which holds the mail, instead of "
+                            + "the confined login process (set login_process = no to offer it)")
+        }
         // Dovecot 2.4 refuses every authentication without TLS under ssl = required, whatever this says.
         if b.checksSupport, s.ssl == .required, s.authAllowCleartext, let at = b.setAt["auth_allow_cleartext"] {
             b.diags.warning(at.loc, "auth_allow_cleartext = yes has no effect in Aerie while ssl = required: "

@@ -92,7 +92,7 @@ enum Registry {
         // Aerie-specific (no Dovecot equivalent; Dovecot hardcodes its pre-login timeout): idle time before login.
         SettingDef("login_timeout", .duration, "1 min"),
         // Aerie-specific (Dovecot has no UNAUTHENTICATE): RFC 8437 §8 asks servers for a way to turn the command off.
-        SettingDef("imap_unauthenticate", .bool, "yes"),
+        SettingDef("imap_unauthenticate", .bool, "no"),
         // Mail storage
         SettingDef("mail_driver", .string), SettingDef("mail_path", .variableString), SettingDef("mail_home", .variableString),
         SettingDef("mail_inbox_path", .variableString), SettingDef("mail_index_path", .variableString),
@@ -120,7 +120,7 @@ enum Registry {
         SettingDef("mail_attribute_dict", .string, removedIn24: "Dovecot 2.4 uses mail_attribute { dict ... { } }"),
         // IMAP
         // Aerie's own (issue 14): a SEARCH, SORT or THREAD that runs longer ends with NO [LIMIT].
-        SettingDef("imap_search_time_limit", .duration, "30 secs"), SettingDef("login_process", .bool, "no"),
+        SettingDef("imap_search_time_limit", .duration, "30 secs"), SettingDef("login_process", .bool, "yes"),
         SettingDef("imap_max_line_length", .size, "64k"), SettingDef("imap_idle_notify_interval", .duration, "2 mins"),
         SettingDef("imap_capability", .string), SettingDef("imap_client_workarounds", .list), SettingDef("imap_logout_format", .string,
                    "in=%{input} out=%{output} deleted=%{deleted} expunged=%{expunged} trashed=%{trashed} hdr_count=%{fetch_hdr_count} hdr_bytes=%{fetch_hdr_bytes} body_count=%{fetch_body_count} body_bytes=%{fetch_body_bytes}"),

@@ -339,9 +339,9 @@ public enum Support {
     /// sessions of imap, pop3 and lmtp.
     static func serviceSetting(_ key: String, service: String) -> SettingSupport? {
         if ["vsz_limit", "process_limit"].contains(key), ["imap-login", "pop3-login"].contains(service) {
-            return .noEffect("pre-login IMAP and POP3 run in the mail service, whose limits are service imap, pop3 "
-                             + "and lmtp's (or default_vsz_limit, default_process_limit); client_limit here bounds "
-                             + "pre-login connections")
+            return .noEffect("pre-login IMAP and POP3 run in one login process (in the mail service with "
+                             + "login_process = no), not one per connection, and it relays every TLS session, so a "
+                             + "memory-limit restart would end them all; client_limit here bounds pre-login connections")
         }
         if key == "client_limit", !["imap-login", "imap", "pop3", "lmtp"].contains(service) {
             return .notImplemented("client_limit bounds imap-login's pre-login IMAP and POP3 connections together "

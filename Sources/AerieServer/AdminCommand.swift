@@ -134,6 +134,8 @@ struct AdminExecutor: Sendable {
     let logins: LoginSwitch
     /// The auth process's socket, for the commands it answers (over TCP they come through here); nil: none.
     var authSocketPath: String? = nil
+    /// The login process, which holds the pre-login connections (`login_process = yes`); nil: none.
+    var loginWorker: LoginWorkerAdmin? = nil
 
     /// Sends the words to the auth process as `aerie adm` on this machine does, on a thread of its own (a blocking
     /// unix-socket exchange with a 10 s timeout; admin requests are rare).
@@ -149,6 +151,17 @@ struct AdminExecutor: Sendable {
     static let kickText = "Disconnected by the administrator."
     /// Dovecot's log reason for a kicked session (`MASTER_SERVICE_USER_KICKED_MSG`).
     static let kickReason = "User kicked"
+
+    /// `run`, with the login process's pre-login connections for the commands that concern them; when it does not
+    /// answer in time, what this process has, said so.
+    func runWithLoginProcess(_ command: AdminCommand, words: [String]) async -> (ok: Bool, text: String) {
+        let (ok, here) = run(command)
+        guard let loginWorker, LoginAdmin.concernsPreLogin(command) else { return (ok, here) }
+        guard let there = await loginWorker.ask(words) else {
+            return (ok, here + "\n(the login process did not answer: its pre-login connections are not included)")
+        }
+        return (ok, LoginAdmin.merge(command, here: here, loginProcess: there))
+    }
 
     /// (succeeded, text for the admin).
     func run(_ command: AdminCommand) -> (ok: Bool, text: String) {

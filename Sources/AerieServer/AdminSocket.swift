@@ -26,18 +26,18 @@ public enum AdminSocket {
             log.info("master", "admin(\(who)): \(AdminCommand.authLogDescription(words)): \(ok ? "done" : "failed")")
             return (ok, text)
         }
-        return handle(words, who: who, executor: executor, log: log)
+        return await handle(words, who: who, executor: executor, log: log)
     }
 
     static func handle(
         _ words: [String], who: String, executor: AdminExecutor, log: any LogSink
-    ) -> (ok: Bool, text: String) {
+    ) async -> (ok: Bool, text: String) {
         guard let command = AdminCommand(words) else {
             let asked = words.map { LogSafe.userName($0) }.joined(separator: " ")
             log.info("master", "admin(\(who)): refused \"\(asked)\": \(AdminCommand.usage)")
             return (false, AdminCommand.usage)
         }
-        let (ok, text) = executor.run(command)
+        let (ok, text) = await executor.runWithLoginProcess(command, words: words)
         let lines = text.split(separator: "\n")
         let summary = if case .who = command { "\(lines.count - 1) sessions" } else { lines.joined(separator: "; ") }
         log.info("master", "admin(\(who)): \(command.logDescription): \(summary)")
@@ -48,9 +48,11 @@ public enum AdminSocket {
 extension AerieServer {
     /// Binds `base_dir/aerie-admin`. Call before dropping privileges, so the socket stays the starting account's.
     /// The `service aerie-admin` TCP listeners (mutual TLS) are bound here too.
-    public func bindAdminSocket(baseDir: String) async throws {
+    /// `loginWorker`: the login process, asked for its pre-login connections.
+    public func bindAdminSocket(baseDir: String, loginWorker: LoginWorkerAdmin? = nil) async throws {
         let path = AdminSocket.path(baseDir: baseDir)
-        let executor = AdminExecutor(registry: registry, logins: loginSwitch, authSocketPath: authSocketPath)
+        let executor = AdminExecutor(
+            registry: registry, logins: loginSwitch, authSocketPath: authSocketPath, loginWorker: loginWorker)
         let log = self.log
         let bootstrap = ServerBootstrap(group: group)
             .childChannelInitializer { channel in
@@ -68,6 +70,13 @@ extension AerieServer {
             throw ServerStartError("Cannot listen on the admin socket \(path): \(error)")
         }
         if let adminTLS { try await bindAdminTLS(adminTLS, executor: executor) }
+    }
+}
+
+extension AerieServer {
+    /// The login process: answers the mail service's `who all` and `kick` for its pre-login connections on `fd`.
+    public func serveLoginAdmin(fd: Int32) {
+        LoginAdmin.serve(fd: fd, executor: AdminExecutor(registry: registry, logins: loginSwitch))
     }
 }
 

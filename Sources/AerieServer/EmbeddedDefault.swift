@@ -11,6 +11,8 @@ public enum EmbeddedDefault {
         public var configPath: String
         /// Set only on the first run, when the demo user was created; printed once and never stored in clear.
         public var demoPassword: String?
+        /// What the newcomer should know, e.g. that `nobody` stands in for a missing dedicated user.
+        public var notes: [String] = []
     }
 
     public static let imapPort = 1143
@@ -23,6 +25,14 @@ public enum EmbeddedDefault {
             return Prepared(configPath: configPath, demoPassword: nil)
         }
         let account = try mailAccount()
+        let loginUser = loginAccountName()
+        var notes: [String] = []
+        if Privileges.isRoot {
+            if account.name == "nobody" { notes.append("no vmail user: mail and auth run as nobody (create vmail)") }
+            if loginUser == "nobody" {
+                notes.append("no dovenull user: the login process runs as nobody, chrooted (create dovenull)")
+            }
+        }
         try SecureFile.makeDirectory(data)
         try SecureFile.makeDirectory(data + "/tls")
         try SecureFile.makeDirectory(data + "/run")
@@ -36,7 +46,7 @@ public enum EmbeddedDefault {
             path: data + "/users",
             contents: "demo:\(hash):\(account.uid):\(account.gid)::\(data)/mail/demo::\n", mode: 0o600)
         try SecureFile.createExclusive(
-            path: configPath, contents: configText(data: data, account: account), mode: 0o600)
+            path: configPath, contents: configText(data: data, account: account, loginUser: loginUser), mode: 0o600)
         if Privileges.isRoot {
             // After the privilege drop the server re-reads users and certificates as this account.
             for path in [data, data + "/tls", data + "/tls/key.pem", data + "/tls/cert.pem", data + "/run", data + "/mail",
@@ -45,7 +55,7 @@ public enum EmbeddedDefault {
                 try SecureFile.chown(path, uid: account.uid, gid: account.gid)
             }
         }
-        return Prepared(configPath: configPath, demoPassword: password)
+        return Prepared(configPath: configPath, demoPassword: password, notes: notes)
     }
 
     /// Root drops to `vmail` (or `nobody` where there is none); anyone else serves as themselves.
@@ -59,7 +69,14 @@ public enum EmbeddedDefault {
         return ServiceAccount(name: name, uid: uid, gid: getgid())
     }
 
-    static func configText(data: String, account: ServiceAccount) -> String {
+    /// As root the login process runs as `dovenull`, or `nobody` where there is none; anyone else runs it as
+    /// themselves.
+    static func loginAccountName() -> String? {
+        guard Privileges.isRoot else { return nil }
+        return getpwnam("dovenull") != nil ? "dovenull" : "nobody"
+    }
+
+    static func configText(data: String, account: ServiceAccount, loginUser: String? = nil) -> String {
         var lines = [
             "# Aerie embedded default, written on first start. Edit freely; `aerie conf check -c \(data)/aerie.conf` checks it.",
             "protocols = imap",
@@ -77,6 +94,7 @@ public enum EmbeddedDefault {
             lines.append("mail_uid = \(account.name)")
             // The demo's users file lives in the mail account's 0700 data folder: its auth process runs as it too.
             lines.append("default_internal_user = \(account.name)")
+            if let loginUser { lines.append("default_login_user = \(loginUser)") }
         }
         if account.uid < 500 {
             // Only to let a low-uid local account run the demo; an explicit, warned-about choice.

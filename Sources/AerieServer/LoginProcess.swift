@@ -18,13 +18,14 @@ import Foundation
 ///
 /// Descriptors: 3 hand-off (SOCK_SEQPACKET, to the mail service), 4 auth connections (the master answers a request
 /// with a connected descriptor), 5 and 6 its own key worker's file and signing sockets (absent when TLS is off),
-/// 7… the listeners.
+/// 7 the mail service's admin requests (`LoginAdmin`), 8… the listeners.
 public enum LoginProcess {
     static let handoffFD: Int32 = 3
     static let authFD: Int32 = 4
     static let keeperFilesFD: Int32 = 5
     static let keeperSigningFD: Int32 = 6
-    static let firstListenerFD: Int32 = 7
+    static let adminFD: Int32 = 7
+    static let firstListenerFD: Int32 = 8
 
     /// The listeners the login process serves: IMAP and POP3 over TCP (PROXY-protocol ones too).
     public static func plans(_ listeners: [ListenerPlan]) -> [ListenerPlan] {
@@ -53,6 +54,9 @@ public enum LoginProcess {
     public final class MasterSide: Sendable {
         /// The mail service's end of the hand-off socket.
         public let handoffMailEnd: Int32
+        /// The mail service's end of the admin socketpair (`LoginAdmin`).
+        public let adminMailEnd: Int32
+        let adminLoginEnd: Int32
         let handoffLoginEnd: Int32
         let authLoginEnd: Int32
         let keeper: KeeperSockets?
@@ -76,12 +80,17 @@ public enum LoginProcess {
             let kind = Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
             var handoff: [Int32] = [-1, -1]
             var auth: [Int32] = [-1, -1]
-            guard socketpair(AF_UNIX, kind, 0, &handoff) == 0, socketpair(AF_UNIX, kind, 0, &auth) == 0 else {
+            var admin: [Int32] = [-1, -1]
+            guard socketpair(AF_UNIX, kind, 0, &handoff) == 0, socketpair(AF_UNIX, kind, 0, &auth) == 0,
+                socketpair(AF_UNIX, kind, 0, &admin) == 0
+            else {
                 throw ServerStartError("socketpair for the login process failed: \(systemError())")
             }
             self.handoffMailEnd = handoff[0]
             self.handoffLoginEnd = handoff[1]
             self.authLoginEnd = auth[1]
+            self.adminMailEnd = admin[0]
+            self.adminLoginEnd = admin[1]
             self.keeper = keeper
             self.listeners = listeners
             self.arguments = ["aerie", "login-worker"] + (configPath.map { ["-c", $0] } ?? [])
@@ -100,7 +109,9 @@ public enum LoginProcess {
 
         /// Starts one login worker; returns its pid.
         public func spawn() throws -> Int32 {
-            var passing: [Int32: Int32] = [handoffLoginEnd: handoffFD, authLoginEnd: authFD]
+            var passing: [Int32: Int32] = [
+                handoffLoginEnd: handoffFD, authLoginEnd: authFD, adminLoginEnd: adminFD,
+            ]
             if let keeper {
                 keeper.discardStaleReplies()
                 passing[keeper.service.files] = keeperFilesFD
@@ -200,4 +211,10 @@ public enum LoginProcess {
     }
 
     public static var handoffSender: LoginHandoffSender { LoginHandoffSender(socket: handoffFD) }
+
+    /// The worker answers the mail service's admin requests on its inherited socket.
+    public static func serveAdmin(_ server: AerieServer) {
+        guard fcntl(adminFD, F_GETFD) >= 0 else { return }
+        server.serveLoginAdmin(fd: adminFD)
+    }
 }

@@ -66,7 +66,7 @@ public struct Preflight: Sendable {
             dropAccount = try ServiceAccount.lookup(user: user, group: settings.mailGID)
             internalAccount = try AuthServiceProcess.internalAccount(config.settings)
             // The login process runs as default_login_user: a missing one stops serve, so `conf check` says it too.
-            if config.settings.value(forKey: "login_process") == "yes" { _ = try LoginProcess.account(config.settings) }
+            if config.settings.loginProcess { _ = try LoginProcess.account(config.settings) }
         }
         for plan in listeners {
             guard let socket = plan.unixSocket else { continue }

@@ -135,6 +135,8 @@ struct LoginWorkerCommand: ParsableCommand {
             let listeners = LoginProcess.inheritedListeners(checked.listeners)
             try runBlocking { try await server.adopt(listeners: listeners) }
             let master = getppid()
+            // The admin thread starts with the others, before the confinement.
+            LoginProcess.serveAdmin(server)
             try LoginProcess.confine(settings: settings)
             // Set by the main thread after the drop (a credential change clears it): never outlive the master.
             _ = aerie_set_parent_death_signal(SIGKILL)

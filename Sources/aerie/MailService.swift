@@ -26,6 +26,8 @@ struct MailServiceCommand: ParsableCommand {
     /// `login_process = yes`: the login process's hand-off socket, after the listeners; the IMAP and POP3 TCP
     /// listeners are the login process's, not ours.
     @Flag var loginHandoff = false
+    /// `login_process = yes`: where the login process's admin socketpair end is (`LoginAdmin`).
+    @Option var loginAdminFD: Int32?
 
     func run() throws {
         // no_new_privs is per thread and inherited: set it before any thread exists so every thread has it.
@@ -68,7 +70,8 @@ struct MailServiceCommand: ParsableCommand {
                 config: loaded, log: log, keeper: keeper, checked: checked,
                 authSocketPath: AuthProcess.socketPath(baseDir: settings.baseDir))
             // `aerie adm logins|kick|who`: owned by the starting account (root), as the drop comes after.
-            try await server.bindAdminSocket(baseDir: settings.baseDir)
+            try await server.bindAdminSocket(
+                baseDir: settings.baseDir, loginWorker: loginAdminFD.map { LoginWorkerAdmin(fd: $0) })
             // Connections already wait in the listeners' backlog: not one is accepted before the drop.
             try dropPrivileges(settings: settings, log: log)
             try await server.adoptListeners(

@@ -85,7 +85,7 @@ struct Serve: ParsableCommand {
             // Issue 11: TLS and pre-login IMAP/POP3 in the login process, as default_login_user in a chroot; it
             // hands each authenticated connection to the mail service.
             var login: LoginProcess.MasterSide?
-            if settings.value(forKey: "login_process") == "yes" {
+            if settings.loginProcess {
                 let loginPlans = LoginProcess.plans(checked.listeners)
                 let loginKeeper =
                     settings.ssl != .no && !settings.sslServerKeyFile.isEmpty
@@ -113,8 +113,11 @@ struct Serve: ParsableCommand {
                 ["aerie", "mail-service"] + (configPath.map { ["-c", $0] } ?? []) + ["--listeners", "\(listeners.count)"]
                 + (keeperSockets.map { ["--keeper-cert", $0.certificatePath, "--keeper-key", $0.keyPath] } ?? [])
                 + (login == nil ? [] : ["--login-handoff"])
+                + (login == nil
+                    ? [] : ["--login-admin-fd", "\(MailServiceFDs.firstListener + Int32(listeners.count) + 1)"])
             let mailListeners = listeners
             let handoffMailEnd = login?.handoffMailEnd
+            let adminMailEnd = login?.adminMailEnd
             let readyEnd = ready[1]
             supervisor.add(
                 ChildService(kind: .mail, limits: limits[.mail]!) {
@@ -128,6 +131,9 @@ struct Serve: ParsableCommand {
                         passing[fd] = MailServiceFDs.firstListener + Int32(index)
                     }
                     if let handoffMailEnd { passing[handoffMailEnd] = MailServiceFDs.firstListener + Int32(mailListeners.count) }
+                    if let adminMailEnd {
+                        passing[adminMailEnd] = MailServiceFDs.firstListener + Int32(mailListeners.count) + 1
+                    }
                     return try spawnSelf(arguments, passing: passing)
                 })
             try supervisor.start(.mail)
@@ -177,6 +183,7 @@ struct Serve: ParsableCommand {
                       user: demo   password: \(password)   (shown once; stored as ARGON2ID)
                       config: \(prepared.configPath)
                     """)
+                for note in prepared.notes { print("  note: \(note)") }
             } else {
                 print("Using the embedded default in \(data) (config \(prepared.configPath)).")
             }

@@ -9,8 +9,9 @@ import Testing
     static let process = "each of Aerie's process kinds (key worker, auth, mail service) runs one process, started "
         + "with the server and restarted when it ends, as process_min_avail = 1; it is not pre-forked, retired after a "
         + "number of requests or killed when idle"
-    static let preLogin = "pre-login IMAP and POP3 run in the mail service, whose limits are service imap, pop3 and "
-        + "lmtp's (or default_vsz_limit, default_process_limit); client_limit here bounds pre-login connections"
+    static let preLogin = "pre-login IMAP and POP3 run in one login process (in the mail service with login_process "
+        + "= no), not one per connection, and it relays every TLS session, so a memory-limit restart would end them "
+        + "all; client_limit here bounds pre-login connections"
 
     /// The guide's conf.d loads; exactly the lines Aerie does not enforce are named (issue 15), with the renames
     /// and audits of what the lines mean.
@@ -143,5 +144,18 @@ import Testing
     @Test func plaintextListenerWithRequiredSSLIsNotAWarning() throws {
         let c = try #require(loadOK("service imap-login {\n  inet_listener imap {\n    port = 143\n  }\n}\n"))
         #expect(c.securityWarnings().isEmpty)
+    }
+
+    /// UNAUTHENTICATE would bring pre-login parsing into the mail process: only without the login process.
+    @Test func unauthenticateNeedsTheLoginProcessOff() throws {
+        #expect(loadErrors("imap_unauthenticate = yes\n") == [
+            "/nonexistent/aerie.conf:1: imap_unauthenticate = yes needs login_process = no: after UNAUTHENTICATE "
+                + "the pre-login commands would be parsed in the mail process, which holds the mail, instead of the "
+                + "confined login process (set login_process = no to offer it)"
+        ])
+        let off = try #require(loadOK("login_process = no\nimap_unauthenticate = yes\n"))
+        #expect(off.settings.imapUnauthenticate && !off.settings.loginProcess)
+        let defaults = try #require(loadOK(""))
+        #expect(!defaults.settings.imapUnauthenticate && defaults.settings.loginProcess)
     }
 }

@@ -18,11 +18,13 @@ from helpers import RawIMAP, capabilities_from
 imaplib.Commands.setdefault("UNAUTHENTICATE", ("AUTH", "SELECTED"))
 
 USER_LIMIT = 2
+# UNAUTHENTICATE needs the pre-login commands in the mail process: only without the login process.
+UNAUTH = "login_process = no\nimap_unauthenticate = yes\n"
 
 
 @pytest.fixture(scope="module")
 def srv(server_factory):
-    return server_factory.start(name="unauth", extra=f"mail_max_userip_connections = {USER_LIMIT}\n")
+    return server_factory.start(name="unauth", extra=UNAUTH + f"mail_max_userip_connections = {USER_LIMIT}\n")
 
 
 def connect(srv) -> imaplib.IMAP4_SSL:
@@ -157,7 +159,7 @@ def test_unauthenticate_without_a_free_pre_login_slot_takes_the_oldest_idle_ones
     """Back before login, the connection needs one of the imap-login client_limit slots again; with the only one
     taken meanwhile by a new connection, that idle pre-login connection makes room (issue 14: the oldest idle
     pre-login connection is dropped, not the one arriving) and the first goes on."""
-    busy = server_factory.start(name="unauth-busy", service_extra="  client_limit = 1\n")
+    busy = server_factory.start(name="unauth-busy", extra=UNAUTH, service_extra="  client_limit = 1\n")
     account = busy.account("sha512")
 
     def logged_in() -> RawIMAP | None:
