@@ -26,6 +26,8 @@ struct MailServiceCommand: ParsableCommand {
     /// `login_process = yes`: the login process's hand-off socket, after the listeners; the IMAP and POP3 TCP
     /// listeners are the login process's, not ours.
     @Flag var loginHandoff = false
+    /// As root: the master's LMTP delivery socket, for recipients of another uid/gid (`LMTPUIDDeliveryMaster`).
+    @Option var lmtpDeliveryFD: Int32?
 
     func run() throws {
         // no_new_privs is per thread and inherited: set it before any thread exists so every thread has it.
@@ -74,6 +76,7 @@ struct MailServiceCommand: ParsableCommand {
             try await server.adoptListeners(
                 (0..<listeners).map { MailServiceFDs.firstListener + Int32($0) },
                 except: loginHandoff ? LoginProcess.plans(server.listeners) : [])
+            if let lmtpDeliveryFD { server.enableUIDDelivery(socket: lmtpDeliveryFD) }
             if loginHandoff {
                 LoginProcess.receiveHandoffs(
                     fd: MailServiceFDs.firstListener + Int32(listeners), server: server, log: log)

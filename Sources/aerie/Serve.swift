@@ -106,6 +106,14 @@ struct Serve: ParsableCommand {
                 login = side
                 supervisor.add(ChildService(kind: .login, limits: limits[.login]!) { try side.spawn() })
             }
+            // Issue 11, lmtp: recipients of another uid/gid are written by `lmtp-deliver` workers the master starts.
+            let uidDelivery =
+                Privileges.isRoot
+                ? try LMTPUIDDeliveryMaster(
+                    configPath: configPath, settings: settings, authSocketPath: auth.socketPath, log: log)
+                : nil
+            uidDelivery?.start()
+            let uidDeliveryFD = MailServiceFDs.firstListener + Int32(listeners.count) + (login == nil ? 0 : 1)
             var ready: [Int32] = [-1, -1]
             guard pipe(&ready) == 0 else { throw ServerStartError("pipe: \(String(cString: strerror(errno)))") }
             ready.forEach { _ = fcntl($0, F_SETFD, FD_CLOEXEC) }
@@ -113,6 +121,7 @@ struct Serve: ParsableCommand {
                 ["aerie", "mail-service"] + (configPath.map { ["-c", $0] } ?? []) + ["--listeners", "\(listeners.count)"]
                 + (keeperSockets.map { ["--keeper-cert", $0.certificatePath, "--keeper-key", $0.keyPath] } ?? [])
                 + (login == nil ? [] : ["--login-handoff"])
+                + (uidDelivery == nil ? [] : ["--lmtp-delivery-fd", "\(uidDeliveryFD)"])
             let mailListeners = listeners
             let handoffMailEnd = login?.handoffMailEnd
             let readyEnd = ready[1]
@@ -128,6 +137,7 @@ struct Serve: ParsableCommand {
                         passing[fd] = MailServiceFDs.firstListener + Int32(index)
                     }
                     if let handoffMailEnd { passing[handoffMailEnd] = MailServiceFDs.firstListener + Int32(mailListeners.count) }
+                    if let uidDelivery { passing[uidDelivery.mailEnd] = uidDeliveryFD }
                     return try spawnSelf(arguments, passing: passing)
                 })
             try supervisor.start(.mail)
