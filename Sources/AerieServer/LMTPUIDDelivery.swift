@@ -1,6 +1,7 @@
 import AerieAuth
 import AerieCore
 import CAerieSystem
+import Dispatch
 import Foundation
 import LMTPProtocol
 import LMTPSession
@@ -187,7 +188,6 @@ public final class LMTPUIDDeliveryClient: Sendable {
         let failed = delivery.recipients.map { LMTPUIDDeliveryWire.temporaryFailure($0.address) }
         guard let first = delivery.recipients.first, let fd = LMTPUIDDeliveryWire.sealedCopy(of: delivery.message)
         else { return failed }
-        defer { close(fd) }
         let id = state.withLock { state -> UInt64 in
             state.nextID &+= 1
             return state.nextID
@@ -196,16 +196,26 @@ public final class LMTPUIDDeliveryClient: Sendable {
             id: id, uid: first.user.uid, gid: first.user.gid, sender: delivery.sender,
             recipients: delivery.recipients.map { .init(user: $0.user.user, address: $0.address, detail: $0.detail) },
             trace: delivery.trace.map(LMTPUIDDeliveryWire.Trace.init), sessionID: sessionID)
-        guard let bytes = LMTPUIDDeliveryWire.encode(request) else { return failed }
+        guard let bytes = LMTPUIDDeliveryWire.encode(request) else {
+            close(fd)
+            return failed
+        }
         let replies = await withCheckedContinuation { continuation in
             let accepted = state.withLock { state -> Bool in
                 guard !state.closed else { return false }
                 state.waiting[id] = continuation
                 return true
             }
-            guard accepted else { return continuation.resume(returning: nil) }
-            let sent = sendLock.withLock { _ in DescriptorPassing.send(socket, bytes, fd: fd) }
-            if !sent { finish(id, nil) }
+            guard accepted else {
+                close(fd)
+                return continuation.resume(returning: nil)
+            }
+            // A full socket blocks the sender: a dispatch thread, never the cooperative pool.
+            DispatchQueue.global().async { [self] in
+                let sent = sendLock.withLock { _ in DescriptorPassing.send(socket, bytes, fd: fd) }
+                close(fd)
+                if !sent { finish(id, nil) }
+            }
         }
         guard let replies, replies.count == delivery.recipients.count else { return failed }
         return replies

@@ -9,6 +9,7 @@ import os
 import signal
 import smtplib
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -150,3 +151,30 @@ def test_killed_worker_gives_451_and_a_retry_delivers_once(srv):
     files = message_files(srv, "u1502")
     assert len(files) == before + 1
     assert sum(b"uid-crash@example.org" in p.read_bytes() for p in files) == 1
+
+
+def test_workers_are_bounded_and_the_rest_wait(srv):
+    """Ten transactions at once for a user of another uid: at most 8 `lmtp-deliver` workers run, the others wait
+    for a free one, and every message is delivered exactly once."""
+    srv.hold.write_text("")
+    os.chmod(srv.hold, 0o644)
+    threads, outs = [], []
+    try:
+        for i in range(10):
+            out: dict = {}
+            outs.append(out)
+            msg = make_message(f"uid-many-{i}@example.org", subject="many")
+            threads.append(_deliver_in_thread(srv, [f"u1501@{MAIL_DOMAIN}"], msg, out))
+        helpers.wait_for(lambda: len(helpers.child_pids(srv.pid, "lmtp-deliver")) >= 8, timeout=60,
+                         what="eight lmtp-deliver workers")
+        time.sleep(1)
+        assert len(helpers.child_pids(srv.pid, "lmtp-deliver")) == 8
+    finally:
+        srv.hold.unlink(missing_ok=True)
+    for thread in threads:
+        thread.join(timeout=60)
+        assert not thread.is_alive()
+    assert all(out[f"u1501@{MAIL_DOMAIN}"][0] == 250 for out in outs), outs
+    bodies = [p.read_bytes() for p in message_files(srv, "u1501")]
+    for i in range(10):
+        assert sum(f"uid-many-{i}@example.org".encode() in b for b in bodies) == 1, i
