@@ -87,20 +87,10 @@ final class LMTPConnectionHandler: SessionConnectionHandler {
             delivery.recipients.contains(where: { LMTPUIDDeliveryClient.needsWorker($0.user) })
         else { return deliverHere(delivery, context: context) }
         beginWaiting()
+        let (ownIndices, groups) = LMTPUIDDeliveryClient.split(delivery.recipients.map(\.user))
         let own = LMTPDelivery(
-            sender: delivery.sender, recipients: delivery.recipients.filter { !LMTPUIDDeliveryClient.needsWorker($0.user) },
-            message: delivery.message, trace: delivery.trace)
-        var groups: [[Int]] = []
-        var groupOf: [String: Int] = [:]
-        for (index, recipient) in delivery.recipients.enumerated() where LMTPUIDDeliveryClient.needsWorker(recipient.user) {
-            let key = "\(recipient.user.uid):\(recipient.user.gid)"
-            if let group = groupOf[key] {
-                groups[group].append(index)
-            } else {
-                groupOf[key] = groups.count
-                groups.append([index])
-            }
-        }
+            sender: delivery.sender, recipients: ownIndices.map { delivery.recipients[$0] }, message: delivery.message,
+            trace: delivery.trace)
         let sessionID = session.context.sessionID
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         Task {

@@ -147,7 +147,9 @@ enum LMTPUIDDeliveryWire {
         var message = [UInt8](repeating: 0, count: Int(info.st_size))
         var done = 0
         while done < message.count {
-            let count = message.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + done, $0.count - done, off_t(done)) }
+            let count = message.withUnsafeMutableBytes {
+                pread(fd, $0.baseAddress! + done, $0.count - done, off_t(done))
+            }
             if count < 0 && errno == EINTR { continue }
             guard count > 0 else { return nil }
             done += count
@@ -181,6 +183,30 @@ public final class LMTPUIDDeliveryClient: Sendable {
     /// Whether `user` is written by a worker: a uid or gid other than this process's.
     static func needsWorker(_ user: AuthenticatedUser) -> Bool {
         user.uid != getuid() || user.gid != getgid()
+    }
+
+    /// The recipients (by index, in order) this process writes, and those for workers, grouped by uid/gid (one
+    /// worker writes all copies of one uid/gid).
+    static func split(
+        _ users: [AuthenticatedUser], ownUID: UInt32 = getuid(), ownGID: UInt32 = getgid()
+    ) -> (own: [Int], groups: [[Int]]) {
+        var own: [Int] = []
+        var groups: [[Int]] = []
+        var groupOf: [UInt64: Int] = [:]
+        for (index, user) in users.enumerated() {
+            guard user.uid != ownUID || user.gid != ownGID else {
+                own.append(index)
+                continue
+            }
+            let key = UInt64(user.uid) << 32 | UInt64(user.gid)
+            if let group = groupOf[key] {
+                groups[group].append(index)
+            } else {
+                groupOf[key] = groups.count
+                groups.append([index])
+            }
+        }
+        return (own, groups)
     }
 
     /// Delivers `delivery` (recipients of one uid/gid) through the master; one reply per recipient, in order.

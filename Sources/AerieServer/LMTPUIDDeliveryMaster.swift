@@ -85,7 +85,8 @@ public final class LMTPUIDDeliveryMaster: Sendable {
                 defer { workers.signal() }
                 defer { close(fd) }
                 let replies = handle(request, message: fd)
-                let result = LMTPUIDDeliveryWire.Result(id: request.id, replies: replies.map(LMTPUIDDeliveryWire.Reply.init))
+                let result = LMTPUIDDeliveryWire.Result(
+                    id: request.id, replies: replies.map(LMTPUIDDeliveryWire.Reply.init))
                 guard let encoded = LMTPUIDDeliveryWire.encode(result) else { return }
                 _ = sendLock.withLock { _ in DescriptorPassing.send(masterEnd, encoded, fd: -1) }
             }
@@ -107,7 +108,8 @@ public final class LMTPUIDDeliveryMaster: Sendable {
             case .success(let user) where !policy.permits(uid: user.uid, gid: user.gid):
                 log.error(
                     "lmtp(\(LogSafe.userName(user.user)))",
-                    "Mail access for uid \(user.uid) gid \(user.gid) not permitted (see first_valid_uid in config file)")
+                    "Mail access for uid \(user.uid) gid \(user.gid) not permitted (see first_valid_uid in config file)"
+                )
                 replies[index] = LMTPReply(code: 550, enhanced: "5.3.0", "<\(address)> Mailbox unavailable")
             case .success(let user):
                 accepted.append((index, recipient, user))
@@ -223,7 +225,9 @@ public enum LMTPDeliveryWorker {
     public static let jobSocket: Int32 = 3
 
     /// Returns the exit status.
-    public static func run(settings: AerieSettings, log: any LogSink, uid: UInt32, gid: UInt32, testHold: String?) -> Int32 {
+    public static func run(
+        settings: AerieSettings, log: any LogSink, uid: UInt32, gid: UInt32, testHold: String?
+    ) -> Int32 {
         let policy = LMTPUIDDeliveryMaster.UIDPolicy(settings)
         guard policy.permits(uid: uid, gid: gid) else {
             log.error("lmtp", "lmtp-deliver: uid \(uid) gid \(gid) not permitted")
@@ -264,7 +268,8 @@ public enum LMTPDeliveryWorker {
         let recipients = zip(job.recipients, job.users).map {
             LMTPRecipient(address: $0.address, user: $1.authenticated, detail: $0.detail)
         }
-        let delivery = LMTPDelivery(sender: job.sender, recipients: recipients, message: message, trace: job.trace?.trace)
+        let delivery = LMTPDelivery(
+            sender: job.sender, recipients: recipients, message: message, trace: job.trace?.trace)
         let replies = LMTPDeliverer.deliver(
             delivery, store: { try mailAccess.store(for: $0) }, log: log, sessionID: job.sessionID,
             separator: mailAccess.sessionSettings.separator)

@@ -23,7 +23,8 @@ import Testing
         #expect(!open.permits(uid: 0, gid: 100))
         #expect(open.permits(uid: 1, gid: 0))
         let ranged = LMTPUIDDeliveryMaster.UIDPolicy(
-            try settings("first_valid_uid = 1000\nlast_valid_uid = 2000\nfirst_valid_gid = 100\nlast_valid_gid = 3000\n"))
+            try settings(
+                "first_valid_uid = 1000\nlast_valid_uid = 2000\nfirst_valid_gid = 100\nlast_valid_gid = 3000\n"))
         #expect(ranged.permits(uid: 1501, gid: 1501))
         #expect(!ranged.permits(uid: 999, gid: 1501))
         #expect(!ranged.permits(uid: 2001, gid: 1501))
@@ -45,6 +46,17 @@ import Testing
             #expect(write(writable, &byte, 1) < 0)
         }
         #expect(LMTPUIDDeliveryWire.readMessage(fd, limit: message.count - 1) == nil)
+    }
+
+    /// The mail user's recipients stay here; the others go to one worker per uid/gid, in RCPT order.
+    @Test func recipientsAreGroupedByUIDAndGID() {
+        func user(_ uid: UInt32, _ gid: UInt32) -> AuthenticatedUser {
+            AuthenticatedUser(user: "u\(uid)", uid: uid, gid: gid, home: "/nonexistent")
+        }
+        let users = [user(1501, 1501), user(900, 900), user(1502, 1502), user(1501, 1501), user(1501, 1600)]
+        let (own, groups) = LMTPUIDDeliveryClient.split(users, ownUID: 900, ownGID: 900)
+        #expect(own == [1])
+        #expect(groups == [[0, 3], [2], [4]])
     }
 
     @Test func wireRoundTrip() throws {
@@ -73,7 +85,8 @@ import Testing
             log: DiscardingLogSink())
         let names = ["moved", "rooted", "gone", "flaky"]
         let request = LMTPUIDDeliveryWire.Request(
-            id: 1, uid: 0, gid: 0, sender: "", recipients: names.map { .init(user: $0, address: "\($0)@x", detail: nil) },
+            id: 1, uid: 0, gid: 0, sender: "",
+            recipients: names.map { .init(user: $0, address: "\($0)@x", detail: nil) },
             trace: nil, sessionID: "s")
         let replies = master.handle(request, message: -1)
         #expect(replies.map(\.code) == [451, 550, 550, 451])

@@ -96,6 +96,8 @@ def test_each_copy_is_owned_by_its_recipient(srv, vmail):
     for user, (uid, gid) in expected.items():
         code, text = got[f"{user}@{MAIL_DOMAIN}"]
         assert code == 250, (user, code, text, srv.log()[-2000:])
+        # One reply per RCPT, in RCPT order (RFC 2033 §4.2): each names its own recipient.
+        assert f"<{user}@{MAIL_DOMAIN}>".encode() in text, (user, text)
         files = message_files(srv, user)
         assert len(files) == 1, (user, files)
         st = files[0].stat()
