@@ -155,7 +155,7 @@ public final class MailRouter: Sendable {
         }
         let claimed = header.user
         let user: AuthenticatedUser
-        switch redeem(header.token) {
+        switch Self.redeem(header.token, authSocketPath: authSocketPath) {
         case .success(let redeemed): user = redeemed
         case .failure(let failure):
             log.error(
@@ -246,33 +246,38 @@ public final class MailRouter: Sendable {
 
     /// The auth process's answer for `token` (a `redeem` on a connection of the master's own, which the login
     /// process never has); a temporary failure when it cannot be asked.
-    func redeem(_ token: String) -> AuthResult {
-        guard !token.isEmpty, let frame = try? AuthWire.encode(.redeem(id: 1, token: token)) else {
-            return .failure(.unknownUser)
-        }
+    static func redeem(_ token: String, authSocketPath: String) -> AuthResult {
         for _ in 0..<2 {
             let fd = (try? UnixSocket.connect(authSocketPath)) ?? -1
             guard fd >= 0 else { return .failure(.temporaryFailure) }
             defer { close(fd) }
-            var timeout = timeval(tv_sec: 10, tv_usec: 0)
-            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-            setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-            guard frame.withUnsafeBytes({ write(fd, $0.baseAddress, $0.count) }) == frame.count else { continue }
-            var frames = AuthWire.FrameBuffer()
-            var chunk = [UInt8](repeating: 0, count: 8192)
-            while true {
-                let got = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-                if got < 0 && errno == EINTR { continue }
-                guard got > 0 else { return .failure(.temporaryFailure) }
-                frames.append(chunk[..<got])
-                let next: [UInt8]?
-                do { next = try frames.next() } catch { return .failure(.temporaryFailure) }
-                guard let payload = next else { continue }
-                guard let reply = try? AuthWire.decodeReply(payload) else { return .failure(.temporaryFailure) }
-                if reply.retry { break }
-                return reply.result
-            }
+            guard let reply = redeem(token, on: fd) else { return .failure(.temporaryFailure) }
+            if reply.retry { continue }
+            return reply.result
         }
         return .failure(.temporaryFailure)
+    }
+
+    /// One `redeem` on a connected auth socket, blocking (at most 10 s each way); nil when it went wrong.
+    static func redeem(_ token: String, on fd: Int32) -> AuthWire.Reply? {
+        guard !token.isEmpty, let frame = try? AuthWire.encode(.redeem(id: 1, token: token)) else {
+            return AuthWire.Reply(id: 1, result: .failure(.unknownUser))
+        }
+        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        guard frame.withUnsafeBytes({ write(fd, $0.baseAddress, $0.count) }) == frame.count else { return nil }
+        var frames = AuthWire.FrameBuffer()
+        var chunk = [UInt8](repeating: 0, count: 8192)
+        while true {
+            let got = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if got < 0 && errno == EINTR { continue }
+            guard got > 0 else { return nil }
+            frames.append(chunk[..<got])
+            let next: [UInt8]?
+            do { next = try frames.next() } catch { return nil }
+            guard let payload = next else { continue }
+            return try? AuthWire.decodeReply(payload)
+        }
     }
 }
