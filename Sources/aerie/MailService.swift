@@ -189,6 +189,7 @@ struct MailServiceCommand: ParsableCommand {
             // A process of one key keeps its configuration (it may not reach the file in its chroot, nor the key).
             if runAs != nil {
                 if chroot == nil { log.reopen() }
+                log.info("master", "mail service (pid \(getpid())): SIGHUP: the configuration stays as at its start")
                 continue
             }
             log.reopen()

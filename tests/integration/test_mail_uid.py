@@ -6,6 +6,7 @@ demand, one per key, as that uid/gid with only that group, no_new_privs, chroote
 from __future__ import annotations
 
 import imaplib
+import poplib
 import os
 import re
 import signal
@@ -182,3 +183,28 @@ def test_a_chroot_in_the_home_confines_the_users_process(srv):
     assert files and os.stat(files[0]).st_uid == 1503
     c.logout()
     assert f"service(mail uid=1503 gid=1503 chroot={jail}): started child {pid}" in srv.log()
+
+
+def test_pop3_and_sighup_reach_the_users_process(srv):
+    c = login(srv, "carol")
+    append(c, "by-pop3")
+    pid = key_process(srv, 1501)
+    p = poplib.POP3("127.0.0.1", srv.pop3_port, timeout=15)
+    p.user("carol")
+    assert p.pass_(PASSWORD).startswith(b"+OK")
+    count, _ = p.stat()
+    assert count >= 1
+    p.quit()
+    # The master forwards SIGHUP to every mail process; this one keeps its configuration and its sessions.
+    before = srv.log().count(f"mail service running (pid {pid}")
+    os.kill(srv.pid, signal.SIGHUP)
+    helpers.wait_for(lambda: f"mail service (pid {pid}): SIGHUP" in srv.log(), timeout=20, what="SIGHUP in it")
+    assert c.noop()[0] == "OK"
+    assert key_process(srv, 1501) == pid and srv.log().count(f"mail service running (pid {pid}") == before == 1
+    c.logout()
+    # SIGTERM of the master stops every mail process.
+    pids = [p for p in helpers.child_pids(srv.pid, "mail-service")]
+    assert len(pids) >= 3
+    assert srv.stop() == 0
+    for p in pids:
+        assert not Path(f"/proc/{p}").exists() or "zombie" in Path(f"/proc/{p}/status").read_text()
