@@ -383,8 +383,14 @@ final class AuthWireServerHandler: ChannelInboundHandler, Sendable {
                 continue
             }
             let login = isLogin.withLock { $0 }
+            // The login process only logs users in: no admin commands, no userdb lookups without a password.
             if login, case .admin = request {
                 log.error("auth", "the login process sent an admin request: closing its connection")
+                context.close(promise: nil)
+                return
+            }
+            if login, case .lookup = request {
+                log.error("auth", "the login process sent a userdb lookup: closing its connection")
                 context.close(promise: nil)
                 return
             }

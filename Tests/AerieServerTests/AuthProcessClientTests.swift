@@ -143,6 +143,8 @@ import Testing
             #expect(LoginProcess.markLogin(marked))
             #expect(MailRouter.redeem(token, on: marked)?.result == .failure(.denied))
             close(marked)
+            // Nor look a user up without a password: the connection is closed.
+            #expect(await login.lookup("bob") == .failure(.temporaryFailure))
             // The master redeems it once, for alice's userdb fields (without the token).
             var expected = user
             expected.extraFields.removeValue(forKey: LoginTokens.field)
