@@ -62,6 +62,14 @@ public struct Preflight: Sendable {
         try AuthService.validate(auth, registry: AerieServer.authDrivers)
         var dropAccount: ServiceAccount?
         var internalAccount: ServiceAccount?
+        // Only the mail processes the master starts per uid/gid/chroot (issue 11) chroot: never ignore it silently.
+        if let chroot = config.settings.value(forKey: "mail_chroot"), !chroot.isEmpty {
+            guard config.settings.value(forKey: "login_process") == "yes" else {
+                throw ServerStartError("mail_chroot = \(chroot) needs login_process = yes (the mail processes it starts "
+                    + "per uid/gid/chroot are the ones that chroot)")
+            }
+            guard chroot.hasPrefix("/") else { throw ServerStartError("mail_chroot = \(chroot) must be an absolute path") }
+        }
         if geteuid() == 0 {
             let user = settings.mailUID.isEmpty ? settings.defaultInternalUser : settings.mailUID
             dropAccount = try ServiceAccount.lookup(user: user, group: settings.mailGID)

@@ -185,6 +185,20 @@ def test_a_chroot_in_the_home_confines_the_users_process(srv):
     assert f"service(mail uid=1503 gid=1503 chroot={jail}): started child {pid}" in srv.log()
 
 
+def test_mail_chroot_is_refused_without_the_login_process(srv, aerie_bin):
+    """Only the per-key mail processes chroot: without login_process = yes, mail_chroot is refused, not ignored."""
+    jail = srv.directory / "jail"
+    config = srv.directory / "chroot.conf"
+    config.write_text(srv.config.read_text() + f"\nmail_chroot = {jail}\n")
+    ok = helpers.run([aerie_bin, "conf", "check", "-c", str(config)], timeout=60)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    config.write_text(srv.config.read_text().replace("login_process = yes", "login_process = no")
+                      + f"\nmail_chroot = {jail}\n")
+    bad = helpers.run([aerie_bin, "conf", "check", "-c", str(config)], timeout=60)
+    assert bad.returncode != 0
+    assert f"mail_chroot = {jail} needs login_process = yes" in bad.stdout + bad.stderr, bad
+
+
 def test_pop3_and_sighup_reach_the_users_process(srv):
     c = login(srv, "carol")
     append(c, "by-pop3")
