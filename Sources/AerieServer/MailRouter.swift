@@ -196,8 +196,7 @@ public final class MailRouter: Sendable {
 
     private func forward(_ header: LoginHandoff, fd: Int32, to end: Int32, name: String) {
         defer { close(fd) }
-        guard let bytes = try? header.encoded(), bytes.count < LoginHandoff.maximumSize,
-            DescriptorPassing.send(end, bytes, fd: fd)
+        guard let bytes = try? header.encoded(), bytes.count < LoginHandoff.maximumSize, Self.pass(bytes, fd, to: end)
         else {
             log.error(
                 "master",
@@ -207,6 +206,21 @@ public final class MailRouter: Sendable {
             return
         }
     }
+
+    /// Non-blocking, but a burst may wait up to `sendWait` for the mail process to read (a stopped one does not
+    /// hold up the router longer).
+    private static func pass(_ bytes: [UInt8], _ fd: Int32, to end: Int32) -> Bool {
+        if DescriptorPassing.send(end, bytes, fd: fd) { return true }
+        guard errno == EAGAIN || errno == EWOULDBLOCK else { return false }
+        var writable = pollfd(fd: end, events: Int16(POLLOUT), revents: 0)
+        guard poll(&writable, 1, sendWait) > 0 else {
+            errno = EAGAIN
+            return false
+        }
+        return DescriptorPassing.send(end, bytes, fd: fd)
+    }
+
+    static let sendWait: Int32 = 2000
 
     /// IMAP `* BYE`, POP3 `-ERR`, then close (`fd` -1: nothing).
     private func refuse(_ fd: Int32, header: LoginHandoff, reason: String) {

@@ -65,10 +65,13 @@ public struct Preflight: Sendable {
         // Only the mail processes the master starts per uid/gid/chroot (issue 11) chroot: never ignore it silently.
         if let chroot = config.settings.value(forKey: "mail_chroot"), !chroot.isEmpty {
             guard config.settings.value(forKey: "login_process") == "yes" else {
-                throw ServerStartError("mail_chroot = \(chroot) needs login_process = yes (the mail processes it starts "
-                    + "per uid/gid/chroot are the ones that chroot)")
+                throw ServerStartError(
+                    "mail_chroot = \(chroot) needs login_process = yes (the mail processes it starts "
+                        + "per uid/gid/chroot are the ones that chroot)")
             }
-            guard chroot.hasPrefix("/") else { throw ServerStartError("mail_chroot = \(chroot) must be an absolute path") }
+            guard chroot.hasPrefix("/") else {
+                throw ServerStartError("mail_chroot = \(chroot) must be an absolute path")
+            }
         }
         if geteuid() == 0 {
             let user = settings.mailUID.isEmpty ? settings.defaultInternalUser : settings.mailUID

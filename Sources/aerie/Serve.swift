@@ -121,7 +121,8 @@ struct Serve: ParsableCommand {
             if login != nil {
                 let kind = Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
                 guard socketpair(AF_UNIX, kind, 0, &pair) == 0 else {
-                    throw ServerStartError("socketpair for the mail service failed: \(String(cString: strerror(errno)))")
+                    throw ServerStartError(
+                        "socketpair for the mail service failed: \(String(cString: strerror(errno)))")
                 }
             }
             let (routerMainEnd, handoffMailEnd) = (pair[0], pair[1] >= 0 ? pair[1] : nil)
