@@ -254,6 +254,7 @@ public final class MailRouter: Sendable {
                     try spawnSelf(arguments, passing: [childEnd: MailServiceFDs.firstListener])
                 })
             table[key] = pair[0]
+            supervisor.wake()
             return pair[0]
         }
     }

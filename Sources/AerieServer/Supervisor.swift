@@ -12,7 +12,8 @@ public enum ChildKind: String, Sendable, CaseIterable {
     case keeper = "tls-keeper"
     /// `aerie auth-supervisor` and its `auth-service` (default_internal_user): passdbs, userdbs, passwords.
     case auth
-    /// `aerie mail-service`: the listeners' connections (IMAP, POP3, LMTP), as the mail user.
+    /// `aerie mail-service`: the listeners' connections (IMAP, POP3, LMTP), as the mail user; also each mail
+    /// process of one uid/gid/chroot (`--run-as`, `MailRouter`), in slots named `mail uid=… gid=…`.
     case mail
     /// `aerie login-worker` (`login_process = yes`): TLS and pre-login IMAP/POP3 as default_login_user, chrooted.
     case login
@@ -116,6 +117,9 @@ public final class Supervisor: @unchecked Sendable {
         lock.withLock { slots.append(Slot(service: service)) }
         logLimits(service.name, service.limits)
     }
+
+    /// Another thread added a child: the loop (waiting for a signal) starts it now rather than at its next turn.
+    public func wake() { kill(getpid(), SIGCHLD) }
 
     private func logLimits(_ name: String, _ limits: ChildLimits) {
         guard let memory = limits.memory else { return }
