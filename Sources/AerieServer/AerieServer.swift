@@ -484,6 +484,13 @@ public final class AerieServer: Sendable {
     }
 
     /// SIGHUP: new certificates and settings for new connections; live connections keep theirs.
+    /// Issue 11, lmtp: the master's delivery socket (SOCK_SEQPACKET); LMTP recipients whose uid/gid is not this
+    /// process's are delivered through it from now on.
+    public func enableUIDDelivery(socket: Int32) {
+        let client = LMTPUIDDeliveryClient(socket: socket)
+        state.withLock { $0.uidDelivery = client }
+    }
+
     public func reload(config: LoadedConfig) throws {
         let checked = try Preflight.check(config: config, log: log, keeper: keeper, reload: true)
         if checked.listeners != listeners {
@@ -498,6 +505,7 @@ public final class AerieServer: Sendable {
         var updated = environment
         updated.sessionLimits = sessionLimits
         updated.handoff = handoff
+        updated.uidDelivery = state.withLock { $0.uidDelivery }
         state.withLock { $0 = updated }
         log.info("master", "Configuration and certificates reloaded")
     }

@@ -55,6 +55,8 @@ struct ConnectionEnvironment: Sendable {
     }
     /// In the login process: where authenticated connections go (the mail service); nil serves them here.
     var handoff: LoginHandoffSender?
+    /// As root: LMTP recipients of another uid/gid are written by the master's `lmtp-deliver` workers.
+    var uidDelivery: LMTPUIDDeliveryClient?
 }
 
 /// Logged-in connections per user and remote IP (`mail_max_userip_connections`), shared by IMAP and POP3.

@@ -80,8 +80,56 @@ final class LMTPConnectionHandler: SessionConnectionHandler {
         }
     }
 
-    /// Writing and fsyncing the copies is blocking work: the mail pool, never the event loop.
+    /// Writing and fsyncing the copies is blocking work: the mail pool, never the event loop. Recipients of
+    /// another uid/gid (as root) are written by the master's `lmtp-deliver` workers, one per uid/gid (issue 11).
     private func deliver(_ delivery: LMTPDelivery, context: ChannelHandlerContext) {
+        guard let uidDelivery = environment.uidDelivery,
+            delivery.recipients.contains(where: { LMTPUIDDeliveryClient.needsWorker($0.user) })
+        else { return deliverHere(delivery, context: context) }
+        beginWaiting()
+        let (ownIndices, groups) = LMTPUIDDeliveryClient.split(delivery.recipients.map(\.user))
+        let own = LMTPDelivery(
+            sender: delivery.sender, recipients: ownIndices.map { delivery.recipients[$0] }, message: delivery.message,
+            trace: delivery.trace)
+        let sessionID = session.context.sessionID
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        Task {
+            var replies = [LMTPReply?](repeating: nil, count: delivery.recipients.count)
+            await withTaskGroup(of: ([Int], [LMTPReply]).self) { tasks in
+                for group in groups {
+                    let part = LMTPDelivery(
+                        sender: delivery.sender, recipients: group.map { delivery.recipients[$0] },
+                        message: delivery.message, trace: delivery.trace)
+                    tasks.addTask { (group, await uidDelivery.deliver(part, sessionID: sessionID)) }
+                }
+                for await (group, answers) in tasks {
+                    for (index, answer) in zip(group, answers) { replies[index] = answer }
+                }
+            }
+            let foreign = replies
+            loopBound.eventLoop.execute {
+                let (handler, context) = loopBound.value
+                guard context.channel.isActive else { return }
+                handler.deliverHere(own, context: context) { ownReplies in
+                    var merged = foreign
+                    var next = ownReplies.makeIterator()
+                    for index in merged.indices where merged[index] == nil { merged[index] = next.next() }
+                    return merged.enumerated().map {
+                        $1 ?? LMTPUIDDeliveryWire.temporaryFailure(delivery.recipients[$0].address)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Writes the copies in this process, then answers with `merge` of the replies.
+    private func deliverHere(
+        _ delivery: LMTPDelivery, context: ChannelHandlerContext,
+        merge: @escaping ([LMTPReply]) -> [LMTPReply] = { $0 }
+    ) {
+        guard !delivery.recipients.isEmpty else {
+            return resume(with: translate(session.deliveryFinished(merge([]))), context: context)
+        }
         let access = environment.mailAccess
         let log = environment.log
         let sessionID = session.context.sessionID
@@ -97,7 +145,7 @@ final class LMTPConnectionHandler: SessionConnectionHandler {
                 delivery, store: { try access.store(for: $0) }, log: log, sessionID: sessionID,
                 separator: access.sessionSettings.separator)
         } then: { [unowned self] context in
-            resume(with: translate(session.deliveryFinished(replies.value ?? [])), context: context)
+            resume(with: translate(session.deliveryFinished(merge(replies.value ?? []))), context: context)
         }
     }
 

@@ -1,3 +1,4 @@
+import AerieAuth
 public import AerieConfig
 public import AerieCore
 import CAerieSystem
@@ -52,7 +53,7 @@ public enum LoginProcess {
     /// The master's side: the sockets the login worker gets at each start, and the thread that connects it to
     /// the auth process.
     public final class MasterSide: Sendable {
-        /// The mail service's end of the hand-off socket.
+        /// The master's end of the hand-off socket: its router (`MailRouter`) reads the login process's hand-offs.
         public let handoffMailEnd: Int32
         /// The mail service's end of the admin socketpair (`LoginAdmin`).
         public let adminMailEnd: Int32
@@ -98,7 +99,12 @@ public enum LoginProcess {
             let connector = Thread {
                 var buffer = [UInt8](repeating: 0, count: 64)
                 while DescriptorPassing.receive(authSocket, buffer: &buffer) != nil {
-                    let fd = connectUnix(authSocketPath)
+                    var fd = connectUnix(authSocketPath)
+                    // Marked before the login process gets it: its logins get tokens, and it cannot redeem any.
+                    if fd >= 0, !markLogin(fd) {
+                        close(fd)
+                        fd = -1
+                    }
                     _ = DescriptorPassing.send(authSocket, [fd >= 0 ? 1 : 0], fd: fd)
                     if fd >= 0 { close(fd) }
                 }
@@ -140,6 +146,12 @@ public enum LoginProcess {
         }
         receiver.name = "login-handoff"
         receiver.start()
+    }
+
+    /// Sends `markLogin` on a fresh auth connection (blocking: it is the first and smallest frame).
+    static func markLogin(_ fd: Int32) -> Bool {
+        guard let frame = try? AuthWire.encode(.markLogin(id: 0)) else { return false }
+        return frame.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) } == frame.count
     }
 
     static func connectUnix(_ path: String) -> Int32 {

@@ -19,6 +19,7 @@ struct Aerie: ParsableCommand {
         subcommands: [
             Serve.self, Conf.self, Pw.self, Adm.self, TLSKeeperWorker.self, AuthSupervisorCommand.self,
             AuthServiceCommand.self, MailServiceCommand.self, LoginWorkerCommand.self,
+            LMTPDeliverCommand.self,
         ]
     )
 }

@@ -4,6 +4,7 @@ import AerieObservability
 import AerieServer
 import AerieStorage
 import ArgumentParser
+import CAerieSystem
 import Dispatch
 import Synchronization
 
@@ -106,6 +107,15 @@ struct Serve: ParsableCommand {
                 login = side
                 supervisor.add(ChildService(kind: .login, limits: limits[.login]!) { try side.spawn() })
             }
+            // Issue 11, lmtp: recipients of another uid/gid are written by `lmtp-deliver` workers the master starts.
+            let uidDelivery =
+                Privileges.isRoot
+                ? try LMTPUIDDeliveryMaster(
+                    configPath: configPath, settings: settings, authSocketPath: auth.socketPath, log: log)
+                : nil
+            uidDelivery?.start()
+            let uidDeliveryFD = MailServiceFDs.firstListener + Int32(listeners.count) + (login == nil ? 0 : 1)
+            let loginAdminFD = uidDeliveryFD + 1
             var ready: [Int32] = [-1, -1]
             guard pipe(&ready) == 0 else { throw ServerStartError("pipe: \(String(cString: strerror(errno)))") }
             ready.forEach { _ = fcntl($0, F_SETFD, FD_CLOEXEC) }
@@ -113,11 +123,21 @@ struct Serve: ParsableCommand {
                 ["aerie", "mail-service"] + (configPath.map { ["-c", $0] } ?? []) + ["--listeners", "\(listeners.count)"]
                 + (keeperSockets.map { ["--keeper-cert", $0.certificatePath, "--keeper-key", $0.keyPath] } ?? [])
                 + (login == nil ? [] : ["--login-handoff"])
-                + (login == nil
-                    ? [] : ["--login-admin-fd", "\(MailServiceFDs.firstListener + Int32(listeners.count) + 1)"])
-            let mailListeners = listeners
-            let handoffMailEnd = login?.handoffMailEnd
+                + (uidDelivery == nil ? [] : ["--lmtp-delivery-fd", "\(uidDeliveryFD)"])
+                + (login == nil ? [] : ["--login-admin-fd", "\(loginAdminFD)"])
             let adminMailEnd = login?.adminMailEnd
+            let mailListeners = listeners
+            // The login process's hand-offs go through the master's router (`MailRouter`), which verifies who
+            // logged in and picks the mail process of the user's uid/gid/chroot; the mail child gets its own socket.
+            var pair: [Int32] = [-1, -1]
+            if login != nil {
+                let kind = Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
+                guard socketpair(AF_UNIX, kind, 0, &pair) == 0 else {
+                    throw ServerStartError(
+                        "socketpair for the mail service failed: \(String(cString: strerror(errno)))")
+                }
+            }
+            let (routerMainEnd, handoffMailEnd) = (pair[0], pair[1] >= 0 ? pair[1] : nil)
             let readyEnd = ready[1]
             supervisor.add(
                 ChildService(kind: .mail, limits: limits[.mail]!) {
@@ -131,9 +151,8 @@ struct Serve: ParsableCommand {
                         passing[fd] = MailServiceFDs.firstListener + Int32(index)
                     }
                     if let handoffMailEnd { passing[handoffMailEnd] = MailServiceFDs.firstListener + Int32(mailListeners.count) }
-                    if let adminMailEnd {
-                        passing[adminMailEnd] = MailServiceFDs.firstListener + Int32(mailListeners.count) + 1
-                    }
+                    if let uidDelivery { passing[uidDelivery.mailEnd] = uidDeliveryFD }
+                    if let adminMailEnd { passing[adminMailEnd] = loginAdminFD }
                     return try spawnSelf(arguments, passing: passing)
                 })
             try supervisor.start(.mail)
@@ -141,7 +160,14 @@ struct Serve: ParsableCommand {
                 throw ServerStartError("the mail service did not start (see its error above)")
             }
             close(ready[0])
-            if login != nil { try supervisor.start(.login) }
+            if let login {
+                MailRouter(
+                    loginEnd: login.handoffMailEnd, mainEnd: routerMainEnd, authSocketPath: auth.socketPath,
+                    policy: MailRoutePolicy(settings: settings, mainAccount: checked.dropAccount),
+                    supervisor: supervisor, limits: limits[.mail]!, configPath: configPath, log: log
+                ).start()
+                try supervisor.start(.login)
+            }
             writePIDFile(baseDir: settings.baseDir)
         } catch {
             log.log(.fatal, category: "master", "\(error)")

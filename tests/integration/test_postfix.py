@@ -167,7 +167,14 @@ def stack(aerie_bin, ca_dir, vmail, request):
     except KeyError:
         pytest.fail("system user postfix missing: the postfix package creates it")
     directory = helpers.private_dir("postfix")
-    mail = helpers.make_mail_server(aerie_bin, directory / "aerie", ca_dir, helpers.make_mail_users())
+    users = helpers.make_mail_users()
+    # A user of its own uid (issue 11, lmtp): its copy is written by `aerie lmtp-deliver` as that uid.
+    users["own1501"] = helpers.User("own1501", helpers.MAIL_PASSWORD, helpers.sha512_crypt(helpers.MAIL_PASSWORD),
+                                    1501, 1501, True)
+    mail = helpers.make_mail_server(aerie_bin, directory / "aerie", ca_dir, users, start=False)
+    os.chown(mail.directory / "home" / "own1501", 1501, 1501)
+    os.chmod(mail.directory / "home" / "own1501", 0o700)
+    mail.start()
     pf = Postfix(directory / "postfix", mail.lmtp_socket, mail.lmtp_port)
     try:
         pf.start()
@@ -246,3 +253,25 @@ def test_unknown_recipient_bounces_in_postfix(stack):
         assert s.sendmail("", [f"nobody-here@{D}"], make_message("postfix-bounce@test")) == {}
     helpers.wait_for(lambda: re.search(rf"to=<nobody-here@{D}>.*status=bounced \(host .*said: 550 5\.1\.1",
                                        pf.log()), 30, what="Postfix to log the bounce")
+
+
+@pytest.mark.timeout(120)
+def test_postfix_delivers_to_a_user_of_its_own_uid(stack):
+    """One SMTP message to a vmail user and a user with uid 1501: Postfix hands both to Aerie's LMTP in one
+    transaction; each copy is owned by its recipient's uid/gid, mode 0600."""
+    mail, pf = stack
+    user = mail.fresh_user()
+    msg = make_message("postfix-uid@test", to=f"own1501@{D}")
+    with smtplib.SMTP("127.0.0.1", pf.smtp_port, timeout=helpers.READ_TIMEOUT) as s:
+        assert s.sendmail("sender@example.org", [f"own1501@{D}", f"{user}@{D}"], msg) == {}
+    helpers.wait_for_messages(mail, user, 1, timeout=30)
+    new = mail.directory / "home" / "own1501" / "Maildir" / "new"
+    files = helpers.wait_for(lambda: list(new.iterdir()) if new.is_dir() else [], 30,
+                             what="a copy for own1501")
+    assert len(files) == 1, files
+    st = files[0].stat()
+    assert (st.st_uid, st.st_gid, st.st_mode & 0o777) == (1501, 1501, 0o600)
+    data = files[0].read_bytes()
+    assert postfix_received(data), data[:800]
+    assert header_values(data, "Delivered-To") == [f"own1501@{D}"], data[:800]
+    assert re.search(rf"to=<own1501@{D}>, relay=\S+.*status=sent \(250 2\.0\.0", pf.log()), pf.log()[-3000:]

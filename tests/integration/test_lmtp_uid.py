@@ -1,0 +1,182 @@
+"""Issue 11, lmtp: LMTP writes each recipient's copy as that recipient's userdb uid/gid, never as root. Recipients
+of the mail service's own uid (vmail) are written by the mail service; the others by a short-lived `aerie
+lmtp-deliver` the master starts as their uid/gid after looking them up in the auth process itself. Real clients:
+Python's smtplib.LMTP over the unix socket, and the raw LMTP client for the crash case. Runs as root, as CI does."""
+
+from __future__ import annotations
+
+import os
+import signal
+import smtplib
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+import helpers
+from helpers import MAIL_DOMAIN, User, make_message, sha512_crypt
+
+pytestmark = pytest.mark.timeout(300)
+
+HOLD_ENV = "AERIE_TEST_LMTP_DELIVER_HOLD"
+OTHER_UIDS = {"u1501": 1501, "u1502": 1502}
+
+
+@pytest.fixture(scope="module")
+def srv(aerie_bin, ca_dir, request, vmail):
+    users = helpers.make_mail_users(["alice", "bob"])
+    for name, uid in OTHER_UIDS.items():
+        users[name] = User(name, helpers.MAIL_PASSWORD, sha512_crypt(helpers.MAIL_PASSWORD), uid, uid, True)
+    users["rootuser"] = User("rootuser", "x", sha512_crypt("x"), 0, 0, False)
+    users["lowuid"] = User("lowuid", "x", sha512_crypt("x"), 999, 999, False)
+    directory = helpers.private_dir("lmtpuid")
+    hold = directory / "hold"
+    os.environ[HOLD_ENV] = str(hold)
+    try:
+        server = helpers.make_mail_server(aerie_bin, directory / "srv", ca_dir, users, start=False)
+        # The users' homes belong to them (they need not exist in /etc/passwd); the mail user cannot enter them.
+        for name, uid in OTHER_UIDS.items():
+            home = server.directory / "home" / name
+            os.chown(home, uid, uid)
+            os.chmod(home, 0o700)
+        server.start()
+    finally:
+        os.environ.pop(HOLD_ENV, None)
+    server.hold = hold
+    failed_before = request.session.testsfailed
+    yield server
+    rc = server.stop_if_running()
+    if rc == 0 and request.session.testsfailed == failed_before:
+        helpers.remove_private_dir(directory)
+    assert rc == 0, f"aerie serve exited {rc} on SIGTERM:\n{server.log()[-3000:]}"
+
+
+def message_files(server, user: str) -> list[Path]:
+    maildir = server.directory / "home" / user / "Maildir"
+    return sorted(p for sub in ("new", "cur") if (maildir / sub).is_dir() for p in (maildir / sub).iterdir())
+
+
+def lmtp_transaction(server, rcpts: list[str], msg: bytes) -> dict[str, tuple[int, bytes]]:
+    """smtplib.LMTP driven by hand (its sendmail() reads one reply after DATA, LMTP gives one per recipient)."""
+    c = smtplib.LMTP(str(server.lmtp_socket), timeout=helpers.READ_TIMEOUT)
+    try:
+        assert c.ehlo("client.example.org")[0] == 250
+        assert c.mail("sender@example.org")[0] == 250
+        out, accepted = {}, []
+        for r in rcpts:
+            code, text = c.rcpt(r)
+            out[r] = (code, text)
+            if code == 250:
+                accepted.append(r)
+        if accepted:
+            code, text = c.data(msg)
+            out[accepted[0]] = (code, text)
+            for r in accepted[1:]:
+                out[r] = c.getreply()
+        c.quit()
+        return out
+    finally:
+        c.close()
+
+
+def test_each_copy_is_owned_by_its_recipient(srv, vmail):
+    """One transaction to a vmail user and two users of their own uids: each file belongs to its recipient's
+    uid/gid, mode 0600; the refused recipients (uid 0, uid below first_valid_uid) get a 5xx of their own and the
+    others are delivered."""
+    rcpts = [f"alice@{MAIL_DOMAIN}", f"u1501@{MAIL_DOMAIN}", f"rootuser@{MAIL_DOMAIN}", f"u1502@{MAIL_DOMAIN}",
+             f"lowuid@{MAIL_DOMAIN}"]
+    msg = make_message("uid-1@example.org", subject="per uid")
+    got = lmtp_transaction(srv, rcpts, msg)
+    for refused in ("rootuser", "lowuid"):
+        code, text = got[f"{refused}@{MAIL_DOMAIN}"]
+        assert 500 <= code < 600, (refused, code, text)
+        assert not (srv.directory / "home" / refused / "Maildir").exists()
+    expected = {"alice": vmail, "u1501": (1501, 1501), "u1502": (1502, 1502)}
+    for user, (uid, gid) in expected.items():
+        code, text = got[f"{user}@{MAIL_DOMAIN}"]
+        assert code == 250, (user, code, text, srv.log()[-2000:])
+        # One reply per RCPT, in RCPT order (RFC 2033 §4.2): each names its own recipient.
+        assert f"<{user}@{MAIL_DOMAIN}>".encode() in text, (user, text)
+        files = message_files(srv, user)
+        assert len(files) == 1, (user, files)
+        st = files[0].stat()
+        assert (st.st_uid, st.st_gid, st.st_mode & 0o777) == (uid, gid, 0o600), user
+        body = files[0].read_bytes()
+        assert f"Delivered-To: {user}@{MAIL_DOMAIN}".encode() in body
+        assert b"Message-ID: <uid-1@example.org>" in body
+        # Everything the worker made in the user's Maildir is the user's, nothing root's or vmail's.
+        for p in (srv.directory / "home" / user).rglob("*"):
+            assert (p.stat().st_uid, p.stat().st_gid) == (uid, gid), p
+    # The vmail user's copy reads back over IMAP.
+    msgs = helpers.wait_for_messages(srv, "alice", 1)
+    assert b"Message-ID: <uid-1@example.org>" in msgs[-1][1]
+    # The worker ran as the recipient, started by the master; the mail service never became the recipient.
+    assert "saved mail to INBOX" in srv.log()
+
+
+def _deliver_in_thread(server, rcpts, msg, out):
+    def run():
+        out.update(helpers.lmtp_deliver(server.lmtp_socket, rcpts, msg))
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
+
+
+def test_killed_worker_gives_451_and_a_retry_delivers_once(srv):
+    """SIGKILL of `lmtp-deliver` mid-delivery: its recipient gets 451 (RFC 2033 §4.2, one reply per RCPT), the vmail
+    recipient of the same transaction is delivered, and the MTA's retry delivers exactly one copy."""
+    rcpt = f"u1502@{MAIL_DOMAIN}"
+    before = len(message_files(srv, "u1502"))
+    msg = make_message("uid-crash@example.org", subject="crash")
+    srv.hold.write_text("")
+    os.chmod(srv.hold, 0o644)
+    out: dict = {}
+    try:
+        thread = _deliver_in_thread(srv, [f"bob@{MAIL_DOMAIN}", rcpt], msg, out)
+        worker = helpers.wait_for(lambda: helpers.child_pids(srv.pid, "lmtp-deliver"), timeout=30,
+                                  what="an lmtp-deliver worker")[0]
+        status = Path(f"/proc/{worker}/status").read_text()
+        assert "Uid:\t1502\t1502\t1502\t1502" in status, status
+        assert "Gid:\t1502\t1502\t1502\t1502" in status, status
+        assert "NoNewPrivs:\t1" in status
+        os.kill(worker, signal.SIGKILL)
+        thread.join(timeout=60)
+        assert not thread.is_alive()
+    finally:
+        srv.hold.unlink(missing_ok=True)
+    assert out[rcpt][0] == 451, out
+    assert out[f"bob@{MAIL_DOMAIN}"][0] == 250, out
+    assert len(message_files(srv, "u1502")) == before
+    again = helpers.lmtp_deliver(srv.lmtp_socket, [rcpt], msg)
+    assert again[rcpt][0] == 250, again
+    files = message_files(srv, "u1502")
+    assert len(files) == before + 1
+    assert sum(b"uid-crash@example.org" in p.read_bytes() for p in files) == 1
+
+
+def test_workers_are_bounded_and_the_rest_wait(srv):
+    """Ten transactions at once for a user of another uid: at most 8 `lmtp-deliver` workers run, the others wait
+    for a free one, and every message is delivered exactly once."""
+    srv.hold.write_text("")
+    os.chmod(srv.hold, 0o644)
+    threads, outs = [], []
+    try:
+        for i in range(10):
+            out: dict = {}
+            outs.append(out)
+            msg = make_message(f"uid-many-{i}@example.org", subject="many")
+            threads.append(_deliver_in_thread(srv, [f"u1501@{MAIL_DOMAIN}"], msg, out))
+        helpers.wait_for(lambda: len(helpers.child_pids(srv.pid, "lmtp-deliver")) >= 8, timeout=60,
+                         what="eight lmtp-deliver workers")
+        time.sleep(1)
+        assert len(helpers.child_pids(srv.pid, "lmtp-deliver")) == 8
+    finally:
+        srv.hold.unlink(missing_ok=True)
+    for thread in threads:
+        thread.join(timeout=60)
+        assert not thread.is_alive()
+    assert all(out[f"u1501@{MAIL_DOMAIN}"][0] == 250 for out in outs), outs
+    bodies = [p.read_bytes() for p in message_files(srv, "u1501")]
+    for i in range(10):
+        assert sum(f"uid-many-{i}@example.org".encode() in b for b in bodies) == 1, i
