@@ -34,6 +34,7 @@ final class IMAPConnectionHandler: SessionConnectionHandler {
         self.resumed = handoff
         super.init(environment: environment)
         framer.append(ByteBuffer(bytes: handoff.pipelined))
+        continueCounts(of: handoff)
     }
 
     override func greeting() -> [ConnectionAction] {

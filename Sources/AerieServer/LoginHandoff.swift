@@ -40,6 +40,9 @@ struct LoginHandoff: Codable, Sendable, Equatable {
     /// The login line fail2ban reads, as the login process made it with `mpid=0`; the mail service logs it with
     /// its own pid (Dovecot's mpid: the process that serves the mail).
     var loginLine: String?
+    /// Traffic so far, as the login process counted it (`aerie adm who`).
+    var bytesIn = 0
+    var bytesOut = 0
     /// The auth process's one-time token for this login (`LoginTokens`): the master redeems it for the user and
     /// userdb fields above, which it sets from the auth process's answer, never from the login process's claim.
     var token: String

@@ -28,6 +28,7 @@ final class POP3ConnectionHandler: SessionConnectionHandler {
         self.resumed = handoff
         super.init(environment: environment)
         framer.append(handoff.pipelined)
+        continueCounts(of: handoff)
     }
 
     override func greeting() -> [ConnectionAction] {
