@@ -40,6 +40,11 @@ def workers(server) -> list[int]:
     return helpers.child_pids(server.pid, "login-worker")
 
 
+def keepers(server) -> list[int]:
+    """The key workers: the mail service's and one per login worker generation still alive."""
+    return helpers.child_pids(server.pid, "tls-keeper-worker")
+
+
 def started(server) -> int:
     return server.log().count("Login process started")
 
@@ -73,6 +78,8 @@ def capabilities(port: int) -> set[str]:
 def test_sighup_starts_a_new_login_worker_and_the_old_one_retires(srv):
     alice, bob = srv.users["alice"], srv.users["bob"]
     old = confined_worker(srv, 1)
+    first_keepers = keepers(srv)
+    assert len(first_keepers) == 2, first_keepers
     assert "Aerie ready." in read_greeting(srv.imap_port)
     assert "AUTH=LOGIN" in capabilities(srv.imap_port)
     relayed = RawIMAP(srv.imaps_port, tls=True)
@@ -101,6 +108,7 @@ def test_sighup_starts_a_new_login_worker_and_the_old_one_retires(srv):
         assert prelogin.run("e", f'LOGIN "{bob.name}" "{bob.password}"')[1].startswith("e OK")
         assert prelogin.run("f", "SELECT INBOX")[1].startswith("f OK")
         assert old in workers(srv)
+        assert len(keepers(srv)) == 3, "the old worker keeps its own key worker"
         assert_confined(srv, new)
         assert prelogin.run("g", "LOGOUT")[1].startswith("g OK")
         prelogin.close()
@@ -117,9 +125,20 @@ def test_sighup_starts_a_new_login_worker_and_the_old_one_retires(srv):
     assert workers(srv) == [new]
     assert "restarting in" not in srv.log()
     assert "Login process retiring" in srv.log()
-    c = RawIMAP(srv.imaps_port, tls=True)
-    assert c.run("a", f'LOGIN "{alice.name}" "{alice.password}"')[1].startswith("a OK")
-    c.close()
+    # Its key worker reads the end of file once the worker is gone, and leaves too.
+    helpers.wait_for(lambda: len(keepers(srv)) == 2, timeout=30, what="the retired key worker's exit")
+    gone = (set(first_keepers) - set(keepers(srv))).pop()
+    assert f"service(login-tls-keeper): retired child {gone} exited with status 0" in srv.log()
+    # A crash of the new worker restarts it in the new generation (its auth and key worker sockets).
+    os.kill(new, signal.SIGKILL)
+    third = confined_worker(srv, 3)
+    assert workers(srv) == [third]
+    with RawIMAP(srv.imaps_port, tls=True) as c:
+        assert "Reloaded mail" in c.greeting
+        assert c.run("a", f'LOGIN "{alice.name}" "{alice.password}"')[1].startswith("a OK")
+    with RawIMAP(srv.imap_port) as c:
+        c.starttls()
+        assert c.run("a", f'LOGIN "{bob.name}" "{bob.password}"')[1].startswith("a OK")
 
 
 def test_a_bad_configuration_on_sighup_keeps_the_running_login_worker(srv):
@@ -129,6 +148,23 @@ def test_a_bad_configuration_on_sighup_keeps_the_running_login_worker(srv):
     os.kill(srv.pid, signal.SIGHUP)
     helpers.wait_for(lambda: "Reload failed" in srv.log(), timeout=30, what="the failed reload in the log")
     assert workers(srv) == [worker] and started(srv) == 1
+    assert "Aerie ready." in read_greeting(srv.imap_port)
+    with RawIMAP(srv.imaps_port, tls=True) as c:
+        assert c.login(srv.users["alice"]).startswith("l OK")
+    srv.config.write_text(good)
+
+
+def test_a_login_worker_that_cannot_start_keeps_the_running_one(srv):
+    """A configuration the master loads but the new worker refuses (a certificate file that is not there): the
+    running worker and its key worker go on; the new ones are gone."""
+    worker = confined_worker(srv, 1)
+    before = keepers(srv)
+    good = srv.config.read_text()
+    edit_config(srv, f"ssl_server_cert_file = {srv.tls.cert}", "ssl_server_cert_file = /nonexistent/cert.pem")
+    os.kill(srv.pid, signal.SIGHUP)
+    helpers.wait_for(lambda: "Reload of the login process failed, keeping the running one" in srv.log(), timeout=90,
+                     what="the failed reload of the login process")
+    assert workers(srv) == [worker] and keepers(srv) == before
     assert "Aerie ready." in read_greeting(srv.imap_port)
     with RawIMAP(srv.imaps_port, tls=True) as c:
         assert c.login(srv.users["alice"]).startswith("l OK")
