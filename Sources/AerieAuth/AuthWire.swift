@@ -22,10 +22,16 @@ public enum AuthWire {
         case admin(id: UInt32, arguments: [String])
         /// One step of a SASL exchange run in the auth process (SCRAM): answered with `encodeSASLReply`.
         case saslStep(id: UInt32, SASLStepRequest)
+        /// Sent by the master first on every connection it makes for the login process: from then on a successful
+        /// login's reply carries a one-time token (`LoginTokens.field`) and `redeem` is refused. No reply.
+        case markLogin(id: UInt32)
+        /// The master: the user and userdb fields of the login a token was issued for (once); a failure otherwise.
+        case redeem(id: UInt32, token: String)
 
         public var id: UInt32 {
             switch self {
             case .authenticate(let id, _), .lookup(let id, _), .admin(let id, _), .saslStep(let id, _): id
+            case .markLogin(let id), .redeem(let id, _): id
             }
         }
     }
@@ -53,7 +59,7 @@ public enum AuthWire {
     static let retryStatus: UInt8 = 0xFE
 
     enum Kind: UInt8 {
-        case authenticate = 1, lookup = 2, admin = 3, saslStep = 4, reply = 0x81, adminReply = 0x82, saslReply = 0x83
+        case authenticate = 1, lookup = 2, admin = 3, saslStep = 4, markLogin = 5, redeem = 6, reply = 0x81, adminReply = 0x82, saslReply = 0x83
         /// A piece of an admin answer that streams (a user listing); the `adminReply` ends it.
         case adminPart = 0x84
     }
@@ -84,6 +90,13 @@ public enum AuthWire {
             out.byte(Kind.lookup.rawValue)
             out.u32(id)
             try out.string(user)
+        case .markLogin(let id):
+            out.byte(Kind.markLogin.rawValue)
+            out.u32(id)
+        case .redeem(let id, let token):
+            out.byte(Kind.redeem.rawValue)
+            out.u32(id)
+            try out.string(token)
         case .admin(let id, let arguments):
             guard arguments.count <= maxAdminArguments else { throw .tooLarge }
             out.byte(Kind.admin.rawValue)
@@ -258,6 +271,10 @@ extension AuthWire {
                     channelBinding: hasBinding == 1 ? binding : nil))
         case .lookup:
             request = .lookup(id: id, user: try reader.string())
+        case .markLogin:
+            request = .markLogin(id: id)
+        case .redeem:
+            request = .redeem(id: id, token: try reader.string())
         case .admin:
             let count = Int(try reader.byte())
             guard count <= maxAdminArguments else { throw .tooLarge }

@@ -53,7 +53,7 @@ public enum Support {
             "auth_ban_time", "auth_cache_size", "auth_cache_ttl", "auth_cache_negative_ttl", "auth_username_chars",
             "auth_default_domain", "auth_master_user_separator", "auth_username_translation",
             "imap_search_time_limit", "auth_totp_separator", "auth_main_password_alone", "state_dir",
-            "auth_rehash_scheme", "login_process", "default_login_user",
+            "auth_rehash_scheme", "login_process", "default_login_user", "mail_chroot",
             "login_max_unauthenticated_per_ip", "login_max_connection_rate_per_ip", "default_process_limit",
             "default_vsz_limit", "default_client_limit",
             "login_tls_handshake_timeout", "login_ip_limits_exempt_networks",
@@ -145,8 +145,6 @@ public enum Support {
             "dict_driver", "dict_file_path", "dict_proxy_name", "dict_proxy_socket_path",
         ]),
         (.notImplemented("give the home directory in the userdb (passwd-file's home field)"), ["mail_home"]),
-        (.notImplemented(noChroot),
-         ["mail_chroot"]),
         (.notImplemented("NIOSSL cannot restrict TLS 1.3 suites (they are all AEAD); use ssl_min_protocol and "
                          + "ssl_cipher_list"), ["ssl_cipher_suites"]),
         (.notImplemented(noQuota), [

@@ -284,6 +284,8 @@ public enum AuthServiceProcess {
 /// Whether the worker is being replaced, and how many server connections it still has.
 final class AuthWorkerState: Sendable {
     private let state = Mutex((draining: false, connections: 0))
+    /// Login tokens issued on login-process connections, redeemed by the master (issue 11).
+    let tokens = Mutex(LoginTokens())
 
     var draining: Bool { state.withLock { $0.draining } }
 
@@ -315,11 +317,33 @@ final class AuthWireServerHandler: ChannelInboundHandler, Sendable {
     private let log: any LogSink
     private let worker: AuthWorkerState
     private let frames = Mutex(AuthWire.FrameBuffer())
+    /// The master marked this connection as the login process's (`markLogin`): logins get tokens, no redeeming.
+    private let isLogin = Mutex(false)
 
     init(service: AuthService, log: any LogSink, worker: AuthWorkerState) {
         self.service = service
         self.log = log
         self.worker = worker
+    }
+
+    /// A successful login on a login-process connection carries a one-time token for the master (issue 11).
+    private func withToken(_ result: AuthResult, login: Bool) -> AuthResult {
+        guard login, case .success(var user) = result else { return result }
+        let token = worker.tokens.withLock { $0.issue(for: user, now: .now) }
+        user.extraFields[LoginTokens.field] = token
+        return .success(user)
+    }
+
+    private func redeem(_ token: String, login: Bool) -> AuthResult {
+        guard !login else {
+            log.error("auth", "the login process tried to redeem a login token: refused")
+            return .failure(.denied)
+        }
+        guard let user = worker.tokens.withLock({ $0.redeem(token, now: .now) }) else {
+            log.error("auth", "unknown, expired or reused login token: hand-off refused")
+            return .failure(.unknownUser)
+        }
+        return .success(user)
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -354,6 +378,22 @@ final class AuthWireServerHandler: ChannelInboundHandler, Sendable {
             return
         }
         for request in requests {
+            if case .markLogin = request {
+                isLogin.withLock { $0 = true }
+                continue
+            }
+            let login = isLogin.withLock { $0 }
+            // The login process only logs users in: no admin commands, no userdb lookups without a password.
+            if login, case .admin = request {
+                log.error("auth", "the login process sent an admin request: closing its connection")
+                context.close(promise: nil)
+                return
+            }
+            if login, case .lookup = request {
+                log.error("auth", "the login process sent a userdb lookup: closing its connection")
+                context.close(promise: nil)
+                return
+            }
             if case .admin(let id, let arguments) = request {
                 Task { [service] in
                     // A user listing streams: each part is written (and flushed to the socket) before the next.
@@ -368,19 +408,23 @@ final class AuthWireServerHandler: ChannelInboundHandler, Sendable {
                 }
                 continue
             }
-            Task { [service] in
+            Task { [service, self] in
                 let result: AuthResult
                 switch request {
-                case .authenticate(_, let auth): result = await service.authenticate(auth)
+                case .authenticate(_, let auth): result = withToken(await service.authenticate(auth), login: login)
                 case .lookup(_, let user): result = await service.lookup(user)
+                case .redeem(_, let token): result = redeem(token, login: login)
                 case .saslStep(let id, let step):
-                    let answer = await service.saslStep(step)
+                    var answer = await service.saslStep(step)
+                    if case .finished(let outcome, let final) = answer {
+                        answer = .finished(withToken(outcome, login: login), serverFinal: final)
+                    }
                     let unavailable = SASLStepReply.finished(.failure(.temporaryFailure), serverFinal: nil)
                     let reply = (try? AuthWire.encodeSASLReply(id: id, answer))
                         ?? (try? AuthWire.encodeSASLReply(id: id, unavailable))
                     if let reply { channel.writeAndFlush(ByteBuffer(bytes: reply), promise: nil) }
                     return
-                case .admin: return
+                case .admin, .markLogin: return
                 }
                 let reply = (try? AuthWire.encode(AuthWire.Reply(id: request.id, result: result)))
                     ?? (try? AuthWire.encode(AuthWire.Reply(id: request.id, result: .failure(.temporaryFailure))))

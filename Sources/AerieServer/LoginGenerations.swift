@@ -36,7 +36,12 @@ extension LoginProcess {
             let connector = Thread {
                 var buffer = [UInt8](repeating: 0, count: 64)
                 while DescriptorPassing.receive(authSocket, buffer: &buffer) != nil {
-                    let fd = LoginProcess.connectUnix(authSocketPath)
+                    var fd = LoginProcess.connectUnix(authSocketPath)
+                    // Marked before the login process gets it: its logins get tokens, and it cannot redeem any.
+                    if fd >= 0, !LoginProcess.markLogin(fd) {
+                        close(fd)
+                        fd = -1
+                    }
                     _ = DescriptorPassing.send(authSocket, [fd >= 0 ? 1 : 0], fd: fd)
                     if fd >= 0 { close(fd) }
                 }

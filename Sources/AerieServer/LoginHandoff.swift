@@ -40,6 +40,9 @@ struct LoginHandoff: Codable, Sendable, Equatable {
     /// The login line fail2ban reads, as the login process made it with `mpid=0`; the mail service logs it with
     /// its own pid (Dovecot's mpid: the process that serves the mail).
     var loginLine: String?
+    /// The auth process's one-time token for this login (`LoginTokens`): the master redeems it for the user and
+    /// userdb fields above, which it sets from the auth process's answer, never from the login process's claim.
+    var token: String
 
     /// A message larger than this is refused: the pipelined bytes are bounded by the pre-login framing limits.
     static let maximumSize = 256 * 1024
@@ -53,7 +56,9 @@ struct LoginHandoff: Codable, Sendable, Equatable {
         self.uid = user.uid
         self.gid = user.gid
         self.home = user.home
-        self.extraFields = user.extraFields
+        var fields = user.extraFields
+        self.token = fields.removeValue(forKey: LoginTokens.field) ?? ""
+        self.extraFields = fields
         self.sessionID = context.sessionID
         self.remoteIP = context.remoteIP
         self.localIP = context.localIP

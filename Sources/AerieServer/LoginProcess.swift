@@ -1,3 +1,4 @@
+import AerieAuth
 public import AerieConfig
 public import AerieCore
 import CAerieSystem
@@ -55,7 +56,7 @@ public enum LoginProcess {
     /// The master's side: the sockets the login worker gets at each start, and the thread that connects it to
     /// the auth process.
     public final class MasterSide: Sendable {
-        /// The mail service's end of the hand-off socket.
+        /// The master's end of the hand-off socket: its router (`MailRouter`) reads the login process's hand-offs.
         public let handoffMailEnd: Int32
         let handoffLoginEnd: Int32
         let listeners: [Int32]
@@ -140,6 +141,12 @@ public enum LoginProcess {
         }
         receiver.name = "login-handoff"
         receiver.start()
+    }
+
+    /// Sends `markLogin` on a fresh auth connection (blocking: it is the first and smallest frame).
+    static func markLogin(_ fd: Int32) -> Bool {
+        guard let frame = try? AuthWire.encode(.markLogin(id: 0)) else { return false }
+        return frame.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) } == frame.count
     }
 
     static func connectUnix(_ path: String) -> Int32 {

@@ -25,11 +25,12 @@ public struct Preflight: Sendable {
     /// Listener plan, TLS certificate and key (files, permissions, parse), auth drivers and templates, mechanisms,
     /// the accounts that must exist, passwd-files readable by the account that will read them, base_dir.
     /// `reload`: a SIGHUP, after the privilege drop: base_dir and log_path were opened at start and are not
-    /// opened again.
-    public static func check(config: LoadedConfig, log: any LogSink, keeper: KeyKeeper? = nil, reload: Bool = false)
-        throws -> Preflight
-    {
-        let settings = config.settings.forProtocol("imap")
+    /// opened again. `tls: false`: a mail process that only serves hand-offs (issue 11) reads no certificate or key.
+    public static func check(
+        config: LoadedConfig, log: any LogSink, keeper: KeyKeeper? = nil, reload: Bool = false, tls: Bool = true
+    ) throws -> Preflight {
+        var settings = config.settings.forProtocol("imap")
+        if !tls { settings.ssl = .no }
         let listeners = try ListenerPlan.plan(settings: config.settings, log: log)
         try checkClientCertificateRequired(config.settings, listeners: listeners)
         let clientCertificates = settings.ssl == .no ? nil : try ClientCertificateVerifier.load(settings: settings)
@@ -48,7 +49,7 @@ public struct Preflight: Sendable {
             }
             return mechanism
         }
-        if mechanisms.contains(where: \.bindsChannel) && settings.ssl == .no {
+        if mechanisms.contains(where: \.bindsChannel) && settings.ssl == .no && tls {
             throw ServerStartError("auth_mechanisms: scram-sha-256-plus binds to TLS: it needs ssl = yes or required")
         }
         // RFC 4422 Appendix A: EXTERNAL needs a verified certificate and the name in it.
@@ -61,6 +62,17 @@ public struct Preflight: Sendable {
         try AuthService.validate(auth, registry: AerieServer.authDrivers)
         var dropAccount: ServiceAccount?
         var internalAccount: ServiceAccount?
+        // Only the mail processes the master starts per uid/gid/chroot (issue 11) chroot: never ignore it silently.
+        if let chroot = config.settings.value(forKey: "mail_chroot"), !chroot.isEmpty {
+            guard config.settings.value(forKey: "login_process") == "yes" else {
+                throw ServerStartError(
+                    "mail_chroot = \(chroot) needs login_process = yes (the mail processes it starts "
+                        + "per uid/gid/chroot are the ones that chroot)")
+            }
+            guard chroot.hasPrefix("/") else {
+                throw ServerStartError("mail_chroot = \(chroot) must be an absolute path")
+            }
+        }
         if geteuid() == 0 {
             let user = settings.mailUID.isEmpty ? settings.defaultInternalUser : settings.mailUID
             dropAccount = try ServiceAccount.lookup(user: user, group: settings.mailGID)

@@ -1,5 +1,6 @@
 public import AerieCore
 import CAerieSystem
+import Foundation
 
 #if canImport(Glibc)
     import Glibc
@@ -11,7 +12,8 @@ public enum ChildKind: String, Sendable, CaseIterable {
     case keeper = "tls-keeper"
     /// `aerie auth-supervisor` and its `auth-service` (default_internal_user): passdbs, userdbs, passwords.
     case auth
-    /// `aerie mail-service`: the listeners' connections (IMAP, POP3, LMTP), as the mail user.
+    /// `aerie mail-service`: the listeners' connections (IMAP, POP3, LMTP), as the mail user; also each mail
+    /// process of one uid/gid/chroot (`--run-as`, `MailRouter`), in slots named `mail uid=… gid=…`.
     case mail
     /// `aerie login-worker` (`login_process = yes`): TLS and pre-login IMAP/POP3 as default_login_user, chrooted.
     case login
@@ -33,12 +35,17 @@ public enum ChildKind: String, Sendable, CaseIterable {
 /// One child the master keeps running: how to start it, and its limits.
 public struct ChildService: Sendable {
     public var kind: ChildKind
+    /// The name in the log: the kind's, or e.g. `mail uid=1501 gid=1501` for a mail process of one key.
+    public var name: String
     /// Starts one process; returns its pid.
     public var launch: @Sendable () throws -> Int32
     public var limits: ChildLimits
 
-    public init(kind: ChildKind, limits: ChildLimits, launch: @escaping @Sendable () throws -> Int32) {
+    public init(
+        kind: ChildKind, name: String? = nil, limits: ChildLimits, launch: @escaping @Sendable () throws -> Int32
+    ) {
         self.kind = kind
+        self.name = name ?? kind.rawValue
         self.limits = limits
         self.launch = launch
     }
@@ -63,8 +70,9 @@ public struct RestartBackoff: Sendable, Equatable {
 
 /// The master's loop: starts every child, restarts one that dies (with backoff), restarts one whose memory is over
 /// its limit, forwards SIGHUP and stops everything on SIGTERM. Runs on the main thread, which never exits: children
-/// set a parent-death signal, and that follows the thread that spawned them.
-public final class Supervisor {
+/// set a parent-death signal, and that follows the thread that spawned them. Other threads (the mail router) may add
+/// children: every slot access holds `lock`, and only the main thread spawns.
+public final class Supervisor: @unchecked Sendable {
     struct Running {
         var pid: Int32
         var started: ContinuousClock.Instant
@@ -82,6 +90,7 @@ public final class Supervisor {
     }
 
     private var slots: [Slot]
+    private let lock = NSLock()
     private let log: any LogSink
     /// Children of an older generation (issue 11, reload): serving their last connections, never restarted.
     private var retiring: [Retiring] = []
@@ -107,21 +116,33 @@ public final class Supervisor {
 
     /// Adds a kind to watch (started by `start` or the loop).
     public func add(_ service: ChildService) {
-        slots.append(Slot(service: service))
-        logLimits(service.kind, service.limits)
+        lock.withLock { slots.append(Slot(service: service)) }
+        logLimits(service.name, service.limits)
     }
 
-    private func logLimits(_ kind: ChildKind, _ limits: ChildLimits) {
+    /// Another thread added a child: the loop (waiting for a signal) starts it now rather than at its next turn.
+    public func wake() { kill(getpid(), SIGCHLD) }
+
+    private func logLimits(_ name: String, _ limits: ChildLimits) {
         guard let memory = limits.memory else { return }
-        log.info("master", "service(\(kind.rawValue)): vsz_limit \(memory >> 20) MiB, as resident memory")
+        log.info("master", "service(\(name)): vsz_limit \(memory >> 20) MiB, as resident memory")
     }
 
-    /// The running pid of `kind`'s child, if any.
-    public func pid(of kind: ChildKind) -> Int32? { slots.first { $0.service.kind == kind }?.running?.pid }
+    /// The running pid of `kind`'s (first) child, if any.
+    public func pid(of kind: ChildKind) -> Int32? {
+        lock.withLock { slots.first { $0.service.kind == kind }?.running?.pid }
+    }
+
+    /// The running pid of the child named `name`, if any.
+    public func pid(named name: String) -> Int32? {
+        lock.withLock { slots.first { $0.service.name == name }?.running?.pid }
+    }
 
     /// Starts `kind` now and returns its pid; throws if it cannot be spawned.
     @discardableResult
     public func start(_ kind: ChildKind) throws -> Int32 {
+        lock.lock()
+        defer { lock.unlock() }
         guard let index = slots.firstIndex(where: { $0.service.kind == kind }) else {
             throw ServerStartError("no \(kind.rawValue) service")
         }
@@ -132,10 +153,12 @@ public final class Supervisor {
 
     /// New limits after a reload.
     public func update(limits: [ChildKind: ChildLimits]) {
+        lock.lock()
+        defer { lock.unlock() }
         for index in slots.indices {
             guard let new = limits[slots[index].service.kind], new != slots[index].service.limits else { continue }
             slots[index].service.limits = new
-            logLimits(slots[index].service.kind, new)
+            logLimits(slots[index].service.name, new)
         }
     }
 
@@ -155,6 +178,8 @@ public final class Supervisor {
     /// Reload (issue 11): `pid` becomes `kind`'s running child. The one it replaces is sent `retireSignal` (nil:
     /// none, it ends by itself) and retires: never restarted, reaped, killed after `retireLimit`.
     public func replace(_ kind: ChildKind, pid: Int32, retireSignal: Int32?) {
+        lock.lock()
+        defer { lock.unlock() }
         guard let index = slots.firstIndex(where: { $0.service.kind == kind }) else { return }
         if let old = slots[index].running {
             if let retireSignal { kill(old.pid, retireSignal) }
@@ -176,11 +201,14 @@ public final class Supervisor {
     }
 
     /// The pids of `kind`'s retiring children, oldest first.
-    public func retiringPIDs(of kind: ChildKind) -> [Int32] { retiring.filter { $0.kind == kind }.map(\.pid) }
+    public func retiringPIDs(of kind: ChildKind) -> [Int32] {
+        lock.withLock { retiring.filter { $0.kind == kind }.map(\.pid) }
+    }
 
-    /// Sends `signalNumber` to the running child of `kind`.
+    /// Sends `signalNumber` to every running child of `kind`.
     public func signal(_ kind: ChildKind, _ signalNumber: Int32) {
-        if let pid = pid(of: kind) { kill(pid, signalNumber) }
+        let pids = lock.withLock { slots.filter { $0.service.kind == kind }.compactMap { $0.running?.pid } }
+        for pid in pids { kill(pid, signalNumber) }
     }
 
     /// Runs until SIGTERM/SIGINT; `reload` is called on SIGHUP. Then stops every child and returns.
@@ -214,7 +242,9 @@ public final class Supervisor {
             guard let pid = pid(of: kind) else { return false }
             var status: Int32 = 0
             if waitpid(pid, &status, WNOHANG) == pid {
-                if let index = slots.firstIndex(where: { $0.service.kind == kind }) { slots[index].running = nil }
+                lock.withLock {
+                    if let index = slots.firstIndex(where: { $0.service.kind == kind }) { slots[index].running = nil }
+                }
                 log.error("master", "service(\(kind.rawValue)): child \(pid) \(Self.describe(status)) while starting")
                 return false
             }
@@ -222,17 +252,19 @@ public final class Supervisor {
     }
 
     private func startDue() {
+        lock.lock()
+        defer { lock.unlock() }
         let now = ContinuousClock.now
         for index in slots.indices where slots[index].running == nil && now >= slots[index].restartAt {
-            let kind = slots[index].service.kind
+            let kind = slots[index].service.name
             do {
                 let pid = try slots[index].service.launch()
                 slots[index].running = Running(pid: pid, started: now)
-                log.info("master", "service(\(kind.rawValue)): started child \(pid)")
+                log.info("master", "service(\(kind)): started child \(pid)")
             } catch {
                 let delay = slots[index].backoff.delay(afterLiving: .zero)
                 slots[index].restartAt = now + delay
-                log.error("master", "service(\(kind.rawValue)): cannot start a child: \(error) (trying again in "
+                log.error("master", "service(\(kind)): cannot start a child: \(error) (trying again in "
                     + "\(Self.format(delay)))")
             }
         }
@@ -248,6 +280,8 @@ public final class Supervisor {
 
     /// Collects every child that ended and schedules its restart.
     private func reap() {
+        lock.lock()
+        defer { lock.unlock() }
         while true {
             var status: Int32 = 0
             let pid = waitpid(-1, &status, WNOHANG)
@@ -259,7 +293,7 @@ public final class Supervisor {
             }
             guard let index = slots.firstIndex(where: { $0.running?.pid == pid }), let running = slots[index].running
             else { continue }
-            let kind = slots[index].service.kind
+            let kind = slots[index].service.name
             let now = ContinuousClock.now
             let delay: Duration
             if slots[index].restartNow {
@@ -272,23 +306,25 @@ public final class Supervisor {
             slots[index].restartAt = now + delay
             log.error(
                 "master",
-                "service(\(kind.rawValue)): child \(pid) \(Self.describe(status)) (restarting in \(Self.format(delay)))")
+                "service(\(kind)): child \(pid) \(Self.describe(status)) (restarting in \(Self.format(delay)))")
         }
     }
 
     /// A child over its memory limit is asked to leave (SIGTERM: sessions get BYE, deliveries in progress end), then
     /// killed if it has not gone within `stopGrace`; it is started again at once.
     private func checkMemory() {
+        lock.lock()
+        defer { lock.unlock() }
         for index in slots.indices {
             guard let limit = slots[index].service.limits.memory, var running = slots[index].running,
                 running.killAt == nil
             else { continue }
             let used = ProcessMemory.residentBytes(ofTreeAt: running.pid)
             guard used > limit else { continue }
-            let kind = slots[index].service.kind
+            let kind = slots[index].service.name
             log.warning(
                 "master",
-                "service(\(kind.rawValue)): child \(running.pid) uses \(used >> 20) MiB of memory, over its vsz_limit "
+                "service(\(kind)): child \(running.pid) uses \(used >> 20) MiB of memory, over its vsz_limit "
                     + "of \(limit >> 20) MiB: restarting it")
             kill(running.pid, SIGTERM)
             running.killAt = .now + Self.stopGrace
@@ -298,6 +334,8 @@ public final class Supervisor {
     }
 
     private func killOverdue(now: ContinuousClock.Instant) {
+        lock.lock()
+        defer { lock.unlock() }
         for slot in slots {
             if let running = slot.running, let killAt = running.killAt, now >= killAt { kill(running.pid, SIGKILL) }
         }
@@ -316,9 +354,10 @@ public final class Supervisor {
     public func stopAll() {
         let order: [[ChildKind]] = [[.mail], ChildKind.allCases.filter { $0 != .mail }]
         for kinds in order {
-            let pids =
+            let pids = lock.withLock {
                 slots.filter { kinds.contains($0.service.kind) }.compactMap { $0.running?.pid }
-                + retiring.filter { kinds.contains($0.kind) }.map(\.pid)
+                    + retiring.filter { kinds.contains($0.kind) }.map(\.pid)
+            }
             for pid in pids { kill(pid, SIGTERM) }
             let deadline = ContinuousClock.now + Self.stopGrace
             var left = Set(pids)
@@ -338,8 +377,12 @@ public final class Supervisor {
                 }
                 usleep(20_000)
             }
-            for index in slots.indices where kinds.contains(slots[index].service.kind) { slots[index].running = nil }
-            retiring.removeAll { kinds.contains($0.kind) }
+            lock.withLock {
+                for index in slots.indices where kinds.contains(slots[index].service.kind) {
+                    slots[index].running = nil
+                }
+                retiring.removeAll { kinds.contains($0.kind) }
+            }
         }
     }
 

@@ -28,6 +28,19 @@ struct MailServiceCommand: ParsableCommand {
     @Flag var loginHandoff = false
     /// As root: the master's LMTP delivery socket, for recipients of another uid/gid (`LMTPUIDDeliveryMaster`).
     @Option var lmtpDeliveryFD: Int32?
+    /// `UID:GID`: a mail process of one key (issue 11, `MailRouter`): it serves only the hand-offs the master
+    /// passes on `MailServiceFDs.firstListener`, as that uid/gid, with no listener, TLS key or admin socket.
+    @Option var runAs: String?
+    /// With `--run-as`: the directory it chroots to before dropping root.
+    @Option var chroot: String?
+
+    /// The key of a `--run-as` process.
+    private var dedicated: (uid: UInt32, gid: UInt32)? {
+        guard let parts = runAs?.split(separator: ":"), parts.count == 2, let uid = UInt32(parts[0]),
+            let gid = UInt32(parts[1])
+        else { return nil }
+        return (uid, gid)
+    }
 
     func run() throws {
         // no_new_privs is per thread and inherited: set it before any thread exists so every thread has it.
@@ -56,6 +69,10 @@ struct MailServiceCommand: ParsableCommand {
         let log = try openServiceLog(config, loaded: loaded)
         StorageLog.install(log)
         let server: AerieServer
+        if runAs != nil {
+            try await serveHandoffs(settings: settings, loaded: loaded, log: log, dropped: dropped)
+            return
+        }
         do {
             let keeper = keeperCert.flatMap { cert in
                 keeperKey.map {
@@ -99,6 +116,52 @@ struct MailServiceCommand: ParsableCommand {
         log.info("master", "mail service stopped")
     }
 
+    /// `--run-as`: the hand-offs of the users of one uid/gid (and chroot), as them.
+    private func serveHandoffs(
+        settings: AerieSettings, loaded: LoadedConfig, log: LogWriter, dropped: DispatchSemaphore
+    ) async throws {
+        let server: AerieServer
+        do {
+            guard let (uid, gid) = dedicated else { throw ServerStartError("--run-as wants UID:GID") }
+            // The master checked the ranges; so does the process that becomes the user.
+            guard uid != 0, gid != 0, uid >= settings.firstValidUID, gid >= settings.firstValidGID,
+                settings.lastValidUID == 0 || uid <= settings.lastValidUID,
+                settings.lastValidGID == 0 || gid <= settings.lastValidGID
+            else {
+                throw ServerStartError("uid \(uid) gid \(gid) is outside first_valid_uid…last_valid_gid")
+            }
+            let checked = try Preflight.check(config: loaded, log: DiscardingLogSink(), tls: false)
+            server = try AerieServer(
+                config: loaded, log: log, keeper: nil, checked: checked,
+                authSocketPath: AuthProcess.socketPath(baseDir: settings.baseDir))
+            if Privileges.isRoot {
+                if let chroot, !chroot.isEmpty {
+                    guard Glibc.chdir(chroot) == 0, Glibc.chroot(".") == 0, Glibc.chdir("/") == 0 else {
+                        throw ServerStartError("Cannot chroot to \(chroot): \(String(cString: strerror(errno)))")
+                    }
+                }
+                try Privileges.drop(to: ServiceAccount.lookup(user: "\(uid)", group: "\(gid)"))
+            } else {
+                try Privileges.forbidNewPrivileges()
+            }
+            LoginProcess.receiveHandoffs(fd: MailServiceFDs.firstListener, server: server, log: log)
+        } catch {
+            log.log(.fatal, category: "master", "mail service: \(error)")
+            printError("Fatal: \(error)")
+            throw ExitCode(1)
+        }
+        dropped.signal()
+        signal(SIGPIPE, SIG_IGN)
+        log.info(
+            "master",
+            "mail service running (pid \(getpid()), uid \(getuid()), gid \(getgid())"
+                + (chroot.map { ", chroot \($0)" } ?? "") + ")")
+        await handleSignals(server: server, log: log)
+        log.info("master", "mail service shutting down")
+        await server.shutdown()
+        log.info("master", "mail service stopped")
+    }
+
     /// After adopting the listeners: as root, become the mail user for good; never keep serving as root.
     private func dropPrivileges(settings: AerieSettings, log: LogWriter) throws {
         if Privileges.isRoot {
@@ -126,6 +189,12 @@ struct MailServiceCommand: ParsableCommand {
         defer { sources.forEach { $0.cancel() } }
         for await signalNumber in stream {
             if signalNumber != SIGHUP { break }
+            // A process of one key keeps its configuration (it may not reach the file in its chroot, nor the key).
+            if runAs != nil {
+                if chroot == nil { log.reopen() }
+                log.info("master", "mail service (pid \(getpid())): SIGHUP: the configuration stays as at its start")
+                continue
+            }
             log.reopen()
             guard let config else { continue }
             do {

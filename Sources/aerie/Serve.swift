@@ -4,6 +4,7 @@ import AerieObservability
 import AerieServer
 import AerieStorage
 import ArgumentParser
+import CAerieSystem
 import Dispatch
 import Synchronization
 
@@ -123,7 +124,17 @@ struct Serve: ParsableCommand {
                 + (login == nil ? [] : ["--login-handoff"])
                 + (uidDelivery == nil ? [] : ["--lmtp-delivery-fd", "\(uidDeliveryFD)"])
             let mailListeners = listeners
-            let handoffMailEnd = login?.handoffMailEnd
+            // The login process's hand-offs go through the master's router (`MailRouter`), which verifies who
+            // logged in and picks the mail process of the user's uid/gid/chroot; the mail child gets its own socket.
+            var pair: [Int32] = [-1, -1]
+            if login != nil {
+                let kind = Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
+                guard socketpair(AF_UNIX, kind, 0, &pair) == 0 else {
+                    throw ServerStartError(
+                        "socketpair for the mail service failed: \(String(cString: strerror(errno)))")
+                }
+            }
+            let (routerMainEnd, handoffMailEnd) = (pair[0], pair[1] >= 0 ? pair[1] : nil)
             let readyEnd = ready[1]
             supervisor.add(
                 ChildService(kind: .mail, limits: limits[.mail]!) {
@@ -145,7 +156,14 @@ struct Serve: ParsableCommand {
                 throw ServerStartError("the mail service did not start (see its error above)")
             }
             close(ready[0])
-            if login != nil { try supervisor.start(.login) }
+            if let login {
+                MailRouter(
+                    loginEnd: login.handoffMailEnd, mainEnd: routerMainEnd, authSocketPath: auth.socketPath,
+                    policy: MailRoutePolicy(settings: settings, mainAccount: checked.dropAccount),
+                    supervisor: supervisor, limits: limits[.mail]!, configPath: configPath, log: log
+                ).start()
+                try supervisor.start(.login)
+            }
             loginSide = login
             writePIDFile(baseDir: settings.baseDir)
         } catch {

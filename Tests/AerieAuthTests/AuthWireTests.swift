@@ -21,7 +21,7 @@ import Testing
         certified.certificateVerified = true
         for request in [
             AuthWire.Request.authenticate(id: 7, Self.request), .authenticate(id: 8, certified),
-            .lookup(id: 0xFFFF_FFFF, user: "bob"),
+            .lookup(id: 0xFFFF_FFFF, user: "bob"), .markLogin(id: 3), .redeem(id: 4, token: "ab12"),
         ] {
             #expect(try AuthWire.decodeRequest(payload(AuthWire.encode(request))) == request)
         }

@@ -32,7 +32,6 @@ import Testing
     /// The list of settings that used to do nothing silently: each is now refused at its FILE:LINE.
     @Test(arguments: [
         ("quota_storage_size = 1G", "quota_storage_size", 1),
-        ("mail_chroot = /srv/mail", "mail_chroot", 1),
         ("service imap-login {\n  chroot = login\n}", "service { chroot }", 2),
         ("passdb passwd-file {\n  passwd_file_path = /etc/users\n  service_name = imap\n}", "passdb { service_name }", 3),
         ("mail_driver = sdbox", "mail_driver = sdbox", 1),

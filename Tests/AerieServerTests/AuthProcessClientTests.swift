@@ -116,6 +116,47 @@ import Testing
         }
     }
 
+    /// Issue 11: a login on a connection the master marked for the login process carries a one-time token; only
+    /// the master's own connections redeem it, once, for the user's real fields; a forged or replayed one fails.
+    @Test func loginTokensAreIssuedToTheLoginProcessAndRedeemedOnceByTheMaster() async throws {
+        try await withWorker { client, dir in
+            let path = dir + "/auth"
+            let login = AuthProcessClient(
+                socketPath: path, group: MultiThreadedEventLoopGroup.singleton, log: CollectingLog(),
+                connector: {
+                    let fd = LoginProcess.connectUnix(path)
+                    return LoginProcess.markLogin(fd) ? fd : -1
+                })
+            guard case .success(let user) = await login.authenticate(request("alice", Self.password)) else {
+                Issue.record("alice did not log in")
+                return
+            }
+            let token = try #require(user.extraFields[LoginTokens.field])
+            // The master's own connections get no token.
+            guard case .success(let plain) = await client.authenticate(request("bob", Self.password)) else {
+                Issue.record("bob did not log in")
+                return
+            }
+            #expect(plain.extraFields[LoginTokens.field] == nil)
+            // A login-process connection cannot redeem (not even its own token).
+            let marked = LoginProcess.connectUnix(path)
+            #expect(LoginProcess.markLogin(marked))
+            #expect(MailRouter.redeem(token, on: marked)?.result == .failure(.denied))
+            close(marked)
+            // Nor look a user up without a password: the connection is closed.
+            #expect(await login.lookup("bob") == .failure(.temporaryFailure))
+            // The master redeems it once, for alice's userdb fields (without the token).
+            var expected = user
+            expected.extraFields.removeValue(forKey: LoginTokens.field)
+            #expect(MailRouter.redeem(token, authSocketPath: path) == .success(expected))
+            #expect(expected.uid == 1000 && expected.extraFields["mail"] == "maildir:~/M")
+            #expect(MailRouter.redeem(token, authSocketPath: path) == .failure(.unknownUser))
+            let forged = String(repeating: "a", count: 64)
+            #expect(MailRouter.redeem(forged, authSocketPath: path) == .failure(.unknownUser))
+            #expect(MailRouter.redeem("", authSocketPath: path) == .failure(.unknownUser))
+        }
+    }
+
     @Test func nobodyListeningIsATemporaryFailure() async throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let dir = makeTempDirectory("authclient")

@@ -680,7 +680,9 @@ def mail_service_pid(master: int, timeout: float = 15) -> int:
     found: list[int] = []
 
     def one() -> bool:
-        found[:] = child_pids(master, "mail-service")
+        # Not the mail processes of one uid/gid (`--run-as`, started for users of their own uid).
+        found[:] = [pid for pid in child_pids(master, "mail-service")
+                    if b"--run-as" not in Path(f"/proc/{pid}/cmdline").read_bytes()]
         return len(found) == 1
 
     wait_for(one, timeout=timeout, what=f"one mail-service child of {master}")

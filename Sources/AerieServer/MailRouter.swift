@@ -1,0 +1,298 @@
+public import AerieAuth
+public import AerieConfig
+public import AerieCore
+import CAerieSystem
+import Foundation
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Who a mail process runs as, and where it is chrooted: one process serves every user of its key (issue 11).
+public struct MailProcessKey: Hashable, Sendable {
+    public var uid: UInt32
+    public var gid: UInt32
+    /// Empty: no chroot.
+    public var chroot: String
+
+    public init(uid: UInt32, gid: UInt32, chroot: String = "") {
+        self.uid = uid
+        self.gid = gid
+        self.chroot = chroot
+    }
+
+    /// The service name in the master's log: `mail uid=1501 gid=1501`.
+    public var name: String { "mail uid=\(uid) gid=\(gid)" + (chroot.isEmpty ? "" : " chroot=\(chroot)") }
+
+    /// The `aerie mail-service` arguments that make a process of this key.
+    var arguments: [String] {
+        ["--run-as", "\(uid):\(gid)"] + (chroot.isEmpty ? [] : ["--chroot", chroot])
+    }
+}
+
+/// Where a handed-over login goes, decided by the master from the auth process's answer (never from the login
+/// process's claim).
+public enum MailRoute: Equatable, Sendable {
+    /// The `mail` child (mail_uid, no chroot), or everything when the master is not root.
+    case main
+    /// A mail process of its own key, started on demand.
+    case dedicated(MailProcessKey)
+    /// Out of first_valid_uid…/first_valid_gid… (or root): the connection is closed, logged with the reason.
+    case refuse(String)
+}
+
+/// The valid uid/gid ranges and chroot of the configuration, and the account of the `mail` child.
+public struct MailRoutePolicy: Sendable, Equatable {
+    public var firstValidUID: UInt32
+    public var lastValidUID: UInt32
+    public var firstValidGID: UInt32
+    public var lastValidGID: UInt32
+    /// `mail_chroot`; the userdb `chroot` field wins.
+    public var mailChroot: String
+    /// The `mail` child's account; nil when the master is not root (every user is then served by that child).
+    public var mainAccount: ServiceAccount?
+
+    public init(settings: AerieSettings, mainAccount: ServiceAccount?) {
+        firstValidUID = settings.firstValidUID
+        lastValidUID = settings.lastValidUID
+        firstValidGID = settings.firstValidGID
+        lastValidGID = settings.lastValidGID
+        mailChroot = settings.value(forKey: "mail_chroot") ?? ""
+        self.mainAccount = mainAccount
+    }
+
+    /// The chroot and the home inside it, as Dovecot: `/var/chroot/./home/u` is chroot `/var/chroot` and home
+    /// `/home/u`; else the userdb `chroot` field or `mail_chroot`, with the home made relative to it when it lies
+    /// under it.
+    public func placement(of user: AuthenticatedUser) -> (chroot: String, home: String) {
+        if let range = user.home.range(of: "/./") {
+            let root = String(user.home[..<range.lowerBound])
+            return (root.isEmpty ? "/" : root, "/" + user.home[range.upperBound...])
+        }
+        var chroot = user.extraFields["chroot"] ?? mailChroot
+        while chroot.count > 1 && chroot.hasSuffix("/") { chroot.removeLast() }
+        guard !chroot.isEmpty else { return ("", user.home) }
+        if user.home == chroot { return (chroot, "/") }
+        if user.home.hasPrefix(chroot + "/") { return (chroot, String(user.home.dropFirst(chroot.count))) }
+        return (chroot, user.home)
+    }
+
+    /// The route of `user`, whose home lies in `chroot` (`placement`).
+    public func route(_ user: AuthenticatedUser, chroot: String) -> MailRoute {
+        guard let main = mainAccount else { return .main }
+        if user.uid == main.uid && user.gid == main.gid && chroot.isEmpty { return .main }
+        if user.uid == 0 { return .refuse("uid 0 (root) may not access mail") }
+        if user.uid < firstValidUID || (lastValidUID != 0 && user.uid > lastValidUID) {
+            return .refuse("uid \(user.uid) is outside first_valid_uid/last_valid_uid")
+        }
+        if user.gid == 0 { return .refuse("gid 0 (root) may not access mail") }
+        if user.gid < firstValidGID || (lastValidGID != 0 && user.gid > lastValidGID) {
+            return .refuse("gid \(user.gid) is outside first_valid_gid/last_valid_gid")
+        }
+        if !chroot.isEmpty && !chroot.hasPrefix("/") { return .refuse("chroot \(chroot) is not an absolute path") }
+        return .dedicated(MailProcessKey(uid: user.uid, gid: user.gid, chroot: chroot))
+    }
+}
+
+/// The master's router (issue 11): receives each hand-off from the login process, redeems its token with the auth
+/// process for the user and userdb fields, and passes the connection to the mail process of that user's
+/// uid/gid/chroot, starting one (`aerie mail-service --run-as`) on the first hand-off of a key.
+public final class MailRouter: Sendable {
+    /// Most mail processes of their own key; a hand-off past it is refused (logged).
+    static let maximumDedicated = 512
+
+    private let loginEnd: Int32
+    private let mainEnd: Int32
+    private let authSocketPath: String
+    private let policy: MailRoutePolicy
+    private let supervisor: Supervisor
+    private let limits: ChildLimits
+    /// `aerie mail-service -c …` (without the key's arguments).
+    private let baseArguments: [String]
+    private let log: any LogSink
+    /// The master's end of each key's hand-off socket.
+    private let dedicated = Mutex<[MailProcessKey: Int32]>([:])
+
+    /// `loginEnd`: the master's end of the login process's hand-off socket; `mainEnd`: the master's end of the
+    /// `mail` child's.
+    public init(
+        loginEnd: Int32, mainEnd: Int32, authSocketPath: String, policy: MailRoutePolicy, supervisor: Supervisor,
+        limits: ChildLimits, configPath: String?, log: any LogSink
+    ) {
+        self.loginEnd = loginEnd
+        self.mainEnd = mainEnd
+        self.authSocketPath = authSocketPath
+        self.policy = policy
+        self.supervisor = supervisor
+        self.limits = limits
+        self.baseArguments = ["aerie", "mail-service"] + (configPath.map { ["-c", $0] } ?? [])
+        self.log = log
+        // A mail process that is not reading (starting, or gone) must not stall the router: full means refused.
+        _ = fcntl(mainEnd, F_SETFL, fcntl(mainEnd, F_GETFL) | O_NONBLOCK)
+    }
+
+    /// Starts the router thread; it runs as long as the master.
+    public func start() {
+        let thread = Thread { [self] in
+            var buffer = [UInt8](repeating: 0, count: LoginHandoff.maximumSize)
+            while let (bytes, fd) = DescriptorPassing.receive(loginEnd, buffer: &buffer) {
+                guard fd >= 0 else { continue }
+                route(bytes, fd: fd)
+            }
+            log.error("master", "The login process's hand-off socket closed: no more logins")
+        }
+        thread.name = "mail-router"
+        thread.start()
+    }
+
+    private func route(_ bytes: [UInt8], fd: Int32) {
+        guard var header = try? LoginHandoff.decode(bytes), header.service == "imap" || header.service == "pop3"
+        else {
+            log.error("master", "Malformed hand-off from the login process: connection dropped")
+            close(fd)
+            return
+        }
+        let claimed = header.user
+        let user: AuthenticatedUser
+        switch Self.redeem(header.token, authSocketPath: authSocketPath) {
+        case .success(let redeemed): user = redeemed
+        case .failure(let failure):
+            log.error(
+                "master",
+                "hand-off refused: the login token for <\(LogSafe.userName(claimed))> was not redeemed (\(failure)); "
+                    + "session=<\(header.sessionID)>")
+            refuse(fd, header: header, reason: "Internal error")
+            return
+        }
+        if user.user != claimed {
+            log.warning(
+                "master",
+                "hand-off: the login process named <\(LogSafe.userName(claimed))>, the token is for "
+                    + "<\(LogSafe.userName(user.user))>")
+        }
+        let (chroot, home) = policy.placement(of: user)
+        header.user = user.user
+        header.uid = user.uid
+        header.gid = user.gid
+        header.home = home
+        header.extraFields = user.extraFields
+        header.token = ""
+        switch policy.route(user, chroot: chroot) {
+        case .main: forward(header, fd: fd, to: mainEnd, name: "mail")
+        case .dedicated(let key):
+            guard let end = socket(for: key) else {
+                refuse(fd, header: header, reason: "Internal error")
+                return
+            }
+            forward(header, fd: fd, to: end, name: key.name)
+        case .refuse(let reason):
+            log.error(
+                "master",
+                "user=<\(LogSafe.userName(user.user))>: mail access refused: \(reason); session=<\(header.sessionID)>")
+            refuse(fd, header: header, reason: "Mail access not permitted")
+        }
+    }
+
+    private func forward(_ header: LoginHandoff, fd: Int32, to end: Int32, name: String) {
+        defer { close(fd) }
+        guard let bytes = try? header.encoded(), bytes.count < LoginHandoff.maximumSize, Self.pass(bytes, fd, to: end)
+        else {
+            log.error(
+                "master",
+                "service(\(name)): cannot pass a session to it (\(String(cString: strerror(errno)))): "
+                    + "connection closed; session=<\(header.sessionID)>")
+            refuse(-1, header: header, reason: "")
+            return
+        }
+    }
+
+    /// Non-blocking, but a burst may wait up to `sendWait` for the mail process to read (a stopped one does not
+    /// hold up the router longer).
+    private static func pass(_ bytes: [UInt8], _ fd: Int32, to end: Int32) -> Bool {
+        if DescriptorPassing.send(end, bytes, fd: fd) { return true }
+        guard errno == EAGAIN || errno == EWOULDBLOCK else { return false }
+        var writable = pollfd(fd: end, events: Int16(POLLOUT), revents: 0)
+        guard poll(&writable, 1, sendWait) > 0 else {
+            errno = EAGAIN
+            return false
+        }
+        return DescriptorPassing.send(end, bytes, fd: fd)
+    }
+
+    static let sendWait: Int32 = 2000
+
+    /// IMAP `* BYE`, POP3 `-ERR`, then close (`fd` -1: nothing).
+    private func refuse(_ fd: Int32, header: LoginHandoff, reason: String) {
+        guard fd >= 0 else { return }
+        let line = header.service == "imap" ? "* BYE [UNAVAILABLE] \(reason)\r\n" : "-ERR [SYS/TEMP] \(reason)\r\n"
+        _ = line.utf8CString.withUnsafeBytes { send(fd, $0.baseAddress, $0.count - 1, Int32(MSG_DONTWAIT)) }
+        close(fd)
+    }
+
+    /// The master's end of `key`'s hand-off socket; the first time, a socketpair and a supervised process.
+    private func socket(for key: MailProcessKey) -> Int32? {
+        dedicated.withLock { table -> Int32? in
+            if let end = table[key] { return end }
+            guard table.count < Self.maximumDedicated else {
+                log.error("master", "service(\(key.name)): more than \(Self.maximumDedicated) mail processes: refused")
+                return nil
+            }
+            var pair: [Int32] = [-1, -1]
+            let kind = Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
+            guard socketpair(AF_UNIX, kind, 0, &pair) == 0 else {
+                log.error("master", "service(\(key.name)): socketpair failed: \(systemError())")
+                return nil
+            }
+            _ = fcntl(pair[0], F_SETFL, fcntl(pair[0], F_GETFL) | O_NONBLOCK)
+            let childEnd = pair[1]
+            let arguments = baseArguments + key.arguments
+            // The master keeps both ends: hand-offs wait in the socket while the process (re)starts. The main
+            // thread starts it (the Supervisor's loop): the parent-death signal follows the spawning thread.
+            supervisor.add(
+                ChildService(kind: .mail, name: key.name, limits: limits) {
+                    try spawnSelf(arguments, passing: [childEnd: MailServiceFDs.firstListener])
+                })
+            table[key] = pair[0]
+            supervisor.wake()
+            return pair[0]
+        }
+    }
+
+    /// The auth process's answer for `token` (a `redeem` on a connection of the master's own, which the login
+    /// process never has); a temporary failure when it cannot be asked.
+    static func redeem(_ token: String, authSocketPath: String) -> AuthResult {
+        for _ in 0..<2 {
+            let fd = (try? UnixSocket.connect(authSocketPath)) ?? -1
+            guard fd >= 0 else { return .failure(.temporaryFailure) }
+            defer { close(fd) }
+            guard let reply = redeem(token, on: fd) else { return .failure(.temporaryFailure) }
+            if reply.retry { continue }
+            return reply.result
+        }
+        return .failure(.temporaryFailure)
+    }
+
+    /// One `redeem` on a connected auth socket, blocking (at most 10 s each way); nil when it went wrong.
+    static func redeem(_ token: String, on fd: Int32) -> AuthWire.Reply? {
+        guard !token.isEmpty, let frame = try? AuthWire.encode(.redeem(id: 1, token: token)) else {
+            return AuthWire.Reply(id: 1, result: .failure(.unknownUser))
+        }
+        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        guard frame.withUnsafeBytes({ write(fd, $0.baseAddress, $0.count) }) == frame.count else { return nil }
+        var frames = AuthWire.FrameBuffer()
+        var chunk = [UInt8](repeating: 0, count: 8192)
+        while true {
+            let got = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if got < 0 && errno == EINTR { continue }
+            guard got > 0 else { return nil }
+            frames.append(chunk[..<got])
+            let next: [UInt8]?
+            do { next = try frames.next() } catch { return nil }
+            guard let payload = next else { continue }
+            return try? AuthWire.decodeReply(payload)
+        }
+    }
+}
