@@ -30,6 +30,8 @@ public final class AerieServer: Sendable {
     private let state: Mutex<ConnectionEnvironment>
     private let channels = Mutex<[any Channel]>([])
     let registry = ConnectionRegistry()
+    /// Accepted connections not yet closed, relayed TLS sessions included: a retiring login process exits at 0.
+    private let accepted = Atomic<Int>(0)
     /// `aerie adm logins disable|enable`: kept across reloads.
     let loginSwitch = LoginSwitch()
     /// Sessions per service (`client_limit` × `process_limit`); kept across reloads.
@@ -359,7 +361,9 @@ public final class AerieServer: Sendable {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.autoRead, value: false)
             .childChannelInitializer { [self] channel in
-                channel.eventLoop.makeCompletedFuture {
+                accepted.add(1, ordering: .relaxed)
+                channel.closeFuture.whenComplete { [self] _ in accepted.subtract(1, ordering: .relaxed) }
+                return channel.eventLoop.makeCompletedFuture {
                     try self.initialize(channel: channel, plan: plan)
                 }
             }
@@ -549,6 +553,19 @@ public final class AerieServer: Sendable {
         registry.shutdownAll()
         let deadline = ContinuousClock.now + grace
         while registry.count > 0 && ContinuousClock.now < deadline { usleep(20_000) }
+    }
+
+    /// Connections accepted on the listeners and still open, pre-login and relayed ones alike.
+    public var acceptedConnections: Int { accepted.load(ordering: .relaxed) }
+
+    /// A retiring login process (issue 11, reload): closes its copies of the listening sockets, so new connections
+    /// go to its successor; the connections it has go on. Synchronous: no task may run in the login process's chroot.
+    public func stopAccepting() {
+        let listening = channels.withLock { channels in
+            defer { channels.removeAll() }
+            return channels
+        }
+        for channel in listening { channel.close(promise: nil) }
     }
 }
 

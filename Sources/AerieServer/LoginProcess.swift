@@ -3,6 +3,7 @@ public import AerieConfig
 public import AerieCore
 import CAerieSystem
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -19,7 +20,11 @@ import Foundation
 ///
 /// Descriptors: 3 hand-off (SOCK_SEQPACKET, to the mail service), 4 auth connections (the master answers a request
 /// with a connected descriptor), 5 and 6 its own key worker's file and signing sockets (absent when TLS is off),
-/// 7 the mail service's admin requests (`LoginAdmin`), 8… the listeners.
+/// 7 the mail service's admin requests (`LoginAdmin`), 8… the listeners, then (a reload's new worker) the pipe it
+/// reports ready on.
+///
+/// SIGHUP (issue 11, as Dovecot's reload): the master starts a new generation of login worker with the new
+/// configuration and tells the old one to retire (`LoginGenerations.swift`).
 public enum LoginProcess {
     static let handoffFD: Int32 = 3
     static let authFD: Int32 = 4
@@ -59,10 +64,11 @@ public enum LoginProcess {
         public let adminMailEnd: Int32
         let adminLoginEnd: Int32
         let handoffLoginEnd: Int32
-        let authLoginEnd: Int32
-        let keeper: KeeperSockets?
         let listeners: [Int32]
         let arguments: [String]
+        let authSocketPath: String
+        /// The generation a crash restart starts again; a reload makes the next one (`Generation`).
+        let current: Mutex<Generation>
 
         /// `listeners`: the bound sockets of `LoginProcess.plans`, in order; `keeper`: the login's own key worker.
         public init(
@@ -80,57 +86,58 @@ public enum LoginProcess {
             }
             let kind = Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
             var handoff: [Int32] = [-1, -1]
-            var auth: [Int32] = [-1, -1]
             var admin: [Int32] = [-1, -1]
-            guard socketpair(AF_UNIX, kind, 0, &handoff) == 0, socketpair(AF_UNIX, kind, 0, &auth) == 0,
-                socketpair(AF_UNIX, kind, 0, &admin) == 0
-            else {
+            guard socketpair(AF_UNIX, kind, 0, &handoff) == 0, socketpair(AF_UNIX, kind, 0, &admin) == 0 else {
                 throw ServerStartError("socketpair for the login process failed: \(systemError())")
             }
             self.handoffMailEnd = handoff[0]
             self.handoffLoginEnd = handoff[1]
-            self.authLoginEnd = auth[1]
             self.adminMailEnd = admin[0]
             self.adminLoginEnd = admin[1]
-            self.keeper = keeper
             self.listeners = listeners
             self.arguments = ["aerie", "login-worker"] + (configPath.map { ["-c", $0] } ?? [])
-            let authSocket = auth[0]
-            let connector = Thread {
-                var buffer = [UInt8](repeating: 0, count: 64)
-                while DescriptorPassing.receive(authSocket, buffer: &buffer) != nil {
-                    var fd = connectUnix(authSocketPath)
-                    // Marked before the login process gets it: its logins get tokens, and it cannot redeem any.
-                    if fd >= 0, !markLogin(fd) {
-                        close(fd)
-                        fd = -1
-                    }
-                    _ = DescriptorPassing.send(authSocket, [fd >= 0 ? 1 : 0], fd: fd)
-                    if fd >= 0 { close(fd) }
-                }
-            }
-            connector.name = "login-auth"
-            connector.start()
+            self.authSocketPath = authSocketPath
+            self.current = Mutex(try Generation(keeper: keeper, authSocketPath: authSocketPath))
         }
 
-        /// Starts one login worker; returns its pid.
-        public func spawn() throws -> Int32 {
+        /// Starts one login worker of `generation` (default: the current one); returns its pid. `readyFD`: a
+        /// pipe's write end it writes one byte to once it serves, confined.
+        public func spawn(_ generation: Generation? = nil, readyFD: Int32? = nil) throws -> Int32 {
+            let generation = generation ?? current.withLock { $0 }
+            // Every generation answers admin requests on the same socketpair: while one retires, an answer may
+            // come from either, so `who all` may miss the other's pre-login connections for that time.
             var passing: [Int32: Int32] = [
-                handoffLoginEnd: handoffFD, authLoginEnd: authFD, adminLoginEnd: adminFD,
+                handoffLoginEnd: handoffFD, generation.authLoginEnd: authFD, adminLoginEnd: adminFD,
             ]
-            if let keeper {
+            if let keeper = generation.keeper {
                 keeper.discardStaleReplies()
                 passing[keeper.service.files] = keeperFilesFD
                 passing[keeper.service.signing] = keeperSigningFD
             }
             for (index, fd) in listeners.enumerated() { passing[fd] = firstListenerFD + Int32(index) }
+            var arguments = self.arguments
+            if let readyFD {
+                let target = firstListenerFD + Int32(listeners.count)
+                passing[readyFD] = target
+                arguments += ["--ready-fd", "\(target)"]
+            }
             // An answer meant for a killed predecessor must not reach its successor.
             var buffer = [UInt8](repeating: 0, count: 64)
-            var ready = pollfd(fd: authLoginEnd, events: Int16(POLLIN), revents: 0)
-            while poll(&ready, 1, 0) > 0, let (_, stale) = DescriptorPassing.receive(authLoginEnd, buffer: &buffer) {
+            var ready = pollfd(fd: generation.authLoginEnd, events: Int16(POLLIN), revents: 0)
+            while poll(&ready, 1, 0) > 0,
+                let (_, stale) = DescriptorPassing.receive(generation.authLoginEnd, buffer: &buffer)
+            {
                 if stale >= 0 { close(stale) }
             }
             return try spawnSelf(arguments, passing: passing)
+        }
+
+        /// Starts the current generation's key worker (`ChildKind.loginKeeper`).
+        public func spawnKeeper() throws -> Int32 {
+            guard let keeper = current.withLock({ $0.keeper }) else {
+                throw ServerStartError("the login process has no key worker")
+            }
+            return try keeper.spawnWorker()
         }
     }
 

@@ -92,6 +92,8 @@ public final class Supervisor: @unchecked Sendable {
     private var slots: [Slot]
     private let lock = NSLock()
     private let log: any LogSink
+    /// Children of an older generation (issue 11, reload): serving their last connections, never restarted.
+    private var retiring: [Retiring] = []
     /// The signals the loop waits for; blocked in every thread (see `blockSignals`).
     static let handled = [SIGHUP, SIGTERM, SIGINT, SIGCHLD]
     /// How often the children's memory is measured.
@@ -158,6 +160,49 @@ public final class Supervisor: @unchecked Sendable {
             slots[index].service.limits = new
             logLimits(slots[index].service.name, new)
         }
+    }
+
+    /// A child a reload replaced (`replace`): it leaves by itself once its connections end; killed at `killAt`.
+    struct Retiring {
+        var kind: ChildKind
+        var pid: Int32
+        var killAt: ContinuousClock.Instant
+        var killed = false
+    }
+
+    /// How long a retiring child may serve its last connections: a relayed session can last for days (IDLE).
+    public static let retireLimit: Duration = .seconds(3600)
+    /// Retiring children of one kind at most: a reload past it kills the oldest.
+    public static let maximumRetiring = 4
+
+    /// Reload (issue 11): `pid` becomes `kind`'s running child. The one it replaces is sent `retireSignal` (nil:
+    /// none, it ends by itself) and retires: never restarted, reaped, killed after `retireLimit`.
+    public func replace(_ kind: ChildKind, pid: Int32, retireSignal: Int32?) {
+        lock.lock()
+        defer { lock.unlock() }
+        guard let index = slots.firstIndex(where: { $0.service.kind == kind }) else { return }
+        if let old = slots[index].running {
+            if let retireSignal { kill(old.pid, retireSignal) }
+            let alive = retiring.indices.filter { retiring[$0].kind == kind && !retiring[$0].killed }
+            if alive.count >= Self.maximumRetiring, let oldest = alive.first {
+                kill(retiring[oldest].pid, SIGKILL)
+                retiring[oldest].killed = true
+                log.warning(
+                    "master",
+                    "service(\(kind.rawValue)): more than \(Self.maximumRetiring) generations retiring: killing the "
+                        + "oldest, child \(retiring[oldest].pid)")
+            }
+            retiring.append(Retiring(kind: kind, pid: old.pid, killAt: .now + Self.retireLimit))
+            log.info("master", "service(\(kind.rawValue)): child \(old.pid) retires (no new connections)")
+        }
+        slots[index].running = Running(pid: pid, started: .now)
+        slots[index].restartNow = false
+        slots[index].backoff = RestartBackoff()
+    }
+
+    /// The pids of `kind`'s retiring children, oldest first.
+    public func retiringPIDs(of kind: ChildKind) -> [Int32] {
+        lock.withLock { retiring.filter { $0.kind == kind }.map(\.pid) }
     }
 
     /// Sends `signalNumber` to every running child of `kind`.
@@ -241,6 +286,11 @@ public final class Supervisor: @unchecked Sendable {
             var status: Int32 = 0
             let pid = waitpid(-1, &status, WNOHANG)
             guard pid > 0 else { return }
+            if let index = retiring.firstIndex(where: { $0.pid == pid }) {
+                let kind = retiring.remove(at: index).kind
+                log.info("master", "service(\(kind.rawValue)): retired child \(pid) \(Self.describe(status))")
+                continue
+            }
             guard let index = slots.firstIndex(where: { $0.running?.pid == pid }), let running = slots[index].running
             else { continue }
             let kind = slots[index].service.name
@@ -289,6 +339,14 @@ public final class Supervisor: @unchecked Sendable {
         for slot in slots {
             if let running = slot.running, let killAt = running.killAt, now >= killAt { kill(running.pid, SIGKILL) }
         }
+        for index in retiring.indices where !retiring[index].killed && now >= retiring[index].killAt {
+            log.warning(
+                "master",
+                "service(\(retiring[index].kind.rawValue)): retired child \(retiring[index].pid) still serves after "
+                    + "\(Self.format(Self.retireLimit)): killing it")
+            kill(retiring[index].pid, SIGKILL)
+            retiring[index].killed = true
+        }
     }
 
     /// SIGTERM: the mail service first (it says BYE and finishes deliveries), then the others; whatever is left
@@ -296,7 +354,10 @@ public final class Supervisor: @unchecked Sendable {
     public func stopAll() {
         let order: [[ChildKind]] = [[.mail], ChildKind.allCases.filter { $0 != .mail }]
         for kinds in order {
-            let pids = lock.withLock { slots.filter { kinds.contains($0.service.kind) }.compactMap { $0.running?.pid } }
+            let pids = lock.withLock {
+                slots.filter { kinds.contains($0.service.kind) }.compactMap { $0.running?.pid }
+                    + retiring.filter { kinds.contains($0.kind) }.map(\.pid)
+            }
             for pid in pids { kill(pid, SIGTERM) }
             let deadline = ContinuousClock.now + Self.stopGrace
             var left = Set(pids)
@@ -320,6 +381,7 @@ public final class Supervisor: @unchecked Sendable {
                 for index in slots.indices where kinds.contains(slots[index].service.kind) {
                     slots[index].running = nil
                 }
+                retiring.removeAll { kinds.contains($0.kind) }
             }
         }
     }

@@ -115,14 +115,17 @@ struct LoginWorkerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "login-worker", shouldDisplay: false)
 
     @Option(name: .short) var config: String?
+    /// A pipe the master reads (a reload's new generation): one byte once the worker serves, confined.
+    @Option(name: .customLong("ready-fd")) var readyFD: Int32?
 
     func run() throws {
         // no_new_privs and the signal mask are per thread and inherited: set them before any thread exists. SIGHUP
-        // and SIGTERM (from the master) are taken by the main thread below with sigwait.
+        // the retire signal (SIGQUIT) and SIGTERM (from the master) are taken by the main thread below.
         try Privileges.forbidNewPrivileges()
         var hangup = sigset_t()
         sigemptyset(&hangup)
         sigaddset(&hangup, SIGHUP)
+        sigaddset(&hangup, LoginProcess.retireSignal)
         sigaddset(&hangup, SIGTERM)
         pthread_sigmask(SIG_BLOCK, &hangup, nil)
         LoginProcess.watchServe()
@@ -151,19 +154,45 @@ struct LoginWorkerCommand: ParsableCommand {
             printError("Fatal: login process: \(error)")
             throw ExitCode(78)
         }
-        // SIGHUP: new certificates (the key worker reads them) for new connections, live ones keep theirs. The
-        // configuration file is out of reach in the chroot: it is the one read at start.
-        // SIGTERM: BYE to every connection still before login (relayed sessions get theirs from the mail service,
-        // which the master stops first), then exit.
+        if let readyFD {
+            var byte: UInt8 = 1
+            _ = write(readyFD, &byte, 1)
+            close(readyFD)
+        }
+        // SIGHUP: new certificates (the key worker reads them) for new connections, live ones keep theirs (the
+        // master sends none since a reload starts a new worker). The retire signal (issue 11, reload: a new
+        // worker with the new configuration serves the listeners now): stop accepting, serve the connections left
+        // — pre-login ones until they log in or time out, relayed sessions until they end — and exit when none is
+        // left (the master kills a worker still serving after `Supervisor.retireLimit`).
+        var retiring = false
         while true {
             var received: Int32 = 0
-            guard sigwait(&hangup, &received) == 0 else { continue }
+            if retiring {
+                var interval = timespec(tv_sec: 0, tv_nsec: 200_000_000)
+                received = sigtimedwait(&hangup, nil, &interval)
+            } else if sigwait(&hangup, &received) != 0 {
+                continue
+            }
             if received == SIGTERM {
+                // BYE to every connection still before login (relayed sessions get theirs from the mail service,
+                // which the master stops first), then exit.
                 server.sayGoodbyeToEveryone(grace: .seconds(5))
                 Glibc.exit(0)
             }
-            do { try server.reloadCertificates(config: loaded) } catch {
-                log.error("imap-login", "Reload failed, keeping the running certificates: \(error)")
+            if received == SIGHUP && !retiring {
+                do { try server.reloadCertificates(config: loaded) } catch {
+                    log.error("imap-login", "Reload failed, keeping the running certificates: \(error)")
+                }
+            } else if received == LoginProcess.retireSignal && !retiring {
+                retiring = true
+                server.stopAccepting()
+                log.info(
+                    "imap-login",
+                    "Login process retiring (pid \(getpid())): no new connections, \(server.acceptedConnections) left")
+            }
+            if retiring && server.acceptedConnections == 0 {
+                log.info("imap-login", "Retired login process exits (pid \(getpid())): no connections left")
+                Glibc.exit(0)
             }
         }
     }

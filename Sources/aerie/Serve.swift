@@ -55,6 +55,7 @@ struct Serve: ParsableCommand {
 
         let supervisor = Supervisor(services: [], log: log)
         let auth: AuthProcess
+        var loginSide: LoginProcess.MasterSide?
         do {
             let limits = try ChildLimits.resolveAll(settings: settings)
             // As root the TLS key stays in a root worker that signs handshakes for the mail service; the master
@@ -93,19 +94,18 @@ struct Serve: ParsableCommand {
                     ? try KeeperSockets(
                         certificatePath: settings.sslServerCertFile, keyPath: settings.sslServerKeyFile, serves: "login")
                     : nil
-                if let loginKeeper {
-                    supervisor.add(
-                        ChildService(kind: .loginKeeper, limits: limits[.loginKeeper]!) {
-                            try loginKeeper.spawnWorker()
-                        })
-                    try supervisor.start(.loginKeeper)
-                }
                 let loginListeners = zip(checked.listeners, listeners).filter { loginPlans.contains($0.0) }.map(\.1)
                 listeners = zip(checked.listeners, listeners).filter { !loginPlans.contains($0.0) }.map(\.1)
                 let side = try LoginProcess.MasterSide(
                     configPath: configPath, settings: settings, listeners: loginListeners, keeper: loginKeeper,
                     authSocketPath: auth.socketPath)
                 login = side
+                if loginKeeper != nil {
+                    // The current generation's key worker: a reload starts a new one (`MasterSide.reload`).
+                    supervisor.add(
+                        ChildService(kind: .loginKeeper, limits: limits[.loginKeeper]!) { try side.spawnKeeper() })
+                    try supervisor.start(.loginKeeper)
+                }
                 supervisor.add(ChildService(kind: .login, limits: limits[.login]!) { try side.spawn() })
             }
             // Issue 11, lmtp: recipients of another uid/gid are written by `lmtp-deliver` workers the master starts.
@@ -169,6 +169,7 @@ struct Serve: ParsableCommand {
                 ).start()
                 try supervisor.start(.login)
             }
+            loginSide = login
             writePIDFile(baseDir: settings.baseDir)
         } catch {
             log.log(.fatal, category: "master", "\(error)")
@@ -177,11 +178,13 @@ struct Serve: ParsableCommand {
             throw ExitCode(1)
         }
         log.info("master", "Aerie starting up (pid \(getpid()), uid \(getuid()))")
+        let login = loginSide
         supervisor.run {
             log.reopen()
             guard let configPath else { return }
+            let reloaded: LoadedConfig
             do {
-                let reloaded = try ConfigLoader.load(path: configPath)
+                reloaded = try ConfigLoader.load(path: configPath)
                 supervisor.update(limits: try ChildLimits.resolveAll(settings: reloaded.settings))
             } catch let error as ConfigError {
                 for diagnostic in error.diagnostics { log.error("config", "Reload failed: \(diagnostic)") }
@@ -192,7 +195,8 @@ struct Serve: ParsableCommand {
             }
             auth.restartWorker()
             supervisor.signal(.mail, SIGHUP)
-            supervisor.signal(.login, SIGHUP)
+            // Chrooted, the login worker cannot read the new configuration: a new one starts, the old one retires.
+            login?.reload(settings: reloaded.settings, supervisor: supervisor, log: log)
         }
         log.info("master", "Aerie stopped")
     }

@@ -1,4 +1,5 @@
 import AerieConfig
+import AerieCore
 import Testing
 
 #if canImport(Glibc)
@@ -71,6 +72,47 @@ import Testing
         limits.configure(try settings("default_client_limit = 3\ndefault_process_limit = 2\n"))
         #expect(limits.limit("pop3") == 6 && limits.limit("lmtp") == 6)
         #expect(limits.tryAcquire("pop3"))
+    }
+
+    /// Reload (issue 11): a replaced child retires, not killed; past `maximumRetiring` of a kind the oldest is.
+    @Test func retiringGenerationsAreBounded() throws {
+        @Sendable func sleeper() throws -> Int32 {
+            var pid: pid_t = 0
+            var argv: [UnsafeMutablePointer<CChar>?] = ["sleep", "600"].map { (word: String) in strdup(word) } + [nil]
+            defer { argv.forEach { free($0) } }
+            // Signals unblocked and at their defaults, so SIGTERM (stopAll) ends it at once.
+            var attributes = posix_spawnattr_t()
+            posix_spawnattr_init(&attributes)
+            defer { posix_spawnattr_destroy(&attributes) }
+            var none = sigset_t(), all = sigset_t()
+            sigemptyset(&none)
+            sigfillset(&all)
+            posix_spawnattr_setsigmask(&attributes, &none)
+            posix_spawnattr_setsigdefault(&attributes, &all)
+            posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+            let status = posix_spawn(&pid, "/bin/sleep", nil, &attributes, &argv, environ)
+            guard status == 0 else { throw ServerStartError("posix_spawn: \(status)") }
+            return pid
+        }
+        let supervisor = Supervisor(services: [], log: DiscardingLogSink())
+        supervisor.add(ChildService(kind: .login, limits: ChildLimits()) { try sleeper() })
+        var generations = [try supervisor.start(.login)]
+        for _ in 0..<Supervisor.maximumRetiring {
+            generations.append(try sleeper())
+            supervisor.replace(.login, pid: generations.last!, retireSignal: nil)
+        }
+        #expect(supervisor.retiringPIDs(of: .login) == Array(generations.prefix(Supervisor.maximumRetiring)))
+        #expect(supervisor.pid(of: .login) == generations.last)
+        for pid in generations { #expect(kill(pid, 0) == 0) }
+        generations.append(try sleeper())
+        supervisor.replace(.login, pid: generations.last!, retireSignal: nil)
+        var status: Int32 = 0
+        #expect(waitpid(generations[0], &status, 0) == generations[0])
+        #expect(Supervisor.describe(status) == "killed with signal 9")
+        for pid in generations.dropFirst() { #expect(kill(pid, 0) == 0) }
+        supervisor.stopAll()
+        #expect(supervisor.retiringPIDs(of: .login).isEmpty)
+        for pid in generations.dropFirst() { #expect(kill(pid, 0) != 0) }
     }
 
     @Test func residentMemoryOfThisProcess() {

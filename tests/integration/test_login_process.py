@@ -61,7 +61,11 @@ def imaps(server, user) -> imaplib.IMAP4_SSL:
 
 
 def test_login_worker_is_confined(srv):
-    pid = login_worker(srv)
+    assert_confined(srv, login_worker(srv))
+
+
+def assert_confined(srv, pid: int) -> None:
+    """dovenull without capabilities, no_new_privs, seccomp on every thread, chrooted to the empty directory."""
     ids = status(pid)
     dovenull = pwd.getpwnam("dovenull")
     assert ids["Uid"] == [str(dovenull.pw_uid)] * 4
@@ -235,8 +239,9 @@ def test_a_missing_default_login_user_is_refused_by_conf_check_and_serve(aerie_b
 
 
 def test_sighup_gives_new_connections_the_new_certificate_and_keeps_relayed_sessions(srv, ca_dir):
-    """SIGHUP to the master reaches the login worker: its key worker reads the new certificate and key, new
-    connections get them, and a session it relays goes on."""
+    """SIGHUP to the master starts a new login worker and key worker, which read the new certificate and key; new
+    connections get them, and a session the old worker relays goes on until it ends; then the old worker exits
+    (test_login_reload.py: the rest of the configuration)."""
     alice = srv.users["alice"]
     worker = login_worker(srv)
     with RawIMAP(srv.imaps_port, tls=True) as kept:
@@ -248,7 +253,10 @@ def test_sighup_gives_new_connections_the_new_certificate_and_keeps_relayed_sess
         helpers.wait_for(lambda: helpers.server_fingerprint(srv.imaps_port) == new, timeout=15,
                          what="the new certificate from the login worker")
         assert kept.run("b", "NOOP")[1].startswith("b OK")
-    assert helpers.child_pids(srv.pid, "login-worker") == [worker]
+        assert worker in helpers.child_pids(srv.pid, "login-worker")
+    helpers.wait_for(lambda: worker not in helpers.child_pids(srv.pid, "login-worker"), timeout=30,
+                     what="the retired login worker's exit")
+    assert login_worker(srv) != worker
 
 
 def test_incident_switch_holds_with_the_login_process(srv):
