@@ -42,7 +42,8 @@ def workers(server) -> list[int]:
 
 def keepers(server) -> list[int]:
     """The key workers: the mail service's and one per login worker generation still alive."""
-    return helpers.child_pids(server.pid, "tls-keeper-worker")
+    return (helpers.child_pids(server.pid, "tls-keeper-worker")
+            + helpers.child_pids(server.pid, "tls-keeper-worker", serves="login"))
 
 
 def started(server) -> int:
