@@ -50,7 +50,8 @@ extension AerieServer {
     /// The `service aerie-admin` TCP listeners (mutual TLS) are bound here too.
     public func bindAdminSocket(baseDir: String) async throws {
         let path = AdminSocket.path(baseDir: baseDir)
-        let executor = AdminExecutor(registry: registry, logins: loginSwitch, authSocketPath: authSocketPath)
+        let executor = AdminExecutor(
+            registry: registry, logins: loginSwitch, authSocketPath: authSocketPath, group: group)
         let log = self.log
         let bootstrap = ServerBootstrap(group: group)
             .childChannelInitializer { channel in
