@@ -154,29 +154,34 @@ extension AuthService {
         let gidText = fields.removeValue(forKey: "gid")
         let home = fields.removeValue(forKey: "home") ?? ""
         for key in ["nologin", "reason", "allow_nets", "nodelay", "noauthenticate"] { fields.removeValue(forKey: key) }
-        let uid: UInt32, gid: UInt32
-        switch Self.permittedID(
-            "UID", uidText.map(AuthFields.uid) ?? configuration.defaultUID, uidText, noSuch: "user",
-            first: configuration.firstValidUID, last: configuration.lastValidUID)
-        {
-        case .success(let id): uid = id
-        case .failure(let refusal):
-            fail(driver, name, request, refusal.message, level: refusal.level)
-            return .failure(.uidNotPermitted)
-        }
-        switch Self.permittedID(
-            "GID", gidText.map(AuthFields.gid) ?? configuration.defaultGID, gidText, noSuch: "group",
-            first: configuration.firstValidGID, last: configuration.lastValidGID)
-        {
-        case .success(let id): gid = id
-        case .failure(let refusal):
-            fail(driver, name, request, refusal.message, level: refusal.level)
-            return .failure(.gidNotPermitted)
-        }
+        let givenUID = uidText.map(AuthFields.uid) ?? configuration.defaultUID
+        let givenGID = gidText.map(AuthFields.gid) ?? configuration.defaultGID
+        let context = (driver, name, request)
+        guard
+            let uid = permitted(
+                "UID", givenUID, uidText, noSuch: "user", configuration.firstValidUID, configuration.lastValidUID, context)
+        else { return .failure(.uidNotPermitted) }
+        guard
+            let gid = permitted(
+                "GID", givenGID, gidText, noSuch: "group", configuration.firstValidGID, configuration.lastValidGID, context)
+        else { return .failure(.gidNotPermitted) }
         if configuration.verbose || configuration.debug {
             log.debug(AuthLogFormat.category, "\(prefix(driver, name, request)): Authenticated (uid=\(uid) gid=\(gid))")
         }
         return .success(AuthenticatedUser(user: name, uid: uid, gid: gid, home: home, extraFields: fields))
+    }
+
+    /// `permittedID`, its refusal logged for `context` (driver, user, request); nil when refused.
+    private func permitted(
+        _ kind: String, _ id: UInt32?, _ text: String?, noSuch: String, _ first: UInt32, _ last: UInt32,
+        _ context: (driver: String, name: String, request: AuthRequest)
+    ) -> UInt32? {
+        switch Self.permittedID(kind, id, text, noSuch: noSuch, first: first, last: last) {
+        case .success(let id): return id
+        case .failure(let refusal):
+            fail(context.driver, context.name, context.request, refusal.message, level: refusal.level)
+            return nil
+        }
     }
 
     struct IDRefusal: Error {
