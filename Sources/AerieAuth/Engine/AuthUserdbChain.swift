@@ -159,11 +159,13 @@ extension AuthService {
         let context = (driver, name, request)
         guard
             let uid = permitted(
-                "UID", givenUID, uidText, noSuch: "user", configuration.firstValidUID, configuration.lastValidUID, context)
+                "UID", givenUID, uidText, noSuch: "user", configuration.firstValidUID, configuration.lastValidUID,
+                context)
         else { return .failure(.uidNotPermitted) }
         guard
             let gid = permitted(
-                "GID", givenGID, gidText, noSuch: "group", configuration.firstValidGID, configuration.lastValidGID, context)
+                "GID", givenGID, gidText, noSuch: "group", configuration.firstValidGID, configuration.lastValidGID,
+                context)
         else { return .failure(.gidNotPermitted) }
         if configuration.verbose || configuration.debug {
             log.debug(AuthLogFormat.category, "\(prefix(driver, name, request)): Authenticated (uid=\(uid) gid=\(gid))")
