@@ -12,6 +12,17 @@ extension SQLDatabase {
         _ timedOut: @escaping @Sendable (String) -> T, _ body: @escaping @Sendable () async -> T
     ) async -> T {
         let deadline = settings.connectTimeout * 2
+        return await Self.firstOf(deadline: deadline, body) { [lastConnectionError] in
+            let why = lastConnectionError.message.map { " (last connection error: \($0))" } ?? ""
+            return timedOut("no answer from the database within \(deadline)\(why)")
+        }
+    }
+
+    /// `body`'s value, or `timedOut()` once `deadline` has passed. The deadline's answer is given before the body is
+    /// cancelled, so a body that ends at once on cancellation (with a "cancelled" failure) never overtakes it.
+    static func firstOf<T: Sendable>(
+        deadline: Duration, _ body: @escaping @Sendable () async -> T, timedOut: @escaping @Sendable () -> T
+    ) async -> T {
         let answer = FirstAnswer<T>()
         return await withCheckedContinuation { continuation in
             answer.set(continuation)
@@ -22,9 +33,8 @@ extension SQLDatabase {
             let timer = Task {
                 try? await Task.sleep(for: deadline)
                 guard !Task.isCancelled else { return }
+                answer.resume(timedOut())
                 work.cancel()
-                let why = self.lastConnectionError.message.map { " (last connection error: \($0))" } ?? ""
-                answer.resume(timedOut("no answer from the database within \(deadline)\(why)"))
             }
             answer.onResume { timer.cancel() }
         }

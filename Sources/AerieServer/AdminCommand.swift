@@ -1,6 +1,7 @@
 import AerieAuth
 import AerieCore
-import Dispatch
+import NIOCore
+import NIOPosix
 import Synchronization
 
 #if canImport(Glibc)
@@ -137,15 +138,13 @@ struct AdminExecutor: Sendable {
     /// The login process, which holds the pre-login connections (`login_process = yes`); nil: none.
     var loginWorker: LoginWorkerAdmin? = nil
 
-    /// Sends the words to the auth process as `aerie adm` on this machine does, on a thread of its own (a blocking
-    /// unix-socket exchange with a 10 s timeout; admin requests are rare).
+    /// Where the connections to the auth process run.
+    var group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+
+    /// Sends the words to the auth process as `aerie adm` on this machine does.
     func askAuthProcess(_ words: [String]) async -> (ok: Bool, text: String) {
         guard let path = authSocketPath else { return (false, "no auth process") }
-        return await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
-                continuation.resume(returning: AdminAuthForwarding.ask(path: path, words: words))
-            }
-        }
+        return await AdminAuthForwarding.ask(path: path, words: words, group: group)
     }
 
     static let kickText = "Disconnected by the administrator."

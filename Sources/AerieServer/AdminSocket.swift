@@ -52,7 +52,8 @@ extension AerieServer {
     public func bindAdminSocket(baseDir: String, loginWorker: LoginWorkerAdmin? = nil) async throws {
         let path = AdminSocket.path(baseDir: baseDir)
         let executor = AdminExecutor(
-            registry: registry, logins: loginSwitch, authSocketPath: authSocketPath, loginWorker: loginWorker)
+            registry: registry, logins: loginSwitch, authSocketPath: authSocketPath, loginWorker: loginWorker,
+            group: group)
         let log = self.log
         let bootstrap = ServerBootstrap(group: group)
             .childChannelInitializer { channel in
@@ -83,12 +84,10 @@ extension AerieServer {
 /// One `aerie adm` connection: one request, one answer, then close.
 final class AdminConnectionHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
-    typealias OutboundOut = ByteBuffer
 
     private let executor: AdminExecutor
     private let log: any LogSink
     private var request = AdminRequestReader()
-    private var answered = false
 
     init(executor: AdminExecutor, log: any LogSink) {
         self.executor = executor
@@ -96,18 +95,7 @@ final class AdminConnectionHandler: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let buffer = unwrapInboundIn(data)
-        guard !answered else { return }
-        let words: [String]
-        do {
-            guard let read = try request.read(buffer) else { return }
-            words = read
-        } catch {
-            answered = true
-            reply(ok: false, text: "malformed request", context: context)
-            return
-        }
-        answered = true
+        guard let words = request.next(unwrapInboundIn(data), channel: context.channel) else { return }
         let credentials: EventLoopFuture<aerie_ucred>
         if let provider = context.channel as? any SocketOptionProvider {
             credentials = provider.unsafeGetSocketOption(
@@ -118,20 +106,34 @@ final class AdminConnectionHandler: ChannelInboundHandler {
         let channel = context.channel
         credentials.whenComplete { [executor, log] result in
             let who = (try? result.get()).map { "uid=\($0.uid) pid=\($0.pid)" } ?? "uid=?"
-            AdminTLSConnectionHandler.answer(words, who: who, executor: executor, log: log, channel: channel)
+            AdminRequestReader.answer(words, who: who, executor: executor, log: log, channel: channel)
         }
-    }
-
-    private func reply(ok: Bool, text: String, context: ChannelHandlerContext) {
-        var out = context.channel.allocator.buffer(capacity: text.utf8.count + 2)
-        out.writeString((ok ? "+" : "-") + text)
-        context.writeAndFlush(wrapOutboundOut(out)).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
     }
 }
 
-/// One admin request off a stream (the unix socket or the TLS listener): its words once the frame is complete.
+/// One admin request off a stream (the unix socket or the TLS listener), answered once: `+` or `-`, text, then EOF.
 struct AdminRequestReader {
     private var frames = AuthWire.FrameBuffer()
+    /// Set once a request (or a malformed one) was taken: anything after it is ignored.
+    private(set) var answered = false
+
+    /// The request's words once its frame is complete and nothing was taken before; nil while more bytes are needed,
+    /// after the one request, and on a malformed one (answered here, then the connection closes).
+    mutating func next(_ buffer: ByteBuffer, channel: any Channel) -> [String]? {
+        guard !answered else { return nil }
+        do {
+            guard let words = try read(buffer) else { return nil }
+            answered = true
+            return words
+        } catch {
+            answered = true
+            Self.send(ok: false, text: "malformed request", channel: channel)
+            return nil
+        }
+    }
+
+    /// Nothing more will be answered (the connection failed).
+    mutating func giveUp() { answered = true }
 
     /// nil while more bytes are needed; throws on anything but an admin request.
     mutating func read(_ buffer: ByteBuffer) throws(AuthWireError) -> [String]? {
@@ -139,5 +141,21 @@ struct AdminRequestReader {
         guard let payload = try frames.next() else { return nil }
         guard case .admin(_, let arguments) = try AuthWire.decodeRequest(payload) else { throw .malformed }
         return arguments
+    }
+
+    /// Runs the request off the event loop (the auth process may be asked) and sends the answer.
+    static func answer(
+        _ words: [String], who: String, executor: AdminExecutor, log: any LogSink, channel: any Channel
+    ) {
+        Task {
+            let (ok, text) = await AdminSocket.answer(words, who: who, executor: executor, log: log)
+            send(ok: ok, text: text, channel: channel)
+        }
+    }
+
+    static func send(ok: Bool, text: String, channel: any Channel) {
+        var out = channel.allocator.buffer(capacity: text.utf8.count + 2)
+        out.writeString((ok ? "+" : "-") + text)
+        channel.writeAndFlush(out).whenComplete { _ in channel.close(promise: nil) }
     }
 }

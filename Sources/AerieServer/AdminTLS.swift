@@ -128,14 +128,12 @@ extension AerieServer {
 /// One `aerie adm --host` connection: after the handshake, one request, one answer, then close.
 final class AdminTLSConnectionHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
-    typealias OutboundOut = ByteBuffer
 
     private let executor: AdminExecutor
     private let log: any LogSink
     private let allowed: Set<String>
     private let remoteIP: String
     private var request = AdminRequestReader()
-    private var answered = false
     private var timeout: Scheduled<Void>?
 
     init(executor: AdminExecutor, log: any LogSink, allowed: Set<String>, remoteIP: String) {
@@ -154,50 +152,21 @@ final class AdminTLSConnectionHandler: ChannelInboundHandler {
     func handlerRemoved(context: ChannelHandlerContext) { timeout?.cancel() }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let buffer = unwrapInboundIn(data)
-        guard !answered else { return }
-        let words: [String]
-        do {
-            guard let read = try request.read(buffer) else { return }
-            words = read
-        } catch {
-            answered = true
-            reply(ok: false, text: "malformed request", channel: context.channel)
-            return
-        }
-        answered = true
+        guard let words = request.next(unwrapInboundIn(data), channel: context.channel) else { return }
         let peer = try? context.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self).peerCertificate
         let subject = AdminTLS.subject(peer ?? nil)
         let who = "subject=\"\(subject.map(LogSafe.userName) ?? "?")\" ip=\(remoteIP)"
         guard let subject, allowed.contains(subject) else {
             log.warning("master", "admin(\(who)): refused: the subject is not in admin_allowed_subjects")
-            reply(ok: false, text: "certificate subject not allowed", channel: context.channel)
+            AdminRequestReader.send(ok: false, text: "certificate subject not allowed", channel: context.channel)
             return
         }
-        Self.answer(words, who: who, executor: executor, log: log, channel: context.channel)
-    }
-
-    /// Runs the request off the event loop (the auth process may be asked) and sends the answer.
-    static func answer(
-        _ words: [String], who: String, executor: AdminExecutor, log: any LogSink, channel: any Channel
-    ) {
-        Task {
-            let (ok, text) = await AdminSocket.answer(words, who: who, executor: executor, log: log)
-            send(ok: ok, text: text, channel: channel)
-        }
+        AdminRequestReader.answer(words, who: who, executor: executor, log: log, channel: context.channel)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if !answered { log.warning("master", "admin(ip=\(remoteIP)): TLS connection failed: \(error)") }
-        answered = true
+        if !request.answered { log.warning("master", "admin(ip=\(remoteIP)): TLS connection failed: \(error)") }
+        request.giveUp()
         context.close(promise: nil)
-    }
-
-    private func reply(ok: Bool, text: String, channel: any Channel) { Self.send(ok: ok, text: text, channel: channel) }
-
-    static func send(ok: Bool, text: String, channel: any Channel) {
-        var out = channel.allocator.buffer(capacity: text.utf8.count + 2)
-        out.writeString((ok ? "+" : "-") + text)
-        channel.writeAndFlush(out).whenComplete { _ in channel.close(promise: nil) }
     }
 }

@@ -47,11 +47,16 @@ final class EngineCache: @unchecked Sendable {
         }
     }
 
-    /// Tests: start over as a freshly started process would.
-    func removeAll() {
+    /// Tests: the mailboxes below `root` start over as in a freshly started process. Only those: tests running in
+    /// parallel keep their engines (forgetting one a session holds splits its state, e.g. \Recent, in two).
+    func removeAll(under root: String) {
+        func inside(_ key: String) -> Bool {
+            let directory = key.split(separator: "\0", omittingEmptySubsequences: false).last.map(String.init) ?? key
+            return directory == root || directory.hasPrefix(root + "/")
+        }
         mutex.run {
-            engines = [:]
-            recent = []
+            engines = engines.filter { !inside($0.key) }
+            recent.removeAll { inside($0.directory) }
         }
     }
 

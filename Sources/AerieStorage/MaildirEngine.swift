@@ -183,7 +183,7 @@ final class MaildirEngine {
         guard let stat else { return false }
         if trusted != 0 && stat.mtimeNs == trusted { return true }
         guard let provisional, stat.mtimeNs == provisional.mtimeNs else { return false }
-        return monotonicNanoseconds() - provisional.seenAtNs < configuration.syncWindowNs
+        return configuration.clock.monotonic() - provisional.seenAtNs < configuration.syncWindowNs
     }
 
     private func uidlistIsCurrent() -> Bool {
@@ -194,12 +194,12 @@ final class MaildirEngine {
     }
 
     private func provisional(_ stat: FileStat?) -> ProvisionalMtime? {
-        stat.map { ProvisionalMtime(mtimeNs: $0.mtimeNs, seenAtNs: monotonicNanoseconds()) }
+        stat.map { ProvisionalMtime(mtimeNs: $0.mtimeNs, seenAtNs: configuration.clock.monotonic()) }
     }
 
     /// A directory mtime less than a second old may still change within the same timestamp: do not trust it.
     private func trusted(_ stat: FileStat?) -> Int64 {
-        guard let stat, nowNanoseconds() - stat.mtimeNs > configuration.syncWindowNs else { return 0 }
+        guard let stat, configuration.clock.now() - stat.mtimeNs > configuration.syncWindowNs else { return 0 }
         return stat.mtimeNs
     }
 

@@ -58,6 +58,8 @@ public struct MailStoreConfiguration: Sendable, Equatable {
     /// How old a directory mtime must be before it is trusted on its own, and how long one seen younger spares the
     /// listing (Dovecot's MAILDIR_SYNC_SECS). Tests lengthen it so a slow run cannot make a verifying listing fall due.
     var syncWindowNs: Int64 = 1_000_000_000
+    /// What the sync window is measured with; tests pass a clock of their own and move it instead of sleeping.
+    public var clock: StorageClock = .system
 
     public init(
         root: String, layout: MailboxLayout = .maildirPlusPlus, inboxPath: String? = nil, indexPath: String? = nil,

@@ -201,3 +201,35 @@ import Testing
         #expect(await pool.run { 1 } == nil)
     }
 }
+
+/// The userdb's uid and gid checks, one rule for both (Dovecot's messages).
+@Suite struct PermittedIDTests {
+    static func refusal(_ result: Result<UInt32, AuthService.IDRefusal>) -> String? {
+        if case .failure(let refusal) = result { return refusal.message }
+        return nil
+    }
+
+    static func range(_ id: String, _ setting: String) -> String {
+        "Mail access for users with \(id) not permitted (see \(setting) in config file)"
+    }
+
+    @Test func uidAndGidFollowTheSameRules() {
+        #expect(try! AuthService.permittedID("UID", 1000, "1000", noSuch: "user", first: 500, last: 0).get() == 1000)
+        #expect(try! AuthService.permittedID("GID", 0, nil, noSuch: "group", first: 0, last: 0).get() == 0)
+        let cases: [(String, UInt32?, String?, UInt32, UInt32, String)] = [
+            ("UID", 0, "0", 0, 0, Self.range("UID 0", "first_valid_uid")),
+            ("UID", nil, nil, 500, 0, "User is missing UID (see mail_uid setting)"),
+            ("UID", nil, "nobody\u{7}", 500, 0, "Invalid uid nobody (no such user)"),
+            ("GID", nil, nil, 1, 0, "User is missing GID (see mail_gid setting)"),
+            ("GID", nil, "staff", 1, 0, "Invalid gid staff (no such group)"),
+            ("GID", 5, "5", 10, 0, Self.range("GID 5", "first_valid_gid")),
+            ("GID", 50, "50", 10, 40, Self.range("GID 50", "last_valid_gid")),
+            ("UID", 2000, "2000", 500, 1999, Self.range("UID 2000", "last_valid_uid")),
+        ]
+        for (kind, id, text, first, last, message) in cases {
+            let noSuch = kind == "UID" ? "user" : "group"
+            #expect(Self.refusal(AuthService.permittedID(kind, id, text, noSuch: noSuch, first: first, last: last))
+                == message)
+        }
+    }
+}

@@ -89,16 +89,6 @@ import Testing
         #expect(!ok && text.hasPrefix("no userdb can list its users"))
     }
 
-    @Test(arguments: [
-        ("alice@example.com", "*", true), ("alice@example.com", "*@example.com", true),
-        ("alice@example.com", "a?ice@*", true), ("ALICE", "alice", true), ("alice", "alic", false),
-        ("alice", "*x*", false), ("", "*", true), ("", "?", false), ("ab", "a*b*", true), ("abcb", "*b", true),
-        ("a*b", "a\\*b", false),
-    ])
-    func wildcardMatch(name: String, mask: String, matches: Bool) {
-        #expect(AuthService.wildcardMatch(name, mask) == matches)
-    }
-
     @Test func passwdFileListsEveryLineAndRefusesPerUserPaths() async throws {
         let dir = makeTempDirectory("listing")
         defer { removeTree(dir) }

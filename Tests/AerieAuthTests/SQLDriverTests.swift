@@ -2,6 +2,7 @@ import Glibc
 import AerieCore
 @testable import AerieAuth
 import AerieTestSupport
+import Synchronization
 import Testing
 
 /// The `sql` passdb/userdb without a server: query → bound parameters, settings, a database that is down
@@ -158,6 +159,53 @@ import Testing
         }
         try #require(bound)
         return (fd, Int(UInt16(bigEndian: address.sin_port)))
+    }
+
+    /// Resumed once, by whoever comes first (`open` may come before `wait`).
+    final class Gate: Sendable {
+        private let state = Mutex<(open: Bool, waiter: CheckedContinuation<Void, Never>?)>((false, nil))
+        func wait() async {
+            await withCheckedContinuation { continuation in
+                let now = state.withLock { state in
+                    if state.open { return true }
+                    state.waiter = continuation
+                    return false
+                }
+                if now { continuation.resume() }
+            }
+        }
+        func open() {
+            let waiter = state.withLock { state in
+                state.open = true
+                defer { state.waiter = nil }
+                return state.waiter
+            }
+            waiter?.resume()
+        }
+    }
+
+    /// The flaky case: a query that ends at once on cancellation ("cancelled") used to answer before the deadline's
+    /// own text, because the body was cancelled first. The canceller is held here so the body would win that race.
+    @Test func theDeadlineAnswersBeforeTheCancelledBody() async {
+        for _ in 0..<5 {
+            let gate = Gate()
+            let answer = await SQLDatabase.firstOf(
+                deadline: .milliseconds(1),
+                {
+                    await withTaskCancellationHandler {
+                        await gate.wait()
+                        return "cancelled"
+                    } onCancel: {
+                        gate.open()
+                        usleep(100_000)
+                    }
+                }, timedOut: { "deadline" })
+            #expect(answer == "deadline")
+        }
+    }
+
+    @Test func aBodyThatAnswersInTimeIsTheAnswer() async {
+        #expect(await SQLDatabase.firstOf(deadline: .seconds(3600), { "rows" }, timedOut: { "deadline" }) == "rows")
     }
 
     @Test func aSilentDatabaseEndsARehashAndAListingAtTheDeadline() async throws {

@@ -260,7 +260,7 @@ import Testing
         let before = box.messages
         let modSeq = box.highestModSeq
         unlink("\(root)/aerie.index")
-        EngineCache.shared.removeAll()  // as a restarted server: nothing of the index left in memory either
+        EngineCache.shared.removeAll(under: root)  // as a restarted server: nothing of the index left in memory either
         let reopened = try store.open("INBOX")
         #expect(reopened.messages.map(\.uid) == before.map(\.uid))
         #expect(reopened.messages.map(\.flags) == before.map(\.flags))

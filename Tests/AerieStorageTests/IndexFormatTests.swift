@@ -165,7 +165,7 @@ import Testing
         let box = try fill(store, root: root, count: 6)
         let before = box.messages
         let mailboxID = box.mailboxID
-        EngineCache.shared.removeAll()
+        EngineCache.shared.removeAll(under: root)
         StorageTestHooks.watch(root)
         let reopened = try store.open("INBOX")
         #expect(reopened.messages == before)
@@ -199,7 +199,7 @@ import Testing
             text += "\(record.saveDate) \(inNew ? "n" : "c") \(record.fileName)\n"
         }
         writeText("\(root)/aerie.index", text)
-        EngineCache.shared.removeAll()
+        EngineCache.shared.removeAll(under: root)
         StorageTestHooks.watch(root)
 
         let reopened = try store.open("INBOX")
@@ -212,7 +212,7 @@ import Testing
         #expect(upgraded.starts(with: Array("AERIE-INDEX 2\n".utf8)))
 
         // The next restart reads the compact file, with the same result.
-        EngineCache.shared.removeAll()
+        EngineCache.shared.removeAll(under: root)
         let again = try store.open("INBOX")
         #expect(again.messages == before)
         #expect(again.expungedSince(modSeq: expungedModSeq) == [2])
@@ -240,7 +240,7 @@ import Testing
             let fd = open("\(root)/aerie.index", O_WRONLY | O_TRUNC)
             try FS.writeAll(fd, bytes, path: "\(root)/aerie.index")
             close(fd)
-            EngineCache.shared.removeAll()
+            EngineCache.shared.removeAll(under: root)
             let reopened = try store.open("INBOX")
             #expect(reopened.messages.map(\.uid) == before.map(\.uid))
             #expect(reopened.messages.map(\.flags) == before.map(\.flags))
@@ -271,11 +271,11 @@ import Testing
         let fd = open("\(root)/aerie.index", O_WRONLY | O_APPEND)
         try FS.writeAll(fd, [UInt8(ascii: "R"), 0, 1, 0, 0, 7, 0, 0], path: "\(root)/aerie.index")
         close(fd)
-        EngineCache.shared.removeAll()
+        EngineCache.shared.removeAll(under: root)
         let reopened = try store.open("INBOX")
         #expect(reopened.messages == before)
         let uid = try reopened.append(sampleMessage, flags: .init(), internalDate: nil)
-        EngineCache.shared.removeAll()
+        EngineCache.shared.removeAll(under: root)
         #expect(try store.open("INBOX").messages.map(\.uid) == before.map(\.uid) + [uid])
     }
 
@@ -301,7 +301,7 @@ import Testing
             }
         }
         writeText("\(root)/dovecot-uidlist", uidlist)
-        EngineCache.shared.removeAll()
+        EngineCache.shared.removeAll(under: root)
 
         let reopened = try store.open("INBOX")
         #expect(reopened.messages.map(\.uid) == before.map(\.uid))
@@ -327,7 +327,7 @@ import Testing
         ageDirectories("\(root)/.Archive")
         _ = try box.sync()
         _ = try archiveBefore.sync()
-        EngineCache.shared.removeAll()
+        EngineCache.shared.removeAll(under: root)
         StorageTestHooks.watch(root)
         let archive = try store.open("Archive")
         #expect(archive.emailID(uid: try #require(copied.first?.destination)) == emailID)

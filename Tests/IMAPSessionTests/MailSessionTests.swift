@@ -15,10 +15,11 @@ struct MailTranscript {
     /// `rev2`: the session ENABLEs IMAP4rev2 first, so it hears no \Recent (for tests about other things).
     init(
         root: String, settings: MailSessionSettings = MailSessionSettings(), layout: MailboxLayout = .maildirPlusPlus,
-        rev2: Bool = false
+        rev2: Bool = false, clock: StorageClock = .system
     ) throws {
-        let configuration = MailStoreConfiguration(
+        var configuration = MailStoreConfiguration(
             root: root, layout: layout, fsync: false, separator: settings.separator)
+        configuration.clock = clock
         let store = try MailStore(configuration: configuration)
         session = MailSession(
             user: AuthenticatedUser(user: "demo", uid: 1500, gid: 1500, home: root, extraFields: [:]), store: store,
@@ -74,27 +75,40 @@ struct MailTranscript {
 }
 
 @Suite struct MailSessionQuietTests {
-    /// As in a real server: seconds pass between commands, so directory mtimes become trusted.
+    /// As in a real server: seconds pass between commands, so directory mtimes become trusted. The storage clock is
+    /// moved instead of sleeping; the kernel's file-time tick is waited for, so each step's mtimes differ as they
+    /// would after real seconds.
     @Test func appendSeenAfterQuietPeriods() throws {
         let root = makeTempDirectory("mail")
         defer { removeTree(root) }
-        let a = try MailTranscript(root: root)
-        let b = try MailTranscript(root: root)
+        let clock = StorageClock()
+        func quietPeriod() {
+            func coarse() -> Int64 {
+                var ts = timespec()
+                clock_gettime(CLOCK_REALTIME_COARSE, &ts)
+                return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+            }
+            let start = coarse()
+            while coarse() == start { sched_yield() }
+            clock.advance(by: .milliseconds(1200))
+        }
+        let a = try MailTranscript(root: root, clock: clock)
+        let b = try MailTranscript(root: root, clock: clock)
         _ = try b.send("1 APPEND INBOX {17+}\r\nSubject: one\r\n\r\nx")
-        usleep(1_200_000)
+        quietPeriod()
         #expect(try a.send("2 SELECT INBOX").contains("* 1 EXISTS"))
-        usleep(1_200_000)
+        quietPeriod()
         #expect(try b.send("3 SELECT INBOX").contains("* 1 EXISTS"))
-        usleep(1_200_000)
+        quietPeriod()
         _ = try b.send("4 APPEND INBOX {17+}\r\nSubject: two\r\n\r\nx")
         let noop5 = try a.send("5 NOOP")
         #expect(noop5 == ["* 2 EXISTS", "5 OK NOOP completed."])
-        usleep(1_200_000)
+        quietPeriod()
         _ = try b.send("6 APPEND INBOX {17+}\r\nSubject: thr\r\n\r\nx")
-        usleep(1_200_000)
+        quietPeriod()
         let noop7 = try a.send("7 NOOP")
         #expect(noop7 == ["* 3 EXISTS", "7 OK NOOP completed."])
-        let c = try MailTranscript(root: root)
+        let c = try MailTranscript(root: root, clock: clock)
         #expect(try c.send("8 SELECT INBOX").contains("* 3 EXISTS"))
     }
 }

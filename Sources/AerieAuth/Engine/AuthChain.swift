@@ -267,39 +267,15 @@ extension AuthService {
             var included = false, haveIncludes = false
             for filter in db.spec.usernameFilter {
                 if filter.hasPrefix("!") {
-                    if Self.wildcardMatch(user, filter.dropFirst()) { return "username" }
+                    if WildcardMask(filter.dropFirst()).matches(user) { return "username" }
                 } else {
                     haveIncludes = true
-                    if Self.wildcardMatch(user, Substring(filter)) { included = true }
+                    if WildcardMask(filter).matches(user) { included = true }
                 }
             }
             if haveIncludes && !included { return "username" }
         }
         return nil
-    }
-
-    /// `*` matches any run of characters, `?` one character (Dovecot's wildcard_match).
-    static func wildcardMatch(_ text: String, _ pattern: Substring) -> Bool {
-        let t = Array(text), p = Array(pattern)
-        var ti = 0, pi = 0, star = -1, mark = 0
-        while ti < t.count {
-            if pi < p.count && (p[pi] == "?" || p[pi] == t[ti]) {
-                ti += 1
-                pi += 1
-            } else if pi < p.count && p[pi] == "*" {
-                star = pi
-                mark = ti
-                pi += 1
-            } else if star >= 0 {
-                pi = star + 1
-                mark += 1
-                ti = mark
-            } else {
-                return false
-            }
-        }
-        while pi < p.count && p[pi] == "*" { pi += 1 }
-        return pi == p.count
     }
 
     /// One passdb: verify (or look up), then apply its fields and the checks they ask for.

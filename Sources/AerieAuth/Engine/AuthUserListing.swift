@@ -63,35 +63,11 @@ extension AuthService {
         log.info(AuthLogFormat.category, "adm: \(count) users listed for mask \(AuthLogFormat.sanitize(mask))")
         return (true, rest)
     }
-
-    /// doveadm's `wildcard_match_icase`: `*` any run, `?` one character; ASCII letters compared without case.
-    static func wildcardMatch(_ name: String, _ mask: String) -> Bool {
-        let n = Array(name.lowercased().unicodeScalars), m = Array(mask.lowercased().unicodeScalars)
-        var i = 0, j = 0, star = -1, resume = 0
-        while i < n.count {
-            if j < m.count, m[j] == "?" || m[j] == n[i] {
-                i += 1
-                j += 1
-            } else if j < m.count, m[j] == "*" {
-                star = j
-                resume = i
-                j += 1
-            } else if star >= 0 {
-                j = star + 1
-                resume += 1
-                i = resume
-            } else {
-                return false
-            }
-        }
-        while j < m.count, m[j] == "*" { j += 1 }
-        return j == m.count
-    }
 }
 
 /// Matching names in batches: sent as parts when streaming, else kept (bounded) for the single answer.
 actor UserNameBatches {
-    let mask: String
+    let mask: WildcardMask
     let part: (@Sendable (String) async -> Bool)?
     private var batch: [String] = []
     private var kept = ""
@@ -99,14 +75,14 @@ actor UserNameBatches {
     private var open = true
 
     init(mask: String, part: (@Sendable (String) async -> Bool)?) {
-        self.mask = mask
+        self.mask = WildcardMask(mask, ignoringCase: true)
         self.part = part
     }
 
     /// false once the reader is gone: the listing stops.
     func add(_ name: String) async -> Bool {
         guard open else { return false }
-        guard AuthService.wildcardMatch(name, mask) else { return true }
+        guard mask.matches(name) else { return true }
         count += 1
         batch.append(AuthLogFormat.sanitize(name))
         if batch.count >= AuthService.namesPerPart { await flush() }

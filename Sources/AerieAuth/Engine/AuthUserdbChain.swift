@@ -154,53 +154,63 @@ extension AuthService {
         let gidText = fields.removeValue(forKey: "gid")
         let home = fields.removeValue(forKey: "home") ?? ""
         for key in ["nologin", "reason", "allow_nets", "nodelay", "noauthenticate"] { fields.removeValue(forKey: key) }
-        let uid = uidText.map(AuthFields.uid) ?? configuration.defaultUID
-        let gid = gidText.map(AuthFields.gid) ?? configuration.defaultGID
-        guard let uid else {
-            fail(
-                driver, name, request,
-                uidText == nil
-                    ? "User is missing UID (see mail_uid setting)"
-                    : "Invalid uid \(AuthLogFormat.sanitize(uidText!)) (no such user)",
-                level: uidText == nil ? .info : .error)
-            return .failure(.uidNotPermitted)
-        }
-        if uid == 0 || uid < configuration.firstValidUID {
-            fail(
-                driver, name, request,
-                "Mail access for users with UID \(uid) not permitted (see first_valid_uid in config file)")
-            return .failure(.uidNotPermitted)
-        }
-        if configuration.lastValidUID != 0 && uid > configuration.lastValidUID {
-            fail(
-                driver, name, request,
-                "Mail access for users with UID \(uid) not permitted (see last_valid_uid in config file)")
-            return .failure(.uidNotPermitted)
-        }
-        guard let gid else {
-            fail(
-                driver, name, request,
-                gidText == nil
-                    ? "User is missing GID (see mail_gid setting)"
-                    : "Invalid gid \(AuthLogFormat.sanitize(gidText!)) (no such group)",
-                level: gidText == nil ? .info : .error)
-            return .failure(.gidNotPermitted)
-        }
-        if gid < configuration.firstValidGID {
-            fail(
-                driver, name, request,
-                "Mail access for users with GID \(gid) not permitted (see first_valid_gid in config file)")
-            return .failure(.gidNotPermitted)
-        }
-        if configuration.lastValidGID != 0 && gid > configuration.lastValidGID {
-            fail(
-                driver, name, request,
-                "Mail access for users with GID \(gid) not permitted (see last_valid_gid in config file)")
-            return .failure(.gidNotPermitted)
-        }
+        let givenUID = uidText.map(AuthFields.uid) ?? configuration.defaultUID
+        let givenGID = gidText.map(AuthFields.gid) ?? configuration.defaultGID
+        let context = (driver, name, request)
+        guard
+            let uid = permitted(
+                "UID", givenUID, uidText, noSuch: "user", configuration.firstValidUID, configuration.lastValidUID,
+                context)
+        else { return .failure(.uidNotPermitted) }
+        guard
+            let gid = permitted(
+                "GID", givenGID, gidText, noSuch: "group", configuration.firstValidGID, configuration.lastValidGID,
+                context)
+        else { return .failure(.gidNotPermitted) }
         if configuration.verbose || configuration.debug {
             log.debug(AuthLogFormat.category, "\(prefix(driver, name, request)): Authenticated (uid=\(uid) gid=\(gid))")
         }
         return .success(AuthenticatedUser(user: name, uid: uid, gid: gid, home: home, extraFields: fields))
+    }
+
+    /// `permittedID`, its refusal logged for `context` (driver, user, request); nil when refused.
+    private func permitted(
+        _ kind: String, _ id: UInt32?, _ text: String?, noSuch: String, _ first: UInt32, _ last: UInt32,
+        _ context: (driver: String, name: String, request: AuthRequest)
+    ) -> UInt32? {
+        switch Self.permittedID(kind, id, text, noSuch: noSuch, first: first, last: last) {
+        case .success(let id): return id
+        case .failure(let refusal):
+            fail(context.driver, context.name, context.request, refusal.message, level: refusal.level)
+            return nil
+        }
+    }
+
+    struct IDRefusal: Error {
+        var message: String
+        var level: LogLevel
+    }
+
+    /// A uid or gid (`kind` "UID" or "GID") checked as Dovecot does: present and resolved, inside
+    /// `first_valid_*`..`last_valid_*` (0 for last: no limit); uid 0 is never permitted.
+    static func permittedID(
+        _ kind: String, _ id: UInt32?, _ text: String?, noSuch: String, first: UInt32, last: UInt32
+    ) -> Result<UInt32, IDRefusal> {
+        let setting = kind.lowercased()
+        guard let id else {
+            guard let text else {
+                let message = "User is missing \(kind) (see mail_\(setting) setting)"
+                return .failure(IDRefusal(message: message, level: .info))
+            }
+            let message = "Invalid \(setting) \(AuthLogFormat.sanitize(text)) (no such \(noSuch))"
+            return .failure(IDRefusal(message: message, level: .error))
+        }
+        let bound = (kind == "UID" && id == 0) || id < first ? "first" : last != 0 && id > last ? "last" : nil
+        if let bound {
+            let message =
+                "Mail access for users with \(kind) \(id) not permitted (see \(bound)_valid_\(setting) in config file)"
+            return .failure(IDRefusal(message: message, level: .info))
+        }
+        return .success(id)
     }
 }
