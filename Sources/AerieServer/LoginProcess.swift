@@ -113,8 +113,8 @@ public enum LoginProcess {
             connector.start()
         }
 
-        /// Starts one login worker; returns its pid.
-        public func spawn() throws -> Int32 {
+        /// Starts one login worker; returns its pid. `extraArguments`: the incident switch (`MasterAdmin`).
+        public func spawn(extraArguments: [String] = []) throws -> Int32 {
             var passing: [Int32: Int32] = [
                 handoffLoginEnd: handoffFD, authLoginEnd: authFD, adminLoginEnd: adminFD,
             ]
@@ -130,16 +130,24 @@ public enum LoginProcess {
             while poll(&ready, 1, 0) > 0, let (_, stale) = DescriptorPassing.receive(authLoginEnd, buffer: &buffer) {
                 if stale >= 0 { close(stale) }
             }
-            return try spawnSelf(arguments, passing: passing)
+            return try spawnSelf(arguments + extraArguments, passing: passing)
         }
     }
 
     /// The mail service's side: resumes every session the login process hands over on `fd`.
-    public static func receiveHandoffs(fd: Int32, server: AerieServer, log: any LogSink) {
+    /// `answersAdmin`: a per-uid process, which answers the master's `who`/`kick` (`ProcessAdmin`), the messages
+    /// without a descriptor on the same socket.
+    public static func receiveHandoffs(fd: Int32, server: AerieServer, log: any LogSink, answersAdmin: Bool = false) {
+        let executor = AdminExecutor(registry: server.registry, logins: server.loginSwitch)
         let receiver = Thread {
             var buffer = [UInt8](repeating: 0, count: LoginHandoff.maximumSize)
             while let (bytes, connection) = DescriptorPassing.receive(fd, buffer: &buffer) {
-                guard connection >= 0 else { continue }
+                guard connection >= 0 else {
+                    if answersAdmin, let answer = ProcessAdmin.answer(bytes, executor: executor) {
+                        _ = DescriptorPassing.send(fd, answer, fd: -1)
+                    }
+                    continue
+                }
                 server.resume(handoffBytes: bytes, fd: connection)
             }
             log.error("master", "The hand-off socket closed: no more logins from the login process")

@@ -113,6 +113,8 @@ struct LoginWorkerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "login-worker", shouldDisplay: false)
 
     @Option(name: .short) var config: String?
+    /// `SERVICE=REASON`: the incident switch as the master holds it (repeated): refused before any password.
+    @Option var loginDisabled: [String] = []
 
     func run() throws {
         // no_new_privs and the signal mask are per thread and inherited: set them before any thread exists. SIGHUP
@@ -133,6 +135,7 @@ struct LoginWorkerCommand: ParsableCommand {
             server = try AerieServer(
                 config: loaded, log: log, keeper: keeper, checked: checked, handoff: LoginProcess.handoffSender,
                 authConnector: LoginProcess.authConnector())
+            try server.disableLogins(arguments: loginDisabled)
             let listeners = LoginProcess.inheritedListeners(checked.listeners)
             try runBlocking { try await server.adopt(listeners: listeners) }
             let master = getppid()

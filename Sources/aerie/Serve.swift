@@ -86,6 +86,8 @@ struct Serve: ParsableCommand {
             // Issue 11: TLS and pre-login IMAP/POP3 in the login process, as default_login_user in a chroot; it
             // hands each authenticated connection to the mail service.
             var login: LoginProcess.MasterSide?
+            // With the login process: the incident switch and the admin relay to every mail process.
+            var masterAdmin: MasterAdmin?
             if settings.loginProcess {
                 let loginPlans = LoginProcess.plans(checked.listeners)
                 let loginKeeper =
@@ -105,7 +107,12 @@ struct Serve: ParsableCommand {
                     configPath: configPath, settings: settings, listeners: loginListeners, keeper: loginKeeper,
                     authSocketPath: auth.socketPath)
                 login = side
-                supervisor.add(ChildService(kind: .login, limits: limits[.login]!) { try side.spawn() })
+                let admin = try MasterAdmin(log: log)
+                masterAdmin = admin
+                supervisor.add(
+                    ChildService(kind: .login, limits: limits[.login]!) {
+                        try side.spawn(extraArguments: admin.switchArguments())
+                    })
             }
             // Issue 11, lmtp: recipients of another uid/gid are written by `lmtp-deliver` workers the master starts.
             let uidDelivery =
@@ -116,6 +123,7 @@ struct Serve: ParsableCommand {
             uidDelivery?.start()
             let uidDeliveryFD = MailServiceFDs.firstListener + Int32(listeners.count) + (login == nil ? 0 : 1)
             let loginAdminFD = uidDeliveryFD + 1
+            let masterAdminFD = loginAdminFD + 1
             var ready: [Int32] = [-1, -1]
             guard pipe(&ready) == 0 else { throw ServerStartError("pipe: \(String(cString: strerror(errno)))") }
             ready.forEach { _ = fcntl($0, F_SETFD, FD_CLOEXEC) }
@@ -125,7 +133,9 @@ struct Serve: ParsableCommand {
                 + (login == nil ? [] : ["--login-handoff"])
                 + (uidDelivery == nil ? [] : ["--lmtp-delivery-fd", "\(uidDeliveryFD)"])
                 + (login == nil ? [] : ["--login-admin-fd", "\(loginAdminFD)"])
+                + (masterAdmin == nil ? [] : ["--master-admin-fd", "\(masterAdminFD)"])
             let adminMailEnd = login?.adminMailEnd
+            let switchHolder = masterAdmin
             let mailListeners = listeners
             // The login process's hand-offs go through the master's router (`MailRouter`), which verifies who
             // logged in and picks the mail process of the user's uid/gid/chroot; the mail child gets its own socket.
@@ -153,7 +163,8 @@ struct Serve: ParsableCommand {
                     if let handoffMailEnd { passing[handoffMailEnd] = MailServiceFDs.firstListener + Int32(mailListeners.count) }
                     if let uidDelivery { passing[uidDelivery.mailEnd] = uidDeliveryFD }
                     if let adminMailEnd { passing[adminMailEnd] = loginAdminFD }
-                    return try spawnSelf(arguments, passing: passing)
+                    if let switchHolder { passing[switchHolder.mailEnd] = masterAdminFD }
+                    return try spawnSelf(arguments + (switchHolder?.switchArguments() ?? []), passing: passing)
                 })
             try supervisor.start(.mail)
             guard supervisor.awaitReady(.mail, readyFD: ready[0]) else {
@@ -161,11 +172,13 @@ struct Serve: ParsableCommand {
             }
             close(ready[0])
             if let login {
-                MailRouter(
+                let router = MailRouter(
                     loginEnd: login.handoffMailEnd, mainEnd: routerMainEnd, authSocketPath: auth.socketPath,
                     policy: MailRoutePolicy(settings: settings, mainAccount: checked.dropAccount),
-                    supervisor: supervisor, limits: limits[.mail]!, configPath: configPath, log: log
-                ).start()
+                    supervisor: supervisor, limits: limits[.mail]!, configPath: configPath, log: log,
+                    admin: masterAdmin)
+                router.start()
+                masterAdmin?.start(router: router)
                 try supervisor.start(.login)
             }
             writePIDFile(baseDir: settings.baseDir)
