@@ -33,6 +33,7 @@ final class IMAPConnectionHandler: SessionConnectionHandler {
         self.framer = IMAPCommandFramer(limits: environment.imap.postLoginLimits)
         self.resumed = handoff
         super.init(environment: environment)
+        countLoginTraffic(handoff)
         framer.append(ByteBuffer(bytes: handoff.pipelined))
     }
 

@@ -27,6 +27,7 @@ final class POP3ConnectionHandler: SessionConnectionHandler {
         self.session = POP3Session(settings: environment.pop3, context: handoff.context)
         self.resumed = handoff
         super.init(environment: environment)
+        countLoginTraffic(handoff)
         framer.append(handoff.pipelined)
     }
 

@@ -60,6 +60,11 @@ class SessionConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// What `aerie adm who` sees of this connection, traffic included.
     private(set) lazy var info = SessionInfo(service: serviceName, remoteIP: remoteIP)
     var bytesIn: Int { info.bytesIn }
+    /// A handed-over connection: the login process's traffic counts too (`aerie adm who`).
+    func countLoginTraffic(_ handoff: LoginHandoff) {
+        info.bytesIn += max(0, handoff.bytesIn ?? 0)
+        info.bytesOut += max(0, handoff.bytesOut ?? 0)
+    }
     var bytesOut: Int {
         get { info.bytesOut }
         set { info.bytesOut = newValue }
@@ -446,6 +451,9 @@ class SessionConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// Login process (issue 11): passes the connection to the mail service with `header` and relays its bytes
     /// from now on. The connection's limits, timers and log lines go with it: nothing else runs here.
     func handOff(_ header: LoginHandoff, context: ChannelHandlerContext) {
+        var header = header
+        header.bytesIn = bytesIn
+        header.bytesOut = bytesOut
         timeout?.cancel()
         handshakeTimeout?.cancel()
         releaseUnauthenticatedSlot()
