@@ -247,7 +247,8 @@ public final class MailRouter: Sendable {
     /// `-ERR [SYS/TEMP] REASON` (RFC 3206 §4), as the mail service answers a resumed login.
     private func refuseDisabled(_ fd: Int32, header: LoginHandoff, reason: String) {
         let tag = header.tag ?? ""
-        let tagged = !tag.isEmpty && tag.utf8.count <= 128 && tag.unicodeScalars.allSatisfy { $0.value > 0x20 && $0.value < 0x7F }
+        let printable = tag.unicodeScalars.allSatisfy { $0.value > 0x20 && $0.value < 0x7F }
+        let tagged = !tag.isEmpty && tag.utf8.count <= 128 && printable
         let line =
             header.service != "imap" ? "-ERR [SYS/TEMP] \(reason)\r\n"
             : tagged ? "\(tag) NO [UNAVAILABLE] \(reason)\r\n* BYE Logins are disabled.\r\n"

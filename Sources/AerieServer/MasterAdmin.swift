@@ -104,7 +104,8 @@ public final class MasterAdmin: Sendable {
         let deadline = ContinuousClock.now + .milliseconds(fanOutMilliseconds)
         while !waiting.isEmpty, ContinuousClock.now < deadline {
             let left = deadline - ContinuousClock.now
-            let milliseconds = Int32(clamping: left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000)
+            let milliseconds = Int32(
+                clamping: left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000)
             var entries = waiting.keys.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
             guard poll(&entries, nfds_t(entries.count), max(1, milliseconds)) > 0 else { continue }
             for entry in entries where entry.revents != 0 {
@@ -126,8 +127,8 @@ public final class MasterAdmin: Sendable {
             let count = answers.reduce(0) { $0 + LoginAdmin.kickedCount($1) }
             return "kicked \(count) connection\(count == 1 ? "" : "s")"
         }
-        return ([AdminExecutor.whoTable([])] + answers.flatMap { $0.split(separator: "\n").dropFirst().map(String.init) })
-            .joined(separator: "\n")
+        let rows = answers.flatMap { $0.split(separator: "\n").dropFirst().map(String.init) }
+        return ([AdminExecutor.whoTable([])] + rows).joined(separator: "\n")
     }
 }
 
