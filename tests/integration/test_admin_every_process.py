@@ -10,6 +10,7 @@ import os
 import poplib
 import re
 import signal
+import subprocess
 import time
 
 import pytest
@@ -17,10 +18,11 @@ import pytest
 import helpers
 from helpers import IMAPFrom, POP3From
 from test_mail_uid import key_process, status
+from test_scram import ScramClient
 
 pytestmark = pytest.mark.timeout(300)
 
-EXTRA = "login_process = yes\nssl = yes"
+EXTRA = "login_process = yes\nssl = yes\nauth_mechanisms = plain login scram-sha-256"
 PASSWORD = helpers.MAIL_PASSWORD
 REASON = "Incident 42, back soon."
 BYE = b"* BYE Disconnected by the administrator.\r\n"
@@ -35,12 +37,14 @@ def srv(aerie_bin, ca_dir, request, vmail):
     homes = server.directory / "home"
     stored = helpers.sha512_crypt(PASSWORD)
     lines = [f"alice:{stored}:{vmail[0]}:{vmail[1]}::{homes / 'alice'}::"]
-    for name, uid in (("carol", 1501), ("dave", 1502)):
+    scram = subprocess.run([aerie_bin, "pw", "-s", "SCRAM-SHA-256", "-p", PASSWORD], capture_output=True, text=True,
+                           check=True).stdout.strip()
+    for name, uid, hashed in (("carol", 1501, stored), ("dave", 1502, stored), ("erin", 1504, scram)):
         home = homes / name
         home.mkdir()
         os.chown(home, uid, uid)
         os.chmod(home, 0o700)
-        lines.append(f"{name}:{stored}:{uid}:{uid}::{home}::")
+        lines.append(f"{name}:{hashed}:{uid}:{uid}::{home}::")
     (server.directory / "users").write_text("\n".join(lines) + "\n")
     server.start()
     yield server
@@ -140,6 +144,30 @@ def test_disable_refuses_every_uid_also_after_restarts(srv):
     lines = admin_lines(srv, before)
     assert any(re.search(r"admin\(uid=0 pid=\d+\): logins disable all reason=\"" + re.escape(REASON) + '"', line)
                for line in lines), lines
+
+
+def test_the_master_refuses_a_login_the_login_worker_let_through(srv):
+    """Thrown between SCRAM's first and final step: the login worker checked the switch at the first step and
+    completes the login; the master, which holds the switch, refuses the hand-off (NO [UNAVAILABLE] + BYE)."""
+    c = IMAPFrom("127.0.0.25", srv)
+    client = ScramClient("erin", PASSWORD)
+
+    def steps(challenge: bytes) -> bytes:
+        if client.step == 1:
+            assert adm(srv, "logins", "disable", "--reason", REASON).returncode == 0
+        return client(challenge)
+
+    try:
+        with pytest.raises(imaplib.IMAP4.error, match=r"\[UNAVAILABLE\] " + re.escape(REASON)):
+            c.authenticate("SCRAM-SHA-256", steps)
+        assert client.step >= 2, "the exchange went to its final step"
+        assert read_until_closed(c) == [b"* BYE Logins are disabled.\r\n"]
+        assert "user=<erin>: login refused: logins are disabled by the administrator" in srv.log()
+    finally:
+        assert adm(srv, "logins", "enable").returncode == 0
+    again = IMAPFrom("127.0.0.25", srv)
+    assert again.authenticate("SCRAM-SHA-256", ScramClient("erin", PASSWORD))[0] == "OK"
+    again.logout()
 
 
 def test_who_and_kick_reach_every_process(srv):
