@@ -12,6 +12,7 @@ import re
 import signal
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
@@ -84,6 +85,18 @@ def login_worker(srv, not_pid: int = 0, timeout: float = 20) -> int:
         time.sleep(0.1)
 
 
+def main_mail_process(srv) -> int:
+    """The main mail service (mail_uid): the master's `mail-service` child without --run-as; 0 while there is none."""
+    found = []
+    for pid in helpers.child_pids(srv.pid, "mail-service"):
+        try:
+            if b"--run-as" not in Path(f"/proc/{pid}/cmdline").read_bytes():
+                found.append(pid)
+        except FileNotFoundError:
+            pass
+    return found[0] if len(found) == 1 else 0
+
+
 def imap_refused(srv, source: str, user: str, password: str = PASSWORD) -> None:
     """The IMAP login is refused with NO [UNAVAILABLE] REASON (a wrong password too: refused before it is checked)."""
     c = IMAPFrom(source, srv)
@@ -129,7 +142,15 @@ def test_disable_refuses_every_uid_also_after_restarts(srv):
             pop3_refused(srv, "127.0.0.22", user)
         imap_refused(srv, "127.0.0.22", "dave", "wrong")
         pop3_refused(srv, "127.0.0.22", "carol", "wrong")
-        assert "disabled" in adm(srv, "logins", "status").stdout
+
+        # The main mail service killed too: it starts again with the switch the master holds.
+        main = main_mail_process(srv)
+        os.kill(main, signal.SIGKILL)
+        helpers.wait_for(lambda: main_mail_process(srv) not in (0, main) and
+                         adm(srv, "logins", "status").returncode == 0, timeout=20, what="the main mail service again")
+        assert f"imap: disabled ({REASON})" in adm(srv, "logins", "status").stdout
+        imap_refused(srv, "127.0.0.22", "alice", "wrong")
+        pop3_refused(srv, "127.0.0.22", "dave")
     finally:
         r = adm(srv, "logins", "enable")
     assert r.returncode == 0 and "imap: enabled" in r.stdout and "pop3: enabled" in r.stdout, r.stdout
