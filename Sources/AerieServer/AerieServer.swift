@@ -542,6 +542,14 @@ public final class AerieServer: Sendable {
     }
 
     public var liveConnections: Int { registry.count }
+
+    /// BYE to every connection, then waits (blocking, up to `grace`) for them to close: the login process's
+    /// SIGTERM, where no Swift task can run after the chroot (see `SessionConnectionHandler.taskExecutor`).
+    public func sayGoodbyeToEveryone(grace: Duration) {
+        registry.shutdownAll()
+        let deadline = ContinuousClock.now + grace
+        while registry.count > 0 && ContinuousClock.now < deadline { usleep(20_000) }
+    }
 }
 
 extension AerieServer {

@@ -281,30 +281,58 @@ public enum AuthServiceProcess {
     }
 }
 
-/// Whether the worker is being replaced, and how many server connections it still has.
+/// Whether the worker is being replaced, and its server connections with the requests each has in flight.
 final class AuthWorkerState: Sendable {
-    private let state = Mutex((draining: false, connections: 0))
+    private struct Live {
+        var channel: any Channel
+        var inFlight = 0
+    }
+
+    private let state = Mutex((draining: false, connections: [ObjectIdentifier: Live]()))
     /// Login tokens issued on login-process connections, redeemed by the master (issue 11).
     let tokens = Mutex(LoginTokens())
 
     var draining: Bool { state.withLock { $0.draining } }
 
-    func opened() { state.withLock { $0.connections += 1 } }
+    func opened(_ channel: any Channel) {
+        state.withLock { $0.connections[ObjectIdentifier(channel)] = Live(channel: channel) }
+    }
 
-    func closed() {
+    func closed(_ channel: any Channel) {
         let done = state.withLock { state in
-            state.connections -= 1
-            return state.draining && state.connections == 0
+            state.connections[ObjectIdentifier(channel)] = nil
+            return state.draining && state.connections.isEmpty
         }
         if done { exit(0) }
     }
 
+    /// A request on `channel` is being answered.
+    func begin(_ channel: any Channel) {
+        state.withLock { $0.connections[ObjectIdentifier(channel)]?.inFlight += 1 }
+    }
+
+    /// Its answer is written: while draining, a connection with nothing left in flight is closed, so its client
+    /// connects to the new process.
+    func end(_ channel: any Channel) {
+        let idle = state.withLock { state -> Bool in
+            guard var live = state.connections[ObjectIdentifier(channel)] else { return false }
+            live.inFlight -= 1
+            state.connections[ObjectIdentifier(channel)] = live
+            return state.draining && live.inFlight <= 0
+        }
+        if idle { channel.close(promise: nil) }
+    }
+
+    /// Replaced: connections with nothing in flight close now (a client that sends nothing — the mail service
+    /// between deliveries, the master between logins — would otherwise keep this process alive), the others after
+    /// their last answer; the process exits when none is left.
     func drain() {
-        let done = state.withLock { state in
+        let (idle, done) = state.withLock { state in
             state.draining = true
-            return state.connections == 0
+            return (state.connections.values.filter { $0.inFlight == 0 }.map(\.channel), state.connections.isEmpty)
         }
         if done { exit(0) }
+        for channel in idle { channel.close(promise: nil) }
     }
 }
 
@@ -347,12 +375,12 @@ final class AuthWireServerHandler: ChannelInboundHandler, Sendable {
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        worker.opened()
+        worker.opened(context.channel)
         context.fireChannelActive()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        worker.closed()
+        worker.closed(context.channel)
         context.fireChannelInactive()
     }
 
@@ -371,11 +399,13 @@ final class AuthWireServerHandler: ChannelInboundHandler, Sendable {
         }
         let channel = context.channel
         if worker.draining {
+            // Only this process knows the tokens it issued: the master still redeems them here.
             for request in requests {
+                if case .redeem = request { continue }
                 guard let reply = try? AuthWire.encode(AuthWire.Reply.retry(id: request.id)) else { continue }
                 context.writeAndFlush(NIOAny(ByteBuffer(bytes: reply)), promise: nil)
             }
-            return
+            requests = requests.filter { if case .redeem = $0 { true } else { false } }
         }
         for request in requests {
             if case .markLogin = request {
@@ -394,8 +424,9 @@ final class AuthWireServerHandler: ChannelInboundHandler, Sendable {
                 context.close(promise: nil)
                 return
             }
+            worker.begin(channel)
             if case .admin(let id, let arguments) = request {
-                Task { [service] in
+                Task { [service, worker] in
                     // A user listing streams: each part is written (and flushed to the socket) before the next.
                     let part: @Sendable (String) async -> Bool = { text in
                         guard let frame = try? AuthWire.encodeAdminPart(id: id, text: text) else { return false }
@@ -403,12 +434,14 @@ final class AuthWireServerHandler: ChannelInboundHandler, Sendable {
                         return true
                     }
                     let (ok, text) = await service.administer(arguments, part: part)
-                    guard let reply = try? AuthWire.encodeAdminReply(id: id, ok: ok, text: text) else { return }
-                    channel.writeAndFlush(ByteBuffer(bytes: reply), promise: nil)
+                    guard let reply = try? AuthWire.encodeAdminReply(id: id, ok: ok, text: text) else {
+                        return worker.end(channel)
+                    }
+                    channel.writeAndFlush(ByteBuffer(bytes: reply)).whenComplete { _ in worker.end(channel) }
                 }
                 continue
             }
-            Task { [service, self] in
+            Task { [service, worker, self] in
                 let result: AuthResult
                 switch request {
                 case .authenticate(_, let auth): result = withToken(await service.authenticate(auth), login: login)
@@ -422,14 +455,15 @@ final class AuthWireServerHandler: ChannelInboundHandler, Sendable {
                     let unavailable = SASLStepReply.finished(.failure(.temporaryFailure), serverFinal: nil)
                     let reply = (try? AuthWire.encodeSASLReply(id: id, answer))
                         ?? (try? AuthWire.encodeSASLReply(id: id, unavailable))
-                    if let reply { channel.writeAndFlush(ByteBuffer(bytes: reply), promise: nil) }
+                    guard let reply else { return worker.end(channel) }
+                    channel.writeAndFlush(ByteBuffer(bytes: reply)).whenComplete { _ in worker.end(channel) }
                     return
-                case .admin, .markLogin: return
+                case .admin, .markLogin: return worker.end(channel)
                 }
                 let reply = (try? AuthWire.encode(AuthWire.Reply(id: request.id, result: result)))
                     ?? (try? AuthWire.encode(AuthWire.Reply(id: request.id, result: .failure(.temporaryFailure))))
-                guard let reply else { return }
-                channel.writeAndFlush(ByteBuffer(bytes: reply), promise: nil)
+                guard let reply else { return worker.end(channel) }
+                channel.writeAndFlush(ByteBuffer(bytes: reply)).whenComplete { _ in worker.end(channel) }
             }
         }
     }

@@ -33,8 +33,8 @@ final class IMAPConnectionHandler: SessionConnectionHandler {
         self.framer = IMAPCommandFramer(limits: environment.imap.postLoginLimits)
         self.resumed = handoff
         super.init(environment: environment)
-        countLoginTraffic(handoff)
         framer.append(ByteBuffer(bytes: handoff.pipelined))
+        continueCounts(of: handoff)
     }
 
     override func greeting() -> [ConnectionAction] {

@@ -87,7 +87,11 @@ public final class KeeperSockets: Sendable {
     public let certificatePath: String
     public let keyPath: String
 
-    public init(certificatePath: String, keyPath: String) throws {
+    /// Whose handshakes its worker signs ("mail" or "login"): shown in the worker's command line (`--serves`).
+    let serves: String
+
+    public init(certificatePath: String, keyPath: String, serves: String = "mail") throws {
+        self.serves = serves
         var files: [Int32] = [-1, -1]
         var signing: [Int32] = [-1, -1]
         let kind = Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
@@ -101,10 +105,11 @@ public final class KeeperSockets: Sendable {
         self.keyPath = keyPath
     }
 
-    /// Starts `aerie tls-keeper-worker CERT KEY` on the worker's ends.
+    /// Starts `aerie tls-keeper-worker CERT KEY --serves WHO` on the worker's ends.
     public func spawnWorker() throws -> Int32 {
         try spawnSelf(
-            ["aerie", "tls-keeper-worker", certificatePath, keyPath], passing: [worker.files: 3, worker.signing: 4])
+            ["aerie", "tls-keeper-worker", certificatePath, keyPath, "--serves", serves],
+            passing: [worker.files: 3, worker.signing: 4])
     }
 
     /// Drops replies a killed mail service left unread, so its successor never takes one for its own.

@@ -90,7 +90,8 @@ enum LoginAdmin {
 public final class LoginWorkerAdmin: Sendable {
     let fd: Int32
     private let state = NSLock()
-    private nonisolated(unsafe) var nextID: UInt64 = 1
+    /// From the clock: a restarted mail service never takes an answer meant for its predecessor's request.
+    private nonisolated(unsafe) var nextID = UInt64(ProcessAdmin.wallMilliseconds()) << 16
 
     public init(fd: Int32) { self.fd = fd }
 

@@ -40,13 +40,12 @@ struct LoginHandoff: Codable, Sendable, Equatable {
     /// The login line fail2ban reads, as the login process made it with `mpid=0`; the mail service logs it with
     /// its own pid (Dovecot's mpid: the process that serves the mail).
     var loginLine: String?
+    /// Traffic so far, as the login process counted it (`aerie adm who`).
+    var bytesIn = 0
+    var bytesOut = 0
     /// The auth process's one-time token for this login (`LoginTokens`): the master redeems it for the user and
     /// userdb fields above, which it sets from the auth process's answer, never from the login process's claim.
     var token: String
-    /// The bytes the login process read and wrote on this connection: `aerie adm who` counts them (absent from an
-    /// older sender: zero).
-    var bytesIn: Int? = nil
-    var bytesOut: Int? = nil
 
     /// A message larger than this is refused: the pipelined bytes are bounded by the pre-login framing limits.
     static let maximumSize = 256 * 1024

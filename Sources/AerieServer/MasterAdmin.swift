@@ -34,6 +34,9 @@ public final class MasterAdmin: Sendable {
         }
         masterEnd = pair[0]
         mailEnd = pair[1]
+        // A mail service that does not read its answers (stopped) must not hold up the relay for good.
+        var timeout = timeval(tv_sec: 1, tv_usec: 0)
+        setsockopt(masterEnd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         self.log = log
     }
 

@@ -27,8 +27,8 @@ final class POP3ConnectionHandler: SessionConnectionHandler {
         self.session = POP3Session(settings: environment.pop3, context: handoff.context)
         self.resumed = handoff
         super.init(environment: environment)
-        countLoginTraffic(handoff)
         framer.append(handoff.pipelined)
+        continueCounts(of: handoff)
     }
 
     override func greeting() -> [ConnectionAction] {

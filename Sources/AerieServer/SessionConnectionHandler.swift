@@ -60,10 +60,11 @@ class SessionConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// What `aerie adm who` sees of this connection, traffic included.
     private(set) lazy var info = SessionInfo(service: serviceName, remoteIP: remoteIP)
     var bytesIn: Int { info.bytesIn }
-    /// A handed-over connection: the login process's traffic counts too (`aerie adm who`).
-    func countLoginTraffic(_ handoff: LoginHandoff) {
-        info.bytesIn += max(0, handoff.bytesIn ?? 0)
-        info.bytesOut += max(0, handoff.bytesOut ?? 0)
+
+    /// A handed-over connection starts its traffic counts where the login process left them.
+    func continueCounts(of handoff: LoginHandoff) {
+        info.bytesIn = handoff.bytesIn
+        info.bytesOut = handoff.bytesOut
     }
     var bytesOut: Int {
         get { info.bytesOut }
@@ -125,12 +126,14 @@ class SessionConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
             }
         }
         if startsWithTLS { scheduleHandshakeTimeout(context: context) }
-        // A service without a login (LMTP) counts its connections against client_limit × process_limit.
+        // A service without a login (LMTP), and a session the login process handed over, count their connections
+        // against client_limit × process_limit; the latter is told as if it had logged in here.
         if !countsAsUnauthenticated {
             guard acquireSessionSlot() else {
-                return refuseAtOnce(
-                    "Too many connections, try again later.", reason: sessionLimitReason, quiet: false,
-                    context: context)
+                let text =
+                    serviceName == "lmtp"
+                    ? "Too many connections, try again later." : "Maximum number of sessions reached, try again later."
+                return refuseAtOnce(text, reason: sessionLimitReason, quiet: false, context: context)
             }
         }
         if countsAsUnauthenticated {
@@ -451,6 +454,7 @@ class SessionConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// Login process (issue 11): passes the connection to the mail service with `header` and relays its bytes
     /// from now on. The connection's limits, timers and log lines go with it: nothing else runs here.
     func handOff(_ header: LoginHandoff, context: ChannelHandlerContext) {
+        // What the login process carried counts for `aerie adm who` in the mail service.
         var header = header
         header.bytesIn = bytesIn
         header.bytesOut = bytesOut

@@ -53,6 +53,8 @@ struct TLSKeeperWorker: ParsableCommand {
 
     @Argument var certificatePath: String
     @Argument var keyPath: String
+    /// Whose handshakes it signs: the mail service's or the login process's (for `ps` and the tests).
+    @Option var serves: String = "mail"
 
     func run() throws {
         KeyKeeperProcess.runWorker(certificatePath: certificatePath, keyPath: keyPath)
@@ -118,11 +120,12 @@ struct LoginWorkerCommand: ParsableCommand {
 
     func run() throws {
         // no_new_privs and the signal mask are per thread and inherited: set them before any thread exists. SIGHUP
-        // (forwarded by the master) is taken by the main thread below with sigwait.
+        // and SIGTERM (from the master) are taken by the main thread below with sigwait.
         try Privileges.forbidNewPrivileges()
         var hangup = sigset_t()
         sigemptyset(&hangup)
         sigaddset(&hangup, SIGHUP)
+        sigaddset(&hangup, SIGTERM)
         pthread_sigmask(SIG_BLOCK, &hangup, nil)
         LoginProcess.watchServe()
         let loaded = try loadOrExit(config)
@@ -153,9 +156,15 @@ struct LoginWorkerCommand: ParsableCommand {
         }
         // SIGHUP: new certificates (the key worker reads them) for new connections, live ones keep theirs. The
         // configuration file is out of reach in the chroot: it is the one read at start.
+        // SIGTERM: BYE to every connection still before login (relayed sessions get theirs from the mail service,
+        // which the master stops first), then exit.
         while true {
             var received: Int32 = 0
-            guard sigwait(&hangup, &received) == 0, received == SIGHUP else { continue }
+            guard sigwait(&hangup, &received) == 0 else { continue }
+            if received == SIGTERM {
+                server.sayGoodbyeToEveryone(grace: .seconds(5))
+                Glibc.exit(0)
+            }
             do { try server.reloadCertificates(config: loaded) } catch {
                 log.error("imap-login", "Reload failed, keeping the running certificates: \(error)")
             }

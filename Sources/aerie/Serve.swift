@@ -92,7 +92,8 @@ struct Serve: ParsableCommand {
                 let loginPlans = LoginProcess.plans(checked.listeners)
                 let loginKeeper =
                     settings.ssl != .no && !settings.sslServerKeyFile.isEmpty
-                    ? try KeeperSockets(certificatePath: settings.sslServerCertFile, keyPath: settings.sslServerKeyFile)
+                    ? try KeeperSockets(
+                        certificatePath: settings.sslServerCertFile, keyPath: settings.sslServerKeyFile, serves: "login")
                     : nil
                 if let loginKeeper {
                     supervisor.add(

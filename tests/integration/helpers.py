@@ -364,6 +364,13 @@ class Server:
         """The mail service (`aerie mail-service`, the child of `aerie serve` that serves the connections)."""
         return mail_service_pid(self.pid)
 
+    @property
+    def login_pid(self) -> int:
+        """The process holding the pre-login connections: the login process (`aerie login-worker`, the default), else
+        the mail service (`login_process = no`)."""
+        workers = child_pids(self.pid, "login-worker")
+        return workers[0] if len(workers) == 1 else self.mail_pid
+
     def start(self, wait: bool = True) -> "Server":
         self.stdout = open(self.directory / "stdout.txt", self.output_mode)
         self.stderr = open(self.directory / "stderr.txt", self.output_mode)
@@ -659,8 +666,9 @@ class PrivateNetwork:
             self.original = None
 
 
-def child_pids(parent: int, subcommand: str) -> list[int]:
-    """Processes `aerie SUBCOMMAND …` whose parent is `parent` (the children of `aerie serve`, the master)."""
+def child_pids(parent: int, subcommand: str, serves: str = "mail") -> list[int]:
+    """Processes `aerie SUBCOMMAND …` whose parent is `parent` (the children of `aerie serve`, the master); for
+    key workers, those signing for `serves` (the mail service's, or the login process's own)."""
     out = []
     for p in Path("/proc").iterdir():
         if not p.name.isdigit():
@@ -671,6 +679,8 @@ def child_pids(parent: int, subcommand: str) -> list[int]:
         except (OSError, IndexError, ValueError):
             continue
         if ppid == parent and len(cmd) > 1 and cmd[1] == subcommand.encode():
+            if subcommand == "tls-keeper-worker" and (b"login" in cmd) != (serves == "login"):
+                continue
             out.append(int(p.name))
     return out
 

@@ -161,7 +161,13 @@ def test_killed_auth_process_is_restarted_and_sessions_continue(srv):
 def test_recipient_lookup_when_auth_process_dies_is_deferred_not_bounced(srv):
     """A delivery whose userdb lookup was in flight when the auth process died gets 451 (the MTA retries), not 550."""
     _, worker = auth_pids(srv)
-    os.kill(worker, signal.SIGSTOP)
+    with helpers.LMTPClient(srv.lmtp_socket, timeout=30) as c:
+        c.lhlo()
+        # The mail service's own connection to this auth process (with the login process, logins do not make one):
+        # a request on a connection not yet accepted would wait in the listener's queue, not in the process.
+        assert c.cmd("MAIL FROM:<sender@example.org>")[0] == 250
+        assert c.cmd(f"RCPT TO:<carol@{helpers.MAIL_DOMAIN}>")[0] == 250
+        os.kill(worker, signal.SIGSTOP)
     try:
         with helpers.LMTPClient(srv.lmtp_socket, timeout=30) as c:
             c.lhlo()

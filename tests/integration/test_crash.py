@@ -51,7 +51,8 @@ def helper_pids(subcommands: tuple[bytes, ...], marker: Path) -> list[int]:
             cmd = (p / "cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        if len(cmd) > 2 and cmd[1] in subcommands and str(marker).encode() in cmd:
+        # The login process's own key worker (`--serves login`) is not the mail service's.
+        if len(cmd) > 2 and cmd[1] in subcommands and str(marker).encode() in cmd and b"login" not in cmd:
             out.append(int(p.name))
     return out
 

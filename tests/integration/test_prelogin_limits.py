@@ -118,19 +118,19 @@ def connections_left(server) -> int:
 def test_the_memory_of_a_burst_is_given_back(defaults):
     helpers.wait_for(lambda: connections_left(defaults) == 0, timeout=30, what="the previous burst gone")
     time.sleep(6)  # housekeeping (every 5 s) after it
-    base = rss_kib(defaults.mail_pid)
+    base = rss_kib(defaults.login_pid)
     idle = [connect(defaults) for _ in range(1000)]
     for s in idle:
         greeting(s)
-    peak = rss_kib(defaults.mail_pid)
+    peak = rss_kib(defaults.login_pid)
     for s in idle:
         s.close()
     helpers.wait_for(lambda: connections_left(defaults) == 0, timeout=30, what="the burst gone")
     # Housekeeping runs every 5 s; allow a few rounds on a loaded machine.
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and rss_kib(defaults.mail_pid) - base >= (peak - base) * 0.6:
+    while time.monotonic() < deadline and rss_kib(defaults.login_pid) - base >= (peak - base) * 0.6:
         time.sleep(1)
-    after = rss_kib(defaults.mail_pid)
+    after = rss_kib(defaults.login_pid)
     assert peak - base > 1000, f"1,000 connections should cost something: base {base} KiB, peak {peak} KiB"
     assert after - base < (peak - base) * 0.6, f"base {base} KiB, peak {peak} KiB, after {after} KiB"
 
