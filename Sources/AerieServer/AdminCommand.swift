@@ -32,6 +32,23 @@ final class LoginSwitch: Sendable {
     /// The reason a login to `service` is refused now, or nil when logins are on.
     func refusal(for service: String) -> String? { disabled.withLock { $0[service] } }
 
+    /// The services switched off now, with their reasons.
+    var disabledServices: [(service: String, reason: String)] {
+        let disabled = disabled.withLock { $0 }
+        return Self.services.compactMap { name in disabled[name].map { (name, $0) } }
+    }
+
+    /// Applies `--login-disabled SERVICE=REASON` arguments (from the master, which holds the switch); throws on one
+    /// that is not.
+    func apply(arguments: [String]) throws {
+        for argument in arguments {
+            guard let equals = argument.firstIndex(of: "="), Self.services.contains(String(argument[..<equals])),
+                AdminCommand.isValidReason(String(argument[argument.index(after: equals)...]))
+            else { throw ServerStartError("--login-disabled wants SERVICE=REASON") }
+            disable(String(argument[..<equals]), reason: String(argument[argument.index(after: equals)...]))
+        }
+    }
+
     var status: [String] {
         let disabled = disabled.withLock { $0 }
         return Self.services.map { name in disabled[name].map { "\(name): disabled (\($0))" } ?? "\(name): enabled" }
@@ -137,6 +154,8 @@ struct AdminExecutor: Sendable {
     var authSocketPath: String? = nil
     /// The login process, which holds the pre-login connections (`login_process = yes`); nil: none.
     var loginWorker: LoginWorkerAdmin? = nil
+    /// The master (`MasterAdmin`), when it routes logins to mail processes; nil: none.
+    var master: LoginWorkerAdmin? = nil
 
     /// Where the connections to the auth process run.
     var group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
@@ -151,15 +170,44 @@ struct AdminExecutor: Sendable {
     /// Dovecot's log reason for a kicked session (`MASTER_SERVICE_USER_KICKED_MSG`).
     static let kickReason = "User kicked"
 
-    /// `run`, with the login process's pre-login connections for the commands that concern them; when it does not
-    /// answer in time, what this process has, said so.
+    /// `run`, with the login process's pre-login connections for the commands that concern them, and the master's
+    /// part (`MasterAdmin`: the switch it holds, the sessions of the per-uid mail processes), asked at the same
+    /// time; a process that does not answer in time is said so, not waited for.
     func runWithLoginProcess(_ command: AdminCommand, words: [String]) async -> (ok: Bool, text: String) {
         let (ok, here) = run(command)
-        guard let loginWorker, LoginAdmin.concernsPreLogin(command) else { return (ok, here) }
-        guard let there = await loginWorker.ask(words) else {
-            return (ok, here + "\n(the login process did not answer: its pre-login connections are not included)")
+        let askLogin = loginWorker != nil && LoginAdmin.concernsPreLogin(command)
+        async let fromLogin: String? = askLogin ? loginWorker?.ask(words) : nil
+        async let fromMaster: String? = master?.ask(words)
+        var text = here
+        if askLogin {
+            if let there = await fromLogin {
+                text = LoginAdmin.merge(command, here: text, loginProcess: there)
+            } else {
+                text += "\n(the login process did not answer: its pre-login connections are not included)"
+            }
         }
-        return (ok, LoginAdmin.merge(command, here: here, loginProcess: there))
+        guard master != nil else { return (ok, text) }
+        guard let there = await fromMaster else {
+            return (ok, text + "\n(the master did not answer: the other mail processes are not included)")
+        }
+        return (ok, Self.mergeMaster(command, here: text, master: there))
+    }
+
+    /// The master's answer into ours: its switch status is the one in force; its sessions are added (its notes on
+    /// processes that did not answer kept).
+    static func mergeMaster(_ command: AdminCommand, here: String, master: String) -> String {
+        let theirs = master.split(separator: "\n").map(String.init)
+        switch command {
+        case .loginsDisable, .loginsEnable, .loginsStatus:
+            return master
+        case .who:
+            return ([here] + theirs.dropFirst()).joined(separator: "\n")
+        case .kick:
+            let ours = here.split(separator: "\n").map(String.init)
+            let count = LoginAdmin.kickedCount(ours.first ?? "") + LoginAdmin.kickedCount(theirs.first ?? "")
+            return (["kicked \(count) connection\(count == 1 ? "" : "s")"] + ours.dropFirst() + theirs.dropFirst())
+                .joined(separator: "\n")
+        }
     }
 
     /// (succeeded, text for the admin).

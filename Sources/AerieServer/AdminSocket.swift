@@ -39,7 +39,9 @@ public enum AdminSocket {
         }
         let (ok, text) = await executor.runWithLoginProcess(command, words: words)
         let lines = text.split(separator: "\n")
-        let summary = if case .who = command { "\(lines.count - 1) sessions" } else { lines.joined(separator: "; ") }
+        // Session rows have tabs; notes on processes that did not answer do not.
+        let rows = lines.count { $0.contains("\t") } - 1
+        let summary = if case .who = command { "\(rows) sessions" } else { lines.joined(separator: "; ") }
         log.info("master", "admin(\(who)): \(command.logDescription): \(summary)")
         return (ok, text)
     }
@@ -48,12 +50,15 @@ public enum AdminSocket {
 extension AerieServer {
     /// Binds `base_dir/aerie-admin`. Call before dropping privileges, so the socket stays the starting account's.
     /// The `service aerie-admin` TCP listeners (mutual TLS) are bound here too.
-    /// `loginWorker`: the login process, asked for its pre-login connections.
-    public func bindAdminSocket(baseDir: String, loginWorker: LoginWorkerAdmin? = nil) async throws {
+    /// `loginWorker`: the login process, asked for its pre-login connections; `master`: the master's admin relay
+    /// (`MasterAdmin`).
+    public func bindAdminSocket(
+        baseDir: String, loginWorker: LoginWorkerAdmin? = nil, master: LoginWorkerAdmin? = nil
+    ) async throws {
         let path = AdminSocket.path(baseDir: baseDir)
         let executor = AdminExecutor(
             registry: registry, logins: loginSwitch, authSocketPath: authSocketPath, loginWorker: loginWorker,
-            group: group)
+            master: master, group: group)
         let log = self.log
         let bootstrap = ServerBootstrap(group: group)
             .childChannelInitializer { channel in
@@ -78,6 +83,11 @@ extension AerieServer {
     /// The login process: answers the mail service's `who all` and `kick` for its pre-login connections on `fd`.
     public func serveLoginAdmin(fd: Int32) {
         LoginAdmin.serve(fd: fd, executor: AdminExecutor(registry: registry, logins: loginSwitch))
+    }
+
+    /// `--login-disabled SERVICE=REASON`: the incident switch as the master holds it, at start.
+    public func disableLogins(arguments: [String]) throws {
+        try loginSwitch.apply(arguments: arguments)
     }
 }
 

@@ -16,13 +16,26 @@ enum LoginAdmin {
     /// The commands that concern pre-login connections: the only ones the login process carries out.
     static func concernsPreLogin(_ command: AdminCommand) -> Bool {
         switch command {
-        case .who(all: true), .kick(.all), .kick(.network): true
+        case .who(all: true), .kick(.all), .kick(.network), .loginsDisable, .loginsEnable: true
         default: false
         }
     }
 
     static func request(id: UInt64, words: [String]) -> [UInt8] {
         Array((["\(id)"] + words).joined(separator: "\n").utf8)
+    }
+
+    /// At most `maximumMessage` bytes.
+    static func answer(id: UInt64, text: String) -> [UInt8] {
+        let answer = Array("\(id)\n\(text)".utf8)
+        return answer.count > maximumMessage ? Array(answer.prefix(maximumMessage - 1)) : answer
+    }
+
+    /// The text of the answer to request `id`; nil for anything else (a late answer to an earlier one).
+    static func parseAnswer(_ bytes: [UInt8], id: UInt64) -> String? {
+        let text = String(decoding: bytes, as: UTF8.self)
+        guard let newline = text.firstIndex(of: "\n"), UInt64(text[..<newline]) == id else { return nil }
+        return String(text[text.index(after: newline)...])
     }
 
     /// (id, words) of a request; nil if it is not one.
@@ -64,9 +77,7 @@ enum LoginAdmin {
                 } else {
                     text = "refused"
                 }
-                var answer = Array("\(id)\n\(text)".utf8)
-                if answer.count > maximumMessage { answer = Array(answer.prefix(maximumMessage - 1)) }
-                _ = DescriptorPassing.send(fd, answer, fd: -1)
+                _ = DescriptorPassing.send(fd, answer(id: id, text: text), fd: -1)
             }
         }
         thread.name = "login-admin"
@@ -75,11 +86,12 @@ enum LoginAdmin {
     }
 }
 
-/// The mail service's side of `LoginAdmin`: one request at a time.
+/// The mail service's side of `LoginAdmin` (and of `MasterAdmin`, same format): one request at a time.
 public final class LoginWorkerAdmin: Sendable {
     let fd: Int32
     private let state = NSLock()
-    private nonisolated(unsafe) var nextID: UInt64 = 1
+    /// From the clock: a restarted mail service never takes an answer meant for its predecessor's request.
+    private nonisolated(unsafe) var nextID = UInt64(ProcessAdmin.wallMilliseconds()) << 16
 
     public init(fd: Int32) { self.fd = fd }
 
@@ -104,9 +116,8 @@ public final class LoginWorkerAdmin: Sendable {
             var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
             guard poll(&entry, 1, max(1, milliseconds)) > 0 else { continue }
             guard let (bytes, _) = DescriptorPassing.receive(fd, buffer: &buffer) else { return nil }
-            let text = String(decoding: bytes, as: UTF8.self)
-            guard let newline = text.firstIndex(of: "\n"), UInt64(text[..<newline]) == id else { continue }
-            return String(text[text.index(after: newline)...])
+            guard let text = LoginAdmin.parseAnswer(bytes, id: id) else { continue }
+            return text
         }
         return nil
     }

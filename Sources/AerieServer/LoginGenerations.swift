@@ -74,7 +74,10 @@ extension LoginProcess.MasterSide {
     /// chrooted worker cannot read it). Once its worker serves, it takes the supervisor's slots and the old worker
     /// retires: it accepts no more connections and exits when its last one ends (`Supervisor.replace`). If the new
     /// worker does not start, the running one goes on and the error is logged.
-    public func reload(settings: AerieSettings, supervisor: Supervisor, log: any LogSink) {
+    /// `extraArguments`: the incident switch as the master holds it now (`MasterAdmin.switchArguments`).
+    public func reload(
+        settings: AerieSettings, supervisor: Supervisor, log: any LogSink, extraArguments: [String] = []
+    ) {
         let old = current.withLock { $0 }
         let wantsKeeper = settings.ssl != .no && !settings.sslServerKeyFile.isEmpty
         guard wantsKeeper == (old.keeper != nil) else {
@@ -90,14 +93,15 @@ extension LoginProcess.MasterSide {
         do {
             let keeper =
                 wantsKeeper
-                ? try KeeperSockets(certificatePath: settings.sslServerCertFile, keyPath: settings.sslServerKeyFile)
+                ? try KeeperSockets(
+                    certificatePath: settings.sslServerCertFile, keyPath: settings.sslServerKeyFile, serves: "login")
                 : nil
             let next = try LoginProcess.Generation(keeper: keeper, authSocketPath: authSocketPath)
             generation = next
             if let keeper { keeperPID = try keeper.spawnWorker() }
             guard pipe(&ready) == 0 else { throw ServerStartError("pipe: \(systemError())") }
             ready.forEach { _ = fcntl($0, F_SETFD, FD_CLOEXEC) }
-            let pid = try spawn(next, readyFD: ready[1])
+            let pid = try spawn(next, readyFD: ready[1], extraArguments: extraArguments)
             Glibc.close(ready[1])
             ready[1] = -1
             defer { Glibc.close(ready[0]) }

@@ -101,8 +101,11 @@ public enum LoginProcess {
         }
 
         /// Starts one login worker of `generation` (default: the current one); returns its pid. `readyFD`: a
-        /// pipe's write end it writes one byte to once it serves, confined.
-        public func spawn(_ generation: Generation? = nil, readyFD: Int32? = nil) throws -> Int32 {
+        /// pipe's write end it writes one byte to once it serves, confined. `extraArguments`: the incident switch
+        /// (`MasterAdmin`).
+        public func spawn(
+            _ generation: Generation? = nil, readyFD: Int32? = nil, extraArguments: [String] = []
+        ) throws -> Int32 {
             let generation = generation ?? current.withLock { $0 }
             // Every generation answers admin requests on the same socketpair: while one retires, an answer may
             // come from either, so `who all` may miss the other's pre-login connections for that time.
@@ -129,7 +132,7 @@ public enum LoginProcess {
             {
                 if stale >= 0 { close(stale) }
             }
-            return try spawnSelf(arguments, passing: passing)
+            return try spawnSelf(arguments + extraArguments, passing: passing)
         }
 
         /// Starts the current generation's key worker (`ChildKind.loginKeeper`).
@@ -142,11 +145,19 @@ public enum LoginProcess {
     }
 
     /// The mail service's side: resumes every session the login process hands over on `fd`.
-    public static func receiveHandoffs(fd: Int32, server: AerieServer, log: any LogSink) {
+    /// `answersAdmin`: a per-uid process, which answers the master's `who`/`kick` (`ProcessAdmin`), the messages
+    /// without a descriptor on the same socket.
+    public static func receiveHandoffs(fd: Int32, server: AerieServer, log: any LogSink, answersAdmin: Bool = false) {
+        let executor = AdminExecutor(registry: server.registry, logins: server.loginSwitch)
         let receiver = Thread {
             var buffer = [UInt8](repeating: 0, count: LoginHandoff.maximumSize)
             while let (bytes, connection) = DescriptorPassing.receive(fd, buffer: &buffer) {
-                guard connection >= 0 else { continue }
+                guard connection >= 0 else {
+                    if answersAdmin, let answer = ProcessAdmin.answer(bytes, executor: executor) {
+                        _ = DescriptorPassing.send(fd, answer, fd: -1)
+                    }
+                    continue
+                }
                 server.resume(handoffBytes: bytes, fd: connection)
             }
             log.error("master", "The hand-off socket closed: no more logins from the login process")

@@ -113,13 +113,16 @@ public final class MailRouter: Sendable {
     private let log: any LogSink
     /// The master's end of each key's hand-off socket.
     private let dedicated = Mutex<[MailProcessKey: Int32]>([:])
+    /// The incident switch the master holds; nil: none.
+    private let admin: MasterAdmin?
 
     /// `loginEnd`: the master's end of the login process's hand-off socket; `mainEnd`: the master's end of the
     /// `mail` child's.
     public init(
         loginEnd: Int32, mainEnd: Int32, authSocketPath: String, policy: MailRoutePolicy, supervisor: Supervisor,
-        limits: ChildLimits, configPath: String?, log: any LogSink
+        limits: ChildLimits, configPath: String?, log: any LogSink, admin: MasterAdmin? = nil
     ) {
+        self.admin = admin
         self.loginEnd = loginEnd
         self.mainEnd = mainEnd
         self.authSocketPath = authSocketPath
@@ -154,6 +157,16 @@ public final class MailRouter: Sendable {
             return
         }
         let claimed = header.user
+        if let reason = admin?.logins.refusal(for: header.service) {
+            // Whatever process would serve the user: the switch holds for every login (before the token is
+            // redeemed; the login process refuses before the password is checked when it knows).
+            log.info(
+                "master",
+                "user=<\(LogSafe.userName(claimed))>: login refused: logins are disabled by the administrator; "
+                    + "session=<\(header.sessionID)>")
+            refuseDisabled(fd, header: header, reason: reason)
+            return
+        }
         let user: AuthenticatedUser
         switch Self.redeem(header.token, authSocketPath: authSocketPath) {
         case .success(let redeemed): user = redeemed
@@ -228,6 +241,25 @@ public final class MailRouter: Sendable {
         let line = header.service == "imap" ? "* BYE [UNAVAILABLE] \(reason)\r\n" : "-ERR [SYS/TEMP] \(reason)\r\n"
         _ = line.utf8CString.withUnsafeBytes { send(fd, $0.baseAddress, $0.count - 1, Int32(MSG_DONTWAIT)) }
         close(fd)
+    }
+
+    /// The incident switch's answer: IMAP `TAG NO [UNAVAILABLE] REASON` and `* BYE` (RFC 5530 §3), POP3
+    /// `-ERR [SYS/TEMP] REASON` (RFC 3206 §4), as the mail service answers a resumed login.
+    private func refuseDisabled(_ fd: Int32, header: LoginHandoff, reason: String) {
+        let tag = header.tag ?? ""
+        let printable = tag.unicodeScalars.allSatisfy { $0.value > 0x20 && $0.value < 0x7F }
+        let tagged = !tag.isEmpty && tag.utf8.count <= 128 && printable
+        let line =
+            header.service != "imap" ? "-ERR [SYS/TEMP] \(reason)\r\n"
+            : tagged ? "\(tag) NO [UNAVAILABLE] \(reason)\r\n* BYE Logins are disabled.\r\n"
+            : "* BYE [UNAVAILABLE] \(reason)\r\n"
+        _ = line.utf8CString.withUnsafeBytes { send(fd, $0.baseAddress, $0.count - 1, Int32(MSG_DONTWAIT)) }
+        close(fd)
+    }
+
+    /// The per-uid mail processes and the master's ends of their hand-off sockets (`MasterAdmin` asks them).
+    func dedicatedEnds() -> [(name: String, fd: Int32)] {
+        dedicated.withLock { table in table.map { ($0.key.name, $0.value) } }.sorted { $0.name < $1.name }
     }
 
     /// The master's end of `key`'s hand-off socket; the first time, a socketpair and a supervised process.

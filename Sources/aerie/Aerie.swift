@@ -117,6 +117,8 @@ struct LoginWorkerCommand: ParsableCommand {
     @Option(name: .short) var config: String?
     /// A pipe the master reads (a reload's new generation): one byte once the worker serves, confined.
     @Option(name: .customLong("ready-fd")) var readyFD: Int32?
+    /// `SERVICE=REASON`: the incident switch as the master holds it (repeated): refused before any password.
+    @Option var loginDisabled: [String] = []
 
     func run() throws {
         // no_new_privs and the signal mask are per thread and inherited: set them before any thread exists. SIGHUP
@@ -139,6 +141,7 @@ struct LoginWorkerCommand: ParsableCommand {
             server = try AerieServer(
                 config: loaded, log: log, keeper: keeper, checked: checked, handoff: LoginProcess.handoffSender,
                 authConnector: LoginProcess.authConnector())
+            try server.disableLogins(arguments: loginDisabled)
             let listeners = LoginProcess.inheritedListeners(checked.listeners)
             try runBlocking { try await server.adopt(listeners: listeners) }
             let master = getppid()

@@ -28,6 +28,11 @@ struct MailServiceCommand: ParsableCommand {
     @Flag var loginHandoff = false
     /// `login_process = yes`: where the login process's admin socketpair end is (`LoginAdmin`).
     @Option var loginAdminFD: Int32?
+    /// `login_process = yes`: the master's admin relay (`MasterAdmin`): the incident switch and the other mail
+    /// processes' sessions.
+    @Option var masterAdminFD: Int32?
+    /// `SERVICE=REASON`: the incident switch as the master holds it (repeated).
+    @Option var loginDisabled: [String] = []
     /// As root: the master's LMTP delivery socket, for recipients of another uid/gid (`LMTPUIDDeliveryMaster`).
     @Option var lmtpDeliveryFD: Int32?
     /// `UID:GID`: a mail process of one key (issue 11, `MailRouter`): it serves only the hand-offs the master
@@ -89,8 +94,10 @@ struct MailServiceCommand: ParsableCommand {
                 config: loaded, log: log, keeper: keeper, checked: checked,
                 authSocketPath: AuthProcess.socketPath(baseDir: settings.baseDir))
             // `aerie adm logins|kick|who`: owned by the starting account (root), as the drop comes after.
+            try server.disableLogins(arguments: loginDisabled)
             try await server.bindAdminSocket(
-                baseDir: settings.baseDir, loginWorker: loginAdminFD.map { LoginWorkerAdmin(fd: $0) })
+                baseDir: settings.baseDir, loginWorker: loginAdminFD.map { LoginWorkerAdmin(fd: $0) },
+                master: masterAdminFD.map { LoginWorkerAdmin(fd: $0) })
             // Connections already wait in the listeners' backlog: not one is accepted before the drop.
             try dropPrivileges(settings: settings, log: log)
             try await server.adoptListeners(
@@ -147,7 +154,7 @@ struct MailServiceCommand: ParsableCommand {
             } else {
                 try Privileges.forbidNewPrivileges()
             }
-            LoginProcess.receiveHandoffs(fd: MailServiceFDs.firstListener, server: server, log: log)
+            LoginProcess.receiveHandoffs(fd: MailServiceFDs.firstListener, server: server, log: log, answersAdmin: true)
         } catch {
             log.log(.fatal, category: "master", "mail service: \(error)")
             printError("Fatal: \(error)")

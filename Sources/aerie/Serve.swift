@@ -56,6 +56,7 @@ struct Serve: ParsableCommand {
         let supervisor = Supervisor(services: [], log: log)
         let auth: AuthProcess
         var loginSide: LoginProcess.MasterSide?
+        var switchSide: MasterAdmin?
         do {
             let limits = try ChildLimits.resolveAll(settings: settings)
             // As root the TLS key stays in a root worker that signs handshakes for the mail service; the master
@@ -87,6 +88,8 @@ struct Serve: ParsableCommand {
             // Issue 11: TLS and pre-login IMAP/POP3 in the login process, as default_login_user in a chroot; it
             // hands each authenticated connection to the mail service.
             var login: LoginProcess.MasterSide?
+            // With the login process: the incident switch and the admin relay to every mail process.
+            var masterAdmin: MasterAdmin?
             if settings.loginProcess {
                 let loginPlans = LoginProcess.plans(checked.listeners)
                 let loginKeeper =
@@ -106,7 +109,12 @@ struct Serve: ParsableCommand {
                         ChildService(kind: .loginKeeper, limits: limits[.loginKeeper]!) { try side.spawnKeeper() })
                     try supervisor.start(.loginKeeper)
                 }
-                supervisor.add(ChildService(kind: .login, limits: limits[.login]!) { try side.spawn() })
+                let admin = try MasterAdmin(log: log)
+                masterAdmin = admin
+                supervisor.add(
+                    ChildService(kind: .login, limits: limits[.login]!) {
+                        try side.spawn(extraArguments: admin.switchArguments())
+                    })
             }
             // Issue 11, lmtp: recipients of another uid/gid are written by `lmtp-deliver` workers the master starts.
             let uidDelivery =
@@ -117,6 +125,7 @@ struct Serve: ParsableCommand {
             uidDelivery?.start()
             let uidDeliveryFD = MailServiceFDs.firstListener + Int32(listeners.count) + (login == nil ? 0 : 1)
             let loginAdminFD = uidDeliveryFD + 1
+            let masterAdminFD = loginAdminFD + 1
             var ready: [Int32] = [-1, -1]
             guard pipe(&ready) == 0 else { throw ServerStartError("pipe: \(String(cString: strerror(errno)))") }
             ready.forEach { _ = fcntl($0, F_SETFD, FD_CLOEXEC) }
@@ -126,7 +135,9 @@ struct Serve: ParsableCommand {
                 + (login == nil ? [] : ["--login-handoff"])
                 + (uidDelivery == nil ? [] : ["--lmtp-delivery-fd", "\(uidDeliveryFD)"])
                 + (login == nil ? [] : ["--login-admin-fd", "\(loginAdminFD)"])
+                + (masterAdmin == nil ? [] : ["--master-admin-fd", "\(masterAdminFD)"])
             let adminMailEnd = login?.adminMailEnd
+            let switchHolder = masterAdmin
             let mailListeners = listeners
             // The login process's hand-offs go through the master's router (`MailRouter`), which verifies who
             // logged in and picks the mail process of the user's uid/gid/chroot; the mail child gets its own socket.
@@ -154,7 +165,8 @@ struct Serve: ParsableCommand {
                     if let handoffMailEnd { passing[handoffMailEnd] = MailServiceFDs.firstListener + Int32(mailListeners.count) }
                     if let uidDelivery { passing[uidDelivery.mailEnd] = uidDeliveryFD }
                     if let adminMailEnd { passing[adminMailEnd] = loginAdminFD }
-                    return try spawnSelf(arguments, passing: passing)
+                    if let switchHolder { passing[switchHolder.mailEnd] = masterAdminFD }
+                    return try spawnSelf(arguments + (switchHolder?.switchArguments() ?? []), passing: passing)
                 })
             try supervisor.start(.mail)
             guard supervisor.awaitReady(.mail, readyFD: ready[0]) else {
@@ -162,14 +174,17 @@ struct Serve: ParsableCommand {
             }
             close(ready[0])
             if let login {
-                MailRouter(
+                let router = MailRouter(
                     loginEnd: login.handoffMailEnd, mainEnd: routerMainEnd, authSocketPath: auth.socketPath,
                     policy: MailRoutePolicy(settings: settings, mainAccount: checked.dropAccount),
-                    supervisor: supervisor, limits: limits[.mail]!, configPath: configPath, log: log
-                ).start()
+                    supervisor: supervisor, limits: limits[.mail]!, configPath: configPath, log: log,
+                    admin: masterAdmin)
+                router.start()
+                masterAdmin?.start(router: router)
                 try supervisor.start(.login)
             }
             loginSide = login
+            switchSide = masterAdmin
             writePIDFile(baseDir: settings.baseDir)
         } catch {
             log.log(.fatal, category: "master", "\(error)")
@@ -179,6 +194,7 @@ struct Serve: ParsableCommand {
         }
         log.info("master", "Aerie starting up (pid \(getpid()), uid \(getuid()))")
         let login = loginSide
+        let masterAdmin = switchSide
         supervisor.run {
             log.reopen()
             guard let configPath else { return }
@@ -196,7 +212,9 @@ struct Serve: ParsableCommand {
             auth.restartWorker()
             supervisor.signal(.mail, SIGHUP)
             // Chrooted, the login worker cannot read the new configuration: a new one starts, the old one retires.
-            login?.reload(settings: reloaded.settings, supervisor: supervisor, log: log)
+            login?.reload(
+                settings: reloaded.settings, supervisor: supervisor, log: log,
+                extraArguments: masterAdmin?.switchArguments() ?? [])
         }
         log.info("master", "Aerie stopped")
     }
