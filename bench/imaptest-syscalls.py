@@ -5,8 +5,8 @@
     python3 bench/imaptest-syscalls.py [--secs 20] [--clients 4] [--users 20] [--strace] [--seed 1]
 
 Starts Aerie (AERIE_BIN, default .build/debug/aerie) as the imaptest harness does, runs imaptest with a fixed seed and
-reports per command (imaptest's "Totals" summed over the command columns) and per login: the serving process's
-voluntary context switches (every thread: each hop between the event loop and the mail pool costs some) and CPU
+reports per command (imaptest's "Totals" summed over the command columns) and per login: the serving processes'
+(the master and its children) voluntary context switches (every thread: each hop between the event loop and the mail pool costs some) and CPU
 seconds; with --strace, the serving process's system calls by name (strace -f -c, which slows the server,
 so run it apart from the CPU figures)."""
 
@@ -37,6 +37,38 @@ def totals(output: str) -> tuple[int, int]:
         return 0, 0
     numbers = [int(n) for n in rows[-1].split()]
     return sum(numbers), numbers[0]
+
+
+def process_tree(pid: int) -> list[int]:
+    """`pid` and its descendants: since issue 11 `aerie serve` is a master whose children (the mail service, the
+    auth process, the TLS key worker, the login process) do the work."""
+    pids, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        pids.append(current)
+        try:
+            for task in os.listdir(f"/proc/{current}/task"):
+                todo += [int(c) for c in Path(f"/proc/{current}/task/{task}/children").read_text().split()]
+        except OSError:
+            continue
+    return pids
+
+
+def tree_counters(pid: int) -> dict[int, tuple[int, float]]:
+    counters = {}
+    for member in process_tree(pid):
+        try:
+            counters[member] = process_counters(member)
+        except OSError:
+            continue
+    return counters
+
+
+def tree_delta(before: dict[int, tuple[int, float]], after: dict[int, tuple[int, float]]) -> tuple[int, float]:
+    """What the processes alive at the end did meanwhile (one started meanwhile counts from zero)."""
+    switches = sum(s - before.get(p, (0, 0.0))[0] for p, (s, _) in after.items())
+    cpu = sum(c - before.get(p, (0, 0.0))[1] for p, (_, c) in after.items())
+    return switches, cpu
 
 
 def process_counters(pid: int) -> tuple[int, float]:
@@ -85,12 +117,13 @@ def main() -> int:
                f"pass={MAIL_PASSWORD}", "ssl=any-cert", f"clients={args.clients}", f"secs={args.secs}",
                f"seed={args.seed}", f"mbox={harness.tests_dir() / 'default.mbox'}"]
         if args.strace:
-            strace = subprocess.Popen(["strace", "-f", "-c", "-o", str(trace_file), "-p", str(server.pid)],
+            pids = [arg for pid in process_tree(server.pid) for arg in ("-p", str(pid))]
+            strace = subprocess.Popen(["strace", "-f", "-c", "-o", str(trace_file), *pids],
                                       stderr=subprocess.DEVNULL)
             time.sleep(1)
-        switches_before, cpu_before = process_counters(server.pid)
+        before = tree_counters(server.pid)
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=args.secs + 120, errors="replace")
-        switches_after, cpu_after = process_counters(server.pid)
+        switches, cpu = tree_delta(before, tree_counters(server.pid))
         if strace is not None:
             strace.send_signal(signal.SIGINT)
             strace.wait(timeout=60)
@@ -99,8 +132,8 @@ def main() -> int:
         commands, logins = totals(out)
         per = max(commands, 1)
         print(f"commands {commands}  logins {logins}  commands/login {commands / max(logins, 1):.1f}  errors {errors}")
-        print(f"voluntary context switches/command {(switches_after - switches_before) / per:.2f}  "
-              f"CPU ms/command {(cpu_after - cpu_before) * 1000 / per:.3f}" + ("  (under strace)" if strace else ""))
+        print(f"voluntary context switches/command {switches / per:.2f}  "
+              f"CPU ms/command {cpu * 1000 / per:.3f}" + ("  (under strace)" if strace else ""))
         if errors:
             print("\n".join(line for line in out.splitlines() if line.startswith(("Error", "Panic")))[:2000])
         if strace is not None:

@@ -13,7 +13,7 @@ final class LMTPConnectionHandler: SessionConnectionHandler {
     init(environment: ConnectionEnvironment, context: ConnectionContext) {
         self.session = LMTPSession(
             settings: environment.lmtp, context: context, concurrency: environment.lmtpConcurrency)
-        super.init(environment: environment)
+        super.init(environment: environment, withoutLogin: true)
     }
 
     override func greeting() -> [ConnectionAction] { translate(session.greeting()) }
@@ -28,7 +28,6 @@ final class LMTPConnectionHandler: SessionConnectionHandler {
     override var startsWithTLS: Bool { session.context.isTLS }
     override var serviceName: String { "lmtp" }
     override var isAuthenticated: Bool { true }
-    override var pipelineLimit: Int { .max }
     override var hasBufferedInput: Bool { !received.isEmpty }
     override func discardBufferedInput() { received.removeAll() }
     override func tlsEstablished(clientCertificateUser: String?, channelBinding: [UInt8]?) {

@@ -28,8 +28,9 @@ enum ConnectionAction {
     case perform((ChannelHandlerContext) -> Void)
 }
 
-/// The transport side shared by IMAP, POP3 and LMTP: limits, timeouts, the ordered action queue, TLS upgrade,
-/// authentication off the loop, graceful shutdown. Subclasses supply framing, the session and the log lines.
+/// The transport side shared by IMAP, POP3 and LMTP: the driver of `ConnectionStateMachine` (which owns the
+/// timeouts, the pipelining bound, STARTTLS ordering and closing), the shared limits, the ordered action queue, TLS
+/// upgrade, authentication off the loop. Subclasses supply framing, the session and the log lines.
 ///
 /// Reading is demand-driven (autoRead off): we ask for more bytes only when every buffered command has been
 /// answered, so a client can never make us buffer more than one bounded command, however fast it pipelines.
@@ -39,24 +40,21 @@ class SessionConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     let environment: ConnectionEnvironment
     private var pending: [ConnectionAction] = []
+    /// The connection's transport policies; this handler feeds it NIO's events and performs its actions.
+    private var machine: ConnectionStateMachine
+    /// The tasks scheduled for the machine's timers, with the instant each was armed for.
+    private var timers = TimerTasks()
     /// Something asynchronous (auth, a delay, a TLS switch, pool work) is in progress; input waits.
-    private(set) var busy = false
-    private(set) var closing = false
-    var closeReason: String?
+    var busy: Bool { machine.isWaiting }
+    var closing: Bool { machine.isClosing }
+    var closeReason: String? { machine.closeReason }
     /// The pre-login slot this connection holds until it logs in (`PreLoginLimiter`).
     private var preLoginSlot: UInt64?
-    private var handshakeTimeout: Scheduled<Void>?
     /// From `ClientHelloRandomSniffer`, until the handshake completes (SCRAM -PLUS channel binding).
     private var clientHelloRandom: ClientHelloRandom?
     /// Refused before its greeting (rate or per-IP limit): closed without a log line of its own.
     private var refusedQuietly = false
     private var registryID: UInt64?
-    private var timeout: Scheduled<Void>?
-    /// The login or inactivity deadline: every command moves it, the scheduled check follows it lazily.
-    private var inactivity = LazyDeadline()
-    /// After `.close`: a peer that never takes our last bytes is dropped anyway.
-    private var closeGuard: Scheduled<Void>?
-    private var unitsInBurst = 0
     /// What `aerie adm who` sees of this connection, traffic included.
     private(set) lazy var info = SessionInfo(service: serviceName, remoteIP: remoteIP)
     var bytesIn: Int { info.bytesIn }
@@ -81,8 +79,16 @@ class SessionConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// "imap", "pop3" or "lmtp", for `aerie adm who` and `kick`.
     var serviceName: String { "" }
 
-    init(environment: ConnectionEnvironment) {
+    /// `withoutLogin`: a service whose peers do not log in (LMTP): idle timeout and no pipelining bound.
+    init(environment: ConnectionEnvironment, withoutLogin: Bool = false) {
         self.environment = environment
+        self.machine = ConnectionStateMachine(
+            configuration: .init(
+                loginTimeout: environment.loginTimeout, idleTimeout: environment.idleTimeout,
+                tlsHandshakeTimeout: environment.tlsHandshakeTimeout,
+                maxPipelinedPreLogin: withoutLogin ? .max : environment.maxPipelinedPreLogin,
+                maxPipelinedPostLogin: withoutLogin ? .max : environment.maxPipelinedPostLogin),
+            authenticated: withoutLogin)
     }
 
     // MARK: - What a protocol provides
@@ -109,7 +115,6 @@ class SessionConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
     func didLogOut(_ user: AuthenticatedUser, context: ChannelHandlerContext) {}
     func logDisconnect(reason: String, elapsedSeconds: Int64) {}
     var isAuthenticated: Bool { false }
-    var pipelineLimit: Int { isAuthenticated ? environment.maxPipelinedPostLogin : environment.maxPipelinedPreLogin }
     /// Whether this connection counts against the unauthenticated-connection limit until it logs in.
     var countsAsUnauthenticated: Bool { true }
     /// Implicit TLS: the handshake comes before anything else (and must end within `tlsHandshakeTimeout`).
@@ -125,7 +130,7 @@ class SessionConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
                 handler.forceGoodbye(text, reason: reason, context: context)
             }
         }
-        if startsWithTLS { scheduleHandshakeTimeout(context: context) }
+        apply(machine.connected(now: .now, implicitTLS: startsWithTLS), context: context)
         // A service without a login (LMTP), and a session the login process handed over, count their connections
         // against client_limit × process_limit; the latter is told as if it had logged in here.
         if !countsAsUnauthenticated {
@@ -154,24 +159,21 @@ class SessionConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
                     "Too many connections from your address.",
                     reason: "Too many unauthenticated connections from the IP", quiet: false, context: context)
             case .full:
-                closeReason = "Too many unauthenticated connections"
+                machine.noteCloseReason("Too many unauthenticated connections")
                 enqueue(goodbye("Server is busy, try again later.", reason: "Too many unauthenticated connections"), context: context)
                 // Over implicit TLS the goodbye can only go out after the handshake, which needs reads.
                 context.read()
                 return
             }
         }
-        scheduleTimeout(environment.loginTimeout, context: context)
+        apply(machine.admitted(now: .now), context: context)
         enqueue(greeting(), context: context)
         context.read()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        timeout?.cancel()
-        inactivity.cancel()
         // Cancelled rather than left to fire: every pending task makes the loop's other cancellations slower.
-        closeGuard?.cancel()
-        handshakeTimeout?.cancel()
+        apply(machine.peerClosed(), context: context)
         releaseUnauthenticatedSlot()
         if let userIPSlot { environment.userIPConnections.release(user: userIPSlot, ip: remoteIP) }
         releaseSessionSlot()
@@ -188,7 +190,8 @@ class SessionConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let buffer = unwrapInboundIn(data)
         info.bytesIn += buffer.readableBytes
-        guard !closing else { return }
+        // Dropped after a close, and between a STARTTLS answer and TLS (plaintext injection).
+        guard machine.acceptsBytes else { return }
         appendInput(buffer)
     }
 
@@ -205,13 +208,15 @@ class SessionConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
         if closeReason == nil {
             // Short, stable reasons: raw library descriptions carry build paths and unbalanced parentheses.
             if let ioError = error as? IOError {
-                closeReason = "Connection closed: " + (String(validatingCString: strerror(ioError.errnoCode)) ?? "I/O error")
+                machine.noteCloseReason(
+                    "Connection closed: " + (String(validatingCString: strerror(ioError.errnoCode)) ?? "I/O error"))
             } else if error is NIOSSLError || error is BoringSSLError {
-                closeReason = "TLS handshaking failed"
+                machine.noteCloseReason("TLS handshaking failed")
             } else if let compressionError = error as? CompressionError {
-                closeReason = compressionError == .internalError ? "Compression failed" : "Invalid compressed input"
+                machine.noteCloseReason(
+                    compressionError == .internalError ? "Compression failed" : "Invalid compressed input")
             } else {
-                closeReason = "Connection error"
+                machine.noteCloseReason("Connection error")
             }
         }
         context.close(promise: nil)
@@ -243,8 +248,7 @@ class SessionConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
             return
         }
         if let tlsEvent = event as? TLSUserEvent, case .handshakeCompleted = tlsEvent {
-            handshakeTimeout?.cancel()
-            handshakeTimeout = nil
+            apply(machine.handshakeCompleted(), context: context)
             tlsEstablished(
                 clientCertificateUser: clientCertificateUser(context: context),
                 channelBinding: channelBinding(context: context))
@@ -255,19 +259,17 @@ class SessionConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
     // MARK: - Input
 
     func processInput(context: ChannelHandlerContext) {
-        while !busy && !closing, let actions = nextInput(context: context) {
-            if lastInputWasCommand { unitsInBurst += 1 }
-            if unitsInBurst > pipelineLimit {
-                enqueue(goodbye("Too many pipelined commands.", reason: "Too many pipelined commands"), context: context)
+        while machine.canHandleInput, let actions = nextInput(context: context) {
+            switch machine.commandReceived(now: .now, isCommand: lastInputWasCommand) {
+            case .refuse(let text, let reason):
+                enqueue(goodbye(text, reason: reason), context: context)
                 return
-            }
-            if isAuthenticated {
-                scheduleTimeout(environment.idleTimeout, context: context)
+            case .handle(let rearm):
+                if let rearm { arm(.inactivity, at: rearm, context: context) }
             }
             enqueue(actions, context: context)
         }
-        if !busy && !closing {
-            if !hasBufferedInput { unitsInBurst = 0 }
+        if machine.inputExhausted(hasBufferedInput: hasBufferedInput) {
             context.flush()
             context.read()
         }
@@ -304,7 +306,7 @@ class SessionConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
                 pending = loginRefused(reason: reason) + pending
                 return
             }
-            busy = true
+            machine.waitStarted()
             // Waiting for its answer: not the pre-login connection to drop when slots run out.
             if let preLoginSlot { environment.preLogin.setAuthenticating(preLoginSlot, true) }
             let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
@@ -321,7 +323,7 @@ class SessionConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
             }
 
         case .saslStep(let request):
-            busy = true
+            machine.waitStarted()
             let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
             let authenticator = environment.authenticator as? any SASLStepAuthenticator
             Task(executorPreference: taskExecutor(context)) {
@@ -336,7 +338,7 @@ class SessionConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
             }
 
         case .sleep(let duration):
-            busy = true
+            machine.waitStarted()
             context.flush()
             let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
             context.eventLoop.scheduleTask(in: .nanoseconds(duration.nanoseconds)) {
@@ -360,7 +362,7 @@ class SessionConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
             }
             userIPSlot = user.user
             info.user = user.user
-            scheduleTimeout(environment.idleTimeout, context: context)
+            apply(machine.loggedIn(now: .now), context: context)
             didLogIn(user, context: context)
 
         case .loggedOut(let user):
@@ -373,8 +375,7 @@ class SessionConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
             didLogOut(user, context: context)
             // Back before login: the login timeout, the pipelining limit (from here on) and the
             // unauthenticated-connection limit apply again.
-            scheduleTimeout(environment.loginTimeout, context: context)
-            unitsInBurst = 0
+            apply(machine.loggedOut(now: .now), context: context)
             if countsAsUnauthenticated && !admitPreLogin(context: context).isAdmitted {
                 pending += goodbye("Server is busy, try again later.", reason: "Too many unauthenticated connections")
             }
@@ -383,22 +384,15 @@ class SessionConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
             work(context)
 
         case .close(let reason):
-            closing = true
             info.isClosing = true
             pending.removeAll()
-            if closeReason == nil { closeReason = reason }
-            context.flush()
-            let written = lastWrite ?? context.eventLoop.makeSucceededVoidFuture()
-            written.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
-            // A peer that never reads (or never finishes a TLS handshake) must not keep the socket open.
-            let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
-            closeGuard = context.eventLoop.scheduleTask(in: .seconds(5)) { loopBound.value.close(promise: nil) }
+            apply(machine.closeRequested(now: .now, reason: reason), context: context)
         }
     }
 
     /// Continue after asynchronous work: the rest of the queue, then buffered input.
     func resume(context: ChannelHandlerContext) {
-        busy = false
+        machine.waitEnded()
         drain(context: context)
         if !busy { processInput(context: context) }
     }
@@ -417,7 +411,7 @@ class SessionConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
         context: ChannelHandlerContext, writes: Bool = false, _ work: @escaping @Sendable (ChannelOutput) -> Void,
         then finished: @escaping (ChannelHandlerContext) -> Void = { _ in }
     ) {
-        busy = true
+        machine.waitStarted()
         context.flush()
         let pool = writes ? environment.mailAccess.writePool : environment.mailAccess.pool
         let user = poolUser
@@ -458,15 +452,12 @@ class SessionConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
         var header = header
         header.bytesIn = bytesIn
         header.bytesOut = bytesOut
-        timeout?.cancel()
-        handshakeTimeout?.cancel()
+        apply(machine.handedOff(), context: context)
         releaseUnauthenticatedSlot()
         if let registryID { environment.registry.unregister(registryID) }
         registryID = nil
         refusedQuietly = true
         pending.removeAll()
-        busy = true
-        closing = true
         context.flush()
         guard let sender = environment.handoff else { return context.close(promise: nil) }
         // Plaintext (our side of it): the socket itself goes; the mail service owns it, a login restart spares it.
@@ -523,7 +514,7 @@ class SessionConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     /// Marks the connection busy while some other asynchronous step (a lookup) runs; call `resume` after.
-    func beginWaiting() { busy = true }
+    func beginWaiting() { machine.waitStarted() }
 
     private func releaseUnauthenticatedSlot() {
         if let preLoginSlot {
@@ -570,101 +561,112 @@ class SessionConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private func refuseAtOnce(_ text: String, reason: String, quiet: Bool, context: ChannelHandlerContext) {
         refusedQuietly = quiet
-        closeReason = reason
-        guard !startsWithTLS else {
-            closing = true
-            context.close(promise: nil)
-            return
-        }
+        machine.noteCloseReason(reason)
+        guard !startsWithTLS else { return apply(machine.closeNow(reason: nil), context: context) }
         enqueue(goodbye(text, reason: reason), context: context)
-    }
-
-    /// An implicit-TLS or STARTTLS handshake must end within `tlsHandshakeTimeout` (the login timeout is longer).
-    private func scheduleHandshakeTimeout(context: ChannelHandlerContext) {
-        handshakeTimeout?.cancel()
-        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        let delay = TimeAmount.nanoseconds(environment.tlsHandshakeTimeout.nanoseconds)
-        handshakeTimeout = context.eventLoop.scheduleTask(in: delay) {
-            let (handler, context) = loopBound.value
-            guard !handler.closing else { return }
-            handler.closing = true
-            if handler.closeReason == nil { handler.closeReason = "TLS handshake timed out" }
-            context.close(promise: nil)
-        }
     }
 
     /// RFC 9051 §6.2.1, RFC 2595 §4: after our OK, TLS starts; plaintext the client sent behind the command is an
     /// injection attempt and is dropped.
     private func startTLS(context: ChannelHandlerContext) {
         guard let tlsContext = environment.tlsContext else {
-            closing = true
-            context.close(promise: nil)
-            return
+            return apply(machine.tlsUnavailable(), context: context)
         }
-        busy = true
-        discardBufferedInput()
+        apply(machine.startTLSRequested(), context: context)
         context.flush()
         let written = lastWrite ?? context.eventLoop.makeSucceededVoidFuture()
         written.assumeIsolated().whenComplete { result in
-            guard case .success = result else {
-                context.close(promise: nil)
-                return
-            }
+            guard case .success = result else { return self.apply(self.machine.tlsUnavailable(), context: context) }
             do {
                 let handlers = TLSSetup.serverHandlers(environment: self.environment, context: tlsContext)
                 try context.pipeline.syncOperations.addHandlers(handlers, position: .first)
             } catch {
-                context.close(promise: nil)
-                return
+                return self.apply(self.machine.tlsUnavailable(), context: context)
             }
-            self.scheduleHandshakeTimeout(context: context)
-            // Anything read between our OK and the handler being in place was plaintext: drop it too.
-            self.discardBufferedInput()
+            // Anything read between our OK and the handler being in place was plaintext: dropped too.
+            self.apply(self.machine.tlsInstalled(now: .now), context: context)
             self.resume(context: context)
         }
     }
 
     // MARK: - Timeouts and shutdown
 
-    /// Moves the login or inactivity deadline. Called for every command, so it only notes the time: the scheduled
-    /// check is re-armed when it fires early or the new deadline comes sooner (cancelling a task of NIO's timer heap
-    /// costs a scan of every pending task of the loop, many connections' worth).
-    func scheduleTimeout(_ duration: Duration, context: ChannelHandlerContext) {
-        let now = Int64(NIODeadline.now().uptimeNanoseconds)
-        guard inactivity.renew(now: now, duration: duration.nanoseconds) else { return }
-        armInactivityCheck(context: context)
-    }
-
-    private func armInactivityCheck(context: ChannelHandlerContext) {
-        guard let at = inactivity.armedFor else { return }
-        timeout?.cancel()
-        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        timeout = context.eventLoop.scheduleTask(deadline: .uptimeNanoseconds(UInt64(max(0, at)))) {
-            let (handler, context) = loopBound.value
-            let check = handler.inactivity.fired(now: Int64(NIODeadline.now().uptimeNanoseconds), armedFor: at)
-            if check != .stale { handler.timeout = nil }  // this task has run; a stale one is not `timeout`
-            switch check {
-            case .expired:
-                handler.forceGoodbye("Disconnected for inactivity.", reason: "Inactivity", context: context)
-            case .recheck:
-                handler.armInactivityCheck(context: context)
-            case .stale:
-                break
+    /// Performs what the state machine decided.
+    private func apply(_ actions: [ConnectionStateMachine.Action], context: ChannelHandlerContext) {
+        for action in actions {
+            switch action {
+            case .armTimer(let timer, let at):
+                arm(timer, at: at, context: context)
+            case .cancelTimer(let timer):
+                timers[timer]?.task.cancel()
+                timers[timer] = nil
+            case .goodbye(let text, let reason):
+                pending.removeAll()
+                enqueue(goodbye(text, reason: reason), context: context)
+            case .closeAfterFlush:
+                context.flush()
+                let written = lastWrite ?? context.eventLoop.makeSucceededVoidFuture()
+                written.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+            case .closeNow:
+                context.close(promise: nil)
+            case .discardBufferedInput:
+                discardBufferedInput()
             }
         }
     }
 
+    /// Schedules `timer` for the machine, replacing the task armed before. The login and idle deadlines move on every
+    /// command without coming here: the machine re-arms only when a check fires early or a deadline comes sooner
+    /// (cancelling a task of NIO's timer heap costs a scan of every pending task of the loop).
+    private func arm(
+        _ timer: ConnectionStateMachine.Timer, at: ConnectionStateMachine.Instant, context: ChannelHandlerContext
+    ) {
+        timers[timer]?.task.cancel()
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        let task = context.eventLoop.scheduleTask(deadline: .uptimeNanoseconds(UInt64(max(0, at.nanoseconds)))) {
+            let (handler, context) = loopBound.value
+            // This task has run: not one to cancel any more (a replaced one is not `timers[timer]`).
+            if handler.timers[timer]?.at == at { handler.timers[timer] = nil }
+            handler.apply(handler.machine.timerFired(timer, at: at, now: .now), context: context)
+        }
+        timers[timer] = (at, task)
+    }
+
     private func forceGoodbye(_ text: String, reason: String, context: ChannelHandlerContext) {
-        guard !closing else { return }
-        pending.removeAll()
-        busy = false
-        enqueue(goodbye(text, reason: reason), context: context)
+        apply(machine.goodbye(text, reason: reason), context: context)
     }
 }
 
 extension Duration {
-    var nanoseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+    var nanoseconds: Int64 { nanosecondCount }
+}
+
+extension ConnectionStateMachine.Instant {
+    /// NIO's monotonic clock, the one the event loop schedules with.
+    static var now: Self { Self(nanoseconds: Int64(NIODeadline.now().uptimeNanoseconds)) }
+}
+
+/// The scheduled tasks of a connection's timers (three at most: no dictionary per connection).
+struct TimerTasks {
+    typealias Entry = (at: ConnectionStateMachine.Instant, task: Scheduled<Void>)
+    private var inactivity: Entry?
+    private var tlsHandshake: Entry?
+    private var closeGuard: Entry?
+
+    subscript(timer: ConnectionStateMachine.Timer) -> Entry? {
+        get {
+            switch timer {
+            case .inactivity: inactivity
+            case .tlsHandshake: tlsHandshake
+            case .closeGuard: closeGuard
+            }
+        }
+        set {
+            switch timer {
+            case .inactivity: inactivity = newValue
+            case .tlsHandshake: tlsHandshake = newValue
+            case .closeGuard: closeGuard = newValue
+            }
+        }
     }
 }

@@ -107,6 +107,11 @@ public final class Supervisor: @unchecked Sendable {
     }
 
     /// Call first thing in `main`, before any thread exists: the loop takes these signals with sigtimedwait.
+    ///
+    /// The master stays off swift-service-lifecycle (which its mail service uses, `MailSessionsService`): a
+    /// `ServiceGroup` traps signals with Dispatch sources once the process runs, while the master must have them
+    /// blocked before its first thread and before every `fork`, and takes SIGCHLD in the same synchronous loop that
+    /// restarts children; its shutdown is "SIGTERM the children, wait, SIGKILL", with no sessions of its own.
     public static func blockSignals() {
         var set = sigset_t()
         sigemptyset(&set)

@@ -120,9 +120,7 @@ struct MailServiceCommand: ParsableCommand {
         _ = write(MailServiceFDs.ready, &ready, 1)
         close(MailServiceFDs.ready)
         log.info("master", "mail service running (pid \(getpid()), uid \(getuid()))")
-        await handleSignals(server: server, log: log)
-        log.info("master", "mail service shutting down")
-        await server.shutdown()
+        await MailSessionsService(server: server, config: config, log: log).runUntilShutdown()
         log.info("master", "mail service stopped")
     }
 
@@ -166,9 +164,10 @@ struct MailServiceCommand: ParsableCommand {
             "master",
             "mail service running (pid \(getpid()), uid \(getuid()), gid \(getgid())"
                 + (chroot.map { ", chroot \($0)" } ?? "") + ")")
-        await handleSignals(server: server, log: log)
-        log.info("master", "mail service shutting down")
-        await server.shutdown()
+        // A process of one key keeps its configuration (it may not reach the file in its chroot, nor the key).
+        await MailSessionsService(
+            server: server, config: config, log: log, keepsConfiguration: runAs != nil, chrooted: chroot != nil
+        ).runUntilShutdown()
         log.info("master", "mail service stopped")
     }
 
@@ -182,38 +181,6 @@ struct MailServiceCommand: ParsableCommand {
             log.info("master", "Dropped privileges to \(account.name) (uid \(account.uid), gid \(account.gid))")
         } else {
             try Privileges.forbidNewPrivileges()
-        }
-    }
-
-    /// Waits for SIGTERM/SIGINT (from the master); SIGHUP (forwarded by the master) reloads in between.
-    private func handleSignals(server: AerieServer, log: LogWriter) async {
-        let (stream, continuation) = AsyncStream<Int32>.makeStream()
-        var sources: [any DispatchSourceSignal] = []
-        for signalNumber in [SIGTERM, SIGINT, SIGHUP] {
-            signal(signalNumber, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-            source.setEventHandler { continuation.yield(signalNumber) }
-            source.resume()
-            sources.append(source)
-        }
-        defer { sources.forEach { $0.cancel() } }
-        for await signalNumber in stream {
-            if signalNumber != SIGHUP { break }
-            // A process of one key keeps its configuration (it may not reach the file in its chroot, nor the key).
-            if runAs != nil {
-                if chroot == nil { log.reopen() }
-                log.info("master", "mail service (pid \(getpid())): SIGHUP: the configuration stays as at its start")
-                continue
-            }
-            log.reopen()
-            guard let config else { continue }
-            do {
-                try server.reload(config: try ConfigLoader.load(path: config))
-            } catch let error as ConfigError {
-                for diagnostic in error.diagnostics { log.error("config", "Reload failed: \(diagnostic)") }
-            } catch {
-                log.error("master", "Reload failed, keeping the running configuration: \(error)")
-            }
         }
     }
 }

@@ -379,6 +379,33 @@ def test_auth_failures_delay_close_and_fail2ban(mail, tmp_path, capsys):
     assert matched == len(failed_lines) == 2, f"{summary}: {failed_lines}"
 
 
+def test_stls_injection_is_discarded(mail):
+    """RFC 2595 §4: plaintext pipelined behind STLS is dropped, never run inside TLS: here a QUIT that would end the
+    session right after the handshake (the connection state machine's STARTTLS ordering, shared with IMAP)."""
+
+    def line(sock) -> bytes:
+        data = b""
+        while not data.endswith(b"\r\n"):
+            chunk = sock.recv(1)
+            if not chunk:
+                return data
+            data += chunk
+        return data
+
+    with socket.create_connection(("127.0.0.1", mail.pop3_port), timeout=helpers.READ_TIMEOUT) as raw:
+        assert line(raw).startswith(b"+OK"), "no greeting"
+        raw.sendall(b"STLS\r\nQUIT\r\n")
+        assert line(raw).startswith(b"+OK"), "STLS refused"
+        tls = helpers.client_context(mail.tls.ca).wrap_socket(raw, server_hostname="localhost")
+        tls.sendall(b"CAPA\r\n")
+        answer = [line(tls)]
+        while answer[-1] not in (b".\r\n", b""):
+            answer.append(line(tls))
+        assert answer[0].startswith(b"+OK") and b"USER\r\n" in answer and answer[-1] == b".\r\n", answer
+        tls.sendall(b"QUIT\r\n")
+        assert line(tls).startswith(b"+OK")
+
+
 def test_commands_before_login_refused(mail):
     p = pop3s(mail)
     try:

@@ -182,6 +182,31 @@ def test_sigterm_stops_every_child(aerie_bin, ca_dir, vmail):
     helpers.remove_private_dir(directory)
 
 
+def test_sigterm_says_bye_to_every_session_before_the_mail_service_stops(aerie_bin, ca_dir, vmail):
+    """Issue 11: the mail service runs its sessions as a swift-service-lifecycle ServiceGroup; the master's SIGTERM
+    is its graceful shutdown: `* BYE` to a session in a command's middle (IDLE) and to one before login, then the
+    service stops and the master exits 0."""
+    directory = helpers.private_dir("procmodel-bye")
+    users = helpers.make_mail_users(["alice"])
+    server = helpers.make_mail_server(aerie_bin, directory / "srv", ca_dir, users)
+    try:
+        with RawIMAP(server.imaps_port, tls=True) as idling, RawIMAP(server.imaps_port, tls=True) as anonymous:
+            idling.login(users["alice"])
+            idling.run("s", "SELECT INBOX")
+            idling.cmd("i IDLE")
+            assert idling.readline().startswith("+ "), "no IDLE continuation"
+            os.kill(server.pid, signal.SIGTERM)
+            for client in (idling, anonymous):
+                lines = client.read_until_closed(timeout=20)
+                assert "* BYE Server shutting down." in lines, lines
+        assert server.proc.wait(timeout=30) == 0
+        log = server.log()
+        assert "mail service shutting down" in log and "mail service stopped" in log, log[-2000:]
+    finally:
+        server.stop()
+    helpers.remove_private_dir(directory)
+
+
 def test_tiny_vsz_limit_restarts_the_mail_service(aerie_bin, ca_dir, vmail):
     """vsz_limit is enforced as resident memory: a mail service over it is restarted and it is logged."""
     directory = helpers.private_dir("procmodel-vsz")

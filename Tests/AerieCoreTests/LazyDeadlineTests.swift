@@ -1,6 +1,6 @@
 import Testing
 
-@testable import AerieServer
+@testable import AerieCore
 
 @Suite struct LazyDeadlineTests {
     @Test func aRenewedDeadlineIsCheckedAgainInsteadOfRescheduledEachTime() {

@@ -1,12 +1,14 @@
 /// A deadline that moves forward on every command without rescheduling a timer each time: one check is scheduled,
 /// and when it fires before the (meanwhile later) deadline it is scheduled again for the rest. Times are monotonic
 /// nanoseconds.
-struct LazyDeadline: Equatable {
-    private(set) var deadline: Int64 = 0
-    /// When the scheduled check fires; nil when none is scheduled.
-    private(set) var armedFor: Int64?
+public struct LazyDeadline: Equatable, Sendable {
+    public init() {}
 
-    enum Check: Equatable {
+    public private(set) var deadline: Int64 = 0
+    /// When the scheduled check fires; nil when none is scheduled.
+    public private(set) var armedFor: Int64?
+
+    public enum Check: Equatable {
         /// The deadline passed with no renewal.
         case expired
         /// Renewed meanwhile: schedule the check again, at `armedFor`.
@@ -17,7 +19,7 @@ struct LazyDeadline: Equatable {
 
     /// Sets the deadline to `now + duration`; true when a check must be (re)scheduled at `armedFor`: none is pending,
     /// or the pending one would fire after the new deadline.
-    mutating func renew(now: Int64, duration: Int64) -> Bool {
+    public mutating func renew(now: Int64, duration: Int64) -> Bool {
         deadline = now &+ duration
         if let armedFor, armedFor <= deadline { return false }
         armedFor = deadline
@@ -25,7 +27,7 @@ struct LazyDeadline: Equatable {
     }
 
     /// The check scheduled for `fired` ran at `now`.
-    mutating func fired(now: Int64, armedFor fired: Int64) -> Check {
+    public mutating func fired(now: Int64, armedFor fired: Int64) -> Check {
         guard fired == armedFor else { return .stale }
         if now >= deadline {
             armedFor = nil
@@ -35,5 +37,5 @@ struct LazyDeadline: Equatable {
         return .recheck
     }
 
-    mutating func cancel() { armedFor = nil }
+    public mutating func cancel() { armedFor = nil }
 }
