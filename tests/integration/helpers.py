@@ -1195,3 +1195,26 @@ class POP3From(poplib.POP3_SSL):
     def _create_socket(self, timeout):
         sock = socket.create_connection((self.host, self.port), timeout, source_address=(self.source, 0))
         return self.context.wrap_socket(sock, server_hostname=self.host)
+
+
+def own_uid_user(homes: Path, name: str, uid: int, hashed: str) -> str:
+    """A passwd-file line for a user of a uid of its own (need not be in /etc/passwd; gid = uid), whose home is
+    made here, owned by that uid, 0700."""
+    home = homes / name
+    home.mkdir(parents=True)
+    os.chown(home, uid, uid)
+    os.chmod(home, 0o700)
+    return f"{name}:{hashed}:{uid}:{uid}::{home}::"
+
+
+def serve_module(server, directory: Path, request, lines: list[str]):
+    """Writes the users file, starts `server` for a module's tests and stops it after them (keeping its directory
+    when a test of the module failed); a generator for a module fixture."""
+    failed_before = request.session.testsfailed
+    (server.directory / "users").write_text("\n".join(lines) + "\n")
+    server.start()
+    yield server
+    rc = server.stop_if_running()
+    if rc == 0 and request.session.testsfailed == failed_before:
+        remove_private_dir(directory)
+    assert rc == 0, f"aerie serve exited {rc} on SIGTERM:\n{server.log()[-3000:]}"

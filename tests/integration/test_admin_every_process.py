@@ -31,7 +31,6 @@ BYE = b"* BYE Disconnected by the administrator.\r\n"
 
 @pytest.fixture(scope="module")
 def srv(aerie_bin, ca_dir, request, vmail):
-    failed_before = request.session.testsfailed
     directory = helpers.private_dir("admevery") / "srv"
     users = helpers.make_mail_users(["alice"])
     server = helpers.make_mail_server(aerie_bin, directory, ca_dir, users, extra=EXTRA, start=False)
@@ -41,18 +40,8 @@ def srv(aerie_bin, ca_dir, request, vmail):
     scram = subprocess.run([aerie_bin, "pw", "-s", "SCRAM-SHA-256", "-p", PASSWORD], capture_output=True, text=True,
                            check=True).stdout.strip()
     for name, uid, hashed in (("carol", 1501, stored), ("dave", 1502, stored), ("erin", 1504, scram)):
-        home = homes / name
-        home.mkdir()
-        os.chown(home, uid, uid)
-        os.chmod(home, 0o700)
-        lines.append(f"{name}:{hashed}:{uid}:{uid}::{home}::")
-    (server.directory / "users").write_text("\n".join(lines) + "\n")
-    server.start()
-    yield server
-    rc = server.stop_if_running()
-    if rc == 0 and request.session.testsfailed == failed_before:
-        helpers.remove_private_dir(directory.parent)
-    assert rc == 0, f"aerie serve exited {rc} on SIGTERM:\n{server.log()[-3000:]}"
+        lines.append(helpers.own_uid_user(homes, name, uid, hashed))
+    yield from helpers.serve_module(server, directory.parent, request, lines)
 
 
 def adm(srv, *arguments: str):

@@ -26,7 +26,6 @@ PASSWORD = helpers.MAIL_PASSWORD
 
 @pytest.fixture(scope="module")
 def srv(aerie_bin, ca_dir, request, vmail):
-    failed_before = request.session.testsfailed
     directory = helpers.private_dir("mailuid") / "srv"
     users = helpers.make_mail_users(["alice"])
     server = helpers.make_mail_server(aerie_bin, directory, ca_dir, users, extra=EXTRA, start=False)
@@ -34,12 +33,7 @@ def srv(aerie_bin, ca_dir, request, vmail):
     stored = helpers.sha512_crypt(PASSWORD)
     lines = [f"alice:{stored}:{vmail[0]}:{vmail[1]}::{homes / 'alice'}::"]
     # Users of their own uids (not in /etc/passwd): their homes are theirs, 0700.
-    for name, uid in (("carol", 1501), ("dave", 1502)):
-        home = homes / name
-        home.mkdir()
-        os.chown(home, uid, uid)
-        os.chmod(home, 0o700)
-        lines.append(f"{name}:{stored}:{uid}:{uid}::{home}::")
+    lines += [helpers.own_uid_user(homes, name, uid, stored) for name, uid in (("carol", 1501), ("dave", 1502))]
     # Refused: root, and a uid below first_valid_uid = 1000.
     lines.append(f"rooted:{stored}:0:0::{homes / 'rooted'}::")
     lines.append(f"lowuid:{stored}:900:900::{homes / 'lowuid'}::")
@@ -49,13 +43,7 @@ def srv(aerie_bin, ca_dir, request, vmail):
     os.chown(jail / "home" / "jim", 1503, 1503)
     os.chmod(jail / "home" / "jim", 0o700)
     lines.append(f"jim:{stored}:1503:1503::{jail}/./home/jim::")
-    (server.directory / "users").write_text("\n".join(lines) + "\n")
-    server.start()
-    yield server
-    rc = server.stop_if_running()
-    if rc == 0 and request.session.testsfailed == failed_before:
-        helpers.remove_private_dir(directory.parent)
-    assert rc == 0, f"aerie serve exited {rc} on SIGTERM:\n{server.log()[-3000:]}"
+    yield from helpers.serve_module(server, directory.parent, request, lines)
 
 
 def login(server, name: str) -> imaplib.IMAP4:
