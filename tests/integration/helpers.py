@@ -1197,6 +1197,27 @@ class POP3From(poplib.POP3_SSL):
         return self.context.wrap_socket(sock, server_hostname=self.host)
 
 
+# The admin socket (`aerie adm …`, issue 14) as the incident tests use it.
+
+def adm(server, *arguments: str) -> subprocess.CompletedProcess:
+    """`aerie adm ARGUMENTS -c CONFIG` of `server`."""
+    return run([server.binary, "adm", *arguments, "-c", str(server.config)], timeout=30)
+
+
+def admin_lines(server, before: int) -> list[str]:
+    """The admin plane's log lines (`admin(…)`) after the first `before` lines of the server's log."""
+    return [line for line in server.log().splitlines()[before:] if "admin(" in line]
+
+
+def read_until_closed(client) -> list[bytes]:
+    """What an imaplib/poplib client reads until the server closes; then closes it too."""
+    lines = []
+    while line := client.file.readline():
+        lines.append(line)
+    client.sock.close()
+    return lines
+
+
 def own_uid_user(homes: Path, name: str, uid: int, hashed: str) -> str:
     """A passwd-file line for a user of a uid of its own (need not be in /etc/passwd; gid = uid), whose home is
     made here, owned by that uid, 0700."""

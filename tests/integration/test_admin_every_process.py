@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 import helpers
-from helpers import IMAPFrom, POP3From
+from helpers import IMAPFrom, POP3From, adm, admin_lines, read_until_closed
 from test_mail_uid import key_process, status
 from test_scram import ScramClient
 
@@ -42,22 +42,6 @@ def srv(aerie_bin, ca_dir, request, vmail):
     for name, uid, hashed in (("carol", 1501, stored), ("dave", 1502, stored), ("erin", 1504, scram)):
         lines.append(helpers.own_uid_user(homes, name, uid, hashed))
     yield from helpers.serve_module(server, directory.parent, request, lines)
-
-
-def adm(srv, *arguments: str):
-    return helpers.run([srv.binary, "adm", *arguments, "-c", str(srv.config)], timeout=30)
-
-
-def admin_lines(srv, before: int) -> list[str]:
-    return [line for line in srv.log().splitlines()[before:] if "admin(" in line]
-
-
-def read_until_closed(client) -> list[bytes]:
-    lines = []
-    while line := client.file.readline():
-        lines.append(line)
-    client.sock.close()
-    return lines
 
 
 def login_worker(srv, not_pid: int = 0, timeout: float = 20) -> int:

@@ -16,7 +16,7 @@ import pytest
 
 import helpers
 from helpers import IMAPFrom, POP3From  # noqa: F401
-from helpers import MAIL_PASSWORD
+from helpers import MAIL_PASSWORD, adm, admin_lines, read_until_closed
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -27,23 +27,6 @@ MESSAGE = b"From: a@example.org\r\nTo: u01@example.org\r\nSubject: incident\r\n\
 def srv(aerie_bin, ca_dir, request, vmail):
     with helpers.private_mail_server(aerie_bin, ca_dir, request, "incident") as server:
         yield server
-
-
-def adm(srv, *arguments: str):
-    return helpers.run([srv.binary, "adm", *arguments, "-c", str(srv.config)], timeout=30)
-
-
-def admin_lines(srv, before: int) -> list[str]:
-    return [line for line in srv.log().splitlines()[before:] if "admin(" in line]
-
-
-def read_until_closed(client) -> list[bytes]:
-    """What an imaplib/poplib client reads until the server closes; then closes it too."""
-    lines = []
-    while line := client.file.readline():
-        lines.append(line)
-    client.sock.close()
-    return lines
 
 
 def test_admin_socket_is_only_the_starting_accounts(srv):
