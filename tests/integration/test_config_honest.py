@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import imaplib
 import os
+import pwd
 import shutil
 import signal
 import socket
@@ -94,6 +95,9 @@ CORPUS = [
      False),
     ("no-such-mail-user", lambda d, p: acceptance(d, p, replace={"mail_uid = vmail": "mail_uid = aerie-nobody"}),
      False),
+    ("no-such-internal-user", lambda d, p: acceptance(d, p, extra="default_internal_user = aerie-no-such-user"),
+     False),
+    ("no-such-login-user", lambda d, p: acceptance(d, p, extra="default_login_user = aerie-no-such-user"), False),
     ("quota", lambda d, p: acceptance(d, p, extra="quota_storage_size = 1G"), False),
     ("haproxy", lambda d, p: acceptance(d, p, service_extra="  inet_listener proxied {\n    port = 0\n"
                                         "    haproxy = yes\n  }\n"), False),
@@ -155,6 +159,39 @@ def test_conf_check_and_serve_agree(aerie_bin, corpus_dir, name, build, expected
         f"conf check exit {check.returncode} but serve {'started' if started else 'refused'}:\n"
         f"conf check: {check.stdout}{check.stderr}\nserve: {output}")
     assert started == expected, f"{name}: {check.stderr}\n{output}"
+
+
+# Issue 11: the process model's refusals, and what `conf check` and `serve` both print for them (the whole line).
+REFUSALS = {
+    "key-readable-by-all": "Fatal: ssl_server_key_file={d}/tls/key644.pem has mode 0644: group or others may read "
+                           "it. Run: chmod 0600 {d}/tls/key644.pem",
+    "passwd-file-unreadable-by-vmail": "Fatal: passdb passwd-file: passwd_file_path {d}/users-root is not readable "
+                                       "by dovecot (uid {uid}), as which the auth process reads it "
+                                       "(default_internal_user): chgrp {gid} {d}/users-root && chmod g+r "
+                                       "{d}/users-root",
+    "no-such-internal-user": "Fatal: default_internal_user: system user aerie-no-such-user does not exist: the auth "
+                             "process runs as it (create it, e.g. useradd --system --user-group aerie-no-such-user)",
+    "no-such-login-user": "Fatal: default_login_user: system user aerie-no-such-user does not exist; the login "
+                          "process runs as it (create it, e.g. useradd --system --no-create-home --shell "
+                          "/usr/sbin/nologin aerie-no-such-user)",
+}
+
+
+@pytest.mark.parametrize("name", sorted(REFUSALS))
+def test_conf_check_refuses_as_serve_does(aerie_bin, corpus_dir, name):
+    """A missing default_login_user/default_internal_user, a passwd-file the auth process's user cannot read (the
+    check reads it as that user: root's 0600 file is readable by root) and a key others may read: `conf check`
+    exits 1 with the very line `serve` exits 1 with."""
+    build = next(c[1] for c in CORPUS if c[0] == name)
+    config = corpus_dir / f"{name}.refusal.conf"
+    config.write_text(build(corpus_dir, helpers.free_port()))
+    dovecot = pwd.getpwnam("dovecot")
+    expected = REFUSALS[name].format(d=corpus_dir, uid=dovecot.pw_uid, gid=dovecot.pw_gid)
+    check = helpers.run([aerie_bin, "conf", "check", "-c", str(config)], timeout=60)
+    serve = helpers.run([aerie_bin, "serve", "-c", str(config)], timeout=60)
+    assert (check.returncode, serve.returncode) == (1, 1), (check, serve)
+    assert expected in (check.stdout + check.stderr).splitlines(), check
+    assert expected in (serve.stdout + serve.stderr).splitlines(), serve
 
 
 def test_hardening_guide_names_exactly_the_unenforced_lines(aerie_bin, corpus_dir):
