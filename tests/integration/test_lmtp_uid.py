@@ -16,6 +16,7 @@ import pytest
 
 import helpers
 from helpers import MAIL_DOMAIN, User, make_message, sha512_crypt
+from test_auth_process import open_as
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -140,6 +141,12 @@ def test_killed_worker_gives_451_and_a_retry_delivers_once(srv):
         assert "Uid:\t1502\t1502\t1502\t1502" in status, status
         assert "Gid:\t1502\t1502\t1502\t1502" in status, status
         assert "NoNewPrivs:\t1" in status
+        # Confined as the other mail processes: no capabilities, root /, and as its uid and groups it opens neither
+        # the users file (root:dovecot 0640) nor the TLS key.
+        assert "CapEff:\t0000000000000000" in status and "CapPrm:\t0000000000000000" in status, status
+        assert os.readlink(f"/proc/{worker}/root") == "/"
+        for secret in (srv.directory / "users", srv.tls.key):
+            assert open_as(worker, secret).returncode != 0, secret
         os.kill(worker, signal.SIGKILL)
         thread.join(timeout=60)
         assert not thread.is_alive()

@@ -20,7 +20,7 @@ from test_auth_process import open_as
 
 pytestmark = pytest.mark.timeout(300)
 
-EXTRA = "login_process = yes\nssl = yes\nauth_allow_cleartext = yes"
+EXTRA = "login_process = yes\nssl = yes\nauth_allow_cleartext = yes\nlast_valid_uid = 1600\nlast_valid_gid = 1600"
 PASSWORD = helpers.MAIL_PASSWORD
 
 
@@ -37,6 +37,9 @@ def srv(aerie_bin, ca_dir, request, vmail):
     # Refused: root, and a uid below first_valid_uid = 1000.
     lines.append(f"rooted:{stored}:0:0::{homes / 'rooted'}::")
     lines.append(f"lowuid:{stored}:900:900::{homes / 'lowuid'}::")
+    # And above last_valid_uid / last_valid_gid = 1600.
+    lines.append(f"highuid:{stored}:1700:1504::{homes / 'highuid'}::")
+    lines.append(f"highgid:{stored}:1504:1700::{homes / 'highgid'}::")
     # Chrooted by `/./` in the home: chroot DIR/jail, home /home/jim inside it.
     jail = server.directory / "jail"
     (jail / "home" / "jim").mkdir(parents=True)
@@ -127,22 +130,28 @@ def test_one_users_process_cannot_open_anothers_maildir(srv):
 
 
 def test_root_and_out_of_range_uids_are_refused(srv):
-    for name, uid in (("rooted", 0), ("lowuid", 900)):
+    """uid 0, a uid below first_valid_uid, above last_valid_uid, a gid above last_valid_gid: no login, no process."""
+    for name, kind, number in (("rooted", "UID", 0), ("lowuid", "UID", 900), ("highuid", "UID", 1700),
+                               ("highgid", "GID", 1700)):
         c = imaplib.IMAP4("127.0.0.1", srv.imap_port, timeout=15)
         with pytest.raises(imaplib.IMAP4.error):
             c.login(name, PASSWORD)
         c.shutdown()
-        helpers.wait_for(lambda: f"Mail access for users with UID {uid} not permitted" in srv.log(),
-                         timeout=10, what=f"uid {uid} refused in the log")
-    assert not [pid for pid in helpers.child_pids(srv.pid, "mail-service")
-                if b"--run-as\x000:" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+        helpers.wait_for(lambda: f"Mail access for users with {kind} {number} not permitted" in srv.log(),
+                         timeout=10, what=f"{kind} {number} refused in the log")
+    started = b"".join(Path(f"/proc/{pid}/cmdline").read_bytes() for pid in helpers.child_pids(srv.pid, "mail-service"))
+    for refused in (b"0:", b"900:", b"1700:", b"1504:1700"):
+        assert b"--run-as\x00" + refused not in started, refused
 
 
 def test_killing_one_users_process_leaves_the_others_session(srv):
+    """SIGKILL of one uid's mail process: only its sessions close, another uid's goes on, and what it acknowledged
+    (an APPEND) is there after the restart."""
     c = login(srv, "carol")
     c.select("INBOX")
     d = login(srv, "dave")
     d.select("INBOX")
+    append(d, "acked-before-kill")
     victim = key_process(srv, 1502)
     os.kill(victim, signal.SIGKILL)
     helpers.wait_for(lambda: f"service(mail uid=1502 gid=1502): child {victim} killed with signal 9" in srv.log(),
@@ -154,8 +163,52 @@ def test_killing_one_users_process_leaves_the_others_session(srv):
     # The next login of the killed key works (its process is started again).
     again = login(srv, "dave")
     assert again.select("INBOX")[0] == "OK"
+    typ, data = again.search(None, "HEADER", "Message-ID", "acked-before-kill@example.org")
+    assert typ == "OK" and len(data[0].split()) == 1, data
     assert key_process(srv, 1502) != victim
     again.logout()
+    c.logout()
+
+
+def test_killing_the_mail_service_leaves_other_uids_sessions(srv):
+    """SIGKILL of the `mail` child (vmail's users): a session in another uid's process goes on; vmail's user logs
+    in again once it is back and finds what was acknowledged before the kill."""
+    c = login(srv, "carol")
+    c.select("INBOX")
+    a = login(srv, "alice")
+    append(a, "alice-acked-before-kill")
+    victim = srv.mail_pid
+    os.kill(victim, signal.SIGKILL)
+    helpers.wait_for(lambda: f"service(mail): child {victim} killed with signal 9" in srv.log(), timeout=10,
+                     what="the kill in the master's log")
+    with pytest.raises((imaplib.IMAP4.abort, OSError)):
+        a.noop()
+    assert c.noop()[0] == "OK"
+    append(c, "carol-after-the-kill")
+    helpers.wait_for(lambda: srv.mail_pid != victim, timeout=20, what="a new mail service")
+    again = login(srv, "alice")
+    assert again.select("INBOX")[0] == "OK"
+    typ, data = again.search(None, "HEADER", "Message-ID", "alice-acked-before-kill@example.org")
+    assert typ == "OK" and len(data[0].split()) == 1, data
+    again.logout()
+    c.logout()
+
+
+def test_a_users_process_holds_no_capability_and_cannot_read_the_secrets(srv):
+    """As its uid and groups, a per-uid mail process can open neither the users file (root:dovecot 0640) nor the
+    TLS key; it has no capabilities, every thread no_new_privs, and (no chroot in its userdb) root /."""
+    c = login(srv, "carol")
+    c.select("INBOX")
+    pid = key_process(srv, 1501)
+    users = srv.directory / "users"
+    dovecot_gid = helpers.internal_gid()
+    assert (users.stat().st_uid, users.stat().st_gid, users.stat().st_mode & 0o777) == (0, dovecot_gid, 0o640)
+    for secret in (users, srv.tls.key):
+        assert open_as(pid, secret).returncode != 0, secret
+    text = Path(f"/proc/{pid}/status").read_text()
+    assert re.search(r"^CapPrm:\s*0+$", text, re.M) and re.search(r"^CapEff:\s*0+$", text, re.M), text
+    assert helpers.privilege_problems(pid, 1501) == []
+    assert os.readlink(f"/proc/{pid}/root") == "/"
     c.logout()
 
 
