@@ -126,9 +126,13 @@ def test_commands_pipelined_behind_login_arrive(srv):
 
 
 def test_killing_the_login_worker_spares_serve_and_restarts(srv):
+    """SIGKILL of the login worker: the TLS sessions it relays close, an APPEND acknowledged through it before the
+    kill is kept, the master starts it again and logs it."""
     alice = srv.users["alice"]
     old = login_worker(srv)
     established = imaps(srv, alice)
+    typ, _ = established.append("INBOX", None, None, helpers.make_message("before-login-kill@test"))
+    assert typ == "OK"
     os.kill(old, signal.SIGKILL)
     # TLS sessions the worker relayed end with it (it holds their TLS state): the client sees the connection close.
     with pytest.raises((imaplib.IMAP4.abort, OSError)):
@@ -144,9 +148,38 @@ def test_killing_the_login_worker_spares_serve_and_restarts(srv):
             assert time.monotonic() < deadline, "no login after the worker restarted"
             time.sleep(0.2)
     assert c.select("INBOX")[0] == "OK"
+    typ, data = c.search(None, "HEADER", "Message-ID", "before-login-kill@test")
+    assert typ == "OK" and len(data[0].split()) == 1, data
     c.logout()
     assert login_worker(srv) != old
     assert srv.proc.poll() is None
+    assert f"service(login): child {old} killed with signal 9 (restarting in" in srv.log()
+
+
+def test_killing_the_login_key_worker_keeps_sessions_and_restarts(srv):
+    """SIGKILL of the login worker's own key worker (root, holds the key): a TLS session already relayed goes on,
+    the master starts a new key worker, and new TLS logins work with it."""
+    alice = srv.users["alice"]
+    keepers = helpers.child_pids(srv.pid, "tls-keeper-worker", serves="login")
+    assert len(keepers) == 1, keepers
+    worker = login_worker(srv)
+    with RawIMAP(srv.imaps_port, tls=True) as kept:
+        assert kept.run("a", f'LOGIN "{alice.name}" "{alice.password}"')[1].startswith("a OK")
+        os.kill(keepers[0], signal.SIGKILL)
+        helpers.wait_for(lambda: helpers.child_pids(srv.pid, "tls-keeper-worker", serves="login") not in
+                         ([], keepers), timeout=20, what="a new login key worker")
+
+        def tls_login_works() -> bool:
+            try:
+                imaps(srv, alice).logout()
+                return True
+            except (OSError, imaplib.IMAP4.error):
+                return False
+
+        helpers.wait_for(tls_login_works, timeout=20, what="a TLS login after the key worker's restart")
+        assert kept.run("b", "NOOP")[1].startswith("b OK")
+    assert login_worker(srv) == worker
+    assert f"service(login-tls-keeper): child {keepers[0]} killed with signal 9 (restarting in" in srv.log()
 
 
 def test_plaintext_session_owns_its_socket_and_outlives_the_login_worker(srv):

@@ -40,6 +40,11 @@ def keeper_pid(server) -> int:
     return pids[0]
 
 
+def _one(pids: list[int]) -> int:
+    assert len(pids) == 1, pids
+    return pids[0]
+
+
 def wait_new_child(server, subcommand: str, old: int, timeout: float = 20) -> int:
     found: list[int] = []
 
@@ -71,6 +76,8 @@ def test_every_child_kind_runs_as_its_user_with_no_capabilities(srv, vmail):
     expected = {
         "master": (srv.pid, 0, 0, True),
         "tls-keeper-worker": (keeper_pid(srv), 0, 0, True),
+        "login's tls-keeper-worker": (_one(helpers.child_pids(srv.pid, "tls-keeper-worker", serves="login")), 0, 0,
+                                      True),
         "auth-supervisor": (supervisor, 0, 0, True),
         "auth-service": (auth, dovecot.pw_uid, dovecot.pw_gid, False),
         "mail-service": (srv.mail_pid, vmail[0], vmail[1], False),

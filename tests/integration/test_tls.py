@@ -240,6 +240,9 @@ def test_serving_process_never_holds_the_private_key(server_factory, kind):
     r = s_client(srv.imaps_port, "-CAfile", str(srv.tls.ca), "-verify_return_error")
     assert r.returncode == 0 and "Aerie ready." in r.stdout, r.stdout[-2000:] + r.stderr
     patterns = private_secret_patterns(srv.tls.key)
-    # The mail service, and the master (which never reads the key either).
-    leaked = process_memory_contains(srv.mail_pid, patterns) + process_memory_contains(srv.pid, patterns)
+    # The login process (TLS and pre-login: it parses untrusted bytes), every generation of it; the mail service; the
+    # master (which never reads the key either).
+    logins = helpers.child_pids(srv.pid, "login-worker")
+    assert logins, "no login process: login_process = yes is the default"
+    leaked = [hit for pid in [*logins, srv.mail_pid, srv.pid] for hit in process_memory_contains(pid, patterns)]
     assert not leaked, f"the serving process's memory holds the {kind} private key: {leaked}"
