@@ -235,6 +235,53 @@ def test_tiny_vsz_limit_restarts_the_mail_service(aerie_bin, ca_dir, vmail):
     helpers.remove_private_dir(directory)
 
 
+def test_a_vsz_limit_restart_loses_nothing_acknowledged(aerie_bin, ca_dir, vmail):
+    """Item 3: a mail service over its vsz_limit is stopped as SIGTERM stops it (its sessions get BYE) and started
+    again; what it acknowledged before (LMTP, APPEND) and while it kept being restarted (LMTP, retried by the
+    sender) is there exactly once, and its users log in again. The limit comes and goes by SIGHUP."""
+    from test_crash import Outcome, try_deliver
+
+    directory = helpers.private_dir("procmodel-vsz-kept")
+    server = helpers.make_mail_server(aerie_bin, directory / "srv", ca_dir, helpers.make_mail_users(["alice"]))
+    plain = server.config.read_text()
+    try:
+        acked = helpers.lmtp_deliver(server.lmtp_socket, [f"alice@{MAIL_DOMAIN}"], helpers.make_message("v-lmtp@t"))
+        assert acked[f"alice@{MAIL_DOMAIN}"][0] == 250, acked
+        c = helpers.imap_login(server, "alice")
+        assert c.append("INBOX", None, None, helpers.make_message("v-append@t"))[0] == "OK"
+        c.logout()
+        first = server.mail_pid
+        with RawIMAP(server.imaps_port, tls=True) as kept:
+            kept.login(server.users["alice"])
+            server.config.write_text(plain + "service imap {\n  vsz_limit = 1M\n}\n")
+            os.kill(server.pid, signal.SIGHUP)
+            helpers.wait_for(lambda: f"service(mail): child {first} uses" in server.log(), timeout=30,
+                             what="the restart over vsz_limit")
+            assert "* BYE Server shutting down." in kept.read_until_closed(timeout=30)
+        # While the limit holds, each new mail service is restarted within a second: deliveries retried meanwhile.
+        out = Outcome()
+        ids = [f"v-during-{i}@t" for i in range(5)]
+        for msgid in ids:
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline:
+                if try_deliver(server, msgid, helpers.make_message(msgid, to=f"alice@{MAIL_DOMAIN}"), out):
+                    out.acked.add(msgid)
+                    break
+                time.sleep(0.05)
+        server.config.write_text(plain)
+        os.kill(server.pid, signal.SIGHUP)
+        helpers.wait_for(lambda: imap_works(server, "alice"), timeout=30, what="logins once the limit is gone")
+        _, msgs = helpers.imap_messages(server, "alice")
+        found = [m.decode() for _, data in msgs for m in re.findall(rb"Message-ID: <([^>]+)>", data)]
+        assert found.count("v-lmtp@t") == 1 and found.count("v-append@t") == 1, found
+        for msgid in out.acked:
+            assert 1 <= found.count(msgid) <= 1 + out.ambiguous.get(msgid, 0), (msgid, found)
+        assert server.proc.poll() is None
+    finally:
+        server.kill()
+    helpers.remove_private_dir(directory)
+
+
 def test_client_limit_times_process_limit_caps_sessions(aerie_bin, ca_dir, vmail):
     """`service pop3|lmtp { client_limit process_limit }`: at most their product of sessions in the mail service,
     as Dovecot's capacity for the service; a session over it is refused and logged, and one ending frees a place."""
