@@ -135,15 +135,20 @@ public func spawnSelf(_ arguments: [String], passing: [Int32: Int32]) throws -> 
         guard source >= 0 else { throw ServerStartError("fcntl(F_DUPFD_CLOEXEC): \(systemError())") }
         posix_spawn_file_actions_adddup2(&actions, source, target)
     }
-    var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
-    defer { argv.forEach { free($0) } }
     // TZ too, so a helper's log lines carry the same local time as serve's.
     let timeZone = getenv("TZ").flatMap { String(validatingCString: $0) }.map { ["TZ=" + $0] } ?? []
-    var environment: [UnsafeMutablePointer<CChar>?] =
-        (["PATH=/usr/sbin:/usr/bin:/sbin:/bin"] + timeZone).map { strdup($0) } + [nil]
-    defer { environment.forEach { free($0) } }
-    // The calling thread may be a pool thread that blocks most signals; the child starts with none blocked and
-    // every signal at its default action, or SIGTERM would never reach it.
+    return try spawnWithDefaultSignals(
+        "/proc/self/exe", arguments, environment: ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"] + timeZone, actions: &actions)
+}
+
+/// posix_spawn of `path` with no signal blocked and every signal at its default action: the calling thread may be a
+/// pool thread that blocks most signals, or SIGTERM would never reach the child. `environment` nil: this one's.
+func spawnWithDefaultSignals(
+    _ path: String, _ arguments: [String], environment: [String]? = nil,
+    actions: UnsafePointer<posix_spawn_file_actions_t>? = nil
+) throws -> pid_t {
+    var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+    defer { argv.forEach { free($0) } }
     var attributes = posix_spawnattr_t()
     posix_spawnattr_init(&attributes)
     defer { posix_spawnattr_destroy(&attributes) }
@@ -154,7 +159,14 @@ public func spawnSelf(_ arguments: [String], passing: [Int32: Int32]) throws -> 
     posix_spawnattr_setsigdefault(&attributes, &all)
     posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
     var pid: pid_t = 0
-    let status = posix_spawn(&pid, "/proc/self/exe", &actions, &attributes, &argv, &environment)
+    let status: Int32
+    if let environment {
+        var envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup($0) } + [nil]
+        defer { envp.forEach { free($0) } }
+        status = posix_spawn(&pid, path, actions, &attributes, &argv, &envp)
+    } else {
+        status = posix_spawn(&pid, path, actions, &attributes, &argv, environ)
+    }
     guard status == 0 else { throw ServerStartError(String(validatingCString: strerror(status)) ?? "\(status)") }
     return pid
 }

@@ -109,9 +109,7 @@ struct MailServiceCommand: ParsableCommand {
                     fd: MailServiceFDs.firstListener + Int32(listeners), server: server, log: log)
             }
         } catch {
-            log.log(.fatal, category: "master", "mail service: \(error)")
-            printError("Fatal: \(error)")
-            throw ExitCode(1)
+            throw startFailed(error, log: log)
         }
         dropped.signal()
         // The master reads this only at its first start: after a restart nobody does, and EPIPE is fine.
@@ -154,9 +152,7 @@ struct MailServiceCommand: ParsableCommand {
             }
             LoginProcess.receiveHandoffs(fd: MailServiceFDs.firstListener, server: server, log: log, answersAdmin: true)
         } catch {
-            log.log(.fatal, category: "master", "mail service: \(error)")
-            printError("Fatal: \(error)")
-            throw ExitCode(1)
+            throw startFailed(error, log: log)
         }
         dropped.signal()
         signal(SIGPIPE, SIG_IGN)
@@ -169,6 +165,13 @@ struct MailServiceCommand: ParsableCommand {
             server: server, config: config, log: log, keepsConfiguration: runAs != nil, chrooted: chroot != nil
         ).runUntilShutdown()
         log.info("master", "mail service stopped")
+    }
+
+    /// A start that failed (both paths): logged as fatal and on stderr; the master restarts the process.
+    private func startFailed(_ error: any Error, log: LogWriter) -> ExitCode {
+        log.log(.fatal, category: "master", "mail service: \(error)")
+        printError("Fatal: \(error)")
+        return ExitCode(1)
     }
 
     /// After adopting the listeners: as root, become the mail user for good; never keep serving as root.

@@ -77,22 +77,8 @@ import Testing
     /// Reload (issue 11): a replaced child retires, not killed; past `maximumRetiring` of a kind the oldest is.
     @Test func retiringGenerationsAreBounded() throws {
         @Sendable func sleeper() throws -> Int32 {
-            var pid: pid_t = 0
-            var argv: [UnsafeMutablePointer<CChar>?] = ["sleep", "600"].map { (word: String) in strdup(word) } + [nil]
-            defer { argv.forEach { free($0) } }
             // Signals unblocked and at their defaults, so SIGTERM (stopAll) ends it at once.
-            var attributes = posix_spawnattr_t()
-            posix_spawnattr_init(&attributes)
-            defer { posix_spawnattr_destroy(&attributes) }
-            var none = sigset_t(), all = sigset_t()
-            sigemptyset(&none)
-            sigfillset(&all)
-            posix_spawnattr_setsigmask(&attributes, &none)
-            posix_spawnattr_setsigdefault(&attributes, &all)
-            posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-            let status = posix_spawn(&pid, "/bin/sleep", nil, &attributes, &argv, environ)
-            guard status == 0 else { throw ServerStartError("posix_spawn: \(status)") }
-            return pid
+            try spawnWithDefaultSignals("/bin/sleep", ["sleep", "600"])
         }
         let supervisor = Supervisor(services: [], log: DiscardingLogSink())
         supervisor.add(ChildService(kind: .login, limits: ChildLimits()) { try sleeper() })
