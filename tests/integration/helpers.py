@@ -1197,6 +1197,21 @@ class POP3From(poplib.POP3_SSL):
         return self.context.wrap_socket(sock, server_hostname=self.host)
 
 
+def stop_embedded(proc: subprocess.Popen, output) -> None:
+    """SIGTERM to an embedded-default `aerie serve` still running: it must exit 0 within 20 s (else it is killed and
+    the test fails); `output()` is its console, for the failure message."""
+    if proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        rc = proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
+        raise AssertionError("embedded server ignored SIGTERM")
+    assert rc == 0, f"embedded server exited {rc} on SIGTERM:\n{output()}"
+
+
 # The admin socket (`aerie adm …`, issue 14) as the incident tests use it.
 
 def adm(server, *arguments: str) -> subprocess.CompletedProcess:

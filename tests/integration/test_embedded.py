@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import queue
 import re
-import signal
 import stat
 import subprocess
 import threading
@@ -85,15 +84,7 @@ def _run_embedded(aerie_bin, tmp_path_factory):
         helpers.wait_for(ready, timeout=30, what="embedded IMAPS listener")
         yield proc, data, password, captured
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                rc = proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
-                raise AssertionError("embedded server ignored SIGTERM")
-            assert rc == 0, f"embedded server exited {rc} on SIGTERM:\n" + "\n".join(captured)
+        helpers.stop_embedded(proc, lambda: "\n".join(captured))
 
 
 def test_demo_login_over_imaps(embedded):

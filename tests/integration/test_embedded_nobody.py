@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
 import subprocess
 from pathlib import Path
 
@@ -98,14 +97,6 @@ def test_without_vmail_and_dovenull_the_embedded_default_runs_as_nobody_and_says
             assert login["Seccomp"] == ["2"], login
             assert os.readlink(f"/proc/{logins[0]}/root") != "/"
         finally:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    rc = proc.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait(timeout=10)
-                    raise AssertionError("embedded server ignored SIGTERM")
-                assert rc == 0, console()
+            helpers.stop_embedded(proc, console)
     finally:
         netns.leave()
