@@ -31,11 +31,15 @@ def srv(aerie_bin, ca_dir, request, vmail):
         users[name] = User(name, helpers.MAIL_PASSWORD, sha512_crypt(helpers.MAIL_PASSWORD), uid, uid, True)
     users["rootuser"] = User("rootuser", "x", sha512_crypt("x"), 0, 0, False)
     users["lowuid"] = User("lowuid", "x", sha512_crypt("x"), 999, 999, False)
+    # Above last_valid_uid / last_valid_gid (1600, below).
+    users["highuid"] = User("highuid", "x", sha512_crypt("x"), 1700, 1503, False)
+    users["highgid"] = User("highgid", "x", sha512_crypt("x"), 1503, 1700, False)
     directory = helpers.private_dir("lmtpuid")
     hold = directory / "hold"
     os.environ[HOLD_ENV] = str(hold)
     try:
-        server = helpers.make_mail_server(aerie_bin, directory / "srv", ca_dir, users, start=False)
+        server = helpers.make_mail_server(aerie_bin, directory / "srv", ca_dir, users, start=False,
+                                          extra="last_valid_uid = 1600\nlast_valid_gid = 1600")
         # The users' homes belong to them (they need not exist in /etc/passwd); the mail user cannot enter them.
         for name, uid in OTHER_UIDS.items():
             home = server.directory / "home" / name
@@ -83,13 +87,13 @@ def lmtp_transaction(server, rcpts: list[str], msg: bytes) -> dict[str, tuple[in
 
 def test_each_copy_is_owned_by_its_recipient(srv, vmail):
     """One transaction to a vmail user and two users of their own uids: each file belongs to its recipient's
-    uid/gid, mode 0600; the refused recipients (uid 0, uid below first_valid_uid) get a 5xx of their own and the
-    others are delivered."""
+    uid/gid, mode 0600; the refused recipients (uid 0, uid below first_valid_uid, uid above last_valid_uid, gid above
+    last_valid_gid) get a 5xx of their own and the others are delivered."""
     rcpts = [f"alice@{MAIL_DOMAIN}", f"u1501@{MAIL_DOMAIN}", f"rootuser@{MAIL_DOMAIN}", f"u1502@{MAIL_DOMAIN}",
-             f"lowuid@{MAIL_DOMAIN}"]
+             f"lowuid@{MAIL_DOMAIN}", f"highuid@{MAIL_DOMAIN}", f"highgid@{MAIL_DOMAIN}"]
     msg = make_message("uid-1@example.org", subject="per uid")
     got = lmtp_transaction(srv, rcpts, msg)
-    for refused in ("rootuser", "lowuid"):
+    for refused in ("rootuser", "lowuid", "highuid", "highgid"):
         code, text = got[f"{refused}@{MAIL_DOMAIN}"]
         assert 500 <= code < 600, (refused, code, text)
         assert not (srv.directory / "home" / refused / "Maildir").exists()
