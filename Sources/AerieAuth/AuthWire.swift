@@ -225,7 +225,7 @@ extension AuthWire.Writer {
         bytes += value
     }
 
-    mutating func result(_ result: AuthResult) throws(AuthWireError) {
+    public mutating func result(_ result: AuthResult) throws(AuthWireError) {
         switch result {
         case .success(let user):
             guard user.extraFields.count <= AuthWire.maxExtraFields else { throw .tooLarge }
@@ -350,18 +350,43 @@ extension AuthWire {
         }
     }
 
-    struct Writer {
+    /// Builds a payload behind a 4-byte length placeholder (`framed`); other local wire formats (the login hand-off)
+    /// write with it too, taking `payload`.
+    public struct Writer {
         var bytes: [UInt8] = [0, 0, 0, 0]
 
-        mutating func byte(_ value: UInt8) { bytes.append(value) }
+        public init() {}
 
-        mutating func u16(_ value: UInt16) { bytes += [UInt8(value >> 8), UInt8(value & 0xFF)] }
+        /// What was written, without the frame's length.
+        public var payload: [UInt8] { Array(bytes[4...]) }
 
-        mutating func u32(_ value: UInt32) {
+        public mutating func byte(_ value: UInt8) { bytes.append(value) }
+
+        public mutating func u16(_ value: UInt16) { bytes += [UInt8(value >> 8), UInt8(value & 0xFF)] }
+
+        public mutating func u32(_ value: UInt32) {
             bytes += [UInt8(value >> 24), UInt8(value >> 16 & 0xFF), UInt8(value >> 8 & 0xFF), UInt8(value & 0xFF)]
         }
 
-        mutating func string(_ value: String) throws(AuthWireError) {
+        public mutating func u64(_ value: UInt64) {
+            u32(UInt32(value >> 32))
+            u32(UInt32(value & 0xFFFF_FFFF))
+        }
+
+        /// A 4-byte length and the bytes; the caller bounds the size.
+        public mutating func longBlob(_ value: [UInt8]) {
+            u32(UInt32(value.count))
+            bytes += value
+        }
+
+        /// 0, or 1 and the string.
+        public mutating func optionalString(_ value: String?) throws(AuthWireError) {
+            guard let value else { return byte(0) }
+            byte(1)
+            try string(value)
+        }
+
+        public mutating func string(_ value: String) throws(AuthWireError) {
             let utf8 = Array(value.utf8)
             guard utf8.count <= AuthWire.maxString else { throw .tooLarge }
             u16(UInt16(utf8.count))
@@ -380,27 +405,49 @@ extension AuthWire {
         }
     }
 
-    struct Reader {
+    /// Reads what `Writer` wrote; every length is checked against the bytes there are.
+    public struct Reader {
         let bytes: [UInt8]
         var offset = 0
 
-        init(_ bytes: [UInt8]) { self.bytes = bytes }
+        public init(_ bytes: [UInt8]) { self.bytes = bytes }
 
-        mutating func byte() throws(AuthWireError) -> UInt8 {
+        public mutating func byte() throws(AuthWireError) -> UInt8 {
             guard offset < bytes.count else { throw .malformed }
             defer { offset += 1 }
             return bytes[offset]
         }
 
-        mutating func u16() throws(AuthWireError) -> UInt16 {
+        public mutating func u16() throws(AuthWireError) -> UInt16 {
             UInt16(try byte()) << 8 | UInt16(try byte())
         }
 
-        mutating func u32() throws(AuthWireError) -> UInt32 {
+        public mutating func u32() throws(AuthWireError) -> UInt32 {
             UInt32(try u16()) << 16 | UInt32(try u16())
         }
 
-        mutating func string() throws(AuthWireError) -> String {
+        public mutating func u64() throws(AuthWireError) -> UInt64 {
+            UInt64(try u32()) << 32 | UInt64(try u32())
+        }
+
+        /// At most `limit` bytes.
+        public mutating func longBlob(limit: Int) throws(AuthWireError) -> [UInt8] {
+            let length = Int(try u32())
+            guard length <= limit else { throw .tooLarge }
+            guard bytes.count - offset >= length else { throw .malformed }
+            defer { offset += length }
+            return Array(bytes[offset..<offset + length])
+        }
+
+        public mutating func optionalString() throws(AuthWireError) -> String? {
+            switch try byte() {
+            case 0: return nil
+            case 1: return try string()
+            default: throw .malformed
+            }
+        }
+
+        public mutating func string() throws(AuthWireError) -> String {
             let length = Int(try u16())
             guard length <= AuthWire.maxString else { throw .tooLarge }
             guard bytes.count - offset >= length else { throw .malformed }
@@ -432,7 +479,7 @@ extension AuthWire {
             return request
         }
 
-        mutating func result() throws(AuthWireError) -> AuthResult {
+        public mutating func result() throws(AuthWireError) -> AuthResult {
             let status = try byte()
             guard status == 0 else {
                 guard let failure = AuthWire.failureCodes.first(where: { $0.1 == status })?.0 else { throw .malformed }
@@ -452,7 +499,7 @@ extension AuthWire {
             return .success(AuthenticatedUser(user: user, uid: uid, gid: gid, home: home, extraFields: fields))
         }
 
-        func end() throws(AuthWireError) {
+        public func end() throws(AuthWireError) {
             guard offset == bytes.count else { throw .malformed }
         }
     }

@@ -11,8 +11,8 @@ import Synchronization
 #endif
 
 /// What the login process tells the mail service about a connection it authenticated (issue 11 hand-off). It
-/// travels as one SOCK_SEQPACKET message (JSON) with the connection's descriptor attached (SCM_RIGHTS).
-struct LoginHandoff: Codable, Sendable, Equatable {
+/// travels as one SOCK_SEQPACKET message (`encoded`, binary) with the connection's descriptor attached (SCM_RIGHTS).
+struct LoginHandoff: Sendable, Equatable {
     /// "imap" or "pop3".
     var service: String
     var user: String
@@ -95,10 +95,78 @@ struct LoginHandoff: Codable, Sendable, Equatable {
         return context
     }
 
-    func encoded() throws -> [UInt8] { Array(try JSONEncoder().encode(self)) }
+    /// The first byte of an encoded hand-off: a message of another layout is refused, not misread.
+    static let formatVersion: UInt8 = 1
+
+    /// AuthWire's primitives (2-byte-length UTF-8 strings, big-endian integers), fields in declaration order; the
+    /// user and userdb fields as an auth reply carries them. JSON cost the mail service more CPU per login than the
+    /// rest of the hand-off (bench/RESULTS.md, session 9).
+    func encoded() throws -> [UInt8] {
+        guard pipelined.count <= Self.maximumSize, enabled.count <= AuthWire.maxExtraFields else {
+            throw AuthWireError.tooLarge
+        }
+        var out = AuthWire.Writer()
+        out.byte(Self.formatVersion)
+        try out.string(service)
+        try out.result(.success(authenticatedUser))
+        for text in [sessionID, remoteIP, localIP] { try out.string(text) }
+        for port in [remotePort, localPort] {
+            guard let port, let value = UInt32(exactly: port) else {
+                out.byte(0)
+                continue
+            }
+            out.byte(1)
+            out.u32(value)
+        }
+        out.byte((isTLS ? 1 : 0) | (proxiedTLS ? 2 : 0) | (trusted ? 4 : 0))
+        for text in [clientCertificateUser, tag, loginLine] { try out.optionalString(text) }
+        out.u16(UInt16(enabled.count))
+        for name in enabled { try out.string(name) }
+        out.longBlob(pipelined)
+        out.u64(UInt64(max(0, bytesIn)))
+        out.u64(UInt64(max(0, bytesOut)))
+        try out.string(token)
+        return out.payload
+    }
 
     static func decode(_ bytes: [UInt8]) throws -> LoginHandoff {
-        try JSONDecoder().decode(LoginHandoff.self, from: Data(bytes))
+        var reader = AuthWire.Reader(bytes)
+        guard try reader.byte() == formatVersion else { throw AuthWireError.malformed }
+        let service = try reader.string()
+        guard case .success(let user) = try reader.result() else { throw AuthWireError.malformed }
+        let sessionID = try reader.string(), remoteIP = try reader.string(), localIP = try reader.string()
+        var ports: [Int?] = []
+        for _ in 0..<2 {
+            switch try reader.byte() {
+            case 0: ports.append(nil)
+            case 1: ports.append(Int(try reader.u32()))
+            default: throw AuthWireError.malformed
+            }
+        }
+        let flags = try reader.byte()
+        guard flags <= 7 else { throw AuthWireError.malformed }
+        let clientCertificateUser = try reader.optionalString()
+        let tag = try reader.optionalString(), loginLine = try reader.optionalString()
+        let count = Int(try reader.u16())
+        guard count <= AuthWire.maxExtraFields else { throw AuthWireError.tooLarge }
+        var enabled: [String] = []
+        for _ in 0..<count { enabled.append(try reader.string()) }
+        let pipelined = try reader.longBlob(limit: maximumSize)
+        let bytesIn = try reader.u64(), bytesOut = try reader.u64()
+        let token = try reader.string()
+        try reader.end()
+        let context = ConnectionContext(
+            remoteIP: remoteIP, localIP: localIP, sessionID: sessionID, isTLS: flags & 1 != 0,
+            startTLSAvailable: false, remotePort: ports[0], localPort: ports[1], proxiedTLS: flags & 2 != 0,
+            trusted: flags & 4 != 0)
+        var header = LoginHandoff(
+            service: service, user: user, context: context, tag: tag, loginLine: loginLine, pipelined: pipelined)
+        header.clientCertificateUser = clientCertificateUser
+        header.enabled = enabled
+        header.bytesIn = Int(clamping: bytesIn)
+        header.bytesOut = Int(clamping: bytesOut)
+        header.token = token
+        return header
     }
 }
 

@@ -139,9 +139,10 @@ public final class MailRouter: Sendable {
     public func start() {
         let thread = Thread { [self] in
             var buffer = [UInt8](repeating: 0, count: LoginHandoff.maximumSize)
+            var authConnection: Int32 = -1
             while let (bytes, fd) = DescriptorPassing.receive(loginEnd, buffer: &buffer) {
                 guard fd >= 0 else { continue }
-                route(bytes, fd: fd)
+                route(bytes, fd: fd, authConnection: &authConnection)
             }
             log.error("master", "The login process's hand-off socket closed: no more logins")
         }
@@ -149,7 +150,7 @@ public final class MailRouter: Sendable {
         thread.start()
     }
 
-    private func route(_ bytes: [UInt8], fd: Int32) {
+    private func route(_ bytes: [UInt8], fd: Int32, authConnection: inout Int32) {
         guard var header = try? LoginHandoff.decode(bytes), header.service == "imap" || header.service == "pop3"
         else {
             log.error("master", "Malformed hand-off from the login process: connection dropped")
@@ -168,7 +169,7 @@ public final class MailRouter: Sendable {
             return
         }
         let user: AuthenticatedUser
-        switch Self.redeem(header.token, authSocketPath: authSocketPath) {
+        switch Self.redeem(header.token, authSocketPath: authSocketPath, connection: &authConnection) {
         case .success(let redeemed): user = redeemed
         case .failure(let failure):
             log.error(
@@ -292,28 +293,40 @@ public final class MailRouter: Sendable {
     }
 
     /// The auth process's answer for `token` (a `redeem` on a connection of the master's own, which the login
-    /// process never has); a temporary failure when it cannot be asked.
-    static func redeem(_ token: String, authSocketPath: String) -> AuthResult {
-        for _ in 0..<2 {
-            let fd = (try? UnixSocket.connect(authSocketPath)) ?? -1
-            guard fd >= 0 else { return .failure(.temporaryFailure) }
-            defer { close(fd) }
-            guard let reply = redeem(token, on: fd) else { return .failure(.temporaryFailure) }
-            if reply.retry { continue }
-            return reply.result
+    /// process never has); a temporary failure when it cannot be asked. `connection` is kept between calls (a
+    /// connection per login cost the master and the auth process more than the redeem itself); an answer other than
+    /// success on a kept connection is asked again on a new one, which reaches the auth process that listens now
+    /// (after a reload the old one may still hold the kept connection, and only the new one knows its tokens).
+    static func redeem(_ token: String, authSocketPath: String, connection: inout Int32) -> AuthResult {
+        for _ in 0..<3 {
+            let kept = connection >= 0
+            if !kept {
+                connection = (try? UnixSocket.connect(authSocketPath)) ?? -1
+                guard connection >= 0 else { return .failure(.temporaryFailure) }
+                // A silent auth process holds a login up at most this long each way.
+                var timeout = timeval(tv_sec: 10, tv_usec: 0)
+                setsockopt(connection, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+                setsockopt(connection, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            }
+            let reply = redeem(token, on: connection)
+            if let reply, !reply.retry {
+                if case .success = reply.result { return reply.result }
+                if !kept { return reply.result }
+            }
+            // Not answered, "retry" (a reload), or refused on a kept connection: ask on a new one.
+            close(connection)
+            connection = -1
         }
         return .failure(.temporaryFailure)
     }
 
-    /// One `redeem` on a connected auth socket, blocking (at most 10 s each way); nil when it went wrong.
+    /// One `redeem` on a connected auth socket, blocking; nil when it went wrong.
     static func redeem(_ token: String, on fd: Int32) -> AuthWire.Reply? {
         guard !token.isEmpty, let frame = try? AuthWire.encode(.redeem(id: 1, token: token)) else {
             return AuthWire.Reply(id: 1, result: .failure(.unknownUser))
         }
-        var timeout = timeval(tv_sec: 10, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        guard frame.withUnsafeBytes({ write(fd, $0.baseAddress, $0.count) }) == frame.count else { return nil }
+        guard frame.withUnsafeBytes({ send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }) == frame.count
+        else { return nil }
         var frames = AuthWire.FrameBuffer()
         var chunk = [UInt8](repeating: 0, count: 8192)
         while true {

@@ -148,12 +148,25 @@ import Testing
             // The master redeems it once, for alice's userdb fields (without the token).
             var expected = user
             expected.extraFields.removeValue(forKey: LoginTokens.field)
-            #expect(MailRouter.redeem(token, authSocketPath: path) == .success(expected))
+            var kept: Int32 = -1
+            defer { close(kept) }
+            #expect(MailRouter.redeem(token, authSocketPath: path, connection: &kept) == .success(expected))
             #expect(expected.uid == 1000 && expected.extraFields["mail"] == "maildir:~/M")
-            #expect(MailRouter.redeem(token, authSocketPath: path) == .failure(.unknownUser))
+            // The router keeps its connection for the next login.
+            let first = kept
+            #expect(first >= 0)
+            guard case .success(let again) = await login.authenticate(request("alice", Self.password)),
+                let second = again.extraFields[LoginTokens.field]
+            else {
+                Issue.record("alice did not log in again")
+                return
+            }
+            #expect(MailRouter.redeem(second, authSocketPath: path, connection: &kept) == .success(expected))
+            #expect(kept == first)
+            #expect(MailRouter.redeem(token, authSocketPath: path, connection: &kept) == .failure(.unknownUser))
             let forged = String(repeating: "a", count: 64)
-            #expect(MailRouter.redeem(forged, authSocketPath: path) == .failure(.unknownUser))
-            #expect(MailRouter.redeem("", authSocketPath: path) == .failure(.unknownUser))
+            #expect(MailRouter.redeem(forged, authSocketPath: path, connection: &kept) == .failure(.unknownUser))
+            #expect(MailRouter.redeem("", authSocketPath: path, connection: &kept) == .failure(.unknownUser))
         }
     }
 
@@ -170,7 +183,7 @@ import Testing
     /// a "retry" moves the request to a new connection, and a reply for an id nobody asked is ignored.
     func withScriptedPeer(
         _ script: @escaping @Sendable (_ connection: Int, _ request: AuthWire.Request) -> [UInt8]?,
-        _ body: (AuthProcessClient) async throws -> Void
+        _ body: (AuthProcessClient, _ socketPath: String) async throws -> Void
     ) async throws {
         let dir = makeTempDirectory("authclient")
         defer { removeTree(dir) }
@@ -184,7 +197,7 @@ import Testing
                 }
             }
             .bind(unixDomainSocketPath: dir + "/auth").get()
-        try await body(AuthProcessClient(socketPath: dir + "/auth", group: group, log: CollectingLog()))
+        try await body(AuthProcessClient(socketPath: dir + "/auth", group: group, log: CollectingLog()), dir + "/auth")
         try await listener.close()
         try await group.shutdownGracefully()
     }
@@ -194,7 +207,7 @@ import Testing
         try await withScriptedPeer({ connection, request in
             // First connection: close without answering (the auth process died).
             connection == 1 ? nil : try? AuthWire.encode(AuthWire.Reply(id: request.id, result: ok))
-        }) { client in
+        }) { client, _ in
             #expect(await client.lookup("alice") == .failure(.temporaryFailure))
             #expect(await client.lookup("alice") == ok)
         }
@@ -207,13 +220,32 @@ import Testing
             // A stray reply first (unknown id), then the real one.
             let stray = try? AuthWire.encode(AuthWire.Reply(id: request.id &+ 1000, result: .failure(.denied)))
             return (stray ?? []) + ((try? AuthWire.encode(AuthWire.Reply(id: request.id, result: ok))) ?? [])
-        }) { client in
+        }) { client, _ in
             #expect(await client.authenticate(request("bob", Self.password)) == ok)
         }
     }
 
+    /// After a reload the kept connection may reach the old auth process, which does not know the new one's tokens:
+    /// a refusal there is asked again on a new connection; a refusal on a new connection is the answer.
+    @Test func theRouterAsksARefusedRedeemAgainOnANewConnection() async throws {
+        let ok = AuthResult.success(AuthenticatedUser(user: "carol", uid: 1002, gid: 1002, home: "/h"))
+        try await withScriptedPeer({ connection, request in
+            // Connection 1 knows the first token only; every later one knows every token but "forged".
+            guard case .redeem(let id, let token) = request else { return nil }
+            let known = connection == 1 ? token == "first" : token != "forged"
+            return try? AuthWire.encode(AuthWire.Reply(id: id, result: known ? ok : .failure(.unknownUser)))
+        }) { _, path in
+            var kept: Int32 = -1
+            defer { close(kept) }
+            #expect(MailRouter.redeem("first", authSocketPath: path, connection: &kept) == ok)
+            // Connection 1 refuses "second": only a new connection can have answered.
+            #expect(MailRouter.redeem("second", authSocketPath: path, connection: &kept) == ok)
+            #expect(MailRouter.redeem("forged", authSocketPath: path, connection: &kept) == .failure(.unknownUser))
+        }
+    }
+
     @Test func malformedReplyClosesTheConnection() async throws {
-        try await withScriptedPeer({ _, _ in [0, 0, 0, 2, 0x81, 0] }) { client in
+        try await withScriptedPeer({ _, _ in [0, 0, 0, 2, 0x81, 0] }) { client, _ in
             #expect(await client.lookup("alice") == .failure(.temporaryFailure))
         }
     }

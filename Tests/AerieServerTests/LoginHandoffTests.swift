@@ -51,6 +51,35 @@ import Testing
         #expect(read(received.fd, &got, 1) == 1 && got == 0x2A)
     }
 
+    /// Absent optionals stay absent, counts and the token come across; a header of another layout, cut short or
+    /// with bytes behind it is refused, never misread.
+    @Test func binaryHeaderRoundTripsAndRefusesWhatItDidNotWrite() throws {
+        var plain = header()
+        plain.clientCertificateUser = nil
+        plain.tag = nil
+        plain.loginLine = nil
+        plain.remotePort = nil
+        plain.isTLS = false
+        plain.pipelined = []
+        plain.bytesIn = 123
+        plain.bytesOut = 4_567_890_123
+        plain.token = "t0ken"
+        plain.enabled = ["CONDSTORE"]
+        let bytes = try plain.encoded()
+        #expect(try LoginHandoff.decode(bytes) == plain)
+        #expect(try LoginHandoff.decode(try header().encoded()) == header())
+        var otherVersion = bytes
+        otherVersion[0] = LoginHandoff.formatVersion + 1
+        #expect(throws: AuthWireError.self) { try LoginHandoff.decode(otherVersion) }
+        for cut in [1, bytes.count / 2, bytes.count - 1] {
+            #expect(throws: AuthWireError.self) { try LoginHandoff.decode(Array(bytes[..<cut])) }
+        }
+        #expect(throws: AuthWireError.self) { try LoginHandoff.decode(bytes + [0]) }
+        var tooMuch = plain
+        tooMuch.pipelined = [UInt8](repeating: 0x41, count: LoginHandoff.maximumSize + 1)
+        #expect(throws: AuthWireError.self) { try tooMuch.encoded() }
+    }
+
     @Test func relayCopiesBothWays() throws {
         let loop = EmbeddedEventLoop()
         let client = EmbeddedChannel(loop: loop)
