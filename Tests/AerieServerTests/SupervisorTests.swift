@@ -13,6 +13,26 @@ import Testing
         try ConfigLoader.load(text: text, path: "/nonexistent/aerie-test.conf").settings
     }
 
+    /// `/bin/sleep 600`.
+    static func sleeper() throws -> Int32 {
+        var pid: pid_t = 0
+        var argv: [UnsafeMutablePointer<CChar>?] = ["sleep", "600"].map { (word: String) in strdup(word) } + [nil]
+        defer { argv.forEach { free($0) } }
+        // Signals unblocked and at their defaults, so SIGTERM (stopAll) ends it at once.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var none = sigset_t(), all = sigset_t()
+        sigemptyset(&none)
+        sigfillset(&all)
+        posix_spawnattr_setsigmask(&attributes, &none)
+        posix_spawnattr_setsigdefault(&attributes, &all)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        let status = posix_spawn(&pid, "/bin/sleep", nil, &attributes, &argv, environ)
+        guard status == 0 else { throw ServerStartError("posix_spawn: \(status)") }
+        return pid
+    }
+
     /// 1 s, doubling to 30 s; a child that stayed up a minute starts again at 1 s.
     @Test func restartBackoffDoublesAndResets() {
         var backoff = RestartBackoff()
@@ -76,35 +96,17 @@ import Testing
 
     /// Reload (issue 11): a replaced child retires, not killed; past `maximumRetiring` of a kind the oldest is.
     @Test func retiringGenerationsAreBounded() throws {
-        @Sendable func sleeper() throws -> Int32 {
-            var pid: pid_t = 0
-            var argv: [UnsafeMutablePointer<CChar>?] = ["sleep", "600"].map { (word: String) in strdup(word) } + [nil]
-            defer { argv.forEach { free($0) } }
-            // Signals unblocked and at their defaults, so SIGTERM (stopAll) ends it at once.
-            var attributes = posix_spawnattr_t()
-            posix_spawnattr_init(&attributes)
-            defer { posix_spawnattr_destroy(&attributes) }
-            var none = sigset_t(), all = sigset_t()
-            sigemptyset(&none)
-            sigfillset(&all)
-            posix_spawnattr_setsigmask(&attributes, &none)
-            posix_spawnattr_setsigdefault(&attributes, &all)
-            posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-            let status = posix_spawn(&pid, "/bin/sleep", nil, &attributes, &argv, environ)
-            guard status == 0 else { throw ServerStartError("posix_spawn: \(status)") }
-            return pid
-        }
         let supervisor = Supervisor(services: [], log: DiscardingLogSink())
-        supervisor.add(ChildService(kind: .login, limits: ChildLimits()) { try sleeper() })
+        supervisor.add(ChildService(kind: .login, limits: ChildLimits()) { try Self.sleeper() })
         var generations = [try supervisor.start(.login)]
         for _ in 0..<Supervisor.maximumRetiring {
-            generations.append(try sleeper())
+            generations.append(try Self.sleeper())
             supervisor.replace(.login, pid: generations.last!, retireSignal: nil)
         }
         #expect(supervisor.retiringPIDs(of: .login) == Array(generations.prefix(Supervisor.maximumRetiring)))
         #expect(supervisor.pid(of: .login) == generations.last)
         for pid in generations { #expect(kill(pid, 0) == 0) }
-        generations.append(try sleeper())
+        generations.append(try Self.sleeper())
         supervisor.replace(.login, pid: generations.last!, retireSignal: nil)
         var status: Int32 = 0
         #expect(waitpid(generations[0], &status, 0) == generations[0])
@@ -113,6 +115,40 @@ import Testing
         supervisor.stopAll()
         #expect(supervisor.retiringPIDs(of: .login).isEmpty)
         for pid in generations.dropFirst() { #expect(kill(pid, 0) != 0) }
+    }
+
+    /// Issue 11, reload of a per-uid mail process: its slot goes (never restarted), its child retires.
+    @Test func retireTakesTheSlotAndKeepsTheChildAsRetiring() throws {
+        let supervisor = Supervisor(services: [], log: DiscardingLogSink())
+        supervisor.add(ChildService(kind: .mail, limits: ChildLimits()) { try Self.sleeper() })
+        supervisor.add(ChildService(kind: .mail, name: "mail uid=1501 gid=1501", limits: ChildLimits(),
+                                    idleExitStatus: 75, gone: {}) { try Self.sleeper() })
+        let main = try supervisor.start(.mail)
+        #expect(supervisor.retire(named: "mail uid=1501 gid=1501") == nil)
+        #expect(supervisor.pid(named: "mail uid=1501 gid=1501") == nil)
+        #expect(supervisor.retiringPIDs(of: .mail).isEmpty)
+        #expect(supervisor.retire(named: "mail") == main)
+        #expect(supervisor.pid(of: .mail) == nil && supervisor.retiringPIDs(of: .mail) == [main])
+        #expect(kill(main, 0) == 0)
+        supervisor.stopAll()
+        #expect(kill(main, 0) != 0 && supervisor.retiringPIDs(of: .mail).isEmpty)
+    }
+
+    /// `service imap|pop3 { idle_kill_interval }` (the shorter, 2.3's `idle_kill` too), else
+    /// `default_idle_kill_interval`, else Dovecot's 1 min.
+    @Test func idleKillIntervalOfThePerUIDMailProcesses() throws {
+        #expect(ChildLimits.idleKillInterval(settings: try settings("")) == .seconds(60))
+        let five = try settings("default_idle_kill_interval = 5 mins")
+        #expect(ChildLimits.idleKillInterval(settings: five) == .seconds(300))
+        let both = try settings(
+            "default_idle_kill_interval = 5 mins\nservice imap {\n idle_kill_interval = 2 secs\n}\n"
+                + "service pop3 {\n idle_kill = 10 secs\n}\nservice lmtp {\n idle_kill_interval = 1 secs\n}")
+        #expect(both.service(named: "pop3")?.idleKillInterval == .seconds(10))
+        #expect(ChildLimits.idleKillInterval(settings: both) == .seconds(2))
+        let loaded = try ConfigLoader.load(
+            text: "default_idle_kill_interval = 0\n", path: "/nonexistent/aerie-test.conf")
+        #expect(ChildLimits.idleKillInterval(settings: loaded.settings) == .zero)
+        #expect(!loaded.warnings.contains { $0.description.contains("idle_kill") })
     }
 
     @Test func residentMemoryOfThisProcess() {
