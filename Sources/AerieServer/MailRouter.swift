@@ -236,6 +236,7 @@ public final class MailRouter: Sendable {
             refuse(-1, header: header, reason: "")
             return
         }
+        log.debug("master", "service(\(name)): session passed to it; session=<\(header.sessionID)>")
     }
 
     /// Non-blocking, but a burst may wait up to `sendWait` for the mail process to read (a stopped one does not

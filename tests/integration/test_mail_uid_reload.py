@@ -10,6 +10,7 @@ from __future__ import annotations
 import imaplib
 import os
 import signal
+import threading
 import time
 from pathlib import Path
 
@@ -168,3 +169,42 @@ def test_an_idle_users_process_exits_and_the_next_login_starts_one(idle_srv):
     a.logout()
     assert [pid for pid in helpers.child_pids(srv.pid, "mail-service")
             if b"--run-as" not in Path(f"/proc/{pid}/cmdline").read_bytes()] == main
+
+
+@pytest.fixture
+def debug_srv(aerie_bin, ca_dir, request, vmail):
+    yield from make_server(aerie_bin, ca_dir, request, "uidpass", "\nmail_debug = yes")
+
+
+def test_a_session_queued_for_a_process_that_ends_goes_to_a_new_one(debug_srv):
+    """A hand-off the master passed to a process that then ends without reading it (retired and killed here; an
+    idle exit racing a login likewise) is passed on to a new process of the key, not lost."""
+    srv = debug_srv
+    first = login(srv, "carol")
+    [stopped] = helpers.wait_for(lambda: key_pids(srv, 1501), timeout=15, what="carol's process")
+    passed = "service(mail uid=1501 gid=1501): session passed to it"
+    before = srv.log().count(passed)
+    os.kill(stopped, signal.SIGSTOP)
+    result: list = []
+
+    def blocked_login() -> None:
+        try:
+            c = login(srv, "carol")
+            result.append(c.select("INBOX")[0])
+            c.logout()
+        except Exception as error:  # noqa: BLE001 (reported by the assertion below)
+            result.append(error)
+
+    thread = threading.Thread(target=blocked_login)
+    thread.start()
+    helpers.wait_for(lambda: srv.log().count(passed) > before, timeout=20, what="the hand-off passed to it")
+    os.kill(srv.pid, signal.SIGHUP)
+    helpers.wait_for(lambda: f"child {stopped} retires" in srv.log(), timeout=20, what="retiring")
+    os.kill(stopped, signal.SIGKILL)
+    thread.join(timeout=60)
+    assert result == ["OK"], result
+    assert "service(mail uid=1501 gid=1501): 1 session(s) left for a process that ended: passed on" in srv.log()
+    [new] = key_pids(srv, 1501)
+    assert new != stopped
+    with pytest.raises((imaplib.IMAP4.abort, OSError)):
+        first.noop()
