@@ -58,6 +58,7 @@ extension Builder {
             case "client_limit": svc.clientLimit = Self.int(v)
             case "process_min_avail": svc.processMinAvail = Self.int(v)
             case "vsz_limit": svc.vszLimit = Self.int(v)
+            case "idle_kill_interval": if case .duration(let d) = v { svc.idleKillInterval = d }
             case "user": svc.user = Self.string(v)
             case "group": svc.group = Self.string(v)
             case "chroot": svc.chroot = Self.string(v)

@@ -45,6 +45,7 @@ public enum Support {
             "ssl_min_protocol", "ssl_cipher_list", "login_greeting",
             "login_trusted_networks", "login_timeout", "imap_unauthenticate", "mail_driver", "mail_path",
             "mail_inbox_path", "mail_index_path", "mailbox_list_layout", "mail_uid", "mail_gid", "mail_plugins",
+            "default_idle_kill_interval",
             "mail_max_userip_connections", "first_valid_uid", "last_valid_uid", "first_valid_gid", "last_valid_gid",
             "imap_max_line_length", "pop3_uidl_format", "lmtp_save_to_detail_mailbox", "lmtp_user_concurrency_limit",
             "lmtp_add_received_header", "recipient_delimiter", "hostname", "quota_mail_size", "default_internal_user",
@@ -83,8 +84,6 @@ public enum Support {
         (.noEffect("Aerie's child processes (the auth process) get a fixed minimal environment"),
          ["import_environment"]),
         (.noEffect("one binary: its parts cannot be of different versions"), ["version_ignore"]),
-        (.noEffect("each of Aerie's process kinds runs one long-lived process: there is no idle process to kill"),
-         ["default_idle_kill_interval"]),
         (.noEffect("Aerie has no stats process; metrics are its own"), ["stats_writer_socket_path"]),
         (.noEffect("cached hashes are always verified on the auth process's hashing pool, never on its event loop"),
          ["auth_cache_verify_password_with_worker"]),
@@ -169,10 +168,10 @@ public enum Support {
     /// `service NAME { }` settings; process-model ones have no counterpart (see `serviceSetting`).
     public static let service: [String: SettingSupport] = table([
         (.noEffect("each of Aerie's process kinds (key worker, auth, mail service) runs one process, started with the "
-                   + "server and restarted when it ends, as process_min_avail = 1; it is not pre-forked, retired after "
-                   + "a number of requests or killed when idle"),
-         ["process_min_avail", "restart_request_count", "idle_kill_interval"]),
-        (.enforced, ["client_limit", "process_limit", "vsz_limit"]),
+                   + "server and restarted when it ends, as process_min_avail = 1; it is not pre-forked or retired "
+                   + "after a number of requests (a per-uid mail process is started at the first login of its uid)"),
+         ["process_min_avail", "restart_request_count"]),
+        (.enforced, ["client_limit", "process_limit", "vsz_limit", "idle_kill_interval"]),
         (.notImplemented("Aerie drops privileges to mail_uid (else default_internal_user) for every service"),
          ["user", "group", "extra_groups", "privileged_group", "drop_priv_before_exec"]),
         (.notImplemented(noChroot),
@@ -364,6 +363,18 @@ public enum Support {
 }
 
 extension Support {
+    static let idleKillNote = "a per-uid mail process (users not of mail_uid, `login_process = yes` as root) with no "
+        + "session for this long exits, and the next login of its uid starts a new one (0: never); the other process "
+        + "kinds stay long-lived (login, auth, key workers, and the mail service of mail_uid's users, which holds the "
+        + "LMTP listener): started with the server, restarted when they end"
+
+    /// What an enforced setting does where that is not obvious from its Dovecot meaning (the README's last column).
+    public static let enforcedNotes: [String: String] = [
+        "default_idle_kill_interval": idleKillNote,
+        "idle_kill_interval": "read from `service imap` and `service pop3` (the shorter), else "
+            + "default_idle_kill_interval: " + idleKillNote,
+    ]
+
     /// The README's table: for each scope, the settings grouped by what they do in Aerie. `aerie conf settings`
     /// prints it; a unit test keeps the README's copy equal to it.
     public static func markdown() -> String {
@@ -378,9 +389,12 @@ extension Support {
         var out = "| Scope | Names | Aerie | Why, or what to do instead |\n|---|---|---|---|\n"
         for (scope, table) in scopes {
             var groups: [(SettingSupport, [String])] = []
+            var noted: [(String, String)] = []
             for name in table.keys.sorted() {
                 let support = table[name]!
-                if let i = groups.firstIndex(where: { $0.0 == support }) { groups[i].1.append(name) } else {
+                if support == .enforced, let note = enforcedNotes[name] {
+                    noted.append((name, note))
+                } else if let i = groups.firstIndex(where: { $0.0 == support }) { groups[i].1.append(name) } else {
                     groups.append((support, [name]))
                 }
             }
@@ -395,7 +409,9 @@ extension Support {
             for (support, names) in groups {
                 let list = names.map { "`\($0)`" }.joined(separator: " ")
                 switch support {
-                case .enforced: out += "| \(scope) | \(list) | enforced | |\n"
+                case .enforced:
+                    out += "| \(scope) | \(list) | enforced | |\n"
+                    for (name, note) in noted { out += "| \(scope) | `\(name)` | enforced | \(note) |\n" }
                 case .noEffect(let why): out += "| \(scope) | \(list) | no effect (warning) | \(why) |\n"
                 case .notImplemented(let hint):
                     out += "| \(scope) | \(list) | not yet: refused unless default | \(hint) |\n"

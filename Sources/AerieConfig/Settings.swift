@@ -112,6 +112,8 @@ public struct ServiceSettings: Sendable {
     public var clientLimit: Int?
     public var processMinAvail: Int?
     public var vszLimit: Int?
+    /// `idle_kill_interval`: a per-uid mail process with no session for this long exits (0: never).
+    public var idleKillInterval: Duration?
     public var user: String
     public var group: String
     public var chroot: String

@@ -32,6 +32,7 @@ public final class AerieServer: Sendable {
     let registry = ConnectionRegistry()
     /// Accepted connections not yet closed, relayed TLS sessions included: a retiring login process exits at 0.
     private let accepted = Atomic<Int>(0)
+    private let resuming = Atomic<Int>(0)
     /// `aerie adm logins disable|enable`: kept across reloads.
     let loginSwitch = LoginSwitch()
     /// Sessions per service (`client_limit` × `process_limit`); kept across reloads.
@@ -388,6 +389,8 @@ public final class AerieServer: Sendable {
             return
         }
         let environment = state.withLock { $0 }
+        // Until the connection is registered (`liveConnections`): a per-uid process must not count as idle.
+        resuming.add(1, ordering: .relaxed)
         ClientBootstrap(group: group)
             .channelOption(.autoRead, value: false)
             .channelInitializer { channel in
@@ -400,6 +403,7 @@ public final class AerieServer: Sendable {
                 }
             }
             .withConnectedSocket(fd)
+            .always { [self] _ in resuming.subtract(1, ordering: .relaxed) }
             .whenFailure { [log] error in
                 close(fd)
                 log.error("master", "Cannot resume a handed-over session: \(error)")
@@ -546,6 +550,9 @@ public final class AerieServer: Sendable {
     }
 
     public var liveConnections: Int { registry.count }
+
+    /// Hand-offs being resumed, not yet in `liveConnections`.
+    public var resumingConnections: Int { resuming.load(ordering: .relaxed) }
 
     /// BYE to every connection, then waits (blocking, up to `grace`) for them to close: the login process's
     /// SIGTERM, where no Swift task can run after the chroot (see `SessionConnectionHandler.taskExecutor`).

@@ -25,6 +25,11 @@ public struct MailProcessKey: Hashable, Sendable {
     /// The service name in the master's log: `mail uid=1501 gid=1501`.
     public var name: String { "mail uid=\(uid) gid=\(gid)" + (chroot.isEmpty ? "" : " chroot=\(chroot)") }
 
+    /// The exit status of a process of one key that had no session for idle_kill_interval: not a crash.
+    public static let idleExitStatus: Int32 = 75
+    /// On its hand-off socket (no descriptor): no hand-off follows; serve the sessions you have, then exit.
+    public static let retireMessage: [UInt8] = Array("retire".utf8)
+
     /// The `aerie mail-service` arguments that make a process of this key.
     var arguments: [String] {
         ["--run-as", "\(uid):\(gid)"] + (chroot.isEmpty ? [] : ["--chroot", chroot])
@@ -111,8 +116,19 @@ public final class MailRouter: Sendable {
     /// `aerie mail-service -c …` (without the key's arguments).
     private let baseArguments: [String]
     private let log: any LogSink
+    /// Both ends of a key's hand-off socket: the master keeps the child's too, so hand-offs wait while it restarts.
+    struct Ends: Sendable {
+        var end: Int32
+        var childEnd: Int32
+    }
+
     /// The master's end of each key's hand-off socket.
-    private let dedicated = Mutex<[MailProcessKey: Int32]>([:])
+    private let dedicated = Mutex<[MailProcessKey: Ends]>([:])
+    /// Processes retiring after a reload, by the master's end of their socket: `who`/`kick` still reach them.
+    private let retired = Mutex<[Int32: String]>([:])
+    /// Held from picking a key's socket to passing the hand-off on it, and by `retireAll`/`ended`: no hand-off goes
+    /// to a socket after its process was told to retire.
+    private let routing = NSLock()
     /// The incident switch the master holds; nil: none.
     private let admin: MasterAdmin?
 
@@ -195,11 +211,13 @@ public final class MailRouter: Sendable {
         switch policy.route(user, chroot: chroot) {
         case .main: forward(header, fd: fd, to: mainEnd, name: "mail")
         case .dedicated(let key):
-            guard let end = socket(for: key) else {
-                refuse(fd, header: header, reason: "Internal error")
-                return
+            routing.withLock {
+                guard let end = socket(for: key) else {
+                    refuse(fd, header: header, reason: "Internal error")
+                    return
+                }
+                forward(header, fd: fd, to: end, name: key.name)
             }
-            forward(header, fd: fd, to: end, name: key.name)
         case .refuse(let reason):
             log.error(
                 "master",
@@ -219,6 +237,7 @@ public final class MailRouter: Sendable {
             refuse(-1, header: header, reason: "")
             return
         }
+        log.debug("master", "service(\(name)): session passed to it; session=<\(header.sessionID)>")
     }
 
     /// Non-blocking, but a burst may wait up to `sendWait` for the mail process to read (a stopped one does not
@@ -259,14 +278,79 @@ public final class MailRouter: Sendable {
     }
 
     /// The per-uid mail processes and the master's ends of their hand-off sockets (`MasterAdmin` asks them).
+    /// Retiring ones included: their sessions go on until they end.
     func dedicatedEnds() -> [(name: String, fd: Int32)] {
-        dedicated.withLock { table in table.map { ($0.key.name, $0.value) } }.sorted { $0.name < $1.name }
+        let live = dedicated.withLock { table in table.map { ($0.key.name, $0.value.end) } }
+        let retiring = retired.withLock { table in table.map { ($0.value, $0.key) } }
+        return (live + retiring).sorted { $0.name < $1.name }
+    }
+
+    /// SIGHUP of the master (issue 11, as Dovecot's reload): every per-uid process retires. One without a session
+    /// exits at once; one with sessions takes no more hand-offs and exits after its last session (at most
+    /// `Supervisor.retireLimit`). The next login of its key starts a new process, which reads the new configuration.
+    public func retireAll() {
+        routing.withLock {
+            let entries = dedicated.withLock { table in
+                defer { table.removeAll() }
+                return table
+            }
+            for (key, ends) in entries.sorted(by: { $0.key.name < $1.key.name }) {
+                if !Self.pass(MailProcessKey.retireMessage, -1, to: ends.end) {
+                    log.error("master", "service(\(key.name)): cannot tell it to retire: \(systemError())")
+                }
+                if let pid = supervisor.retire(named: key.name) {
+                    retired.withLock { $0[ends.end] = "\(key.name) retiring, child \(pid)" }
+                } else {
+                    reroute(from: ends, key: key)
+                }
+            }
+        }
+    }
+
+    /// A key's process ended for good (idle exit, or retired): its socket goes. A hand-off passed to it after its
+    /// last look goes to a new process of the key.
+    private func ended(_ key: MailProcessKey, ends: Ends) {
+        routing.withLock {
+            dedicated.withLock { table in
+                if table[key]?.end == ends.end { table[key] = nil }
+            }
+            _ = retired.withLock { $0.removeValue(forKey: ends.end) }
+            reroute(from: ends, key: key)
+        }
+    }
+
+    /// Passes the hand-offs still queued on `ends` to (a new process of) `key`, drops the rest (admin requests,
+    /// the retire message), closes both ends. Holds `routing`.
+    private func reroute(from ends: Ends, key: MailProcessKey) {
+        var buffer = [UInt8](repeating: 0, count: LoginHandoff.maximumSize)
+        var waiting = pollfd(fd: ends.childEnd, events: Int16(POLLIN), revents: 0)
+        var moved = 0
+        while poll(&waiting, 1, 0) > 0, waiting.revents & Int16(POLLIN) != 0,
+            let (bytes, fd) = DescriptorPassing.receive(ends.childEnd, buffer: &buffer)
+        {
+            guard fd >= 0 else { continue }
+            guard let header = try? LoginHandoff.decode(bytes) else {
+                close(fd)
+                continue
+            }
+            moved += 1
+            guard let end = socket(for: key) else {
+                refuse(fd, header: header, reason: "Internal error")
+                continue
+            }
+            forward(header, fd: fd, to: end, name: key.name)
+        }
+        close(ends.end)
+        close(ends.childEnd)
+        if moved > 0 {
+            log.info("master", "service(\(key.name)): \(moved) session(s) left for a process that ended: passed on")
+        }
     }
 
     /// The master's end of `key`'s hand-off socket; the first time, a socketpair and a supervised process.
     private func socket(for key: MailProcessKey) -> Int32? {
         dedicated.withLock { table -> Int32? in
-            if let end = table[key] { return end }
+            if let ends = table[key] { return ends.end }
             guard table.count < Self.maximumDedicated else {
                 log.error("master", "service(\(key.name)): more than \(Self.maximumDedicated) mail processes: refused")
                 return nil
@@ -282,11 +366,15 @@ public final class MailRouter: Sendable {
             let arguments = baseArguments + key.arguments
             // The master keeps both ends: hand-offs wait in the socket while the process (re)starts. The main
             // thread starts it (the Supervisor's loop): the parent-death signal follows the spawning thread.
+            let ends = Ends(end: pair[0], childEnd: childEnd)
             supervisor.add(
-                ChildService(kind: .mail, name: key.name, limits: limits) {
+                ChildService(
+                    kind: .mail, name: key.name, limits: limits, idleExitStatus: MailProcessKey.idleExitStatus,
+                    gone: { [self] in ended(key, ends: ends) }
+                ) {
                     try spawnSelf(arguments, passing: [childEnd: MailServiceFDs.firstListener])
                 })
-            table[key] = pair[0]
+            table[key] = ends
             supervisor.wake()
             return pair[0]
         }

@@ -40,13 +40,22 @@ public struct ChildService: Sendable {
     /// Starts one process; returns its pid.
     public var launch: @Sendable () throws -> Int32
     public var limits: ChildLimits
+    /// An exit with this status is the child's own choice (a per-uid mail process idle for idle_kill_interval):
+    /// not a crash, its slot goes and `gone` runs; nil: every end is restarted.
+    public var idleExitStatus: Int32?
+    /// Runs (on the master's loop, outside its lock) once the child has ended for good: an idle exit, or the end of
+    /// a child that retired (`Supervisor.retire`).
+    public var gone: (@Sendable () -> Void)?
 
     public init(
-        kind: ChildKind, name: String? = nil, limits: ChildLimits, launch: @escaping @Sendable () throws -> Int32
+        kind: ChildKind, name: String? = nil, limits: ChildLimits, idleExitStatus: Int32? = nil,
+        gone: (@Sendable () -> Void)? = nil, launch: @escaping @Sendable () throws -> Int32
     ) {
         self.kind = kind
         self.name = name ?? kind.rawValue
         self.limits = limits
+        self.idleExitStatus = idleExitStatus
+        self.gone = gone
         self.launch = launch
     }
 }
@@ -173,6 +182,18 @@ public final class Supervisor: @unchecked Sendable {
         var pid: Int32
         var killAt: ContinuousClock.Instant
         var killed = false
+        /// The name in the log: the kind's, or its slot's (`retire`).
+        var name: String
+        var gone: (@Sendable () -> Void)? = nil
+
+        init(kind: ChildKind, pid: Int32, killAt: ContinuousClock.Instant, name: String? = nil,
+             gone: (@Sendable () -> Void)? = nil) {
+            self.kind = kind
+            self.pid = pid
+            self.killAt = killAt
+            self.name = name ?? kind.rawValue
+            self.gone = gone
+        }
     }
 
     /// How long a retiring child may serve its last connections: a relayed session can last for days (IDLE).
@@ -203,6 +224,31 @@ public final class Supervisor: @unchecked Sendable {
         slots[index].running = Running(pid: pid, started: .now)
         slots[index].restartNow = false
         slots[index].backoff = RestartBackoff()
+    }
+
+    /// Reload of a child started on demand (issue 11, a per-uid mail process): the slot `name` goes; its running
+    /// child, told by the caller to stop taking work, retires (never restarted, killed after `retireLimit`) and the
+    /// slot's `gone` runs when it ends. Returns its pid; nil when none runs (the slot went, `gone` does not run).
+    public func retire(named name: String) -> Int32? {
+        lock.lock()
+        defer { lock.unlock() }
+        guard let index = slots.firstIndex(where: { $0.service.name == name }) else { return nil }
+        let slot = slots.remove(at: index)
+        guard let old = slot.running else { return nil }
+        let alive = retiring.indices.filter { retiring[$0].name == name && !retiring[$0].killed }
+        if alive.count >= Self.maximumRetiring, let oldest = alive.first {
+            kill(retiring[oldest].pid, SIGKILL)
+            retiring[oldest].killed = true
+            log.warning(
+                "master",
+                "service(\(name)): more than \(Self.maximumRetiring) generations retiring: killing the oldest, child "
+                    + "\(retiring[oldest].pid)")
+        }
+        retiring.append(
+            Retiring(kind: slot.service.kind, pid: old.pid, killAt: .now + Self.retireLimit, name: name,
+                     gone: slot.service.gone))
+        log.info("master", "service(\(name)): child \(old.pid) retires (no new sessions; it ends with its last one)")
+        return old.pid
     }
 
     /// The pids of `kind`'s retiring children, oldest first.
@@ -283,22 +329,36 @@ public final class Supervisor: @unchecked Sendable {
         return sigtimedwait(&set, nil, &timeout)
     }
 
-    /// Collects every child that ended and schedules its restart.
+    /// Collects every child that ended and schedules its restart; then runs the `gone` of those that ended for good.
     private func reap() {
         lock.lock()
-        defer { lock.unlock() }
+        var gone: [@Sendable () -> Void] = []
+        defer {
+            lock.unlock()
+            for action in gone { action() }
+        }
         while true {
             var status: Int32 = 0
             let pid = waitpid(-1, &status, WNOHANG)
             guard pid > 0 else { return }
             if let index = retiring.firstIndex(where: { $0.pid == pid }) {
-                let kind = retiring.remove(at: index).kind
-                log.info("master", "service(\(kind.rawValue)): retired child \(pid) \(Self.describe(status))")
+                let retired = retiring.remove(at: index)
+                log.info("master", "service(\(retired.name)): retired child \(pid) \(Self.describe(status))")
+                if let action = retired.gone { gone.append(action) }
                 continue
             }
             guard let index = slots.firstIndex(where: { $0.running?.pid == pid }), let running = slots[index].running
             else { continue }
             let kind = slots[index].service.name
+            if let idle = slots[index].service.idleExitStatus, status == idle << 8, running.killAt == nil {
+                let slot = slots.remove(at: index)
+                log.info(
+                    "master",
+                    "service(\(kind)): child \(pid) exited after idle_kill_interval without sessions (not restarted: "
+                        + "the next login starts one)")
+                if let action = slot.service.gone { gone.append(action) }
+                continue
+            }
             let now = ContinuousClock.now
             let delay: Duration
             if slots[index].restartNow {
@@ -347,7 +407,7 @@ public final class Supervisor: @unchecked Sendable {
         for index in retiring.indices where !retiring[index].killed && now >= retiring[index].killAt {
             log.warning(
                 "master",
-                "service(\(retiring[index].kind.rawValue)): retired child \(retiring[index].pid) still serves after "
+                "service(\(retiring[index].name)): retired child \(retiring[index].pid) still serves after "
                     + "\(Self.format(Self.retireLimit)): killing it")
             kill(retiring[index].pid, SIGKILL)
             retiring[index].killed = true

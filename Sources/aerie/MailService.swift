@@ -150,7 +150,9 @@ struct MailServiceCommand: ParsableCommand {
             } else {
                 try Privileges.forbidNewPrivileges()
             }
-            LoginProcess.receiveHandoffs(fd: MailServiceFDs.firstListener, server: server, log: log, answersAdmin: true)
+            LoginProcess.serveKeyHandoffs(
+                fd: MailServiceFDs.firstListener, server: server, log: log,
+                idleKill: ChildLimits.idleKillInterval(settings: settings))
         } catch {
             throw startFailed(error, log: log)
         }
@@ -160,7 +162,8 @@ struct MailServiceCommand: ParsableCommand {
             "master",
             "mail service running (pid \(getpid()), uid \(getuid()), gid \(getgid())"
                 + (chroot.map { ", chroot \($0)" } ?? "") + ")")
-        // A process of one key keeps its configuration (it may not reach the file in its chroot, nor the key).
+        // A process of one key keeps its configuration (it may not reach the file in its chroot, nor the key): the
+        // master's reload retires it instead (`MailRouter.retireAll`).
         await MailSessionsService(
             server: server, config: config, log: log, keepsConfiguration: runAs != nil, chrooted: chroot != nil
         ).runUntilShutdown()

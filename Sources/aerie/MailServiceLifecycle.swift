@@ -26,7 +26,8 @@ struct MailSessionsService: Service {
     /// The configuration file to read again on SIGHUP.
     let config: String?
     let log: LogWriter
-    /// A mail process of one uid/gid (`--run-as`): SIGHUP keeps the configuration it started with.
+    /// A mail process of one uid/gid (`--run-as`): SIGHUP keeps the configuration it started with (the master's
+    /// reload retires such a process instead, `MailRouter.retireAll`).
     var keepsConfiguration = false
     /// Chrooted: the log file is out of reach, SIGHUP does not reopen it.
     var chrooted = false

@@ -57,6 +57,7 @@ struct Serve: ParsableCommand {
         let auth: AuthProcess
         var loginSide: LoginProcess.MasterSide?
         var switchSide: MasterAdmin?
+        var routerSide: MailRouter?
         do {
             let limits = try ChildLimits.resolveAll(settings: settings)
             // As root the TLS key stays in a root worker that signs handshakes for the mail service; the master
@@ -180,6 +181,7 @@ struct Serve: ParsableCommand {
                     supervisor: supervisor, limits: limits[.mail]!, configPath: configPath, log: log,
                     admin: masterAdmin)
                 router.start()
+                routerSide = router
                 masterAdmin?.start(router: router)
                 try supervisor.start(.login)
             }
@@ -195,6 +197,7 @@ struct Serve: ParsableCommand {
         log.info("master", "Aerie starting up (pid \(getpid()), uid \(getuid()))")
         let login = loginSide
         let masterAdmin = switchSide
+        let router = routerSide
         supervisor.run {
             log.reopen()
             guard let configPath else { return }
@@ -210,6 +213,9 @@ struct Serve: ParsableCommand {
                 return
             }
             auth.restartWorker()
+            // The per-uid mail processes may not reach the file (chroot, permissions): they retire, and the next
+            // login of their key starts one with the new configuration. Before the SIGHUP: it reaches only `mail`.
+            router?.retireAll()
             supervisor.signal(.mail, SIGHUP)
             // Chrooted, the login worker cannot read the new configuration: a new one starts, the old one retires.
             login?.reload(

@@ -26,6 +26,9 @@ import Testing
             #expect(Support.sections[kind] != nil, "section \(kind) has no classification")
         }
         for mechanism in ["plain", "login"] { #expect(Support.authMechanisms[mechanism] == .enforced) }
+        for name in Support.enforcedNotes.keys {
+            #expect(Support.global[name] == .enforced || Support.service[name] == .enforced, "note for \(name)")
+        }
     }
 
     /// The list of settings that used to do nothing silently: each is now refused with FILE:LINE.

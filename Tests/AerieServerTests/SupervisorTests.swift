@@ -13,6 +13,11 @@ import Testing
         try ConfigLoader.load(text: text, path: "/nonexistent/aerie-test.conf").settings
     }
 
+    /// `/bin/sleep 600`, signals unblocked and at their defaults, so SIGTERM (stopAll) ends it at once.
+    static func sleeper() throws -> Int32 {
+        try spawnWithDefaultSignals("/bin/sleep", ["sleep", "600"])
+    }
+
     /// 1 s, doubling to 30 s; a child that stayed up a minute starts again at 1 s.
     @Test func restartBackoffDoublesAndResets() {
         var backoff = RestartBackoff()
@@ -76,21 +81,17 @@ import Testing
 
     /// Reload (issue 11): a replaced child retires, not killed; past `maximumRetiring` of a kind the oldest is.
     @Test func retiringGenerationsAreBounded() throws {
-        @Sendable func sleeper() throws -> Int32 {
-            // Signals unblocked and at their defaults, so SIGTERM (stopAll) ends it at once.
-            try spawnWithDefaultSignals("/bin/sleep", ["sleep", "600"])
-        }
         let supervisor = Supervisor(services: [], log: DiscardingLogSink())
-        supervisor.add(ChildService(kind: .login, limits: ChildLimits()) { try sleeper() })
+        supervisor.add(ChildService(kind: .login, limits: ChildLimits()) { try Self.sleeper() })
         var generations = [try supervisor.start(.login)]
         for _ in 0..<Supervisor.maximumRetiring {
-            generations.append(try sleeper())
+            generations.append(try Self.sleeper())
             supervisor.replace(.login, pid: generations.last!, retireSignal: nil)
         }
         #expect(supervisor.retiringPIDs(of: .login) == Array(generations.prefix(Supervisor.maximumRetiring)))
         #expect(supervisor.pid(of: .login) == generations.last)
         for pid in generations { #expect(kill(pid, 0) == 0) }
-        generations.append(try sleeper())
+        generations.append(try Self.sleeper())
         supervisor.replace(.login, pid: generations.last!, retireSignal: nil)
         var status: Int32 = 0
         #expect(waitpid(generations[0], &status, 0) == generations[0])
@@ -99,6 +100,40 @@ import Testing
         supervisor.stopAll()
         #expect(supervisor.retiringPIDs(of: .login).isEmpty)
         for pid in generations.dropFirst() { #expect(kill(pid, 0) != 0) }
+    }
+
+    /// Issue 11, reload of a per-uid mail process: its slot goes (never restarted), its child retires.
+    @Test func retireTakesTheSlotAndKeepsTheChildAsRetiring() throws {
+        let supervisor = Supervisor(services: [], log: DiscardingLogSink())
+        supervisor.add(ChildService(kind: .mail, limits: ChildLimits()) { try Self.sleeper() })
+        supervisor.add(ChildService(kind: .mail, name: "mail uid=1501 gid=1501", limits: ChildLimits(),
+                                    idleExitStatus: 75, gone: {}) { try Self.sleeper() })
+        let main = try supervisor.start(.mail)
+        #expect(supervisor.retire(named: "mail uid=1501 gid=1501") == nil)
+        #expect(supervisor.pid(named: "mail uid=1501 gid=1501") == nil)
+        #expect(supervisor.retiringPIDs(of: .mail).isEmpty)
+        #expect(supervisor.retire(named: "mail") == main)
+        #expect(supervisor.pid(of: .mail) == nil && supervisor.retiringPIDs(of: .mail) == [main])
+        #expect(kill(main, 0) == 0)
+        supervisor.stopAll()
+        #expect(kill(main, 0) != 0 && supervisor.retiringPIDs(of: .mail).isEmpty)
+    }
+
+    /// `service imap|pop3 { idle_kill_interval }` (the shorter, 2.3's `idle_kill` too), else
+    /// `default_idle_kill_interval`, else Dovecot's 1 min.
+    @Test func idleKillIntervalOfThePerUIDMailProcesses() throws {
+        #expect(ChildLimits.idleKillInterval(settings: try settings("")) == .seconds(60))
+        let five = try settings("default_idle_kill_interval = 5 mins")
+        #expect(ChildLimits.idleKillInterval(settings: five) == .seconds(300))
+        let both = try settings(
+            "default_idle_kill_interval = 5 mins\nservice imap {\n idle_kill_interval = 2 secs\n}\n"
+                + "service pop3 {\n idle_kill = 10 secs\n}\nservice lmtp {\n idle_kill_interval = 1 secs\n}")
+        #expect(both.service(named: "pop3")?.idleKillInterval == .seconds(10))
+        #expect(ChildLimits.idleKillInterval(settings: both) == .seconds(2))
+        let loaded = try ConfigLoader.load(
+            text: "default_idle_kill_interval = 0\n", path: "/nonexistent/aerie-test.conf")
+        #expect(ChildLimits.idleKillInterval(settings: loaded.settings) == .zero)
+        #expect(!loaded.warnings.contains { $0.description.contains("idle_kill") })
     }
 
     @Test func residentMemoryOfThisProcess() {
