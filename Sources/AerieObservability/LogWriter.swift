@@ -96,6 +96,27 @@ public final class LogWriter: LogSink {
         }
     }
 
+    /// A duplicate of the log file's descriptor (close-on-exec), for a process that cannot open the file itself
+    /// (chrooted, or no longer root): nil when the destination is not a file.
+    public func duplicateFile() -> Int32? {
+        guard case .file = destination else { return nil }
+        let fd = state.withLock { fcntl($0, F_DUPFD_CLOEXEC, 0) }
+        return fd >= 0 ? fd : nil
+    }
+
+    /// Writes to `fd` from now on, the log file the master reopened after a rotation (`duplicateFile`); takes
+    /// ownership of `fd` (closed when the destination is not a file).
+    public func adopt(file fd: Int32) {
+        guard case .file = destination else {
+            close(fd)
+            return
+        }
+        state.withLock { current in
+            if current > 2 { close(current) }
+            current = fd
+        }
+    }
+
     /// A log line never spans lines: a CR or LF inside a message could forge a second line for fail2ban.
     static func singleLine(_ message: String) -> String {
         guard message.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) else { return message }

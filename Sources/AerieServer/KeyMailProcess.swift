@@ -18,7 +18,11 @@ extension LoginProcess {
     /// - once retired (`MailProcessKey.retireMessage`, the master's reload) and its last session has ended.
     /// Only with nothing queued on the socket: a hand-off the master passes just before the exit is passed on by the
     /// master to a new process (`MailRouter`).
-    public static func serveKeyHandoffs(fd: Int32, server: AerieServer, log: any LogSink, idleKill: Duration) {
+    /// `logFile`: takes the log file the master reopened (`MailProcessKey.logFileMessage`).
+    public static func serveKeyHandoffs(
+        fd: Int32, server: AerieServer, log: any LogSink, idleKill: Duration,
+        logFile: @escaping @Sendable (Int32) -> Void
+    ) {
         let executor = AdminExecutor(registry: server.registry, logins: server.loginSwitch)
         let receiver = Thread {
             var buffer = [UInt8](repeating: 0, count: LoginHandoff.maximumSize)
@@ -28,7 +32,9 @@ extension LoginProcess {
                 var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
                 if poll(&entry, 1, keyProcessCheck) > 0 {
                     guard let (bytes, connection) = DescriptorPassing.receive(fd, buffer: &buffer) else { break }
-                    if connection >= 0 {
+                    if connection >= 0 && bytes == MailProcessKey.logFileMessage {
+                        logFile(connection)
+                    } else if connection >= 0 {
                         server.resume(handoffBytes: bytes, fd: connection)
                     } else if bytes == MailProcessKey.retireMessage {
                         retiring = true

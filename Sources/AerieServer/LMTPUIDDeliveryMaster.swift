@@ -22,7 +22,8 @@ public final class LMTPUIDDeliveryMaster: Sendable {
     private let masterEnd: Int32
     private let authSocketPath: String
     private let configPath: String?
-    private let policy: UIDPolicy
+    /// The ranges of the configuration read last: a reload (`update`) applies to the next recipient.
+    private let policy: Mutex<UIDPolicy>
     private let log: any LogSink
     private let workers: DispatchSemaphore
     private let sendLock = Mutex(())
@@ -59,9 +60,14 @@ public final class LMTPUIDDeliveryMaster: Sendable {
         self.configPath = configPath
         self.authSocketPath = authSocketPath
         self.log = log
-        policy = UIDPolicy(settings)
+        policy = Mutex(UIDPolicy(settings))
         workers = DispatchSemaphore(value: Self.workerLimit)
         testHold = getenv("AERIE_TEST_LMTP_DELIVER_HOLD").flatMap { String(validatingCString: $0) }
+    }
+
+    /// SIGHUP of the master: first/last_valid_uid/gid of the new configuration, from the next recipient on.
+    public func update(settings: AerieSettings) {
+        policy.withLock { $0 = UIDPolicy(settings) }
     }
 
     /// Serves the mail service's requests on a thread of the master's (signals stay blocked there).
@@ -105,7 +111,7 @@ public final class LMTPUIDDeliveryMaster: Sendable {
             case .success(let user) where user.uid != request.uid || user.gid != request.gid:
                 // The userdb changed between RCPT and now: the MTA tries again with the new answer.
                 replies[index] = LMTPReply(code: 451, enhanced: "4.3.0", "<\(address)> User changed, try again")
-            case .success(let user) where !policy.permits(uid: user.uid, gid: user.gid):
+            case .success(let user) where !policy.withLock({ $0 }).permits(uid: user.uid, gid: user.gid):
                 log.error(
                     "lmtp(\(LogSafe.userName(user.user)))",
                     "Mail access for uid \(user.uid) gid \(user.gid) not permitted (see first_valid_uid in config file)"

@@ -29,6 +29,8 @@ public struct MailProcessKey: Hashable, Sendable {
     public static let idleExitStatus: Int32 = 75
     /// On its hand-off socket (no descriptor): no hand-off follows; serve the sessions you have, then exit.
     public static let retireMessage: [UInt8] = Array("retire".utf8)
+    /// On its hand-off socket, with a descriptor: the log file the master reopened (a rotation): log there.
+    public static let logFileMessage: [UInt8] = Array("log-file".utf8)
 
     /// The `aerie mail-service` arguments that make a process of this key.
     var arguments: [String] {
@@ -110,9 +112,9 @@ public final class MailRouter: Sendable {
     private let loginEnd: Int32
     private let mainEnd: Int32
     private let authSocketPath: String
-    private let policy: MailRoutePolicy
+    /// The policy and the limits of a new per-uid process, as of the configuration read last (`update`).
+    private let current: Mutex<(policy: MailRoutePolicy, limits: ChildLimits)>
     private let supervisor: Supervisor
-    private let limits: ChildLimits
     /// `aerie mail-service -c …` (without the key's arguments).
     private let baseArguments: [String]
     private let log: any LogSink
@@ -142,13 +144,22 @@ public final class MailRouter: Sendable {
         self.loginEnd = loginEnd
         self.mainEnd = mainEnd
         self.authSocketPath = authSocketPath
-        self.policy = policy
+        self.current = Mutex((policy, limits))
         self.supervisor = supervisor
-        self.limits = limits
         self.baseArguments = ["aerie", "mail-service"] + (configPath.map { ["-c", $0] } ?? [])
         self.log = log
         // A mail process that is not reading (starting, or gone) must not stall the router: full means refused.
         _ = fcntl(mainEnd, F_SETFL, fcntl(mainEnd, F_GETFL) | O_NONBLOCK)
+    }
+
+    /// SIGHUP of the master: the uid/gid ranges, mail_chroot and the process limits of the new configuration apply
+    /// from the next hand-off on; the `mail` child's account stays (mail_uid/mail_gid need a restart).
+    public func update(policy: MailRoutePolicy, limits: ChildLimits) {
+        current.withLock { current in
+            var policy = policy
+            policy.mainAccount = current.policy.mainAccount
+            current = (policy, limits)
+        }
     }
 
     /// Starts the router thread; it runs as long as the master.
@@ -201,6 +212,7 @@ public final class MailRouter: Sendable {
                 "hand-off: the login process named <\(LogSafe.userName(claimed))>, the token is for "
                     + "<\(LogSafe.userName(user.user))>")
         }
+        let policy = current.withLock { $0.policy }
         let (chroot, home) = policy.placement(of: user)
         header.user = user.user
         header.uid = user.uid
@@ -277,12 +289,14 @@ public final class MailRouter: Sendable {
         close(fd)
     }
 
-    /// The per-uid mail processes and the master's ends of their hand-off sockets (`MasterAdmin` asks them).
-    /// Retiring ones included: their sessions go on until they end.
+    /// The per-uid mail processes and a duplicate of the master's end of each one's hand-off socket (`MasterAdmin`
+    /// asks them, then closes the duplicates). Retiring ones included: their sessions go on until they end. Taken
+    /// under the tables' locks, before `ended` may close the router's ends: once a process ended and the router
+    /// closed the ends, the duplicate reads end of file instead of waiting, or reading a socket of another process.
     func dedicatedEnds() -> [(name: String, fd: Int32)] {
-        let live = dedicated.withLock { table in table.map { ($0.key.name, $0.value.end) } }
-        let retiring = retired.withLock { table in table.map { ($0.value, $0.key) } }
-        return (live + retiring).sorted { $0.name < $1.name }
+        let live = dedicated.withLock { table in table.map { ($0.key.name, fcntl($0.value.end, F_DUPFD_CLOEXEC, 0)) } }
+        let retiring = retired.withLock { table in table.map { ($0.value, fcntl($0.key, F_DUPFD_CLOEXEC, 0)) } }
+        return (live + retiring).filter { $0.1 >= 0 }.sorted { $0.name < $1.name }
     }
 
     /// SIGHUP of the master (issue 11, as Dovecot's reload): every per-uid process retires. One without a session
@@ -303,6 +317,20 @@ public final class MailRouter: Sendable {
                 } else {
                     reroute(from: ends, key: key)
                 }
+            }
+        }
+    }
+
+    /// SIGHUP of the master after a log rotation: every per-uid process, retiring ones included, gets `logFile` (a
+    /// descriptor of the log file the master reopened) and logs there from now on; it may not open the file itself
+    /// (chroot, its uid). The caller keeps `logFile`.
+    public func passLogFile(_ logFile: Int32) {
+        routing.withLock {
+            let ends =
+                dedicated.withLock { table in table.map { ($0.key.name, $0.value.end) } }
+                + retired.withLock { table in table.map { ($0.value, $0.key) } }
+            for (name, end) in ends where !Self.pass(MailProcessKey.logFileMessage, logFile, to: end) {
+                log.error("master", "service(\(name)): cannot pass it the reopened log file: \(systemError())")
             }
         }
     }
@@ -369,7 +397,8 @@ public final class MailRouter: Sendable {
             let ends = Ends(end: pair[0], childEnd: childEnd)
             supervisor.add(
                 ChildService(
-                    kind: .mail, name: key.name, limits: limits, idleExitStatus: MailProcessKey.idleExitStatus,
+                    kind: .mail, name: key.name, limits: current.withLock { $0.limits },
+                    idleExitStatus: MailProcessKey.idleExitStatus,
                     gone: { [self] in ended(key, ends: ends) }
                 ) {
                     try spawnSelf(arguments, passing: [childEnd: MailServiceFDs.firstListener])

@@ -73,6 +73,7 @@ public final class MasterAdmin: Sendable {
             break
         case .who, .kick:
             let processes = router.withLock { $0 }?.dedicatedEnds() ?? []
+            defer { processes.forEach { close($0.fd) } }
             return Self.fanOut(command, words: words, to: processes)
         }
         return logins.status.joined(separator: "\n")
@@ -81,7 +82,8 @@ public final class MasterAdmin: Sendable {
     private static let nextID = Atomic<UInt64>(1)
 
     /// Asks every process, waits for all answers until the deadline, merges them (`who`: one table; `kick`: the
-    /// sum), then one line per process that did not answer.
+    /// sum), then one line per process that did not answer. A process that ended (idle exit, retired: its socket
+    /// at end of file or reset) has no sessions: it is not named.
     static func fanOut(_ command: AdminCommand, words: [String], to processes: [(name: String, fd: Int32)]) -> String {
         let id = nextID.add(1, ordering: .relaxed).newValue
         let expiry = ProcessAdmin.wallMilliseconds() + Int64(fanOutMilliseconds)
@@ -99,7 +101,7 @@ public final class MasterAdmin: Sendable {
             }
             if DescriptorPassing.send(fd, request, fd: -1) {
                 waiting[fd] = name
-            } else {
+            } else if !Self.ended(errno) {
                 notes.append("(service(\(name)) cannot be asked: its sessions are not included)")
             }
         }
@@ -112,7 +114,11 @@ public final class MasterAdmin: Sendable {
             var entries = waiting.keys.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
             guard poll(&entries, nfds_t(entries.count), max(1, milliseconds)) > 0 else { continue }
             for entry in entries where entry.revents != 0 {
-                guard let (bytes, fd) = DescriptorPassing.receive(entry.fd, buffer: &buffer) else { continue }
+                errno = 0
+                guard let (bytes, fd) = DescriptorPassing.receive(entry.fd, buffer: &buffer) else {
+                    if errno == 0 || Self.ended(errno) { waiting[entry.fd] = nil }
+                    continue
+                }
                 if fd >= 0 { close(fd) }
                 guard let text = LoginAdmin.parseAnswer(bytes, id: id) else { continue }
                 answers.append(text)
@@ -124,6 +130,9 @@ public final class MasterAdmin: Sendable {
         }
         return ([merge(command, answers)] + notes).joined(separator: "\n")
     }
+
+    /// The errors of a socket whose process is gone.
+    static func ended(_ error: Int32) -> Bool { error == EPIPE || error == ECONNRESET || error == ENOTCONN }
 
     static func merge(_ command: AdminCommand, _ answers: [String]) -> String {
         if case .kick = command {

@@ -152,7 +152,7 @@ struct MailServiceCommand: ParsableCommand {
             }
             LoginProcess.serveKeyHandoffs(
                 fd: MailServiceFDs.firstListener, server: server, log: log,
-                idleKill: ChildLimits.idleKillInterval(settings: settings))
+                idleKill: ChildLimits.idleKillInterval(settings: settings), logFile: { log.adopt(file: $0) })
         } catch {
             throw startFailed(error, log: log)
         }

@@ -58,6 +58,7 @@ struct Serve: ParsableCommand {
         var loginSide: LoginProcess.MasterSide?
         var switchSide: MasterAdmin?
         var routerSide: MailRouter?
+        var uidDeliverySide: LMTPUIDDeliveryMaster?
         do {
             let limits = try ChildLimits.resolveAll(settings: settings)
             // As root the TLS key stays in a root worker that signs handshakes for the mail service; the master
@@ -124,6 +125,7 @@ struct Serve: ParsableCommand {
                     configPath: configPath, settings: settings, authSocketPath: auth.socketPath, log: log)
                 : nil
             uidDelivery?.start()
+            uidDeliverySide = uidDelivery
             let uidDeliveryFD = MailServiceFDs.firstListener + Int32(listeners.count) + (login == nil ? 0 : 1)
             let loginAdminFD = uidDeliveryFD + 1
             let masterAdminFD = loginAdminFD + 1
@@ -198,13 +200,29 @@ struct Serve: ParsableCommand {
         let login = loginSide
         let masterAdmin = switchSide
         let router = routerSide
+        let uidDelivery = uidDeliverySide
         supervisor.run {
             log.reopen()
+            // The per-uid processes, retiring ones too, cannot open the log file themselves: they get the master's.
+            if let router, let logFile = log.duplicateFile() {
+                router.passLogFile(logFile)
+                close(logFile)
+            }
             guard let configPath else { return }
             let reloaded: LoadedConfig
             do {
                 reloaded = try ConfigLoader.load(path: configPath)
-                supervisor.update(limits: try ChildLimits.resolveAll(settings: reloaded.settings))
+                let limits = try ChildLimits.resolveAll(settings: reloaded.settings)
+                supervisor.update(limits: limits)
+                // Per hand-off and per LMTP recipient: the ranges and mail_chroot of the new configuration.
+                router?.update(
+                    policy: MailRoutePolicy(settings: reloaded.settings, mainAccount: nil), limits: limits[.mail]!)
+                uidDelivery?.update(settings: reloaded.settings)
+                if let warning = MasterReload.warning(
+                    MasterReload.restartRequired(running: settings, new: reloaded.settings))
+                {
+                    log.warning("master", warning)
+                }
             } catch let error as ConfigError {
                 for diagnostic in error.diagnostics { log.error("config", "Reload failed: \(diagnostic)") }
                 return

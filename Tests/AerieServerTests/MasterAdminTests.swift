@@ -64,6 +64,42 @@ import Testing
         #expect(DescriptorPassing.receive(silent[1], buffer: &buffer) != nil, "it was asked")
     }
 
+    /// A process that ended (an idle exit while `adm who all` asks) has no sessions: it is not "did not answer".
+    @Test func aProcessThatEndedIsNotNamed() throws {
+        let kind = Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
+        var goneBefore: [Int32] = [-1, -1]
+        var goneAfter: [Int32] = [-1, -1]
+        var answering: [Int32] = [-1, -1]
+        #expect(socketpair(AF_UNIX, kind, 0, &goneBefore) == 0 && socketpair(AF_UNIX, kind, 0, &goneAfter) == 0)
+        #expect(socketpair(AF_UNIX, kind, 0, &answering) == 0)
+        defer { [goneBefore[0], goneAfter[0], answering[0], answering[1]].forEach { close($0) } }
+        close(goneBefore[1])
+        let (late, child) = (goneAfter[1], answering[1])
+        // One ends with the request unread in its socket; the other answers with one session.
+        let ending = Thread {
+            var poller = pollfd(fd: late, events: Int16(POLLIN), revents: 0)
+            _ = poll(&poller, 1, 10_000)
+            close(late)
+        }
+        let responder = Thread {
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            guard let (bytes, _) = DescriptorPassing.receive(child, buffer: &buffer),
+                let (id, _) = LoginAdmin.parseRequest(bytes)
+            else { return }
+            let text = AdminExecutor.whoTable([]) + "\ncarol\timap"
+            _ = DescriptorPassing.send(child, LoginAdmin.answer(id: id, text: text), fd: -1)
+        }
+        ending.start()
+        responder.start()
+        let started = ContinuousClock.now
+        let text = MasterAdmin.fanOut(
+            .who(all: true), words: ["who", "all"],
+            to: [("mail uid=1501 gid=1501", goneBefore[0]), ("mail uid=1502 gid=1502", goneAfter[0]),
+                 ("mail uid=1503 gid=1503", answering[0])])
+        #expect(text == AdminExecutor.whoTable([]) + "\ncarol\timap")
+        #expect(ContinuousClock.now - started < .milliseconds(MasterAdmin.fanOutMilliseconds), "not waited for")
+    }
+
     @Test func mainServiceMergesTheMastersPart() {
         let header = AdminExecutor.whoTable([])
         #expect(
