@@ -208,3 +208,71 @@ def test_a_session_queued_for_a_process_that_ends_goes_to_a_new_one(debug_srv):
     assert new != stopped
     with pytest.raises((imaplib.IMAP4.abort, OSError)):
         first.noop()
+
+
+def test_reload_applies_the_new_uid_range_to_the_next_login_and_keeps_the_open_session(srv):
+    """SIGHUP with first_valid_uid raised past carol's uid: her next login is refused (the auth process and the
+    master's router both read the new range), her open session goes on in the retiring process; dave's uid is
+    still in range."""
+    c = login(srv, "carol")
+    c.select("INBOX")
+    [old] = helpers.wait_for(lambda: key_pids(srv, 1501), timeout=15, what="carol's process")
+    srv.config.write_text(srv.config.read_text() + "\nfirst_valid_uid = 1502\n")
+    os.kill(srv.pid, signal.SIGHUP)
+    helpers.wait_for(lambda: f"child {old} retires" in srv.log(), timeout=20, what="carol's process retiring")
+    refused = ("user=<carol>: mail access refused: uid 1501 is outside first_valid_uid/last_valid_uid",
+               "Mail access for users with UID 1501 not permitted (see first_valid_uid in config file)")
+    before = sum(srv.log().count(line) for line in refused)
+    again = imaplib.IMAP4("127.0.0.1", srv.imap_port, timeout=15)
+    with pytest.raises((imaplib.IMAP4.error, imaplib.IMAP4.abort, OSError)):
+        again.login("carol", PASSWORD)
+        again.select("INBOX")
+    helpers.wait_for(lambda: sum(srv.log().count(line) for line in refused) > before, timeout=10,
+                     what="the refusal in the log")
+    assert key_pids(srv, 1501) == [old], "no new process for a refused uid"
+    assert c.noop()[0] == "OK"
+    append(c, "after-the-range-changed")
+    d = login(srv, "dave")
+    assert d.select("INBOX")[0] == "OK"
+    d.logout()
+    c.logout()
+    helpers.wait_for(lambda: gone(old), timeout=20, what="carol's old process gone")
+
+
+def test_reload_applies_mail_chroot_to_the_next_login(srv):
+    """mail_chroot is the master's (the router places each user): after SIGHUP the next login gets a process of
+    the new key, chrooted, with the home inside it."""
+    homes = srv.directory / "home"
+    c = login(srv, "carol")
+    [old] = helpers.wait_for(lambda: key_pids(srv, 1501), timeout=15, what="carol's process")
+    assert os.readlink(f"/proc/{old}/root") == "/"
+    srv.config.write_text(srv.config.read_text() + f"\nmail_chroot = {homes}\n")
+    os.kill(srv.pid, signal.SIGHUP)
+    helpers.wait_for(lambda: f"child {old} retires" in srv.log(), timeout=20, what="carol's process retiring")
+    n = login(srv, "carol")
+    assert n.select("INBOX")[0] == "OK"
+    append(n, "chrooted")
+    [new] = [pid for pid in key_pids(srv, 1501) if pid != old]
+    assert os.readlink(f"/proc/{new}/root") == str(homes)
+    assert f"service(mail uid=1501 gid=1501 chroot={homes}): started child {new}" in srv.log()
+    n.logout()
+    c.logout()
+
+
+def test_a_rotated_log_is_reopened_by_a_retiring_process(srv):
+    """logrotate renames the log file and sends SIGHUP: the master reopens it and passes it to every per-uid
+    process (which may not open it itself: its uid, its chroot), the retiring ones included."""
+    c = login(srv, "carol")
+    c.select("INBOX")
+    [old] = helpers.wait_for(lambda: key_pids(srv, 1501), timeout=15, what="carol's process")
+    rotated = srv.log_path.with_name(srv.log_path.name + ".1")
+    srv.log_path.rename(rotated)
+    os.kill(srv.pid, signal.SIGHUP)
+    helpers.wait_for(lambda: f"child {old} retires" in srv.log(), timeout=20, what="the retire in the new file")
+    helpers.wait_for(lambda: f"mail service (pid {old}): reload: retiring" in srv.log(), timeout=20,
+                     what="the retiring process logging into the new file")
+    c.logout()
+    helpers.wait_for(lambda: f"mail service (pid {old}): retired: its last session ended, exiting" in srv.log(),
+                     timeout=20, what="its exit in the new file")
+    assert any("imap(carol)" in line and "Logged out" in line for line in srv.log().splitlines()), srv.log()
+    assert f"mail service (pid {old}): retired" not in rotated.read_text(errors="replace")
