@@ -146,8 +146,12 @@ public enum LoginProcess {
 
     /// The mail service's side: resumes every session the login process hands over on `fd`.
     /// `answersAdmin`: a per-uid process, which answers the master's `who`/`kick` (`ProcessAdmin`), the messages
-    /// without a descriptor on the same socket.
-    public static func receiveHandoffs(fd: Int32, server: AerieServer, log: any LogSink, answersAdmin: Bool = false) {
+    /// without a descriptor on the same socket. `logFile`: takes the log file the master reopened after a rotation
+    /// (`MailProcessKey.logFileMessage`; nil: closed).
+    public static func receiveHandoffs(
+        fd: Int32, server: AerieServer, log: any LogSink, answersAdmin: Bool = false,
+        logFile: (@Sendable (Int32) -> Void)? = nil
+    ) {
         let executor = AdminExecutor(registry: server.registry, logins: server.loginSwitch)
         let receiver = Thread {
             var buffer = [UInt8](repeating: 0, count: LoginHandoff.maximumSize)
@@ -156,6 +160,10 @@ public enum LoginProcess {
                     if answersAdmin, let answer = ProcessAdmin.answer(bytes, executor: executor) {
                         _ = DescriptorPassing.send(fd, answer, fd: -1)
                     }
+                    continue
+                }
+                if bytes == MailProcessKey.logFileMessage {
+                    if let logFile { logFile(connection) } else { close(connection) }
                     continue
                 }
                 server.resume(handoffBytes: bytes, fd: connection)

@@ -321,13 +321,13 @@ public final class MailRouter: Sendable {
         }
     }
 
-    /// SIGHUP of the master after a log rotation: every per-uid process, retiring ones included, gets `logFile` (a
-    /// descriptor of the log file the master reopened) and logs there from now on; it may not open the file itself
-    /// (chroot, its uid). The caller keeps `logFile`.
+    /// SIGHUP of the master after a log rotation: the `mail` child and every per-uid process, retiring ones
+    /// included, get `logFile` (a descriptor of the log file the master reopened) and log there from now on; they
+    /// may not open the file themselves (their uid, a chroot). The caller keeps `logFile`.
     public func passLogFile(_ logFile: Int32) {
         routing.withLock {
             let ends =
-                dedicated.withLock { table in table.map { ($0.key.name, $0.value.end) } }
+                [("mail", mainEnd)] + dedicated.withLock { table in table.map { ($0.key.name, $0.value.end) } }
                 + retired.withLock { table in table.map { ($0.value, $0.key) } }
             for (name, end) in ends where !Self.pass(MailProcessKey.logFileMessage, logFile, to: end) {
                 log.error("master", "service(\(name)): cannot pass it the reopened log file: \(systemError())")

@@ -106,7 +106,8 @@ struct MailServiceCommand: ParsableCommand {
             if let lmtpDeliveryFD { server.enableUIDDelivery(socket: lmtpDeliveryFD) }
             if loginHandoff {
                 LoginProcess.receiveHandoffs(
-                    fd: MailServiceFDs.firstListener + Int32(listeners), server: server, log: log)
+                    fd: MailServiceFDs.firstListener + Int32(listeners), server: server, log: log,
+                    logFile: { log.adopt(file: $0) })
             }
         } catch {
             throw startFailed(error, log: log)

@@ -260,8 +260,11 @@ def test_reload_applies_mail_chroot_to_the_next_login(srv):
 
 
 def test_a_rotated_log_is_reopened_by_a_retiring_process(srv):
-    """logrotate renames the log file and sends SIGHUP: the master reopens it and passes it to every per-uid
-    process (which may not open it itself: its uid, its chroot), the retiring ones included."""
+    """logrotate renames the log file and sends SIGHUP: the master reopens it and passes it to the main mail
+    service and every per-uid process (which may not open it themselves: their uid, a chroot), the retiring ones
+    included."""
+    a = login(srv, "alice")
+    a.select("INBOX")
     c = login(srv, "carol")
     c.select("INBOX")
     [old] = helpers.wait_for(lambda: key_pids(srv, 1501), timeout=15, what="carol's process")
@@ -275,4 +278,9 @@ def test_a_rotated_log_is_reopened_by_a_retiring_process(srv):
     helpers.wait_for(lambda: f"mail service (pid {old}): retired: its last session ended, exiting" in srv.log(),
                      timeout=20, what="its exit in the new file")
     assert any("imap(carol)" in line and "Logged out" in line for line in srv.log().splitlines()), srv.log()
+    helpers.wait_for(lambda: "Configuration and certificates reloaded" in srv.log(), timeout=20,
+                     what="the main mail service logging into the new file")
+    a.logout()
+    helpers.wait_for(lambda: any("imap(alice)" in line and "Logged out" in line for line in srv.log().splitlines()),
+                     timeout=20, what="alice's logout in the new file")
     assert f"mail service (pid {old}): retired" not in rotated.read_text(errors="replace")
