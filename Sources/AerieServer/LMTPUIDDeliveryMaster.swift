@@ -89,8 +89,7 @@ public final class LMTPUIDDeliveryMaster: Sendable {
                 defer { workers.signal() }
                 defer { close(fd) }
                 let replies = handle(request, message: fd)
-                let result = LMTPUIDDeliveryWire.Result(
-                    id: request.id, replies: replies.map(LMTPUIDDeliveryWire.Reply.init))
+                let result = LMTPUIDDeliveryWire.Result(id: request.id, replies: replies)
                 guard let encoded = LMTPUIDDeliveryWire.encode(result) else { return }
                 _ = sendLock.withLock { _ in DescriptorPassing.send(masterEnd, encoded, fd: -1) }
             }
@@ -139,7 +138,7 @@ public final class LMTPUIDDeliveryMaster: Sendable {
             let group = accepted.indices.filter { chrootOf[$0] == chroot }.map { accepted[$0] }
             let job = LMTPUIDDeliveryWire.Job(
                 sender: request.sender, recipients: group.map(\.recipient),
-                users: group.map { .init($0.user) }, trace: request.trace, sessionID: request.sessionID)
+                users: group.map(\.user), trace: request.trace, sessionID: request.sessionID)
             let done = runWorker(uid: request.uid, gid: request.gid, chroot: chroot, job: job, message: message)
             for (position, entry) in group.enumerated() {
                 replies[entry.index] =
@@ -200,7 +199,7 @@ public final class LMTPUIDDeliveryMaster: Sendable {
             return nil
         }
         if fd >= 0 { close(fd) }
-        return result.replies.map(\.lmtp)
+        return result.replies
     }
 
     /// A userdb lookup over the auth socket, blocking (the master has no event loop); retried when the auth process
@@ -296,14 +295,14 @@ public enum LMTPDeliveryWorker {
         }
         close(fd)
         let recipients = zip(job.recipients, job.users).map {
-            LMTPRecipient(address: $0.address, user: $1.authenticated, detail: $0.detail)
+            LMTPRecipient(address: $0.address, user: $1, detail: $0.detail)
         }
         let delivery = LMTPDelivery(
-            sender: job.sender, recipients: recipients, message: message, trace: job.trace?.trace)
+            sender: job.sender, recipients: recipients, message: message, trace: job.trace)
         let replies = LMTPDeliverer.deliver(
             delivery, store: { try mailAccess.store(for: $0) }, log: log, sessionID: job.sessionID,
             separator: mailAccess.sessionSettings.separator)
-        let result = LMTPUIDDeliveryWire.Result(id: 0, replies: replies.map(LMTPUIDDeliveryWire.Reply.init))
+        let result = LMTPUIDDeliveryWire.Result(id: 0, replies: replies)
         guard let encoded = LMTPUIDDeliveryWire.encode(result), DescriptorPassing.send(jobSocket, encoded, fd: -1)
         else { return 1 }
         return 0

@@ -53,27 +53,14 @@ def srv(aerie_bin, ca_dir, request, vmail):
 
 
 def message_files(server, user: str) -> list[Path]:
-    maildir = server.directory / "home" / user / "Maildir"
-    return sorted(p for sub in ("new", "cur") if (maildir / sub).is_dir() for p in (maildir / sub).iterdir())
+    return helpers.maildir_files(server.directory / "home" / user / "Maildir")
 
 
 def lmtp_transaction(server, rcpts: list[str], msg: bytes) -> dict[str, tuple[int, bytes]]:
     """smtplib.LMTP driven by hand (its sendmail() reads one reply after DATA, LMTP gives one per recipient)."""
     c = smtplib.LMTP(str(server.lmtp_socket), timeout=helpers.READ_TIMEOUT)
     try:
-        assert c.ehlo("client.example.org")[0] == 250
-        assert c.mail("sender@example.org")[0] == 250
-        out, accepted = {}, []
-        for r in rcpts:
-            code, text = c.rcpt(r)
-            out[r] = (code, text)
-            if code == 250:
-                accepted.append(r)
-        if accepted:
-            code, text = c.data(msg)
-            out[accepted[0]] = (code, text)
-            for r in accepted[1:]:
-                out[r] = c.getreply()
+        out = helpers.lmtp_send(c, "sender@example.org", rcpts, msg)
         c.quit()
         return out
     finally:
@@ -238,8 +225,7 @@ def test_a_chrooted_recipient_is_written_in_its_chroot(jailed):
     for name, uid in expected.items():
         code, text = out[f"{name}@{MAIL_DOMAIN}"]
         assert code == 250, (name, code, text, jailed.log()[-2000:])
-        maildir = jail / "home" / name / "Maildir"
-        files = [p for sub in ("new", "cur") if (maildir / sub).is_dir() for p in (maildir / sub).iterdir()]
+        files = helpers.maildir_files(jail / "home" / name / "Maildir")
         assert len(files) == 1, (name, files)
         st = files[0].stat()
         assert (st.st_uid, st.st_gid, st.st_mode & 0o777) == (uid, uid, 0o600), name
