@@ -20,8 +20,8 @@ import Synchronization
 ///
 /// Descriptors: 3 hand-off (SOCK_SEQPACKET, to the mail service), 4 auth connections (the master answers a request
 /// with a connected descriptor), 5 and 6 its own key worker's file and signing sockets (absent when TLS is off),
-/// 7 the admin requests the master relays from the mail service (`LoginAdmin`), 8… the listeners, then (a reload's new worker) the pipe it
-/// reports ready on.
+/// 7 the admin requests the master relays from the mail service (its generation's own, `LoginAdmin`), 8… the
+/// listeners, then (a reload's new worker) the pipe it reports ready on.
 ///
 /// SIGHUP (issue 11, as Dovecot's reload): the master starts a new generation of login worker with the new
 /// configuration and tells the old one to retire (`LoginGenerations.swift`).

@@ -963,8 +963,9 @@ def lmtp_deliver(where: Path | str | int, recipients: list[str], message: bytes,
 
 
 def lmtp_send(c, sender: str, rcpts: list[str], msg: bytes) -> dict[str, tuple[int, bytes]]:
-    """On an smtplib.LMTP `c`: smtplib.LMTP's sendmail() reads a single reply after DATA (it does not know LMTP's one reply per recipient),
-    so the transaction is driven by hand: RCPT replies, then one DATA reply per accepted recipient, in order."""
+    """On an smtplib.LMTP `c`: its sendmail() reads a single reply after DATA (it does not know LMTP's one reply
+    per recipient), so the transaction is driven by hand: RCPT replies, then one DATA reply per accepted recipient,
+    in order."""
     code, _ = c.ehlo("client.example.org")  # LHLO
     assert code == 250
     code, text = c.mail(sender)
