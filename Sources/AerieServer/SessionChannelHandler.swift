@@ -111,8 +111,6 @@ final class SessionChannelHandler<P: SessionProtocol>: ChannelInboundHandler, Re
     private var preLoginSlot: UInt64?
     /// From `ClientHelloRandomSniffer`, until the handshake completes (SCRAM -PLUS channel binding).
     private var clientHelloRandom: ClientHelloRandom?
-    /// Refused before its greeting (rate or per-IP limit): closed without a log line of its own.
-    private var refusedQuietly = false
     private var registryID: UInt64?
     /// What `aerie adm who` sees of this connection, traffic included.
     let info: SessionInfo
@@ -161,46 +159,33 @@ final class SessionChannelHandler<P: SessionProtocol>: ChannelInboundHandler, Re
             }
         }
         apply(machine.connected(now: .now, implicitTLS: service.startsWithTLS), context: context)
+        apply(machine.admission(checkAdmission(context: context), now: .now), context: context)
+    }
+
+    /// Takes the slot a new connection needs; the machine decides what the client hears.
+    private func checkAdmission(context: ChannelHandlerContext) -> ConnectionStateMachine.LimitCheck {
         // A service without a login (LMTP), and a session the login process handed over, count their connections
         // against client_limit × process_limit; the latter is told as if it had logged in here.
-        if !service.countsAsUnauthenticated {
-            guard acquireSessionSlot() else {
-                let text =
-                    serviceName == "lmtp"
-                    ? "Too many connections, try again later." : "Maximum number of sessions reached, try again later."
-                return refuseAtOnce(text, reason: sessionLimitReason, quiet: false, context: context)
-            }
+        guard service.countsAsUnauthenticated else {
+            return acquireSessionSlot() ? .admitted : .sessionsFull(limit: sessionLimit)
         }
-        if service.countsAsUnauthenticated {
-            switch admitPreLogin(context: context) {
-            case .admitted: break
-            case .tooFast(let first):
-                if first {
-                    environment.log.info(
-                        "\(serviceName)-login",
-                        "Connection rate from \(remoteIP) over login_max_connection_rate_per_ip: refusing its "
-                            + "connections until it slows down")
-                }
-                return refuseAtOnce(
-                    "Too many connections from your address, slow down.", reason: "Connection rate limit exceeded",
-                    quiet: true, context: context)
-            case .tooManyFromIP:
-                return refuseAtOnce(
-                    "Too many connections from your address.",
-                    reason: "Too many unauthenticated connections from the IP", quiet: false, context: context)
-            case .full:
-                machine.noteCloseReason("Too many unauthenticated connections")
-                enqueue(
-                    service.goodbye("Server is busy, try again later.", reason: "Too many unauthenticated connections"),
-                    context: context)
-                // Over implicit TLS the goodbye can only go out after the handshake, which needs reads.
-                context.read()
-                return
-            }
+        let admission = admitPreLogin(context: context)
+        if case .tooFast(first: true) = admission {
+            environment.log.info(
+                "\(serviceName)-login",
+                "Connection rate from \(remoteIP) over login_max_connection_rate_per_ip: refusing its "
+                    + "connections until it slows down")
         }
-        apply(machine.admitted(now: .now), context: context)
-        enqueue(service.greeting(), context: context)
-        context.read()
+        return Self.limitCheck(admission)
+    }
+
+    private static func limitCheck(_ admission: PreLoginLimiter.Admission) -> ConnectionStateMachine.LimitCheck {
+        switch admission {
+        case .admitted: .admitted
+        case .tooFast: .tooFast
+        case .tooManyFromIP: .tooManyFromIP
+        case .full: .preLoginFull
+        }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -211,7 +196,7 @@ final class SessionChannelHandler<P: SessionProtocol>: ChannelInboundHandler, Re
         releaseSessionSlot()
         if let registryID { environment.registry.unregister(registryID) }
         let elapsed = (ContinuousClock.now - connectedAt).components.seconds
-        if !refusedQuietly {
+        if machine.logsDisconnect {
             service.logDisconnect(reason: closeReason ?? "Connection closed", elapsedSeconds: elapsed)
         }
         service.connectionClosed()
@@ -379,23 +364,19 @@ final class SessionChannelHandler<P: SessionProtocol>: ChannelInboundHandler, Re
 
         case .loggedIn(let user):
             releaseUnauthenticatedSlot()
-            guard acquireSessionSlot() else {
-                pending = service.goodbye(
-                    "Maximum number of sessions reached, try again later.", reason: sessionLimitReason)
-                return
-            }
-            guard environment.userIPConnections.tryAcquire(user: user.user, ip: remoteIP) else {
-                let limit = environment.userIPConnections.limit
+            let check: ConnectionStateMachine.LimitCheck
+            if !acquireSessionSlot() {
+                check = .sessionsFull(limit: sessionLimit)
+            } else if !environment.userIPConnections.tryAcquire(user: user.user, ip: remoteIP) {
                 releaseSessionSlot()
-                pending = service.goodbye(
-                    "Maximum number of connections from user+IP exceeded (mail_max_userip_connections=\(limit))",
-                    reason: "Maximum number of connections from user+IP exceeded")
-                return
+                check = .userIPFull(limit: environment.userIPConnections.limit)
+            } else {
+                userIPSlot = user.user
+                info.user = user.user
+                check = .admitted
             }
-            userIPSlot = user.user
-            info.user = user.user
-            apply(machine.loggedIn(now: .now), context: context)
-            service.didLogIn(user, context: context)
+            apply(machine.loginLimitsChecked(check, now: .now), context: context)
+            if check == .admitted { service.didLogIn(user, context: context) }
 
         case .loggedOut(let user):
             releaseSessionSlot()
@@ -408,9 +389,8 @@ final class SessionChannelHandler<P: SessionProtocol>: ChannelInboundHandler, Re
             // Back before login: the login timeout, the pipelining limit (from here on) and the
             // unauthenticated-connection limit apply again.
             apply(machine.loggedOut(now: .now), context: context)
-            if service.countsAsUnauthenticated && !admitPreLogin(context: context).isAdmitted {
-                pending += service.goodbye(
-                    "Server is busy, try again later.", reason: "Too many unauthenticated connections")
+            if service.countsAsUnauthenticated {
+                apply(machine.preLoginRechecked(Self.limitCheck(admitPreLogin(context: context))), context: context)
             }
 
         case .perform(let work):
@@ -489,7 +469,6 @@ final class SessionChannelHandler<P: SessionProtocol>: ChannelInboundHandler, Re
         releaseUnauthenticatedSlot()
         if let registryID { environment.registry.unregister(registryID) }
         registryID = nil
-        refusedQuietly = true
         pending.removeAll()
         context.flush()
         guard let sender = environment.handoff else { return context.close(promise: nil) }
@@ -571,9 +550,7 @@ final class SessionChannelHandler<P: SessionProtocol>: ChannelInboundHandler, Re
         return admission
     }
 
-    /// Over a per-IP limit: a plaintext client is told why; over implicit TLS the connection closes before any
-    /// handshake, which would cost more than the refusal. `quiet`: no log line for this connection (a flood would
-    /// flood the log; the limiter's first refusal is logged instead).
+    /// One of the service's client_limit × process_limit sessions.
     private func acquireSessionSlot() -> Bool {
         guard !sessionSlot else { return true }
         sessionSlot = environment.sessionLimits.tryAcquire(serviceName)
@@ -588,16 +565,8 @@ final class SessionChannelHandler<P: SessionProtocol>: ChannelInboundHandler, Re
         sessionSlot = false
     }
 
-    private var sessionLimitReason: String {
-        "client_limit × process_limit (\(environment.sessionLimits.limit(serviceName) ?? 0)) reached"
-    }
-
-    private func refuseAtOnce(_ text: String, reason: String, quiet: Bool, context: ChannelHandlerContext) {
-        refusedQuietly = quiet
-        machine.noteCloseReason(reason)
-        guard !service.startsWithTLS else { return apply(machine.closeNow(reason: nil), context: context) }
-        enqueue(service.goodbye(text, reason: reason), context: context)
-    }
+    private var sessionLimit: Int { environment.sessionLimits.limit(serviceName) ?? 0 }
+    private var sessionLimitReason: String { ConnectionStateMachine.sessionLimitReason(limit: sessionLimit) }
 
     /// RFC 9051 §6.2.1, RFC 2595 §4: after our OK, TLS starts; plaintext the client sent behind the command is an
     /// injection attempt and is dropped.
@@ -644,6 +613,13 @@ final class SessionChannelHandler<P: SessionProtocol>: ChannelInboundHandler, Re
                 context.close(promise: nil)
             case .discardBufferedInput:
                 service.discardBufferedInput()
+            case .greet:
+                enqueue(service.greeting(), context: context)
+            case .read:
+                context.read()
+            case .goodbyeAfterQueued(let text, let reason):
+                // Performed from the queue itself: it goes on with these after what was queued.
+                pending += service.goodbye(text, reason: reason)
             }
         }
     }
