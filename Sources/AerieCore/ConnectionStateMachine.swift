@@ -67,6 +67,8 @@ public struct ConnectionStateMachine: Sendable {
         case read
         /// The protocol's goodbye with `text`, then `close(reason)`, after what is already queued.
         case goodbyeAfterQueued(text: String, reason: String)
+        /// Handle buffered input and read more: the output that held it back has drained.
+        case resumeInput
     }
 
     /// What the shared, process-wide limits said about this connection: the driver takes or releases the slots, the
@@ -107,6 +109,8 @@ public struct ConnectionStateMachine: Sendable {
     /// Asynchronous work (auth, a delay, mail pool work, a TLS switch) is in progress: input waits.
     public private(set) var isWaiting = false
     public private(set) var isAuthenticated: Bool
+    /// False while what we wrote waits in memory above the channel's high-water mark: no input is handled or read.
+    public private(set) var isWritable = true
     /// Why the connection ended, as logged; the first reason wins.
     public private(set) var closeReason: String?
     /// False for a connection refused without a log line of its own (a flood would flood the log) or handed over.
@@ -128,7 +132,7 @@ public struct ConnectionStateMachine: Sendable {
 
     public var isClosing: Bool { phase != .open && phase != .startingTLS }
     /// Whether the driver may take the next unit of input now.
-    public var canHandleInput: Bool { phase == .open && !isWaiting }
+    public var canHandleInput: Bool { phase == .open && !isWaiting && isWritable }
     /// Bytes read in these phases are dropped: after a close, and between a STARTTLS answer and TLS (RFC 3207 §4,
     /// RFC 9051 §6.2.1: plaintext behind the command is an injection attempt).
     public var acceptsBytes: Bool { phase == .open }
@@ -224,6 +228,14 @@ public struct ConnectionStateMachine: Sendable {
         guard canHandleInput else { return false }
         if !hasBufferedInput { unitsInBurst = 0 }
         return true
+    }
+
+    /// The channel's writability changed: a client that does not read its answers gets no more of them (each would
+    /// stay in our memory) until it takes what was written. Streamed output (a big FETCH) waits for its own writes.
+    public mutating func writabilityChanged(isWritable: Bool) -> [Action] {
+        guard isWritable != self.isWritable else { return [] }
+        self.isWritable = isWritable
+        return isWritable && canHandleInput ? [.resumeInput] : []
     }
 
     public mutating func waitStarted() { isWaiting = true }

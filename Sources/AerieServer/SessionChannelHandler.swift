@@ -215,6 +215,12 @@ final class SessionChannelHandler<P: SessionProtocol>: ChannelInboundHandler, Re
         processInput(context: context)
     }
 
+    /// Backpressure: no input is handled or read while the peer does not take our output (issue 11).
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        apply(machine.writabilityChanged(isWritable: context.channel.isWritable), context: context)
+        context.fireChannelWritabilityChanged()
+    }
+
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         if let sslError = error as? NIOSSLError, case .uncleanShutdown = sslError {
             // The client dropped TCP without a TLS close_notify: common and harmless.
@@ -288,6 +294,9 @@ final class SessionChannelHandler<P: SessionProtocol>: ChannelInboundHandler, Re
         if machine.inputExhausted(hasBufferedInput: service.hasBufferedInput) {
             context.flush()
             context.read()
+        } else if !machine.isWritable {
+            // Writability only comes back once what was written goes out.
+            context.flush()
         }
     }
 
@@ -620,6 +629,8 @@ final class SessionChannelHandler<P: SessionProtocol>: ChannelInboundHandler, Re
             case .goodbyeAfterQueued(let text, let reason):
                 // Performed from the queue itself: it goes on with these after what was queued.
                 pending += service.goodbye(text, reason: reason)
+            case .resumeInput:
+                processInput(context: context)
             }
         }
     }

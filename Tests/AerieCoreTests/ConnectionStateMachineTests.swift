@@ -373,6 +373,54 @@ import Testing
         _ = machine.handedOff()
         #expect(!machine.logsDisconnect)
     }
+
+    // MARK: - Backpressure
+
+    @Test func noInputIsHandledWhileTheOutputDoesNotDrain() {
+        let clock = ManualClock()
+        var machine = Machine(configuration: Self.configuration)
+        _ = machine.connected(now: clock.now, implicitTLS: false)
+        _ = machine.admission(.admitted, now: clock.now)
+        #expect(machine.writabilityChanged(isWritable: false) == [])
+        #expect(!machine.canHandleInput)
+        // Neither the buffered commands nor a read: the client's answers would pile up here.
+        #expect(machine.inputExhausted(hasBufferedInput: true) == false)
+        #expect(machine.inputExhausted(hasBufferedInput: false) == false)
+        #expect(machine.writabilityChanged(isWritable: false) == [])
+        #expect(machine.writabilityChanged(isWritable: true) == [.resumeInput])
+        #expect(machine.canHandleInput)
+        #expect(machine.writabilityChanged(isWritable: true) == [])
+    }
+
+    @Test func workInProgressResumesInputItselfAfterTheOutputDrained() {
+        let clock = ManualClock()
+        var machine = Machine(configuration: Self.configuration)
+        _ = machine.connected(now: clock.now, implicitTLS: false)
+        _ = machine.admission(.admitted, now: clock.now)
+        machine.waitStarted()
+        #expect(machine.writabilityChanged(isWritable: false) == [])
+        #expect(machine.writabilityChanged(isWritable: true) == [])
+        machine.waitEnded()
+        #expect(machine.canHandleInput)
+        // Still blocked when the work ends: input waits for the output.
+        _ = machine.writabilityChanged(isWritable: false)
+        #expect(!machine.canHandleInput)
+        _ = machine.closeRequested(now: clock.now, reason: "Logged out")
+        #expect(machine.writabilityChanged(isWritable: true) == [])
+    }
+
+    @Test func aBurstGoesOnAcrossAStall() {
+        let clock = ManualClock()
+        var machine = Machine(configuration: Self.configuration)
+        _ = machine.connected(now: clock.now, implicitTLS: false)
+        _ = machine.admission(.admitted, now: clock.now)
+        for _ in 0..<3 { _ = machine.commandReceived(now: clock.now, isCommand: true) }
+        _ = machine.writabilityChanged(isWritable: false)
+        // Not an end of the burst: nothing was read while blocked.
+        #expect(machine.inputExhausted(hasBufferedInput: false) == false)
+        _ = machine.writabilityChanged(isWritable: true)
+        #expect(machine.commandReceived(now: clock.now, isCommand: true).isRefusal)
+    }
 }
 
 extension ConnectionStateMachine.Action {
