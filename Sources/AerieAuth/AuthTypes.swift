@@ -169,7 +169,7 @@ public struct AuthRequest: Sendable, Equatable {
     }
 }
 
-public struct AuthenticatedUser: Sendable, Equatable {
+public struct AuthenticatedUser: Sendable, Equatable, Codable {
     /// The user name after `usernameFormat`.
     public var user: String
     public var uid: UInt32

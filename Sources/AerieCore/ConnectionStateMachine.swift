@@ -61,6 +61,30 @@ public struct ConnectionStateMachine: Sendable {
         case closeNow
         /// Drop input read but not yet handled (plaintext behind STARTTLS).
         case discardBufferedInput
+        /// The protocol's greeting.
+        case greet
+        /// Ask the socket for more bytes (even a closing connection needs them for an implicit-TLS handshake).
+        case read
+        /// The protocol's goodbye with `text`, then `close(reason)`, after what is already queued.
+        case goodbyeAfterQueued(text: String, reason: String)
+        /// Handle buffered input and read more: the output that held it back has drained.
+        case resumeInput
+    }
+
+    /// What the shared, process-wide limits said about this connection: the driver takes or releases the slots, the
+    /// machine decides what the client is told.
+    public enum LimitCheck: Equatable, Sendable {
+        case admitted
+        /// Over `login_max_connection_rate_per_ip`.
+        case tooFast
+        /// Over the per-IP share of the unauthenticated connections.
+        case tooManyFromIP
+        /// Every unauthenticated slot is taken and none could be freed.
+        case preLoginFull
+        /// The service's client_limit × process_limit sessions are all taken.
+        case sessionsFull(limit: Int)
+        /// `mail_max_userip_connections` of this user from this address.
+        case userIPFull(limit: Int)
     }
 
     public enum Phase: Equatable, Sendable {
@@ -85,22 +109,30 @@ public struct ConnectionStateMachine: Sendable {
     /// Asynchronous work (auth, a delay, mail pool work, a TLS switch) is in progress: input waits.
     public private(set) var isWaiting = false
     public private(set) var isAuthenticated: Bool
+    /// False while what we wrote waits in memory above the channel's high-water mark: no input is handled or read.
+    public private(set) var isWritable = true
     /// Why the connection ended, as logged; the first reason wins.
     public private(set) var closeReason: String?
+    /// False for a connection refused without a log line of its own (a flood would flood the log) or handed over.
+    public private(set) var logsDisconnect = true
     public let configuration: Configuration
     private var unitsInBurst = 0
     private var inactivity = LazyDeadline()
     private var handshakeDeadline: Instant?
+    private var implicitTLS = false
+    /// A service without logins (LMTP).
+    private let withoutLogin: Bool
 
     /// `authenticated`: a connection without a login (LMTP) or one handed over after its login.
     public init(configuration: Configuration, authenticated: Bool = false) {
         self.configuration = configuration
         self.isAuthenticated = authenticated
+        self.withoutLogin = authenticated
     }
 
     public var isClosing: Bool { phase != .open && phase != .startingTLS }
     /// Whether the driver may take the next unit of input now.
-    public var canHandleInput: Bool { phase == .open && !isWaiting }
+    public var canHandleInput: Bool { phase == .open && !isWaiting && isWritable }
     /// Bytes read in these phases are dropped: after a close, and between a STARTTLS answer and TLS (RFC 3207 §4,
     /// RFC 9051 §6.2.1: plaintext behind the command is an injection attempt).
     public var acceptsBytes: Bool { phase == .open }
@@ -112,7 +144,65 @@ public struct ConnectionStateMachine: Sendable {
 
     /// The connection is up: with implicit TLS the handshake deadline starts.
     public mutating func connected(now: Instant, implicitTLS: Bool) -> [Action] {
-        implicitTLS ? [armHandshake(now: now)] : []
+        self.implicitTLS = implicitTLS
+        return implicitTLS ? [armHandshake(now: now)] : []
+    }
+
+    /// The connection limits were checked as the connection came (its unauthenticated slot, or for a connection
+    /// without a login its session slot): greet it, or tell it why not. Over implicit TLS a refusal closes before
+    /// any handshake, which would cost more than the refusal, except when the pre-login queue is full.
+    public mutating func admission(_ check: LimitCheck, now: Instant) -> [Action] {
+        switch check {
+        case .admitted:
+            return admitted(now: now) + [.greet, .read]
+        case .preLoginFull:
+            noteCloseReason(Self.busyReason)
+            // Over implicit TLS the goodbye can only go out after the handshake, which needs reads.
+            return [.goodbye(text: Self.busyText, reason: Self.busyReason), .read]
+        case .tooFast:
+            logsDisconnect = false
+            return refuseAtOnce(
+                "Too many connections from your address, slow down.", reason: "Connection rate limit exceeded")
+        case .tooManyFromIP:
+            return refuseAtOnce(
+                "Too many connections from your address.", reason: "Too many unauthenticated connections from the IP")
+        case .sessionsFull(let limit):
+            let text = withoutLogin ? "Too many connections, try again later." : Self.sessionsFullText
+            return refuseAtOnce(text, reason: Self.sessionLimitReason(limit: limit))
+        case .userIPFull(let limit):
+            return refuseAtOnce(Self.userIPLimitText(limit: limit), reason: Self.userIPLimitReason)
+        }
+    }
+
+    /// At login the driver took the session and user+IP slots (or could not): the session starts, or ends with
+    /// the reason.
+    public mutating func loginLimitsChecked(_ check: LimitCheck, now: Instant) -> [Action] {
+        switch check {
+        case .admitted:
+            return loggedIn(now: now)
+        case .userIPFull(let limit):
+            return [.goodbye(text: Self.userIPLimitText(limit: limit), reason: Self.userIPLimitReason)]
+        case .sessionsFull(let limit):
+            return [.goodbye(text: Self.sessionsFullText, reason: Self.sessionLimitReason(limit: limit))]
+        case .tooFast, .tooManyFromIP, .preLoginFull:
+            return [.goodbye(text: Self.busyText, reason: Self.busyReason)]
+        }
+    }
+
+    /// After UNAUTHENTICATE the connection takes an unauthenticated slot again: without one, it ends after the
+    /// answers already queued.
+    public func preLoginRechecked(_ check: LimitCheck) -> [Action] {
+        guard check != .admitted else { return [] }
+        return [.goodbyeAfterQueued(text: Self.busyText, reason: Self.busyReason)]
+    }
+
+    public static func sessionLimitReason(limit: Int) -> String { "client_limit × process_limit (\(limit)) reached" }
+    static let busyText = "Server is busy, try again later."
+    static let busyReason = "Too many unauthenticated connections"
+    static let sessionsFullText = "Maximum number of sessions reached, try again later."
+    static let userIPLimitReason = "Maximum number of connections from user+IP exceeded"
+    static func userIPLimitText(limit: Int) -> String {
+        "Maximum number of connections from user+IP exceeded (mail_max_userip_connections=\(limit))"
     }
 
     /// The connection passed the connection limits and gets its greeting: the login deadline starts (a refused one
@@ -138,6 +228,14 @@ public struct ConnectionStateMachine: Sendable {
         guard canHandleInput else { return false }
         if !hasBufferedInput { unitsInBurst = 0 }
         return true
+    }
+
+    /// The channel's writability changed: a client that does not read its answers gets no more of them (each would
+    /// stay in our memory) until it takes what was written. Streamed output (a big FETCH) waits for its own writes.
+    public mutating func writabilityChanged(isWritable: Bool) -> [Action] {
+        guard isWritable != self.isWritable else { return [] }
+        self.isWritable = isWritable
+        return isWritable && canHandleInput ? [.resumeInput] : []
     }
 
     public mutating func waitStarted() { isWaiting = true }
@@ -230,6 +328,13 @@ public struct ConnectionStateMachine: Sendable {
         return [.closeNow]
     }
 
+    /// A refusal before the greeting: plaintext clients are told why, implicit TLS closes at once.
+    private mutating func refuseAtOnce(_ text: String, reason: String) -> [Action] {
+        noteCloseReason(reason)
+        guard !implicitTLS else { return closeNow(reason: nil) }
+        return [.goodbye(text: text, reason: reason)]
+    }
+
     /// An error or a refusal names the reason before the close itself.
     public mutating func noteCloseReason(_ reason: String) {
         if closeReason == nil { closeReason = reason }
@@ -238,6 +343,7 @@ public struct ConnectionStateMachine: Sendable {
     /// The login process passed the connection to the mail service: no timer of ours may fire any more.
     public mutating func handedOff() -> [Action] {
         phase = .handedOff
+        logsDisconnect = false
         isWaiting = true
         inactivity.cancel()
         handshakeDeadline = nil

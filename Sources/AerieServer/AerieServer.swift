@@ -397,8 +397,10 @@ public final class AerieServer: Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     let handler: any ChannelHandler =
                         header.service == "imap"
-                        ? IMAPConnectionHandler(environment: environment, handoff: header)
-                        : POP3ConnectionHandler(environment: environment, handoff: header)
+                        ? SessionChannelHandler(
+                            environment: environment, service: IMAPService(environment: environment, handoff: header))
+                        : SessionChannelHandler(
+                            environment: environment, service: POP3Service(environment: environment, handoff: header))
                     try channel.pipeline.syncOperations.addHandler(handler)
                 }
             }
@@ -485,9 +487,15 @@ public final class AerieServer: Sendable {
             try sync.addHandlers(TLSSetup.serverHandlers(environment: environment, context: tlsContext))
         }
         switch plan.kind {
-        case .imap: try sync.addHandler(IMAPConnectionHandler(environment: environment, context: context))
-        case .pop3: try sync.addHandler(POP3ConnectionHandler(environment: environment, context: context))
-        case .lmtp: try sync.addHandler(LMTPConnectionHandler(environment: environment, context: context))
+        case .imap:
+            let service = IMAPService(environment: environment, context: context)
+            try sync.addHandler(SessionChannelHandler(environment: environment, service: service))
+        case .pop3:
+            let service = POP3Service(environment: environment, context: context)
+            try sync.addHandler(SessionChannelHandler(environment: environment, service: service))
+        case .lmtp:
+            let service = LMTPService(environment: environment, context: context)
+            try sync.addHandler(SessionChannelHandler(environment: environment, service: service))
         }
     }
 
@@ -555,7 +563,7 @@ public final class AerieServer: Sendable {
     public var resumingConnections: Int { resuming.load(ordering: .relaxed) }
 
     /// BYE to every connection, then waits (blocking, up to `grace`) for them to close: the login process's
-    /// SIGTERM, where no Swift task can run after the chroot (see `SessionConnectionHandler.taskExecutor`).
+    /// SIGTERM, where no Swift task can run after the chroot (see `SessionChannelHandler.taskExecutor`).
     public func sayGoodbyeToEveryone(grace: Duration) {
         registry.shutdownAll()
         let deadline = ContinuousClock.now + grace

@@ -441,12 +441,24 @@ final class AuthWireServerHandler: ChannelInboundHandler, Sendable {
                 }
                 continue
             }
+            if case .redeem(let id, let token) = request {
+                // A table lookup: answered on the event loop, without a task hop per login.
+                let reply = (try? AuthWire.encode(AuthWire.Reply(id: id, result: redeem(token, login: login))))
+                    ?? (try? AuthWire.encode(AuthWire.Reply(id: id, result: .failure(.temporaryFailure))))
+                guard let reply else {
+                    worker.end(channel)
+                    continue
+                }
+                context.writeAndFlush(NIOAny(ByteBuffer(bytes: reply))).whenComplete { [worker] _ in
+                    worker.end(channel)
+                }
+                continue
+            }
             Task { [service, worker, self] in
                 let result: AuthResult
                 switch request {
                 case .authenticate(_, let auth): result = withToken(await service.authenticate(auth), login: login)
                 case .lookup(_, let user): result = await service.lookup(user)
-                case .redeem(_, let token): result = redeem(token, login: login)
                 case .saslStep(let id, let step):
                     var answer = await service.saslStep(step)
                     if case .finished(let outcome, let final) = answer {
@@ -458,7 +470,7 @@ final class AuthWireServerHandler: ChannelInboundHandler, Sendable {
                     guard let reply else { return worker.end(channel) }
                     channel.writeAndFlush(ByteBuffer(bytes: reply)).whenComplete { _ in worker.end(channel) }
                     return
-                case .admin, .markLogin: return worker.end(channel)
+                case .admin, .markLogin, .redeem: return worker.end(channel)
                 }
                 let reply = (try? AuthWire.encode(AuthWire.Reply(id: request.id, result: result)))
                     ?? (try? AuthWire.encode(AuthWire.Reply(id: request.id, result: .failure(.temporaryFailure))))

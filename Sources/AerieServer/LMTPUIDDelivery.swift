@@ -27,26 +27,6 @@ enum LMTPUIDDeliveryWire {
         var detail: String?
     }
 
-    struct Trace: Codable, Sendable, Equatable {
-        var heloName: String
-        var remoteIP: String?
-        var hostname: String
-        var isTLS: Bool
-        var id: String
-
-        init(_ trace: LMTPTrace) {
-            heloName = trace.heloName
-            remoteIP = trace.remoteIP
-            hostname = trace.hostname
-            isTLS = trace.isTLS
-            id = trace.id
-        }
-
-        var trace: LMTPTrace {
-            LMTPTrace(heloName: heloName, remoteIP: remoteIP, hostname: hostname, isTLS: isTLS, id: id)
-        }
-    }
-
     /// Mail service → master: deliver the attached message to these recipients, all of one uid/gid.
     struct Request: Codable, Sendable, Equatable {
         var id: UInt64
@@ -54,58 +34,24 @@ enum LMTPUIDDeliveryWire {
         var gid: UInt32
         var sender: String
         var recipients: [Recipient]
-        var trace: Trace?
+        var trace: LMTPTrace?
         var sessionID: String
     }
 
-    /// The userdb's answer for one recipient, as the master got it from the auth process.
-    struct ResolvedUser: Codable, Sendable, Equatable {
-        var user: String
-        var uid: UInt32
-        var gid: UInt32
-        var home: String
-        var extraFields: [String: String]
-
-        init(_ user: AuthenticatedUser) {
-            self.user = user.user
-            uid = user.uid
-            gid = user.gid
-            home = user.home
-            extraFields = user.extraFields
-        }
-
-        var authenticated: AuthenticatedUser {
-            AuthenticatedUser(user: user, uid: uid, gid: gid, home: home, extraFields: extraFields)
-        }
-    }
-
-    /// Master → worker: the recipients the master resolved, with the message attached.
+    /// Master → worker: the recipients the master resolved (the userdb's answers, as the master got them from the
+    /// auth process, the homes as the worker sees them), with the message attached.
     struct Job: Codable, Sendable {
         var sender: String
         var recipients: [Recipient]
-        var users: [ResolvedUser]
-        var trace: Trace?
+        var users: [AuthenticatedUser]
+        var trace: LMTPTrace?
         var sessionID: String
-    }
-
-    struct Reply: Codable, Sendable, Equatable {
-        var code: Int
-        var enhanced: String?
-        var text: [String]
-
-        init(_ reply: LMTPReply) {
-            code = reply.code
-            enhanced = reply.enhanced
-            text = reply.text
-        }
-
-        var lmtp: LMTPReply { LMTPReply(code: code, enhanced: enhanced, text: text) }
     }
 
     /// Worker → master, master → mail service: one reply per recipient, in the request's order.
     struct Result: Codable, Sendable, Equatable {
         var id: UInt64
-        var replies: [Reply]
+        var replies: [LMTPReply]
     }
 
     static func encode(_ value: some Encodable) -> [UInt8]? {
@@ -221,7 +167,7 @@ public final class LMTPUIDDeliveryClient: Sendable {
         let request = LMTPUIDDeliveryWire.Request(
             id: id, uid: first.user.uid, gid: first.user.gid, sender: delivery.sender,
             recipients: delivery.recipients.map { .init(user: $0.user.user, address: $0.address, detail: $0.detail) },
-            trace: delivery.trace.map(LMTPUIDDeliveryWire.Trace.init), sessionID: sessionID)
+            trace: delivery.trace, sessionID: sessionID)
         guard let bytes = LMTPUIDDeliveryWire.encode(request) else {
             close(fd)
             return failed
@@ -257,7 +203,7 @@ public final class LMTPUIDDeliveryClient: Sendable {
         while let (bytes, fd) = DescriptorPassing.receive(socket, buffer: &buffer) {
             if fd >= 0 { close(fd) }
             guard let result = LMTPUIDDeliveryWire.decode(LMTPUIDDeliveryWire.Result.self, bytes) else { continue }
-            finish(result.id, result.replies.map(\.lmtp))
+            finish(result.id, result.replies)
         }
         let waiting = state.withLock { state in
             state.closed = true

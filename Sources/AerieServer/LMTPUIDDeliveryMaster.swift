@@ -14,8 +14,9 @@ import Synchronization
 
 /// The master's side of LMTP delivery as another uid (issue 11, lmtp). It trusts nothing the mail service says
 /// about a recipient but the name: it asks the auth process itself, applies first/last_valid_uid/gid (uid 0 never)
-/// and starts `aerie lmtp-deliver` for the recipients of one uid/gid, at most `workerLimit` at once (the rest wait),
-/// each killed after `workerTimeout`. A worker that dies or says nothing gives 451 for its recipients.
+/// and starts `aerie lmtp-deliver` for the recipients of one uid/gid and chroot (decided as for their IMAP sessions,
+/// `MailRoutePolicy.placement`), at most `workerLimit` at once (the rest wait), each killed after `workerTimeout`.
+/// A worker that dies or says nothing gives 451 for its recipients.
 public final class LMTPUIDDeliveryMaster: Sendable {
     /// The mail service's end (SOCK_SEQPACKET); the master keeps it open, so a restarted mail service gets it again.
     public let mailEnd: Int32
@@ -24,6 +25,8 @@ public final class LMTPUIDDeliveryMaster: Sendable {
     private let configPath: String?
     /// The ranges of the configuration read last: a reload (`update`) applies to the next recipient.
     private let policy: Mutex<UIDPolicy>
+    /// Where each recipient's worker is chrooted and its home inside (only `placement` is used); reloaded likewise.
+    private let chroots: Mutex<MailRoutePolicy>
     private let log: any LogSink
     private let workers: DispatchSemaphore
     private let sendLock = Mutex(())
@@ -61,13 +64,16 @@ public final class LMTPUIDDeliveryMaster: Sendable {
         self.authSocketPath = authSocketPath
         self.log = log
         policy = Mutex(UIDPolicy(settings))
+        chroots = Mutex(MailRoutePolicy(settings: settings, mainAccount: nil))
         workers = DispatchSemaphore(value: Self.workerLimit)
         testHold = getenv("AERIE_TEST_LMTP_DELIVER_HOLD").flatMap { String(validatingCString: $0) }
     }
 
-    /// SIGHUP of the master: first/last_valid_uid/gid of the new configuration, from the next recipient on.
+    /// SIGHUP of the master: first/last_valid_uid/gid and mail_chroot of the new configuration, from the next
+    /// recipient on.
     public func update(settings: AerieSettings) {
         policy.withLock { $0 = UIDPolicy(settings) }
+        chroots.withLock { $0 = MailRoutePolicy(settings: settings, mainAccount: nil) }
     }
 
     /// Serves the mail service's requests on a thread of the master's (signals stay blocked there).
@@ -91,8 +97,7 @@ public final class LMTPUIDDeliveryMaster: Sendable {
                 defer { workers.signal() }
                 defer { close(fd) }
                 let replies = handle(request, message: fd)
-                let result = LMTPUIDDeliveryWire.Result(
-                    id: request.id, replies: replies.map(LMTPUIDDeliveryWire.Reply.init))
+                let result = LMTPUIDDeliveryWire.Result(id: request.id, replies: replies)
                 guard let encoded = LMTPUIDDeliveryWire.encode(result) else { return }
                 _ = sendLock.withLock { _ in DescriptorPassing.send(masterEnd, encoded, fd: -1) }
             }
@@ -105,6 +110,7 @@ public final class LMTPUIDDeliveryMaster: Sendable {
     func handle(_ request: LMTPUIDDeliveryWire.Request, message: Int32) -> [LMTPReply] {
         var replies: [LMTPReply?] = Array(repeating: nil, count: request.recipients.count)
         var accepted: [(index: Int, recipient: LMTPUIDDeliveryWire.Recipient, user: AuthenticatedUser)] = []
+        var chrootOf: [String] = []
         for (index, recipient) in request.recipients.enumerated() {
             let address = recipient.address
             switch Self.lookUp(recipient.user, socketPath: authSocketPath) {
@@ -117,31 +123,45 @@ public final class LMTPUIDDeliveryMaster: Sendable {
                     "Mail access for uid \(user.uid) gid \(user.gid) not permitted (see first_valid_uid in config file)"
                 )
                 replies[index] = LMTPReply(code: 550, enhanced: "5.3.0", "<\(address)> Mailbox unavailable")
-            case .success(let user):
+            case .success(var user):
+                let (chroot, home) = chroots.withLock { $0 }.placement(of: user)
+                guard chroot.isEmpty || chroot.hasPrefix("/") else {
+                    log.error("lmtp(\(LogSafe.userName(user.user)))", "chroot \(chroot) is not an absolute path")
+                    replies[index] = LMTPReply(code: 550, enhanced: "5.3.0", "<\(address)> Mailbox unavailable")
+                    continue
+                }
+                // The worker sees the home as the user's IMAP session does: inside the chroot.
+                user.home = home
                 accepted.append((index, recipient, user))
+                chrootOf.append(chroot)
             case .failure(.temporaryFailure):
                 replies[index] = LMTPReply(code: 451, enhanced: "4.3.0", "<\(address)> Temporary user lookup failure")
             case .failure:
                 replies[index] = LMTPReply(code: 550, enhanced: "5.1.1", "<\(address)> User doesn't exist")
             }
         }
-        if !accepted.isEmpty {
+        // One worker per chroot, in the order of their first recipient.
+        let distinct = chrootOf.reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
+        for chroot in distinct {
+            let group = accepted.indices.filter { chrootOf[$0] == chroot }.map { accepted[$0] }
             let job = LMTPUIDDeliveryWire.Job(
-                sender: request.sender, recipients: accepted.map(\.recipient),
-                users: accepted.map { .init($0.user) }, trace: request.trace, sessionID: request.sessionID)
-            let done = runWorker(uid: request.uid, gid: request.gid, job: job, message: message)
-            for (position, entry) in accepted.enumerated() {
+                sender: request.sender, recipients: group.map(\.recipient),
+                users: group.map(\.user), trace: request.trace, sessionID: request.sessionID)
+            let done = runWorker(uid: request.uid, gid: request.gid, chroot: chroot, job: job, message: message)
+            for (position, entry) in group.enumerated() {
                 replies[entry.index] =
-                    done.flatMap { $0.count == accepted.count ? $0[position] : nil }
+                    done.flatMap { $0.count == group.count ? $0[position] : nil }
                     ?? LMTPUIDDeliveryWire.temporaryFailure(entry.recipient.address)
             }
         }
         return replies.enumerated().map { $1 ?? LMTPUIDDeliveryWire.temporaryFailure(request.recipients[$0].address) }
     }
 
-    /// Starts `aerie lmtp-deliver` as uid/gid, hands it the job, and waits for its replies; nil if it failed to
-    /// start, died, or ran out of time (then it is killed).
-    private func runWorker(uid: UInt32, gid: UInt32, job: LMTPUIDDeliveryWire.Job, message: Int32) -> [LMTPReply]? {
+    /// Starts `aerie lmtp-deliver` as uid/gid (chrooted unless `chroot` is empty), hands it the job, and waits for
+    /// its replies; nil if it failed to start, died, or ran out of time (then it is killed).
+    private func runWorker(
+        uid: UInt32, gid: UInt32, chroot: String, job: LMTPUIDDeliveryWire.Job, message: Int32
+    ) -> [LMTPReply]? {
         guard let bytes = LMTPUIDDeliveryWire.encode(job) else { return nil }
         var pair: [Int32] = [0, 0]
         guard socketpair(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0 else {
@@ -150,7 +170,7 @@ public final class LMTPUIDDeliveryMaster: Sendable {
         defer { close(pair[0]) }
         let arguments =
             ["aerie", "lmtp-deliver"] + (configPath.map { ["-c", $0] } ?? []) + ["--uid", "\(uid)", "--gid", "\(gid)"]
-            + (testHold.map { ["--test-hold", $0] } ?? [])
+            + (chroot.isEmpty ? [] : ["--chroot", chroot]) + (testHold.map { ["--test-hold", $0] } ?? [])
         let pid: Int32
         do {
             pid = try spawnSelf(arguments, passing: [pair[1]: LMTPDeliveryWorker.jobSocket])
@@ -187,7 +207,7 @@ public final class LMTPUIDDeliveryMaster: Sendable {
             return nil
         }
         if fd >= 0 { close(fd) }
-        return result.replies.map(\.lmtp)
+        return result.replies
     }
 
     /// A userdb lookup over the auth socket, blocking (the master has no event loop); retried when the auth process
@@ -224,15 +244,16 @@ public final class LMTPUIDDeliveryMaster: Sendable {
     }
 }
 
-/// `aerie lmtp-deliver` (internal): started by the master as root, it becomes the recipients' uid/gid at once
-/// (one group, no_new_privs), then reads one job from `jobSocket`, writes each copy with `LMTPDeliverer` (the mail
+/// `aerie lmtp-deliver` (internal): started by the master as root, it chroots when the recipients' IMAP sessions
+/// are (`--chroot`, the same decision and call as `mail-service --run-as`), becomes their uid/gid at once (one
+/// group, no_new_privs), then reads one job from `jobSocket`, writes each copy with `LMTPDeliverer` (the mail
 /// service's code: dovecot-compatible names, fsync before success) and answers one reply per recipient.
 public enum LMTPDeliveryWorker {
     public static let jobSocket: Int32 = 3
 
     /// Returns the exit status.
     public static func run(
-        settings: AerieSettings, log: any LogSink, uid: UInt32, gid: UInt32, testHold: String?
+        settings: AerieSettings, log: any LogSink, uid: UInt32, gid: UInt32, chroot: String? = nil, testHold: String?
     ) -> Int32 {
         let policy = LMTPUIDDeliveryMaster.UIDPolicy(settings)
         guard policy.permits(uid: uid, gid: gid) else {
@@ -242,7 +263,15 @@ public enum LMTPDeliveryWorker {
         let mailSettings = settings.forProtocol("imap")
         let mailAccess = MailAccess(
             settings: mailSettings, pool: FairMailPool(permits: 1), writePool: FairMailPool(permits: 1))
+        // The test hook's directory, opened before the chroot hides it; closed before the job is read.
+        let holdDirectory = testHold.map {
+            open(($0 as NSString).deletingLastPathComponent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        }
         do {
+            if let chroot, !chroot.isEmpty {
+                try Privileges.chroot(to: chroot)
+                log.info("lmtp", "lmtp-deliver: chrooted to \(chroot) (uid \(uid) gid \(gid))")
+            }
             try Privileges.drop(to: ServiceAccount(name: "uid \(uid)", uid: uid, gid: gid))
         } catch {
             log.error("lmtp", "lmtp-deliver: \(error)")
@@ -261,8 +290,10 @@ public enum LMTPDeliveryWorker {
             log.error("lmtp", "lmtp-deliver: malformed job")
             return 1
         }
-        if let testHold {
-            while access(testHold, F_OK) == 0 { usleep(20_000) }
+        if let testHold, let holdDirectory {
+            let name = (testHold as NSString).lastPathComponent
+            while faccessat(holdDirectory, name, F_OK, 0) == 0 { usleep(20_000) }
+            close(holdDirectory)
         }
         let lmtpSize = settings.forProtocol("lmtp").size(forKey: "quota_mail_size") ?? 0
         let limit = lmtpSize == 0 || lmtpSize == UInt64.max ? 1 << 30 : Int(clamping: lmtpSize) * 2 + 64 * 1024
@@ -272,14 +303,14 @@ public enum LMTPDeliveryWorker {
         }
         close(fd)
         let recipients = zip(job.recipients, job.users).map {
-            LMTPRecipient(address: $0.address, user: $1.authenticated, detail: $0.detail)
+            LMTPRecipient(address: $0.address, user: $1, detail: $0.detail)
         }
         let delivery = LMTPDelivery(
-            sender: job.sender, recipients: recipients, message: message, trace: job.trace?.trace)
+            sender: job.sender, recipients: recipients, message: message, trace: job.trace)
         let replies = LMTPDeliverer.deliver(
             delivery, store: { try mailAccess.store(for: $0) }, log: log, sessionID: job.sessionID,
             separator: mailAccess.sessionSettings.separator)
-        let result = LMTPUIDDeliveryWire.Result(id: 0, replies: replies.map(LMTPUIDDeliveryWire.Reply.init))
+        let result = LMTPUIDDeliveryWire.Result(id: 0, replies: replies)
         guard let encoded = LMTPUIDDeliveryWire.encode(result), DescriptorPassing.send(jobSocket, encoded, fd: -1)
         else { return 1 }
         return 0

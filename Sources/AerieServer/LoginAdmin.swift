@@ -6,8 +6,10 @@ import Foundation
 #endif
 
 /// `aerie adm who all|kick` reach the login process's pre-login connections (issue 11): the mail service owns the
-/// admin socket, and asks the login process over a SOCK_SEQPACKET socketpair the master made for both. A request is
-/// `ID\nWORD\nWORD…`, the answer `ID\nTEXT`; the id drops an answer that comes after its request gave up.
+/// admin socket, and asks the master over a SOCK_SEQPACKET socketpair, which asks each live login generation over
+/// that generation's own socketpair (`LoginProcess.MasterSide.relayAdmin`, `ProcessAdmin`'s format with an expiry).
+/// A request is `ID\nWORD\nWORD…`, the answer `ID\nTEXT`; the id drops an answer that comes after its request gave
+/// up.
 enum LoginAdmin {
     /// How long the mail service waits for the login process's answer.
     static let timeoutMilliseconds: Int32 = 3_000
@@ -64,20 +66,16 @@ enum LoginAdmin {
         text.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
     }
 
-    /// The login process's side: answers requests on `fd` from its own connections, on a thread of its own, until
-    /// the socket closes.
+    /// The login process's side: answers the master's requests (`ProcessAdmin` format) on `fd` from its own
+    /// connections, on a thread of its own, until the socket closes.
     static func serve(fd: Int32, executor: AdminExecutor) {
         let thread = Thread {
             var buffer = [UInt8](repeating: 0, count: maximumMessage)
             while let (bytes, _) = DescriptorPassing.receive(fd, buffer: &buffer) {
-                guard let (id, words) = parseRequest(bytes) else { continue }
-                let text: String
-                if let command = AdminCommand(words), concernsPreLogin(command) {
-                    text = executor.run(command).text
-                } else {
-                    text = "refused"
+                guard let reply = ProcessAdmin.answer(bytes, executor: executor, permits: concernsPreLogin) else {
+                    continue
                 }
-                _ = DescriptorPassing.send(fd, answer(id: id, text: text), fd: -1)
+                _ = DescriptorPassing.send(fd, reply, fd: -1)
             }
         }
         thread.name = "login-admin"

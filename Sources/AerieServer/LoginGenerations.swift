@@ -17,19 +17,35 @@ extension LoginProcess {
     ///
     /// A key worker per generation, not one shared: the key worker reads the two paths it was started with (a
     /// reload may name other files), and its sockets carry requests and replies in order, so two workers reading
-    /// replies from the same socket would take each other's. The same holds for the auth request socket.
+    /// replies from the same socket would take each other's. The same holds for the auth request socket and the
+    /// admin socket (`LoginAdmin`): the master asks every live generation and merges their answers.
     public final class Generation: Sendable {
         let authLoginEnd: Int32
+        /// The admin socket (`LoginAdmin`): the master's end, closed by its relay once the workers are gone, and
+        /// the workers' end, which the master keeps until the generation retires (a crashed worker gets it again).
+        let adminMasterEnd: Int32
+        let adminWorkerEnd: Int32
+        /// Counted from 1 in the master: names the generation in the admin relay's notes.
+        let number: Int
         public let keeper: KeeperSockets?
         private let closed = Atomic<Bool>(false)
 
-        init(keeper: KeeperSockets?, authSocketPath: String) throws {
+        init(keeper: KeeperSockets?, authSocketPath: String, number: Int) throws {
             let kind = Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
             var auth: [Int32] = [-1, -1]
+            var admin: [Int32] = [-1, -1]
             guard socketpair(AF_UNIX, kind, 0, &auth) == 0 else {
                 throw ServerStartError("socketpair for the login process failed: \(systemError())")
             }
+            guard socketpair(AF_UNIX, kind, 0, &admin) == 0 else {
+                Glibc.close(auth[0])
+                Glibc.close(auth[1])
+                throw ServerStartError("socketpair for the login process failed: \(systemError())")
+            }
             self.authLoginEnd = auth[1]
+            self.adminMasterEnd = admin[0]
+            self.adminWorkerEnd = admin[1]
+            self.number = number
             self.keeper = keeper
             let authSocket = auth[0]
             // Ends when every copy of the worker's end is closed: the master's (`release`) and its workers'.
@@ -52,10 +68,12 @@ extension LoginProcess {
         }
 
         /// Retired: the master closes its copies of this generation's sockets, so its auth connector thread and
-        /// its key worker end when its last worker does (they read the end of file).
+        /// its key worker end when its last worker does (they read the end of file), and the admin relay sees the
+        /// admin socket hang up then.
         public func release() {
             guard !closed.exchange(true, ordering: .relaxed) else { return }
             Glibc.close(authLoginEnd)
+            Glibc.close(adminWorkerEnd)
             if let keeper {
                 for fd in [keeper.service.files, keeper.service.signing, keeper.worker.files, keeper.worker.signing] {
                     Glibc.close(fd)
@@ -96,7 +114,8 @@ extension LoginProcess.MasterSide {
                 ? try KeeperSockets(
                     certificatePath: settings.sslServerCertFile, keyPath: settings.sslServerKeyFile, serves: "login")
                 : nil
-            let next = try LoginProcess.Generation(keeper: keeper, authSocketPath: authSocketPath)
+            let next = try LoginProcess.Generation(
+                keeper: keeper, authSocketPath: authSocketPath, number: old.number + 1)
             generation = next
             if let keeper { keeperPID = try keeper.spawnWorker() }
             guard pipe(&ready) == 0 else { throw ServerStartError("pipe: \(systemError())") }
@@ -109,6 +128,7 @@ extension LoginProcess.MasterSide {
                 throw ServerStartError("the new login process did not start (see its error above)")
             }
             current.withLock { $0 = next }
+            generations.withLock { $0.append(next) }
             if let keeperPID { supervisor.replace(.loginKeeper, pid: keeperPID, retireSignal: nil) }
             supervisor.replace(.login, pid: pid, retireSignal: LoginProcess.retireSignal)
             old.release()
@@ -120,7 +140,10 @@ extension LoginProcess.MasterSide {
                 var status: Int32 = 0
                 waitpid(keeperPID, &status, 0)
             }
-            generation?.release()
+            if let generation {
+                generation.release()
+                Glibc.close(generation.adminMasterEnd)
+            }
             log.error("master", "Reload of the login process failed, keeping the running one: \(error)")
         }
     }

@@ -334,7 +334,7 @@ final class RelayHandler: ChannelDuplexHandler {
 }
 
 /// Runs a task's jobs on one NIO event loop (the login process has no usable global executor: see
-/// `SessionConnectionHandler.taskExecutor`).
+/// `SessionChannelHandler.taskExecutor`).
 final class EventLoopTaskExecutor: TaskExecutor {
     let loop: any EventLoop
 

@@ -20,8 +20,8 @@ import Synchronization
 ///
 /// Descriptors: 3 hand-off (SOCK_SEQPACKET, to the mail service), 4 auth connections (the master answers a request
 /// with a connected descriptor), 5 and 6 its own key worker's file and signing sockets (absent when TLS is off),
-/// 7 the mail service's admin requests (`LoginAdmin`), 8… the listeners, then (a reload's new worker) the pipe it
-/// reports ready on.
+/// 7 the admin requests the master relays from the mail service (its generation's own, `LoginAdmin`), 8… the
+/// listeners, then (a reload's new worker) the pipe it reports ready on.
 ///
 /// SIGHUP (issue 11, as Dovecot's reload): the master starts a new generation of login worker with the new
 /// configuration and tells the old one to retire (`LoginGenerations.swift`).
@@ -60,15 +60,18 @@ public enum LoginProcess {
     public final class MasterSide: Sendable {
         /// The master's end of the hand-off socket: its router (`MailRouter`) reads the login process's hand-offs.
         public let handoffMailEnd: Int32
-        /// The mail service's end of the admin socketpair (`LoginAdmin`).
+        /// The mail service's end of the admin socketpair (`LoginAdmin`); the master relays its requests to
+        /// every live generation (`relayAdmin`).
         public let adminMailEnd: Int32
-        let adminLoginEnd: Int32
+        let adminRelayEnd: Int32
         let handoffLoginEnd: Int32
         let listeners: [Int32]
         let arguments: [String]
         let authSocketPath: String
         /// The generation a crash restart starts again; a reload makes the next one (`Generation`).
         let current: Mutex<Generation>
+        /// The generations whose workers may still run (the current one and those retiring), for `relayAdmin`.
+        let generations: Mutex<[Generation]>
 
         /// `listeners`: the bound sockets of `LoginProcess.plans`, in order; `keeper`: the login's own key worker.
         public init(
@@ -93,11 +96,53 @@ public enum LoginProcess {
             self.handoffMailEnd = handoff[0]
             self.handoffLoginEnd = handoff[1]
             self.adminMailEnd = admin[0]
-            self.adminLoginEnd = admin[1]
+            self.adminRelayEnd = admin[1]
             self.listeners = listeners
             self.arguments = ["aerie", "login-worker"] + (configPath.map { ["-c", $0] } ?? [])
             self.authSocketPath = authSocketPath
-            self.current = Mutex(try Generation(keeper: keeper, authSocketPath: authSocketPath))
+            let first = try Generation(keeper: keeper, authSocketPath: authSocketPath, number: 1)
+            self.current = Mutex(first)
+            self.generations = Mutex([first])
+            relayAdmin()
+        }
+
+        /// The mail service's admin requests (`ID\nWORD…`), on a thread of the master's: those about pre-login
+        /// connections go to every live generation (`MasterAdmin.fanOut`: `who` merged, `kick` summed, a generation
+        /// that does not answer named), so a retiring worker's connections are listed and kicked too.
+        private func relayAdmin() {
+            let thread = Thread { [self] in
+                var buffer = [UInt8](repeating: 0, count: LoginAdmin.maximumMessage)
+                while let (bytes, fd) = DescriptorPassing.receive(adminRelayEnd, buffer: &buffer) {
+                    if fd >= 0 { close(fd) }
+                    guard let (id, words) = LoginAdmin.parseRequest(bytes) else { continue }
+                    let text: String
+                    if let command = AdminCommand(words), LoginAdmin.concernsPreLogin(command) {
+                        text = MasterAdmin.fanOut(command, words: words, to: liveGenerations())
+                    } else {
+                        text = "refused"
+                    }
+                    _ = DescriptorPassing.send(adminRelayEnd, LoginAdmin.answer(id: id, text: text), fd: -1)
+                }
+            }
+            thread.name = "login-admin-relay"
+            thread.stackSize = 256 * 1024
+            thread.start()
+        }
+
+        /// The admin ends of the generations that may still have a worker; a retired one whose socket hung up
+        /// (its last worker exited) is dropped and its end closed.
+        func liveGenerations() -> [(name: String, fd: Int32)] {
+            let current = current.withLock { $0 }
+            return generations.withLock { list in
+                list.removeAll { generation in
+                    guard generation !== current else { return false }
+                    var entry = pollfd(fd: generation.adminMasterEnd, events: Int16(POLLIN), revents: 0)
+                    guard poll(&entry, 1, 0) > 0, entry.revents & Int16(POLLHUP | POLLERR) != 0 else { return false }
+                    close(generation.adminMasterEnd)
+                    return true
+                }
+                return list.map { ("login#\($0.number)", $0.adminMasterEnd) }
+            }
         }
 
         /// Starts one login worker of `generation` (default: the current one); returns its pid. `readyFD`: a
@@ -107,10 +152,9 @@ public enum LoginProcess {
             _ generation: Generation? = nil, readyFD: Int32? = nil, extraArguments: [String] = []
         ) throws -> Int32 {
             let generation = generation ?? current.withLock { $0 }
-            // Every generation answers admin requests on the same socketpair: while one retires, an answer may
-            // come from either, so `who all` may miss the other's pre-login connections for that time.
+            // Each generation has its own admin socket: the relay asks every one of them.
             var passing: [Int32: Int32] = [
-                handoffLoginEnd: handoffFD, generation.authLoginEnd: authFD, adminLoginEnd: adminFD,
+                handoffLoginEnd: handoffFD, generation.authLoginEnd: authFD, generation.adminWorkerEnd: adminFD,
             ]
             if let keeper = generation.keeper {
                 keeper.discardStaleReplies()

@@ -158,14 +158,18 @@ enum ProcessAdmin {
         LoginAdmin.request(id: id, words: ["\(expiry)"] + words)
     }
 
-    /// The answer to send back, or nil when there is none (expired, malformed).
-    static func answer(_ bytes: [UInt8], executor: AdminExecutor, now: Int64 = wallMilliseconds()) -> [UInt8]? {
+    /// The answer to send back, or nil when there is none (expired, malformed). `permits`: the commands carried out
+    /// (the login process's: those about pre-login connections).
+    static func answer(
+        _ bytes: [UInt8], executor: AdminExecutor, now: Int64 = wallMilliseconds(),
+        permits: (AdminCommand) -> Bool = isRelayed
+    ) -> [UInt8]? {
         guard let (id, words) = LoginAdmin.parseRequest(bytes), let expiry = words.first.flatMap({ Int64($0) }),
             now <= expiry
         else { return nil }
         let text: String
         switch AdminCommand(Array(words.dropFirst())) {
-        case let command? where Self.isRelayed(command): text = executor.run(command).text
+        case let command? where permits(command): text = executor.run(command).text
         default: text = "refused"
         }
         return LoginAdmin.answer(id: id, text: text)

@@ -52,6 +52,14 @@ public enum Privileges {
         }
     }
 
+    /// Confines the process to `directory` (as root, before `drop`), as Dovecot's mail processes for `mail_chroot`,
+    /// the userdb `chroot` field or `/./` in the home (`MailRoutePolicy.placement` decides it).
+    public static func chroot(to directory: String) throws {
+        guard Glibc.chdir(directory) == 0, Glibc.chroot(".") == 0, Glibc.chdir("/") == 0 else {
+            throw ServerStartError("Cannot chroot to \(directory): \(systemError())")
+        }
+    }
+
     /// PR_SET_NO_NEW_PRIVS: no setuid binary we might exec can give privileges back.
     public static func forbidNewPrivileges() throws {
         guard aerie_set_no_new_privs() == 0 else { throw errnoError("prctl(PR_SET_NO_NEW_PRIVS)") }

@@ -209,21 +209,26 @@ public final class Supervisor: @unchecked Sendable {
         guard let index = slots.firstIndex(where: { $0.service.kind == kind }) else { return }
         if let old = slots[index].running {
             if let retireSignal { kill(old.pid, retireSignal) }
-            let alive = retiring.indices.filter { retiring[$0].kind == kind && !retiring[$0].killed }
-            if alive.count >= Self.maximumRetiring, let oldest = alive.first {
-                kill(retiring[oldest].pid, SIGKILL)
-                retiring[oldest].killed = true
-                log.warning(
-                    "master",
-                    "service(\(kind.rawValue)): more than \(Self.maximumRetiring) generations retiring: killing the "
-                        + "oldest, child \(retiring[oldest].pid)")
-            }
+            killOldestRetiring(over: kind.rawValue) { $0.kind == kind }
             retiring.append(Retiring(kind: kind, pid: old.pid, killAt: .now + Self.retireLimit))
             log.info("master", "service(\(kind.rawValue)): child \(old.pid) retires (no new connections)")
         }
         slots[index].running = Running(pid: pid, started: .now)
         slots[index].restartNow = false
         slots[index].backoff = RestartBackoff()
+    }
+
+    /// With `maximumRetiring` of `service`'s children (`matches`) retiring already, the oldest is killed. The
+    /// caller holds `lock`.
+    private func killOldestRetiring(over service: String, matches: (Retiring) -> Bool) {
+        let alive = retiring.indices.filter { matches(retiring[$0]) && !retiring[$0].killed }
+        guard alive.count >= Self.maximumRetiring, let oldest = alive.first else { return }
+        kill(retiring[oldest].pid, SIGKILL)
+        retiring[oldest].killed = true
+        log.warning(
+            "master",
+            "service(\(service)): more than \(Self.maximumRetiring) generations retiring: killing the oldest, child "
+                + "\(retiring[oldest].pid)")
     }
 
     /// Reload of a child started on demand (issue 11, a per-uid mail process): the slot `name` goes; its running
@@ -235,15 +240,7 @@ public final class Supervisor: @unchecked Sendable {
         guard let index = slots.firstIndex(where: { $0.service.name == name }) else { return nil }
         let slot = slots.remove(at: index)
         guard let old = slot.running else { return nil }
-        let alive = retiring.indices.filter { retiring[$0].name == name && !retiring[$0].killed }
-        if alive.count >= Self.maximumRetiring, let oldest = alive.first {
-            kill(retiring[oldest].pid, SIGKILL)
-            retiring[oldest].killed = true
-            log.warning(
-                "master",
-                "service(\(name)): more than \(Self.maximumRetiring) generations retiring: killing the oldest, child "
-                    + "\(retiring[oldest].pid)")
-        }
+        killOldestRetiring(over: name) { $0.name == name }
         retiring.append(
             Retiring(kind: slot.service.kind, pid: old.pid, killAt: .now + Self.retireLimit, name: name,
                      gone: slot.service.gone))

@@ -3,7 +3,7 @@ import AerieCore
 /// A server reply (RFC 5321 §4.2), with an enhanced status code on every line (RFC 2034 §3, RFC 3463).
 ///
 /// Multi-line form: `250-2.0.0 first`, …, `250 2.0.0 last` (RFC 5321 §4.2.1). Texts are made single-line.
-public struct LMTPReply: Sendable, Equatable {
+public struct LMTPReply: Sendable, Equatable, Codable {
     public var code: Int
     /// `class.subject.detail` (RFC 3463 §2), nil for replies that carry none (greeting, LHLO).
     public var enhanced: String?

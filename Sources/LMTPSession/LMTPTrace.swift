@@ -17,7 +17,7 @@ import AerieCore
 /// ` ([ip])` is left out for a unix socket client, `with LMTPS` says TLS. Dovecot writes one header per transaction
 /// and so names a recipient only when there is exactly one; Aerie writes each recipient's copy on its own and names
 /// that copy's recipient (already in its `Delivered-To`), which tells no recipient about another.
-public struct LMTPTrace: Sendable, Equatable {
+public struct LMTPTrace: Sendable, Equatable, Codable {
     /// The LHLO argument.
     public var heloName: String
     /// The client's address; nil for a unix socket.

@@ -10,6 +10,8 @@ struct LMTPDeliverCommand: ParsableCommand {
     @Option(name: .short) var config: String?
     @Option var uid: UInt32
     @Option var gid: UInt32
+    /// The directory it chroots to before becoming uid/gid (`MailRoutePolicy.placement`, as `mail-service --chroot`).
+    @Option var chroot: String?
     /// Test hook: wait while this file exists before writing (`AERIE_TEST_LMTP_DELIVER_HOLD`).
     @Option var testHold: String?
 
@@ -20,7 +22,7 @@ struct LMTPDeliverCommand: ParsableCommand {
         let log = try openServiceLog(config, loaded: loaded)
         StorageLog.install(log)
         let status = LMTPDeliveryWorker.run(
-            settings: loaded.settings, log: log, uid: uid, gid: gid, testHold: testHold)
+            settings: loaded.settings, log: log, uid: uid, gid: gid, chroot: chroot, testHold: testHold)
         if status != 0 { throw ExitCode(status) }
     }
 }

@@ -142,11 +142,7 @@ struct MailServiceCommand: ParsableCommand {
                 config: loaded, log: log, keeper: nil, checked: checked,
                 authSocketPath: AuthProcess.socketPath(baseDir: settings.baseDir))
             if Privileges.isRoot {
-                if let chroot, !chroot.isEmpty {
-                    guard Glibc.chdir(chroot) == 0, Glibc.chroot(".") == 0, Glibc.chdir("/") == 0 else {
-                        throw ServerStartError("Cannot chroot to \(chroot): \(String(cString: strerror(errno)))")
-                    }
-                }
+                if let chroot, !chroot.isEmpty { try Privileges.chroot(to: chroot) }
                 try Privileges.drop(to: ServiceAccount.lookup(user: "\(uid)", group: "\(gid)"))
             } else {
                 try Privileges.forbidNewPrivileges()

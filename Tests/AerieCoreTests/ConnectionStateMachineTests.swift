@@ -266,6 +266,161 @@ import Testing
         clock.advance(.seconds(30))
         #expect(Self.fireDue(&machine, &timers, clock: clock).map(\.isGoodbye) == [true])
     }
+
+    // MARK: - Limits
+
+    @Test func anAdmittedConnectionIsGreetedAndItsLoginDeadlineStarts() {
+        let clock = ManualClock()
+        var machine = Machine(configuration: Self.configuration)
+        _ = machine.connected(now: clock.now, implicitTLS: false)
+        #expect(
+            machine.admission(.admitted, now: clock.now) == [
+                .armTimer(.inactivity, at: clock.now + .seconds(60)), .greet, .read,
+            ])
+        #expect(machine.logsDisconnect && machine.closeReason == nil)
+    }
+
+    @Test func aPlaintextClientOverALimitIsToldWhyAndNotGreeted() {
+        let clock = ManualClock()
+        var machine = Machine(configuration: Self.configuration)
+        _ = machine.connected(now: clock.now, implicitTLS: false)
+        let reason = "Too many unauthenticated connections from the IP"
+        #expect(
+            machine.admission(.tooManyFromIP, now: clock.now) == [
+                .goodbye(text: "Too many connections from your address.", reason: reason)
+            ])
+        #expect(machine.closeReason == reason)
+        #expect(machine.logsDisconnect)
+    }
+
+    @Test func aRateRefusalLeavesNoLogLineAndImplicitTLSClosesBeforeTheHandshake() {
+        let clock = ManualClock()
+        var machine = Machine(configuration: Self.configuration)
+        _ = machine.connected(now: clock.now, implicitTLS: true)
+        #expect(machine.admission(.tooFast, now: clock.now) == [.closeNow])
+        #expect(machine.closeReason == "Connection rate limit exceeded")
+        #expect(!machine.logsDisconnect)
+        #expect(machine.isClosing)
+    }
+
+    @Test func aFullPreLoginQueueSaysGoodbyeEvenOverImplicitTLS() {
+        let clock = ManualClock()
+        var machine = Machine(configuration: Self.configuration)
+        _ = machine.connected(now: clock.now, implicitTLS: true)
+        // The goodbye goes out after the handshake, which needs reads; no login deadline starts.
+        #expect(
+            machine.admission(.preLoginFull, now: clock.now) == [
+                .goodbye(text: "Server is busy, try again later.", reason: "Too many unauthenticated connections"),
+                .read,
+            ])
+        #expect(machine.closeReason == "Too many unauthenticated connections")
+    }
+
+    @Test func theSessionLimitNamesItsSizeAndLMTPHearsOfConnections() {
+        let clock = ManualClock()
+        var lmtp = Machine(configuration: Self.configuration, authenticated: true)
+        _ = lmtp.connected(now: clock.now, implicitTLS: false)
+        let reason = "client_limit × process_limit (7) reached"
+        #expect(
+            lmtp.admission(.sessionsFull(limit: 7), now: clock.now) == [
+                .goodbye(text: "Too many connections, try again later.", reason: reason)
+            ])
+        var imap = Machine(configuration: Self.configuration)
+        _ = imap.connected(now: clock.now, implicitTLS: false)
+        #expect(
+            imap.admission(.sessionsFull(limit: 7), now: clock.now) == [
+                .goodbye(text: "Maximum number of sessions reached, try again later.", reason: reason)
+            ])
+    }
+
+    @Test func aLoginOverTheUserIPLimitEndsTheConnection() {
+        var clock = ManualClock()
+        var machine = Machine(configuration: Self.configuration)
+        _ = machine.connected(now: clock.now, implicitTLS: false)
+        _ = machine.admission(.admitted, now: clock.now)
+        clock.advance(.seconds(1))
+        #expect(
+            machine.loginLimitsChecked(.userIPFull(limit: 10), now: clock.now) == [
+                .goodbye(
+                    text: "Maximum number of connections from user+IP exceeded (mail_max_userip_connections=10)",
+                    reason: "Maximum number of connections from user+IP exceeded")
+            ])
+        #expect(!machine.isAuthenticated)
+        #expect(machine.loginLimitsChecked(.sessionsFull(limit: 3), now: clock.now).map(\.isGoodbye) == [true])
+        #expect(!machine.isAuthenticated)
+        // Within the limits the session starts: the idle timeout and the post-login pipelining bound apply.
+        #expect(machine.loginLimitsChecked(.admitted, now: clock.now) == [])
+        #expect(machine.isAuthenticated && machine.pipelineLimit == 5)
+    }
+
+    @Test func afterUnauthenticateAFullQueueEndsTheConnectionAfterItsAnswer() {
+        let clock = ManualClock()
+        var machine = Machine(configuration: Self.configuration)
+        _ = machine.connected(now: clock.now, implicitTLS: false)
+        _ = machine.admission(.admitted, now: clock.now)
+        _ = machine.loginLimitsChecked(.admitted, now: clock.now)
+        _ = machine.loggedOut(now: clock.now)
+        #expect(machine.preLoginRechecked(.admitted) == [])
+        #expect(
+            machine.preLoginRechecked(.preLoginFull) == [
+                .goodbyeAfterQueued(
+                    text: "Server is busy, try again later.", reason: "Too many unauthenticated connections")
+            ])
+    }
+
+    @Test func aHandedOffConnectionLeavesNoLogLineHere() {
+        var machine = Machine(configuration: Self.configuration)
+        _ = machine.handedOff()
+        #expect(!machine.logsDisconnect)
+    }
+
+    // MARK: - Backpressure
+
+    @Test func noInputIsHandledWhileTheOutputDoesNotDrain() {
+        let clock = ManualClock()
+        var machine = Machine(configuration: Self.configuration)
+        _ = machine.connected(now: clock.now, implicitTLS: false)
+        _ = machine.admission(.admitted, now: clock.now)
+        #expect(machine.writabilityChanged(isWritable: false) == [])
+        #expect(!machine.canHandleInput)
+        // Neither the buffered commands nor a read: the client's answers would pile up here.
+        #expect(machine.inputExhausted(hasBufferedInput: true) == false)
+        #expect(machine.inputExhausted(hasBufferedInput: false) == false)
+        #expect(machine.writabilityChanged(isWritable: false) == [])
+        #expect(machine.writabilityChanged(isWritable: true) == [.resumeInput])
+        #expect(machine.canHandleInput)
+        #expect(machine.writabilityChanged(isWritable: true) == [])
+    }
+
+    @Test func workInProgressResumesInputItselfAfterTheOutputDrained() {
+        let clock = ManualClock()
+        var machine = Machine(configuration: Self.configuration)
+        _ = machine.connected(now: clock.now, implicitTLS: false)
+        _ = machine.admission(.admitted, now: clock.now)
+        machine.waitStarted()
+        #expect(machine.writabilityChanged(isWritable: false) == [])
+        #expect(machine.writabilityChanged(isWritable: true) == [])
+        machine.waitEnded()
+        #expect(machine.canHandleInput)
+        // Still blocked when the work ends: input waits for the output.
+        _ = machine.writabilityChanged(isWritable: false)
+        #expect(!machine.canHandleInput)
+        _ = machine.closeRequested(now: clock.now, reason: "Logged out")
+        #expect(machine.writabilityChanged(isWritable: true) == [])
+    }
+
+    @Test func aBurstGoesOnAcrossAStall() {
+        let clock = ManualClock()
+        var machine = Machine(configuration: Self.configuration)
+        _ = machine.connected(now: clock.now, implicitTLS: false)
+        _ = machine.admission(.admitted, now: clock.now)
+        for _ in 0..<3 { _ = machine.commandReceived(now: clock.now, isCommand: true) }
+        _ = machine.writabilityChanged(isWritable: false)
+        // Not an end of the burst: nothing was read while blocked.
+        #expect(machine.inputExhausted(hasBufferedInput: false) == false)
+        _ = machine.writabilityChanged(isWritable: true)
+        #expect(machine.commandReceived(now: clock.now, isCommand: true).isRefusal)
+    }
 }
 
 extension ConnectionStateMachine.Action {

@@ -4,6 +4,7 @@ import AerieCore
 import CAerieSystem
 import Foundation
 import LMTPProtocol
+import LMTPSession
 import Testing
 
 @testable import AerieServer
@@ -65,6 +66,17 @@ import Testing
             recipients: [.init(user: "u", address: "u+x@example.org", detail: "x")], trace: nil, sessionID: "abc")
         let bytes = try #require(LMTPUIDDeliveryWire.encode(request))
         #expect(LMTPUIDDeliveryWire.decode(LMTPUIDDeliveryWire.Request.self, bytes) == request)
+        // The domain types travel as they are (no mirror types): trace, userdb answer, replies.
+        let trace = LMTPTrace(heloName: "mx", remoteIP: nil, hostname: "h", isTLS: true, id: "abc")
+        let user = AuthenticatedUser(user: "u", uid: 1501, gid: 1501, home: "/home/u", extraFields: ["quota": "1M"])
+        let job = LMTPUIDDeliveryWire.Job(
+            sender: "s@example.org", recipients: request.recipients, users: [user], trace: trace, sessionID: "abc")
+        let jobBytes = try #require(LMTPUIDDeliveryWire.encode(job))
+        let decoded = try #require(LMTPUIDDeliveryWire.decode(LMTPUIDDeliveryWire.Job.self, jobBytes))
+        #expect(decoded.users == [user] && decoded.trace == trace && decoded.recipients == request.recipients)
+        let result = LMTPUIDDeliveryWire.Result(id: 7, replies: [LMTPReply(code: 250, enhanced: "2.0.0", "<u> Saved")])
+        let resultBytes = try #require(LMTPUIDDeliveryWire.encode(result))
+        #expect(LMTPUIDDeliveryWire.decode(LMTPUIDDeliveryWire.Result.self, resultBytes) == result)
     }
 
     /// The master asks the auth process itself and trusts only the name: a recipient whose userdb uid is not the

@@ -962,6 +962,33 @@ def lmtp_deliver(where: Path | str | int, recipients: list[str], message: bytes,
     return result
 
 
+def lmtp_send(c, sender: str, rcpts: list[str], msg: bytes) -> dict[str, tuple[int, bytes]]:
+    """On an smtplib.LMTP `c`: its sendmail() reads a single reply after DATA (it does not know LMTP's one reply
+    per recipient), so the transaction is driven by hand: RCPT replies, then one DATA reply per accepted recipient,
+    in order."""
+    code, _ = c.ehlo("client.example.org")  # LHLO
+    assert code == 250
+    code, text = c.mail(sender)
+    assert code == 250, (code, text)
+    out, accepted = {}, []
+    for r in rcpts:
+        code, text = c.rcpt(r)
+        out[r] = (code, text)
+        if code == 250:
+            accepted.append(r)
+    if accepted:
+        code, text = c.data(msg)
+        out[accepted[0]] = (code, text)
+        for r in accepted[1:]:
+            out[r] = c.getreply()
+    return out
+
+
+def maildir_files(maildir: Path) -> list[Path]:
+    """The message files of a Maildir (new/ and cur/), sorted."""
+    return sorted(p for sub in ("new", "cur") if (maildir / sub).is_dir() for p in (maildir / sub).iterdir())
+
+
 def imap_login(server: Server, user: str, password: str = MAIL_PASSWORD):
     """imaplib.IMAP4_SSL logged in on the server's IMAPS port."""
     import imaplib

@@ -11,7 +11,8 @@ import time
 import pytest
 
 import helpers
-from helpers import LMTPClient, RawIMAP, crlf, dot_stuff, header_values, make_message, strip_delivery_headers
+from helpers import (LMTPClient, RawIMAP, crlf, dot_stuff, header_values, lmtp_send, make_message,
+                     strip_delivery_headers)
 
 D = helpers.MAIL_DOMAIN
 
@@ -28,27 +29,6 @@ def smtplib_lmtp(mail, transport: str) -> smtplib.LMTP:
     else:
         c = smtplib.LMTP("127.0.0.1", mail.lmtp_port, timeout=helpers.READ_TIMEOUT)
     return c
-
-
-def lmtp_send(c: smtplib.LMTP, sender: str, rcpts: list[str], msg: bytes) -> dict[str, tuple[int, bytes]]:
-    """smtplib.LMTP's sendmail() reads a single reply after DATA (it does not know LMTP's one reply per recipient),
-    so the transaction is driven by hand: RCPT replies, then one DATA reply per accepted recipient, in order."""
-    code, _ = c.ehlo("client.example.org")  # LHLO
-    assert code == 250
-    code, text = c.mail(sender)
-    assert code == 250, (code, text)
-    out, accepted = {}, []
-    for r in rcpts:
-        code, text = c.rcpt(r)
-        out[r] = (code, text)
-        if code == 250:
-            accepted.append(r)
-    if accepted:
-        code, text = c.data(msg)
-        out[accepted[0]] = (code, text)
-        for r in accepted[1:]:
-            out[r] = c.getreply()
-    return out
 
 
 def assert_delivered(mail, user: str, sent: bytes, sender: str, rcpt: str, count: int = 1) -> bytes:

@@ -58,27 +58,14 @@ def srv(aerie_bin, ca_dir, request, vmail):
 
 
 def message_files(server, user: str) -> list[Path]:
-    maildir = server.directory / "home" / user / "Maildir"
-    return sorted(p for sub in ("new", "cur") if (maildir / sub).is_dir() for p in (maildir / sub).iterdir())
+    return helpers.maildir_files(server.directory / "home" / user / "Maildir")
 
 
 def lmtp_transaction(server, rcpts: list[str], msg: bytes) -> dict[str, tuple[int, bytes]]:
     """smtplib.LMTP driven by hand (its sendmail() reads one reply after DATA, LMTP gives one per recipient)."""
     c = smtplib.LMTP(str(server.lmtp_socket), timeout=helpers.READ_TIMEOUT)
     try:
-        assert c.ehlo("client.example.org")[0] == 250
-        assert c.mail("sender@example.org")[0] == 250
-        out, accepted = {}, []
-        for r in rcpts:
-            code, text = c.rcpt(r)
-            out[r] = (code, text)
-            if code == 250:
-                accepted.append(r)
-        if accepted:
-            code, text = c.data(msg)
-            out[accepted[0]] = (code, text)
-            for r in accepted[1:]:
-                out[r] = c.getreply()
+        out = helpers.lmtp_send(c, "sender@example.org", rcpts, msg)
         c.quit()
         return out
     finally:
@@ -191,3 +178,70 @@ def test_workers_are_bounded_and_the_rest_wait(srv):
     bodies = [p.read_bytes() for p in message_files(srv, "u1501")]
     for i in range(10):
         assert sum(f"uid-many-{i}@example.org".encode() in b for b in bodies) == 1, i
+
+
+@pytest.fixture(scope="module")
+def jailed(aerie_bin, ca_dir, request, vmail):
+    """With the login process (IMAP sessions per uid/gid/chroot) and `mail_chroot = DIR/jail`: jim is chrooted by
+    `/./` in his home, kim by mail_chroot with a home outside it (so /home/kim inside the jail)."""
+    directory = helpers.private_dir("lmtpjail")
+    server = helpers.make_mail_server(aerie_bin, directory / "srv", ca_dir, helpers.make_mail_users([]), start=False,
+                                      extra="login_process = yes\nssl = yes\nauth_allow_cleartext = yes\n"
+                                            f"mail_chroot = {directory / 'srv' / 'jail'}")
+    stored = sha512_crypt(helpers.MAIL_PASSWORD)
+    jail = server.directory / "jail"
+    for name, uid in (("jim", 1503), ("kim", 1504)):
+        (jail / "home" / name).mkdir(parents=True)
+        os.chown(jail / "home" / name, uid, uid)
+        os.chmod(jail / "home" / name, 0o700)
+    lines = [f"jim:{stored}:1503:1503::{jail}/./home/jim::", f"kim:{stored}:1504:1504::/home/kim::"]
+    server.hold = directory / "hold"
+    os.environ[HOLD_ENV] = str(server.hold)
+    fixture = helpers.serve_module(server, directory, request, lines)
+    try:
+        started = next(fixture)
+    finally:
+        os.environ.pop(HOLD_ENV, None)
+    yield started
+    next(fixture, None)
+
+
+def test_a_chrooted_recipient_is_written_in_its_chroot(jailed):
+    """A recipient whose IMAP sessions are chrooted (`/./` in the home, mail_chroot) gets its copy from an
+    `lmtp-deliver` chrooted the same way (/proc/PID/root), at the path its IMAP session reads, owned by it."""
+    jail = jailed.directory / "jail"
+    expected = {"jim": 1503, "kim": 1504}
+    msg = make_message("jailed@example.org", subject="jailed")
+    jailed.hold.write_text("")
+    os.chmod(jailed.hold, 0o644)
+    out: dict = {}
+    try:
+        thread = _deliver_in_thread(jailed, [f"{name}@{MAIL_DOMAIN}" for name in expected], msg, out)
+        helpers.wait_for(lambda: len(helpers.child_pids(jailed.pid, "lmtp-deliver")) == 2, timeout=30,
+                         what="two lmtp-deliver workers")
+
+        def confined() -> bool:
+            roots = {}
+            for pid in helpers.child_pids(jailed.pid, "lmtp-deliver"):
+                uid = Path(f"/proc/{pid}/status").read_text().split("Uid:\t")[1].split("\t")[0]
+                roots[int(uid)] = os.readlink(f"/proc/{pid}/root")
+            return roots == {uid: str(jail) for uid in expected.values()}
+
+        # The workers wait for the hold file after their chroot and privilege drop.
+        helpers.wait_for(confined, timeout=30, what="both workers chrooted to the jail as their uid")
+    finally:
+        jailed.hold.unlink(missing_ok=True)
+    thread.join(timeout=60)
+    assert not thread.is_alive()
+    for name, uid in expected.items():
+        code, text = out[f"{name}@{MAIL_DOMAIN}"]
+        assert code == 250, (name, code, text, jailed.log()[-2000:])
+        files = helpers.maildir_files(jail / "home" / name / "Maildir")
+        assert len(files) == 1, (name, files)
+        st = files[0].stat()
+        assert (st.st_uid, st.st_gid, st.st_mode & 0o777) == (uid, uid, 0o600), name
+        # The user's IMAP session (its own chrooted mail process) reads the copy the worker wrote.
+        msgs = helpers.wait_for_messages(jailed, name, 1)
+        assert b"Message-ID: <jailed@example.org>" in msgs[-1][1]
+    assert not Path("/home/kim/Maildir").exists()
+    assert f"lmtp-deliver: chrooted to {jail} (uid 1504 gid 1504)" in jailed.log()

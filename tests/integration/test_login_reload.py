@@ -183,3 +183,44 @@ def test_a_new_client_ca_file_takes_effect_for_new_connections(srv, pki):  # noq
     assert greeting(srv, certificate).startswith(b"* OK")
     assert greeting(srv, pki["certs"]["revoked"]) == b""
     assert greeting(srv, None).startswith(b"* OK")
+
+
+def adm(srv, *arguments: str):
+    return helpers.run([srv.binary, "adm", *arguments, "-c", str(srv.config)], timeout=30)
+
+
+def prelogin_ips(srv) -> set[str]:
+    r = adm(srv, "who", "--all")
+    assert r.returncode == 0, r.stderr
+    return {row[2] for row in (line.split("\t") for line in r.stdout.splitlines()[1:]) if row[0] == "-"}
+
+
+def test_who_and_kick_reach_both_generations_while_one_retires(srv):
+    """Each generation has its own admin socket and the master asks every live one: while the old worker retires,
+    `who --all` lists the pre-login connections of both, and `kick` reaches the old one's."""
+    old = confined_worker(srv, 1)
+    before = helpers.IMAPFrom("127.0.0.21", srv)  # pre-login, on the first generation
+    after = None
+    try:
+        os.kill(srv.pid, signal.SIGHUP)
+        new = confined_worker(srv, 2)
+        after = helpers.IMAPFrom("127.0.0.22", srv)  # pre-login, on the second
+        assert old in workers(srv) and new in workers(srv)
+        # Asked several times: with one socket for both, each answer came from one worker only.
+        for _ in range(4):
+            assert {"127.0.0.21", "127.0.0.22"} <= prelogin_ips(srv)
+        r = adm(srv, "kick", "--ip", "127.0.0.21")
+        assert r.returncode == 0 and r.stdout.strip() == "kicked 1 connection", r.stdout
+        assert before.file.readline() == b"* BYE Disconnected by the administrator.\r\n"
+        # Its last connection kicked, the old worker exits; the relay forgets its socket, the new one still answers.
+        helpers.wait_for(lambda: not Path(f"/proc/{old}").exists(), timeout=30, what="the retired worker's exit")
+        assert prelogin_ips(srv) >= {"127.0.0.22"} and "127.0.0.21" not in prelogin_ips(srv)
+        r = adm(srv, "who", "--all")
+        assert "did not answer" not in r.stdout and "cannot be asked" not in r.stdout, r.stdout
+        r = adm(srv, "kick", "--all")
+        assert r.returncode == 0 and r.stdout.strip() == "kicked 1 connection", r.stdout
+        assert after.file.readline() == b"* BYE Disconnected by the administrator.\r\n"
+    finally:
+        for client in (before, after):
+            if client is not None:
+                client.sock.close()

@@ -80,16 +80,12 @@ def append(c: imaplib.IMAP4, subject: str) -> None:
     assert typ == "OK", data
 
 
-def message_files(maildir: Path) -> list[Path]:
-    return [p for sub in ("cur", "new") if (maildir / sub).is_dir() for p in (maildir / sub).iterdir()]
-
-
 def test_each_uid_writes_its_own_files_from_its_own_process(srv):
     clients = {name: login(srv, name) for name in ("carol", "dave", "alice")}
     for name, c in clients.items():
         append(c, f"for-{name}")
     for name, uid in (("carol", 1501), ("dave", 1502)):
-        files = message_files(srv.directory / "home" / name / "Maildir")
+        files = helpers.maildir_files(srv.directory / "home" / name / "Maildir")
         assert files, name
         for f in files:
             info = os.stat(f)
@@ -106,7 +102,7 @@ def test_each_uid_writes_its_own_files_from_its_own_process(srv):
         assert key_process(srv, uid) == pid
         again.logout()
     vmail_uid = helpers.vmail_ids()[0]
-    for f in message_files(srv.directory / "home" / "alice" / "Maildir"):
+    for f in helpers.maildir_files(srv.directory / "home" / "alice" / "Maildir"):
         assert os.stat(f).st_uid == vmail_uid
     # vmail's users stay in the `mail` child: no process of their own.
     assert not [pid for pid in helpers.child_pids(srv.pid, "mail-service")
@@ -121,9 +117,9 @@ def test_one_users_process_cannot_open_anothers_maildir(srv):
     d = login(srv, "dave")
     append(d, "private")
     carol = key_process(srv, 1501)
-    for f in message_files(srv.directory / "home" / "dave" / "Maildir"):
+    for f in helpers.maildir_files(srv.directory / "home" / "dave" / "Maildir"):
         assert open_as(carol, f).returncode != 0, f
-    assert open_as(key_process(srv, 1502), message_files(srv.directory / "home" / "dave" / "Maildir")[0]) \
+    assert open_as(key_process(srv, 1502), helpers.maildir_files(srv.directory / "home" / "dave" / "Maildir")[0]) \
         .returncode == 0
     c.logout()
     d.logout()
@@ -220,7 +216,7 @@ def test_a_chroot_in_the_home_confines_the_users_process(srv):
     pid = key_process(srv, 1503)
     jail = srv.directory / "jail"
     assert os.readlink(f"/proc/{pid}/root") == str(jail)
-    files = message_files(jail / "home" / "jim" / "Maildir")
+    files = helpers.maildir_files(jail / "home" / "jim" / "Maildir")
     assert files and os.stat(files[0]).st_uid == 1503
     c.logout()
     assert f"service(mail uid=1503 gid=1503 chroot={jail}): started child {pid}" in srv.log()

@@ -28,17 +28,76 @@ enum ConnectionAction {
     case perform((ChannelHandlerContext) -> Void)
 }
 
-/// The transport side shared by IMAP, POP3 and LMTP: the driver of `ConnectionStateMachine` (which owns the
-/// timeouts, the pipelining bound, STARTTLS ordering and closing), the shared limits, the ordered action queue, TLS
-/// upgrade, authentication off the loop. Subclasses supply framing, the session and the log lines.
+/// The protocol side of one connection (IMAP, POP3 or LMTP): framing, the session, its log lines and its mail work.
+/// It does no connection work: `SessionChannelHandler` owns limits, timers, TLS, authentication and closing, and
+/// asks it for protocol work (issue 11).
+protocol SessionProtocol: AnyObject, SendableMetatype {
+    /// The handler driving this protocol, set before any other call (it owns the protocol, hence unowned).
+    var connection: SessionChannelHandler<Self>! { get set }
+    /// "imap", "pop3" or "lmtp", for `aerie adm who` and `kick`.
+    var serviceName: String { get }
+    /// The peer's address as the limits see it.
+    var remoteIP: String { get }
+    /// A service whose peers do not log in (LMTP): idle timeout and no pipelining bound.
+    var withoutLogin: Bool { get }
+    /// Whether this connection counts against the unauthenticated-connection limit until it logs in.
+    var countsAsUnauthenticated: Bool { get }
+    /// Implicit TLS: the handshake comes before anything else (and must end within `tlsHandshakeTimeout`).
+    var startsWithTLS: Bool { get }
+    /// The login process's hand-over this connection continues (its traffic counts go on), if any.
+    var handedOver: LoginHandoff? { get }
+
+    func greeting() -> [ConnectionAction]
+    /// The protocol's way to say goodbye before closing (`* BYE …`, `-ERR …`, `421 …`).
+    func goodbye(_ text: String, reason: String) -> [ConnectionAction]
+    func appendInput(_ buffer: ByteBuffer)
+    /// Actions for the next complete unit of input, or nil when more bytes are needed.
+    func nextInput(context: ChannelHandlerContext) -> [ConnectionAction]?
+    /// False when the last `nextInput` was a piece of a command (a chunk of a streamed literal), not a command: it
+    /// does not count against the pipelining limit.
+    var lastInputWasCommand: Bool { get }
+    var hasBufferedInput: Bool { get }
+    func discardBufferedInput()
+    func authenticationFinished(_ result: AuthResult) -> [ConnectionAction]
+    func saslStepFinished(_ reply: SASLStepReply) -> [ConnectionAction]
+    /// The answer to a login while `aerie adm logins disable` holds: a temporary failure with the admin's reason.
+    func loginRefused(reason: String) -> [ConnectionAction]
+    func tlsEstablished(clientCertificateUser: String?, channelBinding: [UInt8]?)
+    /// After a login: open the mailbox side (on the pool) before the tagged OK goes out.
+    func didLogIn(_ user: AuthenticatedUser, context: ChannelHandlerContext)
+    /// After UNAUTHENTICATE: drop the user's mail side and log the logout; the connection stays open.
+    func didLogOut(_ user: AuthenticatedUser, context: ChannelHandlerContext)
+    func logDisconnect(reason: String, elapsedSeconds: Int64)
+    /// Last chance to release protocol resources (POP3 drops its maildrop without committing deletes).
+    func connectionClosed()
+}
+
+extension SessionProtocol {
+    var withoutLogin: Bool { false }
+    var countsAsUnauthenticated: Bool { !withoutLogin && handedOver == nil }
+    var handedOver: LoginHandoff? { nil }
+    var lastInputWasCommand: Bool { true }
+    func authenticationFinished(_ result: AuthResult) -> [ConnectionAction] { [] }
+    func saslStepFinished(_ reply: SASLStepReply) -> [ConnectionAction] { [] }
+    func loginRefused(reason: String) -> [ConnectionAction] { [] }
+    func didLogIn(_ user: AuthenticatedUser, context: ChannelHandlerContext) {}
+    func didLogOut(_ user: AuthenticatedUser, context: ChannelHandlerContext) {}
+    func connectionClosed() {}
+}
+
+/// The one channel handler of IMAP, POP3 and LMTP connections: the driver of `ConnectionStateMachine` (which owns
+/// the timeouts, the pipelining bound, STARTTLS ordering and closing), the shared limits, the ordered action queue,
+/// TLS upgrade, authentication off the loop. `P` supplies framing, the session and the log lines.
 ///
 /// Reading is demand-driven (autoRead off): we ask for more bytes only when every buffered command has been
 /// answered, so a client can never make us buffer more than one bounded command, however fast it pipelines.
-class SessionConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
+final class SessionChannelHandler<P: SessionProtocol>: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     let environment: ConnectionEnvironment
+    /// The protocol work of this connection.
+    let service: P
     private var pending: [ConnectionAction] = []
     /// The connection's transport policies; this handler feeds it NIO's events and performs its actions.
     private var machine: ConnectionStateMachine
@@ -52,18 +111,10 @@ class SessionConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var preLoginSlot: UInt64?
     /// From `ClientHelloRandomSniffer`, until the handshake completes (SCRAM -PLUS channel binding).
     private var clientHelloRandom: ClientHelloRandom?
-    /// Refused before its greeting (rate or per-IP limit): closed without a log line of its own.
-    private var refusedQuietly = false
     private var registryID: UInt64?
     /// What `aerie adm who` sees of this connection, traffic included.
-    private(set) lazy var info = SessionInfo(service: serviceName, remoteIP: remoteIP)
+    let info: SessionInfo
     var bytesIn: Int { info.bytesIn }
-
-    /// A handed-over connection starts its traffic counts where the login process left them.
-    func continueCounts(of handoff: LoginHandoff) {
-        info.bytesIn = handoff.bytesIn
-        info.bytesOut = handoff.bytesOut
-    }
     var bytesOut: Int {
         get { info.bytesOut }
         set { info.bytesOut = newValue }
@@ -74,14 +125,13 @@ class SessionConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var userIPSlot: String?
     /// Holds one of the service's sessions (`ServiceSessionLimits`).
     private var sessionSlot = false
-    /// The peer's address as the limits see it.
-    var remoteIP: String { "" }
-    /// "imap", "pop3" or "lmtp", for `aerie adm who` and `kick`.
-    var serviceName: String { "" }
+    private var remoteIP: String { service.remoteIP }
+    private var serviceName: String { service.serviceName }
 
-    /// `withoutLogin`: a service whose peers do not log in (LMTP): idle timeout and no pipelining bound.
-    init(environment: ConnectionEnvironment, withoutLogin: Bool = false) {
+    init(environment: ConnectionEnvironment, service: P) {
         self.environment = environment
+        self.service = service
+        let withoutLogin = service.withoutLogin
         self.machine = ConnectionStateMachine(
             configuration: .init(
                 loginTimeout: environment.loginTimeout, idleTimeout: environment.idleTimeout,
@@ -89,36 +139,14 @@ class SessionConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
                 maxPipelinedPreLogin: withoutLogin ? .max : environment.maxPipelinedPreLogin,
                 maxPipelinedPostLogin: withoutLogin ? .max : environment.maxPipelinedPostLogin),
             authenticated: withoutLogin)
+        self.info = SessionInfo(service: service.serviceName, remoteIP: service.remoteIP)
+        // A handed-over connection starts its traffic counts where the login process left them.
+        if let handoff = service.handedOver {
+            info.bytesIn = handoff.bytesIn
+            info.bytesOut = handoff.bytesOut
+        }
+        service.connection = self
     }
-
-    // MARK: - What a protocol provides
-
-    func greeting() -> [ConnectionAction] { [] }
-    /// The protocol's way to say goodbye before closing (`* BYE …`, `-ERR …`, `421 …`).
-    func goodbye(_ text: String, reason: String) -> [ConnectionAction] { [.close(reason: reason)] }
-    func appendInput(_ buffer: ByteBuffer) {}
-    /// Actions for the next complete unit of input, or nil when more bytes are needed.
-    func nextInput(context: ChannelHandlerContext) -> [ConnectionAction]? { nil }
-    /// False when the last `nextInput` was a piece of a command (a chunk of a streamed literal), not a command: it
-    /// does not count against the pipelining limit.
-    var lastInputWasCommand: Bool { true }
-    var hasBufferedInput: Bool { false }
-    func discardBufferedInput() {}
-    func authenticationFinished(_ result: AuthResult) -> [ConnectionAction] { [] }
-    func saslStepFinished(_ reply: SASLStepReply) -> [ConnectionAction] { [] }
-    /// The answer to a login while `aerie adm logins disable` holds: a temporary failure with the admin's reason.
-    func loginRefused(reason: String) -> [ConnectionAction] { [] }
-    func tlsEstablished(clientCertificateUser: String?, channelBinding: [UInt8]?) {}
-    /// After a login: open the mailbox side (on the pool) before the tagged OK goes out.
-    func didLogIn(_ user: AuthenticatedUser, context: ChannelHandlerContext) {}
-    /// After UNAUTHENTICATE: drop the user's mail side and log the logout; the connection stays open.
-    func didLogOut(_ user: AuthenticatedUser, context: ChannelHandlerContext) {}
-    func logDisconnect(reason: String, elapsedSeconds: Int64) {}
-    var isAuthenticated: Bool { false }
-    /// Whether this connection counts against the unauthenticated-connection limit until it logs in.
-    var countsAsUnauthenticated: Bool { true }
-    /// Implicit TLS: the handshake comes before anything else (and must end within `tlsHandshakeTimeout`).
-    var startsWithTLS: Bool { false }
 
     // MARK: - Channel events
 
@@ -130,45 +158,34 @@ class SessionConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
                 handler.forceGoodbye(text, reason: reason, context: context)
             }
         }
-        apply(machine.connected(now: .now, implicitTLS: startsWithTLS), context: context)
+        apply(machine.connected(now: .now, implicitTLS: service.startsWithTLS), context: context)
+        apply(machine.admission(checkAdmission(context: context), now: .now), context: context)
+    }
+
+    /// Takes the slot a new connection needs; the machine decides what the client hears.
+    private func checkAdmission(context: ChannelHandlerContext) -> ConnectionStateMachine.LimitCheck {
         // A service without a login (LMTP), and a session the login process handed over, count their connections
         // against client_limit × process_limit; the latter is told as if it had logged in here.
-        if !countsAsUnauthenticated {
-            guard acquireSessionSlot() else {
-                let text =
-                    serviceName == "lmtp"
-                    ? "Too many connections, try again later." : "Maximum number of sessions reached, try again later."
-                return refuseAtOnce(text, reason: sessionLimitReason, quiet: false, context: context)
-            }
+        guard service.countsAsUnauthenticated else {
+            return acquireSessionSlot() ? .admitted : .sessionsFull(limit: sessionLimit)
         }
-        if countsAsUnauthenticated {
-            switch admitPreLogin(context: context) {
-            case .admitted: break
-            case .tooFast(let first):
-                if first {
-                    environment.log.info(
-                        "\(serviceName)-login",
-                        "Connection rate from \(remoteIP) over login_max_connection_rate_per_ip: refusing its "
-                            + "connections until it slows down")
-                }
-                return refuseAtOnce(
-                    "Too many connections from your address, slow down.", reason: "Connection rate limit exceeded",
-                    quiet: true, context: context)
-            case .tooManyFromIP:
-                return refuseAtOnce(
-                    "Too many connections from your address.",
-                    reason: "Too many unauthenticated connections from the IP", quiet: false, context: context)
-            case .full:
-                machine.noteCloseReason("Too many unauthenticated connections")
-                enqueue(goodbye("Server is busy, try again later.", reason: "Too many unauthenticated connections"), context: context)
-                // Over implicit TLS the goodbye can only go out after the handshake, which needs reads.
-                context.read()
-                return
-            }
+        let admission = admitPreLogin(context: context)
+        if case .tooFast(first: true) = admission {
+            environment.log.info(
+                "\(serviceName)-login",
+                "Connection rate from \(remoteIP) over login_max_connection_rate_per_ip: refusing its "
+                    + "connections until it slows down")
         }
-        apply(machine.admitted(now: .now), context: context)
-        enqueue(greeting(), context: context)
-        context.read()
+        return Self.limitCheck(admission)
+    }
+
+    private static func limitCheck(_ admission: PreLoginLimiter.Admission) -> ConnectionStateMachine.LimitCheck {
+        switch admission {
+        case .admitted: .admitted
+        case .tooFast: .tooFast
+        case .tooManyFromIP: .tooManyFromIP
+        case .full: .preLoginFull
+        }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -179,24 +196,29 @@ class SessionConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
         releaseSessionSlot()
         if let registryID { environment.registry.unregister(registryID) }
         let elapsed = (ContinuousClock.now - connectedAt).components.seconds
-        if !refusedQuietly { logDisconnect(reason: closeReason ?? "Connection closed", elapsedSeconds: elapsed) }
-        connectionClosed()
+        if machine.logsDisconnect {
+            service.logDisconnect(reason: closeReason ?? "Connection closed", elapsedSeconds: elapsed)
+        }
+        service.connectionClosed()
         context.fireChannelInactive()
     }
-
-    /// Last chance to release protocol resources (POP3 drops its maildrop without committing deletes).
-    func connectionClosed() {}
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let buffer = unwrapInboundIn(data)
         info.bytesIn += buffer.readableBytes
         // Dropped after a close, and between a STARTTLS answer and TLS (plaintext injection).
         guard machine.acceptsBytes else { return }
-        appendInput(buffer)
+        service.appendInput(buffer)
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
         processInput(context: context)
+    }
+
+    /// Backpressure: no input is handled or read while the peer does not take our output (issue 11).
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        apply(machine.writabilityChanged(isWritable: context.channel.isWritable), context: context)
+        context.fireChannelWritabilityChanged()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
@@ -249,7 +271,7 @@ class SessionConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
         if let tlsEvent = event as? TLSUserEvent, case .handshakeCompleted = tlsEvent {
             apply(machine.handshakeCompleted(), context: context)
-            tlsEstablished(
+            service.tlsEstablished(
                 clientCertificateUser: clientCertificateUser(context: context),
                 channelBinding: channelBinding(context: context))
         }
@@ -259,19 +281,22 @@ class SessionConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
     // MARK: - Input
 
     func processInput(context: ChannelHandlerContext) {
-        while machine.canHandleInput, let actions = nextInput(context: context) {
-            switch machine.commandReceived(now: .now, isCommand: lastInputWasCommand) {
+        while machine.canHandleInput, let actions = service.nextInput(context: context) {
+            switch machine.commandReceived(now: .now, isCommand: service.lastInputWasCommand) {
             case .refuse(let text, let reason):
-                enqueue(goodbye(text, reason: reason), context: context)
+                enqueue(service.goodbye(text, reason: reason), context: context)
                 return
             case .handle(let rearm):
                 if let rearm { arm(.inactivity, at: rearm, context: context) }
             }
             enqueue(actions, context: context)
         }
-        if machine.inputExhausted(hasBufferedInput: hasBufferedInput) {
+        if machine.inputExhausted(hasBufferedInput: service.hasBufferedInput) {
             context.flush()
             context.read()
+        } else if !machine.isWritable {
+            // Writability only comes back once what was written goes out.
+            context.flush()
         }
     }
 
@@ -303,7 +328,7 @@ class SessionConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .authenticate(let request):
             if let reason = environment.loginSwitch.refusal(for: request.service) {
                 // Refused before the auth process hears of it: no password is checked during an incident.
-                pending = loginRefused(reason: reason) + pending
+                pending = service.loginRefused(reason: reason) + pending
                 return
             }
             machine.waitStarted()
@@ -317,7 +342,7 @@ class SessionConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
                     let (handler, context) = loopBound.value
                     if let slot = handler.preLoginSlot { handler.environment.preLogin.setAuthenticating(slot, false) }
                     guard context.channel.isActive else { return }
-                    handler.pending = handler.authenticationFinished(result) + handler.pending
+                    handler.pending = handler.service.authenticationFinished(result) + handler.pending
                     handler.resume(context: context)
                 }
             }
@@ -332,7 +357,7 @@ class SessionConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
                 loopBound.eventLoop.execute {
                     let (handler, context) = loopBound.value
                     guard context.channel.isActive else { return }
-                    handler.pending = handler.saslStepFinished(reply) + handler.pending
+                    handler.pending = handler.service.saslStepFinished(reply) + handler.pending
                     handler.resume(context: context)
                 }
             }
@@ -348,22 +373,19 @@ class SessionConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
 
         case .loggedIn(let user):
             releaseUnauthenticatedSlot()
-            guard acquireSessionSlot() else {
-                pending = goodbye("Maximum number of sessions reached, try again later.", reason: sessionLimitReason)
-                return
-            }
-            guard environment.userIPConnections.tryAcquire(user: user.user, ip: remoteIP) else {
-                let limit = environment.userIPConnections.limit
+            let check: ConnectionStateMachine.LimitCheck
+            if !acquireSessionSlot() {
+                check = .sessionsFull(limit: sessionLimit)
+            } else if !environment.userIPConnections.tryAcquire(user: user.user, ip: remoteIP) {
                 releaseSessionSlot()
-                pending = goodbye(
-                    "Maximum number of connections from user+IP exceeded (mail_max_userip_connections=\(limit))",
-                    reason: "Maximum number of connections from user+IP exceeded")
-                return
+                check = .userIPFull(limit: environment.userIPConnections.limit)
+            } else {
+                userIPSlot = user.user
+                info.user = user.user
+                check = .admitted
             }
-            userIPSlot = user.user
-            info.user = user.user
-            apply(machine.loggedIn(now: .now), context: context)
-            didLogIn(user, context: context)
+            apply(machine.loginLimitsChecked(check, now: .now), context: context)
+            if check == .admitted { service.didLogIn(user, context: context) }
 
         case .loggedOut(let user):
             releaseSessionSlot()
@@ -372,12 +394,12 @@ class SessionConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
                 self.userIPSlot = nil
             }
             info.user = nil
-            didLogOut(user, context: context)
+            service.didLogOut(user, context: context)
             // Back before login: the login timeout, the pipelining limit (from here on) and the
             // unauthenticated-connection limit apply again.
             apply(machine.loggedOut(now: .now), context: context)
-            if countsAsUnauthenticated && !admitPreLogin(context: context).isAdmitted {
-                pending += goodbye("Server is busy, try again later.", reason: "Too many unauthenticated connections")
+            if service.countsAsUnauthenticated {
+                apply(machine.preLoginRechecked(Self.limitCheck(admitPreLogin(context: context))), context: context)
             }
 
         case .perform(let work):
@@ -456,7 +478,6 @@ class SessionConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
         releaseUnauthenticatedSlot()
         if let registryID { environment.registry.unregister(registryID) }
         registryID = nil
-        refusedQuietly = true
         pending.removeAll()
         context.flush()
         guard let sender = environment.handoff else { return context.close(promise: nil) }
@@ -538,9 +559,7 @@ class SessionConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
         return admission
     }
 
-    /// Over a per-IP limit: a plaintext client is told why; over implicit TLS the connection closes before any
-    /// handshake, which would cost more than the refusal. `quiet`: no log line for this connection (a flood would
-    /// flood the log; the limiter's first refusal is logged instead).
+    /// One of the service's client_limit × process_limit sessions.
     private func acquireSessionSlot() -> Bool {
         guard !sessionSlot else { return true }
         sessionSlot = environment.sessionLimits.tryAcquire(serviceName)
@@ -555,16 +574,8 @@ class SessionConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
         sessionSlot = false
     }
 
-    private var sessionLimitReason: String {
-        "client_limit × process_limit (\(environment.sessionLimits.limit(serviceName) ?? 0)) reached"
-    }
-
-    private func refuseAtOnce(_ text: String, reason: String, quiet: Bool, context: ChannelHandlerContext) {
-        refusedQuietly = quiet
-        machine.noteCloseReason(reason)
-        guard !startsWithTLS else { return apply(machine.closeNow(reason: nil), context: context) }
-        enqueue(goodbye(text, reason: reason), context: context)
-    }
+    private var sessionLimit: Int { environment.sessionLimits.limit(serviceName) ?? 0 }
+    private var sessionLimitReason: String { ConnectionStateMachine.sessionLimitReason(limit: sessionLimit) }
 
     /// RFC 9051 §6.2.1, RFC 2595 §4: after our OK, TLS starts; plaintext the client sent behind the command is an
     /// injection attempt and is dropped.
@@ -602,7 +613,7 @@ class SessionConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
                 timers[timer] = nil
             case .goodbye(let text, let reason):
                 pending.removeAll()
-                enqueue(goodbye(text, reason: reason), context: context)
+                enqueue(service.goodbye(text, reason: reason), context: context)
             case .closeAfterFlush:
                 context.flush()
                 let written = lastWrite ?? context.eventLoop.makeSucceededVoidFuture()
@@ -610,7 +621,16 @@ class SessionConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
             case .closeNow:
                 context.close(promise: nil)
             case .discardBufferedInput:
-                discardBufferedInput()
+                service.discardBufferedInput()
+            case .greet:
+                enqueue(service.greeting(), context: context)
+            case .read:
+                context.read()
+            case .goodbyeAfterQueued(let text, let reason):
+                // Performed from the queue itself: it goes on with these after what was queued.
+                pending += service.goodbye(text, reason: reason)
+            case .resumeInput:
+                processInput(context: context)
             }
         }
     }

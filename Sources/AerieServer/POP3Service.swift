@@ -10,7 +10,9 @@ import POP3Session
 #endif
 
 /// One POP3 connection (RFC 1939): the login phase in `POP3Session`, the maildrop on the mail pool.
-final class POP3ConnectionHandler: SessionConnectionHandler {
+final class POP3Service: SessionProtocol {
+    let environment: ConnectionEnvironment
+    unowned var connection: SessionChannelHandler<POP3Service>!
     private var session: POP3Session
     private var framer = POP3LineFramer(maxLineLength: LineFramer.pop3CommandLineLength)
     private var maildrop: POP3Maildrop?
@@ -18,22 +20,21 @@ final class POP3ConnectionHandler: SessionConnectionHandler {
     private var resumed: LoginHandoff?
 
     init(environment: ConnectionEnvironment, context: ConnectionContext) {
+        self.environment = environment
         self.session = POP3Session(settings: environment.pop3, context: context)
-        super.init(environment: environment)
     }
 
     /// A connection the login process handed over (issue 11): TRANSACTION state, with what the client pipelined.
     init(environment: ConnectionEnvironment, handoff: LoginHandoff) {
+        self.environment = environment
         self.session = POP3Session(settings: environment.pop3, context: handoff.context)
         self.resumed = handoff
-        super.init(environment: environment)
         framer.append(handoff.pipelined)
-        continueCounts(of: handoff)
     }
 
-    override func greeting() -> [ConnectionAction] {
+    func greeting() -> [ConnectionAction] {
         if let resumed {
-            // The incident switch lives here (see IMAPConnectionHandler.greeting): RFC 3206 SYS/TEMP.
+            // The incident switch lives here (see IMAPService.greeting): RFC 3206 SYS/TEMP.
             if let reason = environment.loginSwitch.refusal(for: "pop3") {
                 return [
                     .send(POP3Response.err(code: .sysTemp, reason.singleLine).bytes),
@@ -45,24 +46,24 @@ final class POP3ConnectionHandler: SessionConnectionHandler {
         return translate(session.greeting())
     }
 
-    override var countsAsUnauthenticated: Bool { resumed == nil }
+    var handedOver: LoginHandoff? { resumed }
 
-    override func goodbye(_ text: String, reason: String) -> [ConnectionAction] {
+    func goodbye(_ text: String, reason: String) -> [ConnectionAction] {
         [.send(POP3Response.err(code: nil, text).bytes), .close(reason: reason)]
     }
 
-    override func appendInput(_ buffer: ByteBuffer) { framer.append(buffer.readableBytesView) }
-    override var hasBufferedInput: Bool { framer.hasBufferedBytes }
-    override func discardBufferedInput() { framer.discardBuffered() }
-    override var isAuthenticated: Bool { session.isAuthenticated }
-    override var remoteIP: String { session.context.remoteIP }
-    override var startsWithTLS: Bool { resumed == nil && session.context.isTLS }
-    override var serviceName: String { "pop3" }
-    override func tlsEstablished(clientCertificateUser: String?, channelBinding: [UInt8]?) {
+    func appendInput(_ buffer: ByteBuffer) { framer.append(buffer.readableBytesView) }
+    var hasBufferedInput: Bool { framer.hasBufferedBytes }
+    func discardBufferedInput() { framer.discardBuffered() }
+    var isAuthenticated: Bool { session.isAuthenticated }
+    var remoteIP: String { session.context.remoteIP }
+    var startsWithTLS: Bool { resumed == nil && session.context.isTLS }
+    var serviceName: String { "pop3" }
+    func tlsEstablished(clientCertificateUser: String?, channelBinding: [UInt8]?) {
         session.tlsEstablished(clientCertificateUser: clientCertificateUser, channelBinding: channelBinding)
     }
 
-    override func nextInput(context: ChannelHandlerContext) -> [ConnectionAction]? {
+    func nextInput(context: ChannelHandlerContext) -> [ConnectionAction]? {
         // A SASL response may be longer than a command line (RFC 5034 §4).
         framer.maxLineLength = session.expectsSASLResponse ? 8192 : LineFramer.pop3CommandLineLength
         switch framer.next() {
@@ -72,14 +73,14 @@ final class POP3ConnectionHandler: SessionConnectionHandler {
         }
     }
 
-    override func authenticationFinished(_ result: AuthResult) -> [ConnectionAction] {
+    func authenticationFinished(_ result: AuthResult) -> [ConnectionAction] {
         translate(session.authenticationFinished(result))
     }
 
-    override func saslStepFinished(_ reply: SASLStepReply) -> [ConnectionAction] {
+    func saslStepFinished(_ reply: SASLStepReply) -> [ConnectionAction] {
         translate(session.saslStepFinished(reply))
     }
-    override func loginRefused(reason: String) -> [ConnectionAction] { translate(session.loginRefused(reason: reason)) }
+    func loginRefused(reason: String) -> [ConnectionAction] { translate(session.loginRefused(reason: reason)) }
 
     private func translate(_ actions: [POP3SessionAction]) -> [ConnectionAction] {
         // Login process: the mail service sends +OK and serves the TRANSACTION state.
@@ -91,7 +92,7 @@ final class POP3ConnectionHandler: SessionConnectionHandler {
                 let header = LoginHandoff(
                     service: "pop3", user: user, context: session.context, tag: nil,
                     loginLine: session.loginLogLine(processID: 0), pipelined: framer.takeBufferedBytes())
-                handOff(header, context: context)
+                connection.handOff(header, context: context)
             }
             return translate(Array(actions[..<index])) + [handOver]
         }
@@ -110,7 +111,7 @@ final class POP3ConnectionHandler: SessionConnectionHandler {
     }
 
     /// The maildrop is opened (and the INBOX snapshot taken) on the pool before `+OK Logged in.` goes out.
-    override func didLogIn(_ user: AuthenticatedUser, context: ChannelHandlerContext) {
+    func didLogIn(_ user: AuthenticatedUser, context: ChannelHandlerContext) {
         if let line = resumed.map({ $0.loginLineForThisProcess }) {
             if let line { environment.log.info("pop3-login", line) }
         } else {
@@ -122,7 +123,7 @@ final class POP3ConnectionHandler: SessionConnectionHandler {
         let log = environment.log
         let sessionID = session.context.sessionID
         let opened = Box<Result<POP3Maildrop, StorageError>>()
-        runOnMailPool(context: context) { _ in
+        connection.runOnMailPool(context: context) { _ in
             do {
                 let store = try access.store(for: user)
                 opened.value = .success(
@@ -137,7 +138,9 @@ final class POP3ConnectionHandler: SessionConnectionHandler {
             switch opened.value {
             case .success(let maildrop): self.maildrop = maildrop
             case .failure(let error):
-                resume(with: [.send(POP3Maildrop.openFailureReply(error)), .close(reason: "Mail storage unavailable")], context: context)
+                connection.resume(
+                    with: [.send(POP3Maildrop.openFailureReply(error)), .close(reason: "Mail storage unavailable")],
+                    context: context)
             case nil: break
             }
         }
@@ -148,27 +151,27 @@ final class POP3ConnectionHandler: SessionConnectionHandler {
         let answered = CollectedPOP3Output()
         if maildrop.answerFromReadAhead(command, output: answered) {
             // Answered from memory: out it goes, and the next message is read while the client takes this one.
-            write(answered.bytes, context: context)
-            runOnMailPool(context: context) { _ in maildrop.readAhead(after: command) }
+            connection.write(answered.bytes, context: context)
+            connection.runOnMailPool(context: context) { _ in maildrop.readAhead(after: command) }
             return
         }
         let finished = Box<Bool>()
-        runOnMailPool(context: context, writes: command == .quit) { output in
+        connection.runOnMailPool(context: context, writes: command == .quit) { output in
             finished.value = maildrop.execute(command, output: POP3ChannelOutput(output: output))
             output.flush()
             maildrop.readAhead(after: command)
         } then: { [unowned self] context in
-            if finished.value == true { resume(with: [.close(reason: "Logged out")], context: context) }
+            if finished.value == true { connection.resume(with: [.close(reason: "Logged out")], context: context) }
         }
     }
 
     /// Without QUIT nothing is deleted (RFC 1939 §6); the maildrop only saves the \Seen marks.
-    override func connectionClosed() {
+    func connectionClosed() {
         guard let maildrop else { return }
-        environment.mailAccess.pool.submit(user: poolUser) { maildrop.connectionClosed() }
+        environment.mailAccess.pool.submit(user: connection.poolUser) { maildrop.connectionClosed() }
     }
 
-    override func logDisconnect(reason: String, elapsedSeconds: Int64) {
+    func logDisconnect(reason: String, elapsedSeconds: Int64) {
         if let user = session.authenticatedUser {
             let stats = maildrop?.logoutStatistics ?? ""
             let text = reason == "Logged out" ? "Disconnected: Logged out" : "Disconnected: \(reason)"

@@ -9,7 +9,9 @@ import NIOCore
 #endif
 
 /// One IMAP connection: bytes → framer → session → actions; after login, mailbox commands run on the mail pool.
-final class IMAPConnectionHandler: SessionConnectionHandler {
+final class IMAPService: SessionProtocol {
+    let environment: ConnectionEnvironment
+    unowned var connection: SessionChannelHandler<IMAPService>!
     private var session: IMAPSession
     private var framer: IMAPCommandFramer
     private var mailSession: MailSession?
@@ -21,23 +23,22 @@ final class IMAPConnectionHandler: SessionConnectionHandler {
     private var resumed: LoginHandoff?
 
     init(environment: ConnectionEnvironment, context: ConnectionContext) {
+        self.environment = environment
         self.session = IMAPSession(settings: environment.imap.sessionSettings, context: context)
         self.framer = IMAPCommandFramer(limits: environment.imap.preLoginLimits)
-        super.init(environment: environment)
     }
 
     /// A connection the login process handed over (issue 11): it starts authenticated, with what the client
     /// pipelined behind its login command.
     init(environment: ConnectionEnvironment, handoff: LoginHandoff) {
+        self.environment = environment
         self.session = IMAPSession(settings: environment.imap.sessionSettings, context: handoff.context)
         self.framer = IMAPCommandFramer(limits: environment.imap.postLoginLimits)
         self.resumed = handoff
-        super.init(environment: environment)
         framer.append(ByteBuffer(bytes: handoff.pipelined))
-        continueCounts(of: handoff)
     }
 
-    override func greeting() -> [ConnectionAction] {
+    func greeting() -> [ConnectionAction] {
         if let resumed, let tag = IMAPTag(resumed.tag ?? "") {
             // The incident switch lives here: the login process authenticated, but no session starts while it is
             // off (RFC 5530 UNAVAILABLE, as for a login refused before the auth process is asked).
@@ -53,26 +54,26 @@ final class IMAPConnectionHandler: SessionConnectionHandler {
         return translate(session.greeting())
     }
 
-    override var countsAsUnauthenticated: Bool { resumed == nil }
+    var handedOver: LoginHandoff? { resumed }
 
-    override func goodbye(_ text: String, reason: String) -> [ConnectionAction] {
+    func goodbye(_ text: String, reason: String) -> [ConnectionAction] {
         [.send(IMAPResponse.untaggedStatus(.bye, nil, text).bytes), .close(reason: reason)]
     }
 
-    override func appendInput(_ buffer: ByteBuffer) { framer.append(buffer) }
-    override var hasBufferedInput: Bool { framer.hasBufferedBytes }
-    override func discardBufferedInput() { framer.discardBuffered() }
-    override var isAuthenticated: Bool { session.isAuthenticated }
-    override var remoteIP: String { session.context.remoteIP }
-    override var startsWithTLS: Bool { resumed == nil && session.context.isTLS }
-    override var serviceName: String { "imap" }
-    override func tlsEstablished(clientCertificateUser: String?, channelBinding: [UInt8]?) {
+    func appendInput(_ buffer: ByteBuffer) { framer.append(buffer) }
+    var hasBufferedInput: Bool { framer.hasBufferedBytes }
+    func discardBufferedInput() { framer.discardBuffered() }
+    var isAuthenticated: Bool { session.isAuthenticated }
+    var remoteIP: String { session.context.remoteIP }
+    var startsWithTLS: Bool { resumed == nil && session.context.isTLS }
+    var serviceName: String { "imap" }
+    func tlsEstablished(clientCertificateUser: String?, channelBinding: [UInt8]?) {
         session.tlsEstablished(clientCertificateUser: clientCertificateUser, channelBinding: channelBinding)
     }
 
-    override var lastInputWasCommand: Bool { !lastEventWasSpool }
+    var lastInputWasCommand: Bool { !lastEventWasSpool }
 
-    override func nextInput(context: ChannelHandlerContext) -> [ConnectionAction]? {
+    func nextInput(context: ChannelHandlerContext) -> [ConnectionAction]? {
         guard let event = framer.next() else { return nil }
         lastEventWasSpool = false
         switch event {
@@ -92,14 +93,14 @@ final class IMAPConnectionHandler: SessionConnectionHandler {
         return translate(session.framingFailed(event))
     }
 
-    override func authenticationFinished(_ result: AuthResult) -> [ConnectionAction] {
+    func authenticationFinished(_ result: AuthResult) -> [ConnectionAction] {
         translate(session.authenticationFinished(result))
     }
 
-    override func saslStepFinished(_ reply: SASLStepReply) -> [ConnectionAction] {
+    func saslStepFinished(_ reply: SASLStepReply) -> [ConnectionAction] {
         translate(session.saslStepFinished(reply))
     }
-    override func loginRefused(reason: String) -> [ConnectionAction] { translate(session.loginRefused(reason: reason)) }
+    func loginRefused(reason: String) -> [ConnectionAction] { translate(session.loginRefused(reason: reason)) }
 
     /// IMAP actions in transport terms; mailbox commands become pool work.
     private func translate(_ actions: [IMAPSessionAction]) -> [ConnectionAction] {
@@ -116,7 +117,7 @@ final class IMAPConnectionHandler: SessionConnectionHandler {
                 let header = LoginHandoff(
                     service: "imap", user: user, context: session.context, tag: tag?.rawValue,
                     loginLine: session.loginLogLine(processID: 0), pipelined: framer.takeUnframedBytes())
-                handOff(header, context: context)
+                connection.handOff(header, context: context)
             }
             return translate(Array(actions[..<index])) + [handOver]
         }
@@ -145,9 +146,9 @@ final class IMAPConnectionHandler: SessionConnectionHandler {
         do {
             let codec = try DeflateCompressionHandler(
                 initialInput: leftover.isEmpty ? nil : context.channel.allocator.buffer(bytes: leftover))
-            try context.pipeline.syncOperations.addHandler(codec, position: .before(self))
+            try context.pipeline.syncOperations.addHandler(codec, position: .before(context.handler))
         } catch {
-            enqueue([.close(reason: "Compression unavailable")], context: context)
+            connection.enqueue([.close(reason: "Compression unavailable")], context: context)
         }
     }
 
@@ -165,7 +166,7 @@ final class IMAPConnectionHandler: SessionConnectionHandler {
     // MARK: - Mail (authenticated and selected states)
 
     /// Opening the store touches the disk, so it runs on the mail pool; the tagged OK waits for it.
-    override func didLogIn(_ user: AuthenticatedUser, context: ChannelHandlerContext) {
+    func didLogIn(_ user: AuthenticatedUser, context: ChannelHandlerContext) {
         framer.limits = environment.imap.postLoginLimits
         // A handed-over session's login line came from the login process.
         if let line = resumed.map({ $0.loginLineForThisProcess }) {
@@ -178,7 +179,7 @@ final class IMAPConnectionHandler: SessionConnectionHandler {
         let sessionID = session.context.sessionID
         let log = environment.log
         let opened = MailSessionBox()
-        runOnMailPool(context: context) { _ in
+        connection.runOnMailPool(context: context) { _ in
             do {
                 opened.session = try access.openSession(for: user, log: log, sessionID: sessionID)
             } catch {
@@ -188,7 +189,7 @@ final class IMAPConnectionHandler: SessionConnectionHandler {
             if let session = opened.session {
                 mailSession = session
             } else {
-                resume(
+                connection.resume(
                     with: [
                         .send(IMAPResponse.untaggedStatus(.bye, .unavailable, "Mail storage is unavailable.").bytes),
                         .close(reason: "Mail storage unavailable"),
@@ -199,9 +200,9 @@ final class IMAPConnectionHandler: SessionConnectionHandler {
 
     /// RFC 8437 UNAUTHENTICATE: the user's session ends as at LOGOUT (mailbox left without expunge, IDLE polling
     /// stopped), and the connection reads with the pre-login limits again.
-    override func didLogOut(_ user: AuthenticatedUser, context: ChannelHandlerContext) {
+    func didLogOut(_ user: AuthenticatedUser, context: ChannelHandlerContext) {
         logSessionEnd(of: user, text: "Logged out")
-        bytesBeforeSession = (bytesIn, bytesOut)
+        bytesBeforeSession = (connection.bytesIn, connection.bytesOut)
         mailSession = nil
         updateIdlePolling(context: context)
         framer.limits = environment.imap.preLoginLimits
@@ -211,16 +212,19 @@ final class IMAPConnectionHandler: SessionConnectionHandler {
     private func spoolWork(_ work: @escaping @Sendable (MailSession) -> Void) -> [ConnectionAction] {
         guard let mailSession else { return [] }  // only after login, when the mail session exists
         return [
-            .perform { [unowned self] context in runOnMailPool(context: context, writes: true) { _ in work(mailSession) } }
+            .perform { [unowned self] context in
+                connection.runOnMailPool(context: context, writes: true) { _ in work(mailSession) }
+            }
         ]
     }
 
     private func runMailCommand(_ command: IMAPCommand, context: ChannelHandlerContext) {
         guard let mailSession else {
-            enqueue([.send(IMAPResponse.tagged(command.tag, .no, .unavailable, "Mail storage is unavailable.").bytes)], context: context)
+            let answer = IMAPResponse.tagged(command.tag, .no, .unavailable, "Mail storage is unavailable.")
+            connection.enqueue([.send(answer.bytes)], context: context)
             return
         }
-        runOnMailPool(context: context, writes: Self.waitsOnDisk(command)) { output in
+        connection.runOnMailPool(context: context, writes: Self.waitsOnDisk(command)) { output in
             mailSession.execute(command, output: output)
         } then: {
             [unowned self] context in updateIdlePolling(context: context)
@@ -240,7 +244,7 @@ final class IMAPConnectionHandler: SessionConnectionHandler {
         }
         return [
             .perform { [unowned self] context in
-                runOnMailPool(context: context) { output in mailSession.endIdle(output: output) } then: {
+                connection.runOnMailPool(context: context) { output in mailSession.endIdle(output: output) } then: {
                     [unowned self] context in updateIdlePolling(context: context)
                 }
             }
@@ -267,11 +271,13 @@ final class IMAPConnectionHandler: SessionConnectionHandler {
     }
 
     private func pollWhileIdle(context: ChannelHandlerContext) {
-        guard !busy, !closing, let mailSession, mailSession.isIdling || mailSession.wantsNotifyPolling else { return }
-        runOnMailPool(context: context) { output in mailSession.idlePoll(output: output) }
+        guard !connection.busy, !connection.closing, let mailSession,
+            mailSession.isIdling || mailSession.wantsNotifyPolling
+        else { return }
+        connection.runOnMailPool(context: context) { output in mailSession.idlePoll(output: output) }
     }
 
-    override func connectionClosed() {
+    func connectionClosed() {
         idlePoll?.cancel()
     }
 
@@ -279,10 +285,11 @@ final class IMAPConnectionHandler: SessionConnectionHandler {
     private func logSessionEnd(of user: AuthenticatedUser, text: String) {
         environment.log.info(
             "imap(\(LogSafe.userName(user.user)))<\(session.context.sessionID)>",
-            "\(text) in=\(bytesIn - bytesBeforeSession.in) out=\(bytesOut - bytesBeforeSession.out)")
+            "\(text) in=\(connection.bytesIn - bytesBeforeSession.in) "
+                + "out=\(connection.bytesOut - bytesBeforeSession.out)")
     }
 
-    override func logDisconnect(reason: String, elapsedSeconds: Int64) {
+    func logDisconnect(reason: String, elapsedSeconds: Int64) {
         if let user = session.authenticatedUser {
             logSessionEnd(of: user, text: reason == "Logged out" ? "Logged out" : "Disconnected: \(reason)")
         } else {

@@ -6,40 +6,41 @@ import NIOCore
 
 /// One LMTP connection from the MTA (RFC 2033): recipients resolved through the userdb, each copy durable before
 /// its 250.
-final class LMTPConnectionHandler: SessionConnectionHandler {
+final class LMTPService: SessionProtocol {
+    let environment: ConnectionEnvironment
+    unowned var connection: SessionChannelHandler<LMTPService>!
     private var session: LMTPSession
     private var received: [UInt8] = []
 
     init(environment: ConnectionEnvironment, context: ConnectionContext) {
+        self.environment = environment
         self.session = LMTPSession(
             settings: environment.lmtp, context: context, concurrency: environment.lmtpConcurrency)
-        super.init(environment: environment, withoutLogin: true)
     }
 
-    override func greeting() -> [ConnectionAction] { translate(session.greeting()) }
+    func greeting() -> [ConnectionAction] { translate(session.greeting()) }
 
-    override func goodbye(_ text: String, reason: String) -> [ConnectionAction] {
+    func goodbye(_ text: String, reason: String) -> [ConnectionAction] {
         [.send(LMTPReply(code: 421, enhanced: "4.3.2", text).bytes), .close(reason: reason)]
     }
 
     /// The MTA is a trusted peer on a local socket, not a login: it does not take an unauthenticated slot.
-    override var countsAsUnauthenticated: Bool { false }
-    override var remoteIP: String { session.context.remoteIP }
-    override var startsWithTLS: Bool { session.context.isTLS }
-    override var serviceName: String { "lmtp" }
-    override var isAuthenticated: Bool { true }
-    override var hasBufferedInput: Bool { !received.isEmpty }
-    override func discardBufferedInput() { received.removeAll() }
-    override func tlsEstablished(clientCertificateUser: String?, channelBinding: [UInt8]?) {
+    var withoutLogin: Bool { true }
+    var remoteIP: String { session.context.remoteIP }
+    var startsWithTLS: Bool { session.context.isTLS }
+    var serviceName: String { "lmtp" }
+    var hasBufferedInput: Bool { !received.isEmpty }
+    func discardBufferedInput() { received.removeAll() }
+    func tlsEstablished(clientCertificateUser: String?, channelBinding: [UInt8]?) {
         session.tlsEstablished()
     }
 
-    override func appendInput(_ buffer: ByteBuffer) {
+    func appendInput(_ buffer: ByteBuffer) {
         received += buffer.readableBytesView
     }
 
     /// The session owns its framers (commands, DATA, BDAT), so it gets every byte and pipelining stays exact.
-    override func nextInput(context: ChannelHandlerContext) -> [ConnectionAction]? {
+    func nextInput(context: ChannelHandlerContext) -> [ConnectionAction]? {
         guard !received.isEmpty, !session.isBusy else { return nil }
         let bytes = received
         received.removeAll(keepingCapacity: true)
@@ -59,7 +60,7 @@ final class LMTPConnectionHandler: SessionConnectionHandler {
     }
 
     private func lookUp(_ user: String, context: ChannelHandlerContext) {
-        beginWaiting()
+        connection.beginWaiting()
         let lookup = environment.userLookup
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         Task {
@@ -74,7 +75,7 @@ final class LMTPConnectionHandler: SessionConnectionHandler {
                 case .failure(.temporaryFailure): actions = handler.session.recipientLookupFailed()
                 case .failure: actions = handler.session.recipientLookedUp(nil)
                 }
-                handler.resume(with: handler.translate(actions), context: context)
+                handler.connection.resume(with: handler.translate(actions), context: context)
             }
         }
     }
@@ -85,7 +86,7 @@ final class LMTPConnectionHandler: SessionConnectionHandler {
         guard let uidDelivery = environment.uidDelivery,
             delivery.recipients.contains(where: { LMTPUIDDeliveryClient.needsWorker($0.user) })
         else { return deliverHere(delivery, context: context) }
-        beginWaiting()
+        connection.beginWaiting()
         let (ownIndices, groups) = LMTPUIDDeliveryClient.split(delivery.recipients.map(\.user))
         let own = LMTPDelivery(
             sender: delivery.sender, recipients: ownIndices.map { delivery.recipients[$0] }, message: delivery.message,
@@ -127,7 +128,7 @@ final class LMTPConnectionHandler: SessionConnectionHandler {
         merge: @escaping ([LMTPReply]) -> [LMTPReply] = { $0 }
     ) {
         guard !delivery.recipients.isEmpty else {
-            return resume(with: translate(session.deliveryFinished(merge([]))), context: context)
+            return connection.resume(with: translate(session.deliveryFinished(merge([]))), context: context)
         }
         let access = environment.mailAccess
         let log = environment.log
@@ -137,21 +138,21 @@ final class LMTPConnectionHandler: SessionConnectionHandler {
         // replies are sent, not whenever the pool lets go of its closure.
         let pending = Box<LMTPDelivery>()
         pending.value = delivery
-        runOnMailPool(context: context, writes: true) { _ in
+        connection.runOnMailPool(context: context, writes: true) { _ in
             guard let delivery = pending.value else { return }
             pending.value = nil
             replies.value = LMTPDeliverer.deliver(
                 delivery, store: { try access.store(for: $0) }, log: log, sessionID: sessionID,
                 separator: access.sessionSettings.separator)
         } then: { [unowned self] context in
-            resume(with: translate(session.deliveryFinished(merge(replies.value ?? []))), context: context)
+            connection.resume(with: translate(session.deliveryFinished(merge(replies.value ?? []))), context: context)
         }
     }
 
     /// A dropped connection ends its transaction at once, which gives back the recipients' concurrency slots.
-    override func connectionClosed() { session.connectionClosed() }
+    func connectionClosed() { session.connectionClosed() }
 
-    override func logDisconnect(reason: String, elapsedSeconds: Int64) {
+    func logDisconnect(reason: String, elapsedSeconds: Int64) {
         environment.log.debug("lmtp", "Disconnect from \(session.context.remoteIP): \(reason)")
     }
 }
