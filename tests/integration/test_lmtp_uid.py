@@ -245,3 +245,35 @@ def test_a_chrooted_recipient_is_written_in_its_chroot(jailed):
         assert b"Message-ID: <jailed@example.org>" in msgs[-1][1]
     assert not Path("/home/kim/Maildir").exists()
     assert f"lmtp-deliver: chrooted to {jail} (uid 1504 gid 1504)" in jailed.log()
+
+
+@pytest.fixture
+def reloading(aerie_bin, ca_dir, request, vmail):
+    """With the login process and no mail_chroot yet: kim's home lies in DIR/jail."""
+    directory = helpers.private_dir("lmtpreload")
+    server = helpers.make_mail_server(aerie_bin, directory / "srv", ca_dir, helpers.make_mail_users([]), start=False,
+                                      extra="login_process = yes\nssl = yes\nauth_allow_cleartext = yes")
+    jail = server.directory / "jail"
+    (jail / "home" / "kim").mkdir(parents=True)
+    os.chown(jail / "home" / "kim", 1504, 1504)
+    os.chmod(jail / "home" / "kim", 0o700)
+    stored = sha512_crypt(helpers.MAIL_PASSWORD)
+    yield from helpers.serve_module(server, directory, request, [f"kim:{stored}:1504:1504::{jail}/home/kim::"])
+
+
+def test_a_reload_applies_mail_chroot_to_the_next_delivery(reloading):
+    """mail_chroot is read by the master, which starts the workers: after SIGHUP the next copy is written by a
+    worker chrooted to it, as kim's next IMAP session is."""
+    srv = reloading
+    jail = srv.directory / "jail"
+    rcpt = f"kim@{MAIL_DOMAIN}"
+    out = lmtp_transaction(srv, [rcpt], make_message("before@example.org", subject="before"))
+    assert out[rcpt][0] == 250, out
+    assert "lmtp-deliver: chrooted to" not in srv.log()
+    srv.config.write_text(srv.config.read_text() + f"\nmail_chroot = {jail}\n")
+    os.kill(srv.pid, signal.SIGHUP)
+    helpers.wait_for(lambda: "Configuration and certificates reloaded" in srv.log(), timeout=20, what="the reload")
+    out = lmtp_transaction(srv, [rcpt], make_message("after@example.org", subject="after"))
+    assert out[rcpt][0] == 250, (out, srv.log()[-2000:])
+    assert f"lmtp-deliver: chrooted to {jail} (uid 1504 gid 1504)" in srv.log()
+    assert len(helpers.maildir_files(jail / "home" / "kim" / "Maildir")) == 2
