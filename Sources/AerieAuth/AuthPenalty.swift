@@ -1,6 +1,10 @@
 import AerieCore
 import Synchronization
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Per-IP penalties and bans, kept by the auth process so they outlast login sessions.
 ///
 /// Dovecot's rules (`src/auth/auth-penalty.c`, anvil's `penalty.c`): each failure from an IP doubles its delay from
@@ -362,14 +366,21 @@ struct NetworkKey: Hashable, Sendable, CustomStringConvertible {
 public struct AuthClock: Sendable {
     public var now: @Sendable () -> ContinuousClock.Instant
     public var sleep: @Sendable (Duration) async -> Void
+    /// Seconds since the epoch, for TOTP steps and app password expiry (a test's fixed time, so a starved test
+    /// run cannot move the step between the code's making and its check).
+    public var unixTime: @Sendable () -> Int64
 
     public init(
         now: @escaping @Sendable () -> ContinuousClock.Instant = { ContinuousClock.now },
         sleep: @escaping @Sendable (Duration) async -> Void = { duration in
             if duration > .zero { try? await Task.sleep(for: duration) }
-        }
+        },
+        unixTime: @escaping @Sendable () -> Int64 = AuthClock.systemUnixTime
     ) {
         self.now = now
         self.sleep = sleep
+        self.unixTime = unixTime
     }
+
+    public static let systemUnixTime: @Sendable () -> Int64 = { Int64(time(nil)) }
 }

@@ -50,7 +50,7 @@ extension AuthService {
             return await cachedVerify(db, lookup, request, password: password)
         }
         let service = request.service, remoteIP = request.remoteIP
-        let now = Int64(time(nil))
+        let now = clock.unixTime()
         let checked = await pool.run { () -> FactorCheck in
             let factors: UserFactors
             do { factors = try store.factors(for: name) } catch { return .unreadable("\(error)") }

@@ -38,6 +38,9 @@ public final class PasswordHashingPool: Sendable {
         }
     }
 
+    /// Jobs admitted and not finished (tests wait for it instead of sleeping).
+    var outstandingJobs: Int { outstanding.load(ordering: .relaxed) }
+
     /// Runs any blocking job (hashing, passdb file I/O) on a pool thread; nil when full or shut down.
     public func run<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T? {
         let admitted = outstanding.add(1, ordering: .relaxed).newValue <= capacity

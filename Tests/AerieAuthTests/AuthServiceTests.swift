@@ -190,8 +190,9 @@ import Testing
         }
         async let first = pool.run(blocker)
         async let second = pool.run(blocker)
-        try await Task.sleep(for: .milliseconds(200))
-        // Thread busy, one queued: the third is refused at once.
+        // Both admitted (a sleep here was too short on a loaded machine): the thread busy, one queued; the third
+        // is refused at once.
+        while pool.outstandingJobs < 2 { try await Task.sleep(for: .milliseconds(1)) }
         #expect(await pool.verify(password: "p", stored: "{PLAIN}p", defaultScheme: "CRYPT", allowWeakSchemes: true) == nil)
         release.withLock { $0 = true }
         #expect(await first == 1)

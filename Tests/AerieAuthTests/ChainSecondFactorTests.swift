@@ -31,7 +31,7 @@ import Testing
     func theCacheNeverLetsACodeBeReusedOrSkipped(bind: Bool) async throws {
         try await withFactors(bind: bind) { service, db, store, fake in
             let totp = try store.enrollTOTP(user: "alice", algorithm: .sha1, group: nil)
-            let code = totp.code(at: Int64(Date().timeIntervalSince1970))
+            let code = totp.code(at: fake.clock.unixTime)
             #expect(await service.authenticate(FakeAuth.login("alice", "pa:" + code)).user == "alice")
             let calls = db.calls
             // The main password's verification is cached; the spent code and a missing code are still refused.
@@ -48,13 +48,13 @@ import Testing
     @Test func aBindDriverSeesTheMainPasswordOnlyAndNeverAnAppPassword() async throws {
         try await withFactors(bind: true, cache: false) { service, db, store, fake in
             let totp = try store.enrollTOTP(user: "alice", algorithm: .sha1, group: nil)
-            let code = totp.code(at: Int64(Date().timeIntervalSince1970))
+            let code = totp.code(at: fake.clock.unixTime)
             // The fake verifies "pa" exactly: "pa:CODE" reaching it would be a mismatch.
             #expect(await service.authenticate(FakeAuth.login("alice", "pa:" + code)).user == "alice")
             #expect(db.verifies == 1)
             let app = try store.addAppPassword(
                 user: "bob", name: "phone", protocols: [], networks: [], expires: nil,
-                now: Int64(Date().timeIntervalSince1970), group: nil)
+                now: fake.clock.unixTime, group: nil)
             #expect(await service.authenticate(FakeAuth.login("bob", app)).user == "bob")
             #expect(db.verifies == 1 && db.lookups == 1)
             #expect(fake.log.lines.contains { $0.message.hasSuffix("app password 'phone' used") })

@@ -66,13 +66,18 @@ final class FakeUserDB: UserDBDriver, Sendable {
     }
 }
 
-/// A clock the tests move by hand (cache TTLs, failure delays that do not wait).
+/// A clock the tests move by hand (cache TTLs, failure delays that do not wait, TOTP steps).
 final class ManualClock: Sendable {
     let state = Mutex(ContinuousClock.now)
+    let unix = Mutex<Int64>(1_700_000_025)
     var clock: AuthClock {
-        AuthClock(now: { self.state.withLock { $0 } }, sleep: { _ in })
+        AuthClock(now: { self.state.withLock { $0 } }, sleep: { _ in }, unixTime: { self.unix.withLock { $0 } })
     }
-    func advance(_ duration: Duration) { state.withLock { $0 += duration } }
+    var unixTime: Int64 { unix.withLock { $0 } }
+    func advance(_ duration: Duration) {
+        state.withLock { $0 += duration }
+        unix.withLock { $0 += duration.components.seconds }
+    }
 }
 
 /// Builds services over fake databases registered under their spec names.

@@ -13,6 +13,9 @@ import Testing
 /// Rehash on login (issue 12 item 5): what counts as weaker, the byte-for-byte line replacement, the locked rewrite,
 /// and the service doing it after a successful login only.
 @Suite struct PasswdFileRehashTests {
+    /// The service's clock for TOTP steps: fixed, so a starved test run cannot move the step under a code.
+    static let unixTime: Int64 = 1_700_000_025
+
     @Test func targetsParseAStrongSchemeAndOptionalRounds() {
         #expect(RehashTarget(parsing: "argon2id") == RehashTarget(parsing: "ARGON2ID"))
         #expect(RehashTarget(parsing: "SHA512-CRYPT rounds=10000")?.rounds == 10000)
@@ -138,7 +141,8 @@ import Testing
         let log = CollectingLog()
         let pool = PasswordHashingPool(threads: 2, maxQueued: 16)
         let service = try AuthService(
-            configuration: configuration, log: log, pool: pool, files: nil, rehashDelegate: delegate)
+            configuration: configuration, log: log, pool: pool, files: nil,
+            clock: AuthClock(unixTime: { Self.unixTime }), rehashDelegate: delegate)
         try await body(service, log, path, dir)
         await pool.shutdown()
     }
@@ -192,11 +196,11 @@ import Testing
             // An app password stands for the password: no rehash from it.
             let app = try store.addAppPassword(
                 user: "bob", name: "phone", protocols: [], networks: [], expires: nil,
-                now: Int64(Date().timeIntervalSince1970), group: nil)
+                now: Self.unixTime, group: nil)
             #expect(await service.authenticate(login("bob", app)).user == "bob")
             #expect(try String(contentsOfFile: path, encoding: .utf8) == before)
             // Password and code: the main password alone is hashed.
-            let code = totp.code(at: Int64(Date().timeIntervalSince1970))
+            let code = totp.code(at: Self.unixTime)
             #expect(await service.authenticate(login("alice", "pw:" + code)).user == "alice")
             let new = try Self.hash(of: "alice", in: path)
             #expect(PasswordSchemes.verify(password: "pw", stored: new, allowWeakSchemes: false) == .match)

@@ -218,7 +218,6 @@ import Testing
         let database = try SQLDatabase(settings: settings)
         let lookup = try SQLQueryTemplate("SELECT password FROM users WHERE userid = '%{user}'")
         let update = try SQLQueryTemplate(SQLUpdateQueryTests.update, extraVariables: ["password"])
-        let started = ContinuousClock.now
         let outcome = await database.rehash(
             lookup: lookup, update: update, request: AuthLookupRequest(user: "alice", service: "imap"),
             expected: "{SHA512-CRYPT}$6$x", replacement: "{ARGON2ID}$argon2id$y")
@@ -226,12 +225,13 @@ import Testing
             Issue.record("expected a failure, got \(outcome)")
             return
         }
-        #expect(why.hasPrefix("no answer from the database within"))
+        let deadline = "no answer from the database within \(Duration.seconds(2))"
+        #expect(why.hasPrefix(deadline))
         let listing = await database.iterate(
             try SQLQueryTemplate("SELECT userid AS user FROM users"),
             request: AuthLookupRequest(user: "", service: "adm"), emit: { _ in true })
-        #expect(listing?.hasPrefix("no answer from the database within") == true)
-        // Two deadlines of 2 s each; far less than a hung connection would take.
-        #expect(ContinuousClock.now - started < .seconds(30))
+        // The deadline's own answer (not a connect or read error): it ended both, whatever the machine's speed (a
+        // wall-clock bound here failed under load, with the test starved of the cooperative pool's 2 threads).
+        #expect(listing?.hasPrefix(deadline) == true)
     }
 }

@@ -8,6 +8,10 @@ import Testing
 
 /// Issue 13 item 4: TOTP and app passwords in the password check.
 @Suite struct SecondFactorTests {
+    /// The service's clock for TOTP steps and expiry: fixed, so no delay between making a code and the login
+    /// (a starved test run) can move the step.
+    static let now: Int64 = 1_700_000_025
+
     func withService(
         separator: String = ":", _ body: (AuthService, SecondFactorStore, CollectingLog) async throws -> Void
     ) async throws {
@@ -24,7 +28,8 @@ import Testing
         configuration.totpSeparator = separator
         let log = CollectingLog()
         let pool = PasswordHashingPool(threads: 2, maxQueued: 16)
-        let service = try AuthService(configuration: configuration, log: log, pool: pool)
+        let service = try AuthService(
+            configuration: configuration, log: log, pool: pool, files: nil, clock: AuthClock(unixTime: { Self.now }))
         try await body(service, SecondFactorStore(directory: dir.path + "/auth"), log)
         await pool.shutdown()
     }
@@ -42,7 +47,7 @@ import Testing
     @Test func totpUserNeedsTheCurrentCodeOnce() async throws {
         try await withService { service, store, log in
             let totp = try store.enrollTOTP(user: "alice", algorithm: .sha1, group: nil)
-            let now = Int64(Date().timeIntervalSince1970)
+            let now = Self.now
             #expect(await !login(service, "alice", "pencil"))
             #expect(await !login(service, "alice", "pencil:000000") || totp.code(at: now) == "000000")
             #expect(await !login(service, "alice", "wrong:" + totp.code(at: now)))
@@ -67,7 +72,7 @@ import Testing
     @Test func separatorIsConfigurableAndThePasswordMayContainIt() async throws {
         try await withService(separator: "#") { service, store, _ in
             let totp = try store.enrollTOTP(user: "alice", algorithm: .sha256, group: nil)
-            let now = Int64(Date().timeIntervalSince1970)
+            let now = Self.now
             #expect(await !login(service, "alice", "pencil:" + totp.code(at: now)))
             #expect(await login(service, "alice", "pencil#" + totp.code(at: now)))
         }
@@ -78,7 +83,7 @@ import Testing
     @Test func appPasswordsBypassTOTPWithinTheirScope() async throws {
         try await withService { service, store, log in
             _ = try store.enrollTOTP(user: "alice", algorithm: .sha1, group: nil)
-            let now = Int64(Date().timeIntervalSince1970)
+            let now = Self.now
             let phone = try store.addAppPassword(
                 user: "alice", name: "phone", protocols: ["imap"], networks: ["192.0.2.0/24"], expires: nil, now: now,
                 group: nil)
@@ -140,7 +145,7 @@ import Testing
     @Test func spentStepsSurviveARestart() async throws {
         try await withService { service, store, _ in
             let totp = try store.enrollTOTP(user: "alice", algorithm: .sha1, group: nil)
-            let now = Int64(Date().timeIntervalSince1970)
+            let now = Self.now
             let code = totp.code(at: now)
             #expect(await login(service, "alice", "pencil:" + code))
             let file = try String(contentsOfFile: store.usedStepsFile, encoding: .utf8)
@@ -160,7 +165,7 @@ import Testing
             // A directory in the file's place: the rename fails (even for root).
             try FileManager.default.createDirectory(
                 atPath: store.usedStepsFile + "/x", withIntermediateDirectories: true)
-            let code = totp.code(at: Int64(Date().timeIntervalSince1970))
+            let code = totp.code(at: Self.now)
             #expect(await !login(service, "alice", "pencil:" + code))
         }
     }

@@ -1,6 +1,8 @@
 """Issue 11 item 6, filesystem confinement of mail processes, tried as someone who can write into a Maildir would:
-every change to the Maildirs below is made with the mail user's rights (a child process running as vmail), then
-real clients (imaplib, poplib) use the mailbox. Another user's mail stays untouched and unread, a /dev/zero link is
+every change to the Maildirs below is made with the mail user's rights (a child process running as vmail, or as the
+user of a uid of its own), then real clients (imaplib, poplib) use the mailbox. Every test runs twice: against the
+main mail service (users of mail_uid = vmail) and against the per-uid mail processes (`mail-service --run-as`,
+users of their own uids, issue 11). Another user's mail stays untouched and unread, a /dev/zero link is
 never read (the server's VmRSS stays flat), FIFOs never hang a login, and a file the server cannot read leaves the
 mailbox usable (SELECT works; the file is left out of the view and logged once)."""
 
@@ -10,22 +12,29 @@ import imaplib
 import os
 import poplib
 import re
+import shutil
 from pathlib import Path
 
 import pytest
 
 import helpers
 from helpers import LMTPClient, make_message
+from test_mail_uid import key_process
 
 D = helpers.MAIL_DOMAIN
 PW = helpers.MAIL_PASSWORD
 # A login, SELECT or FETCH here takes milliseconds; one blocked behind a FIFO never returns at all.
 SHORT = 8.0
 
-def as_vmail(*ops) -> None:
+# The users of the per-uid variant: u01..u40 with uids of their own.
+FIRST_OWN_UID = 1521
+
+
+def as_owner(mail, user: str, *ops) -> None:
     """Changes made with the mail user's rights, as a user with shell access (or a shared-folder admin) would: a
-    forked child drops to vmail (no supplementary groups, no capabilities left) and only makes these calls."""
-    uid, gid = helpers.vmail_ids()
+    forked child drops to the user's uid/gid (vmail, or the user's own; no supplementary groups, no capabilities
+    left) and only makes these calls."""
+    uid, gid = mail.ids(user)
     pid = os.fork()
     if pid == 0:
         code = 1
@@ -52,10 +61,28 @@ def as_vmail(*ops) -> None:
     assert os.waitstatus_to_exitcode(status) == 0, f"as vmail: {ops}"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module", params=["vmail", "own-uid"])
 def mail(aerie_bin, ca_dir, vmail, request):
-    with helpers.private_mail_server(aerie_bin, ca_dir, request, "fsconf") as server:
-        yield server
+    """The main mail service's users (vmail), or users of uids of their own, served by `mail-service --run-as`."""
+    if request.param == "vmail":
+        with helpers.private_mail_server(aerie_bin, ca_dir, request, "fsconf") as server:
+            server.kind = "vmail"
+            server.ids = lambda user: vmail
+            server.serving_pid = lambda user: server.mail_pid
+            yield server
+        return
+    directory = helpers.private_dir("fsconf-uid") / "srv"
+    users = helpers.make_mail_users([f"u{i:02d}" for i in range(1, 41)])
+    server = helpers.make_mail_server(aerie_bin, directory, ca_dir, users, start=False)
+    server.kind = "own-uid"
+    uids = {name: FIRST_OWN_UID + i for i, name in enumerate(sorted(users))}
+    server.ids = lambda user: (uids[user], uids[user])
+    server.serving_pid = lambda user: key_process(server, uids[user])
+    stored = helpers.sha512_crypt(PW)
+    for name in uids:  # made for vmail by make_mail_server; own_uid_user makes them anew
+        shutil.rmtree(server.directory / "home" / name)
+    lines = [helpers.own_uid_user(server.directory / "home", name, uid, stored) for name, uid in uids.items()]
+    yield from helpers.serve_module(server, directory.parent, request, lines)
 
 
 def deliver(mail, user: str, n: int, tag: str) -> list[bytes]:
@@ -129,14 +156,24 @@ def test_delete_of_a_symlinked_mailbox_removes_the_link_never_the_other_users_ma
     victim, victim_dir, victim_msgs = mail_user(mail, 2, "victim")
     attacker, attacker_dir, _ = mail_user(mail, 1, "attacker")
     before = tree(victim_dir)
-    as_vmail(["symlink", str(attacker_dir / ".Shared"), str(victim_dir)])
+    as_owner(mail, attacker, ["symlink", str(attacker_dir / ".Shared"), str(victim_dir)])
 
     c = imap(mail, attacker)
     typ, listing = c.list()
-    assert typ == "OK" and any(b'"Shared"' in line or line.endswith(b" Shared") for line in listing), listing
-    typ, data = c.delete("Shared")
-    assert typ == "OK", data
-    assert not os.path.lexists(attacker_dir / ".Shared")
+    listed = any(b'"Shared"' in line or line.endswith(b" Shared") for line in listing)
+    if mail.kind == "vmail":
+        # vmail may search every vmail user's home: the link is a mailbox, and DELETE removes the link alone.
+        assert typ == "OK" and listed, listing
+        typ, data = c.delete("Shared")
+        assert typ == "OK", data
+        assert not os.path.lexists(attacker_dir / ".Shared")
+    else:
+        # The attacker's own process cannot search the victim's 0700 home: the link is no mailbox at all.
+        assert typ == "OK" and not listed, listing
+        assert c.select("Shared")[0] == "NO"
+        typ, data = c.delete("Shared")
+        assert typ == "NO" and b"NONEXISTENT" in data[0], data
+        assert os.path.islink(attacker_dir / ".Shared")
     c.logout()
 
     assert tree(victim_dir) == before
@@ -157,7 +194,7 @@ def test_message_files_linked_to_other_files_are_never_served(mail):
         "1700000002.M2P1.evil": "/etc/passwd",
         "1700000003.M3P1.evil:2,S": str(victim_file),
     }
-    as_vmail(*[["symlink", str(attacker_dir / "cur" / name), target] for name, target in links.items()])
+    as_owner(mail, attacker, *[["symlink", str(attacker_dir / "cur" / name), target] for name, target in links.items()])
 
     for _ in range(2):
         c = imap(mail, attacker)
@@ -177,7 +214,7 @@ def test_message_files_linked_to_other_files_are_never_served(mail):
 
     # A message file the index knows, swapped for a link afterwards: FETCH and RETR fail for it, the session goes on.
     own_file = message_files(attacker_dir)[0]
-    as_vmail(["unlink", str(own_file)], ["symlink", str(own_file), str(victim_file)])
+    as_owner(mail, attacker, ["unlink", str(own_file)], ["symlink", str(own_file), str(victim_file)])
     c = imap(mail, attacker)
     assert select_count(c) == 1
     typ, data = c.fetch("1", "(BODY.PEEK[])")
@@ -197,16 +234,17 @@ def test_message_files_linked_to_other_files_are_never_served(mail):
 @pytest.mark.timeout(120)
 def test_a_dev_zero_link_is_never_read(mail):
     user, maildir, own = mail_user(mail, 2, "zero")
-    baseline = vm_rss_kib(mail.mail_pid)
-    as_vmail(["symlink", str(maildir / "cur" / "1700000001.M1P1.zero"), "/dev/zero"],
-             ["symlink", str(maildir / "new" / "1700000002.M2P1.zero,S=100,W=102"), "/dev/zero"])
+    server = mail.serving_pid(user)
+    baseline = vm_rss_kib(server)
+    as_owner(mail, user, ["symlink", str(maildir / "cur" / "1700000001.M1P1.zero"), "/dev/zero"],
+               ["symlink", str(maildir / "new" / "1700000002.M2P1.zero,S=100,W=102"), "/dev/zero"])
     c = imap(mail, user)
     assert select_count(c) == 2
     assert len(bodies(c)) == 2
     c.logout()
     # And one the index already knows.
     known = message_files(maildir)[0]
-    as_vmail(["unlink", str(known)], ["symlink", str(known), "/dev/zero"])
+    as_owner(mail, user, ["unlink", str(known)], ["symlink", str(known), "/dev/zero"])
     c = imap(mail, user)
     assert select_count(c) == 2
     assert c.fetch("1:*", "(BODY.PEEK[])")[0] == "NO"
@@ -221,8 +259,10 @@ def test_a_dev_zero_link_is_never_read(mail):
         except poplib.error_proto:
             pass
     p.quit()
-    # Reading /dev/zero grew the server by gigabytes; 64 MiB leaves room for ordinary allocation noise.
-    assert vm_rss_kib(mail.mail_pid) - baseline < 64 * 1024, (baseline, vm_rss_kib(mail.mail_pid))
+    # Reading /dev/zero grew the server by gigabytes; 64 MiB leaves room for ordinary allocation noise. The same
+    # process served it all (a restarted one would hide the growth).
+    assert mail.serving_pid(user) == server
+    assert vm_rss_kib(server) - baseline < 64 * 1024, (baseline, vm_rss_kib(server))
 
 
 @pytest.mark.timeout(120)
@@ -230,7 +270,7 @@ def test_fifos_in_a_maildir_never_hang_logins(mail):
     user, maildir, own = mail_user(mail, 1, "fifo")
     fifos = [maildir / "cur" / f"17000000{i:02d}.M{i}P1.fifo" for i in range(4)]
     fifos.append(maildir / "new" / "1700000099.M99P1.fifo,S=10,W=11")
-    as_vmail(*[["mkfifo", str(f)] for f in fifos])
+    as_owner(mail, user, *[["mkfifo", str(f)] for f in fifos])
     try:
         # More logins than the mail pool has threads (one per core): each would block one of them for good.
         for _ in range(4):
@@ -247,7 +287,7 @@ def test_fifos_in_a_maildir_never_hang_logins(mail):
         p.quit()
         # A message the index knows, swapped for a FIFO: its FETCH fails at once, and everyone else logs in.
         known = message_files(maildir)[0]
-        as_vmail(["unlink", str(known)], ["mkfifo", str(known)])
+        as_owner(mail, user, ["unlink", str(known)], ["mkfifo", str(known)])
         fifos.append(known)
         for _ in range(3):
             c = imap(mail, user)
@@ -271,7 +311,7 @@ def test_fifos_in_a_maildir_never_hang_logins(mail):
 def test_an_unreadable_file_leaves_the_mailbox_usable(mail):
     user, maildir, own = mail_user(mail, 2, "unreadable")
     names = ["1700000001.M1P1.locked", "1700000002.M2P1.locked,S=20,W=21:2,S"]
-    as_vmail(*[["write", str(maildir / "cur" / n), "Subject: locked\n\nx\n", 0o000] for n in names])
+    as_owner(mail, user, *[["write", str(maildir / "cur" / n), "Subject: locked\n\nx\n", 0o000] for n in names])
     for _ in range(2):
         c = imap(mail, user)
         assert select_count(c) == 2
