@@ -55,6 +55,7 @@ struct Serve: ParsableCommand {
 
         let supervisor = Supervisor(services: [], log: log)
         let auth: AuthProcess
+        var snapshotPath: String?
         var loginSide: LoginProcess.MasterSide?
         var switchSide: MasterAdmin?
         var routerSide: MailRouter?
@@ -82,7 +83,15 @@ struct Serve: ParsableCommand {
                 user: settings.mailUID.isEmpty ? settings.defaultInternalUser : settings.mailUID,
                 group: settings.mailGID)
             // Passwords are verified in the auth process, as default_internal_user.
-            auth = try AuthProcess.bindSocket(configPath: configPath, baseDir: settings.baseDir, owner: checked.dropAccount)
+            // The configuration the master runs, for its children to load: a reload it rejects changes nothing.
+            if let snapshot = loaded.snapshot {
+                let path = ConfigSnapshotFile.path(baseDir: settings.baseDir)
+                try ConfigSnapshotFile.write(snapshot, to: path)
+                snapshotPath = path
+            }
+            auth = try AuthProcess.bindSocket(
+                configPath: configPath, snapshotPath: snapshotPath, baseDir: settings.baseDir,
+                owner: checked.dropAccount)
             supervisor.add(ChildService(kind: .auth, limits: limits[.auth]!) { try auth.spawnSupervisor() })
             try supervisor.start(.auth)
             var listeners = try ListenerSockets.bind(checked.listeners, socketOwner: mailAccount)
@@ -198,15 +207,24 @@ struct Serve: ParsableCommand {
         let login = loginSide
         let masterAdmin = switchSide
         let router = routerSide
+        let runningSnapshot = snapshotPath
         supervisor.run {
             log.reopen()
             guard let configPath else { return }
             let reloaded: LoadedConfig
             do {
                 reloaded = try ConfigLoader.load(path: configPath)
-                supervisor.update(limits: try ChildLimits.resolveAll(settings: reloaded.settings))
+                let limits = try ChildLimits.resolveAll(settings: reloaded.settings)
+                if let runningSnapshot, let snapshot = reloaded.snapshot {
+                    try ConfigSnapshotFile.write(snapshot, to: runningSnapshot)
+                }
+                supervisor.update(limits: limits)
             } catch let error as ConfigError {
                 for diagnostic in error.diagnostics { log.error("config", "Reload failed: \(diagnostic)") }
+                log.error(
+                    "master",
+                    "Reload failed, keeping the running configuration: processes (re)started until a reload succeeds "
+                        + "run it too, not the file")
                 return
             } catch {
                 log.error("master", "Reload failed, keeping the running configuration: \(error)")
