@@ -103,7 +103,7 @@ struct MailServiceCommand: ParsableCommand {
             try await server.adoptListeners(
                 (0..<listeners).map { MailServiceFDs.firstListener + Int32($0) },
                 except: loginHandoff ? LoginProcess.plans(server.listeners) : [])
-            if let lmtpDeliveryFD { server.enableUIDDelivery(socket: lmtpDeliveryFD) }
+            if let lmtpDeliveryFD { server.enableUIDDelivery(socket: lmtpDeliveryFD, settings: settings) }
             if loginHandoff {
                 LoginProcess.receiveHandoffs(
                     fd: MailServiceFDs.firstListener + Int32(listeners), server: server, log: log)
