@@ -1,5 +1,6 @@
 public import AerieConfig
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -11,6 +12,17 @@ import Foundation
 /// master's configuration and not the file that failed (issue 11).
 public enum ConfigSnapshotFile {
     public static func path(baseDir: String) -> String { baseDir + "/aerie-config.snapshot" }
+
+    /// The master's snapshot, set once it is written at the start: `childArguments` names it to every child.
+    static let running = Mutex<String?>(nil)
+
+    /// The master, once it wrote its snapshot at `path`: every child started from now on loads it.
+    public static func startPassing(_ path: String) { running.withLock { $0 = path } }
+
+    /// `-c FILE`, and `--config-snapshot FILE` when the master keeps one: what a child is started with.
+    public static func childArguments(_ configPath: String?) -> [String] {
+        (configPath.map { ["-c", $0] } ?? []) + (running.withLock { $0 }.map { ["--config-snapshot", $0] } ?? [])
+    }
 
     /// Records `snapshot` at `path`, whole or not at all.
     public static func write(_ snapshot: ConfigSnapshot, to path: String) throws {

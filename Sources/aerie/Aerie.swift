@@ -129,6 +129,8 @@ struct LoginWorkerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "login-worker", shouldDisplay: false)
 
     @Option(name: .short) var config: String?
+    /// The master's configuration (`ConfigSnapshotFile`), loaded instead of the file.
+    @Option(name: .customLong("config-snapshot")) var snapshot: String?
     /// A pipe the master reads (a reload's new generation): one byte once the worker serves, confined.
     @Option(name: .customLong("ready-fd")) var readyFD: Int32?
     /// `SERVICE=REASON`: the incident switch as the master holds it (repeated): refused before any password.
@@ -145,7 +147,7 @@ struct LoginWorkerCommand: ParsableCommand {
         sigaddset(&hangup, SIGTERM)
         pthread_sigmask(SIG_BLOCK, &hangup, nil)
         LoginProcess.watchServe()
-        let loaded = try loadOrExit(config)
+        let loaded = try loadServiceConfig(config, snapshot: snapshot)
         let log = try openServiceLog(config, loaded: loaded)
         let settings = loaded.settings
         let server: AerieServer

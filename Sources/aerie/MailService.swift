@@ -18,6 +18,8 @@ struct MailServiceCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "mail-service", shouldDisplay: false)
 
     @Option(name: .short) var config: String?
+    /// The master's configuration (`ConfigSnapshotFile`), loaded instead of the file.
+    @Option(name: .customLong("config-snapshot")) var snapshot: String?
     /// How many listening sockets the master passed, from `MailServiceFDs.firstListener` on.
     @Option var listeners: Int = 0
     /// The key worker's certificate and key paths, when the master runs one (its sockets are fds 3 and 4).
@@ -71,7 +73,7 @@ struct MailServiceCommand: ParsableCommand {
     }
 
     private func serve(dropped: DispatchSemaphore) async throws {
-        let loaded = try loadOrExit(config)
+        let loaded = try loadServiceConfig(config, snapshot: snapshot)
         let settings = loaded.settings
         let log = try openServiceLog(config, loaded: loaded)
         StorageLog.install(log)
@@ -118,7 +120,7 @@ struct MailServiceCommand: ParsableCommand {
         _ = write(MailServiceFDs.ready, &ready, 1)
         close(MailServiceFDs.ready)
         log.info("master", "mail service running (pid \(getpid()), uid \(getuid()))")
-        await MailSessionsService(server: server, config: config, log: log).runUntilShutdown()
+        await MailSessionsService(server: server, config: config, snapshot: snapshot, log: log).runUntilShutdown()
         log.info("master", "mail service stopped")
     }
 
@@ -161,7 +163,7 @@ struct MailServiceCommand: ParsableCommand {
         // A process of one key keeps its configuration (it may not reach the file in its chroot, nor the key): the
         // master's reload retires it instead (`MailRouter.retireAll`).
         await MailSessionsService(
-            server: server, config: config, log: log, keepsConfiguration: runAs != nil, chrooted: chroot != nil
+            server: server, config: config, snapshot: snapshot, log: log, keepsConfiguration: runAs != nil, chrooted: chroot != nil
         ).runUntilShutdown()
         log.info("master", "mail service stopped")
     }

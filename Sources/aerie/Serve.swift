@@ -88,6 +88,7 @@ struct Serve: ParsableCommand {
                 let path = ConfigSnapshotFile.path(baseDir: settings.baseDir)
                 try ConfigSnapshotFile.write(snapshot, to: path)
                 snapshotPath = path
+                ConfigSnapshotFile.startPassing(path)
             }
             auth = try AuthProcess.bindSocket(
                 configPath: configPath, snapshotPath: snapshotPath, baseDir: settings.baseDir,
@@ -140,7 +141,8 @@ struct Serve: ParsableCommand {
             guard pipe(&ready) == 0 else { throw ServerStartError("pipe: \(String(cString: strerror(errno)))") }
             ready.forEach { _ = fcntl($0, F_SETFD, FD_CLOEXEC) }
             let arguments =
-                ["aerie", "mail-service"] + (configPath.map { ["-c", $0] } ?? []) + ["--listeners", "\(listeners.count)"]
+                ["aerie", "mail-service"] + ConfigSnapshotFile.childArguments(configPath)
+                + ["--listeners", "\(listeners.count)"]
                 + (keeperSockets.map { ["--keeper-cert", $0.certificatePath, "--keeper-key", $0.keyPath] } ?? [])
                 + (login == nil ? [] : ["--login-handoff"])
                 + (uidDelivery == nil ? [] : ["--lmtp-delivery-fd", "\(uidDeliveryFD)"])

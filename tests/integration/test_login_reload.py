@@ -233,29 +233,36 @@ def auth_worker(server) -> int | None:
     return workers[0] if len(workers) == 1 else None
 
 
-@pytest.mark.parametrize("victim", ["auth-service", "auth-supervisor"])
-def test_an_auth_process_restarted_after_a_rejected_reload_runs_the_masters_configuration(srv, victim):
-    """A reload the master rejects changes nothing: an auth process (or its supervisor) started later, while the
-    file on disk is still bad, runs the configuration the master runs (its snapshot), not the file."""
+def child_of_kind(server, kind: str) -> int | None:
+    """The running child `aerie KIND` (the auth-service: the supervisor's), None while not exactly one runs."""
+    if kind == "auth-service":
+        return auth_worker(server)
+    pids = helpers.child_pids(server.pid, kind)
+    return pids[0] if len(pids) == 1 else None
+
+
+@pytest.mark.parametrize("victim", ["auth-service", "auth-supervisor", "mail-service", "login-worker"])
+def test_a_child_restarted_after_a_rejected_reload_runs_the_masters_configuration(srv, victim):
+    """A reload the master rejects changes nothing: a child started later (a crash), while the file on disk is
+    still bad, runs the configuration the master runs (its snapshot), not the file."""
     alice = srv.users["alice"]
     confined_worker(srv, 1)
-    old = helpers.wait_for(lambda: auth_worker(srv), timeout=60, what="the auth process")
+    old = helpers.wait_for(lambda: child_of_kind(srv, victim), timeout=60, what=victim)
+    auth = helpers.wait_for(lambda: auth_worker(srv), timeout=60, what="the auth process")
     good = srv.config.read_text()
     srv.config.write_text(good + "\nlogin_greeting_typo = nope\n")
     try:
         os.kill(srv.pid, signal.SIGHUP)
         helpers.wait_for(lambda: "Reload failed" in srv.log(), timeout=30, what="the failed reload in the log")
-        assert old is not None and auth_worker(srv) == old, "a rejected reload replaced the auth process"
-        if victim == "auth-service":
-            os.kill(old, signal.SIGKILL)
-        else:
-            os.kill(helpers.child_pids(srv.pid, "auth-supervisor")[0], signal.SIGKILL)
-        new = helpers.wait_for(lambda: auth_worker(srv) not in (None, old) and auth_worker(srv), timeout=60,
-                               what="a new auth process")
+        assert auth_worker(srv) == auth, "a rejected reload replaced the auth process"
+        assert child_of_kind(srv, victim) == old
+        os.kill(old, signal.SIGKILL)
+        new = helpers.wait_for(lambda: child_of_kind(srv, victim) not in (None, old) and child_of_kind(srv, victim),
+                               timeout=60, what=f"a new {victim}")
         for _ in range(3):
             with RawIMAP(srv.imaps_port, tls=True) as c:
                 assert c.login(alice).startswith("l OK")
-        assert auth_worker(srv) == new, "the new auth process did not stay up"
+        assert child_of_kind(srv, victim) == new, f"the new {victim} did not stay up"
         # Only the master's rejection names the bad line: no process read the file since.
         log = srv.log()
         assert [line for line in log.splitlines() if "login_greeting_typo" in line and "Reload failed" not in line] == []
