@@ -120,7 +120,7 @@ struct MailServiceCommand: ParsableCommand {
         _ = write(MailServiceFDs.ready, &ready, 1)
         close(MailServiceFDs.ready)
         log.info("master", "mail service running (pid \(getpid()), uid \(getuid()))")
-        await MailSessionsService(server: server, config: config, snapshot: snapshot, log: log).runUntilShutdown()
+        await MailSessionsService(server: server, config: config, log: log).runUntilShutdown()
         log.info("master", "mail service stopped")
     }
 
@@ -163,7 +163,7 @@ struct MailServiceCommand: ParsableCommand {
         // A process of one key keeps its configuration (it may not reach the file in its chroot, nor the key): the
         // master's reload retires it instead (`MailRouter.retireAll`).
         await MailSessionsService(
-            server: server, config: config, snapshot: snapshot, log: log, keepsConfiguration: runAs != nil, chrooted: chroot != nil
+            server: server, config: config, log: log, keepsConfiguration: runAs != nil, chrooted: chroot != nil
         ).runUntilShutdown()
         log.info("master", "mail service stopped")
     }

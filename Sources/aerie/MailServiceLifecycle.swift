@@ -25,9 +25,6 @@ struct MailSessionsService: Service {
     let server: AerieServer
     /// The configuration file to read again on SIGHUP.
     let config: String?
-    /// The master's snapshot (`ConfigSnapshotFile`): read on SIGHUP instead of the file, which the master
-    /// rewrote just before (the file may already hold something else).
-    let snapshot: String?
     let log: LogWriter
     /// A mail process of one uid/gid (`--run-as`): SIGHUP keeps the configuration it started with (the master's
     /// reload retires such a process instead, `MailRouter.retireAll`).
@@ -50,8 +47,9 @@ struct MailSessionsService: Service {
         }
         guard let config else { return }
         do {
-            try server.reload(
-                config: try snapshot.map { try ConfigSnapshotFile.load($0) } ?? ConfigLoader.load(path: config))
+            // The file, not the master's snapshot (0600, the master's: this process dropped root). The master signals
+            // only after its own load of the file succeeded.
+            try server.reload(config: try ConfigLoader.load(path: config))
         } catch let error as ConfigError {
             for diagnostic in error.diagnostics { log.error("config", "Reload failed: \(diagnostic)") }
         } catch {

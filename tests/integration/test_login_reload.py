@@ -265,7 +265,8 @@ def test_a_child_restarted_after_a_rejected_reload_runs_the_masters_configuratio
         assert child_of_kind(srv, victim) == new, f"the new {victim} did not stay up"
         # Only the master's rejection names the bad line: no process read the file since.
         log = srv.log()
-        assert [line for line in log.splitlines() if "login_greeting_typo" in line and "Reload failed" not in line] == []
+        assert [line for line in log.splitlines()
+                if "login_greeting_typo" in line and "Reload failed" not in line] == []
         assert "Reload failed, keeping the running configuration" in log
     finally:
         srv.config.write_text(good)
