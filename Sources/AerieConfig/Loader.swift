@@ -16,6 +16,9 @@ public struct ConfigLoadOptions: Sendable {
 public struct LoadedConfig: Sendable {
     public var settings: AerieSettings
     public var warnings: [ConfigDiagnostic]
+    /// Every file this configuration was read from, as read: `ConfigLoader.load(snapshot:)` loads the same
+    /// configuration again whatever the files hold now (children of a master whose reload was rejected).
+    public var snapshot: ConfigSnapshot?
 
     public init(settings: AerieSettings, warnings: [ConfigDiagnostic]) {
         self.settings = settings
@@ -51,6 +54,27 @@ public enum ConfigLoader {
 
     public static func load(text: String, path: String, options: ConfigLoadOptions) throws(ConfigError) -> LoadedConfig {
         var parser = Parser(fileAccess: options.allowFileAccess)
+        parser.snapshot = ConfigSnapshot(path: path)
+        parser.snapshot.files[path] = text
+        return try load(text: text, path: path, options: options, parser: parser)
+    }
+
+    /// Loads the files of `snapshot` as they were when it was recorded; no file is read.
+    public static func load(snapshot: ConfigSnapshot) throws(ConfigError) -> LoadedConfig {
+        guard let text = snapshot.files[snapshot.path] else {
+            throw ConfigError(diagnostics: [
+                ConfigDiagnostic(severity: .error, file: snapshot.path, line: 0, message: "not in the snapshot")
+            ])
+        }
+        return try load(
+            text: text, path: snapshot.path, options: ConfigLoadOptions(),
+            parser: Parser(fileAccess: true, replaying: snapshot))
+    }
+
+    private static func load(
+        text: String, path: String, options: ConfigLoadOptions, parser: Parser
+    ) throws(ConfigError) -> LoadedConfig {
+        var parser = parser
         if text.utf8.count > ConfigLimits.maxFileSize {
             throw ConfigError(diagnostics: [ConfigDiagnostic(severity: .error, file: path, line: 0,
                                                              message: "File too large (limit \(ConfigLimits.maxFileSize) bytes)")])
@@ -61,7 +85,9 @@ public enum ConfigLoader {
         builder.walkGlobal(tree)
         finish(&builder)
         if builder.diags.hasErrors { throw ConfigError(diagnostics: builder.diags.errors + builder.diags.warnings) }
-        return LoadedConfig(settings: builder.settings, warnings: builder.diags.warnings)
+        var loaded = LoadedConfig(settings: builder.settings, warnings: builder.diags.warnings)
+        if options.allowFileAccess { loaded.snapshot = builder.parser.snapshot }
+        return loaded
     }
 
     /// The settings Aerie uses when the configuration says nothing.

@@ -30,8 +30,16 @@ struct Parser {
     var diags = DiagnosticSink()
     private var includeCount = 0
     private var totalBytes = 0
+    /// What this load read from disk (files, glob results); with `replay` set, the only source it reads.
+    var snapshot: ConfigSnapshot
+    /// Set: a load of `snapshot` as it was recorded, touching no file.
+    let replay: Bool
 
-    init(fileAccess: Bool) { self.fileAccess = fileAccess }
+    init(fileAccess: Bool, replaying: ConfigSnapshot? = nil) {
+        self.fileAccess = fileAccess
+        self.snapshot = replaying ?? ConfigSnapshot(path: "")
+        self.replay = replaying != nil
+    }
 
     /// Parses `text` as the file `path`; `chain` holds the including files, to detect loops.
     mutating func parse(text: String, path: String, depth: Int = 0, nesting: Int = 0, chain: [String] = []) -> [Entry] {
@@ -90,8 +98,9 @@ struct Parser {
         let full = Self.resolve(pattern, relativeTo: path)
         let files: [String]
         if Self.hasGlob(full) {
-            files = Self.glob(full)  // a wildcard matching nothing is not an error, as in Dovecot
-        } else if FileManager.default.fileExists(atPath: full) {
+            files = replay ? snapshot.globs[full] ?? [] : Self.glob(full)  // matching nothing is fine, as in Dovecot
+            if !replay { snapshot.globs[full] = files }
+        } else if replay ? snapshot.files[full] != nil : FileManager.default.fileExists(atPath: full) {
             files = [full]
         } else {
             if !optional { diags.error(loc, "\(directive) \(pattern): No such file or directory") }
@@ -124,6 +133,13 @@ struct Parser {
     /// Reads a whole file within the size limits; failures are messages for a diagnostic.
     mutating func readFile(_ path: String) -> ReadResult {
         guard fileAccess else { return .failure("file access is disabled for this load") }
+        if replay { return snapshot.files[path].map { .success($0) } ?? .failure("No such file or directory") }
+        let result = readFromDisk(path)
+        if case .success(let text) = result { snapshot.files[path] = text }
+        return result
+    }
+
+    private mutating func readFromDisk(_ path: String) -> ReadResult {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else { return .failure("No such file or directory") }
         if isDir.boolValue { return .failure("Is a directory") }

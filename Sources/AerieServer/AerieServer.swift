@@ -501,8 +501,10 @@ public final class AerieServer: Sendable {
 
     /// SIGHUP: new certificates and settings for new connections; live connections keep theirs.
     /// Issue 11, lmtp: the master's delivery socket (SOCK_SEQPACKET); LMTP recipients whose uid/gid is not this
-    /// process's are delivered through it from now on.
-    public func enableUIDDelivery(socket: Int32) {
+    /// process's, or whose IMAP sessions are chrooted (`settings`' mail_chroot, the userdb's chroot), are delivered
+    /// through it from now on.
+    public func enableUIDDelivery(socket: Int32, settings: AerieSettings) {
+        LMTPUIDDeliveryClient.chroots.withLock { $0 = MailRoutePolicy(settings: settings, mainAccount: nil) }
         let client = LMTPUIDDeliveryClient(socket: socket)
         state.withLock { $0.uidDelivery = client }
     }
@@ -522,6 +524,9 @@ public final class AerieServer: Sendable {
         updated.sessionLimits = sessionLimits
         updated.handoff = handoff
         updated.uidDelivery = state.withLock { $0.uidDelivery }
+        if updated.uidDelivery != nil {
+            LMTPUIDDeliveryClient.chroots.withLock { $0 = MailRoutePolicy(settings: config.settings, mainAccount: nil) }
+        }
         state.withLock { $0 = updated }
         log.info("master", "Configuration and certificates reloaded")
     }

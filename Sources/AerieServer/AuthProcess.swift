@@ -28,19 +28,26 @@ public final class AuthProcess: Sendable {
     /// stops the supervisor.
     private let control = Mutex<Int32>(-1)
 
-    private init(socketPath: String, configPath: String?, listener: Int32) {
+    /// The master's configuration (`ConfigSnapshotFile`): what the supervisor and its workers load, not the file.
+    private let snapshotPath: String?
+
+    private init(socketPath: String, configPath: String?, snapshotPath: String?, listener: Int32) {
         self.socketPath = socketPath
         self.configPath = configPath
+        self.snapshotPath = snapshotPath
         self.listener = listener
     }
 
     public static func socketPath(baseDir: String) -> String { baseDir + "/aerie-auth" }
 
     /// Binds the socket. `owner`: who may connect (the account the mail service drops to).
-    public static func bindSocket(configPath: String?, baseDir: String, owner: ServiceAccount?) throws -> AuthProcess {
+    /// `snapshotPath`: the configuration the master runs (`ConfigSnapshotFile`), nil to read `configPath`.
+    public static func bindSocket(
+        configPath: String?, snapshotPath: String? = nil, baseDir: String, owner: ServiceAccount?
+    ) throws -> AuthProcess {
         let path = socketPath(baseDir: baseDir)
         let listener = try bindUnixSocket(path: path, owner: owner)
-        return AuthProcess(socketPath: path, configPath: configPath, listener: listener)
+        return AuthProcess(socketPath: path, configPath: configPath, snapshotPath: snapshotPath, listener: listener)
     }
 
     /// Spawns `aerie auth-supervisor` on the socket (the master restarts it if it dies).
@@ -52,7 +59,8 @@ public final class AuthProcess: Sendable {
         defer { close(fds[1]) }
         do {
             let pid = try spawnSelf(
-                ["aerie", "auth-supervisor"] + (configPath.map { ["-c", $0] } ?? []), passing: [listener: 3, fds[1]: 4])
+                ["aerie", "auth-supervisor"] + AuthSupervisor.configArguments(configPath, snapshotPath),
+                passing: [listener: 3, fds[1]: 4])
             control.withLock { control in
                 if control >= 0 { close(control) }
                 control = fds[0]
@@ -64,7 +72,8 @@ public final class AuthProcess: Sendable {
         }
     }
 
-    /// SIGHUP: the worker is replaced by one that reads the configuration again.
+    /// SIGHUP, once the master loaded the new configuration and recorded its snapshot: the worker is replaced by
+    /// one that loads it.
     public func restartWorker() {
         var request: UInt8 = 0x52  // "R"
         let fd = control.withLock { $0 }
@@ -109,8 +118,9 @@ public enum AuthSupervisor {
     /// It leaves when serve's end of the control socket closes (serve exited or was killed). No parent-death
     /// signal: serve spawns it from a pool thread, and such a thread may end long before serve does.
     /// `loadPolicy`: which passwd-files the worker may have rewritten (rehash on login), read at start and on reloads.
+    /// `snapshotPath`: the master's configuration snapshot, which the workers load instead of the file.
     public static func run(
-        configPath: String?, log: any LogSink, reopenLog: () -> Void = {},
+        configPath: String?, snapshotPath: String? = nil, log: any LogSink, reopenLog: () -> Void = {},
         loadPolicy: () -> AuthRehashWriter.Policy? = { nil }
     ) -> Never {
         let control: Int32 = 4
@@ -137,7 +147,7 @@ public enum AuthSupervisor {
                 do {
                     let passing: [Int32: Int32] = pair[1] >= 0 ? [3: 3, pair[1]: AuthRehashWriter.workerFD] : [3: 3]
                     let pid = try spawnSelf(
-                        ["aerie", "auth-service"] + (configPath.map { ["-c", $0] } ?? []), passing: passing)
+                        ["aerie", "auth-service"] + configArguments(configPath, snapshotPath), passing: passing)
                     worker = (pid, .now)
                     requests = pair[0]
                 } catch {
@@ -193,6 +203,11 @@ public enum AuthSupervisor {
                     + "(logins meanwhile get a temporary failure)")
             backoff = min(backoff * 2, longestBackoff)
         }
+    }
+
+    /// `-c FILE` and, when the master keeps one, `--config-snapshot FILE` (which the child loads instead).
+    static func configArguments(_ configPath: String?, _ snapshotPath: String?) -> [String] {
+        (configPath.map { ["-c", $0] } ?? []) + (snapshotPath.map { ["--config-snapshot", $0] } ?? [])
     }
 
     static func describe(_ status: Int32) -> String {

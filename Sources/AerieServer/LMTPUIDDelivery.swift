@@ -126,21 +126,33 @@ public final class LMTPUIDDeliveryClient: Sendable {
         thread.start()
     }
 
-    /// Whether `user` is written by a worker: a uid or gid other than this process's.
+    /// Where this process's recipients are chrooted (`mail_chroot`, the userdb's `chroot`, `/./` in the home), as
+    /// the master routes their IMAP sessions (`MailRoutePolicy`); set with the delivery socket and on reloads.
+    /// Process-wide: the LMTP handler asks `needsWorker` and `split`, which are static.
+    static let chroots = Mutex<MailRoutePolicy?>(nil)
+
+    /// Whether `user`'s IMAP sessions are chrooted (a mail process of its own even with this process's uid/gid).
+    static func chrooted(_ user: AuthenticatedUser) -> Bool {
+        chroots.withLock { $0?.placement(of: user).chroot.isEmpty == false }
+    }
+
+    /// Whether `user` is written by a worker: a uid or gid other than this process's, or a chroot (its IMAP
+    /// sessions read inside it, where this unchrooted process would not write).
     static func needsWorker(_ user: AuthenticatedUser) -> Bool {
-        user.uid != getuid() || user.gid != getgid()
+        user.uid != getuid() || user.gid != getgid() || chrooted(user)
     }
 
     /// The recipients (by index, in order) this process writes, and those for workers, grouped by uid/gid (one
-    /// worker writes all copies of one uid/gid).
+    /// worker writes all copies of one uid/gid; the master starts one per chroot among them).
     static func split(
-        _ users: [AuthenticatedUser], ownUID: UInt32 = getuid(), ownGID: UInt32 = getgid()
+        _ users: [AuthenticatedUser], ownUID: UInt32 = getuid(), ownGID: UInt32 = getgid(),
+        chrooted: (AuthenticatedUser) -> Bool = chrooted
     ) -> (own: [Int], groups: [[Int]]) {
         var own: [Int] = []
         var groups: [[Int]] = []
         var groupOf: [UInt64: Int] = [:]
         for (index, user) in users.enumerated() {
-            guard user.uid != ownUID || user.gid != ownGID else {
+            guard user.uid != ownUID || user.gid != ownGID || chrooted(user) else {
                 own.append(index)
                 continue
             }

@@ -169,7 +169,8 @@ public final class LMTPUIDDeliveryMaster: Sendable {
         }
         defer { close(pair[0]) }
         let arguments =
-            ["aerie", "lmtp-deliver"] + (configPath.map { ["-c", $0] } ?? []) + ["--uid", "\(uid)", "--gid", "\(gid)"]
+            ["aerie", "lmtp-deliver"] + ConfigSnapshotFile.childArguments(configPath)
+            + ["--uid", "\(uid)", "--gid", "\(gid)"]
             + (chroot.isEmpty ? [] : ["--chroot", chroot]) + (testHold.map { ["--test-hold", $0] } ?? [])
         let pid: Int32
         do {

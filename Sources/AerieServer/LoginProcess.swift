@@ -98,7 +98,7 @@ public enum LoginProcess {
             self.adminMailEnd = admin[0]
             self.adminRelayEnd = admin[1]
             self.listeners = listeners
-            self.arguments = ["aerie", "login-worker"] + (configPath.map { ["-c", $0] } ?? [])
+            self.arguments = ["aerie", "login-worker"] + ConfigSnapshotFile.childArguments(configPath)
             self.authSocketPath = authSocketPath
             let first = try Generation(keeper: keeper, authSocketPath: authSocketPath, number: 1)
             self.current = Mutex(first)

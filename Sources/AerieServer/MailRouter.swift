@@ -146,7 +146,7 @@ public final class MailRouter: Sendable {
         self.authSocketPath = authSocketPath
         self.current = Mutex((policy, limits))
         self.supervisor = supervisor
-        self.baseArguments = ["aerie", "mail-service"] + (configPath.map { ["-c", $0] } ?? [])
+        self.baseArguments = ["aerie", "mail-service"] + ConfigSnapshotFile.childArguments(configPath)
         self.log = log
         // A mail process that is not reading (starting, or gone) must not stall the router: full means refused.
         _ = fcntl(mainEnd, F_SETFL, fcntl(mainEnd, F_GETFL) | O_NONBLOCK)

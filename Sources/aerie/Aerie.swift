@@ -66,12 +66,14 @@ struct AuthSupervisorCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "auth-supervisor", shouldDisplay: false)
 
     @Option(name: .short) var config: String?
+    /// The master's configuration (`ConfigSnapshotFile`), loaded instead of the file.
+    @Option(name: .customLong("config-snapshot")) var snapshot: String?
 
     func run() throws {
-        let log = try openServiceLog(config)
+        let log = try openServiceLog(config, loaded: loadServiceConfig(config, snapshot: snapshot))
         AuthSupervisor.run(
-            configPath: config, log: log, reopenLog: { log.reopen() },
-            loadPolicy: { (try? loadOrExit(config)).flatMap(AuthRehashWriter.policy) })
+            configPath: config, snapshotPath: snapshot, log: log, reopenLog: { log.reopen() },
+            loadPolicy: { (try? loadServiceConfig(config, snapshot: snapshot)).flatMap(AuthRehashWriter.policy) })
     }
 }
 
@@ -80,11 +82,13 @@ struct AuthServiceCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "auth-service", shouldDisplay: false)
 
     @Option(name: .short) var config: String?
+    /// The master's configuration (`ConfigSnapshotFile`), loaded instead of the file.
+    @Option(name: .customLong("config-snapshot")) var snapshot: String?
 
     func run() throws {
         // no_new_privs is per thread and inherited: set it before any thread exists.
         try Privileges.forbidNewPrivileges()
-        let loaded = try loadOrExit(config)
+        let loaded = try loadServiceConfig(config, snapshot: snapshot)
         let log = try openServiceLog(config, loaded: loaded)
         do {
             let configuration = try AuthServiceProcess.prepare(config: loaded)
@@ -93,6 +97,16 @@ struct AuthServiceCommand: ParsableCommand {
             log.log(.fatal, category: "auth", "auth process: \(error)")
             throw ExitCode(1)
         }
+    }
+}
+
+/// A child's configuration: the master's snapshot when it passed one (the file may hold a reload it rejected),
+/// else the file.
+func loadServiceConfig(_ configPath: String?, snapshot: String?) throws -> LoadedConfig {
+    guard let snapshot else { return try loadOrExit(configPath) }
+    do { return try ConfigSnapshotFile.load(snapshot) } catch {
+        printError("Fatal: \(error)")
+        throw ExitCode(1)
     }
 }
 
@@ -115,6 +129,8 @@ struct LoginWorkerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "login-worker", shouldDisplay: false)
 
     @Option(name: .short) var config: String?
+    /// The master's configuration (`ConfigSnapshotFile`), loaded instead of the file.
+    @Option(name: .customLong("config-snapshot")) var snapshot: String?
     /// A pipe the master reads (a reload's new generation): one byte once the worker serves, confined.
     @Option(name: .customLong("ready-fd")) var readyFD: Int32?
     /// `SERVICE=REASON`: the incident switch as the master holds it (repeated): refused before any password.
@@ -131,7 +147,7 @@ struct LoginWorkerCommand: ParsableCommand {
         sigaddset(&hangup, SIGTERM)
         pthread_sigmask(SIG_BLOCK, &hangup, nil)
         LoginProcess.watchServe()
-        let loaded = try loadOrExit(config)
+        let loaded = try loadServiceConfig(config, snapshot: snapshot)
         let log = try openServiceLog(config, loaded: loaded)
         let settings = loaded.settings
         let server: AerieServer

@@ -8,6 +8,8 @@ struct LMTPDeliverCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "lmtp-deliver", shouldDisplay: false)
 
     @Option(name: .short) var config: String?
+    /// The master's configuration (`ConfigSnapshotFile`), loaded instead of the file.
+    @Option(name: .customLong("config-snapshot")) var snapshot: String?
     @Option var uid: UInt32
     @Option var gid: UInt32
     /// The directory it chroots to before becoming uid/gid (`MailRoutePolicy.placement`, as `mail-service --chroot`).
@@ -18,7 +20,7 @@ struct LMTPDeliverCommand: ParsableCommand {
     func run() throws {
         // no_new_privs is per thread and inherited: set it before any thread exists.
         try Privileges.forbidNewPrivileges()
-        let loaded = try loadOrExit(config)
+        let loaded = try loadServiceConfig(config, snapshot: snapshot)
         let log = try openServiceLog(config, loaded: loaded)
         StorageLog.install(log)
         let status = LMTPDeliveryWorker.run(

@@ -18,6 +18,8 @@ struct MailServiceCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "mail-service", shouldDisplay: false)
 
     @Option(name: .short) var config: String?
+    /// The master's configuration (`ConfigSnapshotFile`), loaded instead of the file.
+    @Option(name: .customLong("config-snapshot")) var snapshot: String?
     /// How many listening sockets the master passed, from `MailServiceFDs.firstListener` on.
     @Option var listeners: Int = 0
     /// The key worker's certificate and key paths, when the master runs one (its sockets are fds 3 and 4).
@@ -71,7 +73,7 @@ struct MailServiceCommand: ParsableCommand {
     }
 
     private func serve(dropped: DispatchSemaphore) async throws {
-        let loaded = try loadOrExit(config)
+        let loaded = try loadServiceConfig(config, snapshot: snapshot)
         let settings = loaded.settings
         let log = try openServiceLog(config, loaded: loaded)
         StorageLog.install(log)
@@ -103,7 +105,7 @@ struct MailServiceCommand: ParsableCommand {
             try await server.adoptListeners(
                 (0..<listeners).map { MailServiceFDs.firstListener + Int32($0) },
                 except: loginHandoff ? LoginProcess.plans(server.listeners) : [])
-            if let lmtpDeliveryFD { server.enableUIDDelivery(socket: lmtpDeliveryFD) }
+            if let lmtpDeliveryFD { server.enableUIDDelivery(socket: lmtpDeliveryFD, settings: settings) }
             if loginHandoff {
                 LoginProcess.receiveHandoffs(
                     fd: MailServiceFDs.firstListener + Int32(listeners), server: server, log: log,

@@ -47,6 +47,8 @@ struct MailSessionsService: Service {
         }
         guard let config else { return }
         do {
+            // The file, not the master's snapshot (0600, the master's: this process dropped root). The master signals
+            // only after its own load of the file succeeded.
             try server.reload(config: try ConfigLoader.load(path: config))
         } catch let error as ConfigError {
             for diagnostic in error.diagnostics { log.error("config", "Reload failed: \(diagnostic)") }

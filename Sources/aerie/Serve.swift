@@ -55,6 +55,7 @@ struct Serve: ParsableCommand {
 
         let supervisor = Supervisor(services: [], log: log)
         let auth: AuthProcess
+        var snapshotPath: String?
         var loginSide: LoginProcess.MasterSide?
         var switchSide: MasterAdmin?
         var routerSide: MailRouter?
@@ -83,7 +84,16 @@ struct Serve: ParsableCommand {
                 user: settings.mailUID.isEmpty ? settings.defaultInternalUser : settings.mailUID,
                 group: settings.mailGID)
             // Passwords are verified in the auth process, as default_internal_user.
-            auth = try AuthProcess.bindSocket(configPath: configPath, baseDir: settings.baseDir, owner: checked.dropAccount)
+            // The configuration the master runs, for its children to load: a reload it rejects changes nothing.
+            if let snapshot = loaded.snapshot {
+                let path = ConfigSnapshotFile.path(baseDir: settings.baseDir)
+                try ConfigSnapshotFile.write(snapshot, to: path)
+                snapshotPath = path
+                ConfigSnapshotFile.startPassing(path)
+            }
+            auth = try AuthProcess.bindSocket(
+                configPath: configPath, snapshotPath: snapshotPath, baseDir: settings.baseDir,
+                owner: checked.dropAccount)
             supervisor.add(ChildService(kind: .auth, limits: limits[.auth]!) { try auth.spawnSupervisor() })
             try supervisor.start(.auth)
             var listeners = try ListenerSockets.bind(checked.listeners, socketOwner: mailAccount)
@@ -133,7 +143,8 @@ struct Serve: ParsableCommand {
             guard pipe(&ready) == 0 else { throw ServerStartError("pipe: \(String(cString: strerror(errno)))") }
             ready.forEach { _ = fcntl($0, F_SETFD, FD_CLOEXEC) }
             let arguments =
-                ["aerie", "mail-service"] + (configPath.map { ["-c", $0] } ?? []) + ["--listeners", "\(listeners.count)"]
+                ["aerie", "mail-service"] + ConfigSnapshotFile.childArguments(configPath)
+                + ["--listeners", "\(listeners.count)"]
                 + (keeperSockets.map { ["--keeper-cert", $0.certificatePath, "--keeper-key", $0.keyPath] } ?? [])
                 + (login == nil ? [] : ["--login-handoff"])
                 + (uidDelivery == nil ? [] : ["--lmtp-delivery-fd", "\(uidDeliveryFD)"])
@@ -201,6 +212,7 @@ struct Serve: ParsableCommand {
         let masterAdmin = switchSide
         let router = routerSide
         let uidDelivery = uidDeliverySide
+        let runningSnapshot = snapshotPath
         supervisor.run {
             log.reopen()
             // The per-uid processes, retiring ones too, cannot open the log file themselves: they get the master's.
@@ -213,6 +225,9 @@ struct Serve: ParsableCommand {
             do {
                 reloaded = try ConfigLoader.load(path: configPath)
                 let limits = try ChildLimits.resolveAll(settings: reloaded.settings)
+                if let runningSnapshot, let snapshot = reloaded.snapshot {
+                    try ConfigSnapshotFile.write(snapshot, to: runningSnapshot)
+                }
                 supervisor.update(limits: limits)
                 // Per hand-off and per LMTP recipient: the ranges and mail_chroot of the new configuration.
                 router?.update(
@@ -225,6 +240,10 @@ struct Serve: ParsableCommand {
                 }
             } catch let error as ConfigError {
                 for diagnostic in error.diagnostics { log.error("config", "Reload failed: \(diagnostic)") }
+                log.error(
+                    "master",
+                    "Reload failed, keeping the running configuration: processes (re)started until a reload succeeds "
+                        + "run it too, not the file")
                 return
             } catch {
                 log.error("master", "Reload failed, keeping the running configuration: \(error)")

@@ -60,6 +60,31 @@ import Testing
         #expect(groups == [[0, 3], [2], [4]])
     }
 
+    /// A recipient of the mail user whose IMAP sessions are chrooted (mail_chroot, userdb `chroot`, `/./`) is a
+    /// worker's too: this unchrooted process would write outside the chroot its IMAP session reads.
+    @Test func chrootedRecipientsOfTheMailUserGoToAWorker() throws {
+        func user(_ name: String, home: String, chroot: String? = nil) -> AuthenticatedUser {
+            AuthenticatedUser(
+                user: name, uid: 900, gid: 900, home: home, extraFields: chroot.map { ["chroot": $0] } ?? [:])
+        }
+        let users = [
+            user("plain", home: "/home/plain"), user("dot", home: "/jail/./home/dot"),
+            user("field", home: "/home/field", chroot: "/jail"), user("other", home: "/home/other"),
+        ]
+        var policy = MailRoutePolicy(settings: ConfigLoader.defaults().settings, mainAccount: nil)
+        let (own, groups) = LMTPUIDDeliveryClient.split(users, ownUID: 900, ownGID: 900) {
+            !policy.placement(of: $0).chroot.isEmpty
+        }
+        #expect(own == [0, 3])
+        #expect(groups == [[1, 2]])
+        policy.mailChroot = "/jail"
+        let (none, all) = LMTPUIDDeliveryClient.split(users, ownUID: 900, ownGID: 900) {
+            !policy.placement(of: $0).chroot.isEmpty
+        }
+        #expect(none.isEmpty)
+        #expect(all == [[0, 1, 2, 3]])
+    }
+
     @Test func wireRoundTrip() throws {
         let request = LMTPUIDDeliveryWire.Request(
             id: 7, uid: 1501, gid: 1501, sender: "s@example.org",

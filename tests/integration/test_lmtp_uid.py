@@ -194,7 +194,13 @@ def jailed(aerie_bin, ca_dir, request, vmail):
         (jail / "home" / name).mkdir(parents=True)
         os.chown(jail / "home" / name, uid, uid)
         os.chmod(jail / "home" / name, 0o700)
-    lines = [f"jim:{stored}:1503:1503::{jail}/./home/jim::", f"kim:{stored}:1504:1504::/home/kim::"]
+    # lena is the mail user itself (mail_uid): chrooted by mail_chroot all the same.
+    vmail_uid, vmail_gid = helpers.vmail_ids()
+    (jail / "home" / "lena").mkdir(parents=True)
+    os.chown(jail / "home" / "lena", vmail_uid, vmail_gid)
+    os.chmod(jail / "home" / "lena", 0o700)
+    lines = [f"jim:{stored}:1503:1503::{jail}/./home/jim::", f"kim:{stored}:1504:1504::/home/kim::",
+             f"lena:{stored}:{vmail_uid}:{vmail_gid}::/home/lena::"]
     server.hold = directory / "hold"
     os.environ[HOLD_ENV] = str(server.hold)
     fixture = helpers.serve_module(server, directory, request, lines)
@@ -245,6 +251,26 @@ def test_a_chrooted_recipient_is_written_in_its_chroot(jailed):
         assert b"Message-ID: <jailed@example.org>" in msgs[-1][1]
     assert not Path("/home/kim/Maildir").exists()
     assert f"lmtp-deliver: chrooted to {jail} (uid 1504 gid 1504)" in jailed.log()
+
+
+def test_a_chrooted_recipient_of_the_mail_user_is_written_in_its_chroot(jailed):
+    """mail_chroot applies to the mail user's own recipients too: their IMAP sessions run in a chrooted process of
+    their own, so the mail service (unchrooted) hands their copy to a chrooted `lmtp-deliver` as the mail user,
+    which writes it where that session reads, never at the raw home."""
+    jail = jailed.directory / "jail"
+    vmail_uid, vmail_gid = helpers.vmail_ids()
+    msg = make_message("lena@example.org", subject="jailed mail user")
+    out = lmtp_transaction(jailed, [f"lena@{MAIL_DOMAIN}"], msg)
+    code, text = out[f"lena@{MAIL_DOMAIN}"]
+    assert code == 250, (code, text, jailed.log()[-2000:])
+    files = helpers.maildir_files(jail / "home" / "lena" / "Maildir")
+    assert len(files) == 1, files
+    st = files[0].stat()
+    assert (st.st_uid, st.st_gid, st.st_mode & 0o777) == (vmail_uid, vmail_gid, 0o600)
+    assert not Path("/home/lena").exists()
+    assert f"lmtp-deliver: chrooted to {jail} (uid {vmail_uid} gid {vmail_gid})" in jailed.log()
+    msgs = helpers.wait_for_messages(jailed, "lena", 1)
+    assert b"Message-ID: <lena@example.org>" in msgs[-1][1]
 
 
 @pytest.fixture

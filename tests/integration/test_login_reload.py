@@ -224,3 +224,49 @@ def test_who_and_kick_reach_both_generations_while_one_retires(srv):
         for client in (before, after):
             if client is not None:
                 client.sock.close()
+
+
+def auth_worker(server) -> int | None:
+    """The running auth-service, None while there is not exactly one (being restarted)."""
+    supervisors = helpers.child_pids(server.pid, "auth-supervisor")
+    workers = helpers.child_pids(supervisors[0], "auth-service") if len(supervisors) == 1 else []
+    return workers[0] if len(workers) == 1 else None
+
+
+def child_of_kind(server, kind: str) -> int | None:
+    """The running child `aerie KIND` (the auth-service: the supervisor's), None while not exactly one runs."""
+    if kind == "auth-service":
+        return auth_worker(server)
+    pids = helpers.child_pids(server.pid, kind)
+    return pids[0] if len(pids) == 1 else None
+
+
+@pytest.mark.parametrize("victim", ["auth-service", "auth-supervisor", "mail-service", "login-worker"])
+def test_a_child_restarted_after_a_rejected_reload_runs_the_masters_configuration(srv, victim):
+    """A reload the master rejects changes nothing: a child started later (a crash), while the file on disk is
+    still bad, runs the configuration the master runs (its snapshot), not the file."""
+    alice = srv.users["alice"]
+    confined_worker(srv, 1)
+    old = helpers.wait_for(lambda: child_of_kind(srv, victim), timeout=60, what=victim)
+    auth = helpers.wait_for(lambda: auth_worker(srv), timeout=60, what="the auth process")
+    good = srv.config.read_text()
+    srv.config.write_text(good + "\nlogin_greeting_typo = nope\n")
+    try:
+        os.kill(srv.pid, signal.SIGHUP)
+        helpers.wait_for(lambda: "Reload failed" in srv.log(), timeout=30, what="the failed reload in the log")
+        assert auth_worker(srv) == auth, "a rejected reload replaced the auth process"
+        assert child_of_kind(srv, victim) == old
+        os.kill(old, signal.SIGKILL)
+        new = helpers.wait_for(lambda: child_of_kind(srv, victim) not in (None, old) and child_of_kind(srv, victim),
+                               timeout=60, what=f"a new {victim}")
+        for _ in range(3):
+            with RawIMAP(srv.imaps_port, tls=True) as c:
+                assert c.login(alice).startswith("l OK")
+        assert child_of_kind(srv, victim) == new, f"the new {victim} did not stay up"
+        # Only the master's rejection names the bad line: no process read the file since.
+        log = srv.log()
+        assert [line for line in log.splitlines()
+                if "login_greeting_typo" in line and "Reload failed" not in line] == []
+        assert "Reload failed, keeping the running configuration" in log
+    finally:
+        srv.config.write_text(good)

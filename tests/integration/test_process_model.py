@@ -69,9 +69,10 @@ def test_every_child_kind_runs_as_its_user_with_no_capabilities(srv, vmail):
     """uid, gid, groups, CapEff, NoNewPrivs and root directory of each process. Root with capabilities, by design:
     the master (binds, spawns, restarts) and the key worker (reads the root-only key); both keep no_new_privs."""
     dovecot = pwd.getpwnam("dovecot")
+    # serve is ready before its auth process has started (the supervisor spawns it), read the configuration and
+    # dropped root (it drops before it serves anyone): wait for that, not for a moment.
+    helpers.wait_for(lambda: auth_pids(srv)[1] is not None, timeout=20, what="the auth process")
     supervisor, auth = auth_pids(srv)
-    # serve is ready before its auth process has read the configuration and dropped root (it drops before it
-    # serves anyone): wait for that, not for a moment.
     helpers.wait_for(lambda: proc_status(auth)["Uid"].split()[0] != "0", timeout=20, what="the auth process's drop")
     expected = {
         "master": (srv.pid, 0, 0, True),
