@@ -241,9 +241,22 @@ public final class LoginHandoffSender: Sendable {
 /// NIO does not expose a channel's descriptor: the login process finds its TCP socket by its two addresses (a TCP
 /// connection is the only one with both). Descriptors are handed out lowest first, so the search stops after a long
 /// run of closed ones. One system call per descriptor (getpeername tells closed, not a socket and another peer
-/// apart); only the one with the client's address is asked for its own.
+/// apart); only the one with the client's address is asked for its own. The descriptor found last is tried first:
+/// the kernel hands out the lowest free number, often the one the last hand-off freed.
 enum SocketSearch {
+    private static let lastFound = Atomic<Int32>(-1)
+
     static func descriptor(local: SocketAddress, remote: SocketAddress) -> Int32? {
+        let hint = lastFound.load(ordering: .relaxed)
+        if hint >= 0, compare(hint, remote, getpeername) == .same, compare(hint, local, getsockname) == .same {
+            return hint
+        }
+        guard let fd = scan(local: local, remote: remote) else { return nil }
+        lastFound.store(fd, ordering: .relaxed)
+        return fd
+    }
+
+    private static func scan(local: SocketAddress, remote: SocketAddress) -> Int32? {
         var closedInARow = 0
         var fd: Int32 = 0
         while closedInARow < 1024 {

@@ -95,7 +95,9 @@ import Testing
         }
         let remote = try SocketAddress(ipAddress: "127.0.0.1", port: Int(UInt16(bigEndian: peer.sin_port)))
         #expect(SocketSearch.descriptor(local: local, remote: remote) == accepted)
-        #expect(SocketSearch.descriptor(local: remote, remote: local) == client)
+        #expect(SocketSearch.descriptor(local: local, remote: remote) == accepted)  // as found last
+        #expect(SocketSearch.descriptor(local: remote, remote: local) == client)  // not the one found last
+        #expect(SocketSearch.descriptor(local: local, remote: remote) == accepted)
         let elsewhere = try SocketAddress(ipAddress: "127.0.0.2", port: Int(UInt16(bigEndian: peer.sin_port)))
         #expect(SocketSearch.descriptor(local: local, remote: elsewhere) == nil)
     }
