@@ -79,8 +79,26 @@ struct LoginHandoff: Sendable, Equatable {
 
     /// The login line with this process as `mpid`.
     var loginLineForThisProcess: String? {
-        loginLine.map { $0.replacingOccurrences(of: "mpid=0,", with: "mpid=\(getpid()),") }
+        guard let loginLine else { return nil }
+        // Bytewise: Foundation's replacingOccurrences cost the mail service more per login than the rest of it.
+        let line = Array(loginLine.utf8), needle = Array("mpid=0,".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(line.count + 8)
+        var index = 0
+        while index < line.count {
+            if line[index...].starts(with: needle) {
+                out += Self.processIDField
+                index += needle.count
+            } else {
+                out.append(line[index])
+                index += 1
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
     }
+
+    /// `mpid=<this process>,`: the pid does not change after start (the services exec, never fork).
+    private static let processIDField = Array("mpid=\(getpid()),".utf8)
 
     var authenticatedUser: AuthenticatedUser {
         AuthenticatedUser(user: user, uid: uid, gid: gid, home: home, extraFields: extraFields)
@@ -222,38 +240,56 @@ public final class LoginHandoffSender: Sendable {
 
 /// NIO does not expose a channel's descriptor: the login process finds its TCP socket by its two addresses (a TCP
 /// connection is the only one with both). Descriptors are handed out lowest first, so the search stops after a long
-/// run of closed ones.
+/// run of closed ones. One system call per descriptor (getpeername tells closed, not a socket and another peer
+/// apart); only the one with the client's address is asked for its own. The descriptor found last is tried first:
+/// the kernel hands out the lowest free number, often the one the last hand-off freed.
 enum SocketSearch {
+    private static let lastFound = Atomic<Int32>(-1)
+
     static func descriptor(local: SocketAddress, remote: SocketAddress) -> Int32? {
+        let hint = lastFound.load(ordering: .relaxed)
+        if hint >= 0, compare(hint, remote, getpeername) == .same, compare(hint, local, getsockname) == .same {
+            return hint
+        }
+        guard let fd = scan(local: local, remote: remote) else { return nil }
+        lastFound.store(fd, ordering: .relaxed)
+        return fd
+    }
+
+    private static func scan(local: SocketAddress, remote: SocketAddress) -> Int32? {
         var closedInARow = 0
         var fd: Int32 = 0
         while closedInARow < 1024 {
             defer { fd += 1 }
-            var info = stat()
-            guard fstat(fd, &info) == 0 else {
+            switch compare(fd, remote, getpeername) {
+            case .closed:
                 closedInARow += 1
-                continue
+            case .other:
+                closedInARow = 0
+            case .same:
+                closedInARow = 0
+                if compare(fd, local, getsockname) == .same { return fd }
             }
-            closedInARow = 0
-            guard info.st_mode & S_IFMT == S_IFSOCK else { continue }
-            if matches(fd, remote, getpeername), matches(fd, local, getsockname) { return fd }
         }
         return nil
     }
 
-    private static func matches(
+    private enum Comparison { case closed, other, same }
+
+    private static func compare(
         _ fd: Int32, _ address: SocketAddress,
         _ query: (Int32, UnsafeMutablePointer<sockaddr>, UnsafeMutablePointer<socklen_t>) -> Int32
-    ) -> Bool {
+    ) -> Comparison {
         var storage = sockaddr_storage()
         var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
         let got = withUnsafeMutablePointer(to: &storage) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { query(fd, $0, &length) }
         }
-        guard got == 0 else { return false }
-        return address.withSockAddr { pointer, size in
+        guard got == 0 else { return errno == EBADF ? .closed : .other }
+        let same = address.withSockAddr { pointer, size in
             size == Int(length) && withUnsafeBytes(of: &storage) { memcmp($0.baseAddress!, pointer, size) == 0 }
         }
+        return same ? .same : .other
     }
 }
 

@@ -21,6 +21,20 @@ import Testing
         #expect(tokens.count == 0)
     }
 
+    /// 64 lowercase hex digits, every digit in use, no two tokens alike (256 random bits each).
+    @Test func tokensAreRandomLowercaseHex() {
+        let tokens = (0..<200).map { _ in LoginTokens.randomHex() }
+        #expect(Set(tokens).count == tokens.count)
+        #expect(tokens.allSatisfy { $0.utf8.count == 64 && $0.allSatisfy { "0123456789abcdef".contains($0) } })
+        // 12,800 digits: a digit never drawn would mean bytes are not all used (chance ~16 * (15/16)^12800).
+        #expect(Set(tokens.joined()).count == 16)
+        // Both nibbles of every byte vary: no position is stuck at one digit over 200 tokens.
+        for position in 0..<64 {
+            let column = Set(tokens.map { Array($0.utf8)[position] })
+            #expect(column.count > 1)
+        }
+    }
+
     @Test func aForgedOrExpiredTokenIsRefused() {
         var tokens = LoginTokens(lifetime: .seconds(30))
         let start = ContinuousClock.now

@@ -51,6 +51,57 @@ import Testing
         #expect(read(received.fd, &got, 1) == 1 && got == 0x2A)
     }
 
+    /// Every `mpid=0,` becomes this process's pid; the rest of the line stays byte for byte (UTF-8 included).
+    @Test func loginLineNamesThisProcess() {
+        var handoff = header()
+        handoff.loginLine = "Login: user=<zoë>, mpid=0, TLS, mpid=0,mpid=0"
+        #expect(handoff.loginLineForThisProcess == "Login: user=<zoë>, mpid=\(getpid()), TLS, mpid=\(getpid()),mpid=0")
+        handoff.loginLine = nil
+        #expect(handoff.loginLineForThisProcess == nil)
+    }
+
+    /// The accepted TCP socket is found by its two addresses, not the client's end of the same connection (its
+    /// addresses are the other way round) nor any other descriptor.
+    @Test func socketSearchFindsTheAcceptedSocket() throws {
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(listener) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(listener, $0, length) == 0 && listen(listener, 4) == 0 && getsockname(listener, $0, &length) == 0
+            }
+        }
+        #expect(bound)
+        let client = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(client) }
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(client, $0, length) }
+        }
+        #expect(connected == 0)
+        let accepted = accept(listener, nil, nil)
+        #expect(accepted >= 0)
+        defer { close(accepted) }
+        var unrelated: [Int32] = [0, 0]
+        #expect(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &unrelated) == 0)
+        defer { unrelated.forEach { close($0) } }
+        let local = try SocketAddress(ipAddress: "127.0.0.1", port: Int(UInt16(bigEndian: address.sin_port)))
+        var peer = sockaddr_in()
+        var peerLength = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &peer) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(client, $0, &peerLength) }
+        }
+        let remote = try SocketAddress(ipAddress: "127.0.0.1", port: Int(UInt16(bigEndian: peer.sin_port)))
+        #expect(SocketSearch.descriptor(local: local, remote: remote) == accepted)
+        #expect(SocketSearch.descriptor(local: local, remote: remote) == accepted)  // as found last
+        #expect(SocketSearch.descriptor(local: remote, remote: local) == client)  // not the one found last
+        #expect(SocketSearch.descriptor(local: local, remote: remote) == accepted)
+        let elsewhere = try SocketAddress(ipAddress: "127.0.0.2", port: Int(UInt16(bigEndian: peer.sin_port)))
+        #expect(SocketSearch.descriptor(local: local, remote: elsewhere) == nil)
+    }
+
     /// Absent optionals stay absent, counts and the token come across; a header of another layout, cut short or
     /// with bytes behind it is refused, never misread.
     @Test func binaryHeaderRoundTripsAndRefusesWhatItDidNotWrite() throws {

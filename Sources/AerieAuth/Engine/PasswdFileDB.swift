@@ -29,7 +29,8 @@ struct PasswdFileDB: PassDBDriver, UserDBDriver {
             context.debug(driverName, request, "user name not usable in passwd-file path")
             return .unknown
         }
-        switch context.files.lookup(user: request.user, path: expanded, missingIsUnknown: path.contains("%")) {
+        let perUser = path.utf8.contains(UInt8(ascii: "%"))
+        switch context.files.lookup(user: request.user, path: expanded, missingIsUnknown: perUser) {
         case .found(let entry):
             context.debug(driverName, request, "lookup: found in \(expanded)")
             return .entry(entry)

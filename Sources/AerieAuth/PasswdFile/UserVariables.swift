@@ -53,7 +53,7 @@ public enum UserVariables {
 
     /// Expands a path template, refusing users that could escape the intended directory.
     public static func expandPath(_ template: String, user: String) throws(ExpansionError) -> String {
-        guard template.contains("%") else { return template }
+        guard template.utf8.contains(UInt8(ascii: "%")) else { return template }
         guard isPathSafe(user), isPathSafe(username(user)) else { throw .unsafeUser }
         if !domain(user).isEmpty, !isPathSafe(domain(user)) { throw .unsafeUser }
         return try expand(template, user: user)

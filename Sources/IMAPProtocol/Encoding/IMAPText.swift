@@ -9,12 +9,16 @@ enum IMAPText {
 
     /// RFC 9051 §9 `resp-text-code` text: also no `]`, which would end the code early.
     static func codeText(_ string: String) -> String {
-        String(decoding: string.utf8.map { isLineBreaking($0) || $0 == ASCII.closeBracket ? ASCII.space : $0 }, as: UTF8.self)
+        let replaced = { (byte: UInt8) in isLineBreaking(byte) || byte == ASCII.closeBracket }
+        // Most codes need no change: no copy then (capabilities go out with every greeting and login).
+        guard string.utf8.contains(where: replaced) else { return string }
+        return String(decoding: string.utf8.map { replaced($0) ? ASCII.space : $0 }, as: UTF8.self)
     }
 
     /// An atom inside a code (capability names): anything outside ATOM-CHAR (and `]`) is dropped.
     static func atom(_ string: String) -> String {
-        String(decoding: string.utf8.filter { $0.isAtomChar }, as: UTF8.self)
+        if string.utf8.allSatisfy(\.isAtomChar) { return string }
+        return String(decoding: string.utf8.filter { $0.isAtomChar }, as: UTF8.self)
     }
 
     /// Untagged data may carry literals (`{N}` CRLF N octets, from `IMAPString.quotedOrLiteral`);
