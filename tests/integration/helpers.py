@@ -685,6 +685,15 @@ def child_pids(parent: int, subcommand: str, serves: str = "mail") -> list[int]:
     return out
 
 
+def cmdline_bytes(pid: int) -> bytes:
+    """/proc/PID/cmdline, or b"" for a process that is gone or going (reading it races with the exit: ENOENT or
+    ESRCH)."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
 def mail_service_pid(master: int, timeout: float = 15) -> int:
     """The running mail service of the master `master` (waits for one while it restarts)."""
     found: list[int] = []
@@ -692,7 +701,7 @@ def mail_service_pid(master: int, timeout: float = 15) -> int:
     def one() -> bool:
         # Not the mail processes of one uid/gid (`--run-as`, started for users of their own uid).
         found[:] = [pid for pid in child_pids(master, "mail-service")
-                    if b"--run-as" not in Path(f"/proc/{pid}/cmdline").read_bytes()]
+                    if b"--run-as" not in cmdline_bytes(pid)]
         return len(found) == 1
 
     wait_for(one, timeout=timeout, what=f"one mail-service child of {master}")

@@ -63,7 +63,7 @@ def main_mail_process(srv) -> int:
     found = []
     for pid in helpers.child_pids(srv.pid, "mail-service"):
         try:
-            if b"--run-as" not in Path(f"/proc/{pid}/cmdline").read_bytes():
+            if b"--run-as" not in helpers.cmdline_bytes(pid):
                 found.append(pid)
         except FileNotFoundError:
             pass

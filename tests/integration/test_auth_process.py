@@ -45,7 +45,7 @@ def children(pid: int) -> list[int]:
 def cmdline(pid: int) -> list[str]:
     try:
         return Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
-    except FileNotFoundError:
+    except OSError:  # gone, or exiting while read (ESRCH)
         return []
 
 

@@ -61,7 +61,7 @@ def key_process(server, uid: int, timeout: float = 15) -> int:
 
     def one() -> bool:
         found[:] = [pid for pid in helpers.child_pids(server.pid, "mail-service")
-                    if f"--run-as\0{uid}:{uid}".encode() in Path(f"/proc/{pid}/cmdline").read_bytes()
+                    if f"--run-as\0{uid}:{uid}".encode() in helpers.cmdline_bytes(pid)
                     and status(pid)["Uid"][0] == str(uid)]
         return len(found) == 1
 
@@ -106,7 +106,7 @@ def test_each_uid_writes_its_own_files_from_its_own_process(srv):
         assert os.stat(f).st_uid == vmail_uid
     # vmail's users stay in the `mail` child: no process of their own.
     assert not [pid for pid in helpers.child_pids(srv.pid, "mail-service")
-                if f"{vmail_uid}:".encode() in Path(f"/proc/{pid}/cmdline").read_bytes()]
+                if f"{vmail_uid}:".encode() in helpers.cmdline_bytes(pid)]
     for c in clients.values():
         c.logout()
 
@@ -135,7 +135,7 @@ def test_root_and_out_of_range_uids_are_refused(srv):
         c.shutdown()
         helpers.wait_for(lambda: f"Mail access for users with {kind} {number} not permitted" in srv.log(),
                          timeout=10, what=f"{kind} {number} refused in the log")
-    started = b"".join(Path(f"/proc/{pid}/cmdline").read_bytes() for pid in helpers.child_pids(srv.pid, "mail-service"))
+    started = b"".join(helpers.cmdline_bytes(pid) for pid in helpers.child_pids(srv.pid, "mail-service"))
     for refused in (b"0:", b"900:", b"1700:", b"1504:1700"):
         assert b"--run-as\x00" + refused not in started, refused
 

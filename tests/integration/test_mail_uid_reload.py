@@ -49,7 +49,7 @@ def idle_srv(aerie_bin, ca_dir, request, vmail):
 def key_pids(server, uid: int) -> list[int]:
     """The master's `aerie mail-service --run-as UID:UID` children, retiring ones included."""
     return sorted(pid for pid in helpers.child_pids(server.pid, "mail-service")
-                  if f"--run-as\0{uid}:{uid}".encode() in Path(f"/proc/{pid}/cmdline").read_bytes())
+                  if f"--run-as\0{uid}:{uid}".encode() in helpers.cmdline_bytes(pid))
 
 
 def gone(pid: int) -> bool:
@@ -141,7 +141,7 @@ def test_a_retiring_process_that_dies_is_not_restarted(srv):
 def test_an_idle_users_process_exits_and_the_next_login_starts_one(idle_srv):
     srv = idle_srv
     main = helpers.wait_for(lambda: [pid for pid in helpers.child_pids(srv.pid, "mail-service")
-                                     if b"--run-as" not in Path(f"/proc/{pid}/cmdline").read_bytes()],
+                                     if b"--run-as" not in helpers.cmdline_bytes(pid)],
                             timeout=15, what="the main mail service")
     c = login(srv, "carol")
     c.select("INBOX")
@@ -168,7 +168,7 @@ def test_an_idle_users_process_exits_and_the_next_login_starts_one(idle_srv):
     a = login(srv, "alice")
     a.logout()
     assert [pid for pid in helpers.child_pids(srv.pid, "mail-service")
-            if b"--run-as" not in Path(f"/proc/{pid}/cmdline").read_bytes()] == main
+            if b"--run-as" not in helpers.cmdline_bytes(pid)] == main
 
 
 @pytest.fixture

@@ -92,14 +92,14 @@ def auth_worker(server) -> int | None:
         for task in Path(f"/proc/{pid}/task").iterdir():
             try:
                 out += [int(p) for p in (task / "children").read_text().split()]
-            except FileNotFoundError:
+            except OSError:  # gone, or exiting while read (ESRCH)
                 pass
         return out
 
     def named(pid: int, name: str) -> bool:
         try:
             return name in Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
-        except FileNotFoundError:
+        except OSError:  # gone, or exiting while read (ESRCH): the restart test kills the auth process
             return False
 
     supervisors = [p for p in children(server.pid) if named(p, "auth-supervisor")]
